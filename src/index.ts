@@ -1,0 +1,15 @@
+/**
+ * netlink-agent: Linux networking over rtnetlink, from Node.js, without running other programs.
+ * This file only re-exports the public surface of each layer.
+ */
+export * as wire from './wire';
+export {
+  NetlinkSocket,
+  NetlinkError,
+  NetlinkParseError,
+  NetlinkTimeoutError,
+  NetlinkClosedError,
+  BatchResult,
+  MessageWriter,
+} from './wire';
+export type { NetlinkSocketOptions, RequestOptions, DumpOptions, BatchOptions, MessageView } from './wire';

@@ -1,0 +1,10 @@
+/** The wire layer: bytes, attributes, errors and the netlink socket. Knows nothing of rtnetlink objects. */
+export * from './constants';
+export * from './errors';
+export * from './ip';
+export * from './reader';
+export * from './writer';
+export * from './attrs';
+export { parseAckError, type AckError } from './ack';
+export { native, type NativeAddon, type NativeNetns, type NativeSocket } from './native';
+export * from './socket';

@@ -1,0 +1,141 @@
+import { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, nlAlign } from './constants';
+import { NetlinkParseError } from './errors';
+import { formatIP, formatMac } from './ip';
+
+/** One netlink message inside a received buffer (a view: nothing is copied). */
+export interface MessageView {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  buf: Buffer;
+  /** Offset of the nlmsghdr. */
+  start: number;
+  /** Offset of the payload (after the 16-byte header). */
+  payload: number;
+  /** Offset just past this message's bytes (nlmsg_len, not padded). */
+  end: number;
+}
+
+/**
+ * Splits [start, end) into netlink messages, checking every length against the bounds.
+ * Calls visit for each; a malformed header throws NetlinkParseError (never reads past end).
+ */
+export function forEachMessage(buf: Buffer, start: number, end: number, visit: (m: MessageView) => void): void {
+  if (start < 0 || end > buf.length || start > end) throw new NetlinkParseError('message range outside the buffer', start);
+  let off = start;
+  while (end - off >= NLMSG_HDRLEN) {
+    const len = buf.readUInt32LE(off);
+    if (len < NLMSG_HDRLEN || len > end - off) {
+      throw new NetlinkParseError(`bad nlmsg_len ${len} (${end - off} bytes left)`, off);
+    }
+    visit({
+      type: buf.readUInt16LE(off + 4),
+      flags: buf.readUInt16LE(off + 6),
+      seq: buf.readUInt32LE(off + 8),
+      pid: buf.readUInt32LE(off + 12),
+      buf,
+      start: off,
+      payload: off + NLMSG_HDRLEN,
+      end: off + len,
+    });
+    off += nlAlign(len);
+  }
+  if (off < end) {
+    // Fewer bytes than a header left over: only padding is acceptable.
+    for (let i = off; i < end; i++) {
+      if (buf[i] !== 0) throw new NetlinkParseError(`${end - off} trailing bytes after the last message`, off);
+    }
+  }
+}
+
+/** All messages in a buffer as an array (convenient for tests and small replies). */
+export function parseMessages(buf: Buffer, start = 0, end = buf.length): MessageView[] {
+  const out: MessageView[] = [];
+  forEachMessage(buf, start, end, (m) => out.push(m));
+  return out;
+}
+
+/**
+ * Walks the attributes in [start, end). visit(type, valueOffset, valueLength, rawType) gets the
+ * type without the NESTED/BYTEORDER bits. A length that runs past end throws NetlinkParseError.
+ */
+export function forEachAttr(
+  buf: Buffer,
+  start: number,
+  end: number,
+  visit: (type: number, off: number, len: number, rawType: number) => void,
+): void {
+  if (start < 0 || end > buf.length || start > end) throw new NetlinkParseError('attribute range outside the buffer', start);
+  let off = start;
+  while (end - off >= NLA_HDRLEN) {
+    const len = buf.readUInt16LE(off);
+    const rawType = buf.readUInt16LE(off + 2);
+    if (len < NLA_HDRLEN || len > end - off) {
+      throw new NetlinkParseError(`bad nla_len ${len} for attribute type ${rawType & NLA_TYPE_MASK} (${end - off} bytes left)`, off);
+    }
+    visit(rawType & NLA_TYPE_MASK, off + NLA_HDRLEN, len - NLA_HDRLEN, rawType);
+    off += nlAlign(len);
+  }
+}
+
+/** An attribute we do not decode, kept as its bytes (copied, so it outlives the receive buffer). */
+export interface RawAttribute {
+  type: number;
+  data: Buffer;
+}
+
+export function rawAttr(buf: Buffer, type: number, off: number, len: number): RawAttribute {
+  return { type, data: Buffer.from(buf.subarray(off, off + len)) };
+}
+
+// ---- bounds-checked value readers: (buf, valueOffset, valueLength) -> value ----
+
+function need(len: number, want: number, what: string, off: number): void {
+  if (len < want) throw new NetlinkParseError(`${what}: ${len} bytes, need ${want}`, off);
+}
+
+export function readU8(buf: Buffer, off: number, len: number): number {
+  need(len, 1, 'u8 attribute', off);
+  return buf[off];
+}
+export function readU16(buf: Buffer, off: number, len: number): number {
+  need(len, 2, 'u16 attribute', off);
+  return buf.readUInt16LE(off);
+}
+export function readU32(buf: Buffer, off: number, len: number): number {
+  need(len, 4, 'u32 attribute', off);
+  return buf.readUInt32LE(off);
+}
+export function readS32(buf: Buffer, off: number, len: number): number {
+  need(len, 4, 's32 attribute', off);
+  return buf.readInt32LE(off);
+}
+export function readU64(buf: Buffer, off: number, len: number): bigint {
+  need(len, 8, 'u64 attribute', off);
+  return buf.readBigUInt64LE(off);
+}
+export function readBe16(buf: Buffer, off: number, len: number): number {
+  need(len, 2, 'be16 attribute', off);
+  return buf.readUInt16BE(off);
+}
+export function readBe32(buf: Buffer, off: number, len: number): number {
+  need(len, 4, 'be32 attribute', off);
+  return buf.readUInt32BE(off);
+}
+/** A string attribute: up to the first NUL (the kernel NUL-terminates, but do not rely on it). */
+export function readString(buf: Buffer, off: number, len: number): string {
+  let e = off;
+  const end = off + len;
+  while (e < end && buf[e] !== 0) e++;
+  return buf.toString('utf8', off, e);
+}
+export function readIP(buf: Buffer, off: number, len: number): string {
+  const s = formatIP(buf, off, len);
+  if (s === null) throw new NetlinkParseError(`address attribute of ${len} bytes (want 4 or 16)`, off);
+  return s;
+}
+export function readMac(buf: Buffer, off: number, len: number): string {
+  if (len === 0) throw new NetlinkParseError('empty link-layer address', off);
+  return formatMac(buf, off, len);
+}

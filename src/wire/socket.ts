@@ -1,0 +1,574 @@
+import { EventEmitter } from 'eventemitter3';
+import { constants as osConstants } from 'node:os';
+import {
+  NETLINK_ADD_MEMBERSHIP,
+  NETLINK_CAP_ACK,
+  NETLINK_DROP_MEMBERSHIP,
+  NETLINK_EXT_ACK,
+  NETLINK_GET_STRICT_CHK,
+  NETLINK_NO_ENOBUFS,
+  NETLINK_ROUTE,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
+  NLM_F_ACK,
+  NLM_F_DUMP_INTR,
+  NLM_F_REQUEST,
+  SOL_NETLINK,
+} from './constants';
+import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError } from './errors';
+import { parseAckError, type AckError } from './ack';
+import { META_FLAG_TRUNC, native, type NativeSocket } from './native';
+import { forEachMessage, type MessageView } from './reader';
+import { MessageWriter } from './writer';
+
+const ENOBUFS = osConstants.errno.ENOBUFS;
+
+export interface NetlinkSocketOptions {
+  /** Netlink family; NETLINK_ROUTE (0) by default. */
+  protocol?: number;
+  /** Open the socket inside this network namespace: a path such as /run/netns/NAME or
+   * /proc/PID/ns/net. The socket stays there; the calling thread never changes namespace. */
+  netnsPath?: string;
+  /** Same, as an open namespace file descriptor. */
+  netnsFd?: number;
+  /** Multicast groups to join (RTNLGRP_* numbers), for event monitoring. */
+  groups?: number[];
+  /** Receive buffer size; forced past the sysctl limit when privileged. Default 4 MiB. */
+  receiveBufferBytes?: number;
+  sendBufferBytes?: number;
+  /** NETLINK_EXT_ACK: kernel error text in replies. Default true. */
+  extendedAck?: boolean;
+  /** NETLINK_GET_STRICT_CHK: strict header checks, which enable kernel-side dump filtering. Default true. */
+  strictCheck?: boolean;
+  /** NETLINK_CAP_ACK: errors echo only the request header, not the whole request. Default true. */
+  capAck?: boolean;
+  /** NETLINK_NO_ENOBUFS: never report overflow (events may be lost silently). Default false. */
+  noEnobufs?: boolean;
+  /** Per-request timeout. Default 10 s. */
+  timeoutMs?: number;
+  /** Whether a listening socket keeps the event loop alive. Default: true when groups are joined. */
+  ref?: boolean;
+}
+
+export interface RequestOptions {
+  /** What is being done, for error messages ("links.add vxlan0"). */
+  what?: string;
+  timeoutMs?: number;
+}
+
+export interface DumpOptions extends RequestOptions {
+  /** How many times a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is restarted. Default 5. */
+  maxRetries?: number;
+}
+
+export interface BatchOptions extends RequestOptions {
+  /** Most requests sent but not yet acknowledged. Default 512 (each queued ack costs receive buffer). */
+  window?: number;
+  /** Bytes of messages per send. Default 16 KiB. */
+  chunkBytes?: number;
+  /** Describes request i in its error message. */
+  describe?: (index: number) => string;
+}
+
+/** Outcome of a batch: errors[i] is undefined when request i succeeded. */
+export class BatchResult {
+  constructor(
+    readonly count: number,
+    readonly errors: Array<Error | undefined>,
+    readonly failed: number,
+  ) {}
+  get succeeded(): number {
+    return this.count - this.failed;
+  }
+  ok(i: number): boolean {
+    return this.errors[i] === undefined;
+  }
+}
+
+/** Writes one complete message (begin ... end) into the writer. */
+export type Encode = (w: MessageWriter) => void;
+
+interface Pending {
+  what: string;
+  dump: boolean;
+  replies: MessageView[];
+  parse?: (m: MessageView) => unknown;
+  results: unknown[];
+  interrupted: boolean;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface ActiveBatch {
+  base: number;
+  count: number;
+  errors: Array<Error | undefined>;
+  failed: number;
+  /** Index of the last request of each sent, not yet acknowledged chunk (oldest first). */
+  chunkLast: number[];
+  chunkFirst: number[];
+  outstanding: number;
+  what: string;
+  describe?: (index: number) => string;
+  wake?: () => void;
+}
+
+export interface NetlinkSocketEvents {
+  /** A message nobody asked for: a multicast event, or a late reply. */
+  message: (m: MessageView) => void;
+  /** The kernel dropped messages for this socket (ENOBUFS): whoever keeps state must re-read it. */
+  overflow: () => void;
+  /** A malformed datagram (the socket keeps going). */
+  error: (e: Error) => void;
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * A netlink socket with sequence numbers, acknowledgements, dumps and pipelined batches.
+ *
+ * rtnetlink handles a request inside the sendmsg() call, so after every send the socket drains
+ * what is ready right away: most requests resolve without a trip through the event loop. The
+ * libuv poll catches the rest (events, dump tails).
+ */
+export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
+  readonly portId: number;
+  /** Datagrams ignored because they did not come from the kernel. */
+  droppedForeign = 0;
+
+  private readonly sock: NativeSocket;
+  private readonly writer = new MessageWriter(64 * 1024);
+  private readonly pending = new Map<number, Pending>();
+  private readonly batches: ActiveBatch[] = [];
+  private seq = 1;
+  private closed = false;
+  private dumpChain: Promise<unknown> = Promise.resolve();
+  private readonly timeoutMs: number;
+  private readonly refWhenListening: boolean;
+
+  private constructor(sock: NativeSocket, opts: NetlinkSocketOptions) {
+    super();
+    this.sock = sock;
+    this.portId = sock.portId();
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.refWhenListening = opts.ref ?? (opts.groups !== undefined && opts.groups.length > 0);
+  }
+
+  /** Opens and configures a socket. Throws a Node-style error (code, errno, syscall) on failure,
+   * e.g. ENOENT for a namespace path that does not exist. */
+  static open(opts: NetlinkSocketOptions = {}): NetlinkSocket {
+    const n = native();
+    const raw = new n.NlSocket(opts.protocol ?? NETLINK_ROUTE, opts.netnsPath ?? null, opts.netnsFd ?? -1);
+    try {
+      const bool = (v: boolean | undefined, dflt: boolean) => ((v ?? dflt) ? 1 : 0);
+      raw.setOption(SOL_NETLINK, NETLINK_EXT_ACK, bool(opts.extendedAck, true));
+      raw.setOption(SOL_NETLINK, NETLINK_CAP_ACK, bool(opts.capAck, true));
+      if (opts.strictCheck ?? true) raw.setOption(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+      if (opts.noEnobufs) raw.setOption(SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
+      raw.setBuffer(0, opts.receiveBufferBytes ?? 4 * 1024 * 1024, true);
+      if (opts.sendBufferBytes) raw.setBuffer(1, opts.sendBufferBytes, true);
+      for (const g of opts.groups ?? []) raw.setOption(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, g);
+    } catch (e) {
+      raw.close();
+      throw e;
+    }
+    return NetlinkSocket.fromNative(raw, opts);
+  }
+
+  /** Wraps an already open native socket (or a stand-in with the same methods, for tests). */
+  static fromNative(raw: NativeSocket, opts: NetlinkSocketOptions = {}): NetlinkSocket {
+    const s = new NetlinkSocket(raw, opts);
+    raw.ref(s.refWhenListening);
+    raw.start((data, meta, errno) => s.onBatch(data, meta, errno));
+    return s;
+  }
+
+  /** Sends raw bytes to another netlink port (not the kernel). For tests of foreign senders. */
+  sendToPort(bytes: Buffer, portId: number): void {
+    this.assertOpen('sendToPort');
+    this.sock.send(bytes, 0, bytes.length, portId);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The receive buffer size the kernel granted (it doubles what was asked). */
+  receiveBufferBytes(): number {
+    return this.sock.getOption(1 /* SOL_SOCKET */, 8 /* SO_RCVBUF */);
+  }
+
+  setReceiveBuffer(bytes: number): number {
+    return this.sock.setBuffer(0, bytes, true);
+  }
+
+  joinGroup(group: number): void {
+    this.sock.setOption(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group);
+  }
+
+  leaveGroup(group: number): void {
+    this.sock.setOption(SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, group);
+  }
+
+  /** Whether an open socket keeps the process alive. */
+  ref(on: boolean): void {
+    this.sock.ref(on);
+  }
+
+  private nextSeq(n = 1): number {
+    // Never hand out 0 (kernel notifications use it) and keep a range from wrapping through it.
+    if (this.seq + n > 0xffffffff) this.seq = 1;
+    const s = this.seq;
+    this.seq += n;
+    return s;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new NetlinkClosedError(what);
+  }
+
+  /**
+   * Sends one request (NLM_F_REQUEST | NLM_F_ACK are added) and resolves with the messages the
+   * kernel sent back before its acknowledgement (empty for NEW/DEL/SET, the object for a GET).
+   * Rejects with NetlinkError (errno code and the kernel's text) when the kernel refuses.
+   */
+  request(encode: Encode, opts: RequestOptions = {}): Promise<MessageView[]> {
+    return this.start(encode, false, undefined, opts) as Promise<MessageView[]>;
+  }
+
+  /**
+   * Sends a dump request and collects every reply until NLMSG_DONE, passing each to parse
+   * (return undefined to skip one). A dump that the kernel marks NLM_F_DUMP_INTR (the table
+   * changed underneath) is restarted up to maxRetries times, then rejects with EINTR.
+   * Dumps on one socket run one after another (the kernel allows one at a time).
+   */
+  dump<T>(encode: Encode, parse: (m: MessageView) => T | undefined, opts: DumpOptions = {}): Promise<T[]> {
+    const run = async (): Promise<T[]> => {
+      const maxRetries = opts.maxRetries ?? 5;
+      for (let attempt = 0; ; attempt++) {
+        const r = (await this.start(encode, true, parse as (m: MessageView) => unknown, opts)) as {
+          results: T[];
+          interrupted: boolean;
+        };
+        if (!r.interrupted) return r.results;
+        if (attempt >= maxRetries) {
+          throw new NetlinkError(
+            osConstants.errno.EINTR,
+            {},
+            opts.what ?? 'dump',
+            `the dump was interrupted by concurrent changes ${attempt + 1} times (NLM_F_DUMP_INTR); giving up`,
+          );
+        }
+      }
+    };
+    const p = this.dumpChain.then(run, run);
+    this.dumpChain = p.catch(() => undefined);
+    return p;
+  }
+
+  private start(
+    encode: Encode,
+    dump: boolean,
+    parse: ((m: MessageView) => unknown) | undefined,
+    opts: RequestOptions,
+  ): Promise<unknown> {
+    const what = opts.what ?? (dump ? 'dump' : 'request');
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new NetlinkClosedError(what));
+      const w = this.writer;
+      w.reset();
+      try {
+        encode(w);
+      } catch (e) {
+        return reject(e);
+      }
+      if (w.length < NLMSG_HDRLEN) return reject(new Error(`${what}: the encoder wrote no message`));
+      const seq = this.nextSeq();
+      const flags = w.buf.readUInt16LE(6) | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK);
+      w.buf.writeUInt16LE(flags, 6);
+      w.buf.writeUInt32LE(seq, 8);
+      w.buf.writeUInt32LE(this.portId, 12);
+      const p: Pending = { what, dump, replies: [], parse, results: [], interrupted: false, resolve, reject };
+      const ms = opts.timeoutMs ?? this.timeoutMs;
+      p.timer = setTimeout(() => {
+        if (this.pending.get(seq) === p) {
+          this.pending.delete(seq);
+          reject(new NetlinkTimeoutError(what, ms));
+        }
+      }, ms);
+      this.pending.set(seq, p);
+      try {
+        this.sock.send(w.buf, 0, w.length);
+      } catch (e) {
+        this.pending.delete(seq);
+        clearTimeout(p.timer);
+        return reject(e);
+      }
+      this.pump();
+    });
+  }
+
+  /**
+   * Sends count requests, pipelined: many messages per send, at most `window` unacknowledged,
+   * an acknowledgement asked only for the last message of each send (the kernel still reports
+   * every failure, by sequence number). encode(i, w) writes request i as one message.
+   * Resolves when every request is answered; one failure does not stop the others. It never
+   * rejects: a request that got no answer (socket closed, timeout, lost ack) carries that error.
+   */
+  async batch(count: number, encode: (index: number, w: MessageWriter) => void, opts: BatchOptions = {}): Promise<BatchResult> {
+    const what = opts.what ?? 'batch';
+    this.assertOpen(what);
+    const window = Math.max(1, opts.window ?? 512);
+    const chunkBytes = Math.max(1024, opts.chunkBytes ?? 16 * 1024);
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    const b: ActiveBatch = {
+      base: this.nextSeq(Math.max(count, 1)),
+      count,
+      errors: new Array<Error | undefined>(count),
+      failed: 0,
+      chunkLast: [],
+      chunkFirst: [],
+      outstanding: 0,
+      what,
+      describe: opts.describe,
+    };
+    this.batches.push(b);
+    const w = new MessageWriter(chunkBytes + 4096);
+    let i = 0;
+    try {
+      let sliceStart = Date.now();
+      while (i < count || b.outstanding > 0) {
+        if (this.closed) throw new NetlinkClosedError(what);
+        // Fill the window with sends of ~chunkBytes each.
+        while (i < count && b.outstanding < window) {
+          w.reset();
+          const first = i;
+          let last = -1;
+          let lastOff = -1;
+          while (i < count && w.length < chunkBytes && b.outstanding + (i - first) < window) {
+            const off = w.length;
+            try {
+              encode(i, w);
+              if (w.length - off < NLMSG_HDRLEN) throw new Error('the encoder wrote no message');
+              w.buf.writeUInt16LE(w.buf.readUInt16LE(off + 6) | NLM_F_REQUEST, off + 6);
+              w.buf.writeUInt32LE((b.base + i) >>> 0, off + 8);
+              w.buf.writeUInt32LE(this.portId, off + 12);
+              last = i;
+              lastOff = off;
+            } catch (e) {
+              w.truncate(off);
+              b.errors[i] = e instanceof Error ? e : new Error(String(e));
+              b.failed++;
+            }
+            i++;
+          }
+          if (last < 0) continue; // every request of this chunk failed to encode
+          w.buf.writeUInt16LE(w.buf.readUInt16LE(lastOff + 6) | NLM_F_ACK, lastOff + 6);
+          b.chunkFirst.push(first);
+          b.chunkLast.push(last);
+          b.outstanding += last - first + 1;
+          try {
+            this.sock.send(w.buf, 0, w.length);
+          } catch (e) {
+            this.failChunks(b, b.chunkLast.length - 1, e as Error);
+          }
+          this.pump();
+        }
+        if (b.outstanding > 0) {
+          // Normally the acks were already drained above; wait for the loop if not.
+          await this.waitForProgress(b, timeoutMs);
+          sliceStart = Date.now();
+        } else if (Date.now() - sliceStart > 10) {
+          await nextTick(); // let the rest of the process run during long batches
+          sliceStart = Date.now();
+        }
+      }
+    } catch (e) {
+      // Closed or timed out: every request without an answer, sent or not, gets this error.
+      const error = e instanceof Error ? e : new Error(String(e));
+      if (b.outstanding > 0) this.failChunks(b, 0, error);
+      for (; i < count; i++) {
+        if (b.errors[i] === undefined) {
+          b.errors[i] = error;
+          b.failed++;
+        }
+      }
+    } finally {
+      const k = this.batches.indexOf(b);
+      if (k >= 0) this.batches.splice(k, 1);
+    }
+    return new BatchResult(count, b.errors, b.failed);
+  }
+
+  private waitForProgress(b: ActiveBatch, ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        b.wake = undefined;
+        reject(new NetlinkTimeoutError(b.what, ms));
+      }, ms);
+      b.wake = () => {
+        clearTimeout(timer);
+        b.wake = undefined;
+        resolve();
+      };
+      this.pump();
+      if (b.outstanding === 0) b.wake?.();
+    });
+  }
+
+  /** Marks every request of the chunks from `fromChunk` on that has no answer yet as failed. */
+  private failChunks(b: ActiveBatch, fromChunk: number, error: Error): void {
+    for (let c = fromChunk; c < b.chunkLast.length; c++) {
+      for (let k = b.chunkFirst[c]; k <= b.chunkLast[c]; k++) {
+        if (b.errors[k] === undefined) {
+          b.errors[k] = error;
+          b.failed++;
+        }
+      }
+      b.outstanding -= b.chunkLast[c] - b.chunkFirst[c] + 1;
+    }
+    b.chunkLast.length = fromChunk;
+    b.chunkFirst.length = fromChunk;
+    b.wake?.();
+  }
+
+  /** Reads everything the kernel has queued for us, synchronously. */
+  private pump(): void {
+    for (;;) {
+      if (this.closed) return;
+      const r = this.sock.drain();
+      if (r === null) return;
+      this.onBatch(r[0], r[1], r[2]);
+    }
+  }
+
+  private onBatch(data: Buffer | null, meta: Buffer | null, errno: number): void {
+    if (data && meta) {
+      for (let k = 0; k + 16 <= meta.length; k += 16) {
+        const off = meta.readUInt32LE(k);
+        const len = meta.readUInt32LE(k + 4);
+        const sender = meta.readUInt32LE(k + 8);
+        const flags = meta.readUInt32LE(k + 12);
+        if (sender !== 0) {
+          this.droppedForeign++; // only the kernel (port 0) may answer or notify
+          continue;
+        }
+        if (flags & META_FLAG_TRUNC) {
+          this.emit('error', new NetlinkParseError(`truncated datagram of more than ${len} bytes`, off));
+          continue;
+        }
+        try {
+          forEachMessage(data, off, off + len, (m) => this.onMessage(m));
+        } catch (e) {
+          this.emit('error', e as Error);
+        }
+      }
+    }
+    if (errno === ENOBUFS) this.onOverflow();
+    else if (errno) this.emit('error', Object.assign(new Error(`netlink receive failed: errno ${errno}`), { errno }));
+  }
+
+  private onMessage(m: MessageView): void {
+    if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) return;
+    const mine = m.pid === this.portId;
+    const p = mine ? this.pending.get(m.seq) : undefined;
+    if (p) return this.onReply(p, m);
+    if (mine && this.batches.length) {
+      for (const b of this.batches) {
+        const idx = (m.seq - b.base) >>> 0;
+        if (idx < b.count) return this.onBatchReply(b, idx, m);
+      }
+    }
+    this.emit('message', m);
+  }
+
+  private onReply(p: Pending, m: MessageView): void {
+    if (m.type === NLMSG_ERROR) {
+      const ack = parseAckError(m);
+      if (ack.errno === 0 && !p.dump) return this.finish(p, m.seq, null, p.replies);
+      if (ack.errno === 0) return; // a stray ack during a dump
+      return this.finish(p, m.seq, this.toError(ack, p.what));
+    }
+    if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
+    if (m.type === NLMSG_DONE) {
+      if (!p.dump) return;
+      const ack = m.end - m.payload >= 4 ? parseAckError(m, true) : { errno: 0, ack: {} };
+      if (ack.errno !== 0) return this.finish(p, m.seq, this.toError(ack, p.what));
+      return this.finish(p, m.seq, null, { results: p.results, interrupted: p.interrupted });
+    }
+    if (p.dump) {
+      try {
+        const v = p.parse!(m);
+        if (v !== undefined) p.results.push(v);
+      } catch (e) {
+        p.reject(e as Error); // the dump goes on in the kernel; later replies find no pending entry
+        this.pending.delete(m.seq);
+        clearTimeout(p.timer);
+      }
+    } else {
+      p.replies.push(m);
+    }
+  }
+
+  private finish(p: Pending, seq: number, error: Error | null, value?: unknown): void {
+    this.pending.delete(seq);
+    clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve(value);
+  }
+
+  private onBatchReply(b: ActiveBatch, idx: number, m: MessageView): void {
+    if (m.type !== NLMSG_ERROR) return; // batches carry NEW/DEL/SET requests: only acks come back
+    const ack = parseAckError(m);
+    if (ack.errno !== 0 && b.errors[idx] === undefined) {
+      const what = b.describe ? `${b.what}: ${b.describe(idx)}` : `${b.what} [${idx}]`;
+      b.errors[idx] = this.toError(ack, what);
+      b.failed++;
+    }
+    // Replies come in order: an answer for idx completes every chunk that ends at or before it.
+    let done = 0;
+    while (done < b.chunkLast.length && b.chunkLast[done] <= idx) {
+      b.outstanding -= b.chunkLast[done] - b.chunkFirst[done] + 1;
+      done++;
+    }
+    if (done) {
+      b.chunkLast.splice(0, done);
+      b.chunkFirst.splice(0, done);
+      if (b.outstanding === 0) b.wake?.();
+    }
+  }
+
+  private toError(ack: AckError, what: string): NetlinkError {
+    return new NetlinkError(-ack.errno, ack.ack, what);
+  }
+
+  private onOverflow(): void {
+    // Replies may be lost: a pending request cannot know whether it was applied.
+    const lost = (what: string) =>
+      new NetlinkError(
+        ENOBUFS,
+        {},
+        what,
+        'the receive buffer overflowed and the answer was lost; the request may have been applied, re-read the state',
+      );
+    for (const [seq, p] of this.pending) {
+      if (!p.dump) this.finish(p, seq, lost(p.what));
+    }
+    for (const b of this.batches) this.failChunks(b, 0, lost(b.what));
+    this.emit('overflow');
+  }
+
+  /** Closes the socket; everything pending rejects with NetlinkClosedError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sock.close();
+    for (const [seq, p] of this.pending) this.finish(p, seq, new NetlinkClosedError(p.what));
+    for (const b of this.batches) this.failChunks(b, 0, new NetlinkClosedError(b.what));
+    this.removeAllListeners();
+  }
+}

@@ -1,0 +1,190 @@
+import { NLA_HDRLEN, NLMSG_HDRLEN, nlAlign } from './constants';
+import { parseIPv4, parseIPv6Into, parseMacInto } from './ip';
+
+/**
+ * Appends netlink messages and attributes to one growing buffer.
+ *
+ * Many messages can be written back to back (a pipelined batch is one buffer, one send).
+ * Nothing is allocated per attribute; the buffer doubles when it runs out. Padding is always
+ * written as zeros, so reusing the writer after reset() cannot leak old bytes into a message.
+ */
+export class MessageWriter {
+  buf: Buffer;
+  /** Bytes written so far. */
+  length = 0;
+  private msgStart = -1;
+
+  constructor(initialBytes = 16384) {
+    this.buf = Buffer.alloc(initialBytes);
+  }
+
+  reset(): void {
+    this.length = 0;
+    this.msgStart = -1;
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  private ensure(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.length);
+    this.buf = next;
+  }
+
+  /** Starts a message: writes an nlmsghdr whose length is fixed by end(). seq and pid are 0
+   * here; the socket stamps the sequence number when it sends. Returns the message offset. */
+  begin(type: number, flags: number): number {
+    this.ensure(NLMSG_HDRLEN);
+    const off = this.length;
+    const b = this.buf;
+    b.writeUInt32LE(0, off);
+    b.writeUInt16LE(type, off + 4);
+    b.writeUInt16LE(flags, off + 6);
+    b.writeUInt32LE(0, off + 8);
+    b.writeUInt32LE(0, off + 12);
+    this.length = off + NLMSG_HDRLEN;
+    this.msgStart = off;
+    return off;
+  }
+
+  /** Finishes the message begun last; returns its offset. */
+  end(): number {
+    const off = this.msgStart;
+    if (off < 0) throw new Error('MessageWriter.end() without begin()');
+    this.buf.writeUInt32LE(this.length - off, off);
+    this.msgStart = -1;
+    return off;
+  }
+
+  /** Reserves n zeroed bytes (a fixed header such as ifinfomsg), 4-byte aligned. Returns the
+   * offset so the caller can fill the fields. */
+  reserve(n: number): number {
+    const padded = nlAlign(n);
+    this.ensure(padded);
+    const off = this.length;
+    this.buf.fill(0, off, off + padded);
+    this.length = off + padded;
+    return off;
+  }
+
+  /** Drops everything written since offset (used when encoding a message fails midway). */
+  truncate(offset: number): void {
+    this.length = offset;
+    this.msgStart = -1;
+  }
+
+  // ---- attributes ----
+
+  /** Writes an attribute header for a payload of len bytes; returns the payload offset. */
+  private attrHeader(type: number, len: number): number {
+    this.ensure(NLA_HDRLEN + nlAlign(len));
+    const off = this.length;
+    this.buf.writeUInt16LE(NLA_HDRLEN + len, off);
+    this.buf.writeUInt16LE(type, off + 2);
+    const padded = nlAlign(len);
+    if (padded !== len) this.buf.fill(0, off + NLA_HDRLEN + len, off + NLA_HDRLEN + padded);
+    this.length = off + NLA_HDRLEN + padded;
+    return off + NLA_HDRLEN;
+  }
+
+  flag(type: number): void {
+    this.attrHeader(type, 0);
+  }
+
+  u8(type: number, v: number): void {
+    const off = this.attrHeader(type, 1);
+    this.buf[off] = v;
+  }
+
+  u16(type: number, v: number): void {
+    const off = this.attrHeader(type, 2); // header first: it may grow (replace) the buffer
+    this.buf.writeUInt16LE(v, off);
+  }
+
+  u32(type: number, v: number): void {
+    const off = this.attrHeader(type, 4); // header first: it may grow (replace) the buffer
+    this.buf.writeUInt32LE(v >>> 0, off);
+  }
+
+  s32(type: number, v: number): void {
+    const off = this.attrHeader(type, 4); // header first: it may grow (replace) the buffer
+    this.buf.writeInt32LE(v, off);
+  }
+
+  u64(type: number, v: bigint | number): void {
+    const off = this.attrHeader(type, 8); // header first: it may grow (replace) the buffer
+    this.buf.writeBigUInt64LE(BigInt(v), off);
+  }
+
+  be16(type: number, v: number): void {
+    const off = this.attrHeader(type, 2); // header first: it may grow (replace) the buffer
+    this.buf.writeUInt16BE(v, off);
+  }
+
+  be32(type: number, v: number): void {
+    const off = this.attrHeader(type, 4); // header first: it may grow (replace) the buffer
+    this.buf.writeUInt32BE(v >>> 0, off);
+  }
+
+  /** A NUL-terminated string attribute (IFLA_IFNAME, IFLA_INFO_KIND, ...). */
+  string(type: number, s: string): void {
+    const len = Buffer.byteLength(s);
+    const off = this.attrHeader(type, len + 1);
+    this.buf.write(s, off, len, 'utf8');
+    this.buf[off + len] = 0;
+  }
+
+  binary(type: number, data: Uint8Array): void {
+    const off = this.attrHeader(type, data.length);
+    this.buf.set(data, off);
+  }
+
+  /** An IPv4 or IPv6 address from its text form; throws on an invalid literal (callers
+   * validate earlier with a user-facing message, so this is a programming error). */
+  ip(type: number, s: string): void {
+    const v4 = parseIPv4(s);
+    if (v4 >= 0) {
+      const off = this.attrHeader(type, 4); // header first: it may grow (replace) the buffer
+    this.buf.writeUInt32BE(v4, off);
+      return;
+    }
+    const start = this.length;
+    const off = this.attrHeader(type, 16);
+    if (!parseIPv6Into(s, this.buf, off)) {
+      this.length = start;
+      throw new TypeError(`not an IP address: ${JSON.stringify(s)}`);
+    }
+  }
+
+  /** A 6-byte MAC from "aa:bb:cc:dd:ee:ff". */
+  mac(type: number, s: string): void {
+    const start = this.length;
+    const off = this.attrHeader(type, 6);
+    if (!parseMacInto(s, this.buf, off)) {
+      this.length = start;
+      throw new TypeError(`not a MAC address: ${JSON.stringify(s)}`);
+    }
+  }
+
+  /** Opens a nested attribute; close with nestEnd. Like iproute2, the NLA_F_NESTED bit is set
+   * only when asked (pass NLA_F_NESTED in flags): rtnetlink accepts both for its old nests. */
+  nestStart(type: number, flags = 0): number {
+    this.ensure(NLA_HDRLEN);
+    const off = this.length;
+    this.buf.writeUInt16LE(0, off);
+    this.buf.writeUInt16LE(type | flags, off + 2);
+    this.length = off + NLA_HDRLEN;
+    return off;
+  }
+
+  nestEnd(off: number): void {
+    this.buf.writeUInt16LE(this.length - off, off);
+  }
+}

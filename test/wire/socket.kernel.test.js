@@ -1,0 +1,126 @@
+'use strict';
+const assert = require('node:assert/strict');
+const wire = require('../../dist/wire');
+const C = require('../../dist/rtnl/constants');
+const raw = require('../support/raw');
+const { kernelDescribe, netnsPerTest, threadNetns, ipJson, NETNS_DIR } = require('../support/kernel');
+
+async function links(sock) {
+  return sock.dump(raw.getLinkDump, raw.linkOf, { what: 'link dump' });
+}
+
+kernelDescribe('wire: NetlinkSocket on the real kernel', function () {
+  const ns = netnsPerTest('wire');
+  let sock;
+  afterEach(function () {
+    if (sock) sock.close();
+    sock = undefined;
+  });
+
+  it('opens a socket inside a named namespace: it sees only that namespace; this thread stays home', async function () {
+    const before = threadNetns();
+    sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}` });
+    assert.equal(threadNetns(), before, 'the calling thread never left its namespace');
+    assert.ok(sock.portId > 0);
+    await sock.request((w) => raw.newVeth(w, 'nla0', 'nla1'));
+    const inside = (await links(sock)).map((l) => l.name).sort();
+    assert.deepEqual(inside, ['lo', 'nla0', 'nla1']);
+    // The oracle agrees, and the host namespace does not have these links.
+    assert.deepEqual(ipJson(ns(), 'link').map((l) => l.ifname).sort(), inside);
+    const host = wire.NetlinkSocket.open();
+    try {
+      const hostNames = (await links(host)).map((l) => l.name);
+      assert.ok(!hostNames.includes('nla0'));
+    } finally {
+      host.close();
+    }
+    assert.equal(threadNetns(), before);
+  });
+
+  it('fails clearly for a namespace that does not exist', function () {
+    assert.throws(() => wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/nla-no-such-ns` }), (e) => {
+      assert.equal(e.code, 'ENOENT');
+      assert.match(e.message, /nla-no-such-ns/);
+      return true;
+    });
+  });
+
+  it('turns on extended acks, strict checking and a large receive buffer', function () {
+    sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}`, receiveBufferBytes: 8 << 20 });
+    assert.ok(sock.receiveBufferBytes() >= 8 << 20, `rcvbuf ${sock.receiveBufferBytes()}`);
+  });
+
+  it('a request the kernel refuses rejects with errno code and the kernel\'s own text', async function () {
+    sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}` });
+    await assert.rejects(sock.request((w) => raw.newLinkOfKind(w, 'x0', 'nosuchkind'), { what: 'links.add x0' }), (e) => {
+      assert.ok(e instanceof wire.NetlinkError, String(e));
+      assert.equal(e.code, 'EOPNOTSUPP');
+      assert.equal(e.errno, 95);
+      assert.match(e.kernelMessage, /Unknown device type/i);
+      assert.match(e.message, /^links\.add x0: EOPNOTSUPP/);
+      return true;
+    });
+    await sock.request((w) => raw.newVeth(w, 'a0', 'a1'));
+    await assert.rejects(sock.request((w) => raw.newVeth(w, 'a0', 'a2')), { code: 'EEXIST' });
+    await assert.rejects(sock.request((w) => raw.getLinkByName(w, 'nope0')), { code: 'ENODEV' });
+    const [reply] = await sock.request((w) => raw.getLinkByName(w, 'a0'));
+    assert.equal(raw.linkOf(reply).name, 'a0');
+  });
+
+  it('a batch of 10,000 requests mixing successes and failures reports exactly the right outcome for each', async function () {
+    sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}` });
+    await sock.request((w) => raw.newVeth(w, 'u0', 'u1'));
+    const [l] = await sock.request((w) => raw.getLinkByName(w, 'u0'));
+    const oif = raw.linkOf(l).index;
+    await sock.request((w) => raw.setLinkUp(w, oif));
+    await sock.request((w) => raw.setLinkUp(w, 1)); // with lo down the kernel calls every gateway invalid
+    const N = 10000;
+    // Every 7th request repeats the previous route (EEXIST); every 13th names a missing device (ENODEV).
+    const kind = (i) => (i % 13 === 12 ? 'nodev' : i % 7 === 6 ? 'dup' : 'ok');
+    const dstOf = (i) => {
+      const j = kind(i) === 'dup' ? i - 1 : i;
+      return `10.${(j >> 8) & 255}.${j & 255}.0`;
+    };
+    const r = await sock.batch(N, (i, w) =>
+      raw.newRoute(w, { dst: dstOf(i), plen: 24, gw: '10.255.0.1', oif: kind(i) === 'nodev' ? 99999 : oif }),
+    { what: 'routes.add', describe: (i) => dstOf(i) });
+    let expectedFail = 0;
+    for (let i = 0; i < N; i++) {
+      const k = kind(i);
+      // A duplicate of a request that itself failed (nodev) is not a duplicate.
+      const dupOfFailed = k === 'dup' && kind(i - 1) === 'nodev';
+      const shouldFail = k === 'nodev' || (k === 'dup' && !dupOfFailed);
+      if (shouldFail) expectedFail++;
+      assert.equal(r.ok(i), !shouldFail, `request ${i} (${k}): ${r.errors[i] && r.errors[i].message}`);
+      if (k === 'nodev') assert.equal(r.errors[i].code, 'ENODEV');
+      else if (shouldFail) {
+        assert.equal(r.errors[i].code, 'EEXIST');
+        assert.match(r.errors[i].message, new RegExp(`routes\\.add: ${dstOf(i).replace(/\./g, '\\.')}`));
+      }
+    }
+    assert.equal(r.failed, expectedFail);
+    const routes = await sock.dump(raw.getRouteDump, (m) => (m.buf[m.payload + 4] === C.RT_TABLE_MAIN && m.buf[m.payload + 5] === C.RTPROT_STATIC ? 1 : undefined));
+    assert.equal(routes.length, N - expectedFail);
+  });
+
+  it('a datagram from another netlink port is ignored', async function () {
+    const path = `${NETNS_DIR}/${ns()}`;
+    sock = wire.NetlinkSocket.open({ netnsPath: path });
+    const other = wire.NetlinkSocket.open({ netnsPath: path });
+    try {
+      let seen = 0;
+      sock.on('message', () => seen++);
+      const forged = Buffer.alloc(32);
+      forged.writeUInt32LE(32, 0);
+      forged.writeUInt16LE(C.RTM_NEWLINK, 4);
+      other.sendToPort(forged, sock.portId);
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(sock.droppedForeign, 1);
+      assert.equal(seen, 0);
+      // The socket still works afterwards.
+      assert.ok((await links(sock)).length >= 1);
+    } finally {
+      other.close();
+    }
+  });
+});

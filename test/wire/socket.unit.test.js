@@ -1,0 +1,160 @@
+'use strict';
+const assert = require('node:assert/strict');
+const wire = require('../../dist/wire');
+const { FakeNative, message, ack, done } = require('../support/fake-native');
+
+const RTM_NEWLINK = 16;
+const RTM_GETLINK = 18;
+
+function dumpRequest(w) {
+  w.begin(RTM_GETLINK, wire.NLM_F_DUMP);
+  w.reserve(16);
+  w.end();
+}
+const parseIndex = (m) => m.buf.readInt32LE(m.payload + 4);
+function linkMsg(seq, pid, index, flags = wire.NLM_F_MULTI) {
+  const body = Buffer.alloc(16);
+  body.writeInt32LE(index, 4);
+  return message(RTM_NEWLINK, flags, seq, pid, body);
+}
+
+describe('wire: NetlinkSocket logic (stand-in kernel)', function () {
+  let fake;
+  let sock;
+  beforeEach(function () {
+    fake = new FakeNative();
+    sock = wire.NetlinkSocket.fromNative(fake);
+  });
+  afterEach(function () {
+    sock.close();
+  });
+
+  it('stamps sequence numbers and port id, adds REQUEST|ACK, resolves on the ack', async function () {
+    fake.onSend = ([m], f) => f.reply([ack(m.seq, m.pid)]);
+    await sock.request((w) => {
+      w.begin(RTM_NEWLINK, wire.NLM_F_CREATE);
+      w.reserve(16);
+      w.end();
+    });
+    await sock.request((w) => {
+      w.begin(RTM_NEWLINK, 0);
+      w.reserve(16);
+      w.end();
+    });
+    const [a, b] = fake.sent;
+    assert.equal(a.flags, wire.NLM_F_CREATE | wire.NLM_F_REQUEST | wire.NLM_F_ACK);
+    assert.equal(a.pid, 4242);
+    assert.equal(b.seq, a.seq + 1);
+  });
+
+  it('restarts a dump the kernel marked NLM_F_DUMP_INTR and returns only the clean attempt', async function () {
+    let attempt = 0;
+    fake.onSend = ([m], f) => {
+      attempt++;
+      if (attempt === 1) {
+        f.reply([linkMsg(m.seq, m.pid, 1), linkMsg(m.seq, m.pid, 2, wire.NLM_F_MULTI | wire.NLM_F_DUMP_INTR)]);
+        f.reply([done(m.seq, m.pid, wire.NLM_F_MULTI | wire.NLM_F_DUMP_INTR)]);
+      } else {
+        f.reply([linkMsg(m.seq, m.pid, 1), linkMsg(m.seq, m.pid, 3)]);
+        f.reply([done(m.seq, m.pid)]);
+      }
+    };
+    const got = await sock.dump(dumpRequest, parseIndex);
+    assert.deepEqual(got, [1, 3]);
+    assert.equal(fake.sent.length, 2);
+    assert.notEqual(fake.sent[0].seq, fake.sent[1].seq);
+  });
+
+  it('gives up on a dump interrupted every time, with EINTR', async function () {
+    fake.onSend = ([m], f) => f.reply([linkMsg(m.seq, m.pid, 1, wire.NLM_F_MULTI | wire.NLM_F_DUMP_INTR), done(m.seq, m.pid)]);
+    await assert.rejects(sock.dump(dumpRequest, parseIndex, { maxRetries: 3, what: 'links.list' }), (e) => {
+      assert.ok(e instanceof wire.NetlinkError);
+      assert.equal(e.code, 'EINTR');
+      assert.match(e.message, /links\.list.*interrupted/);
+      return true;
+    });
+    assert.equal(fake.sent.length, 4);
+  });
+
+  it('rejects a dump that ends in an error, with the errno', async function () {
+    fake.onSend = ([m], f) => f.reply([ack(m.seq, m.pid, -22)]);
+    await assert.rejects(sock.dump(dumpRequest, parseIndex), { code: 'EINVAL', errno: 22 });
+  });
+
+  it('ignores datagrams whose sender is not the kernel', async function () {
+    const seen = [];
+    sock.on('message', (m) => seen.push(m.type));
+    fake.deliver([linkMsg(0, 0, 5)], { sender: 777 });
+    assert.equal(seen.length, 0);
+    assert.equal(sock.droppedForeign, 1);
+    fake.deliver([linkMsg(0, 0, 5)], { sender: 0 });
+    assert.deepEqual(seen, [RTM_NEWLINK]);
+    // A forged ack from another port must not complete a pending request either.
+    fake.onSend = ([m], f) => {
+      f.reply([ack(m.seq, m.pid, 0)], { sender: 999 });
+      f.reply([ack(m.seq, m.pid, -17)]);
+    };
+    await assert.rejects(sock.request(dumpRequest), { code: 'EEXIST' });
+  });
+
+  it('times out a request the kernel never answers', async function () {
+    const t0 = Date.now();
+    await assert.rejects(sock.request(dumpRequest, { timeoutMs: 50, what: 'links.get x' }), (e) => {
+      assert.ok(e instanceof wire.NetlinkTimeoutError);
+      assert.match(e.message, /links\.get x/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 >= 45);
+  });
+
+  it('closing the socket mid-dump rejects the dump and everything pending', async function () {
+    fake.onSend = ([m], f) => f.reply([linkMsg(m.seq, m.pid, 1)]); // no DONE: the dump stays open
+    const d = sock.dump(dumpRequest, parseIndex);
+    const r = sock.request(dumpRequest);
+    setTimeout(() => sock.close(), 10);
+    await assert.rejects(d, wire.NetlinkClosedError);
+    await assert.rejects(r, wire.NetlinkClosedError);
+  });
+
+  it('reports overflow (ENOBUFS): pending requests fail with ENOBUFS and "overflow" is emitted', async function () {
+    let overflowed = 0;
+    sock.on('overflow', () => overflowed++);
+    const p = sock.request(dumpRequest, { timeoutMs: 1000 });
+    fake.deliver([], { errno: require('node:os').constants.errno.ENOBUFS });
+    await assert.rejects(p, { code: 'ENOBUFS' });
+    assert.equal(overflowed, 1);
+  });
+
+  it('batches: an ack only on the last message of each send, errors matched by sequence number', async function () {
+    const failing = new Set([3, 10, 11, 99]);
+    let sends = 0;
+    fake.onSend = (msgs, f) => {
+      sends++;
+      const replies = [];
+      for (const m of msgs) {
+        const idx = m.buf.readUInt32LE(m.payload); // the request's index, carried in its body
+        if (failing.has(idx)) replies.push(ack(m.seq, m.pid, -17));
+        else if (m.flags & wire.NLM_F_ACK) replies.push(ack(m.seq, m.pid, 0));
+      }
+      f.reply(replies);
+    };
+    const r = await sock.batch(
+      100,
+      (i, w) => {
+        w.begin(RTM_NEWLINK, wire.NLM_F_CREATE);
+        const off = w.reserve(64);
+        w.buf.writeUInt32LE(i, off);
+        w.end();
+      },
+      { chunkBytes: 1024, window: 40 },
+    );
+    assert.equal(r.count, 100);
+    assert.equal(r.failed, 4);
+    for (let i = 0; i < 100; i++) assert.equal(r.ok(i), !failing.has(i), `request ${i}`);
+    assert.equal(r.errors[10].code, 'EEXIST');
+    const acked = fake.sent.filter((m) => m.flags & wire.NLM_F_ACK).length;
+    assert.equal(acked, sends, 'exactly one ack requested per send');
+    // 80-byte messages, 1 KiB per send: about 13 per send, so about 8 sends, not 100.
+    assert.ok(sends >= 7 && sends <= 10, `${sends} sends`);
+  });
+});
