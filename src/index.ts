@@ -13,3 +13,4 @@ export {
   MessageWriter,
 } from './wire';
 export type { NetlinkSocketOptions, RequestOptions, DumpOptions, BatchOptions, MessageView } from './wire';
+export * from './rtnl';

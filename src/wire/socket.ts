@@ -139,6 +139,9 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   readonly portId: number;
   /** Datagrams ignored because they did not come from the kernel. */
   droppedForeign = 0;
+  /** Messages sent, by nlmsg_type (types above 255 are counted at 255). Tests and the
+   * reconciler use it to prove how many modifying requests something cost. */
+  readonly sentByType = new Uint32Array(256);
 
   private readonly sock: NativeSocket;
   private readonly writer = new MessageWriter(64 * 1024);
@@ -288,6 +291,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       }
       if (w.length < NLMSG_HDRLEN) return reject(new Error(`${what}: the encoder wrote no message`));
       const seq = this.nextSeq();
+      this.sentByType[Math.min(w.buf.readUInt16LE(4), 255)]++;
       const flags = w.buf.readUInt16LE(6) | NLM_F_REQUEST | (dump ? 0 : NLM_F_ACK);
       w.buf.writeUInt16LE(flags, 6);
       w.buf.writeUInt32LE(seq, 8);
@@ -357,6 +361,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
               w.buf.writeUInt16LE(w.buf.readUInt16LE(off + 6) | NLM_F_REQUEST, off + 6);
               w.buf.writeUInt32LE((b.base + i) >>> 0, off + 8);
               w.buf.writeUInt32LE(this.portId, off + 12);
+              this.sentByType[Math.min(w.buf.readUInt16LE(off + 4), 255)]++;
               last = i;
               lastOff = off;
             } catch (e) {

@@ -1,0 +1,88 @@
+import { NetlinkSocket, type NetlinkSocketOptions } from '../wire/socket';
+import type { RtnlContext } from './context';
+import { Addresses } from './address';
+import { Fdb } from './fdb';
+import { Links } from './link';
+import { Monitor, type MonitorOptions } from './monitor';
+import { Neighbors } from './neighbor';
+import { DeviceResolver } from './resolve';
+import { Routes } from './route';
+import { netnsPath } from './validate';
+
+export interface RtnlOptions extends Omit<NetlinkSocketOptions, 'netnsPath' | 'protocol' | 'groups'> {
+  /** Work inside this network namespace: a name under /run/netns ("host1") or a path
+   * (/proc/PID/ns/net). Default: the caller's own namespace. */
+  netns?: string;
+}
+
+/**
+ * An rtnetlink handle: one socket in one namespace, and the object kinds on it.
+ *
+ * ```ts
+ * const nl = await Rtnl.open({ netns: 'host1' });
+ * await nl.links.add({ kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789, dev: 'eth0', learning: false });
+ * await nl.routes.replace({ dst: '192.168.11.0/24', via: '192.168.11.0', dev: 'vxlan0', onlink: true });
+ * nl.close();
+ * ```
+ */
+export class Rtnl {
+  readonly links: Links;
+  readonly addresses: Addresses;
+  readonly routes: Routes;
+  readonly fdb: Fdb;
+  readonly neighbors: Neighbors;
+  readonly devices: DeviceResolver;
+  private readonly ctx: RtnlContext;
+  private readonly monitors = new Set<Monitor>();
+
+  private constructor(
+    readonly socket: NetlinkSocket,
+    private readonly options: RtnlOptions,
+  ) {
+    this.devices = new DeviceResolver(socket);
+    this.ctx = { socket, devices: this.devices, netnsPath: options.netns ? netnsPath(options.netns) : undefined };
+    this.links = new Links(this.ctx);
+    this.addresses = new Addresses(this.ctx);
+    this.routes = new Routes(this.ctx);
+    this.fdb = new Fdb(this.ctx);
+    this.neighbors = new Neighbors(this.ctx);
+  }
+
+  /** Opens a socket in the namespace asked for (ENOENT naming it when it does not exist). */
+  static async open(options: RtnlOptions = {}): Promise<Rtnl> {
+    const { netns, ...sock } = options;
+    const socket = NetlinkSocket.open({ ...sock, netnsPath: netns ? netnsPath(netns) : undefined });
+    return new Rtnl(socket, options);
+  }
+
+  /** The namespace path this handle works in, or undefined for the caller's own. */
+  get netnsPath(): string | undefined {
+    return this.ctx.netnsPath;
+  }
+
+  /** Subscribes to kernel events on a socket of its own in the same namespace. */
+  monitor(opts: MonitorOptions): Monitor {
+    const m = new Monitor({ ...this.ctx }, opts);
+    this.monitors.add(m);
+    return m;
+  }
+
+  /** Requests sent so far that change state (NEW/DEL/SET), as opposed to reads (GET). */
+  modifyingRequests(): number {
+    let n = 0;
+    const t = this.socket.sentByType;
+    for (let type = 16; type < t.length; type++) if ((type & 3) !== 2) n += t[type];
+    return n;
+  }
+
+  close(): void {
+    for (const m of this.monitors) m.close();
+    this.monitors.clear();
+    this.socket.close();
+  }
+
+  /** Options this handle was opened with (a monitor opens its socket with the same). */
+  get openOptions(): RtnlOptions {
+    return this.options;
+  }
+}
