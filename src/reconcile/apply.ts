@@ -1,0 +1,109 @@
+/**
+ * Executing a plan: stage by stage (see plan.ts), each stage's ops of one kind as one
+ * pipelined batch. Every op gets an outcome; a failure does not stop unrelated ops.
+ */
+import type { Rtnl } from '../rtnl/rtnl';
+import type { AddressSpec, FdbEntry, FdbSpec, LinkSpec, Neighbor, NeighborSpec, Route, RouteSpec, Address, Link } from '../rtnl/types';
+import type { BatchResult } from '../wire/socket';
+import { ZERO_MAC } from './diff';
+import { stageOf } from './plan';
+import type { FailedOp, Op } from './types';
+
+export interface StageOutcome {
+  applied: Op[];
+  failed: FailedOp[];
+}
+
+function collect(ops: Op[], result: BatchResult, out: StageOutcome): void {
+  ops.forEach((op, i) => {
+    const e = result.errors[i];
+    if (e) out.failed.push({ op, error: e });
+    else out.applied.push(op);
+  });
+}
+
+async function one(op: Op, out: StageOutcome, run: () => Promise<unknown>): Promise<void> {
+  try {
+    await run();
+    out.applied.push(op);
+  } catch (e) {
+    out.failed.push({ op, error: e instanceof Error ? e : new Error(String(e)) });
+  }
+}
+
+async function applyLink(nl: Rtnl, op: Op): Promise<void> {
+  const spec = op.desired as LinkSpec;
+  if (op.action === 'delete') return nl.links.del((op.actual as Link).index);
+  if (op.action === 'recreate') await nl.links.del((op.actual as Link).index);
+  if (op.action === 'create' || op.action === 'recreate') {
+    const made = await nl.links.add(spec);
+    if (spec.up && !made.up) await nl.links.set(made.index, { up: true });
+    return;
+  }
+  // update: kind attributes first (the kernel may refuse them on an up device), then the rest.
+  const patch = op.linkPatch ?? { set: {}, kindAttributes: false };
+  if (patch.kindAttributes) await nl.links.change(spec.name, spec);
+  if (Object.keys(patch.set).length) await nl.links.set(spec.name, patch.set);
+}
+
+/** The spec that names exactly this kernel entry (for deleting it). */
+function neighborSpecOf(n: Neighbor): NeighborSpec {
+  return { dev: n.index, ip: n.ip, proxy: n.proxy || undefined };
+}
+function fdbSpecOf(e: FdbEntry): FdbSpec {
+  return { dev: e.index, mac: e.mac, dst: e.dst, vni: e.vni, port: e.port, vlan: e.vlan, self: e.self, master: e.master };
+}
+
+/** Runs the ops of one stage. */
+async function applyStage(nl: Rtnl, ops: Op[], out: StageOutcome): Promise<void> {
+  const of = (kind: string, ...actions: string[]) => ops.filter((o) => o.kind === kind && actions.includes(o.action));
+  for (const op of of('link', 'create', 'recreate', 'update', 'delete')) await one(op, out, () => applyLink(nl, op));
+
+  for (const op of of('address', 'create')) await one(op, out, () => nl.addresses.add(op.desired as AddressSpec));
+  for (const op of of('address', 'update')) await one(op, out, () => nl.addresses.replace(op.desired as AddressSpec));
+  for (const op of of('address', 'delete')) await one(op, out, () => nl.addresses.del(op.actual as Address));
+
+  const neighUp = of('neighbor', 'create', 'update');
+  if (neighUp.length) collect(neighUp, await nl.neighbors.replaceMany(neighUp.map((o) => o.desired as NeighborSpec)), out);
+  const neighDel = of('neighbor', 'delete');
+  if (neighDel.length) collect(neighDel, await nl.neighbors.delMany(neighDel.map((o) => neighborSpecOf(o.actual as Neighbor))), out);
+
+  // FDB: a missing (mac, dst) is appended (several remotes per MAC are allowed); a changed
+  // unicast entry is replaced; a changed all-zero (flood) entry is removed and appended again,
+  // because replace would rewrite the first remote of the MAC, not this one.
+  const fdbNew = of('fdb', 'create');
+  if (fdbNew.length) collect(fdbNew, await nl.fdb.appendMany(fdbNew.map((o) => o.desired as FdbSpec)), out);
+  const fdbChanged = of('fdb', 'update');
+  const fdbReplace = fdbChanged.filter((o) => (o.desired as FdbSpec).mac !== ZERO_MAC);
+  if (fdbReplace.length) collect(fdbReplace, await nl.fdb.replaceMany(fdbReplace.map((o) => o.desired as FdbSpec)), out);
+  for (const op of fdbChanged.filter((o) => (o.desired as FdbSpec).mac === ZERO_MAC)) {
+    await one(op, out, async () => {
+      await nl.fdb.del(op.actual as FdbEntry);
+      await nl.fdb.append(op.desired as FdbSpec);
+    });
+  }
+  const fdbDel = of('fdb', 'delete');
+  if (fdbDel.length) collect(fdbDel, await nl.fdb.delMany(fdbDel.map((o) => fdbSpecOf(o.actual as FdbEntry))), out);
+
+  const routeNew = of('route', 'create');
+  if (routeNew.length) collect(routeNew, await nl.routes.addMany(routeNew.map((o) => o.desired as RouteSpec)), out);
+  const routeChanged = of('route', 'update');
+  if (routeChanged.length) collect(routeChanged, await nl.routes.addMany(routeChanged.map((o) => o.desired as RouteSpec), { replace: true }), out);
+  const routeDel = of('route', 'delete');
+  if (routeDel.length) collect(routeDel, await nl.routes.delMany(routeDel.map((o) => o.actual as Route)), out);
+}
+
+/** Applies ops in stage order. Ops on an object whose link failed to appear still run (and
+ * fail on their own, reported), so the result names every op that did not happen. */
+export async function applyOps(nl: Rtnl, ops: Op[]): Promise<StageOutcome> {
+  const out: StageOutcome = { applied: [], failed: [] };
+  const stages = new Map<number, Op[]>();
+  for (const op of ops) {
+    const s = stageOf(op);
+    const list = stages.get(s);
+    if (list) list.push(op);
+    else stages.set(s, [op]);
+  }
+  for (const s of [...stages.keys()].sort((a, b) => a - b)) await applyStage(nl, stages.get(s)!, out);
+  return out;
+}

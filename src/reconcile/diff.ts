@@ -1,0 +1,352 @@
+/**
+ * Desired vs observed, kind by kind, into ops. O(n) with hash maps on identity keys.
+ *
+ * Ownership (what may be changed or deleted):
+ * - links: desired ones; deleted only when marked with the owner alias (created by us).
+ * - addresses, neighbours (permanent ones), FDB entries (on vxlan devices): only on managed links.
+ * - routes: only those carrying the reconciler's protocol; a foreign route on a desired key is
+ *   a conflict, left alone unless adoptConflicts is set.
+ */
+import { IPIP_IMMUTABLE, VXLAN_IMMUTABLE } from '../rtnl/link';
+import { expectedRoute } from '../rtnl/route';
+import { NUD_NOARP, NUD_PERMANENT } from '../rtnl/constants';
+import type { Address, FdbEntry, Link, LinkChanges, LinkSpec, Neighbor, Nexthop, Route, RouteSpec } from '../rtnl/types';
+import type { Observed } from './observe';
+import { routeKey, type PreparedState } from './prepare';
+import type { Conflict, Op } from './types';
+
+export interface DiffContext {
+  protocol: number;
+  ownerAlias: string;
+  adoptConflicts: boolean;
+}
+
+export interface DiffResult {
+  ops: Op[];
+  conflicts: Conflict[];
+}
+
+const ZERO_MAC = '00:00:00:00:00:00';
+
+function same(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  return a === b;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return '(none)';
+  if (Array.isArray(v)) return v.join('-');
+  return String(v);
+}
+
+// ------------------------------------------------------------------ links
+
+const COMMON_FIELDS = ['mtu', 'address', 'txqueuelen', 'alias'] as const;
+const KIND_FIELDS: Record<string, readonly string[]> = {
+  vxlan: ['vni', 'port', 'local', 'remote', 'group', 'dev', 'learning', 'ttl', 'tos', 'srcPortRange', 'udpChecksum', 'ageing', 'proxy', 'l2miss', 'l3miss'],
+  ipip: ['local', 'remote', 'ttl', 'tos', 'pmtudisc', 'dev'],
+  bridge: ['stp', 'vlanFiltering'],
+  veth: [],
+};
+const IMMUTABLE: Record<string, readonly string[]> = { vxlan: VXLAN_IMMUTABLE, ipip: IPIP_IMMUTABLE, bridge: [], veth: [] };
+
+export interface LinkDiff {
+  ops: Op[];
+  /** Indexes of links that will be deleted or recreated: whatever is on them now goes too. */
+  vanishing: Set<number>;
+}
+
+export function diffLinks(desired: PreparedState, obs: Observed, ctx: DiffContext): LinkDiff {
+  const ops: Op[] = [];
+  const vanishing = new Set<number>();
+  const desiredNames = new Set<string>();
+  const indexOf = (ref: string | number | null | undefined) =>
+    ref === undefined || ref === null ? ref : typeof ref === 'number' ? ref : obs.byName.get(ref)?.index ?? -1;
+  for (const { spec } of desired.links) {
+    desiredNames.add(spec.name);
+    const want: LinkSpec = spec.alias === undefined ? { ...spec, alias: ctx.ownerAlias } : spec;
+    const actual = obs.byName.get(spec.name);
+    if (!actual) {
+      ops.push({ action: 'create', kind: 'link', key: spec.name, reason: `missing (${describeLink(spec)})`, desired: want });
+      continue;
+    }
+    if (actual.kind !== spec.kind) {
+      vanishing.add(actual.index);
+      ops.push({ action: 'recreate', kind: 'link', key: spec.name, reason: `kind ${show(actual.kind)} -> ${spec.kind}`, desired: want, actual });
+      continue;
+    }
+    const a = actual as unknown as Record<string, unknown>;
+    const w = want as unknown as Record<string, unknown>;
+    const changes: string[] = [];
+    const fixed: string[] = [];
+    const set: LinkChanges = {};
+    const setFields = set as Record<string, unknown>;
+    for (const f of COMMON_FIELDS) {
+      if (w[f] !== undefined && !same(w[f], a[f])) {
+        changes.push(`${f} ${show(a[f])} -> ${show(w[f])}`);
+        setFields[f] = w[f];
+      }
+    }
+    if (want.master !== undefined) {
+      const m = indexOf(want.master);
+      if ((m ?? undefined) !== (actual.master ?? undefined)) {
+        changes.push(`master ${show(actual.master === undefined ? undefined : obs.byIndex.get(actual.master)?.name)} -> ${show(want.master ?? 'none')}`);
+        set.master = want.master;
+      }
+    }
+    if (want.up !== undefined && want.up !== actual.up) {
+      changes.push(want.up ? 'down -> up' : 'up -> down');
+      set.up = want.up;
+    }
+    let kindAttributes = false;
+    for (const f of KIND_FIELDS[spec.kind] ?? []) {
+      let v = w[f];
+      if (v === undefined) continue;
+      if (f === 'dev') v = indexOf(v as string | number);
+      if (!same(v, a[f])) {
+        const text = `${f} ${show(a[f])} -> ${show(w[f])}`;
+        if (IMMUTABLE[spec.kind]?.includes(f)) fixed.push(text);
+        else {
+          changes.push(text);
+          kindAttributes = true;
+        }
+      }
+    }
+    if (fixed.length) {
+      vanishing.add(actual.index);
+      ops.push({
+        action: 'recreate',
+        kind: 'link',
+        key: spec.name,
+        reason: `${[...fixed, ...changes].join(', ')} (${fixed.map((t) => t.split(' ')[0]).join(', ')} cannot change in place)`,
+        desired: want,
+        actual,
+      });
+    } else if (changes.length) {
+      ops.push({ action: 'update', kind: 'link', key: spec.name, reason: changes.join(', '), desired: want, actual, linkPatch: { set, kindAttributes } });
+    }
+  }
+  for (const l of obs.links) {
+    if (l.alias === ctx.ownerAlias && !desiredNames.has(l.name)) {
+      vanishing.add(l.index);
+      ops.push({ action: 'delete', kind: 'link', key: l.name, reason: 'not desired any more', actual: l });
+    }
+  }
+  return { ops, vanishing };
+}
+
+function describeLink(s: LinkSpec): string {
+  if (s.kind === 'vxlan') return `vxlan vni ${s.vni}${s.port ? ` port ${s.port}` : ''}`;
+  if (s.kind === 'veth') return `veth peer ${s.peer.name}`;
+  return s.kind;
+}
+
+// ------------------------------------------------------------------ addresses
+
+export function diffAddresses(desired: PreparedState, obs: Observed, vanishing: Set<number>): Op[] {
+  const ops: Op[] = [];
+  const actual = new Map<string, Address>();
+  for (const a of obs.addresses) if (!vanishing.has(a.index)) actual.set(`${a.index} ${a.address}`, a);
+  const wanted = new Set<string>();
+  for (const d of desired.addresses) {
+    const index = devIndex(obs, d.dev);
+    const key = `${devName(obs, d.dev)} ${d.prefix}`;
+    const a = index === undefined ? undefined : actual.get(`${index} ${d.prefix}`);
+    if (index !== undefined) wanted.add(`${index} ${d.prefix}`);
+    if (!a) {
+      ops.push({ action: 'create', kind: 'address', key, reason: 'missing', desired: d.spec });
+      continue;
+    }
+    const diffs: string[] = [];
+    if (d.spec.broadcast !== undefined && d.spec.broadcast !== a.broadcast) diffs.push(`broadcast ${show(a.broadcast)} -> ${d.spec.broadcast}`);
+    if (d.spec.label !== undefined && d.spec.label !== a.label) diffs.push(`label ${show(a.label)} -> ${d.spec.label}`);
+    if (d.spec.peer !== undefined && d.spec.peer !== a.peer) diffs.push(`peer ${show(a.peer)} -> ${d.spec.peer}`);
+    if (diffs.length) ops.push({ action: 'update', kind: 'address', key, reason: diffs.join(', '), desired: d.spec, actual: a });
+  }
+  for (const [k, a] of actual) {
+    if (!obs.managed.has(a.index) || wanted.has(k)) continue;
+    if (a.family === 6 && a.address.startsWith('fe80:')) continue; // the kernel's link-local address
+    ops.push({ action: 'delete', kind: 'address', key: `${nameOf(obs, a.index)} ${a.address}`, reason: 'not desired on a managed link', actual: a });
+  }
+  return ops;
+}
+
+// ------------------------------------------------------------------ routes
+
+function nexthopsText(n: Nexthop[] | undefined, obs: Observed): string {
+  return (n ?? []).map((h) => `${h.via ?? ''}@${h.dev === undefined ? '' : nameOf(obs, h.dev)}/${h.weight}${h.onlink ? 'o' : ''}`).join(',');
+}
+
+/** The fields a reconciler compares: everything that is not part of the key. */
+function routeDiffs(want: Route, have: Route, obs: Observed): string[] {
+  const out: string[] = [];
+  const cmp = (name: string, a: unknown, b: unknown) => {
+    if (!same(a, b)) out.push(`${name} ${show(b)} -> ${show(a)}`);
+  };
+  cmp('via', want.via, have.via);
+  cmp('dev', want.dev === undefined ? undefined : nameOf(obs, want.dev), have.dev === undefined ? undefined : nameOf(obs, have.dev));
+  cmp('onlink', want.onlink, have.onlink);
+  cmp('type', want.type, have.type);
+  cmp('scope', want.scope, have.scope);
+  cmp('prefsrc', want.prefsrc, have.prefsrc);
+  cmp('mtu', want.mtu, have.mtu);
+  cmp('advmss', want.advmss, have.advmss);
+  const wn = nexthopsText(want.nexthops, obs);
+  const hn = nexthopsText(have.nexthops, obs);
+  if (wn !== hn) out.push(`nexthops ${hn || '(none)'} -> ${wn || '(none)'}`);
+  return out;
+}
+
+export function keyOfRoute(r: Route): string {
+  return routeKey(r.table, r.family, r.dst, r.tos, r.metric ?? (r.family === 6 ? 1024 : 0));
+}
+
+export interface RouteDiff {
+  ops: Op[];
+  conflicts: Conflict[];
+  /** Tables where a desired route has no owned route on its key (a foreign one may hold it). */
+  missingTables: Set<number>;
+}
+
+export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set<number>, ctx: DiffContext): RouteDiff {
+  const ops: Op[] = [];
+  const conflicts: Conflict[] = [];
+  const missingTables = new Set<number>();
+  const owned = new Map<string, Route>();
+  // Owned routes on a link that is deleted or recreated go with it, but only when the link
+  // goes, which is after the route stage for a deletion: a desired route on the same key must
+  // replace it, not be added next to it (EEXIST).
+  const onVanishing = new Map<string, Route>();
+  for (const r of obs.ownedRoutes) {
+    if (r.dev !== undefined && vanishing.has(r.dev)) onVanishing.set(keyOfRoute(r), r);
+    else owned.set(keyOfRoute(r), r);
+  }
+  const foreign = new Map<string, Route>();
+  for (const r of obs.foreignRoutes) if (r.dev === undefined || !vanishing.has(r.dev)) foreign.set(keyOfRoute(r), r);
+  const wanted = new Set<string>();
+  const index = (ref: string | number) => devIndex(obs, ref) ?? -1;
+  for (const d of desired.routes) {
+    const key = routeKey(d.table, d.family, d.dst, d.tos, d.metric);
+    wanted.add(key);
+    const spec: RouteSpec = { ...d.spec, protocol: ctx.protocol };
+    const have = owned.get(key);
+    const readable = `${d.dst} table ${d.table}`;
+    if (!have) {
+      const f = foreign.get(key);
+      if (f && !ctx.adoptConflicts) {
+        conflicts.push({ kind: 'route', key: readable, reason: `held by protocol ${f.protocol}`, desired: spec, actual: f });
+        continue;
+      }
+      if (f) {
+        ops.push({ action: 'update', kind: 'route', key: readable, reason: `adopt from protocol ${f.protocol}`, desired: spec, actual: f });
+        continue;
+      }
+      const leaving = onVanishing.get(key);
+      if (leaving) {
+        const was = leaving.dev === undefined ? 'its link' : nameOf(obs, leaving.dev);
+        const reason = d.spec.dev === was ? `re-added: ${was} is recreated` : `moves off ${was}, which goes away`;
+        ops.push({ action: 'update', kind: 'route', key: readable, reason, desired: spec, actual: leaving });
+        continue;
+      }
+      missingTables.add(d.table);
+      ops.push({ action: 'create', kind: 'route', key: readable, reason: 'missing', desired: spec });
+      continue;
+    }
+    // A device that does not exist yet (created in this apply) cannot carry the route now.
+    const diffs = d.devs.some((x) => devIndex(obs, x) === undefined) ? ['dev appears'] : routeDiffs(expectedRoute(spec, index), have, obs);
+    if (diffs.length) ops.push({ action: 'update', kind: 'route', key: readable, reason: diffs.join(', '), desired: spec, actual: have });
+  }
+  for (const [k, r] of owned) {
+    if (!wanted.has(k)) ops.push({ action: 'delete', kind: 'route', key: `${r.dst} table ${r.table}`, reason: 'not desired any more', actual: r });
+  }
+  return { ops, conflicts, missingTables };
+}
+
+// ------------------------------------------------------------------ FDB
+
+export function diffFdb(desired: PreparedState, obs: Observed, vanishing: Set<number>): Op[] {
+  const ops: Op[] = [];
+  const actual = new Map<string, FdbEntry>();
+  for (const e of obs.fdb) {
+    if (vanishing.has(e.index) || !e.self) continue;
+    if (!(e.state & (NUD_PERMANENT | NUD_NOARP))) continue; // learned entries are the kernel's
+    actual.set(`${e.index} ${e.mac} ${e.dst ?? ''}`, e);
+  }
+  const wanted = new Set<string>();
+  for (const d of desired.fdb) {
+    const index = devIndex(obs, d.dev);
+    const k = `${index} ${d.mac} ${d.dst}`;
+    const key = `${devName(obs, d.dev)} ${d.mac}${d.dst ? ` dst ${d.dst}` : ''}`;
+    if (index !== undefined) wanted.add(k);
+    const have = index === undefined ? undefined : actual.get(k);
+    if (!have) {
+      ops.push({ action: 'create', kind: 'fdb', key, reason: 'missing', desired: d.spec });
+      continue;
+    }
+    const diffs: string[] = [];
+    const permanent = d.spec.permanent ?? true;
+    if (permanent !== have.permanent) diffs.push(permanent ? 'static -> permanent' : 'permanent -> static');
+    if (d.spec.vni !== undefined && d.spec.vni !== have.vni) diffs.push(`vni ${show(have.vni)} -> ${d.spec.vni}`);
+    if (d.spec.port !== undefined && d.spec.port !== have.port) diffs.push(`port ${show(have.port)} -> ${d.spec.port}`);
+    if (diffs.length) ops.push({ action: 'update', kind: 'fdb', key, reason: diffs.join(', '), desired: d.spec, actual: have });
+  }
+  for (const [k, e] of actual) {
+    const l = obs.byIndex.get(e.index);
+    if (!obs.managed.has(e.index) || l?.kind !== 'vxlan' || wanted.has(k)) continue;
+    ops.push({
+      action: 'delete',
+      kind: 'fdb',
+      key: `${nameOf(obs, e.index)} ${e.mac}${e.dst ? ` dst ${e.dst}` : ''}`,
+      reason: 'not desired on a managed vxlan device',
+      actual: e,
+    });
+  }
+  return ops;
+}
+
+export { ZERO_MAC };
+
+// ------------------------------------------------------------------ neighbours
+
+export function diffNeighbors(desired: PreparedState, obs: Observed, vanishing: Set<number>): Op[] {
+  const ops: Op[] = [];
+  const actual = new Map<string, Neighbor>();
+  for (const n of obs.neighbors) if (!vanishing.has(n.index) && !n.proxy) actual.set(`${n.index} ${n.ip}`, n);
+  const wanted = new Set<string>();
+  for (const d of desired.neighbors) {
+    const index = devIndex(obs, d.dev);
+    const k = `${index} ${d.ip}`;
+    const key = `${devName(obs, d.dev)} ${d.ip}`;
+    if (index !== undefined) wanted.add(k);
+    const have = index === undefined ? undefined : actual.get(k);
+    if (!have) {
+      ops.push({ action: 'create', kind: 'neighbor', key, reason: 'missing', desired: d.spec });
+      continue;
+    }
+    const diffs: string[] = [];
+    const lladdr = d.spec.lladdr?.toLowerCase().replace(/-/g, ':');
+    if (lladdr !== undefined && lladdr !== have.lladdr) diffs.push(`lladdr ${show(have.lladdr)} -> ${lladdr}`);
+    const state = d.spec.state ?? 'permanent';
+    if (!have.states.includes(state)) diffs.push(`state ${have.states.join('|')} -> ${state}`);
+    if (diffs.length) ops.push({ action: 'update', kind: 'neighbor', key, reason: diffs.join(', '), desired: d.spec, actual: have });
+  }
+  for (const [k, n] of actual) {
+    if (!obs.managed.has(n.index) || wanted.has(k) || !(n.state & NUD_PERMANENT)) continue;
+    ops.push({ action: 'delete', kind: 'neighbor', key: `${nameOf(obs, n.index)} ${n.ip}`, reason: 'not desired on a managed link', actual: n });
+  }
+  return ops;
+}
+
+// ------------------------------------------------------------------ helpers
+
+function devIndex(obs: Observed, ref: string | number): number | undefined {
+  return typeof ref === 'number' ? (obs.byIndex.has(ref) ? ref : undefined) : obs.byName.get(ref)?.index;
+}
+function devName(obs: Observed, ref: string | number): string {
+  return typeof ref === 'string' ? ref : nameOf(obs, ref);
+}
+function nameOf(obs: Observed, index: number): string {
+  return obs.byIndex.get(index)?.name ?? `if${index}`;
+}
+
+export type { Link };

@@ -1,0 +1,208 @@
+/**
+ * Validation of a whole desired state before anything is read or written: every spec through
+ * its kind's validator, then the cross-object rules (duplicate keys, conflicting entries,
+ * references between objects). One ValidationError lists every problem.
+ */
+import { validateAddressSpec } from '../rtnl/address';
+import { validateFdbSpec } from '../rtnl/fdb';
+import { validateLinkSpec } from '../rtnl/link';
+import { validateNeighborSpec } from '../rtnl/neighbor';
+import { validateRouteSpec } from '../rtnl/route';
+import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, RouteSpec } from '../rtnl/types';
+import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate';
+import { PROTOCOLS, TABLES, lookup } from '../rtnl/names';
+import type { DesiredState } from './types';
+
+export interface PreparedLink {
+  spec: LinkSpec;
+  path: string;
+}
+export interface PreparedAddress {
+  spec: AddressSpec;
+  dev: DeviceRef;
+  /** Canonical "addr/len". */
+  prefix: string;
+  family: 4 | 6;
+}
+export interface PreparedRoute {
+  spec: RouteSpec;
+  family: 4 | 6;
+  /** Canonical dst ("default" for /0). */
+  dst: string;
+  table: number;
+  tos: number;
+  /** Explicit metric, or undefined (the kernel default: 0 for IPv4, 1024 for IPv6). */
+  metric: number;
+  /** Devices the route names (dev and nexthop devs). */
+  devs: DeviceRef[];
+}
+export interface PreparedFdb {
+  spec: FdbSpec;
+  dev: DeviceRef;
+  mac: string;
+  dst: string;
+}
+export interface PreparedNeighbor {
+  spec: NeighborSpec;
+  dev: DeviceRef;
+  ip: string;
+}
+
+/** A desired state that passed validation, in the shapes the diff works with. */
+export interface PreparedState {
+  links: PreparedLink[];
+  addresses: PreparedAddress[];
+  routes: PreparedRoute[];
+  fdb: PreparedFdb[];
+  neighbors: PreparedNeighbor[];
+  /** Every device the state refers to (dev, master, underlay), to check they exist or are desired. */
+  references: Array<{ path: string; dev: DeviceRef }>;
+}
+
+const TOP_KEYS = ['links', 'addresses', 'routes', 'fdb', 'neighbors'] as const;
+
+function list<T>(p: Problems, state: Record<string, unknown>, key: string): T[] {
+  const v = state[key];
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) {
+    p.add(key, 'must be an array');
+    return [];
+  }
+  return v as T[];
+}
+
+/** Validates and normalizes; throws ValidationError naming every problem. Sends nothing. */
+export function prepareDesired(state: DesiredState, defaultProtocol: number): PreparedState {
+  const p = new Problems();
+  if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+    p.add('', 'the desired state must be an object');
+    p.throwIfAny('invalid desired state');
+  }
+  checkKeys(p, '', state, TOP_KEYS);
+  const s = state as Record<string, unknown>;
+  const out: PreparedState = { links: [], addresses: [], routes: [], fdb: [], neighbors: [], references: [] };
+
+  const linkNames = new Map<string, string>();
+  list<LinkSpec>(p, s, 'links').forEach((spec, i) => {
+    const path = `links[${i}]`;
+    if (!validateLinkSpec(p, path, spec)) return;
+    const seen = linkNames.get(spec.name);
+    if (seen) return p.add(path, `link "${spec.name}" is already desired at ${seen}`);
+    linkNames.set(spec.name, path);
+    out.links.push({ spec, path });
+    if (spec.master !== undefined && spec.master !== null) out.references.push({ path: `${path}.master`, dev: spec.master });
+    if ((spec.kind === 'vxlan' || spec.kind === 'ipip') && spec.dev !== undefined) out.references.push({ path: `${path}.dev`, dev: spec.dev });
+    if (spec.kind === 'veth') {
+      const peerSeen = linkNames.get(spec.peer.name);
+      if (peerSeen && !spec.peer.netns) p.add(`${path}.peer.name`, `"${spec.peer.name}" is also desired at ${peerSeen}`);
+    }
+  });
+
+  const addrKeys = new Map<string, string>();
+  list<AddressSpec>(p, s, 'addresses').forEach((spec, i) => {
+    const path = `addresses[${i}]`;
+    if (!validateAddressSpec(p, path, spec)) return;
+    const pre = parsePrefix(p, `${path}.address`, spec.address, 'keep');
+    if (!pre) return;
+    const key = `${spec.dev} ${pre.prefix}`;
+    const seen = addrKeys.get(key);
+    if (seen) return p.add(path, `address ${pre.prefix} on ${spec.dev} is already desired at ${seen}`);
+    addrKeys.set(key, path);
+    out.addresses.push({ spec, dev: spec.dev, prefix: pre.prefix, family: pre.family });
+    out.references.push({ path: `${path}.dev`, dev: spec.dev });
+  });
+
+  const routeKeys = new Map<string, string>();
+  list<RouteSpec>(p, s, 'routes').forEach((spec, i) => {
+    const path = `routes[${i}]`;
+    if (!validateRouteSpec(p, path, spec)) return;
+    const r = routeIdentity(p, path, spec);
+    if (!r) return;
+    const protocol = spec.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, spec.protocol);
+    if (protocol !== defaultProtocol) {
+      p.add(`${path}.protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
+      return;
+    }
+    const key = routeKey(r.table, r.family, r.dst, r.tos, r.metric);
+    const seen = routeKeys.get(key);
+    if (seen) return p.add(path, `route ${describeRouteKey(key)} is already desired at ${seen}`);
+    routeKeys.set(key, path);
+    const devs: DeviceRef[] = [];
+    if (spec.dev !== undefined) devs.push(spec.dev);
+    for (const nh of spec.nexthops ?? []) if (nh.dev !== undefined) devs.push(nh.dev);
+    out.routes.push({ spec, ...r, devs });
+    devs.forEach((dev, k) => out.references.push({ path: k === 0 && spec.dev !== undefined ? `${path}.dev` : `${path}.nexthops`, dev }));
+  });
+
+  const fdbKeys = new Map<string, string>();
+  list<FdbSpec>(p, s, 'fdb').forEach((spec, i) => {
+    const path = `fdb[${i}]`;
+    if (!validateFdbSpec(p, path, spec)) return;
+    const mac = spec.mac.toLowerCase().replace(/-/g, ':');
+    const dst = spec.dst === undefined ? '' : (parseAddress(p, `${path}.dst`, spec.dst)?.text ?? '');
+    const key = `${spec.dev} ${mac} ${dst}`;
+    const seen = fdbKeys.get(key);
+    if (seen) return p.add(path, `FDB entry ${mac}${dst ? ` dst ${dst}` : ''} on ${spec.dev} is already desired at ${seen}`);
+    fdbKeys.set(key, path);
+    out.fdb.push({ spec, dev: spec.dev, mac, dst });
+    out.references.push({ path: `${path}.dev`, dev: spec.dev });
+  });
+
+  const neighKeys = new Map<string, string>();
+  list<NeighborSpec>(p, s, 'neighbors').forEach((spec, i) => {
+    const path = `neighbors[${i}]`;
+    if (!validateNeighborSpec(p, path, spec)) return;
+    const ip = parseAddress(p, `${path}.ip`, spec.ip);
+    if (!ip) return;
+    const key = `${spec.dev} ${ip.text}`;
+    const seen = neighKeys.get(key);
+    if (seen) return p.add(path, `neighbour ${ip.text} on ${spec.dev} is already desired at ${seen}`);
+    neighKeys.set(key, path);
+    out.neighbors.push({ spec, dev: spec.dev, ip: ip.text });
+    out.references.push({ path: `${path}.dev`, dev: spec.dev });
+  });
+
+  p.throwIfAny('invalid desired state');
+  return out;
+}
+
+/** The fields that identify a route in the kernel: (table, family, dst, tos, metric). */
+function routeIdentity(
+  p: Problems,
+  path: string,
+  spec: RouteSpec,
+): { family: 4 | 6; dst: string; table: number; tos: number; metric: number } | undefined {
+  let family: 4 | 6 | undefined = spec.family;
+  let dst: string;
+  if (spec.dst === 'default') {
+    if (!family && spec.via) family = parseAddress(new Problems(), '', spec.via)?.family;
+    if (!family && spec.nexthops?.[0]?.via) family = parseAddress(new Problems(), '', spec.nexthops[0].via)?.family;
+    if (!family) {
+      p.add(`${path}.family`, 'a default route without a gateway needs family 4 or 6');
+      return undefined;
+    }
+    dst = 'default';
+  } else {
+    const pre = parsePrefix(p, `${path}.dst`, spec.dst, 'reject');
+    if (!pre) return undefined;
+    family = pre.family;
+    dst = pre.prefixLength === 0 ? 'default' : pre.prefix;
+  }
+  const table = spec.table === undefined ? TABLES.main : lookup(TABLES, spec.table);
+  if (table === undefined) {
+    p.add(`${path}.table`, `unknown table ${JSON.stringify(spec.table)}`);
+    return undefined;
+  }
+  const metric = spec.metric ?? (family === 6 ? 1024 : 0);
+  return { family, dst, table, tos: spec.tos ?? 0, metric };
+}
+
+export function routeKey(table: number, family: number, dst: string, tos: number, metric: number): string {
+  return `${table} ${family} ${dst} ${tos} ${metric}`;
+}
+
+/** "10.0.0.0/24 table 254 metric 0" from a key, for messages. */
+export function describeRouteKey(key: string): string {
+  const [table, , dst, tos, metric] = key.split(' ');
+  return `${dst} table ${table}${tos !== '0' ? ` tos ${tos}` : ''} metric ${metric}`;
+}

@@ -1,0 +1,269 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Monitor } from '../rtnl/monitor';
+import type { Rtnl } from '../rtnl/rtnl';
+import type { Link, Route } from '../rtnl/types';
+import { ValidationError } from '../rtnl/validate';
+import { applyOps } from './apply';
+import { diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, keyOfRoute, type DiffContext } from './diff';
+import { observe, observeForeignRoutes, type Observed } from './observe';
+import { ReconcilePlan } from './plan';
+import { prepareDesired, routeKey, type PreparedState } from './prepare';
+import {
+  RTPROT_NETLINK_AGENT,
+  type ApplyResult,
+  type DesiredState,
+  type Plan,
+  type ReconcilerEvents,
+  type ReconcilerOptions,
+  type WatchOptions,
+} from './types';
+
+interface Cycle {
+  plan: ReconcilePlan;
+  observed: Observed;
+}
+
+/**
+ * Desired state in, minimal kernel changes out.
+ *
+ * ```ts
+ * const r = new Reconciler(nl, { protocol: 77 });
+ * console.log((await r.plan(desired)).text());
+ * const res = await r.apply(desired);       // res.converged, res.failed
+ * r.watch(desired);                          // keep it so; r.setDesired(next) to change course
+ * ```
+ * plan() and apply() throw ValidationError (listing every problem) before sending anything
+ * when the desired state is invalid. Kernel failures of single ops do not throw: they are in
+ * ApplyResult.failed.
+ */
+export class Reconciler extends EventEmitter<ReconcilerEvents> {
+  readonly protocol: number;
+  private readonly ctx: DiffContext;
+  private prepared = new WeakMap<DesiredState, PreparedState>();
+  private queue: Promise<unknown> = Promise.resolve();
+  // watch state
+  private desired: DesiredState | undefined;
+  private monitor: Monitor | undefined;
+  private watchOpts: Required<WatchOptions> | undefined;
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoff = 0;
+  private running = false;
+  private rerun = false;
+  private stopped = true;
+  private relevant = { names: new Set<string>(), indexes: new Set<number>(), routeKeys: new Set<string>() };
+
+  constructor(
+    private readonly nl: Rtnl,
+    options: ReconcilerOptions = {},
+  ) {
+    super();
+    this.protocol = options.protocol ?? RTPROT_NETLINK_AGENT;
+    if (!Number.isInteger(this.protocol) || this.protocol < 1 || this.protocol > 255) {
+      throw new RangeError(`protocol must be 1..255, got ${options.protocol}`);
+    }
+    this.ctx = {
+      protocol: this.protocol,
+      ownerAlias: options.linkOwnerAlias ?? 'netlink-agent',
+      adoptConflicts: options.adoptConflicts ?? false,
+    };
+  }
+
+  private prepare(desired: DesiredState): PreparedState {
+    let p = this.prepared.get(desired);
+    if (!p) {
+      p = prepareDesired(desired, this.protocol);
+      this.prepared.set(desired, p);
+    }
+    return p;
+  }
+
+  /** Validates, reads the kernel and computes the ops. Sends no modifying request. */
+  async plan(desired: DesiredState): Promise<Plan> {
+    const prepared = this.prepare(desired);
+    return this.serial(async () => (await this.computePlan(prepared)).plan);
+  }
+
+  /** Plans and applies; resolves with every op's outcome. */
+  async apply(desired: DesiredState): Promise<ApplyResult> {
+    const prepared = this.prepare(desired);
+    return this.serial(() => this.applyPrepared(prepared));
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async computePlan(prepared: PreparedState): Promise<Cycle> {
+    const observed = await observe(this.nl, prepared, this.protocol, this.ctx.ownerAlias);
+    this.checkReferences(prepared, observed);
+    const links = diffLinks(prepared, observed, this.ctx);
+    let routes = diffRoutes(prepared, observed, links.vanishing, this.ctx);
+    if (routes.missingTables.size) {
+      // Some desired routes are missing from what we own: is a foreign route on their key?
+      observed.foreignRoutes = await observeForeignRoutes(this.nl, routes.missingTables, this.protocol);
+      routes = diffRoutes(prepared, observed, links.vanishing, this.ctx);
+    }
+    const ops = [
+      ...links.ops,
+      ...diffAddresses(prepared, observed, links.vanishing),
+      ...diffNeighbors(prepared, observed, links.vanishing),
+      ...diffFdb(prepared, observed, links.vanishing),
+      ...routes.ops,
+    ];
+    this.remember(prepared, observed);
+    const plan = new ReconcilePlan(ops, routes.conflicts);
+    this.emit('plan', plan);
+    for (const c of plan.conflicts) this.emit('conflict', c);
+    return { plan, observed };
+  }
+
+  /** Devices named by desired objects must be desired links or exist already. */
+  private checkReferences(prepared: PreparedState, observed: Observed): void {
+    const desiredNames = new Set(prepared.links.map((l) => l.spec.name));
+    const problems: Array<{ path: string; message: string }> = [];
+    for (const r of prepared.references) {
+      const ok = typeof r.dev === 'number' ? observed.byIndex.has(r.dev) : desiredNames.has(r.dev) || observed.byName.has(r.dev);
+      if (!ok) problems.push({ path: r.path, message: `device ${JSON.stringify(r.dev)} is neither desired nor present` });
+    }
+    // Reported like every other validation problem: nothing has been written.
+    if (problems.length) throw new ValidationError(problems, 'invalid desired state');
+  }
+
+  private async applyPrepared(prepared: PreparedState): Promise<ApplyResult> {
+    const before = this.nl.modifyingRequests();
+    const { plan } = await this.computePlan(prepared);
+    const outcome = plan.empty ? { applied: [], failed: [] } : await applyOps(this.nl, plan.ops);
+    const result: ApplyResult = {
+      plan,
+      applied: outcome.applied,
+      failed: outcome.failed,
+      converged: outcome.failed.length === 0 && plan.conflicts.length === 0,
+      requests: this.nl.modifyingRequests() - before,
+    };
+    this.emit('applied', result);
+    return result;
+  }
+
+  /** What events count as "ours" in watch mode. */
+  private remember(prepared: PreparedState, observed: Observed): void {
+    const names = new Set(prepared.links.map((l) => l.spec.name));
+    for (const l of observed.links) if (l.alias === this.ctx.ownerAlias) names.add(l.name);
+    const indexes = new Set(observed.managed);
+    for (const ref of prepared.references) {
+      const i = typeof ref.dev === 'number' ? ref.dev : observed.byName.get(ref.dev)?.index;
+      if (i !== undefined) indexes.add(i);
+    }
+    const routeKeys = new Set(prepared.routes.map((r) => routeKey(r.table, r.family, r.dst, r.tos, r.metric)));
+    this.relevant = { names, indexes, routeKeys };
+  }
+
+  // ------------------------------------------------------------------ watch
+
+  /**
+   * Keeps the host converged: reconciles now, then again (debounced) whenever the kernel
+   * reports a change to something this reconciler owns or wants, on every resync interval, and
+   * after an event overflow. Events only trigger a re-read; they are never trusted as state.
+   * Failed ops are retried with exponential backoff.
+   */
+  watch(desired: DesiredState, options: WatchOptions = {}): void {
+    this.prepare(desired); // throws ValidationError now rather than in the background
+    this.desired = desired;
+    this.watchOpts = {
+      resyncIntervalMs: options.resyncIntervalMs ?? 30_000,
+      debounceMs: options.debounceMs ?? 50,
+      minBackoffMs: options.minBackoffMs ?? 200,
+      maxBackoffMs: options.maxBackoffMs ?? 30_000,
+    };
+    if (!this.stopped) return this.trigger(0);
+    this.stopped = false;
+    const m = this.nl.monitor({ groups: ['link', 'addr', 'route', 'neigh'] });
+    this.monitor = m;
+    m.on('link', (e) => {
+      const l = e.object as Link;
+      if (this.relevant.names.has(l.name) || this.relevant.indexes.has(l.index)) this.trigger();
+    });
+    m.on('address', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
+    m.on('neighbor', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
+    m.on('fdb', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
+    m.on('route', (e) => {
+      const r = e.object as Route;
+      if (r.protocol === this.protocol || this.relevant.routeKeys.has(keyOfRoute(r))) this.trigger();
+    });
+    m.on('overflow', () => this.trigger(0)); // events were lost: re-read everything
+    m.on('error', (err: Error) => this.emit('error', err));
+    this.trigger(0);
+  }
+
+  /** Changes the target of a running watch (validated now; throws ValidationError). */
+  setDesired(next: DesiredState): void {
+    this.prepare(next);
+    this.desired = next;
+    if (!this.stopped) this.trigger(0);
+  }
+
+  private trigger(delay = this.watchOpts?.debounceMs ?? 50): void {
+    if (this.stopped) return;
+    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.cycle();
+    }, delay);
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.stopped || !this.desired) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.running = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    try {
+      const res = await this.apply(this.desired);
+      if (res.plan.ops.length) this.emit('drift', res.plan.ops);
+      if (res.failed.length) this.scheduleRetry();
+      else {
+        this.backoff = 0;
+        if (res.converged) this.emit('converged');
+      }
+    } catch (e) {
+      this.emit('error', e instanceof Error ? e : new Error(String(e)));
+      this.scheduleRetry();
+    } finally {
+      this.running = false;
+      this.scheduleResync();
+      if (this.rerun) {
+        this.rerun = false;
+        this.trigger(0);
+      }
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || !this.watchOpts) return;
+    const o = this.watchOpts;
+    this.backoff = this.backoff ? Math.min(this.backoff * 2, o.maxBackoffMs) : o.minBackoffMs;
+    this.retryTimer = setTimeout(() => void this.cycle(), this.backoff);
+  }
+
+  private scheduleResync(): void {
+    if (this.stopped || !this.watchOpts) return;
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => void this.cycle(), this.watchOpts.resyncIntervalMs);
+  }
+
+  /** Stops watching (the kernel is left as it is). Resolves when a running cycle is done. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.debounceTimer, this.resyncTimer, this.retryTimer]) if (t) clearTimeout(t);
+    this.debounceTimer = this.resyncTimer = this.retryTimer = undefined;
+    this.monitor?.close();
+    this.monitor = undefined;
+    await this.queue;
+  }
+}
