@@ -1,0 +1,100 @@
+import { EventEmitter } from 'eventemitter3';
+import { Reconciler } from '../reconcile/reconciler';
+import type { ApplyResult, DesiredState, ReconcilerOptions, WatchOptions } from '../reconcile/types';
+import type { Rtnl } from '../rtnl/rtnl';
+import { desiredState, validateOverlay, type OverlayConfig, type OverlayNode } from './modes';
+
+export interface OverlayAgentOptions extends Omit<OverlayConfig, 'nodes' | 'underlayDev' | 'underlayMtu' | 'underlaySubnet'> {
+  nl: Rtnl;
+  /** Default: the device of the kernel's route to the first peer (or to this node's own IP). */
+  underlayDev?: string;
+  underlayMtu?: number;
+  underlaySubnet?: string;
+  reconciler?: ReconcilerOptions;
+  watch?: WatchOptions;
+}
+
+export interface OverlayAgentEvents {
+  /** A new DesiredState was computed from the node list. */
+  desired: (state: DesiredState) => void;
+  applied: (result: ApplyResult) => void;
+  converged: () => void;
+  error: (error: Error) => void;
+}
+
+/**
+ * One host's overlay: a mode plus a watching Reconciler. Give it the node list (again whenever
+ * it changes); it computes this host's desired state and keeps the kernel there.
+ *
+ * ```ts
+ * const agent = new OverlayAgent({ nl, mode: 'vxlan', self: 'host1' });
+ * await agent.setNodes(nodes);   // resolves once the first apply is done
+ * await agent.stop();            // leaves the kernel as it is
+ * ```
+ */
+export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
+  readonly reconciler: Reconciler;
+  private underlay: { dev: string; mtu: number; subnet?: string } | undefined;
+  private watching = false;
+
+  constructor(private readonly opts: OverlayAgentOptions) {
+    super();
+    this.reconciler = new Reconciler(opts.nl, opts.reconciler);
+    this.reconciler.on('applied', (r) => this.emit('applied', r));
+    this.reconciler.on('converged', () => this.emit('converged'));
+    this.reconciler.on('error', (e) => this.emit('error', e));
+  }
+
+  /** Finds the underlay device, its MTU and this host's subnet on it (once). */
+  private async resolveUnderlay(nodes: OverlayNode[]): Promise<{ dev: string; mtu: number; subnet?: string }> {
+    if (this.underlay) return this.underlay;
+    const { nl } = this.opts;
+    const self = nodes.find((n) => n.name === this.opts.self);
+    let dev: string | undefined = this.opts.underlayDev;
+    if (dev === undefined) {
+      const peer = nodes.find((n) => n.name !== this.opts.self) ?? self;
+      if (!peer) throw new Error(`overlay: node "${this.opts.self}" is not in the node list`);
+      const route = await nl.routes.get(peer.nodeIP);
+      if (route.dev === undefined) throw new Error(`overlay: the route to ${peer.nodeIP} has no device; give underlayDev`);
+      dev = (await nl.links.get(route.dev)).name;
+    }
+    const link = await nl.links.get(dev);
+    let subnet = this.opts.underlaySubnet;
+    if (!subnet && self) {
+      const own = (await nl.addresses.list({ dev: link.index, family: 4 })).find((a) => a.address.split('/')[0] === self.nodeIP);
+      if (own) subnet = own.address;
+    }
+    const underlay = { dev, mtu: this.opts.underlayMtu ?? link.mtu, subnet };
+    this.underlay = underlay;
+    return underlay;
+  }
+
+  /** The DesiredState this host gets for a node list (validates; resolves the underlay once). */
+  async desiredFor(nodes: OverlayNode[]): Promise<DesiredState> {
+    const u = await this.resolveUnderlay(nodes);
+    const { nl: _nl, reconciler: _r, watch: _w, ...config } = this.opts;
+    const c: OverlayConfig = { ...config, nodes, underlayDev: u.dev, underlayMtu: u.mtu, underlaySubnet: u.subnet };
+    validateOverlay(c);
+    return desiredState(c);
+  }
+
+  /** Sets the node list: the first call applies and starts watching; later calls re-target. */
+  async setNodes(nodes: OverlayNode[]): Promise<ApplyResult | undefined> {
+    const desired = await this.desiredFor(nodes);
+    this.emit('desired', desired);
+    if (!this.watching) {
+      const result = await this.reconciler.apply(desired);
+      this.reconciler.watch(desired, this.opts.watch);
+      this.watching = true;
+      return result;
+    }
+    this.reconciler.setDesired(desired);
+    return undefined;
+  }
+
+  /** Stops watching; the kernel keeps the last state. */
+  async stop(): Promise<void> {
+    this.watching = false;
+    await this.reconciler.stop();
+  }
+}
