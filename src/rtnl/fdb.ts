@@ -1,13 +1,311 @@
-// PLACEHOLDER: to be implemented (see the issue for this object kind).
-import type { MessageView } from '../wire/reader';
+/**
+ * Forwarding database entries: RTM_NEWNEIGH / RTM_DELNEIGH / RTM_GETNEIGH with a struct ndmsg
+ * of family AF_BRIDGE. NTF_SELF addresses the device's own table (a vxlan device: MAC -> remote
+ * VTEP), NTF_MASTER the table of the bridge a port belongs to. Requests are laid out as
+ * `bridge fdb` lays them out (NDA_LLADDR, NDA_DST, NDA_VLAN, NDA_PORT, NDA_VNI).
+ *
+ * A vxlan entry can hold several destinations: `append` adds one (mac, dst) pair, which is
+ * how the all-zero MAC floods to several VTEPs (head-end replication); `del` with a dst removes
+ * exactly that pair, without dst the whole MAC.
+ */
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../wire/constants';
+import { NetlinkParseError } from '../wire/errors';
+import { forEachAttr, readBe16, readIP, readMac, readU16, readU32, type MessageView } from '../wire/reader';
+import type { BatchResult } from '../wire/socket';
+import type { MessageWriter } from '../wire/writer';
+import {
+  AF_BRIDGE,
+  NDA_DST,
+  NDA_IFINDEX,
+  NDA_LLADDR,
+  NDA_MASTER,
+  NDA_PORT,
+  NDA_VLAN,
+  NDA_VNI,
+  NDMSG_LEN,
+  NTF_MASTER,
+  NTF_SELF,
+  NUD_NOARP,
+  NUD_PERMANENT,
+  NUD_REACHABLE,
+  RTM_DELNEIGH,
+  RTM_GETNEIGH,
+  RTM_NEWNEIGH,
+} from './constants';
 import type { RtnlContext } from './context';
-import type { FdbEntry } from './types';
+import { devText, isReadBack, readNdmsg, runMany, writeNdmsg } from './ndmsg';
+import type { FdbEntry, FdbFilter, FdbSpec } from './types';
+import { Problems, checkBool, checkDevice, checkInt, checkKeys, checkMac, parseAddress } from './validate';
 
-export class Fdb {
-  constructor(protected readonly ctx: RtnlContext) {}
+const SPEC_KEYS = ['dev', 'mac', 'dst', 'vni', 'port', 'vlan', 'permanent', 'self', 'master'] as const;
+const FILTER_KEYS = ['dev', 'master'] as const;
+
+/** Largest VXLAN network identifier (24 bits). */
+const VNI_MAX = 0xffffff;
+/** VLAN ids 1..4094 (0 and 4095 are reserved; the bridge refuses them). */
+const VLAN_MAX = 4094;
+
+/**
+ * ndm_state of a permanent entry, as `bridge fdb ... permanent` sends it. The kernel's vxlan
+ * driver refuses entries with neither NUD_PERMANENT nor NUD_REACHABLE (EINVAL); NUD_NOARP keeps
+ * an entry from ageing out.
+ */
+export const FDB_STATE_PERMANENT = NUD_NOARP | NUD_PERMANENT;
+/** ndm_state of a static entry (`bridge fdb ... static`): a bridge keeps it as static, never ageing. */
+export const FDB_STATE_STATIC = NUD_NOARP | NUD_REACHABLE;
+
+/**
+ * Checks an FdbSpec, appending every problem to p (under path). Returns whether it is valid.
+ * Ranges: vni 0..16777215, port 1..65535, vlan 1..4094.
+ */
+export function validateFdbSpec(p: Problems, path: string, x: unknown): boolean {
+  const before = p.list.length;
+  const at = (k: string) => (path ? `${path}.${k}` : k);
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) {
+    p.add(path, `expected an FDB spec object, got ${JSON.stringify(x)}`);
+    return false;
+  }
+  const e = x as Record<string, unknown>;
+  checkKeys(p, path, e, SPEC_KEYS);
+  if (e.dev === undefined) p.add(at('dev'), 'required (a device name or index)');
+  else checkDevice(p, at('dev'), e.dev);
+  if (e.mac === undefined) p.add(at('mac'), 'required, e.g. "00:00:00:00:00:00" for the flood entry');
+  else checkMac(p, at('mac'), e.mac);
+  if (e.dst !== undefined) parseAddress(p, at('dst'), e.dst);
+  if (e.vni !== undefined) checkInt(p, at('vni'), e.vni, 0, VNI_MAX);
+  if (e.port !== undefined) checkInt(p, at('port'), e.port, 1, 0xffff);
+  if (e.vlan !== undefined) checkInt(p, at('vlan'), e.vlan, 1, VLAN_MAX);
+  if (e.permanent !== undefined) checkBool(p, at('permanent'), e.permanent);
+  const selfOk = e.self === undefined || checkBool(p, at('self'), e.self);
+  const masterOk = e.master === undefined || checkBool(p, at('master'), e.master);
+  if (selfOk && masterOk && e.self === false && e.master !== true) {
+    p.add(at('self'), 'self: false needs master: true (an entry must go in some table)');
+  }
+  return p.list.length === before;
 }
 
-/** Decodes one RTM_NEWxxx or RTM_DELxxx message of this kind (used by list() and the monitor). */
+function validateFilter(p: Problems, f: unknown): void {
+  if (typeof f !== 'object' || f === null) {
+    p.add('filter', `expected a filter object, got ${JSON.stringify(f)}`);
+    return;
+  }
+  const o = f as Record<string, unknown>;
+  checkKeys(p, 'filter', o, FILTER_KEYS);
+  if (o.dev !== undefined) checkDevice(p, 'filter.dev', o.dev);
+  if (o.master !== undefined) checkDevice(p, 'filter.master', o.master);
+}
+
+/** NTF_SELF unless only master was asked for; NTF_MASTER when master. */
+function ntfOf(e: FdbSpec): number {
+  const self = e.self ?? !e.master;
+  return (self ? NTF_SELF : 0) | (e.master ? NTF_MASTER : 0);
+}
+
+/**
+ * Writes one RTM_NEWNEIGH / RTM_DELNEIGH request (family AF_BRIDGE) for a validated spec on
+ * interface devIndex. flags: NLM_F_CREATE|NLM_F_APPEND (append), NLM_F_CREATE|NLM_F_EXCL (add),
+ * NLM_F_CREATE|NLM_F_REPLACE (replace), 0 (del).
+ */
+export function encodeFdb(w: MessageWriter, type: number, flags: number, e: FdbSpec, devIndex: number): void {
+  w.begin(type, flags);
+  writeNdmsg(w, AF_BRIDGE, devIndex, e.permanent === false ? FDB_STATE_STATIC : FDB_STATE_PERMANENT, ntfOf(e));
+  w.mac(NDA_LLADDR, e.mac);
+  if (e.dst !== undefined) w.ip(NDA_DST, e.dst);
+  if (e.vlan !== undefined) w.u16(NDA_VLAN, e.vlan);
+  if (e.port !== undefined) w.be16(NDA_PORT, e.port);
+  if (e.vni !== undefined) w.u32(NDA_VNI, e.vni);
+  w.end();
+}
+
+/**
+ * Writes an RTM_GETNEIGH dump request of family AF_BRIDGE, filtered in the kernel (strict
+ * checking) by the device the entries are on (NDA_IFINDEX) and by bridge (NDA_MASTER).
+ */
+export function encodeFdbDump(w: MessageWriter, devIndex: number, masterIndex: number): void {
+  w.begin(RTM_GETNEIGH, NLM_F_DUMP);
+  writeNdmsg(w, AF_BRIDGE, 0, 0, 0);
+  if (devIndex) w.u32(NDA_IFINDEX, devIndex);
+  if (masterIndex) w.u32(NDA_MASTER, masterIndex);
+  w.end();
+}
+
+/**
+ * Decodes one RTM_NEWNEIGH or RTM_DELNEIGH message of family AF_BRIDGE (used by list() and the
+ * monitor). Throws NetlinkParseError for a malformed message, another family or a message
+ * without NDA_LLADDR. A vxlan device reports port and vni only where they differ from its own.
+ */
 export function parseFdbMessage(m: MessageView): FdbEntry {
-  throw new Error(`parseFdbMessage: not implemented (type ${m.type})`);
+  const h = readNdmsg(m);
+  if (h.family !== AF_BRIDGE) throw new NetlinkParseError(`FDB entry of family ${h.family} (expected AF_BRIDGE)`, m.payload);
+  const { buf } = m;
+  let mac: string | undefined;
+  let dst: string | undefined;
+  let vni: number | undefined;
+  let port: number | undefined;
+  let vlan: number | undefined;
+  let masterIndex: number | undefined;
+  forEachAttr(buf, m.payload + NDMSG_LEN, m.end, (type, off, len) => {
+    switch (type) {
+      case NDA_LLADDR:
+        mac = readMac(buf, off, len);
+        break;
+      case NDA_DST:
+        dst = readIP(buf, off, len);
+        break;
+      case NDA_VNI:
+        vni = readU32(buf, off, len);
+        break;
+      case NDA_PORT:
+        port = readBe16(buf, off, len);
+        break;
+      case NDA_VLAN:
+        vlan = readU16(buf, off, len);
+        break;
+      case NDA_MASTER:
+        masterIndex = readU32(buf, off, len);
+        break;
+    }
+  });
+  if (mac === undefined) throw new NetlinkParseError('FDB message without NDA_LLADDR', m.payload);
+  const out: FdbEntry = {
+    index: h.ifindex,
+    mac,
+    state: h.state,
+    permanent: (h.state & NUD_PERMANENT) !== 0,
+    flags: h.flags,
+    self: (h.flags & NTF_SELF) !== 0,
+    // The bridge reports its entries with NDA_MASTER, not with NTF_MASTER in ndm_flags.
+    master: (h.flags & NTF_MASTER) !== 0 || masterIndex !== undefined,
+  };
+  if (dst !== undefined) out.dst = dst;
+  if (vni !== undefined) out.vni = vni;
+  if (port !== undefined) out.port = port;
+  if (vlan !== undefined) out.vlan = vlan;
+  if (masterIndex !== undefined) out.masterIndex = masterIndex;
+  return out;
+}
+
+function describe(e: FdbSpec): string {
+  let s = e.mac;
+  if (e.dst !== undefined) s += ` dst ${e.dst}`;
+  if (e.vni !== undefined) s += ` vni ${e.vni}`;
+  if (e.port !== undefined) s += ` port ${e.port}`;
+  if (e.vlan !== undefined) s += ` vlan ${e.vlan}`;
+  return s + devText(e.dev);
+}
+
+/** An entry read back, as the spec that removes exactly it. An entry of the bridge device
+ * itself lives in the bridge's own table, which is reached with NTF_SELF on the bridge. */
+function specOf(e: FdbEntry): FdbSpec {
+  const onBridgeItself = e.masterIndex !== undefined && e.masterIndex === e.index;
+  const master = e.master && !onBridgeItself;
+  return {
+    dev: e.index,
+    mac: e.mac,
+    dst: e.dst,
+    vni: e.vni,
+    port: e.port,
+    vlan: e.vlan,
+    self: e.self || onBridgeItself || !master,
+    master,
+  };
+}
+
+const CREATE_APPEND = NLM_F_CREATE | NLM_F_APPEND;
+const CREATE_EXCL = NLM_F_CREATE | NLM_F_EXCL;
+const CREATE_REPLACE = NLM_F_CREATE | NLM_F_REPLACE;
+
+/**
+ * Forwarding database entries of one namespace.
+ *
+ * ```ts
+ * // flood unknown frames to two VTEPs
+ * await nl.fdb.append({ dev: 'vxlan0', mac: '00:00:00:00:00:00', dst: '10.57.4.21' });
+ * await nl.fdb.append({ dev: 'vxlan0', mac: '00:00:00:00:00:00', dst: '10.57.4.22' });
+ * // flannel: the remote VTEP's MAC lives behind its node's IP
+ * await nl.fdb.replace({ dev: 'vxlan0', mac: '0a:58:c0:a8:0b:00', dst: '10.57.4.21' });
+ * ```
+ */
+export class Fdb {
+  constructor(protected readonly ctx: RtnlContext) {}
+
+  /** Adds one (mac, dst) destination (NLM_F_CREATE|NLM_F_APPEND), as `bridge fdb append`: several
+   * all-zero or multicast entries with different dst can coexist. (For a unicast MAC that already
+   * has an entry the vxlan driver answers success and changes nothing: use replace().) Throws
+   * ValidationError for a bad spec (nothing sent), NetlinkError ENODEV naming a missing device. */
+  async append(e: FdbSpec): Promise<void> {
+    await this.modify('fdb.append', e, RTM_NEWNEIGH, CREATE_APPEND);
+  }
+
+  /** Adds an entry (NLM_F_CREATE|NLM_F_EXCL). Throws as append(), and EEXIST when the MAC has an entry. */
+  async add(e: FdbSpec): Promise<void> {
+    await this.modify('fdb.add', e, RTM_NEWNEIGH, CREATE_EXCL);
+  }
+
+  /** Adds the entry or overwrites the MAC's destination (NLM_F_CREATE|NLM_F_REPLACE). Throws as append(). */
+  async replace(e: FdbSpec): Promise<void> {
+    await this.modify('fdb.replace', e, RTM_NEWNEIGH, CREATE_REPLACE);
+  }
+
+  /** Removes exactly one (mac, dst) entry (NDA_DST is sent), given as a spec or as read back by
+   * list(); without dst the MAC with all its destinations. Throws ValidationError, NetlinkError
+   * ENODEV for a missing device, ENOENT when the MAC has no entry. (The vxlan driver answers a
+   * dst that the MAC does not have with success, changing nothing.) */
+  async del(e: FdbSpec | FdbEntry): Promise<void> {
+    const spec = typeof e === 'object' && e !== null && isReadBack<FdbEntry>(e) ? specOf(e) : (e as FdbSpec);
+    await this.modify('fdb.del', spec, RTM_DELNEIGH, 0);
+  }
+
+  /**
+   * The FDB entries of the namespace, filtered in the kernel by device and bridge. With master,
+   * only entries of that bridge's table are returned (the kernel's dump also carries its ports'
+   * own NTF_SELF entries). Throws ValidationError for a bad filter, NetlinkError ENODEV naming a
+   * missing device.
+   */
+  async list(filter: FdbFilter = {}): Promise<FdbEntry[]> {
+    const p = new Problems();
+    validateFilter(p, filter);
+    p.throwIfAny('fdb.list');
+    let what = 'fdb.list';
+    if (filter.dev !== undefined) what += devText(filter.dev);
+    if (filter.master !== undefined) what += ` master ${filter.master}`;
+    const dev = filter.dev === undefined ? 0 : await this.ctx.devices.index(filter.dev, what);
+    const master = filter.master === undefined ? 0 : await this.ctx.devices.index(filter.master, what);
+    return this.ctx.socket.dump(
+      (w) => encodeFdbDump(w, dev, master),
+      (m) => {
+        if (m.end - m.payload < 1 || m.buf[m.payload] !== AF_BRIDGE) return undefined;
+        const x = parseFdbMessage(m);
+        return master && x.masterIndex !== master ? undefined : x;
+      },
+      { what },
+    );
+  }
+
+  /** append() for many entries in one pipelined batch. Throws ValidationError naming every bad
+   * spec before anything is sent; otherwise resolves with each entry's outcome (an entry whose
+   * device does not exist carries ENODEV; the others still go ahead). */
+  appendMany(specs: readonly FdbSpec[]): Promise<BatchResult> {
+    return runMany(this.ctx, 'fdb.appendMany', specs, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_NEWNEIGH, CREATE_APPEND, e, i), describe);
+  }
+
+  /** replace() for many entries in one pipelined batch; the contract of appendMany(). */
+  replaceMany(specs: readonly FdbSpec[]): Promise<BatchResult> {
+    return runMany(this.ctx, 'fdb.replaceMany', specs, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_NEWNEIGH, CREATE_REPLACE, e, i), describe);
+  }
+
+  /** del() for many entries (specs or entries read back) in one pipelined batch; the contract of appendMany(). */
+  delMany(specs: readonly (FdbSpec | FdbEntry)[]): Promise<BatchResult> {
+    const all = Array.isArray(specs) ? specs.map((e) => (typeof e === 'object' && e !== null && isReadBack<FdbEntry>(e) ? specOf(e) : (e as FdbSpec))) : (specs as FdbSpec[]);
+    return runMany(this.ctx, 'fdb.delMany', all, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_DELNEIGH, 0, e, i), describe);
+  }
+
+  private async modify(op: string, e: FdbSpec, type: number, flags: number): Promise<void> {
+    const p = new Problems();
+    validateFdbSpec(p, '', e);
+    p.throwIfAny(op);
+    const what = `${op} ${describe(e)}`;
+    const index = await this.ctx.devices.index(e.dev, what);
+    await this.ctx.socket.request((w) => encodeFdb(w, type, flags, e, index), { what });
+  }
 }

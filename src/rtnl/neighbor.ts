@@ -1,13 +1,231 @@
-// PLACEHOLDER: to be implemented (see the issue for this object kind).
-import type { MessageView } from '../wire/reader';
+/**
+ * IPv4/IPv6 neighbour entries (ARP and NDP caches): RTM_NEWNEIGH / RTM_DELNEIGH / RTM_GETNEIGH
+ * with a struct ndmsg of family AF_INET or AF_INET6. Requests are laid out as `ip neigh`
+ * lays them out (NDA_DST then NDA_LLADDR, ndm_state NUD_PERMANENT unless told otherwise).
+ *
+ * Proxy entries (NTF_PROXY) live in a separate kernel table: they are added and removed with
+ * the flag, and listed by a dump whose ndm_flags is NTF_PROXY.
+ */
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../wire/constants';
+import { NetlinkParseError } from '../wire/errors';
+import { formatMac, parseIPv4 } from '../wire/ip';
+import { forEachAttr, readIP, type MessageView } from '../wire/reader';
+import type { BatchResult } from '../wire/socket';
+import type { MessageWriter } from '../wire/writer';
+import {
+  AF_INET,
+  AF_INET6,
+  AF_UNSPEC,
+  NDA_DST,
+  NDA_IFINDEX,
+  NDA_LLADDR,
+  NDMSG_LEN,
+  NTF_PROXY,
+  NTF_ROUTER,
+  NUD_PERMANENT,
+  RTM_DELNEIGH,
+  RTM_GETNEIGH,
+  RTM_NEWNEIGH,
+} from './constants';
 import type { RtnlContext } from './context';
-import type { Neighbor } from './types';
+import { devText, isReadBack, readNdmsg, runMany, writeNdmsg } from './ndmsg';
+import { NUD_STATES, nudStateNames } from './names';
+import type { Neighbor, NeighborFilter, NeighborSpec } from './types';
+import { Problems, checkBool, checkDevice, checkKeys, checkMac, parseAddress } from './validate';
 
-export class Neighbors {
-  constructor(protected readonly ctx: RtnlContext) {}
+const SPEC_KEYS = ['dev', 'ip', 'lladdr', 'state', 'proxy', 'router'] as const;
+const FILTER_KEYS = ['dev', 'family', 'proxy'] as const;
+
+/**
+ * Checks a NeighborSpec, appending every problem to p (under path). Returns whether it is valid.
+ * A proxy entry has no link-layer address and no state of its own, so lladdr is refused there.
+ */
+export function validateNeighborSpec(p: Problems, path: string, x: unknown): boolean {
+  const before = p.list.length;
+  const at = (k: string) => (path ? `${path}.${k}` : k);
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) {
+    p.add(path, `expected a neighbour spec object, got ${JSON.stringify(x)}`);
+    return false;
+  }
+  const n = x as Record<string, unknown>;
+  checkKeys(p, path, n, SPEC_KEYS);
+  if (n.dev === undefined) p.add(at('dev'), 'required (a device name or index)');
+  else checkDevice(p, at('dev'), n.dev);
+  if (n.ip === undefined) p.add(at('ip'), 'required (the neighbour\'s IPv4 or IPv6 address)');
+  else parseAddress(p, at('ip'), n.ip);
+  if (n.lladdr !== undefined) checkMac(p, at('lladdr'), n.lladdr);
+  if (n.state !== undefined && (typeof n.state !== 'string' || !Object.prototype.hasOwnProperty.call(NUD_STATES, n.state))) {
+    p.add(at('state'), `unknown state ${JSON.stringify(n.state)} (expected one of ${Object.keys(NUD_STATES).join(', ')})`);
+  }
+  if (n.proxy !== undefined && checkBool(p, at('proxy'), n.proxy) && n.proxy && n.lladdr !== undefined) {
+    p.add(at('lladdr'), 'a proxy entry has no link-layer address (it answers with the device\'s own)');
+  }
+  if (n.router !== undefined) checkBool(p, at('router'), n.router);
+  return p.list.length === before;
 }
 
-/** Decodes one RTM_NEWxxx or RTM_DELxxx message of this kind (used by list() and the monitor). */
+function validateFilter(p: Problems, f: unknown): void {
+  if (typeof f !== 'object' || f === null) {
+    p.add('filter', `expected a filter object, got ${JSON.stringify(f)}`);
+    return;
+  }
+  const o = f as Record<string, unknown>;
+  checkKeys(p, 'filter', o, FILTER_KEYS);
+  if (o.dev !== undefined) checkDevice(p, 'filter.dev', o.dev);
+  if (o.family !== undefined && o.family !== 4 && o.family !== 6) p.add('filter.family', `${JSON.stringify(o.family)} must be 4 or 6`);
+  if (o.proxy !== undefined) checkBool(p, 'filter.proxy', o.proxy);
+}
+
+/**
+ * Writes one RTM_NEWNEIGH / RTM_DELNEIGH request for a validated spec on interface devIndex:
+ * ndm_state is the spec's state (NUD_PERMANENT by default, also in deletes, as iproute2 sends),
+ * ndm_flags NTF_PROXY / NTF_ROUTER as asked.
+ */
+export function encodeNeighbor(w: MessageWriter, type: number, flags: number, n: NeighborSpec, devIndex: number): void {
+  const family = parseIPv4(n.ip) >= 0 ? AF_INET : AF_INET6;
+  const state = n.state === undefined ? NUD_PERMANENT : NUD_STATES[n.state];
+  const ntf = (n.proxy ? NTF_PROXY : 0) | (n.router ? NTF_ROUTER : 0);
+  w.begin(type, flags);
+  writeNdmsg(w, family, devIndex, state, ntf);
+  w.ip(NDA_DST, n.ip);
+  if (n.lladdr !== undefined) w.mac(NDA_LLADDR, n.lladdr);
+  w.end();
+}
+
+/**
+ * Writes an RTM_GETNEIGH dump request. With strict checking the kernel filters by family
+ * (ndm_family) and interface (NDA_IFINDEX; ndm_ifindex must stay 0 in a strict dump);
+ * proxy selects the proxy table instead of the cache.
+ */
+export function encodeNeighborDump(w: MessageWriter, family: number, devIndex: number, proxy: boolean): void {
+  w.begin(RTM_GETNEIGH, NLM_F_DUMP);
+  writeNdmsg(w, family, 0, 0, proxy ? NTF_PROXY : 0);
+  if (devIndex) w.u32(NDA_IFINDEX, devIndex);
+  w.end();
+}
+
+/**
+ * Decodes one RTM_NEWNEIGH or RTM_DELNEIGH message of family AF_INET/AF_INET6 (used by list()
+ * and the monitor). Throws NetlinkParseError for a malformed message, another family (FDB
+ * entries are AF_BRIDGE: see parseFdbMessage) or a message without NDA_DST.
+ */
 export function parseNeighborMessage(m: MessageView): Neighbor {
-  throw new Error(`parseNeighborMessage: not implemented (type ${m.type})`);
+  const h = readNdmsg(m);
+  if (h.family !== AF_INET && h.family !== AF_INET6) {
+    throw new NetlinkParseError(`neighbour of family ${h.family} (expected AF_INET or AF_INET6)`, m.payload);
+  }
+  let ip: string | undefined;
+  let lladdr: string | undefined;
+  const { buf } = m;
+  forEachAttr(buf, m.payload + NDMSG_LEN, m.end, (type, off, len) => {
+    if (type === NDA_DST) ip = readIP(buf, off, len);
+    // Devices without hardware addresses report an empty NDA_LLADDR.
+    else if (type === NDA_LLADDR && len > 0) lladdr = formatMac(buf, off, len);
+  });
+  if (ip === undefined) throw new NetlinkParseError('neighbour message without NDA_DST', m.payload);
+  const out: Neighbor = {
+    index: h.ifindex,
+    family: h.family === AF_INET ? 4 : 6,
+    ip,
+    state: h.state,
+    states: nudStateNames(h.state),
+    flags: h.flags,
+    proxy: (h.flags & NTF_PROXY) !== 0,
+    router: (h.flags & NTF_ROUTER) !== 0,
+  };
+  if (lladdr !== undefined) out.lladdr = lladdr;
+  return out;
+}
+
+function describe(n: NeighborSpec): string {
+  return `${n.proxy ? 'proxy ' : ''}${n.ip}${n.lladdr ? ` lladdr ${n.lladdr}` : ''}${devText(n.dev)}`;
+}
+
+/** A Neighbor read back, as the spec that names it (for del()). */
+function specOf(n: Neighbor): NeighborSpec {
+  return { dev: n.index, ip: n.ip, proxy: n.proxy || undefined };
+}
+
+const CREATE_EXCL = NLM_F_CREATE | NLM_F_EXCL;
+const CREATE_REPLACE = NLM_F_CREATE | NLM_F_REPLACE;
+
+/**
+ * The ARP/NDP neighbour tables of one namespace.
+ *
+ * ```ts
+ * // flannel: the remote VTEP's IP answers with the remote VTEP's MAC, permanently
+ * await nl.neighbors.replace({ dev: 'vxlan0', ip: '192.168.11.0', lladdr: '0a:58:c0:a8:0b:00' });
+ * ```
+ */
+export class Neighbors {
+  constructor(protected readonly ctx: RtnlContext) {}
+
+  /** Adds an entry (NLM_F_CREATE|NLM_F_EXCL). Throws ValidationError for a bad spec (nothing
+   * sent), NetlinkError ENODEV naming a missing device, EEXIST when the entry exists. */
+  async add(n: NeighborSpec): Promise<void> {
+    await this.modify('neighbors.add', n, RTM_NEWNEIGH, CREATE_EXCL);
+  }
+
+  /** Adds or overwrites an entry (NLM_F_CREATE|NLM_F_REPLACE). Throws as add() does, bar EEXIST. */
+  async replace(n: NeighborSpec): Promise<void> {
+    await this.modify('neighbors.replace', n, RTM_NEWNEIGH, CREATE_REPLACE);
+  }
+
+  /** Removes an entry, given as a spec or as read back by list(). Throws ValidationError,
+   * NetlinkError ENODEV for a missing device, ENOENT when there is no such entry. */
+  async del(n: NeighborSpec | Neighbor): Promise<void> {
+    const spec = typeof n === 'object' && n !== null && isReadBack<Neighbor>(n) ? specOf(n) : (n as NeighborSpec);
+    await this.modify('neighbors.del', spec, RTM_DELNEIGH, 0);
+  }
+
+  /**
+   * Entries of the neighbour cache, filtered in the kernel by interface and family; with
+   * proxy: true the proxy entries too (a second dump of the proxy table). Throws
+   * ValidationError for a bad filter, NetlinkError ENODEV naming a missing device.
+   */
+  async list(filter: NeighborFilter = {}): Promise<Neighbor[]> {
+    const p = new Problems();
+    validateFilter(p, filter);
+    p.throwIfAny('neighbors.list');
+    const what = `neighbors.list${filter.dev !== undefined ? devText(filter.dev) : ''}`;
+    const index = filter.dev === undefined ? 0 : await this.ctx.devices.index(filter.dev, what);
+    const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
+    const out = await this.ctx.socket.dump((w) => encodeNeighborDump(w, family, index, false), parseKnown, { what });
+    if (filter.proxy) {
+      const proxies = await this.ctx.socket.dump((w) => encodeNeighborDump(w, family, index, true), parseKnown, {
+        what: `${what} (proxy)`,
+      });
+      for (const x of proxies) out.push(x);
+    }
+    return out;
+  }
+
+  /** replace() for many entries in one pipelined batch. Throws ValidationError naming every bad
+   * spec before anything is sent; otherwise resolves with each entry's outcome (an entry whose
+   * device does not exist carries ENODEV; the others still go ahead). */
+  replaceMany(specs: readonly NeighborSpec[]): Promise<BatchResult> {
+    return runMany(this.ctx, 'neighbors.replaceMany', specs, validateNeighborSpec, (w, n, i) => encodeNeighbor(w, RTM_NEWNEIGH, CREATE_REPLACE, n, i), describe);
+  }
+
+  /** Removes many entries (specs or entries read back) in one pipelined batch; each failure, e.g.
+   * ENOENT, is reported per entry. */
+  delMany(specs: readonly (NeighborSpec | Neighbor)[]): Promise<BatchResult> {
+    const all = Array.isArray(specs) ? specs.map((n) => (typeof n === 'object' && n !== null && isReadBack<Neighbor>(n) ? specOf(n) : (n as NeighborSpec))) : (specs as NeighborSpec[]);
+    return runMany(this.ctx, 'neighbors.delMany', all, validateNeighborSpec, (w, n, i) => encodeNeighbor(w, RTM_DELNEIGH, 0, n, i), describe);
+  }
+
+  private async modify(op: string, n: NeighborSpec, type: number, flags: number): Promise<void> {
+    const p = new Problems();
+    validateNeighborSpec(p, '', n);
+    p.throwIfAny(op);
+    const what = `${op} ${describe(n)}`;
+    const index = await this.ctx.devices.index(n.dev, what);
+    await this.ctx.socket.request((w) => encodeNeighbor(w, type, flags, n, index), { what });
+  }
+}
+
+/** Dumps of family AF_UNSPEC cover every neighbour table; keep the IPv4/IPv6 ones. */
+function parseKnown(m: MessageView): Neighbor | undefined {
+  const fam = m.end - m.payload >= 1 ? m.buf[m.payload] : -1;
+  return fam === AF_INET || fam === AF_INET6 ? parseNeighborMessage(m) : undefined;
 }

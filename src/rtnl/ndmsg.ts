@@ -1,0 +1,117 @@
+/**
+ * What neighbours and FDB entries share: the struct ndmsg header (both are RTM_*NEIGH messages,
+ * told apart by ndm_family: AF_INET/AF_INET6 for neighbours, AF_BRIDGE for FDB entries), and
+ * the device resolution step of their batch operations.
+ */
+import { constants as osConstants } from 'node:os';
+import { NetlinkError, NetlinkParseError } from '../wire/errors';
+import type { MessageView } from '../wire/reader';
+import type { BatchResult } from '../wire/socket';
+import type { MessageWriter } from '../wire/writer';
+import { NDMSG_LEN } from './constants';
+import type { RtnlContext } from './context';
+import { Problems } from './validate';
+import type { DeviceRef } from './types';
+
+const ENODEV = osConstants.errno.ENODEV;
+
+/** The fields of struct ndmsg (linux/neighbour.h). */
+export interface NdmsgHeader {
+  family: number;
+  ifindex: number;
+  /** NUD_* bits. */
+  state: number;
+  /** NTF_* bits (8 bits on the wire). */
+  flags: number;
+  type: number;
+}
+
+/** Reserves and fills a struct ndmsg right after the nlmsghdr. */
+export function writeNdmsg(w: MessageWriter, family: number, ifindex: number, state: number, flags: number): void {
+  const off = w.reserve(NDMSG_LEN);
+  const b = w.buf;
+  b[off] = family;
+  // ndm_pad1, ndm_pad2 stay zero (reserve() zeroes them; strict checking insists).
+  b.writeInt32LE(ifindex, off + 4);
+  b.writeUInt16LE(state, off + 8);
+  b[off + 10] = flags;
+  b[off + 11] = 0; // ndm_type
+}
+
+/** Reads struct ndmsg; throws NetlinkParseError when the message is too short for it. */
+export function readNdmsg(m: MessageView): NdmsgHeader {
+  if (m.end - m.payload < NDMSG_LEN) {
+    throw new NetlinkParseError(`neighbour message of ${m.end - m.payload} bytes, shorter than struct ndmsg`, m.payload);
+  }
+  const b = m.buf;
+  const p = m.payload;
+  return { family: b[p], ifindex: b.readInt32LE(p + 4), state: b.readUInt16LE(p + 8), flags: b[p + 10], type: b[p + 11] };
+}
+
+/**
+ * Resolves the distinct device names of a batch once each. A name the kernel does not know
+ * does not fail the whole batch: its entries get that ENODEV error and the others go ahead.
+ */
+export async function resolveForBatch(
+  ctx: RtnlContext,
+  refs: Iterable<DeviceRef>,
+  what: string,
+): Promise<Map<DeviceRef, number | Error>> {
+  const out = new Map<DeviceRef, number | Error>();
+  for (const r of refs) {
+    if (out.has(r)) continue;
+    try {
+      out.set(r, await ctx.devices.index(r, what));
+    } catch (e) {
+      if (e instanceof NetlinkError && e.code === 'ENODEV') out.set(r, e);
+      else throw e;
+    }
+  }
+  return out;
+}
+
+/**
+ * The shape of every xxxMany(): validate each spec (one ValidationError naming every problem,
+ * nothing sent), resolve devices, then one pipelined batch whose BatchResult says, per entry,
+ * whether the kernel applied it.
+ */
+export async function runMany<S extends { dev: DeviceRef }>(
+  ctx: RtnlContext,
+  what: string,
+  specs: readonly S[],
+  validate: (p: Problems, path: string, x: unknown) => boolean,
+  encode: (w: MessageWriter, spec: S, devIndex: number) => void,
+  describe: (spec: S) => string,
+): Promise<BatchResult> {
+  const p = new Problems();
+  if (!Array.isArray(specs)) p.add('', `expected an array of specs, got ${typeof specs}`);
+  else for (let i = 0; i < specs.length; i++) validate(p, `[${i}]`, specs[i]);
+  p.throwIfAny(what);
+  const devs = await resolveForBatch(
+    ctx,
+    specs.map((s) => s.dev),
+    what,
+  );
+  return ctx.socket.batch(
+    specs.length,
+    (i, w) => {
+      const dev = devs.get(specs[i].dev)!;
+      if (dev instanceof Error) {
+        // Each entry gets its own error, naming the entry and the missing device.
+        throw new NetlinkError(ENODEV, {}, `${what}: ${describe(specs[i])}`, `no device ${JSON.stringify(specs[i].dev)}`);
+      }
+      encode(w, specs[i], dev);
+    },
+    { what, describe: (i) => describe(specs[i]) },
+  );
+}
+
+/** " dev NAME" / " dev #3" for messages. */
+export function devText(dev: DeviceRef): string {
+  return typeof dev === 'number' ? ` dev #${dev}` : ` dev ${dev}`;
+}
+
+/** Whether an object given to del() is a read-back object (has an interface index) rather than a spec. */
+export function isReadBack<T extends { index: number }>(x: object): x is T {
+  return !('dev' in x) && typeof (x as { index?: unknown }).index === 'number';
+}
