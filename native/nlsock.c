@@ -454,10 +454,18 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   size_t used = 0, count = 0;
   int err = 0;
-  if (status < 0)
-    err = -status;
-  else
+  if (status == UV_EBADF && s->fd >= 0) {
+    /* POLLERR: the kernel dropped messages for us (a pending ENOBUFS). libuv reports it as
+     * EBADF and stops the watcher; recvmsg() reports and clears the socket error, and the
+     * watcher must be started again or the socket goes silent for good. */
     count = drain_into(s, DRAIN_DEFAULT_MAX, &used, &err);
+    if (!err) err = ENOBUFS;
+    uv_poll_start(s->poll, UV_READABLE, on_readable);
+  } else if (status < 0) {
+    err = -status;
+  } else {
+    count = drain_into(s, DRAIN_DEFAULT_MAX, &used, &err);
+  }
   if (count || err) {
     napi_value batch = make_batch(env, s, count, used, err);
     napi_value cb, self, argv[3], result;
