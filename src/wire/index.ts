@@ -6,5 +6,5 @@ export * from './reader';
 export * from './writer';
 export * from './attrs';
 export { parseAckError, type AckError } from './ack';
-export { native, type NativeAddon, type NativeNetns, type NativeSocket } from './native';
+export { native, type NativeAddon, type NativeNetns, type NativeSocket, type ReceivedBatch } from './native';
 export * from './socket';
