@@ -14,3 +14,6 @@ export {
 } from './wire';
 export type { NetlinkSocketOptions, RequestOptions, DumpOptions, BatchOptions, MessageView } from './wire';
 export * from './rtnl';
+export * from './netns';
+export * from './reconcile';
+export * from './overlay';
