@@ -198,17 +198,23 @@ const workloads = {
       const rec = new Reconciler(nl, { protocol: PROTO });
       const desired = { routes: specs };
       await rec.apply(desired);
-      const lines = new Set(specs.map((s) => `${s.dst} via ${s.via} dev ${s.dev} proto ${PROTO} onlink `));
+      const want = specs.map((s) => `${s.dst} ${s.via} ${s.dev}`);
       for (let r = 0; r < ROUNDS; r++) {
         rows['ours: no-op reconcile'].push(await ours(async () => {
           const res = await rec.apply(desired);
           if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
           return {};
         }));
+        // The peer: the text of `ip route show`, parsed into keys and diffed against the desired set.
         rows['ip route show + diff of its text'].push(timeChild('ip', ['-n', ns, 'route', 'show', 'proto', String(PROTO)], (out) => {
+          const seen = new Set();
+          for (const line of out.split('\n')) {
+            if (!line) continue;
+            const t = line.split(' ');
+            seen.add(`${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
+          }
           let missing = 0;
-          const seen = new Set(out.split('\n'));
-          for (const l of lines) if (!seen.has(l) && !seen.has(l.trimEnd())) missing++;
+          for (const k of want) if (!seen.has(k)) missing++;
           if (missing) throw new Error(`text diff found ${missing} missing`);
         }));
       }

@@ -7,10 +7,10 @@ import { validateAddressSpec } from '../rtnl/address';
 import { validateFdbSpec } from '../rtnl/fdb';
 import { validateLinkSpec } from '../rtnl/link';
 import { validateNeighborSpec } from '../rtnl/neighbor';
-import { validateRouteSpec } from '../rtnl/route';
-import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, RouteSpec } from '../rtnl/types';
+import { expectedRoute, validateRouteSpec } from '../rtnl/route';
+import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
 import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate';
-import { PROTOCOLS, TABLES, lookup } from '../rtnl/names';
+import { PROTOCOLS, lookup } from '../rtnl/names';
 import type { DesiredState } from './types';
 
 export interface PreparedLink {
@@ -25,16 +25,25 @@ export interface PreparedAddress {
   family: 4 | 6;
 }
 export interface PreparedRoute {
+  /** The spec as it will be sent: the reconciler's protocol filled in. */
   spec: RouteSpec;
   family: 4 | 6;
   /** Canonical dst ("default" for /0). */
   dst: string;
   table: number;
   tos: number;
-  /** Explicit metric, or undefined (the kernel default: 0 for IPv4, 1024 for IPv6). */
+  /** The metric the kernel will report (0 for IPv4, 1024 for IPv6 when none is given). */
   metric: number;
+  /** The identity key (routeKey). */
+  key: string;
+  /** What the kernel will report once applied (device indexes are placeholders). */
+  expected: Route;
   /** Devices the route names (dev and nexthop devs). */
   devs: DeviceRef[];
+  /** The device of a single-path route, or undefined (the kernel picks it from the gateway). */
+  devRef: DeviceRef | undefined;
+  /** The devices of a multipath route's nexthops, in order. */
+  nexthopRefs: Array<DeviceRef | undefined>;
 }
 export interface PreparedFdb {
   spec: FdbSpec;
@@ -113,25 +122,48 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
   });
 
   const routeKeys = new Map<string, string>();
-  list<RouteSpec>(p, s, 'routes').forEach((spec, i) => {
+  const routeDevs = new Set<DeviceRef>();
+  list<RouteSpec>(p, s, 'routes').forEach((given, i) => {
     const path = `routes[${i}]`;
-    if (!validateRouteSpec(p, path, spec)) return;
-    const r = routeIdentity(p, path, spec);
-    if (!r) return;
-    const protocol = spec.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, spec.protocol);
+    if (!validateRouteSpec(p, path, given)) return;
+    const protocol = given.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, given.protocol);
     if (protocol !== defaultProtocol) {
       p.add(`${path}.protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
       return;
     }
-    const key = routeKey(r.table, r.family, r.dst, r.tos, r.metric);
+    const spec: RouteSpec = { ...given, protocol: defaultProtocol };
+    // The routes layer knows every default the kernel applies; the key comes from the same place.
+    const expected = expectedRoute(spec, () => 0);
+    const metric = expected.metric ?? 0;
+    const key = routeKey(expected.table, expected.family, expected.dst, expected.tos, metric);
     const seen = routeKeys.get(key);
     if (seen) return p.add(path, `route ${describeRouteKey(key)} is already desired at ${seen}`);
     routeKeys.set(key, path);
+    const multipath = spec.nexthops !== undefined && spec.nexthops.length > 1;
+    const devRef = spec.nexthops?.length === 1 ? spec.nexthops[0].dev : spec.dev;
+    const nexthopRefs = multipath ? spec.nexthops!.map((nh) => nh.dev) : [];
     const devs: DeviceRef[] = [];
-    if (spec.dev !== undefined) devs.push(spec.dev);
-    for (const nh of spec.nexthops ?? []) if (nh.dev !== undefined) devs.push(nh.dev);
-    out.routes.push({ spec, ...r, devs });
-    devs.forEach((dev, k) => out.references.push({ path: k === 0 && spec.dev !== undefined ? `${path}.dev` : `${path}.nexthops`, dev }));
+    if (devRef !== undefined) devs.push(devRef);
+    for (const d of nexthopRefs) if (d !== undefined) devs.push(d);
+    out.routes.push({
+      spec,
+      family: expected.family,
+      dst: expected.dst,
+      table: expected.table,
+      tos: expected.tos,
+      metric,
+      key,
+      expected,
+      devs,
+      devRef: multipath ? undefined : devRef,
+      nexthopRefs,
+    });
+    // Thousands of routes name the same few devices: check each device once.
+    for (const dev of devs) {
+      if (routeDevs.has(dev)) continue;
+      routeDevs.add(dev);
+      out.references.push({ path: `${path}.dev`, dev });
+    }
   });
 
   const fdbKeys = new Map<string, string>();
@@ -164,37 +196,6 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
 
   p.throwIfAny('invalid desired state');
   return out;
-}
-
-/** The fields that identify a route in the kernel: (table, family, dst, tos, metric). */
-function routeIdentity(
-  p: Problems,
-  path: string,
-  spec: RouteSpec,
-): { family: 4 | 6; dst: string; table: number; tos: number; metric: number } | undefined {
-  let family: 4 | 6 | undefined = spec.family;
-  let dst: string;
-  if (spec.dst === 'default') {
-    if (!family && spec.via) family = parseAddress(new Problems(), '', spec.via)?.family;
-    if (!family && spec.nexthops?.[0]?.via) family = parseAddress(new Problems(), '', spec.nexthops[0].via)?.family;
-    if (!family) {
-      p.add(`${path}.family`, 'a default route without a gateway needs family 4 or 6');
-      return undefined;
-    }
-    dst = 'default';
-  } else {
-    const pre = parsePrefix(p, `${path}.dst`, spec.dst, 'reject');
-    if (!pre) return undefined;
-    family = pre.family;
-    dst = pre.prefixLength === 0 ? 'default' : pre.prefix;
-  }
-  const table = spec.table === undefined ? TABLES.main : lookup(TABLES, spec.table);
-  if (table === undefined) {
-    p.add(`${path}.table`, `unknown table ${JSON.stringify(spec.table)}`);
-    return undefined;
-  }
-  const metric = spec.metric ?? (family === 6 ? 1024 : 0);
-  return { family, dst, table, tos: spec.tos ?? 0, metric };
 }
 
 export function routeKey(table: number, family: number, dst: string, tos: number, metric: number): string {

@@ -7,7 +7,7 @@ import { applyOps } from './apply';
 import { diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, keyOfRoute, type DiffContext } from './diff';
 import { observe, observeForeignRoutes, type Observed } from './observe';
 import { ReconcilePlan } from './plan';
-import { prepareDesired, routeKey, type PreparedState } from './prepare';
+import { prepareDesired, type PreparedState } from './prepare';
 import {
   RTPROT_NETLINK_AGENT,
   type ApplyResult,
@@ -17,6 +17,17 @@ import {
   type ReconcilerOptions,
   type WatchOptions,
 } from './types';
+
+const keySets = new WeakMap<PreparedState, Set<string>>();
+/** The desired route keys of a prepared state, built once per state. */
+function routeKeysOf(p: PreparedState): Set<string> {
+  let keys = keySets.get(p);
+  if (!keys) {
+    keys = new Set(p.routes.map((r) => r.key));
+    keySets.set(p, keys);
+  }
+  return keys;
+}
 
 interface Cycle {
   plan: ReconcilePlan;
@@ -44,7 +55,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   // watch state
   private desired: DesiredState | undefined;
   private monitor: Monitor | undefined;
-  private watchOpts: Required<WatchOptions> | undefined;
+  private watchOpts: Required<Omit<WatchOptions, 'monitorReceiveBufferBytes'>> | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -157,8 +168,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       const i = typeof ref.dev === 'number' ? ref.dev : observed.byName.get(ref.dev)?.index;
       if (i !== undefined) indexes.add(i);
     }
-    const routeKeys = new Set(prepared.routes.map((r) => routeKey(r.table, r.family, r.dst, r.tos, r.metric)));
-    this.relevant = { names, indexes, routeKeys };
+    this.relevant = { names, indexes, routeKeys: routeKeysOf(prepared) };
   }
 
   // ------------------------------------------------------------------ watch
@@ -180,7 +190,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     };
     if (!this.stopped) return this.trigger(0);
     this.stopped = false;
-    const m = this.nl.monitor({ groups: ['link', 'addr', 'route', 'neigh'] });
+    const m = this.nl.monitor({ groups: ['link', 'addr', 'route', 'neigh'], receiveBufferBytes: options.monitorReceiveBufferBytes });
     this.monitor = m;
     m.on('link', (e) => {
       const l = e.object as Link;

@@ -96,6 +96,9 @@ export interface WatchOptions {
   /** Retry after failures: first delay, doubled each time up to maxBackoffMs. Default 200 ms / 30 s. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** Receive buffer of the event monitor's socket, bytes (the kernel doubles it). Default 4 MiB.
+   * Events that do not fit are lost; the reconciler then re-reads everything (overflow). */
+  monitorReceiveBufferBytes?: number;
 }
 
 export interface ReconcilerEvents {
