@@ -76,13 +76,36 @@ async function oursRun() {
     warm.sort((a, b) => a.s - b.s);
     const listWarm = warm[1];
     const listProto = await timed(() => nl.routes.list({ protocol: 'boot' }));
+    // Dump and compare with the desired set without keeping the dump (what a reconciler does
+    // when nothing changed): forEach hands each route over and keeps none.
+    const want = new Map(specs.map((sp) => [sp.dst, sp]));
+    const veth0 = await nl.devices.index('veth0');
+    const diff = await timed(async () => {
+      let same = 0;
+      await nl.routes.forEach({ protocol: 'boot' }, (r) => {
+        const sp = want.get(r.dst);
+        if (sp && r.via === sp.via && r.dev === veth0 && r.onlink) same++;
+      });
+      if (same !== COUNT) throw new Error(`diff found ${same} unchanged routes`);
+      return same;
+    });
     const del = await timed(() => nl.routes.delMany(specs));
     if (del.out.failed) throw new Error(`${del.out.failed} deletes failed`);
-    return { add, list, listWarm, listProto, del };
+    return { add, list, listWarm, listProto, diff, del };
   } finally {
     if (nl) nl.close();
     removeNs(ns);
   }
+}
+
+/** Runs a shell command; returns wall seconds and the command's own user+system CPU seconds
+ * (bash's `time`), so a loaded machine can be compared by CPU as well as by the clock. */
+function timedSh(cmd) {
+  const t0 = process.hrtime.bigint();
+  const out = sh(['bash', '-c', `TIMEFORMAT='%3U %3S'; { time ${cmd} > /dev/null ; } 2>&1`]);
+  const s = secondsSince(t0);
+  const [user, sys] = out.trim().split(/\s+/).slice(-2).map(Number);
+  return { s, user, sys, cpu: user + sys };
 }
 
 function ipRun() {
@@ -95,15 +118,9 @@ function ipRun() {
     for (let i = 0; i < COUNT; i++) lines.push(`route add ${dst(i)} via 10.57.0.2 dev veth0 onlink`);
     fs.writeFileSync(addFile, lines.join('\n') + '\n');
     fs.writeFileSync(delFile, lines.map((l) => l.replace('route add', 'route del')).join('\n') + '\n');
-    let t0 = process.hrtime.bigint();
-    sh(['ip', '-n', ns, '-batch', addFile]);
-    const add = secondsSince(t0);
-    t0 = process.hrtime.bigint();
-    sh(['sh', '-c', `ip -n ${ns} route show > /dev/null`]);
-    const list = secondsSince(t0);
-    t0 = process.hrtime.bigint();
-    sh(['ip', '-n', ns, '-batch', delFile]);
-    const del = secondsSince(t0);
+    const add = timedSh(`ip -n ${ns} -batch ${addFile}`);
+    const list = timedSh(`ip -n ${ns} route show`);
+    const del = timedSh(`ip -n ${ns} -batch ${delFile}`);
     return { add, list, del };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -124,13 +141,18 @@ async function main() {
     ours.push(await oursRun());
   }
   const m = (k, sub) => median(ours.map((o) => o[k][sub]));
-  const mi = (k) => median(ip.map((o) => o[k]));
-  console.log(`${COUNT} routes "P via 10.57.0.2 dev veth0 onlink", median of ${RUNS} interleaved runs (seconds)`);
-  console.log(`add:   ours ${f3(m('add', 's'))} (user ${f3(m('add', 'user'))}, sys ${f3(m('add', 'sys'))})   ip -batch ${f3(mi('add'))}   ratio ${(mi('add') / m('add', 's')).toFixed(2)}x`);
-  console.log(`list:  ours ${f3(m('list', 's'))} (user ${f3(m('list', 'user'))}, sys ${f3(m('list', 'sys'))})   ip route show ${f3(mi('list'))}   ratio ${(mi('list') / m('list', 's')).toFixed(2)}x`);
-  console.log(`list, warm (4th call, median of 3): ours ${f3(m('listWarm', 's'))} (user ${f3(m('listWarm', 'user'))}, sys ${f3(m('listWarm', 'sys'))})   ratio ${(mi('list') / m('listWarm', 's')).toFixed(2)}x`);
-  console.log(`list proto boot (kernel-filtered): ours ${f3(m('listProto', 's'))}`);
-  console.log(`del:   ours ${f3(m('del', 's'))} (user ${f3(m('del', 'user'))}, sys ${f3(m('del', 'sys'))})   ip -batch ${f3(mi('del'))}   ratio ${(mi('del') / m('del', 's')).toFixed(2)}x`);
+  const mi = (k, sub) => median(ip.map((o) => o[k][sub]));
+  const cpu = (k) => median(ours.map((o) => o[k].user + o[k].sys));
+  const line = (label, k, ipk, ipLabel) =>
+    `${label} ours ${f3(m(k, 's'))} s (cpu ${f3(cpu(k))})   ${ipLabel} ${f3(mi(ipk, 's'))} s (cpu ${f3(mi(ipk, 'cpu'))})   ` +
+    `ratio by clock ${(mi(ipk, 's') / m(k, 's')).toFixed(2)}x, by cpu ${(mi(ipk, 'cpu') / cpu(k)).toFixed(2)}x`;
+  console.log(`${COUNT} routes "P via 10.57.0.2 dev veth0 onlink", median of ${RUNS} interleaved runs`);
+  console.log(line('add:          ', 'add', 'add', 'ip -batch'));
+  console.log(line('list (first): ', 'list', 'list', 'ip route show'));
+  console.log(line('list (warm):  ', 'listWarm', 'list', 'ip route show'));
+  console.log(line('del:          ', 'del', 'del', 'ip -batch'));
+  console.log(`list proto boot (kernel-filtered), warm: ours ${f3(m('listProto', 's'))} s (cpu ${f3(cpu('listProto'))})`);
+  console.log(`dump + diff against the desired set, nothing changed (forEach): ours ${f3(m('diff', 's'))} s (cpu ${f3(cpu('diff'))})`);
 }
 
 main().catch((e) => {

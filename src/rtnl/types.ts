@@ -33,6 +33,8 @@ export interface LinkCommonSpec {
   txqueuelen?: number;
   /** Create in (or move to) this network namespace: a name under /run/netns or a path. */
   netns?: string;
+  /** IFLA_IFALIAS, a free-form description (the reconciler marks links it owns with it). */
+  alias?: string;
 }
 
 export interface VxlanSpec extends LinkCommonSpec {
@@ -110,6 +112,8 @@ export interface LinkChanges {
   master?: DeviceRef | null;
   txqueuelen?: number;
   netns?: string;
+  /** Empty string removes the alias. */
+  alias?: string;
 }
 
 /** Fields every link reads back with. */
@@ -130,6 +134,8 @@ export interface LinkBase {
   link?: number;
   /** IFLA_LINK_NETNSID: the namespace id that `link` belongs to, when it is another one. */
   linkNetnsId?: number;
+  /** IFLA_IFALIAS, when set. */
+  alias?: string;
 }
 
 export interface VxlanLink extends LinkBase {
@@ -301,13 +307,36 @@ export interface Route {
   flags: number;
 }
 
+/**
+ * Which routes routes.list() returns. table, protocol, type and dev are applied by the kernel
+ * (strict-checked dump); scope is applied here (the kernel refuses a scope in a dump request).
+ * Cached clones (RTM_F_CLONED) are never returned.
+ */
 export interface RouteFilter {
+  /** Default: both. */
   family?: IpFamily;
-  /** Default: all tables. */
-  table?: number | TableName;
+  /** Default: main, as `ip route` shows; 'all' (or 0) for every table, as `ip route show table all`. */
+  table?: number | TableName | 'all';
   protocol?: number | ProtocolName;
+  /** Routes that use this device (as output device or in any nexthop). */
   dev?: DeviceRef;
   type?: RouteTypeName;
+  scope?: number | ScopeName;
+}
+
+/** What routes.get() looks up besides the destination. */
+export interface RouteLookup {
+  /** Only this table: a longest-prefix match over the table's routes, done here, because the
+   * kernel's route lookup (RTM_GETROUTE) takes no table under strict checking. */
+  table?: number | TableName;
+  /** Output device to look up for (RTA_OIF). */
+  dev?: DeviceRef;
+  /** Source address to look up for (RTA_SRC). */
+  src?: string;
+  /** Return the FIB entry that matched (RTM_F_FIB_MATCH: its prefix, table, nexthops). Default
+   * true; false returns the resolved host route (dst /32 or /128 with the chosen nexthop and
+   * source), as `ip route get` prints it. */
+  fibMatch?: boolean;
 }
 
 // ---------------------------------------------------------------- neighbours and FDB

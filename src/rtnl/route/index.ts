@@ -1,13 +1,344 @@
-// PLACEHOLDER: to be implemented (see the issue for this object kind).
+/**
+ * Routes: add, replace, append, delete, look up and list IPv4/IPv6 routes, one at a time or
+ * pipelined in batches of any size (the fast path the reconciler uses).
+ */
+import { constants as osConstants } from 'node:os';
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP_FILTERED, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
+import { NetlinkError } from '../../wire/errors';
+import { parseIPv6Into } from '../../wire/ip';
 import type { MessageView } from '../../wire/reader';
+import type { MessageWriter } from '../../wire/writer';
+import type { BatchResult } from '../../wire/socket';
+import { AF_INET, AF_INET6, AF_UNSPEC, RTMSG_LEN, RTM_DELROUTE, RTM_F_CLONED, RTM_NEWROUTE, RT_TABLE_MAIN } from '../constants';
 import type { RtnlContext } from '../context';
-import type { Route } from '../types';
+import { lookup, PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
+import type { DeviceRef, IpFamily, Route, RouteFilter, RouteLookup, RouteSpec } from '../types';
+import { Problems, ValidationError } from '../validate';
+import { parseV4Prefix } from './addr';
+import { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, routeTypeOf, type DevIndex, type RouteDumpRequest } from './codec';
+import { checkRouteAt, checkRouteFilter, checkRouteLookup, checkRouteSpecAt } from './validate';
 
-export class Routes {
-  constructor(protected readonly ctx: RtnlContext) {}
+export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, type DevIndex, type RouteDumpRequest } from './codec';
+export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
+export { validateRouteSpec } from './validate';
+
+const { ENODEV, ENOENT, ENETUNREACH, ESRCH } = osConstants.errno;
+
+/** A short human description of a route for error messages: "10.1.0.0/16 via 10.0.0.1 dev eth0 table 1000". */
+export function describeRoute(r: unknown): string {
+  if (typeof r !== 'object' || r === null) return String(r);
+  const o = r as Partial<RouteSpec>;
+  let s = typeof o.dst === 'string' ? o.dst : '(no dst)';
+  if (typeof o.type === 'string' && o.type !== 'unicast') s = `${o.type} ${s}`;
+  if (o.via !== undefined) s += ` via ${String(o.via)}`;
+  if (o.dev !== undefined) s += ` dev ${String(o.dev)}`;
+  if (Array.isArray(o.nexthops)) s += ` (${o.nexthops.length} nexthops)`;
+  if (o.table !== undefined && o.table !== 'main' && o.table !== RT_TABLE_MAIN) s += ` table ${String(o.table)}`;
+  if (o.metric) s += ` metric ${String(o.metric)}`;
+  return s;
 }
 
-/** Decodes one RTM_NEWxxx or RTM_DELxxx message of this kind (used by list() and the monitor). */
-export function parseRouteMessage(m: MessageView): Route {
-  throw new Error(`parseRouteMessage: not implemented (type ${m.type})`);
+/**
+ * The routes of one namespace (an Rtnl handle's socket).
+ *
+ * Every method validates its input first and rejects with ValidationError (nothing sent) when
+ * it is wrong; the kernel's refusals reject with NetlinkError carrying the errno code
+ * (EEXIST, ESRCH, ENODEV, ENETUNREACH, ...) and the kernel's own text, and a message that
+ * names the route.
+ */
+export class Routes {
+  constructor(protected readonly ctx: RtnlContext) {}
+
+  /** Adds a route (RTM_NEWROUTE, NLM_F_CREATE|NLM_F_EXCL): EEXIST when it is there already. */
+  add(r: RouteSpec): Promise<void> {
+    return this.modify(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, r, 'routes.add', false);
+  }
+
+  /** Adds the route or replaces the one with the same destination, table, tos and metric
+   * (NLM_F_CREATE|NLM_F_REPLACE), as `ip route replace`. */
+  replace(r: RouteSpec): Promise<void> {
+    return this.modify(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, r, 'routes.replace', false);
+  }
+
+  /** Adds a route next to existing ones for the same destination (NLM_F_CREATE|NLM_F_APPEND).
+   * For IPv6 that adds a path to an ECMP (multipath) route, as `ip -6 route append`. */
+  append(r: RouteSpec): Promise<void> {
+    return this.modify(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_APPEND, r, 'routes.append', false);
+  }
+
+  /**
+   * Deletes a route: ESRCH when none matches. A spec matches on what it names (unset protocol,
+   * type, scope, metric, gateway and device match any); a Route from list() is deleted with all
+   * its own values, so exactly that route goes.
+   */
+  del(r: RouteSpec | Route): Promise<void> {
+    return this.modify(RTM_DELROUTE, 0, r, 'routes.del', true);
+  }
+
+  private async modify(type: number, flags: number, r: RouteSpec | Route, verb: string, readBackOk: boolean): Promise<void> {
+    const p = new Problems();
+    if (readBackOk && typeof r === 'object' && r !== null && isRoute(r)) checkRouteAt(p, 'route', -1, r);
+    else checkRouteSpecAt(p, 'route', -1, r, readBackOk);
+    const what = `${verb} ${describeRoute(r)}`;
+    p.throwIfAny(what);
+    const devIndex = await this.deviceIndexes([r], what, undefined);
+    try {
+      await this.ctx.socket.request((w) => encodeRoute(w, type, flags, r, devIndex), { what });
+    } catch (e) {
+      throw type === RTM_DELROUTE ? noSuchRoute(e) : e;
+    }
+  }
+
+  /**
+   * Adds many routes, pipelined (NLM_F_CREATE|NLM_F_EXCL, or NLM_F_REPLACE with replace).
+   * Every spec is validated first: one ValidationError lists every problem and nothing is sent.
+   * Then each route succeeds or fails on its own: result.errors[i] is the NetlinkError of
+   * specs[i] (EEXIST, ENODEV for a device that does not exist, ...), undefined when it was added.
+   */
+  async addMany(specs: RouteSpec[], opts: { replace?: boolean } = {}): Promise<BatchResult> {
+    const verb = opts.replace ? 'routes.replace' : 'routes.add';
+    this.checkMany(specs, `${verb}Many`, false);
+    return this.batch(RTM_NEWROUTE, NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL), specs, verb);
+  }
+
+  /** Deletes many routes (specs or Routes from list()), pipelined; validation and results as addMany. */
+  async delMany(routes: Array<RouteSpec | Route>): Promise<BatchResult> {
+    this.checkMany(routes, 'routes.delMany', true);
+    return this.batch(RTM_DELROUTE, 0, routes, 'routes.del');
+  }
+
+  private checkMany(items: unknown, what: string, readBackOk: boolean): void {
+    if (!Array.isArray(items)) throw new ValidationError([{ path: 'routes', message: `expected an array of routes, got ${typeof items}` }], what);
+    const p = new Problems();
+    for (let i = 0; i < items.length; i++) {
+      const r = items[i];
+      if (readBackOk && typeof r === 'object' && r !== null && isRoute(r)) checkRouteAt(p, 'routes', i, r);
+      else checkRouteSpecAt(p, 'routes', i, r, readBackOk);
+    }
+    p.throwIfAny(`${what}: ${p.list.length} problem(s) in ${items.length} routes, nothing was sent`);
+  }
+
+  private async batch(type: number, flags: number, items: Array<RouteSpec | Route>, verb: string): Promise<BatchResult> {
+    let current = 0;
+    const describe = (i: number) => describeRoute(items[i]);
+    // A device that does not exist fails only the routes that use it.
+    const devIndex = await this.deviceIndexes(items, verb, (ref, e) => new NetlinkError(e.errno, { message: e.kernelMessage }, `${verb}: ${describe(current)}`, `no device "${ref}"`));
+    const result = await this.ctx.socket.batch(
+      items.length,
+      (i, w) => {
+        current = i;
+        encodeRoute(w, type, flags, items[i], devIndex);
+      },
+      { what: verb, describe },
+    );
+    if (type === RTM_DELROUTE && result.failed) {
+      const errors = result.errors;
+      for (let i = 0; i < errors.length; i++) if (errors[i] !== undefined) errors[i] = noSuchRoute(errors[i]);
+    }
+    return result;
+  }
+
+  /**
+   * Resolves each distinct device name once. Without onMissing an unknown device rejects with
+   * the resolver's ENODEV (naming it); with it, the returned function throws onMissing's error
+   * for the routes that use that device.
+   */
+  private async deviceIndexes(
+    items: ReadonlyArray<RouteSpec | Route>,
+    what: string,
+    onMissing: ((ref: string, e: NetlinkError) => Error) | undefined,
+  ): Promise<DevIndex> {
+    const names = new Set<string>();
+    for (let i = 0; i < items.length; i++) {
+      const r = items[i] as { dev?: DeviceRef; nexthops?: Array<{ dev?: DeviceRef }> };
+      if (typeof r.dev === 'string') names.add(r.dev);
+      if (r.nexthops !== undefined) for (const nh of r.nexthops) if (typeof nh.dev === 'string') names.add(nh.dev);
+    }
+    const found = new Map<string, number>();
+    const missing = new Map<string, NetlinkError>();
+    for (const name of names) {
+      try {
+        found.set(name, await this.ctx.devices.index(name, what));
+      } catch (e) {
+        if (onMissing && e instanceof NetlinkError && e.errno === ENODEV) missing.set(name, e);
+        else throw e;
+      }
+    }
+    return (ref: DeviceRef): number => {
+      if (typeof ref === 'number') return ref;
+      const index = found.get(ref);
+      if (index !== undefined) return index;
+      const e = missing.get(ref);
+      throw e && onMissing ? onMissing(ref, e) : new Error(`device "${ref}" was not resolved`);
+    };
+  }
+
+  /**
+   * Routes matching the filter. Default: the main table of both families, as `ip route` (and
+   * `ip -6 route`) show; `table: 'all'` for every table. Table, protocol, type and device are
+   * filtered by the kernel (strict-checked dump); whatever a reply does not say was filtered
+   * (NLM_F_DUMP_FILTERED, e.g. on a socket without strict checking) is filtered here, and so is
+   * scope. Cached clones (RTM_F_CLONED) are skipped. A table that does not exist is empty.
+   * Rejects with ValidationError for a bad filter, NetlinkError ENODEV for an unknown dev.
+   */
+  async list(filter: RouteFilter = {}): Promise<Route[]> {
+    return this.dump(filter, 'routes.list', (r) => r, undefined);
+  }
+
+  /**
+   * Like list(), but hands each route to visit as the dump arrives and keeps none: the way to
+   * look through a huge table (diff it against a desired set, count it) without holding every
+   * Route in memory at once. If the kernel interrupts the dump because the table changed
+   * (NLM_F_DUMP_INTR), the dump starts over: onRestart is called first, and visit sees every
+   * route again. Resolves with the number of routes visited in the dump that completed.
+   */
+  async forEach(filter: RouteFilter, visit: (r: Route) => void, onRestart?: () => void): Promise<number> {
+    let n = 0;
+    await this.dump(
+      filter,
+      'routes.forEach',
+      (r) => {
+        n++;
+        visit(r);
+        return undefined;
+      },
+      () => {
+        n = 0;
+        onRestart?.();
+      },
+    );
+    return n;
+  }
+
+  private async dump<T>(filter: RouteFilter, verb: string, take: (r: Route) => T | undefined, onRestart: (() => void) | undefined): Promise<T[]> {
+    const p = new Problems();
+    checkRouteFilter(p, filter);
+    p.throwIfAny(verb);
+    const t = filter.table;
+    const req: RouteDumpRequest = {
+      family: filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC,
+      table: t === undefined ? RT_TABLE_MAIN : t === 'all' ? 0 : typeof t === 'number' ? t : TABLES[t],
+      protocol: filter.protocol === undefined ? 0 : lookup(PROTOCOLS, filter.protocol)!,
+      type: filter.type === undefined ? 0 : ROUTE_TYPES[filter.type],
+      dev: 0,
+    };
+    const scope = filter.scope === undefined ? -1 : lookup(SCOPES, filter.scope)!;
+    const what = `${verb} ${describeFilter(filter)}`;
+    if (filter.dev !== undefined) req.dev = await this.ctx.devices.index(filter.dev, what);
+    const parse = (m: MessageView): T | undefined => {
+      if (m.type !== RTM_NEWROUTE) return undefined;
+      const b = m.buf;
+      const at = m.payload;
+      if (m.end - at < RTMSG_LEN) parseRouteMessage(m); // throws NetlinkParseError
+      // An AF_UNSPEC dump also brings multicast routing tables (RTNL_FAMILY_IPMR, ...).
+      if (b[at] !== AF_INET && b[at] !== AF_INET6) return undefined;
+      if (b.readUInt32LE(at + 8) & RTM_F_CLONED) return undefined;
+      const r = parseRouteMessage(m);
+      if ((m.flags & NLM_F_DUMP_FILTERED) === 0 && !matchesDumpRequest(r, req)) return undefined;
+      if (scope >= 0 && r.scope !== scope) return undefined;
+      return take(r);
+    };
+    let attempts = 0;
+    const encode = (w: MessageWriter) => {
+      // The socket encodes the request again for each attempt of an interrupted dump.
+      if (attempts++ > 0) onRestart?.();
+      encodeRouteDump(w, req);
+    };
+    try {
+      return await this.ctx.socket.dump(encode, parse, { what });
+    } catch (e) {
+      // Asked for one family, the kernel answers ENOENT "FIB table does not exist".
+      if (req.table && e instanceof NetlinkError && e.errno === ENOENT) return [];
+      throw e;
+    }
+  }
+
+  /**
+   * Looks a destination address up as the kernel would route a packet to it (RTM_GETROUTE) and
+   * returns the route that matched (RTM_F_FIB_MATCH; fibMatch: false returns the resolved host
+   * route instead, as `ip route get`). dev and src narrow the lookup (RTA_OIF, RTA_SRC).
+   * With table, the longest prefix (then lowest metric) among that table's tos-0 routes is
+   * returned instead: the kernel's lookup takes no table (it refuses RTA_TABLE under strict
+   * checking, and policy rules choose the tables). Rejects with NetlinkError ENETUNREACH when no
+   * route matches.
+   */
+  async get(dst: string, opts: RouteLookup = {}): Promise<Route> {
+    const p = new Problems();
+    const family = checkRouteLookup(p, dst, opts);
+    const what = `routes.get ${String(dst)}`;
+    p.throwIfAny(what);
+    if (family === 0) throw new ValidationError([{ path: 'dst', message: 'not an address' }], what); // unreachable: reported above
+    if (opts.table !== undefined) return this.lookupInTable(dst, family, opts, what);
+    const oif = opts.dev === undefined ? 0 : await this.ctx.devices.index(opts.dev, what);
+    const replies = await this.ctx.socket.request((w) => encodeRouteGet(w, family, dst, opts.src, oif, opts.fibMatch ?? true), { what });
+    for (const m of replies) if (m.type === RTM_NEWROUTE) return parseRouteMessage(m);
+    throw new NetlinkError(ENETUNREACH, {}, what, 'the kernel answered without a route');
+  }
+
+  private async lookupInTable(dst: string, family: IpFamily, opts: RouteLookup, what: string): Promise<Route> {
+    const routes = await this.list({ family, table: opts.table, ...(opts.dev !== undefined ? { dev: opts.dev } : {}) });
+    const want = addressBytes(dst, family);
+    let best: Route | undefined;
+    let bestLen = -1;
+    for (const r of routes) {
+      if (r.tos !== 0) continue;
+      const len = r.dst === 'default' ? 0 : prefixContains(r.dst, family, want);
+      if (len < 0 || len < bestLen) continue;
+      if (len > bestLen || (r.metric ?? 0) < (best!.metric ?? 0)) {
+        best = r;
+        bestLen = len;
+      }
+    }
+    if (!best) throw new NetlinkError(ENETUNREACH, {}, what, `no route in table ${String(opts.table)} contains it`);
+    return best;
+  }
+}
+
+/** The kernel says only "No such process" (and no text) when no route matches a delete. */
+function noSuchRoute<E>(e: E): E | NetlinkError {
+  if (!(e instanceof NetlinkError) || e.errno !== ESRCH || e.kernelMessage) return e;
+  return new NetlinkError(ESRCH, {}, e.operation, 'no such route');
+}
+
+/** Whether a route satisfies the kernel-side part of a dump request (for unfiltered replies). */
+function matchesDumpRequest(r: Route, q: RouteDumpRequest): boolean {
+  if (q.family && (r.family === 4 ? AF_INET : AF_INET6) !== q.family) return false;
+  if (q.table && r.table !== q.table) return false;
+  if (q.protocol && r.protocol !== q.protocol) return false;
+  if (q.type && routeTypeOf(r.type, false) !== q.type) return false;
+  if (q.dev && r.dev !== q.dev && !(r.nexthops?.some((nh) => nh.dev === q.dev) ?? false)) return false;
+  return true;
+}
+
+function describeFilter(f: RouteFilter): string {
+  const parts: string[] = [];
+  if (f.family) parts.push(`family ${f.family}`);
+  parts.push(`table ${f.table ?? 'main'}`);
+  if (f.protocol !== undefined) parts.push(`proto ${f.protocol}`);
+  if (f.type !== undefined) parts.push(`type ${f.type}`);
+  if (f.dev !== undefined) parts.push(`dev ${f.dev}`);
+  if (f.scope !== undefined) parts.push(`scope ${f.scope}`);
+  return parts.join(' ');
+}
+
+function addressBytes(a: string, family: IpFamily): Buffer {
+  const b = Buffer.alloc(family === 4 ? 4 : 16);
+  if (family === 4) b.writeUInt32BE(parseV4Prefix(a), 0);
+  else parseIPv6Into(a, b, 0);
+  return b;
+}
+
+const prefixScratch = Buffer.alloc(16);
+
+/** The prefix length of `prefix` ("a/len") when it contains the address, else -1. */
+function prefixContains(prefix: string, family: IpFamily, addr: Buffer): number {
+  const slash = prefix.indexOf('/');
+  const len = Number(prefix.slice(slash + 1));
+  if (family === 4) prefixScratch.writeUInt32BE(parseV4Prefix(prefix), 0);
+  else if (!parseIPv6Into(prefix.slice(0, slash), prefixScratch, 0)) return -1;
+  for (let bit = 0; bit < len; bit++) {
+    const mask = 0x80 >> (bit & 7);
+    if ((prefixScratch[bit >> 3] & mask) !== (addr[bit >> 3] & mask)) return -1;
+  }
+  return len;
 }

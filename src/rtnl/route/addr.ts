@@ -1,0 +1,86 @@
+/**
+ * Allocation-free address helpers for the route hot paths (100k routes are validated, encoded
+ * and decoded per call). They work on the string and the buffer directly; anything that is
+ * not a plain dotted-quad IPv4 literal falls back to the general parsers in wire/ip.
+ */
+
+/** "0".."255" once, so formatting an IPv4 address concatenates four cached strings. */
+const DEC: string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/** Formats 4 bytes at off as a dotted quad (the same text as wire/ip formatIPv4). */
+export function fmt4(buf: Uint8Array, off: number): string {
+  return DEC[buf[off]] + '.' + DEC[buf[off + 1]] + '.' + DEC[buf[off + 2]] + '.' + DEC[buf[off + 3]];
+}
+
+/** The first three octets at off with a trailing dot ("10.1.2."). */
+export function fmt3(buf: Uint8Array, off: number): string {
+  return DEC[buf[off]] + '.' + DEC[buf[off + 1]] + '.' + DEC[buf[off + 2]] + '.';
+}
+
+/** Formats an unsigned 32-bit IPv4 address. */
+export function fmt4n(v: number): string {
+  return DEC[(v >>> 24) & 255] + '.' + DEC[(v >>> 16) & 255] + '.' + DEC[(v >>> 8) & 255] + '.' + DEC[v & 255];
+}
+
+/** The prefix length found by the last parseV4Prefix call (32 when the text had none). */
+export let v4PrefixLen = -1;
+
+/**
+ * Parses "a.b.c.d" or "a.b.c.d/n" (n 0..32) without slicing: returns the address as an
+ * unsigned 32-bit number and sets v4PrefixLen, or returns -1 when the text is not exactly
+ * that (no leading zeros, as wire/ip parseIPv4, so the text is already canonical).
+ */
+export function parseV4Prefix(s: string): number {
+  const n = s.length;
+  v4PrefixLen = -1;
+  if (n < 7 || n > 18) return -1;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1;
+      part = part * 10 + (c - 48);
+      if (part > 255 || ++digits > 3) return -1;
+    } else if (c === 47 /* / */) {
+      break;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  value = value * 256 + part;
+  if (i === n) {
+    v4PrefixLen = 32;
+    return value;
+  }
+  // "/n": one or two digits, no leading zero, at most 32.
+  const left = n - i - 1;
+  if (left < 1 || left > 2) return -1;
+  const d0 = s.charCodeAt(i + 1) - 48;
+  if (d0 < 0 || d0 > 9) return -1;
+  let len = d0;
+  if (left === 2) {
+    const d1 = s.charCodeAt(i + 2) - 48;
+    if (d0 === 0 || d1 < 0 || d1 > 9) return -1;
+    len = d0 * 10 + d1;
+  }
+  if (len > 32) return -1;
+  v4PrefixLen = len;
+  return value;
+}
+
+/** Whether an IPv4 address has bits set past the prefix length. */
+export function v4HostBits(addr: number, len: number): boolean {
+  if (len >= 32) return false;
+  return ((addr & (0xffffffff >>> len)) >>> 0) !== 0;
+}
