@@ -17,3 +17,4 @@ export * from './rtnl';
 export * from './netns';
 export * from './reconcile';
 export * from './overlay';
+export * from './membership';

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+'use strict';
+// Many hosts: three host namespaces with a pod each, one etcd, and one `netlink-agent overlay`
+// process per host that registers the host in etcd and follows the others. Proves pod-to-pod
+// traffic, shows a host leaving (its lease runs out, the others drop its routes) and coming
+// back, then removes everything.
+//
+// Run as root:  node examples/cluster.js [--etcd http://127.0.0.1:2379] [--mode vxlan|host-gw] [--keep]
+// Without --etcd it starts a throwaway etcd (Debian: apt-get install etcd-server) on 127.0.0.1.
+const path = require('node:path');
+const { spawn } = require('node:child_process');
+const { Sandbox, SEED_HOSTS, cleanupOnSignals } = require('./lib/sandbox');
+const { EtcdServer, etcdInstalled } = require('./lib/etcd-server');
+
+const HOSTS = [...SEED_HOSTS, { name: 'host3', nodeIP: '10.57.4.22', podCIDR: '192.168.12.0/24', podIP: '192.168.12.10' }];
+const CLI = path.join(__dirname, '..', 'dist', 'cli', 'index.js');
+const TTL = 3;
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `netlink-agent overlay` for one host; its log lines are printed with the host's name. */
+function startAgent(sandbox, h, mode, etcdUrl, prefix) {
+  const args = ['overlay', '--mode', mode, '--self', h.name, '--node-ip', h.nodeIP, '--pod-cidr', h.podCIDR,
+    '--etcd', etcdUrl, '--prefix', prefix, '--ttl', String(TTL), '--netns', sandbox.hostNs(h.name)];
+  console.log(`  $ netlink-agent ${args.join(' ')}`);
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
+  let buf = '';
+  child.stderr.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      // Drop the timestamp: "... info  nodes: 3 nodes ..." -> "[host1] nodes: 3 nodes ..."
+      console.log(`    [${h.name}] ${buf.slice(0, nl).replace(/^\S+ (info|warn|error) +/, (_, l) => (l === 'info' ? '' : `${l.toUpperCase()} `))}`);
+      buf = buf.slice(nl + 1);
+    }
+  });
+  child.exited = new Promise((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig)));
+  return child;
+}
+
+/** The pod subnets a host routes to (routes of protocol 77, read over rtnetlink). */
+async function overlayRoutes(sandbox, name) {
+  const nl = await sandbox.rtnl(sandbox.hostNs(name));
+  return (await nl.routes.list({ family: 4, protocol: 77 })).map((r) => r.dst).sort();
+}
+
+async function waitRoutes(sandbox, name, want, ms = 20000) {
+  const t0 = Date.now();
+  for (;;) {
+    const have = await overlayRoutes(sandbox, name);
+    if (have.join() === want.join()) return Date.now() - t0;
+    if (Date.now() - t0 > ms) throw new Error(`${name}: routes ${have.join(', ') || '(none)'}, expected ${want.join(', ')}`);
+    await sleep(50);
+  }
+}
+
+async function proveTraffic(sandbox, names) {
+  let ok = true;
+  for (const a of names) {
+    for (const b of names) {
+      if (a === b) continue;
+      const r = await sandbox.traffic(a, b);
+      const good = r.udp.ok && r.tcp.ok;
+      ok = ok && good;
+      console.log(`  ${a} pod ${sandbox.host(a).podIP} -> ${b} pod ${sandbox.host(b).podIP}: UDP ${r.udp.ok ? 'ok' : 'FAILED'}, TCP ${r.tcp.ok ? 'ok' : 'FAILED'}`);
+    }
+  }
+  return ok;
+}
+
+async function main() {
+  const mode = arg('--mode', 'vxlan');
+  let etcdUrl = arg('--etcd');
+  const keep = process.argv.includes('--keep');
+  const prefix = `/netlink-agent-example-${process.pid}/`;
+  let etcd;
+  const sandbox = new Sandbox({ hosts: HOSTS });
+  cleanupOnSignals(sandbox);
+  const agents = new Map();
+  let code = 0;
+  try {
+    console.log(`Three hosts, one etcd, one netlink-agent per host (${mode}).\n`);
+    if (!etcdUrl) {
+      if (!etcdInstalled()) {
+        console.log('This example needs etcd: apt-get install etcd-server (or pass --etcd URL of a running one).');
+        return 2;
+      }
+      etcd = await EtcdServer.start();
+      etcdUrl = etcd.url;
+      console.log(`etcd: started on ${etcdUrl} (data in ${etcd.dataDir})`);
+    } else console.log(`etcd: ${etcdUrl} (keys under ${prefix})`);
+    await sandbox.build();
+    console.log(`Sandbox: ${HOSTS.map((h) => `${h.name} (${h.nodeIP}, pods ${h.podCIDR})`).join(', ')}\n`);
+
+    console.log('Agents:');
+    for (const h of HOSTS) agents.set(h.name, startAgent(sandbox, h, mode, etcdUrl, prefix));
+    const others = (name) => HOSTS.filter((h) => h.name !== name).map((h) => h.podCIDR).sort();
+    for (const h of HOSTS) await waitRoutes(sandbox, h.name, others(h.name));
+    console.log('\nEvery host routes to the pods of the other two. Pod-to-pod traffic:');
+    if (!(await proveTraffic(sandbox, HOSTS.map((h) => h.name)))) code = 1;
+
+    console.log(`\nhost3's agent stops (SIGTERM: the kernel keeps its state, the lease of ${TTL} s runs out):`);
+    const host3 = agents.get('host3');
+    host3.kill('SIGTERM');
+    console.log(`  host3's agent exited with ${await host3.exited}`);
+    agents.delete('host3');
+    const t = await waitRoutes(sandbox, 'host1', ['192.168.11.0/24']);
+    await waitRoutes(sandbox, 'host2', ['192.168.10.0/24']);
+    console.log(`  host1 and host2 dropped host3's routes ${t} ms later.`);
+
+    console.log('\nhost3 comes back:');
+    agents.set('host3', startAgent(sandbox, HOSTS[2], mode, etcdUrl, prefix));
+    for (const h of HOSTS) await waitRoutes(sandbox, h.name, others(h.name));
+    if (!(await proveTraffic(sandbox, ['host1', 'host3']))) code = 1;
+
+    console.log(code === 0 ? '\nAll pods reach each other.' : '\nSome traffic did not arrive.');
+    if (keep) console.log(`\n--keep: the sandbox stays (namespaces: ${sandbox.created.join(' ')}); agents and etcd are stopped.`);
+    return code;
+  } finally {
+    for (const [, child] of agents) child.kill('SIGTERM');
+    await Promise.all([...agents.values()].map((c) => c.exited));
+    if (!keep) await sandbox.destroy();
+    else for (const nl of sandbox.handles.values()) nl.close();
+    if (etcd) await etcd.stop();
+    console.log(keep ? '' : '\nRemoved the sandbox and the etcd.');
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`error: ${e && e.message ? e.message : e}`);
+    if (process.env.DEBUG) console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+/**
+ * The `netlink-agent` command.
+ *
+ *   netlink-agent plan    --config desired.json [--netns NAME]
+ *   netlink-agent apply   --config desired.json [--netns NAME]
+ *   netlink-agent watch   --config desired.json [--netns NAME]
+ *   netlink-agent overlay --mode vxlan --self NAME --node-ip IP
+ *                         [--pod-cidr CIDR | --cluster-cidr CIDR] --etcd URL[,URL] [--netns NAME]
+ *
+ * Every subcommand has --help and --json. main() is exported for embedding; it resolves with
+ * the exit code instead of exiting.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { agentVersion } from '../membership/version';
+import { EXIT_FAILURE, describeError, type CliIO } from './common';
+import { Logger } from './log';
+
+export type { CliIO } from './common';
+import type { DesiredOptions } from './desired';
+import type { OverlayOptions } from './overlay';
+
+// The subcommands are loaded when they run: `--help` stays fast, and `plan` never loads the
+// etcd client.
+const plan = async (o: DesiredOptions, io: CliIO) => (await import('./desired')).planCommand(o, io);
+const apply = async (o: DesiredOptions, io: CliIO) => (await import('./desired')).applyCommand(o, io);
+const watch = async (o: DesiredOptions, io: CliIO) => (await import('./desired')).watchCommand(o, io);
+const overlay = async (o: OverlayOptions, io: CliIO) => (await import('./overlay')).overlayCommand(o, io);
+
+function intArg(min: number, max: number): (v: string) => number {
+  return (v) => {
+    if (!/^[0-9]+$/.test(v) || Number(v) < min || Number(v) > max) throw new InvalidArgumentError(`must be an integer ${min}..${max}`);
+    return Number(v);
+  };
+}
+
+const NETNS_HELP = 'work in this network namespace (a name under /run/netns) instead of the current one';
+
+/** Builds the command line parser; `run` receives each subcommand's exit code. */
+export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Command {
+  const program = new Command('netlink-agent')
+    .description('Program Linux networking over rtnetlink: reconcile a desired state, or run this host\'s part of a pod overlay.')
+    .version(agentVersion(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  const desired = (name: string, summary: string, body: (o: DesiredOptions, io: CliIO) => Promise<number>, extra?: (c: Command) => void) => {
+    const c = program
+      .command(name)
+      .description(summary)
+      .requiredOption('-c, --config <file>', 'the desired state: JSON {links, addresses, routes, fdb, neighbors}')
+      .option('--netns <name>', NETNS_HELP)
+      .option('--protocol <n>', 'route protocol number that marks routes as this agent\'s (default 77)', intArg(1, 255))
+      .option('--json', 'machine-readable output: JSON lines')
+      .exitOverride();
+    extra?.(c);
+    c.action((o: DesiredOptions) => run(body(o, io)));
+  };
+  desired('plan', 'show what would change, like a terraform plan; exit 0 when nothing would, 2 when changes are pending', plan);
+  desired('apply', 'make the changes; exit 0 when the kernel is in the desired state afterwards, 1 otherwise', apply);
+  desired('watch', 'keep the kernel in the desired state until SIGTERM/SIGINT (SIGHUP re-reads the file)', watch, (c) =>
+    c.option('--resync-ms <ms>', 'full re-read interval (default 30000)', intArg(100, 86400000)),
+  );
+
+  program
+    .command('overlay')
+    .description('run this host\'s part of the pod overlay with membership from etcd (or a node file) until SIGTERM/SIGINT; the kernel is left as it is on exit')
+    .addOption(new Option('--mode <mode>', 'overlay mode').choices(['host-gw', 'ipip', 'vxlan', 'hybrid']).makeOptionMandatory())
+    .requiredOption('--self <name>', 'this host\'s node name')
+    .requiredOption('--node-ip <ip>', 'this host\'s underlay IPv4 address')
+    .addOption(new Option('--pod-cidr <cidr>', 'this host\'s pod subnet').conflicts('clusterCidr'))
+    .option('--cluster-cidr <cidr>', 'allocate this host\'s pod subnet from this range (atomically, in etcd)')
+    .option('--subnet-length <n>', 'prefix length of allocated pod subnets', intArg(1, 30), 24)
+    .addOption(new Option('--etcd <urls>', 'etcd client URLs, comma-separated (http://127.0.0.1:2379)').conflicts('nodes'))
+    .option('--nodes <file>', 'instead of etcd: a JSON file of node records, re-read when it changes')
+    .option('--prefix <key>', 'etcd key prefix', '/netlink-agent/')
+    .option('--ttl <seconds>', 'lease TTL of this host\'s record: how long others keep its routes after it dies', intArg(1, 86400), 15)
+    .option('--leave', 'on exit, remove this host\'s record and subnet reservation at once')
+    .option('--underlay-dev <dev>', 'underlay device (default: the device that has --node-ip)')
+    .option('--vni <n>', 'VXLAN network identifier (default 100)', intArg(1, 16777215))
+    .option('--port <n>', 'VXLAN UDP port (default 4789)', intArg(1, 65535))
+    .option('--mtu <n>', 'tunnel MTU (default: underlay MTU minus the encapsulation)', intArg(68, 65535))
+    .option('--netns <name>', NETNS_HELP)
+    .option('--json', 'machine-readable logs: one JSON object per line')
+    .exitOverride()
+    .action((o: OverlayOptions, cmd: Command) => {
+      if (!o.etcd && !o.nodes) return cmd.error('error: give --etcd URL[,URL] or --nodes FILE');
+      if (!o.podCidr && !o.clusterCidr && o.etcd) return cmd.error('error: give --pod-cidr CIDR or --cluster-cidr CIDR');
+      run(overlay(o, io));
+    });
+  return program;
+}
+
+/** Runs the command line; resolves with the exit code. Never exits the process itself. */
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let pending: Promise<number> | undefined;
+  const program = buildProgram(io, (p) => (pending = p));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; usage errors were already printed.
+      return e.exitCode;
+    }
+    throw e;
+  }
+  if (!pending) {
+    program.outputHelp();
+    return EXIT_FAILURE;
+  }
+  try {
+    return await pending;
+  } catch (e) {
+    // The failure is the last event of the run: a log line like the others.
+    if (argv.includes('--json')) new Logger(io.stderr, true).error('error', describeError(e));
+    else io.stderr.write(`error: ${describeError(e)}\n`);
+    if (process.env.DEBUG && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+    return EXIT_FAILURE;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`error: ${describeError(e)}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

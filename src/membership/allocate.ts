@@ -1,0 +1,196 @@
+/**
+ * podCIDR reservation and allocation in etcd, atomically (the idea of flannel's subnet manager).
+ *
+ * Keys under the membership root (default "/netlink-agent/"):
+ *   alloc/guard              bumped by every reservation transaction
+ *   alloc/subnet/<a.b.c.d-L> {"name": owner, "podCIDR": "a.b.c.d/L"}   (reservation lease)
+ *   alloc/owner/<name>       "a.b.c.d/L"                              (reservation lease)
+ *
+ * One attempt reads the whole alloc/ range (a single consistent snapshot), decides, and commits
+ * a transaction guarded by "alloc/guard has not changed since the snapshot". Any concurrent
+ * reservation bumps the guard, so of two agents that chose the same (or an overlapping) subnet
+ * only one commits; the other re-reads and chooses again. Reservations carry a long lease of
+ * their own (default one day, kept alive while the agent runs), so an agent that restarts within
+ * that time gets its old subnet back, and subnets of hosts gone for good are freed eventually.
+ */
+import type { Etcd3, IKeyValue, IOperation } from 'etcd3';
+import { Problems } from '../rtnl/validate';
+import { nthSubnet, overlaps, containsPrefix, parsePrefix4, subnetCount, type Prefix4 } from './cidr';
+import { MAX_POD_PREFIX } from './types';
+
+/** A permanent reservation failure (retrying will not help): no free subnet, or a conflict. */
+export class AllocationError extends Error {
+  override readonly name = 'AllocationError';
+  readonly code = 'ERR_NETLINK_AGENT_ALLOCATION';
+}
+
+/** What claimSubnet reserves, for whom, and where. */
+export interface ClaimOptions {
+  client: Etcd3;
+  /** Key prefix of the membership, ending in "/". */
+  root: string;
+  /** The node the subnet is for. */
+  name: string;
+  /** The lease the reservation keys are put with. */
+  leaseId: string;
+  /** Reserve exactly this subnet (fails with AllocationError when another node holds an overlapping one). */
+  podCIDR?: string;
+  /** Otherwise allocate a free subnet of `subnetLength` from this range. */
+  clusterCIDR?: string;
+  subnetLength?: number;
+  /** Transactions to try before giving up under contention. Default 200. */
+  maxAttempts?: number;
+  /** Source of randomness for the choice among free subnets (tests may fix it). */
+  random?: () => number;
+}
+
+/** The reservation keys under a membership root. */
+export interface AllocKeys {
+  /** Everything of the allocator: "<root>alloc/". */
+  prefix: string;
+  /** The key every reservation transaction bumps. */
+  guard: string;
+  /** The key reserving a subnet ("a.b.c.d/L"). */
+  subnet(cidr: string): string;
+  /** The key naming a node's subnet. */
+  owner(name: string): string;
+}
+
+/** The reservation keys under a root. */
+export function allocKeys(root: string): AllocKeys {
+  const prefix = `${root}alloc/`;
+  return {
+    prefix,
+    guard: `${prefix}guard`,
+    subnet: (cidr) => `${prefix}subnet/${cidr.replace('/', '-')}`,
+    owner: (name) => `${prefix}owner/${name}`,
+  };
+}
+
+interface Reservation {
+  net: Prefix4;
+  owner: string;
+}
+
+interface Snapshot {
+  guardMod: string;
+  reservations: Reservation[];
+  /** What alloc/owner/<name> says, if anything. */
+  mine?: string;
+}
+
+function readSnapshot(kvs: IKeyValue[], root: string, name: string): Snapshot {
+  const keys = allocKeys(root);
+  const subnetPrefix = `${keys.prefix}subnet/`;
+  const snap: Snapshot = { guardMod: '0', reservations: [] };
+  for (const kv of kvs) {
+    const key = kv.key.toString();
+    if (key === keys.guard) snap.guardMod = String(kv.mod_revision);
+    else if (key === keys.owner(name)) snap.mine = kv.value.toString();
+    else if (key.startsWith(subnetPrefix)) {
+      const net = parsePrefix4(new Problems(), '', key.slice(subnetPrefix.length).replace('-', '/'));
+      let owner = '';
+      try {
+        const v = JSON.parse(kv.value.toString()) as { name?: unknown };
+        if (typeof v?.name === 'string') owner = v.name;
+      } catch {
+        // An unreadable reservation still reserves its subnet (owner unknown).
+      }
+      if (net) snap.reservations.push({ net, owner });
+    }
+  }
+  return snap;
+}
+
+/** Checks the options; throws ValidationError. */
+export function validateClaim(o: Pick<ClaimOptions, 'podCIDR' | 'clusterCIDR' | 'subnetLength'>): { explicit?: Prefix4; cluster?: Prefix4 } {
+  const p = new Problems();
+  const explicit = o.podCIDR !== undefined ? parsePrefix4(p, 'podCIDR', o.podCIDR) : undefined;
+  const cluster = o.clusterCIDR !== undefined ? parsePrefix4(p, 'clusterCIDR', o.clusterCIDR) : undefined;
+  if (o.podCIDR === undefined && o.clusterCIDR === undefined) p.add('podCIDR', 'give a podCIDR or a clusterCIDR to allocate one from');
+  if (cluster && o.podCIDR === undefined) {
+    const len = o.subnetLength;
+    if (typeof len !== 'number' || !Number.isInteger(len) || len < cluster.length || len > MAX_POD_PREFIX) {
+      p.add('subnetLength', `must be an integer from ${cluster.length} (the cluster CIDR's length) to ${MAX_POD_PREFIX}, got ${JSON.stringify(len)}`);
+    }
+  }
+  if (explicit && cluster && !containsPrefix(cluster, explicit)) p.add('podCIDR', `${explicit.text} is outside the cluster CIDR ${cluster.text}`);
+  p.throwIfAny('invalid podCIDR allocation');
+  return { explicit, cluster };
+}
+
+const ENUMERATE_LIMIT = 1 << 16;
+
+function chooseFree(cluster: Prefix4, length: number, taken: Reservation[], random: () => number): Prefix4 | undefined {
+  const n = subnetCount(cluster, length);
+  const free = (s: Prefix4) => !taken.some((r) => overlaps(r.net, s));
+  if (n <= ENUMERATE_LIMIT) {
+    const all: Prefix4[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = nthSubnet(cluster, length, i);
+      if (free(s)) all.push(s);
+    }
+    return all.length ? all[Math.floor(random() * all.length)] : undefined;
+  }
+  // Too many to list: random probes, which find a free one quickly unless the range is nearly full.
+  for (let tries = 0; tries < 4096; tries++) {
+    const s = nthSubnet(cluster, length, Math.floor(random() * n));
+    if (free(s)) return s;
+  }
+  return undefined;
+}
+
+/**
+ * Reserves this node's podCIDR: the given one, or its previous reservation, or a free subnet of
+ * the cluster CIDR chosen at random. Resolves with the subnet ("a.b.c.d/L"). Throws
+ * ValidationError for bad options, AllocationError when no subnet can be had (range full, or
+ * the given podCIDR overlaps another node's reservation), and etcd errors when the store fails.
+ */
+export async function claimSubnet(o: ClaimOptions): Promise<string> {
+  const { explicit, cluster } = validateClaim(o);
+  const keys = allocKeys(o.root);
+  const random = o.random ?? Math.random;
+  const maxAttempts = o.maxAttempts ?? 200;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const res = await o.client.getAll().prefix(keys.prefix).exec();
+    const snap = readSnapshot(res.kvs, o.root, o.name);
+    const others = snap.reservations.filter((r) => r.owner !== o.name);
+    let target: Prefix4 | undefined;
+    if (explicit) {
+      const clash = others.find((r) => overlaps(r.net, explicit));
+      if (clash) throw new AllocationError(`podCIDR ${explicit.text} overlaps ${clash.net.text}, reserved by node "${clash.owner || '?'}"`);
+      target = explicit;
+    } else {
+      const previous = snap.mine !== undefined ? parsePrefix4(new Problems(), '', snap.mine) : undefined;
+      if (previous && previous.length === o.subnetLength && containsPrefix(cluster!, previous) && !others.some((r) => overlaps(r.net, previous))) {
+        target = previous;
+      } else {
+        target = chooseFree(cluster!, o.subnetLength!, others, random);
+        if (!target) throw new AllocationError(`no free /${o.subnetLength} left in the cluster CIDR ${cluster!.text} (${others.length} reserved)`);
+      }
+    }
+    const ops: IOperation[] = [
+      o.client.put(keys.guard).value(o.name),
+      o.client.put(keys.subnet(target.text)).value(JSON.stringify({ name: o.name, podCIDR: target.text })).lease(o.leaseId),
+      o.client.put(keys.owner(o.name)).value(target.text).lease(o.leaseId),
+    ];
+    // Our own stale reservations (a changed podCIDR) are released in the same transaction.
+    for (const r of snap.reservations) {
+      if (r.owner === o.name && r.net.text !== target.text) ops.push(o.client.delete().key(keys.subnet(r.net.text)));
+    }
+    const txn = await o.client.if(keys.guard, 'Mod', '==', snap.guardMod).then(...ops).commit();
+    if (txn.succeeded) return target.text;
+    // Someone reserved in between: back off a little (randomized, so that racers spread out).
+    await new Promise((r) => setTimeout(r, Math.floor(random() * Math.min(50, 2 * attempt))));
+  }
+  throw new AllocationError(`could not reserve a subnet after ${maxAttempts} attempts (too much contention)`);
+}
+
+/** Releases the node's reservation now (both keys), e.g. when a host leaves the cluster for good. */
+export async function releaseSubnet(client: Etcd3, root: string, name: string, podCIDR: string): Promise<void> {
+  const keys = allocKeys(root);
+  await client
+    .if(keys.owner(name), 'Value', '==', podCIDR)
+    .then(client.delete().key(keys.owner(name)), client.delete().key(keys.subnet(podCIDR)), client.put(keys.guard).value(name))
+    .commit();
+}

@@ -1,0 +1,598 @@
+/**
+ * Cluster membership in etcd: each agent keeps its node record under <prefix>nodes/<name> with
+ * a lease (TTL + keepalive), watches the prefix, and reports the validated node list.
+ *
+ * Level-triggered: a watch event only says "something changed"; the list is always computed
+ * from a full read of the prefix (debounced), also after every reconnect and on a resync
+ * interval, so a partial or replayed stream can never leave a stale list. When etcd cannot be
+ * reached the last list stays in force (nothing is emitted), the status says so, and reads are
+ * retried with exponential backoff until etcd answers again.
+ */
+import type * as Etcd3Module from 'etcd3';
+import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
+import type * as CockatielModule from 'cockatiel';
+import { EventEmitter } from 'eventemitter3';
+import { vtepMacFor, type OverlayMode } from '../overlay/modes';
+import { Problems, ValidationError, checkMac } from '../rtnl/validate';
+import { AllocationError, claimSubnet, releaseSubnet, validateClaim } from './allocate';
+import { isUsableNodeAddress, parseIPv4Number } from './cidr';
+import {
+  MAX_RECORD_BYTES,
+  OVERLAY_MODES,
+  checkNodeName,
+  checkPodCIDR,
+  nodesKey,
+  screenNodes,
+  skippedKey,
+  type CandidateRecord,
+  type Membership,
+  type MembershipEvents,
+  type NodeRecord,
+} from './types';
+import { agentVersion } from './version';
+
+// The etcd client (gRPC) is loaded when the first EtcdMembership is made, not when the library
+// is: programs that never use etcd do not pay for it.
+let libs: { etcd3: typeof Etcd3Module; cockatiel: typeof CockatielModule } | undefined;
+function load(): { etcd3: typeof Etcd3Module; cockatiel: typeof CockatielModule } {
+  libs ??= { etcd3: require('etcd3') as typeof Etcd3Module, cockatiel: require('cockatiel') as typeof CockatielModule };
+  return libs;
+}
+const isLeaseInvalid = (e: unknown): boolean => libs !== undefined && e instanceof libs.etcd3.EtcdLeaseInvalidError;
+
+/** This host, as EtcdMembership publishes it. */
+export interface EtcdSelf {
+  name: string;
+  nodeIP: string;
+  /** Omit to have one allocated (see EtcdMembershipOptions.allocation). */
+  podCIDR?: string;
+  /** Default: derived from nodeIP (vtepMacFor), as the overlay does. */
+  vtepMac?: string;
+  mode: OverlayMode;
+  /** Default: this package's version. */
+  version?: string;
+}
+
+/** How EtcdMembership reaches etcd, publishes this host and paces itself. */
+export interface EtcdMembershipOptions {
+  /** etcd client URLs ("http://127.0.0.1:2379"); several for a cluster. */
+  endpoints: string | string[];
+  self: EtcdSelf;
+  /** Allocate self.podCIDR (when absent) from this range; records outside it are skipped. */
+  allocation?: { clusterCIDR: string; /** Default 24. */ subnetLength?: number };
+  /** Key prefix, ending in "/". Default "/netlink-agent/". */
+  prefix?: string;
+  /** Node record lease TTL in seconds: how long a dead host stays in the others' routes. Default 15. */
+  ttlSeconds?: number;
+  /** podCIDR reservation lease TTL in seconds: how long a gone host keeps its subnet. Default 86400. */
+  reservationTtlSeconds?: number;
+  /** Wait this long after a watch event for more before re-reading. Default 100 ms. */
+  debounceMs?: number;
+  /** Full re-read even without events. Default 30 s. */
+  resyncIntervalMs?: number;
+  /** Retry delays after failures: first, doubled up to the max. Default 200 ms / 10 s. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Deadline of each etcd request. Default 5 s. */
+  callTimeoutMs?: number;
+  /** More etcd3 client options (TLS credentials, auth, gRPC options). */
+  etcd?: Omit<IOptions, 'hosts' | 'faultHandling' | 'defaultCallOptions'>;
+}
+
+/** How EtcdMembership.stop() leaves. */
+export interface EtcdStopOptions {
+  /**
+   * Leave the cluster now: revoke the node lease (the record disappears from every other host
+   * at once) and release the podCIDR reservation. Default false: stop heartbeats and let the
+   * lease expire, so that a quick restart is invisible to the other hosts.
+   */
+  leave?: boolean;
+}
+
+const DEFAULT_PREFIX = '/netlink-agent/';
+
+function isPermanent(e: unknown): boolean {
+  return e instanceof ValidationError || e instanceof AllocationError;
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/** Checks the options; throws ValidationError naming every problem. */
+export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
+  const p = new Problems();
+  const endpoints = typeof o.endpoints === 'string' ? [o.endpoints] : o.endpoints;
+  if (!Array.isArray(endpoints) || endpoints.length === 0) p.add('endpoints', 'give at least one etcd URL');
+  else
+    endpoints.forEach((u, i) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(u);
+      } catch {
+        url = undefined;
+      }
+      if (!url || !['http:', 'https:'].includes(url.protocol) || !url.port || (url.pathname !== '/' && url.pathname !== '')) {
+        p.add(`endpoints[${i}]`, `${JSON.stringify(u)} is not an etcd client URL like http://127.0.0.1:2379`);
+      }
+    });
+  const s = o.self;
+  if (!s || typeof s !== 'object') p.add('self', 'this host\'s record is required');
+  else {
+    checkNodeName(p, 'self.name', s.name);
+    const ip = parseIPv4Number(p, 'self.nodeIP', s.nodeIP);
+    if (ip !== undefined && !isUsableNodeAddress(ip)) p.add('self.nodeIP', `${s.nodeIP} is not a unicast host address`);
+    if (s.podCIDR !== undefined) checkPodCIDR(p, 'self.podCIDR', s.podCIDR);
+    else if (!o.allocation) p.add('self.podCIDR', 'give a podCIDR, or allocation.clusterCIDR to allocate one');
+    if (s.vtepMac !== undefined) checkMac(p, 'self.vtepMac', s.vtepMac);
+    if (!OVERLAY_MODES.includes(s.mode)) p.add('self.mode', `unknown mode ${JSON.stringify(s.mode)}`);
+  }
+  if (o.allocation) {
+    try {
+      validateClaim({ podCIDR: s?.podCIDR, clusterCIDR: o.allocation.clusterCIDR, subnetLength: o.allocation.subnetLength ?? 24 });
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      for (const x of e.problems) p.add(`allocation.${x.path}`, x.message);
+    }
+  }
+  const prefix = o.prefix ?? DEFAULT_PREFIX;
+  if (typeof prefix !== 'string' || !prefix.endsWith('/') || prefix.length < 2) p.add('prefix', 'must be a key prefix ending in "/", like "/netlink-agent/"');
+  const ints: Array<[keyof EtcdMembershipOptions, number, number]> = [
+    ['ttlSeconds', 1, 86400],
+    ['reservationTtlSeconds', 1, 86400 * 365],
+    ['debounceMs', 0, 60000],
+    ['resyncIntervalMs', 100, 86400000],
+    ['minBackoffMs', 1, 3600000],
+    ['maxBackoffMs', 1, 3600000],
+    ['callTimeoutMs', 100, 3600000],
+  ];
+  for (const [k, min, max] of ints) {
+    const v = o[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) p.add(k, `must be an integer ${min}..${max}`);
+  }
+  p.throwIfAny('invalid etcd membership options');
+}
+
+/**
+ * Membership through etcd.
+ *
+ * ```ts
+ * const m = new EtcdMembership({ endpoints: 'http://127.0.0.1:2379',
+ *   self: { name: 'host1', nodeIP: '10.0.0.1', mode: 'vxlan' },
+ *   allocation: { clusterCIDR: '10.244.0.0/16', subnetLength: 24 } });
+ * const me = await m.start();            // registered; me.podCIDR allocated
+ * m.on('nodes', (nodes) => agent.setNodes(nodes));
+ * await m.stop();                        // lease left to expire
+ * ```
+ * The constructor throws ValidationError for bad options. start() retries (with backoff) while
+ * etcd cannot be reached and rejects only for permanent problems: AllocationError (no free
+ * subnet, or self.podCIDR overlaps another node's reservation).
+ */
+export class EtcdMembership extends EventEmitter<MembershipEvents> implements Membership {
+  readonly prefix: string;
+  private readonly client: Etcd3;
+  private readonly o: Required<Omit<EtcdMembershipOptions, 'allocation' | 'etcd' | 'prefix'>> & Pick<EtcdMembershipOptions, 'allocation'>;
+  private record: NodeRecord | undefined;
+  private podCIDR: string | undefined;
+  /** The reservation lease the podCIDR was last claimed with. */
+  private podCIDRLease: string | undefined;
+  private nodeLease: Lease | undefined;
+  private resLease: Lease | undefined;
+  private watcher: Watcher | undefined;
+  private list: NodeRecord[] = [];
+  private listKey = '';
+  private skipKey = '[]';
+  private warned = new Set<string>();
+  private lastReclaim = 0;
+  // the work loop
+  private needRegister = true;
+  private running = false;
+  private again = false;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = 0;
+  private retrying = false;
+  private backoff = 0;
+  private connected: boolean | undefined;
+  /** When etcd (or the watch) came back after an outage: see refresh(). */
+  private reconnectedAt = 0;
+  private watchDown = false;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private lastErrorText = '';
+  private stopped = true;
+  private closed = false;
+  private starting: { resolve: (r: NodeRecord) => void; reject: (e: Error) => void } | undefined;
+
+  constructor(options: EtcdMembershipOptions) {
+    super();
+    validateEtcdMembershipOptions(options);
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.o = {
+      endpoints: typeof options.endpoints === 'string' ? [options.endpoints] : [...options.endpoints],
+      self: { ...options.self },
+      allocation: options.allocation ? { clusterCIDR: options.allocation.clusterCIDR, subnetLength: options.allocation.subnetLength ?? 24 } : undefined,
+      ttlSeconds: options.ttlSeconds ?? 15,
+      reservationTtlSeconds: options.reservationTtlSeconds ?? 86400,
+      debounceMs: options.debounceMs ?? 100,
+      resyncIntervalMs: options.resyncIntervalMs ?? 30000,
+      minBackoffMs: options.minBackoffMs ?? 200,
+      maxBackoffMs: options.maxBackoffMs ?? 10000,
+      callTimeoutMs: options.callTimeoutMs ?? 5000,
+    };
+    const timeout = this.o.callTimeoutMs;
+    const { etcd3, cockatiel } = load();
+    const { ExponentialBackoff, noop } = cockatiel;
+    this.client = new etcd3.Etcd3({
+      ...(options.etcd ?? {}),
+      hosts: this.o.endpoints,
+      // Our own loop retries with backoff and keeps the last state; the client must fail fast
+      // rather than queue requests behind its circuit breaker.
+      faultHandling: {
+        host: () => noop,
+        global: noop,
+        watchBackoff: new ExponentialBackoff({ initialDelay: this.o.minBackoffMs, maxDelay: this.o.maxBackoffMs }).next(),
+      },
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    });
+  }
+
+  private get nodesPrefix(): string {
+    return `${this.prefix}nodes/`;
+  }
+
+  private nodeKey(name: string): string {
+    return `${this.nodesPrefix}${name}`;
+  }
+
+  /** The last node list (this host included), sorted by name. */
+  nodes(): NodeRecord[] {
+    return this.list;
+  }
+
+  /** This host's record as published (podCIDR allocated), once registered. */
+  self(): NodeRecord | undefined {
+    return this.record;
+  }
+
+  /**
+   * Registers this host (reserving or allocating its podCIDR), starts watching, and resolves
+   * with this host's record after the first complete read of the prefix.
+   */
+  start(): Promise<NodeRecord> {
+    if (this.closed) return Promise.reject(new Error('EtcdMembership: stopped for good; make a new one'));
+    if (!this.stopped || this.starting) return Promise.reject(new Error('EtcdMembership: already started'));
+    this.stopped = false;
+    this.needRegister = true;
+    return new Promise<NodeRecord>((resolve, reject) => {
+      this.starting = { resolve, reject };
+      this.ensureWatcher();
+      this.schedule(0);
+    });
+  }
+
+  // ------------------------------------------------------------------ the work loop
+
+  /** Runs the loop after `delay` ms (an earlier pending run stays earlier). */
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    const due = Date.now() + delay;
+    if (this.timer && this.timerDue <= due) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delay);
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopped || this.running) return;
+    this.running = true;
+    this.retrying = false;
+    let failed = false;
+    try {
+      if (this.needRegister) await this.register();
+      await this.refresh();
+      this.backoff = 0;
+      this.lastErrorText = '';
+      this.setConnected();
+      if (this.starting) {
+        const s = this.starting;
+        this.starting = undefined;
+        s.resolve(this.record!);
+      }
+    } catch (e) {
+      failed = true;
+      const err = asError(e);
+      if (this.starting && isPermanent(err)) {
+        const s = this.starting;
+        this.starting = undefined;
+        this.running = false;
+        await this.teardown(false);
+        s.reject(err);
+        return;
+      }
+      if (!this.stopped) this.retryAfter(err);
+    } finally {
+      this.running = false;
+    }
+    if (this.stopped) return;
+    if (failed) {
+      // Retry after the backoff (events that arrived meanwhile are covered by the retry).
+      this.again = false;
+      this.schedule(this.backoff);
+    } else if (this.again) {
+      this.again = false;
+      this.schedule(this.o.debounceMs);
+    } else {
+      this.schedule(this.o.resyncIntervalMs);
+    }
+  }
+
+  private retryAfter(err: Error): void {
+    this.backoff = this.backoff ? Math.min(this.backoff * 2, this.o.maxBackoffMs) : this.o.minBackoffMs;
+    if (this.connected !== false) {
+      this.connected = false;
+      this.emit('status', { state: 'disconnected', error: err, retryInMs: this.backoff });
+    }
+    // Connection errors are reported once by the status; anything else once per distinct text.
+    if (isPermanent(err) && err.message !== this.lastErrorText) this.emit('error', err);
+    this.lastErrorText = err.message;
+    this.retrying = true; // run() schedules the retry once it has finished
+  }
+
+  private setConnected(): void {
+    if (this.connected !== true) {
+      this.connected = true;
+      this.emit('status', { state: 'connected' });
+    }
+  }
+
+  // ------------------------------------------------------------------ registration
+
+  private newLease(ttl: number): Lease {
+    const lease = this.client.lease(ttl);
+    lease.on('lost', () => {
+      // Etcd says (or the client concluded) that the lease is gone: register again.
+      if (this.stopped || (lease !== this.nodeLease && lease !== this.resLease)) return;
+      this.needRegister = true;
+      if (!this.retrying) this.schedule(0);
+    });
+    return lease;
+  }
+
+  /** Grants leases as needed, reserves the podCIDR and puts this host's record. A lease that
+   * etcd no longer knows (expired while it was away) is replaced and the step retried. */
+  private async register(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.registerOnce();
+        return;
+      } catch (e) {
+        if (!isLeaseInvalid(e) || attempt >= 2) throw e;
+      }
+    }
+  }
+
+  private dropLease(which: 'node' | 'res'): void {
+    const l = which === 'node' ? this.nodeLease : this.resLease;
+    l?.removeAllListeners();
+    l?.release();
+    if (which === 'node') this.nodeLease = undefined;
+    else this.resLease = undefined;
+  }
+
+  private async registerOnce(): Promise<void> {
+    const s = this.o.self;
+    if (!this.resLease || this.resLease.revoked()) {
+      this.dropLease('res');
+      this.resLease = this.newLease(this.o.reservationTtlSeconds);
+    }
+    const resId = await this.resLease.grant();
+    if (this.podCIDRLease !== resId) {
+      try {
+        this.podCIDR = await claimSubnet({
+          client: this.client,
+          root: this.prefix,
+          name: s.name,
+          leaseId: resId,
+          podCIDR: s.podCIDR ?? this.podCIDR,
+          clusterCIDR: this.o.allocation?.clusterCIDR,
+          subnetLength: this.o.allocation?.subnetLength,
+        });
+      } catch (e) {
+        if (isLeaseInvalid(e)) this.dropLease('res');
+        throw e;
+      }
+      this.podCIDRLease = resId;
+    }
+    if (!this.nodeLease || this.nodeLease.revoked()) {
+      this.dropLease('node');
+      this.nodeLease = this.newLease(this.o.ttlSeconds);
+    }
+    const id = await this.nodeLease.grant();
+    const record: NodeRecord = {
+      name: s.name,
+      nodeIP: s.nodeIP,
+      podCIDR: this.podCIDR!,
+      vtepMac: (s.vtepMac ?? vtepMacFor(s.nodeIP)).toLowerCase(),
+      mode: s.mode,
+      version: s.version ?? agentVersion(),
+    };
+    try {
+      await this.client.put(this.nodeKey(s.name)).value(JSON.stringify(record)).lease(id);
+    } catch (e) {
+      if (isLeaseInvalid(e)) this.dropLease('node');
+      throw e;
+    }
+    this.record = record;
+    this.needRegister = false;
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  private ensureWatcher(): void {
+    if (this.watcher) return;
+    const w = this.client.watch().prefix(this.nodesPrefix).watcher();
+    this.watcher = w;
+    w.on('put', () => this.schedule(this.o.debounceMs));
+    w.on('delete', () => this.schedule(this.o.debounceMs));
+    // After a reconnect the stream may have missed or replayed events: re-read everything.
+    w.on('connected', () => {
+      if (this.watchDown) this.reconnectedAt = Date.now();
+      this.watchDown = false;
+      this.schedule(0);
+    });
+    w.on('disconnected', () => {
+      this.watchDown = true;
+      if (!this.retrying) this.schedule(0); // find out (and report) whether etcd is reachable
+    });
+    w.on('error', (err: Error) => {
+      // The watch was cancelled by etcd (e.g. compaction): start a new one and re-read.
+      if (this.watcher === w) this.watcher = undefined;
+      w.removeAllListeners();
+      w.on('error', () => undefined);
+      void w.cancel().catch(() => undefined);
+      if (this.stopped) return;
+      this.emit('warning', `etcd watch ended (${err.message}); watching again`);
+      this.ensureWatcher();
+      this.schedule(0);
+    });
+  }
+
+  /** Reads the whole prefix, validates, emits 'nodes'/'skipped' on change. */
+  private async refresh(): Promise<void> {
+    const res = await this.client.getAll().prefix(this.nodesPrefix).exec();
+    const kvs = [...res.kvs].sort((a, b) => {
+      const d = BigInt(a.create_revision) - BigInt(b.create_revision);
+      return d < 0n ? -1 : d > 0n ? 1 : 0;
+    });
+    const self = this.record!;
+    const ownKey = this.nodeKey(self.name);
+    let ownSeen = false;
+    const candidates: CandidateRecord[] = [];
+    for (const kv of kvs) {
+      const key = kv.key.toString();
+      const name = key.slice(this.nodesPrefix.length);
+      if (key === ownKey) {
+        ownSeen = true;
+        if (kv.value.toString() !== JSON.stringify(self)) {
+          this.warnOnce(`someone else wrote this host's record (${self.name}): ${kv.value.toString().slice(0, 200)}`);
+          // Publish ours again, but at most once per resync interval: two live agents with
+          // the same name must not overwrite each other in a tight loop.
+          if (Date.now() - this.lastReclaim >= this.o.resyncIntervalMs) {
+            this.lastReclaim = Date.now();
+            ownSeen = false;
+          }
+        }
+        continue;
+      }
+      if (kv.value.length > MAX_RECORD_BYTES) {
+        candidates.push({ source: key, value: undefined, expectedName: name, error: `record is ${kv.value.length} bytes, more than ${MAX_RECORD_BYTES}` });
+        continue;
+      }
+      try {
+        candidates.push({ source: key, value: JSON.parse(kv.value.toString()) as unknown, expectedName: name });
+      } catch (e) {
+        candidates.push({ source: key, value: undefined, expectedName: name, error: `not JSON (${(e as Error).message})` });
+      }
+    }
+    if (!ownSeen) {
+      // Our record is gone (lease expired while etcd was away, deleted, overwritten): publish it again.
+      this.needRegister = true;
+      await this.register();
+    }
+    if (this.connected === false) this.reconnectedAt = Date.now();
+    // Right after an outage, peers may not have re-registered yet (their leases may have run
+    // out while nobody could renew them): a node that is missing now is kept for one TTL plus
+    // one retry delay, the time a peer needs to publish itself again, so that an etcd restart
+    // does not remove routes. New and changed records apply at once.
+    const graceLeft = this.reconnectedAt + this.o.ttlSeconds * 1000 + this.o.maxBackoffMs - Date.now();
+    if (graceLeft > 0) {
+      const present = new Set(candidates.map((c) => c.expectedName));
+      const missing = this.list.filter((n) => n.name !== self.name && !present.has(n.name));
+      for (const n of missing) candidates.push({ source: `${this.nodeKey(n.name)} (kept while etcd settles)`, value: n, expectedName: n.name });
+      if (missing.length && !this.graceTimer) {
+        this.graceTimer = setTimeout(() => {
+          this.graceTimer = undefined;
+          this.schedule(0);
+        }, graceLeft + 10);
+      }
+    }
+    const result = screenNodes(self, candidates, { clusterCIDR: this.o.allocation?.clusterCIDR });
+    for (const w of result.warnings) this.warnOnce(w);
+    const sk = skippedKey(result.skipped);
+    if (sk !== this.skipKey) {
+      this.skipKey = sk;
+      this.emit('skipped', result.skipped);
+    }
+    const key = nodesKey(result.nodes);
+    if (key !== this.listKey) {
+      this.listKey = key;
+      this.list = result.nodes;
+      this.emit('nodes', result.nodes);
+    }
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.emit('warning', message);
+  }
+
+  // ------------------------------------------------------------------ stopping
+
+  /**
+   * Stops watching and heartbeats and closes the etcd client. The kernel is not touched. With
+   * `leave`, the record is removed from etcd now (and the podCIDR reservation released).
+   */
+  async stop(options: EtcdStopOptions = {}): Promise<void> {
+    if (this.stopped && !this.starting) return;
+    this.stopped = true;
+    for (const t of [this.timer, this.graceTimer]) if (t) clearTimeout(t);
+    this.timer = this.graceTimer = undefined;
+    if (this.starting) {
+      const s = this.starting;
+      this.starting = undefined;
+      s.reject(new Error('EtcdMembership: stopped before it was registered'));
+    }
+    await this.teardown(options.leave ?? false);
+  }
+
+  private async teardown(leave: boolean): Promise<void> {
+    this.stopped = true;
+    this.closed = true;
+    for (const t of [this.timer, this.graceTimer]) if (t) clearTimeout(t);
+    this.timer = this.graceTimer = undefined;
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) {
+      w.removeAllListeners();
+      w.on('error', () => undefined);
+      await withTimeout(w.cancel(), 1000);
+    }
+    const node = this.nodeLease;
+    const res = this.resLease;
+    this.nodeLease = this.resLease = undefined;
+    for (const l of [node, res]) l?.removeAllListeners();
+    if (leave) {
+      if (node) await withTimeout(node.revoke(), this.o.callTimeoutMs);
+      if (this.record) await withTimeout(releaseSubnet(this.client, this.prefix, this.record.name, this.record.podCIDR), this.o.callTimeoutMs);
+      if (res) await withTimeout(res.revoke(), this.o.callTimeoutMs);
+    } else {
+      node?.release();
+      res?.release();
+    }
+    this.client.close();
+  }
+}
+
+/** Awaits a promise for at most `ms`; errors and timeouts are swallowed (best effort on the way out). */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise((r) => (t = setTimeout(r, ms)))]);
+  if (t) clearTimeout(t);
+}

@@ -1,0 +1,21 @@
+/**
+ * Cluster membership: node records in etcd (EtcdMembership, with podCIDR allocation) or in a
+ * JSON file (StaticMembership), validated before they reach an OverlayAgent (MembershipFeed).
+ */
+export {
+  validateNodeRecord,
+  screenNodes,
+  toOverlayNodes,
+  type NodeRecord,
+  type SkippedRecord,
+  type CandidateRecord,
+  type ScreenOptions,
+  type ScreenResult,
+  type Membership,
+  type MembershipEvents,
+  type MembershipStatus,
+} from './types';
+export { EtcdMembership, validateEtcdMembershipOptions, type EtcdMembershipOptions, type EtcdSelf, type EtcdStopOptions } from './etcd';
+export { StaticMembership, type StaticMembershipOptions } from './static';
+export { MembershipFeed, type NodeSink, type FeedOptions, type FeedEvents } from './feed';
+export { claimSubnet, releaseSubnet, allocKeys, AllocationError, type ClaimOptions, type AllocKeys } from './allocate';

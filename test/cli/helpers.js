@@ -1,0 +1,57 @@
+'use strict';
+// Runs the real `netlink-agent` command (dist/cli/index.js) as a child process.
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+
+const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
+
+/** Runs the command to completion: { code, stdout, stderr }. */
+function runCli(args, { timeout = 30000 } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+const running = new Set();
+
+/**
+ * Starts a long-running command. Returns { child, out, exited, lines(), count(re), waitFor(re, ms, n) } where
+ * out.stderr/out.stdout accumulate, exited resolves with { code, signal }.
+ */
+function startCli(args) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const exited = new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  const lines = () => out.stderr.split('\n').filter(Boolean);
+  const count = (re) => lines().filter((l) => re.test(l)).length;
+  /** Waits for the n-th log line matching re (default: the first). */
+  async function waitFor(re, ms = 15000, n = 1) {
+    const t0 = Date.now();
+    while (count(re) < n) {
+      if (child.exitCode !== null) throw new Error(`the command exited (${child.exitCode}) before logging ${re}:\n${out.stderr}`);
+      if (Date.now() - t0 > ms) throw new Error(`no log line matching ${re} in ${ms} ms:\n${out.stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return lines().filter((l) => re.test(l))[n - 1];
+  }
+  return { child, out, exited, lines, count, waitFor };
+}
+
+/** Kills whatever startCli started and is still running (after a failed test). */
+async function killAll() {
+  const waits = [];
+  for (const child of running) {
+    waits.push(new Promise((r) => child.once('exit', r)));
+    child.kill('SIGKILL');
+  }
+  await Promise.all(waits);
+}
+
+module.exports = { CLI, runCli, startCli, killAll };
