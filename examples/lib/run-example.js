@@ -67,14 +67,14 @@ async function runExample(spec) {
       const agent = new OverlayAgent({ nl, mode: spec.mode, self: h.name, ...(spec.agent || {}) });
       agents.push(agent);
       const result = await agent.setNodes(sandbox.nodes());
+      const why = missingKernelSupport(result);
+      if (why) {
+        console.log(why);
+        return 2;
+      }
       console.log(`${h.name} (netns ${sandbox.hostNs(h.name)}): ${result.applied.length} changes, ${result.requests} requests`);
       for (const line of result.plan.text().split('\n').slice(0, -1)) console.log(`  ${line}`);
       printFailures(result, h.name);
-      const why = missingKernelSupport(result);
-      if (why) {
-        console.log(`\n${why}`);
-        return 2;
-      }
       if (!result.converged) code = 1;
     }
     console.log('\nPod-to-pod traffic (sockets opened inside the pod namespaces):');
