@@ -6,7 +6,24 @@ export * from './names';
 export { DeviceResolver } from './resolve';
 export type { RtnlContext } from './context';
 export { Rtnl, type RtnlOptions } from './rtnl';
-export { Links, parseLinkMessage } from './link';
+export {
+  Links,
+  parseLinkMessage,
+  validateLinkSpec,
+  validateLinkChanges,
+  encodeLinkAdd,
+  encodeLinkSet,
+  planLinkChange,
+  splitLinkChange,
+  VXLAN_CHANGEABLE,
+  VXLAN_IMMUTABLE,
+  IPIP_CHANGEABLE,
+  IPIP_IMMUTABLE,
+  type LinkChangePlan,
+  type LinkRefs,
+  type VxlanField,
+  type IpipField,
+} from './link';
 export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } from './address';
 export { Routes, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor } from './neighbor';
