@@ -3,7 +3,7 @@
  * pipelined batch. Every op gets an outcome; a failure does not stop unrelated ops.
  */
 import type { Rtnl } from '../rtnl/rtnl';
-import type { AddressSpec, FdbEntry, FdbSpec, LinkSpec, Neighbor, NeighborSpec, Route, RouteSpec, Address, Link } from '../rtnl/types';
+import type { Address, AddressSpec, FdbEntry, FdbSpec, Link, LinkSpec, Neighbor, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
 import type { BatchResult } from '../wire/socket';
 import { ZERO_MAC } from './diff';
 import { stageOf } from './plan';
@@ -46,14 +46,6 @@ async function applyLink(nl: Rtnl, op: Op): Promise<void> {
   if (Object.keys(patch.set).length) await nl.links.set(spec.name, patch.set);
 }
 
-/** The spec that names exactly this kernel entry (for deleting it). */
-function neighborSpecOf(n: Neighbor): NeighborSpec {
-  return { dev: n.index, ip: n.ip, proxy: n.proxy || undefined };
-}
-function fdbSpecOf(e: FdbEntry): FdbSpec {
-  return { dev: e.index, mac: e.mac, dst: e.dst, vni: e.vni, port: e.port, vlan: e.vlan, self: e.self, master: e.master };
-}
-
 /** Runs the ops of one stage. */
 async function applyStage(nl: Rtnl, ops: Op[], out: StageOutcome): Promise<void> {
   const of = (kind: string, ...actions: string[]) => ops.filter((o) => o.kind === kind && actions.includes(o.action));
@@ -66,7 +58,7 @@ async function applyStage(nl: Rtnl, ops: Op[], out: StageOutcome): Promise<void>
   const neighUp = of('neighbor', 'create', 'update');
   if (neighUp.length) collect(neighUp, await nl.neighbors.replaceMany(neighUp.map((o) => o.desired as NeighborSpec)), out);
   const neighDel = of('neighbor', 'delete');
-  if (neighDel.length) collect(neighDel, await nl.neighbors.delMany(neighDel.map((o) => neighborSpecOf(o.actual as Neighbor))), out);
+  if (neighDel.length) collect(neighDel, await nl.neighbors.delMany(neighDel.map((o) => o.actual as Neighbor)), out);
 
   // FDB: a missing (mac, dst) is appended (several remotes per MAC are allowed); a changed
   // unicast entry is replaced; a changed all-zero (flood) entry is removed and appended again,
@@ -83,7 +75,7 @@ async function applyStage(nl: Rtnl, ops: Op[], out: StageOutcome): Promise<void>
     });
   }
   const fdbDel = of('fdb', 'delete');
-  if (fdbDel.length) collect(fdbDel, await nl.fdb.delMany(fdbDel.map((o) => fdbSpecOf(o.actual as FdbEntry))), out);
+  if (fdbDel.length) collect(fdbDel, await nl.fdb.delMany(fdbDel.map((o) => o.actual as FdbEntry)), out);
 
   const routeNew = of('route', 'create');
   if (routeNew.length) collect(routeNew, await nl.routes.addMany(routeNew.map((o) => o.desired as RouteSpec)), out);
