@@ -11,10 +11,13 @@ if [ "${1:-}" = "--all" ]; then
 else
   npx mocha --grep ipip 2>&1 | tee "$out"
 fi
-line=$(grep -E '^tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$out" | tail -1)
+line=$(tr -d '\r' < "$out" | grep -E '^tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -1)
 p=0; f=1; s=0
 if [ -n "$line" ]; then
-  read -r p f s < <(echo "$line" | sed -E 's/^tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/')
+  # No process substitution: the guest has no /dev/fd.
+  # shellcheck disable=SC2046
+  set -- $(echo "$line" | sed -E 's/^tests: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/')
+  p=$1; f=$2; s=$3
 fi
 echo
 echo "=== node examples/ipip.js"
