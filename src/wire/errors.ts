@@ -18,6 +18,21 @@ export function errnoMessage(errno: number): string {
   return entry ? entry[1] : `error ${Math.abs(errno)}`;
 }
 
+const EPERM = 1;
+
+/** The sentence an EPERM for a request that changes rtnetlink state carries: which privilege is missing. */
+export const NEEDS_CAP_NET_ADMIN =
+  'changing network configuration needs CAP_NET_ADMIN (run as root, or give the process that capability in the user namespace that owns this network namespace); reading works without it';
+
+/**
+ * What to add to the message of a refused request beyond the errno text, or undefined. The
+ * kernel answers a NEW/DEL/SET request from a process without CAP_NET_ADMIN with a bare EPERM
+ * ("Operation not permitted"), which does not say what is missing.
+ */
+export function privilegeAdvice(errno: number, modifying: boolean): string | undefined {
+  return Math.abs(errno) === EPERM && modifying ? NEEDS_CAP_NET_ADMIN : undefined;
+}
+
 /** What the kernel said about a failed request, besides the errno (extended ack). */
 export interface ExtendedAck {
   /** NLMSGERR_ATTR_MSG: the kernel's own text, e.g. "Unknown device type". */

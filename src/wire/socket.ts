@@ -18,13 +18,15 @@ import {
   NLM_F_REQUEST,
   SOL_NETLINK,
 } from './constants';
-import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError } from './errors';
+import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
 import { parseAckError, type AckError } from './ack';
 import { META_FLAG_TRUNC, native, type NativeSocket } from './native';
 import { forEachMessage, type MessageView } from './reader';
 import { MessageWriter } from './writer';
 
 const ENOBUFS = osConstants.errno.ENOBUFS;
+/** RTM_BASE: rtnetlink message types start here, in groups of four (NEW, DEL, GET, SET). */
+const RTM_BASE = 16;
 
 export interface NetlinkSocketOptions {
   /** Netlink family; NETLINK_ROUTE (0) by default. */
@@ -152,12 +154,14 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   private dumpChain: Promise<unknown> = Promise.resolve();
   private readonly timeoutMs: number;
   private readonly refWhenListening: boolean;
+  private readonly protocol: number;
 
   private constructor(sock: NativeSocket, opts: NetlinkSocketOptions) {
     super();
     this.sock = sock;
     this.portId = sock.portId();
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.protocol = opts.protocol ?? NETLINK_ROUTE;
     this.refWhenListening = opts.ref ?? (opts.groups !== undefined && opts.groups.length > 0);
   }
 
@@ -496,7 +500,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       const ack = parseAckError(m);
       if (ack.errno === 0 && !p.dump) return this.finish(p, m.seq, null, p.replies);
       if (ack.errno === 0) return; // a stray ack during a dump
-      return this.finish(p, m.seq, this.toError(ack, p.what));
+      return this.finish(p, m.seq, this.toError(ack, p.what, m));
     }
     if (m.flags & NLM_F_DUMP_INTR) p.interrupted = true;
     if (m.type === NLMSG_DONE) {
@@ -531,7 +535,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     const ack = parseAckError(m);
     if (ack.errno !== 0 && b.errors[idx] === undefined) {
       const what = b.describe ? `${b.what}: ${b.describe(idx)}` : `${b.what} [${idx}]`;
-      b.errors[idx] = this.toError(ack, what);
+      b.errors[idx] = this.toError(ack, what, m);
       b.failed++;
     }
     // Replies come in order: an answer for idx completes every chunk that ends at or before it.
@@ -547,8 +551,17 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     }
   }
 
-  private toError(ack: AckError, what: string): NetlinkError {
-    return new NetlinkError(-ack.errno, ack.ack, what);
+  /** m: the NLMSG_ERROR that carried the failure (it echoes the request's header), if any. */
+  private toError(ack: AckError, what: string, m?: MessageView): NetlinkError {
+    return new NetlinkError(-ack.errno, ack.ack, what, privilegeAdvice(ack.errno, m !== undefined && this.wasModifying(m)));
+  }
+
+  /** Whether the request an NLMSG_ERROR answers changed state: an rtnetlink NEW, DEL or SET
+   * (a GET is type 4k + 2). struct nlmsgerr echoes the request's nlmsghdr after the errno. */
+  private wasModifying(m: MessageView): boolean {
+    if (this.protocol !== NETLINK_ROUTE || m.end - m.payload < 4 + NLMSG_HDRLEN) return false;
+    const type = m.buf.readUInt16LE(m.payload + 4 + 4);
+    return type >= RTM_BASE && (type & 3) !== 2;
   }
 
   private onOverflow(): void {

@@ -1,0 +1,81 @@
+'use strict';
+// Soak: many reconcile cycles with churn, in a child `node --expose-gc`, sampling memory after
+// a full GC and open file descriptors (test/support/soak.js; bench/soak.js runs 10,000 cycles).
+// Also: opening and closing sockets, handles, monitors and watches must free them.
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { kernelDescribe, netnsPerTest } = require('../support/kernel');
+const { underlay } = require('./helpers');
+
+const CYCLES = Number(process.env.SOAK_CYCLES || 1000);
+
+function node(args) {
+  return execFileSync(process.execPath, ['--expose-gc', ...args], { encoding: 'utf8', maxBuffer: 16 << 20, timeout: 170000 });
+}
+
+function lifecycle(ns, kind, n = 500) {
+  return JSON.parse(node([path.join(__dirname, 'children', 'lifecycle.js'), ns, kind, String(n)]).trim());
+}
+
+kernelDescribe('reliability: soak', function () {
+  this.timeout(180000);
+  const ns = netnsPerTest('soak');
+
+  it(`${CYCLES} reconcile cycles with churn: every cycle converges; open fds, heap and external memory stay flat (RSS printed)`, function () {
+    underlay(ns());
+    const lines = node([path.join(__dirname, '..', 'support', 'soak.js'), ns(), String(CYCLES)]).trim().split('\n').map((l) => JSON.parse(l));
+    const { summary } = lines[lines.length - 1];
+    const { first, last, samples } = summary;
+    console.log(
+      `      soak: ${summary.cycles} cycles in ${summary.seconds} s, ${summary.ops} ops; ` +
+        `RSS ${first.rssMB} -> ${last.rssMB} MB, heap ${first.heapMB} -> ${last.heapMB} MB, external ${first.externalMB} -> ${last.externalMB} MB, fds ${first.fds} -> ${last.fds}`,
+    );
+    assert.equal(summary.notConverged, 0, 'a cycle did not converge');
+    assert.equal(summary.finalPlanOps, 0);
+    assert.ok(summary.ops >= CYCLES * 10, `only ${summary.ops} ops: not much churn`);
+    // Every sample after the warm-up: the same fds, and memory within a loose bound of the first.
+    for (const s of samples) {
+      assert.equal(s.fds, first.fds, `open fds at cycle ${s.cycle}: ${s.fds}, after warm-up ${first.fds}`);
+      assert.ok(s.heapMB - first.heapMB < 3, `heap grew ${first.heapMB} -> ${s.heapMB} MB by cycle ${s.cycle}`);
+      assert.ok(s.externalMB - first.externalMB < 3, `external memory grew ${first.externalMB} -> ${s.externalMB} MB by cycle ${s.cycle}`);
+      assert.ok(s.rssMB - first.rssMB < 96, `RSS grew ${first.rssMB} -> ${s.rssMB} MB by cycle ${s.cycle}`);
+    }
+  });
+
+  it('opening and closing 500 handles leaves no file descriptor open', function () {
+    underlay(ns());
+    for (const kind of ['socket', 'rtnl', 'monitor', 'watch']) {
+      const r = lifecycle(ns(), kind);
+      assert.equal(r.after.fds, r.before.fds, `${kind}: ${JSON.stringify(r)}`);
+    }
+  });
+
+  // Pending: a closed NetlinkSocket is never freed. The addon keeps a strong reference to the
+  // receive callback until finalize, and the callback closes over the socket that owns the
+  // wrapper, so finalize never runs: every socket ever opened (each Rtnl, each monitor, each
+  // monitor re-opened after an overflow) keeps its 64 KiB writer and the addon's >= 256 KiB
+  // receive buffer: +31.7 MB external per 500 sockets. Fix (report of issue 9): sock_close in
+  // native/nlsock.c deletes the callback reference (and frees the scratch buffer).
+  it.skip('opening and closing 500 sockets and 500 Rtnl handles (with a monitor) frees them', function () {
+    underlay(ns());
+    for (const kind of ['socket', 'rtnl']) {
+      const r = lifecycle(ns(), kind);
+      assert.ok(r.after.externalMB - r.before.externalMB < 2, `${kind}: ${JSON.stringify(r)}`);
+      assert.ok(r.after.heapMB - r.before.heapMB < 2, `${kind}: ${JSON.stringify(r)}`);
+    }
+  });
+
+  // Pending: Rtnl.monitor() keeps every monitor it made in a set that only Rtnl.close() empties,
+  // and a closed Monitor keeps its listeners: monitor()/close() and Reconciler watch()/stop() on
+  // a long-lived Rtnl keep every monitor, its socket and the stopped reconciler alive. Fix (report
+  // of issue 9): a monitor leaves the set when closed, and drops its listeners.
+  it.skip('500 monitor()/close() and 500 watch()/stop() on one long-lived Rtnl free them', function () {
+    underlay(ns());
+    for (const kind of ['monitor', 'watch']) {
+      const r = lifecycle(ns(), kind);
+      assert.ok(r.after.externalMB - r.before.externalMB < 2, `${kind}: ${JSON.stringify(r)}`);
+      assert.ok(r.after.heapMB - r.before.heapMB < 1, `${kind}: ${JSON.stringify(r)}`);
+    }
+  });
+});
