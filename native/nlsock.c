@@ -559,6 +559,18 @@ static napi_value sock_close(napi_env env, napi_callback_info info) {
   nlsock_t *s = unwrap(env, info, &argc, NULL);
   if (!s) return NULL;
   close_socket(s);
+  /* The callback closes over the JS socket, which holds this wrapper: keeping the reference
+   * until finalize would keep both alive forever. Buffers are not needed after close either. */
+  if (s->callback) {
+    napi_delete_reference(env, s->callback);
+    s->callback = NULL;
+  }
+  free(s->scratch);
+  s->scratch = NULL;
+  s->scratch_size = 0;
+  free(s->meta);
+  s->meta = NULL;
+  s->meta_cap = 0;
   return NULL;
 }
 

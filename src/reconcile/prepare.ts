@@ -167,6 +167,7 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
   });
 
   const fdbKeys = new Map<string, string>();
+  const fdbUnicast = new Map<string, { dst: string; path: string }>();
   list<FdbSpec>(p, s, 'fdb').forEach((spec, i) => {
     const path = `fdb[${i}]`;
     if (!validateFdbSpec(p, path, spec)) return;
@@ -176,6 +177,17 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     const seen = fdbKeys.get(key);
     if (seen) return p.add(path, `FDB entry ${mac}${dst ? ` dst ${dst}` : ''} on ${spec.dev} is already desired at ${seen}`);
     fdbKeys.set(key, path);
+    // A vxlan device keeps one remote per unicast MAC (it acknowledges a second append without
+    // adding it): only the all-zero and multicast MACs take several destinations.
+    const multicast = (parseInt(mac.slice(0, 2), 16) & 1) === 1;
+    if (mac !== '00:00:00:00:00:00' && !multicast) {
+      const unicastKey = `${spec.dev} ${mac} ${spec.vlan ?? ''}`;
+      const other = fdbUnicast.get(unicastKey);
+      if (other && other.dst !== dst) {
+        return p.add(path, `unicast MAC ${mac} on ${spec.dev} already goes to ${other.dst || '(no dst)'} at ${other.path}: a device keeps one destination per unicast MAC`);
+      }
+      fdbUnicast.set(unicastKey, { dst, path });
+    }
     out.fdb.push({ spec, dev: spec.dev, mac, dst });
     out.references.push({ path: `${path}.dev`, dev: spec.dev });
   });

@@ -217,7 +217,12 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
 
   private trigger(delay = this.watchOpts?.debounceMs ?? 50): void {
     if (this.stopped) return;
-    if (this.debounceTimer) clearTimeout(this.debounceTimer);
+    if (this.debounceTimer) {
+      // A cycle is already due: later events ride along instead of pushing it back, or steady
+      // churn (events closer together than debounceMs) would starve every repair.
+      if (delay > 0) return;
+      clearTimeout(this.debounceTimer);
+    }
     this.debounceTimer = setTimeout(() => {
       this.debounceTimer = undefined;
       void this.cycle();

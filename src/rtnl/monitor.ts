@@ -126,9 +126,14 @@ export class Monitor extends EventEmitter<MonitorEvents> {
 
   /** Opens the socket in ctx's namespace and joins the groups. Throws ValidationError for bad
    * options, a Node-style error (e.g. ENOENT for a namespace that is gone) when the socket cannot open. */
+  /**
+   * Rtnl.monitor() makes monitors; onClose lets the Rtnl forget a closed one (so a long-lived
+   * handle does not keep every monitor it ever made).
+   */
   constructor(
     protected readonly ctx: RtnlContext,
     protected readonly opts: MonitorOptions,
+    private readonly onClose?: (m: Monitor) => void,
   ) {
     super();
     validateOptions(opts);
@@ -157,6 +162,8 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     if (this.closed) return;
     this.closed = true;
     this.sock.close();
+    this.removeAllListeners();
+    this.onClose?.(this);
   }
 
   private open(): NetlinkSocket {

@@ -62,7 +62,7 @@ export class Rtnl {
 
   /** Subscribes to kernel events on a socket of its own in the same namespace. */
   monitor(opts: MonitorOptions): Monitor {
-    const m = new Monitor({ ...this.ctx }, opts);
+    const m = new Monitor({ ...this.ctx }, opts, (closed) => this.monitors.delete(closed));
     this.monitors.add(m);
     return m;
   }
@@ -76,8 +76,7 @@ export class Rtnl {
   }
 
   close(): void {
-    for (const m of this.monitors) m.close();
-    this.monitors.clear();
+    for (const m of [...this.monitors]) m.close();
     this.socket.close();
   }
 

@@ -33,8 +33,10 @@ export function parseAckError(m: MessageView, done = false): AckError {
   if (!done) {
     if (end - tlv < NLMSG_HDRLEN) throw new NetlinkParseError('error message without the echoed header', tlv);
     const echoedLen = buf.readUInt32LE(tlv);
-    tlv += m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : nlAlign(echoedLen);
-    if (tlv > end) throw new NetlinkParseError(`echoed request of ${echoedLen} bytes runs past the message`, payload + 4);
+    const skip = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : echoedLen;
+    // Compare before aligning: nlAlign of a length near 2^32 would wrap negative.
+    if (skip > end - tlv) throw new NetlinkParseError(`echoed request of ${echoedLen} bytes runs past the message`, payload + 4);
+    tlv = Math.min(end, tlv + nlAlign(skip));
   }
   forEachAttr(buf, tlv, end, (type, off, len) => {
     if (type === NLMSGERR_ATTR_MSG) ack.message = readString(buf, off, len);

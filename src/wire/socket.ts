@@ -314,7 +314,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       } catch (e) {
         this.pending.delete(seq);
         clearTimeout(p.timer);
-        return reject(e);
+        return reject(this.closed ? new NetlinkClosedError(what) : e);
       }
       this.pump();
     });
@@ -352,7 +352,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       while (i < count || b.outstanding > 0) {
         if (this.closed) throw new NetlinkClosedError(what);
         // Fill the window with sends of ~chunkBytes each.
-        while (i < count && b.outstanding < window) {
+        while (i < count && b.outstanding < window && !this.closed) {
+          // rtnetlink answers inside sendmsg, so this loop rarely waits: give the event loop a
+          // turn every few milliseconds of a long batch.
+          if (Date.now() - sliceStart > 10) break;
           w.reset();
           const first = i;
           let last = -1;
@@ -383,7 +386,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
           try {
             this.sock.send(w.buf, 0, w.length);
           } catch (e) {
-            this.failChunks(b, b.chunkLast.length - 1, e as Error);
+            this.failChunks(b, b.chunkLast.length - 1, this.closed ? new NetlinkClosedError(what) : (e as Error));
           }
           this.pump();
         }

@@ -38,7 +38,7 @@ kernelDescribe('reliability: FDB remotes of a unicast MAC', function () {
   // different remotes. The second can never exist, yet each apply reports converged (the append
   // is acknowledged) and plans it again: one request per cycle for ever, and watch() emits
   // 'drift' and 'converged' every cycle. Fix (report of issue 9): a ValidationError naming both.
-  it.skip('a desired state with two remotes for one unicast MAC on a device is a ValidationError, nothing sent', async function () {
+  it('a desired state with two remotes for one unicast MAC on a device is a ValidationError, nothing sent', async function () {
     underlay(ns());
     nl = await Rtnl.open({ netns: ns() });
     const desired = overlay([1]);
