@@ -78,9 +78,9 @@ async function applyStage(nl: Rtnl, ops: Op[], out: StageOutcome): Promise<void>
   if (fdbDel.length) collect(fdbDel, await nl.fdb.delMany(fdbDel.map((o) => o.actual as FdbEntry)), out);
 
   const routeNew = of('route', 'create');
-  if (routeNew.length) collect(routeNew, await nl.routes.addMany(routeNew.map((o) => o.desired as RouteSpec)), out);
+  if (routeNew.length) collect(routeNew, await nl.routes.addMany(routeNew.map((o) => o.desired as RouteSpec), { validated: true }), out);
   const routeChanged = of('route', 'update');
-  if (routeChanged.length) collect(routeChanged, await nl.routes.addMany(routeChanged.map((o) => o.desired as RouteSpec), { replace: true }), out);
+  if (routeChanged.length) collect(routeChanged, await nl.routes.addMany(routeChanged.map((o) => o.desired as RouteSpec), { replace: true, validated: true }), out);
   const routeDel = of('route', 'delete');
   if (routeDel.length) collect(routeDel, await nl.routes.delMany(routeDel.map((o) => o.actual as Route)), out);
 }

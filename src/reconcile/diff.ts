@@ -8,10 +8,10 @@
  *   a conflict, left alone unless adoptConflicts is set.
  */
 import { IPIP_IMMUTABLE, VXLAN_IMMUTABLE } from '../rtnl/link';
-import { NUD_NOARP, NUD_PERMANENT } from '../rtnl/constants';
+import { NUD_NOARP, NUD_PERMANENT, RT_TABLE_MAIN } from '../rtnl/constants';
 import type { Address, FdbEntry, Link, LinkChanges, LinkSpec, Neighbor, Route } from '../rtnl/types';
 import type { Observed } from './observe';
-import { routeKey, type PreparedRoute, type PreparedState } from './prepare';
+import { expectedOf, routeKey, withProtocol, type PreparedRoute, type PreparedState } from './prepare';
 import type { Conflict, Op } from './types';
 
 export interface DiffContext {
@@ -190,8 +190,7 @@ function refName(obs: Observed, ref: string | number | undefined): string {
 }
 
 /** The desired side: the route as the kernel will report it, devices named as in the spec. */
-function desiredSignature(d: PreparedRoute, obs: Observed): string {
-  const e = d.expected;
+function desiredSignature(d: PreparedRoute, e: Route, obs: Observed): string {
   // No device in the spec: the kernel picks one (or, for IPv6 blackholes and the like, lo).
   const dev = d.devRef !== undefined ? refName(obs, d.devRef) : e.nexthops ? '' : e.dev === 1 ? 'lo' : '*';
   return signature(e, dev, d.nexthopRefs.map((r) => (r === undefined ? '*' : refName(obs, r))));
@@ -200,6 +199,22 @@ function desiredSignature(d: PreparedRoute, obs: Observed): string {
 function actualSignature(r: Route, obs: Observed, anyDev: boolean, anyNexthopDev: boolean[]): string {
   const dev = anyDev ? '*' : r.dev === undefined ? '' : nameOf(obs, r.dev);
   return signature(r, dev, (r.nexthops ?? []).map((h, i) => (anyNexthopDev[i] || h.dev === undefined ? '*' : nameOf(obs, h.dev))));
+}
+
+/** The common shape compared field by field: no strings built, nothing allocated. */
+function simpleMatches(s: NonNullable<PreparedRoute['simple']>, have: Route, obs: Observed): boolean {
+  return (
+    have.via === s.via &&
+    have.dev !== undefined &&
+    obs.byIndex.get(have.dev)?.name === s.dev &&
+    have.onlink === s.onlink &&
+    have.type === 'unicast' &&
+    have.scope === 0 &&
+    have.prefsrc === undefined &&
+    have.mtu === undefined &&
+    have.advmss === undefined &&
+    have.nexthops === undefined
+  );
 }
 
 /** Field by field, for the reason text of a route that differs. */
@@ -225,6 +240,49 @@ export function keyOfRoute(r: Route): string {
   return routeKey(r.table, r.family, r.dst, r.tos, r.metric ?? (r.family === 6 ? 1024 : 0));
 }
 
+/**
+ * Routes by identity key. Nearly every route lives in the main table with tos 0 and the default
+ * metric: those are found by their dst string alone (which the decoder already made), so
+ * indexing 100k routes builds no key strings.
+ */
+class RouteIndex {
+  private readonly common = new Map<string, Route>();
+  private readonly other = new Map<string, Route>();
+
+  /** IPv4 and IPv6 dst strings never collide, except "default", which takes the full key. */
+  private static isCommon(table: number, family: number, dst: string, tos: number, metric: number | undefined): boolean {
+    return table === RT_TABLE_MAIN && tos === 0 && dst !== 'default' && (metric ?? (family === 6 ? 1024 : 0)) === (family === 6 ? 1024 : 0);
+  }
+
+  add(r: Route): void {
+    if (RouteIndex.isCommon(r.table, r.family, r.dst, r.tos, r.metric)) this.common.set(r.dst, r);
+    else this.other.set(keyOfRoute(r), r);
+  }
+
+  /** Finds and removes the route on a desired key. */
+  take(d: PreparedRoute): Route | undefined {
+    const common = RouteIndex.isCommon(d.table, d.family, d.dst, d.tos, d.metric);
+    const map = common ? this.common : this.other;
+    const k = common ? d.dst : d.key;
+    const r = map.get(k);
+    if (r) map.delete(k);
+    return r;
+  }
+
+  get size(): number {
+    return this.common.size + this.other.size;
+  }
+
+  values(): IterableIterator<Route> {
+    const a = this.common.values();
+    const b = this.other.values();
+    return (function* () {
+      yield* a;
+      yield* b;
+    })();
+  }
+}
+
 export interface RouteDiff {
   ops: Op[];
   conflicts: Conflict[];
@@ -236,26 +294,23 @@ export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set
   const ops: Op[] = [];
   const conflicts: Conflict[] = [];
   const missingTables = new Set<number>();
-  const owned = new Map<string, Route>();
+  const owned = new RouteIndex();
   // Owned routes on a link that is deleted or recreated go with it, but only when the link
   // goes, which is after the route stage for a deletion: a desired route on the same key must
   // replace it, not be added next to it (EEXIST).
-  const onVanishing = new Map<string, Route>();
+  const onVanishing = new RouteIndex();
   for (const r of obs.ownedRoutes) {
-    if (r.dev !== undefined && vanishing.has(r.dev)) onVanishing.set(keyOfRoute(r), r);
-    else owned.set(keyOfRoute(r), r);
+    if (r.dev !== undefined && vanishing.has(r.dev)) onVanishing.add(r);
+    else owned.add(r);
   }
-  const foreign = new Map<string, Route>();
-  for (const r of obs.foreignRoutes) if (r.dev === undefined || !vanishing.has(r.dev)) foreign.set(keyOfRoute(r), r);
-  const wanted = new Set<string>();
+  const foreign = new RouteIndex();
+  for (const r of obs.foreignRoutes) if (r.dev === undefined || !vanishing.has(r.dev)) foreign.add(r);
   for (const d of desired.routes) {
-    const key = d.key;
-    wanted.add(key);
-    const spec = d.spec;
-    const have = owned.get(key);
-    const readable = `${d.dst} table ${d.table}`;
+    const have = owned.take(d);
     if (!have) {
-      const f = foreign.get(key);
+      const spec = withProtocol(d, ctx.protocol);
+      const readable = `${d.dst} table ${d.table}`;
+      const f = foreign.take(d);
       if (f && !ctx.adoptConflicts) {
         conflicts.push({ kind: 'route', key: readable, reason: `held by protocol ${f.protocol}`, desired: spec, actual: f });
         continue;
@@ -264,7 +319,7 @@ export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set
         ops.push({ action: 'update', kind: 'route', key: readable, reason: `adopt from protocol ${f.protocol}`, desired: spec, actual: f });
         continue;
       }
-      const leaving = onVanishing.get(key);
+      const leaving = onVanishing.take(d);
       if (leaving) {
         const was = leaving.dev === undefined ? 'its link' : nameOf(obs, leaving.dev);
         const reason = spec.dev === was ? `re-added: ${was} is recreated` : `moves off ${was}, which goes away`;
@@ -275,22 +330,25 @@ export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set
       ops.push({ action: 'create', kind: 'route', key: readable, reason: 'missing', desired: spec });
       continue;
     }
+    if (d.simple && simpleMatches(d.simple, have, obs)) continue;
+    const readable = `${d.dst} table ${d.table}`;
     // A device that does not exist yet (created in this apply) cannot carry the route now.
     if (d.devs.some((x) => devIndex(obs, x) === undefined)) {
-      ops.push({ action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: spec, actual: have });
+      ops.push({ action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: withProtocol(d, ctx.protocol), actual: have });
       continue;
     }
-    const want = desiredSignature(d, obs);
-    const anyDev = d.devRef === undefined && !d.expected.nexthops && d.expected.dev !== 1;
+    const e = expectedOf(d, ctx.protocol);
+    const want = desiredSignature(d, e, obs);
+    const anyDev = d.devRef === undefined && !e.nexthops && e.dev !== 1;
     const got = actualSignature(have, obs, anyDev, d.nexthopRefs.map((r) => r === undefined));
     if (want !== got) {
-      const wantDev = want.split('|')[1];
-      const haveDev = got.split('|')[1];
-      ops.push({ action: 'update', kind: 'route', key: readable, reason: routeDiffs(d.expected, wantDev, have, haveDev).join(', '), desired: spec, actual: have });
+      const reason = routeDiffs(e, want.split('|')[1], have, got.split('|')[1]).join(', ');
+      ops.push({ action: 'update', kind: 'route', key: readable, reason, desired: withProtocol(d, ctx.protocol), actual: have });
     }
   }
-  for (const [k, r] of owned) {
-    if (!wanted.has(k)) ops.push({ action: 'delete', kind: 'route', key: `${r.dst} table ${r.table}`, reason: 'not desired any more', actual: r });
+  // What is left of the owned routes is not desired any more.
+  for (const r of owned.values()) {
+    ops.push({ action: 'delete', kind: 'route', key: `${r.dst} table ${r.table}`, reason: 'not desired any more', actual: r });
   }
   return { ops, conflicts, missingTables };
 }

@@ -7,7 +7,9 @@ import { validateAddressSpec } from '../rtnl/address';
 import { validateFdbSpec } from '../rtnl/fdb';
 import { validateLinkSpec } from '../rtnl/link';
 import { validateNeighborSpec } from '../rtnl/neighbor';
-import { expectedRoute, validateRouteSpec } from '../rtnl/route';
+import { canonicalDst, checkRouteSpecAt, expectedRoute } from '../rtnl/route';
+import { RT_TABLE_MAIN } from '../rtnl/constants';
+import { parseIPv4 } from '../wire/ip';
 import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
 import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate';
 import { PROTOCOLS, lookup } from '../rtnl/names';
@@ -25,7 +27,7 @@ export interface PreparedAddress {
   family: 4 | 6;
 }
 export interface PreparedRoute {
-  /** The spec as it will be sent: the reconciler's protocol filled in. */
+  /** The spec as given (the reconciler's protocol is added when it is sent: withProtocol()). */
   spec: RouteSpec;
   family: 4 | 6;
   /** Canonical dst ("default" for /0). */
@@ -36,15 +38,45 @@ export interface PreparedRoute {
   metric: number;
   /** The identity key (routeKey). */
   key: string;
-  /** What the kernel will report once applied (device indexes are placeholders). */
-  expected: Route;
   /** Devices the route names (dev and nexthop devs). */
   devs: DeviceRef[];
   /** The device of a single-path route, or undefined (the kernel picks it from the gateway). */
   devRef: DeviceRef | undefined;
   /** The devices of a multipath route's nexthops, in order. */
   nexthopRefs: Array<DeviceRef | undefined>;
+  /**
+   * The common shape, an IPv4 unicast `dst via gw dev D [onlink]` in the main table with
+   * nothing else set: compared field by field without building an expected Route. Undefined
+   * for every other route.
+   */
+  simple?: { via: string; dev: string; onlink: boolean };
+  /** What the kernel will report once applied (device indexes are placeholders); built lazily. */
+  expected?: Route;
 }
+
+/** The expected read-back of a prepared route (built once, on first use). */
+export function expectedOf(d: PreparedRoute, protocol: number): Route {
+  if (!d.expected) d.expected = expectedRoute({ ...d.spec, protocol }, () => 0);
+  return d.expected;
+}
+
+/** The spec to send: the given one with the reconciler's protocol. */
+export function withProtocol(d: PreparedRoute, protocol: number): RouteSpec {
+  return d.spec.protocol === protocol ? d.spec : { ...d.spec, protocol };
+}
+
+const NO_REFS: Array<DeviceRef | undefined> = [];
+const NO_DEVS: DeviceRef[] = [];
+
+/** Fields a route spec may have and still be "simple" (see PreparedRoute.simple). */
+const SIMPLE_KEYS = new Set(['dst', 'via', 'dev', 'onlink', 'protocol']);
+
+function simpleShape(spec: RouteSpec): PreparedRoute['simple'] {
+  if (typeof spec.via !== 'string' || typeof spec.dev !== 'string' || parseIPv4(spec.via) < 0) return undefined;
+  for (const k in spec) if (!SIMPLE_KEYS.has(k)) return undefined;
+  return { via: spec.via, dev: spec.dev, onlink: spec.onlink === true };
+}
+
 export interface PreparedFdb {
   spec: FdbSpec;
   dev: DeviceRef;
@@ -121,48 +153,76 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     out.references.push({ path: `${path}.dev`, dev: spec.dev });
   });
 
-  const routeKeys = new Map<string, string>();
+  const routeKeys = new Map<string, number>();
   const routeDevs = new Set<DeviceRef>();
+  const oneDev = new Map<DeviceRef, DeviceRef[]>(); // shared [dev] arrays: 100k routes, few devices
   list<RouteSpec>(p, s, 'routes').forEach((given, i) => {
-    const path = `routes[${i}]`;
-    if (!validateRouteSpec(p, path, given)) return;
+    if (!checkRouteSpecAt(p, 'routes', i, given)) return; // builds its path only for a problem
+    const path = () => `routes[${i}]`; // built only for a message
     const protocol = given.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, given.protocol);
     if (protocol !== defaultProtocol) {
-      p.add(`${path}.protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
+      p.add(`${path()}.protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
       return;
     }
-    const spec: RouteSpec = { ...given, protocol: defaultProtocol };
-    // The routes layer knows every default the kernel applies; the key comes from the same place.
-    const expected = expectedRoute(spec, () => 0);
-    const metric = expected.metric ?? 0;
-    const key = routeKey(expected.table, expected.family, expected.dst, expected.tos, metric);
+    const spec = given;
+    const simple = simpleShape(spec);
+    let family: 4 | 6;
+    let dst: string;
+    let table: number;
+    let tos: number;
+    let metric: number;
+    let expected: Route | undefined;
+    if (simple && spec.dst !== 'default' && !spec.dst.includes(':')) {
+      // The common shape: the defaults are known (main table, tos 0, metric 0) without asking
+      // the routes layer for a whole expected Route.
+      family = 4;
+      dst = canonicalDst(spec.dst, 4);
+      table = RT_TABLE_MAIN;
+      tos = 0;
+      metric = 0;
+    } else {
+      // The routes layer knows every default the kernel applies; the key comes from the same place.
+      expected = expectedRoute({ ...spec, protocol: defaultProtocol }, () => 0);
+      family = expected.family;
+      dst = expected.dst;
+      table = expected.table;
+      tos = expected.tos;
+      metric = expected.metric ?? 0;
+    }
+    const key = routeKey(table, family, dst, tos, metric);
     const seen = routeKeys.get(key);
-    if (seen) return p.add(path, `route ${describeRouteKey(key)} is already desired at ${seen}`);
-    routeKeys.set(key, path);
+    if (seen !== undefined) return p.add(path(), `route ${describeRouteKey(key)} is already desired at routes[${seen}]`);
+    routeKeys.set(key, i);
     const multipath = spec.nexthops !== undefined && spec.nexthops.length > 1;
     const devRef = spec.nexthops?.length === 1 ? spec.nexthops[0].dev : spec.dev;
-    const nexthopRefs = multipath ? spec.nexthops!.map((nh) => nh.dev) : [];
-    const devs: DeviceRef[] = [];
-    if (devRef !== undefined) devs.push(devRef);
-    for (const d of nexthopRefs) if (d !== undefined) devs.push(d);
+    const nexthopRefs = multipath ? spec.nexthops!.map((nh) => nh.dev) : NO_REFS;
+    let devs: DeviceRef[];
+    if (!multipath) {
+      devs = devRef === undefined ? NO_DEVS : (oneDev.get(devRef) ?? []);
+      if (devRef !== undefined && !oneDev.has(devRef)) oneDev.set(devRef, (devs = [devRef]));
+    } else {
+      devs = [];
+      for (const d of nexthopRefs) if (d !== undefined) devs.push(d);
+    }
     out.routes.push({
       spec,
-      family: expected.family,
-      dst: expected.dst,
-      table: expected.table,
-      tos: expected.tos,
+      family,
+      dst,
+      table,
+      tos,
       metric,
       key,
-      expected,
       devs,
       devRef: multipath ? undefined : devRef,
       nexthopRefs,
+      simple: expected ? undefined : simple,
+      expected,
     });
     // Thousands of routes name the same few devices: check each device once.
     for (const dev of devs) {
       if (routeDevs.has(dev)) continue;
       routeDevs.add(dev);
-      out.references.push({ path: `${path}.dev`, dev });
+      out.references.push({ path: `${path()}.dev`, dev });
     }
   });
 

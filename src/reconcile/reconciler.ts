@@ -63,7 +63,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   private running = false;
   private rerun = false;
   private stopped = true;
-  private relevant = { names: new Set<string>(), indexes: new Set<number>(), routeKeys: new Set<string>() };
+  private relevant: { names: Set<string>; indexes: Set<number>; prepared?: PreparedState } = { names: new Set(), indexes: new Set() };
 
   constructor(
     private readonly nl: Rtnl,
@@ -168,7 +168,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       const i = typeof ref.dev === 'number' ? ref.dev : observed.byName.get(ref.dev)?.index;
       if (i !== undefined) indexes.add(i);
     }
-    this.relevant = { names, indexes, routeKeys: routeKeysOf(prepared) };
+    this.relevant = { names, indexes, prepared };
   }
 
   // ------------------------------------------------------------------ watch
@@ -201,7 +201,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     m.on('fdb', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
     m.on('route', (e) => {
       const r = e.object as Route;
-      if (r.protocol === this.protocol || this.relevant.routeKeys.has(keyOfRoute(r))) this.trigger();
+      // The desired key set is built on the first foreign route event, not on every apply.
+      const p = this.relevant.prepared;
+      if (r.protocol === this.protocol || (p && routeKeysOf(p).has(keyOfRoute(r)))) this.trigger();
     });
     m.on('overflow', () => this.trigger(0)); // events were lost: re-read everything
     m.on('error', (err: Error) => this.emit('error', err));

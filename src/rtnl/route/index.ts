@@ -20,6 +20,7 @@ import { checkRouteAt, checkRouteFilter, checkRouteLookup, checkRouteSpecAt } fr
 
 export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, type DevIndex, type RouteDumpRequest } from './codec';
 export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
+export { checkRouteSpecAt } from './validate';
 export { validateRouteSpec } from './validate';
 
 const { ENODEV, ENOENT, ENETUNREACH, ESRCH } = osConstants.errno;
@@ -95,9 +96,12 @@ export class Routes {
    * Then each route succeeds or fails on its own: result.errors[i] is the NetlinkError of
    * specs[i] (EEXIST, ENODEV for a device that does not exist, ...), undefined when it was added.
    */
-  async addMany(specs: RouteSpec[], opts: { replace?: boolean } = {}): Promise<BatchResult> {
+  async addMany(specs: RouteSpec[], opts: { replace?: boolean; validated?: boolean } = {}): Promise<BatchResult> {
     const verb = opts.replace ? 'routes.replace' : 'routes.add';
-    this.checkMany(specs, `${verb}Many`, false);
+    // validated: every spec already passed validateRouteSpec (the reconciler's do). A spec that
+    // did not still cannot reach the kernel half-encoded: the encoder throws and that one
+    // request fails on its own.
+    if (!opts.validated) this.checkMany(specs, `${verb}Many`, false);
     return this.batch(RTM_NEWROUTE, NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL), specs, verb);
   }
 
