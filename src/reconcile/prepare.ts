@@ -62,7 +62,9 @@ export function expectedOf(d: PreparedRoute, protocol: number): Route {
 
 /** The spec to send: the given one with the reconciler's protocol. */
 export function withProtocol(d: PreparedRoute, protocol: number): RouteSpec {
-  return d.spec.protocol === protocol ? d.spec : { ...d.spec, protocol };
+  // Object.assign, not spread: V8 reads the properties of spread-made objects several times
+  // slower, and the encoder reads every field of 100k of them.
+  return d.spec.protocol === protocol ? d.spec : Object.assign({}, d.spec, { protocol });
 }
 
 const NO_REFS: Array<DeviceRef | undefined> = [];
@@ -73,7 +75,8 @@ const SIMPLE_KEYS = new Set(['dst', 'via', 'dev', 'onlink', 'protocol']);
 
 function simpleShape(spec: RouteSpec): PreparedRoute['simple'] {
   if (typeof spec.via !== 'string' || typeof spec.dev !== 'string' || parseIPv4(spec.via) < 0) return undefined;
-  for (const k in spec) if (!SIMPLE_KEYS.has(k)) return undefined;
+  const keys = Object.keys(spec); // not for-in: slow on objects made by spread
+  for (let k = 0; k < keys.length; k++) if (!SIMPLE_KEYS.has(keys[k])) return undefined;
   return { via: spec.via, dev: spec.dev, onlink: spec.onlink === true };
 }
 

@@ -107,8 +107,11 @@ export function checkRouteSpecAt(p: Problems, base: string, index: number, r: un
   }
   const before = p.list.length;
   const s = r as Record<string, unknown>;
-  for (const k in s) {
-    if (!SPEC_KEY_SET.has(k)) p.add(here(k), `unknown field (expected one of ${SPEC_KEYS.join(', ')})`);
+  // Object.keys, not for-in: for-in is several times slower on objects made by spread
+  // ({ ...spec, protocol }), which is how callers often build 100k specs.
+  const keys = Object.keys(s);
+  for (let k = 0; k < keys.length; k++) {
+    if (!SPEC_KEY_SET.has(keys[k])) p.add(here(keys[k]), `unknown field (expected one of ${SPEC_KEYS.join(', ')})`);
   }
 
   let family: 0 | 4 | 6 = 0;
