@@ -249,19 +249,14 @@ class RouteIndex {
   private readonly common = new Map<string, Route>();
   private readonly other = new Map<string, Route>();
 
-  /** IPv4 and IPv6 dst strings never collide, except "default", which takes the full key. */
-  private static isCommon(table: number, family: number, dst: string, tos: number, metric: number | undefined): boolean {
-    return table === RT_TABLE_MAIN && tos === 0 && dst !== 'default' && (metric ?? (family === 6 ? 1024 : 0)) === (family === 6 ? 1024 : 0);
-  }
-
   add(r: Route): void {
-    if (RouteIndex.isCommon(r.table, r.family, r.dst, r.tos, r.metric)) this.common.set(r.dst, r);
+    if (isCommonKey(r.table, r.family, r.dst, r.tos, r.metric)) this.common.set(r.dst, r);
     else this.other.set(keyOfRoute(r), r);
   }
 
   /** Finds and removes the route on a desired key. */
   take(d: PreparedRoute): Route | undefined {
-    const common = RouteIndex.isCommon(d.table, d.family, d.dst, d.tos, d.metric);
+    const common = isCommonKey(d.table, d.family, d.dst, d.tos, d.metric);
     const map = common ? this.common : this.other;
     const k = common ? d.dst : d.key;
     const r = map.get(k);
@@ -290,67 +285,106 @@ export interface RouteDiff {
   missingTables: Set<number>;
 }
 
+/** True for the bucket nearly every route is in: main table, tos 0, default metric, not default. */
+function isCommonKey(table: number, family: number, dst: string, tos: number, metric: number | undefined): boolean {
+  return table === RT_TABLE_MAIN && tos === 0 && dst !== 'default' && (metric ?? (family === 6 ? 1024 : 0)) === (family === 6 ? 1024 : 0);
+}
+
+interface DesiredIndex {
+  common: Map<string, PreparedRoute>;
+  other: Map<string, PreparedRoute>;
+}
+const desiredIndexes = new WeakMap<PreparedState, DesiredIndex>();
+
+/** The desired routes by key, built once per prepared state (a watch reuses it every cycle). */
+function desiredIndex(desired: PreparedState): DesiredIndex {
+  let idx = desiredIndexes.get(desired);
+  if (!idx) {
+    idx = { common: new Map(), other: new Map() };
+    for (const d of desired.routes) {
+      if (isCommonKey(d.table, d.family, d.dst, d.tos, d.metric)) idx.common.set(d.dst, d);
+      else idx.other.set(d.key, d);
+    }
+    desiredIndexes.set(desired, idx);
+  }
+  return idx;
+}
+
+let diffCycle = 0;
+
 export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set<number>, ctx: DiffContext): RouteDiff {
   const ops: Op[] = [];
   const conflicts: Conflict[] = [];
   const missingTables = new Set<number>();
-  const owned = new RouteIndex();
+  const idx = desiredIndex(desired);
+  const cycle = ++diffCycle;
   // Owned routes on a link that is deleted or recreated go with it, but only when the link
   // goes, which is after the route stage for a deletion: a desired route on the same key must
   // replace it, not be added next to it (EEXIST).
   const onVanishing = new RouteIndex();
+  // One lookup per kernel route in the (cached) desired index; no per-cycle key strings or maps.
   for (const r of obs.ownedRoutes) {
-    if (r.dev !== undefined && vanishing.has(r.dev)) onVanishing.add(r);
-    else owned.add(r);
+    if (r.dev !== undefined && vanishing.has(r.dev)) {
+      onVanishing.add(r);
+      continue;
+    }
+    const d = isCommonKey(r.table, r.family, r.dst, r.tos, r.metric) ? idx.common.get(r.dst) : idx.other.get(keyOfRoute(r));
+    if (!d || d.seen === cycle) {
+      ops.push({ action: 'delete', kind: 'route', key: `${r.dst} table ${r.table}`, reason: 'not desired any more', actual: r });
+      continue;
+    }
+    d.seen = cycle;
+    d.found = r;
   }
   const foreign = new RouteIndex();
   for (const r of obs.foreignRoutes) if (r.dev === undefined || !vanishing.has(r.dev)) foreign.add(r);
   for (const d of desired.routes) {
-    const have = owned.take(d);
-    if (!have) {
-      const spec = withProtocol(d, ctx.protocol);
-      const readable = `${d.dst} table ${d.table}`;
-      const f = foreign.take(d);
-      if (f && !ctx.adoptConflicts) {
-        conflicts.push({ kind: 'route', key: readable, reason: `held by protocol ${f.protocol}`, desired: spec, actual: f });
-        continue;
-      }
-      if (f) {
-        ops.push({ action: 'update', kind: 'route', key: readable, reason: `adopt from protocol ${f.protocol}`, desired: spec, actual: f });
-        continue;
-      }
-      const leaving = onVanishing.take(d);
-      if (leaving) {
-        const was = leaving.dev === undefined ? 'its link' : nameOf(obs, leaving.dev);
-        const reason = spec.dev === was ? `re-added: ${was} is recreated` : `moves off ${was}, which goes away`;
-        ops.push({ action: 'update', kind: 'route', key: readable, reason, desired: spec, actual: leaving });
-        continue;
-      }
-      missingTables.add(d.table);
-      ops.push({ action: 'create', kind: 'route', key: readable, reason: 'missing', desired: spec });
+    if (d.seen === cycle) {
+      const have = d.found!;
+      d.found = undefined;
+      const op = compareRoute(d, have, obs, ctx);
+      if (op) ops.push(op);
       continue;
     }
-    if (d.simple && simpleMatches(d.simple, have, obs)) continue;
+    const spec = withProtocol(d, ctx.protocol);
     const readable = `${d.dst} table ${d.table}`;
-    // A device that does not exist yet (created in this apply) cannot carry the route now.
-    if (d.devs.some((x) => devIndex(obs, x) === undefined)) {
-      ops.push({ action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: withProtocol(d, ctx.protocol), actual: have });
+    const f = foreign.take(d);
+    if (f && !ctx.adoptConflicts) {
+      conflicts.push({ kind: 'route', key: readable, reason: `held by protocol ${f.protocol}`, desired: spec, actual: f });
       continue;
     }
-    const e = expectedOf(d, ctx.protocol);
-    const want = desiredSignature(d, e, obs);
-    const anyDev = d.devRef === undefined && !e.nexthops && e.dev !== 1;
-    const got = actualSignature(have, obs, anyDev, d.nexthopRefs.map((r) => r === undefined));
-    if (want !== got) {
-      const reason = routeDiffs(e, want.split('|')[1], have, got.split('|')[1]).join(', ');
-      ops.push({ action: 'update', kind: 'route', key: readable, reason, desired: withProtocol(d, ctx.protocol), actual: have });
+    if (f) {
+      ops.push({ action: 'update', kind: 'route', key: readable, reason: `adopt from protocol ${f.protocol}`, desired: spec, actual: f });
+      continue;
     }
-  }
-  // What is left of the owned routes is not desired any more.
-  for (const r of owned.values()) {
-    ops.push({ action: 'delete', kind: 'route', key: `${r.dst} table ${r.table}`, reason: 'not desired any more', actual: r });
+    const leaving = onVanishing.take(d);
+    if (leaving) {
+      const was = leaving.dev === undefined ? 'its link' : nameOf(obs, leaving.dev);
+      const reason = spec.dev === was ? `re-added: ${was} is recreated` : `moves off ${was}, which goes away`;
+      ops.push({ action: 'update', kind: 'route', key: readable, reason, desired: spec, actual: leaving });
+      continue;
+    }
+    missingTables.add(d.table);
+    ops.push({ action: 'create', kind: 'route', key: readable, reason: 'missing', desired: spec });
   }
   return { ops, conflicts, missingTables };
+}
+
+/** An update op when the kernel's route differs from the desired one, else undefined. */
+function compareRoute(d: PreparedRoute, have: Route, obs: Observed, ctx: DiffContext): Op | undefined {
+  if (d.simple && simpleMatches(d.simple, have, obs)) return undefined;
+  const readable = `${d.dst} table ${d.table}`;
+  // A device that does not exist yet (created in this apply) cannot carry the route now.
+  if (d.devs.some((x) => devIndex(obs, x) === undefined)) {
+    return { action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: withProtocol(d, ctx.protocol), actual: have };
+  }
+  const e = expectedOf(d, ctx.protocol);
+  const want = desiredSignature(d, e, obs);
+  const anyDev = d.devRef === undefined && !e.nexthops && e.dev !== 1;
+  const got = actualSignature(have, obs, anyDev, d.nexthopRefs.map((r) => r === undefined));
+  if (want === got) return undefined;
+  const reason = routeDiffs(e, want.split('|')[1], have, got.split('|')[1]).join(', ');
+  return { action: 'update', kind: 'route', key: readable, reason, desired: withProtocol(d, ctx.protocol), actual: have };
 }
 
 // ------------------------------------------------------------------ FDB

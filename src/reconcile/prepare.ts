@@ -52,6 +52,10 @@ export interface PreparedRoute {
   simple?: { via: string; dev: string; onlink: boolean };
   /** What the kernel will report once applied (device indexes are placeholders); built lazily. */
   expected?: Route;
+  /** The diff cycle that last found this route in the kernel (diff bookkeeping). */
+  seen?: number;
+  /** The kernel's route found in that cycle. */
+  found?: Route;
 }
 
 /** The expected read-back of a prepared route (built once, on first use). */

@@ -7,13 +7,19 @@ import type { AddressSpec, FdbSpec, LinkChanges, LinkSpec, NeighborSpec, RouteSp
 /** Everything a host should have. Anything not listed is left alone unless this reconciler
  * owns it (see ReconcilerOptions and the README's ownership rules). */
 export interface DesiredState {
+  /** Links that should exist, as links.add() takes them. */
   links?: LinkSpec[];
+  /** Addresses that should exist. */
   addresses?: AddressSpec[];
+  /** Routes that should exist (marked with the reconciler's protocol). */
   routes?: RouteSpec[];
+  /** FDB entries that should exist. */
   fdb?: FdbSpec[];
+  /** Neighbour entries that should exist. */
   neighbors?: NeighborSpec[];
 }
 
+/** The kinds of object the reconciler manages, one per DesiredState list. */
 export type ObjectKind = 'link' | 'address' | 'route' | 'fdb' | 'neighbor';
 
 /**
@@ -23,8 +29,11 @@ export type ObjectKind = 'link' | 'address' | 'route' | 'fdb' | 'neighbor';
  */
 export type OpAction = 'create' | 'update' | 'recreate' | 'delete';
 
+/** One change a Plan will make to one object. */
 export interface Op {
+  /** What happens to the object. */
   action: OpAction;
+  /** Which kind of object. */
   kind: ObjectKind;
   /** The identity key: link name; "dev addr/len"; "table family dst tos metric"; ... */
   key: string;
@@ -41,14 +50,31 @@ export interface Op {
 
 /** A desired object whose key is held by something this reconciler does not own. */
 export interface Conflict {
+  /** Which kind of object. */
   kind: ObjectKind;
+  /** The identity key both objects share. */
   key: string;
+  /** Why it was left alone, for a person. */
   reason: string;
+  /** The spec that was wanted. */
   desired: unknown;
+  /** The foreign object the kernel has. */
   actual: unknown;
 }
 
+/**
+ * What a reconcile would change: the ops in the order they will be applied (links first, then
+ * addresses, neighbours and FDB, routes last; deletions after all creations, in reverse), and
+ * the conflicts left alone.
+ *
+ * @example
+ * ```ts
+ * const plan = await rec.plan(desired);
+ * if (!plan.empty) console.log(plan.text());
+ * ```
+ */
 export interface Plan {
+  /** The changes, in apply order. */
   ops: Op[];
   /** Desired objects left alone because a foreign object holds their key. */
   conflicts: Conflict[];
@@ -58,14 +84,21 @@ export interface Plan {
   text(): string;
 }
 
+/** An op the kernel refused while applying, with why. */
 export interface FailedOp {
+  /** The op that failed. */
   op: Op;
+  /** Usually a NetlinkError (code, errno, kernelMessage). */
   error: Error;
 }
 
+/** What Reconciler.apply() did. Single-op kernel failures are listed here, not thrown. */
 export interface ApplyResult {
+  /** The plan that was applied. */
   plan: Plan;
+  /** The ops that succeeded. */
   applied: Op[];
+  /** The ops the kernel refused. */
   failed: FailedOp[];
   /** Every op succeeded and nothing is in conflict: the host is in the desired state. */
   converged: boolean;
@@ -73,6 +106,7 @@ export interface ApplyResult {
   requests: number;
 }
 
+/** How a Reconciler recognises what it owns. */
 export interface ReconcilerOptions {
   /**
    * The route protocol number (rtm_protocol) that marks routes as this reconciler's. Only
@@ -88,6 +122,7 @@ export interface ReconcilerOptions {
   linkOwnerAlias?: string;
 }
 
+/** Timing of Reconciler.watch(): debounce, periodic resync and retry backoff. */
 export interface WatchOptions {
   /** Full re-read and reconcile even without events. Default 30 s. */
   resyncIntervalMs?: number;
@@ -95,19 +130,35 @@ export interface WatchOptions {
   debounceMs?: number;
   /** Retry after failures: first delay, doubled each time up to maxBackoffMs. Default 200 ms / 30 s. */
   minBackoffMs?: number;
+  /** Upper bound of the retry delay. Default 30 s. */
   maxBackoffMs?: number;
   /** Receive buffer of the event monitor's socket, bytes (the kernel doubles it). Default 4 MiB.
    * Events that do not fit are lost; the reconciler then re-reads everything (overflow). */
   monitorReceiveBufferBytes?: number;
 }
 
+/**
+ * The events a Reconciler emits (it is an EventEmitter).
+ *
+ * @example
+ * ```ts
+ * rec.on('drift', (ops) => console.log('repairing', ops.length, 'changes'));
+ * rec.on('error', (e) => console.error(e));
+ * rec.watch(desired);
+ * ```
+ */
 export interface ReconcilerEvents {
+  /** A plan was computed (by plan(), apply() or a watch cycle). */
   plan: (plan: Plan) => void;
+  /** An apply finished (also in watch mode); failures are in result.failed. */
   applied: (result: ApplyResult) => void;
   /** In watch mode: the kernel differed from the desired state (someone changed it). */
   drift: (ops: Op[]) => void;
+  /** A desired object was left alone because a foreign object holds its key (once per plan). */
   conflict: (conflict: Conflict) => void;
+  /** In watch mode: a cycle threw (e.g. a dump failed) or the monitor failed; it will retry. */
   error: (error: Error) => void;
+  /** In watch mode: a cycle ended with every op applied and no conflicts. */
   converged: () => void;
 }
 
