@@ -4,21 +4,31 @@ import type { ApplyResult, DesiredState, ReconcilerOptions, WatchOptions } from 
 import type { Rtnl } from '../rtnl/rtnl';
 import { desiredState, validateOverlay, type OverlayConfig, type OverlayNode } from './modes';
 
+/** What an OverlayAgent is made with: an OverlayConfig without the node list (given to setNodes), with the underlay found when not given. */
 export interface OverlayAgentOptions extends Omit<OverlayConfig, 'nodes' | 'underlayDev' | 'underlayMtu' | 'underlaySubnet'> {
+  /** The rtnetlink handle of the host (namespace) to configure. */
   nl: Rtnl;
   /** Default: the device of the kernel's route to the first peer (or to this node's own IP). */
   underlayDev?: string;
+  /** Default: the underlay device's MTU. */
   underlayMtu?: number;
+  /** Default: the prefix of this node's IP address on the underlay device. */
   underlaySubnet?: string;
+  /** Options of the Reconciler (ownership marks). */
   reconciler?: ReconcilerOptions;
+  /** Options of the Reconciler's watch (debounce, resync, backoff). */
   watch?: WatchOptions;
 }
 
+/** The events an OverlayAgent emits (it is an EventEmitter). */
 export interface OverlayAgentEvents {
   /** A new DesiredState was computed from the node list. */
   desired: (state: DesiredState) => void;
+  /** The reconciler finished an apply (see ReconcilerEvents.applied). */
   applied: (result: ApplyResult) => void;
+  /** The watching reconciler reached the desired state. */
   converged: () => void;
+  /** A watch cycle failed; the reconciler retries with backoff. */
   error: (error: Error) => void;
 }
 
@@ -26,6 +36,7 @@ export interface OverlayAgentEvents {
  * One host's overlay: a mode plus a watching Reconciler. Give it the node list (again whenever
  * it changes); it computes this host's desired state and keeps the kernel there.
  *
+ * @example
  * ```ts
  * const agent = new OverlayAgent({ nl, mode: 'vxlan', self: 'host1' });
  * await agent.setNodes(nodes);   // resolves once the first apply is done
@@ -33,10 +44,13 @@ export interface OverlayAgentEvents {
  * ```
  */
 export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
+  /** The Reconciler that applies and watches this host's desired state. */
   readonly reconciler: Reconciler;
   private underlay: { dev: string; mtu: number; subnet?: string } | undefined;
   private watching = false;
 
+  /** Makes the agent and its Reconciler; nothing is sent until setNodes(). Throws RangeError
+   * for a bad reconciler.protocol. */
   constructor(private readonly opts: OverlayAgentOptions) {
     super();
     this.reconciler = new Reconciler(opts.nl, opts.reconciler);
@@ -69,7 +83,9 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
     return underlay;
   }
 
-  /** The DesiredState this host gets for a node list (validates; resolves the underlay once). */
+  /** The DesiredState this host gets for a node list (validates; resolves the underlay once).
+   * Throws ValidationError for a bad config or node list, Error when self is missing or the
+   * underlay cannot be found, NetlinkError when the kernel lookups of the underlay fail. */
   async desiredFor(nodes: OverlayNode[]): Promise<DesiredState> {
     const u = await this.resolveUnderlay(nodes);
     const { nl: _nl, reconciler: _r, watch: _w, ...config } = this.opts;
@@ -78,7 +94,9 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
     return desiredState(c);
   }
 
-  /** Sets the node list: the first call applies and starts watching; later calls re-target. */
+  /** Sets the node list: the first call applies (resolving with its ApplyResult) and starts
+   * watching; later calls re-target the watch and resolve with undefined. Throws as desiredFor()
+   * does; kernel refusals of single ops are in the result, not thrown. */
   async setNodes(nodes: OverlayNode[]): Promise<ApplyResult | undefined> {
     const desired = await this.desiredFor(nodes);
     this.emit('desired', desired);

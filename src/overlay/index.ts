@@ -4,4 +4,13 @@ export type { OverlayConfig, OverlayMode, OverlayNode } from './modes';
 export { OverlayAgent, type OverlayAgentOptions, type OverlayAgentEvents } from './agent';
 
 /** Pure functions: node list -> DesiredState. */
-export const overlay = { desiredState, validateOverlay, vtepMacFor, gatewayAddress };
+export const overlay = {
+  /** This host's DesiredState for a mode and node list; throws ValidationError. */
+  desiredState,
+  /** Checks an OverlayConfig; throws ValidationError listing every problem. */
+  validateOverlay,
+  /** The VTEP MAC every node derives for an IPv4 node address; throws TypeError. */
+  vtepMacFor,
+  /** The first host address of a podCIDR (the node's gateway); throws TypeError. */
+  gatewayAddress
+};

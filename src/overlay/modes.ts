@@ -19,9 +19,12 @@ import { Problems, checkIfName, checkInt, checkMac, parseAddress, parsePrefix } 
 import { formatIPv4 } from '../wire/ip';
 import type { DesiredState } from '../reconcile/types';
 
+/** The cross-host modes: plain routes (host-gw), ipip or vxlan tunnels, or hybrid (host-gw on the same subnet, a tunnel across). */
 export type OverlayMode = 'host-gw' | 'ipip' | 'vxlan' | 'hybrid';
 
+/** One node of the cluster, as the membership feed or a config file lists it. */
 export interface OverlayNode {
+  /** Unique node name. */
   name: string;
   /** The node's underlay address (IPv4). */
   nodeIP: string;
@@ -31,10 +34,24 @@ export interface OverlayNode {
   vtepMac?: string;
 }
 
+/**
+ * Everything desiredState() needs to compute one host's overlay.
+ *
+ * @example
+ * ```ts
+ * const state = overlay.desiredState({
+ *   mode: 'vxlan', self: 'host1', underlayDev: 'eth0',
+ *   nodes: [{ name: 'host1', nodeIP: '10.57.4.20', podCIDR: '192.168.10.0/24' },
+ *           { name: 'host2', nodeIP: '10.57.4.21', podCIDR: '192.168.11.0/24' }],
+ * });
+ * ```
+ */
 export interface OverlayConfig {
+  /** Which mode. */
   mode: OverlayMode;
   /** This host's node name (must be in nodes). */
   self: string;
+  /** Every node, this one included; names, node IPs and podCIDRs must not repeat or overlap. */
   nodes: OverlayNode[];
   /** Underlay device. OverlayAgent finds it (the device of the route to the peers) when absent. */
   underlayDev: string;
@@ -60,7 +77,8 @@ const VXLAN_OVERHEAD = 50;
 const IPIP_OVERHEAD = 20;
 
 /** A locally administered unicast MAC derived from an IPv4 node address (0e:6e:a.b.c.d), so
- * every node computes the same VTEP MAC for a peer without a shared store. */
+ * every node computes the same VTEP MAC for a peer without a shared store. Throws TypeError
+ * when nodeIP is not an IPv4 address. Example: vtepMacFor('10.57.4.21') is '0e:6e:0a:39:04:15'. */
 export function vtepMacFor(nodeIP: string): string {
   const p = new Problems();
   const a = parseAddress(p, 'nodeIP', nodeIP, 4);
@@ -69,7 +87,8 @@ export function vtepMacFor(nodeIP: string): string {
 }
 
 /** The first host address of a prefix (192.168.10.0/24 -> 192.168.10.1): a node's gateway and
- * VTEP address on its tunnel device. */
+ * VTEP address on its tunnel device. Throws TypeError for anything but an IPv4 prefix without
+ * host bits. */
 export function gatewayAddress(podCIDR: string): string {
   const p = new Problems();
   const pre = parsePrefix(p, 'podCIDR', podCIDR, 'reject', 4);
@@ -84,7 +103,7 @@ function contains(subnet: { bytes: Buffer; prefixLength: number }, ip: Buffer): 
   return ((subnet.bytes.readUInt32BE(0) & mask) >>> 0) === ((ip.readUInt32BE(0) & mask) >>> 0);
 }
 
-/** Checks a config; throws ValidationError listing every problem. */
+/** Checks a config (mode, names, addresses, overlaps, ranges); throws ValidationError listing every problem. */
 export function validateOverlay(c: OverlayConfig): void {
   const p = new Problems();
   if (!['host-gw', 'ipip', 'vxlan', 'hybrid'].includes(c.mode)) p.add('mode', `unknown mode ${JSON.stringify(c.mode)}`);

@@ -267,15 +267,6 @@ class RouteIndex {
   get size(): number {
     return this.common.size + this.other.size;
   }
-
-  values(): IterableIterator<Route> {
-    const a = this.common.values();
-    const b = this.other.values();
-    return (function* () {
-      yield* a;
-      yield* b;
-    })();
-  }
 }
 
 export interface RouteDiff {
@@ -283,6 +274,33 @@ export interface RouteDiff {
   conflicts: Conflict[];
   /** Tables where a desired route has no owned route on its key (a foreign one may hold it). */
   missingTables: Set<number>;
+  /** The create ops with their prepared routes, for checkForeign(). */
+  creates: Array<{ op: Op; d: PreparedRoute }>;
+}
+
+/**
+ * Second look at the routes planned for creation, once the foreign routes of their tables are
+ * read: a foreign route on the key is a conflict (left alone) or, with adoptConflicts, replaced.
+ * Only the creates are revisited; the rest of the diff stands.
+ */
+export function checkForeign(diff: RouteDiff, foreignRoutes: Route[], vanishing: Set<number>, ctx: DiffContext): void {
+  const foreign = new RouteIndex();
+  for (const r of foreignRoutes) if (r.dev === undefined || !vanishing.has(r.dev)) foreign.add(r);
+  if (foreign.size === 0) return;
+  const dropped = new Set<Op>();
+  for (const { op, d } of diff.creates) {
+    const f = foreign.take(d);
+    if (!f) continue;
+    if (ctx.adoptConflicts) {
+      op.action = 'update';
+      op.reason = `adopt from protocol ${f.protocol}`;
+      op.actual = f;
+    } else {
+      diff.conflicts.push({ kind: 'route', key: op.key, reason: `held by protocol ${f.protocol}`, desired: op.desired, actual: f });
+      dropped.add(op);
+    }
+  }
+  if (dropped.size) diff.ops = diff.ops.filter((op) => !dropped.has(op));
 }
 
 /** True for the bucket nearly every route is in: main table, tos 0, default metric, not default. */
@@ -336,8 +354,7 @@ export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set
     d.seen = cycle;
     d.found = r;
   }
-  const foreign = new RouteIndex();
-  for (const r of obs.foreignRoutes) if (r.dev === undefined || !vanishing.has(r.dev)) foreign.add(r);
+  const creates: Array<{ op: Op; d: PreparedRoute }> = [];
   for (const d of desired.routes) {
     if (d.seen === cycle) {
       const have = d.found!;
@@ -348,15 +365,6 @@ export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set
     }
     const spec = withProtocol(d, ctx.protocol);
     const readable = `${d.dst} table ${d.table}`;
-    const f = foreign.take(d);
-    if (f && !ctx.adoptConflicts) {
-      conflicts.push({ kind: 'route', key: readable, reason: `held by protocol ${f.protocol}`, desired: spec, actual: f });
-      continue;
-    }
-    if (f) {
-      ops.push({ action: 'update', kind: 'route', key: readable, reason: `adopt from protocol ${f.protocol}`, desired: spec, actual: f });
-      continue;
-    }
     const leaving = onVanishing.take(d);
     if (leaving) {
       const was = leaving.dev === undefined ? 'its link' : nameOf(obs, leaving.dev);
@@ -365,9 +373,11 @@ export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set
       continue;
     }
     missingTables.add(d.table);
-    ops.push({ action: 'create', kind: 'route', key: readable, reason: 'missing', desired: spec });
+    const op: Op = { action: 'create', kind: 'route', key: readable, reason: 'missing', desired: spec };
+    ops.push(op);
+    creates.push({ op, d });
   }
-  return { ops, conflicts, missingTables };
+  return { ops, conflicts, missingTables, creates };
 }
 
 /** An update op when the kernel's route differs from the desired one, else undefined. */

@@ -33,8 +33,10 @@ export class ReconcilePlan implements Plan {
     ops: Op[],
     readonly conflicts: Conflict[],
   ) {
-    // Stable sort by stage keeps each kind's ops in the order the diff produced them.
-    this.ops = ops.map((op, i) => ({ op, i })).sort((a, b) => stageOf(a.op) - stageOf(b.op) || a.i - b.i).map((x) => x.op);
+    // Bucket by stage (stable, O(n), no wrapper per op): each kind's ops stay in diff order.
+    const buckets: Op[][] = [];
+    for (const op of ops) (buckets[stageOf(op)] ??= []).push(op);
+    this.ops = buckets.length === 1 || ops.length === 0 ? (buckets.find(Boolean) ?? []) : buckets.flatMap((b) => b ?? []);
   }
 
   get empty(): boolean {

@@ -15,24 +15,35 @@ import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate
 import { PROTOCOLS, lookup } from '../rtnl/names';
 import type { DesiredState } from './types';
 
+/** A validated desired link. */
 export interface PreparedLink {
+  /** The spec as given. */
   spec: LinkSpec;
+  /** Where it was in the desired state ("links[2]"), for error messages. */
   path: string;
 }
+/** A validated desired address, with its canonical identity. */
 export interface PreparedAddress {
+  /** The spec as given. */
   spec: AddressSpec;
+  /** The device it goes on. */
   dev: DeviceRef;
   /** Canonical "addr/len". */
   prefix: string;
+  /** 4 or 6. */
   family: 4 | 6;
 }
+/** A validated desired route, with its identity and the values the kernel will report. */
 export interface PreparedRoute {
   /** The spec as given (the reconciler's protocol is added when it is sent: withProtocol()). */
   spec: RouteSpec;
+  /** 4 or 6 (from dst, via or the spec's family). */
   family: 4 | 6;
   /** Canonical dst ("default" for /0). */
   dst: string;
+  /** Table number (names resolved; default main). */
   table: number;
+  /** rtm_tos (default 0). */
   tos: number;
   /** The metric the kernel will report (0 for IPv4, 1024 for IPv6 when none is given). */
   metric: number;
@@ -84,24 +95,38 @@ function simpleShape(spec: RouteSpec): PreparedRoute['simple'] {
   return { via: spec.via, dev: spec.dev, onlink: spec.onlink === true };
 }
 
+/** A validated desired FDB entry, with its canonical identity. */
 export interface PreparedFdb {
+  /** The spec as given. */
   spec: FdbSpec;
+  /** The device the entry is on. */
   dev: DeviceRef;
+  /** Canonical (lower-case) MAC. */
   mac: string;
+  /** Canonical remote address, or '' when none. */
   dst: string;
 }
+/** A validated desired neighbour entry, with its canonical identity. */
 export interface PreparedNeighbor {
+  /** The spec as given. */
   spec: NeighborSpec;
+  /** The device the entry is on. */
   dev: DeviceRef;
+  /** Canonical IP text. */
   ip: string;
 }
 
 /** A desired state that passed validation, in the shapes the diff works with. */
 export interface PreparedState {
+  /** The desired links. */
   links: PreparedLink[];
+  /** The desired addresses. */
   addresses: PreparedAddress[];
+  /** The desired routes. */
   routes: PreparedRoute[];
+  /** The desired FDB entries. */
   fdb: PreparedFdb[];
+  /** The desired neighbour entries. */
   neighbors: PreparedNeighbor[];
   /** Every device the state refers to (dev, master, underlay), to check they exist or are desired. */
   references: Array<{ path: string; dev: DeviceRef }>;

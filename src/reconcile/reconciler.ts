@@ -4,7 +4,7 @@ import type { Rtnl } from '../rtnl/rtnl';
 import type { Link, Route } from '../rtnl/types';
 import { ValidationError } from '../rtnl/validate';
 import { applyOps } from './apply';
-import { diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, keyOfRoute, type DiffContext } from './diff';
+import { checkForeign, diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, keyOfRoute, type DiffContext } from './diff';
 import { observe, observeForeignRoutes, type Observed } from './observe';
 import { ReconcilePlan } from './plan';
 import { prepareDesired, type PreparedState } from './prepare';
@@ -112,11 +112,11 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     const observed = await observe(this.nl, prepared, this.protocol, this.ctx.ownerAlias);
     this.checkReferences(prepared, observed);
     const links = diffLinks(prepared, observed, this.ctx);
-    let routes = diffRoutes(prepared, observed, links.vanishing, this.ctx);
+    const routes = diffRoutes(prepared, observed, links.vanishing, this.ctx);
     if (routes.missingTables.size) {
       // Some desired routes are missing from what we own: is a foreign route on their key?
       observed.foreignRoutes = await observeForeignRoutes(this.nl, routes.missingTables, this.protocol);
-      routes = diffRoutes(prepared, observed, links.vanishing, this.ctx);
+      checkForeign(routes, observed.foreignRoutes, links.vanishing, this.ctx);
     }
     const ops = [
       ...links.ops,

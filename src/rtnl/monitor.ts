@@ -48,6 +48,7 @@ export const MONITOR_GROUPS: Record<MonitorGroup, readonly number[]> = {
 
 /** What Rtnl.monitor() takes. */
 export interface MonitorOptions {
+  /** The groups to join, at least one. */
   groups: MonitorGroup[];
   /** Receive buffer of the monitor's socket, bytes (the kernel doubles it). Default 4 MiB.
    * Events that do not fit are lost and reported as 'overflow'. */
@@ -60,7 +61,9 @@ export interface MonitorOptions {
 
 /** One change the kernel announced: the object as it now is ('new') or as it was ('del'). */
 export interface MonitorEvent<T> {
+  /** 'new': created or changed; 'del': removed. */
   action: 'new' | 'del';
+  /** The decoded object, as list() would return it. */
   object: T;
 }
 
@@ -68,7 +71,9 @@ export interface MonitorEvent<T> {
 export interface MonitorEvents {
   /** RTM_NEWLINK / RTM_DELLINK (a link's state changes arrive as 'new' too). */
   link: (e: MonitorEvent<Link>) => void;
+  /** RTM_NEWADDR / RTM_DELADDR, IPv4 and IPv6 (group 'addr'). */
   address: (e: MonitorEvent<Address>) => void;
+  /** RTM_NEWROUTE / RTM_DELROUTE, IPv4 and IPv6 (group 'route'). */
   route: (e: MonitorEvent<Route>) => void;
   /** IPv4/IPv6 neighbour entries. */
   neighbor: (e: MonitorEvent<Neighbor>) => void;
@@ -124,9 +129,10 @@ export class Monitor extends EventEmitter<MonitorEvents> {
   private closed = false;
   private reopenCount = 0;
 
-  /** Opens the socket in ctx's namespace and joins the groups. Throws ValidationError for bad
-   * options, a Node-style error (e.g. ENOENT for a namespace that is gone) when the socket cannot open. */
   /**
+   * Opens the socket in ctx's namespace and joins the groups. Throws ValidationError for bad
+   * options, a Node-style error (e.g. ENOENT for a namespace that is gone) when the socket cannot open.
+   *
    * Rtnl.monitor() makes monitors; onClose lets the Rtnl forget a closed one (so a long-lived
    * handle does not keep every monitor it ever made).
    */
@@ -148,6 +154,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
     return this.sock;
   }
 
+  /** True after close(). */
   get isClosed(): boolean {
     return this.closed;
   }

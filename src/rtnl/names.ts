@@ -5,8 +5,10 @@
 import * as C from './constants';
 import type { NudStateName, OperState, ProtocolName, RouteTypeName, ScopeName, TableName } from './types';
 
+/** Routing table numbers by name (rt_tables). */
 export const TABLES: Record<TableName, number> = { main: C.RT_TABLE_MAIN, local: C.RT_TABLE_LOCAL, default: C.RT_TABLE_DEFAULT };
 
+/** Route protocol (owner) numbers by name (rt_protos). */
 export const PROTOCOLS: Record<ProtocolName, number> = {
   redirect: C.RTPROT_REDIRECT,
   kernel: C.RTPROT_KERNEL,
@@ -20,6 +22,7 @@ export const PROTOCOLS: Record<ProtocolName, number> = {
   ospf: C.RTPROT_OSPF,
 };
 
+/** Scope numbers by name (rt_scopes). */
 export const SCOPES: Record<ScopeName, number> = {
   universe: C.RT_SCOPE_UNIVERSE,
   site: C.RT_SCOPE_SITE,
@@ -28,6 +31,7 @@ export const SCOPES: Record<ScopeName, number> = {
   nowhere: C.RT_SCOPE_NOWHERE,
 };
 
+/** Route type numbers (RTN_*) by name. */
 export const ROUTE_TYPES: Record<RouteTypeName, number> = {
   unicast: C.RTN_UNICAST,
   local: C.RTN_LOCAL,
@@ -41,6 +45,7 @@ export const ROUTE_TYPES: Record<RouteTypeName, number> = {
   nat: C.RTN_NAT,
 };
 
+/** Neighbour state bits (NUD_*) by name; 'none' is 0. */
 export const NUD_STATES: Record<NudStateName, number> = {
   incomplete: C.NUD_INCOMPLETE,
   reachable: C.NUD_REACHABLE,
@@ -53,6 +58,7 @@ export const NUD_STATES: Record<NudStateName, number> = {
   none: C.NUD_NONE,
 };
 
+/** IFLA_OPERSTATE values by number (index = IF_OPER_*). */
 export const OPER_STATES: OperState[] = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
 
 function invert<K extends string>(m: Record<K, number>): Map<number, K> {
@@ -65,6 +71,10 @@ export function routeTypeName(n: number): RouteTypeName | number {
   return routeTypeNames.get(n) ?? n;
 }
 
+/**
+ * The names of the NUD_* bits set in `state`, e.g. 0x80 -> ['permanent']; 0 is ['none'].
+ * Unknown bits are left out. Never throws.
+ */
 export function nudStateNames(state: number): NudStateName[] {
   if (state === 0) return ['none'];
   const out: NudStateName[] = [];

@@ -9,6 +9,7 @@ import { DeviceResolver } from './resolve';
 import { Routes } from './route';
 import { netnsPath } from './validate';
 
+/** How Rtnl.open() opens its socket: the namespace, plus NetlinkSocket's options (buffer sizes, acks, timeout). */
 export interface RtnlOptions extends Omit<NetlinkSocketOptions, 'netnsPath' | 'protocol' | 'groups'> {
   /** Work inside this network namespace: a name under /run/netns ("host1") or a path
    * (/proc/PID/ns/net). Default: the caller's own namespace. */
@@ -18,6 +19,10 @@ export interface RtnlOptions extends Omit<NetlinkSocketOptions, 'netnsPath' | 'p
 /**
  * An rtnetlink handle: one socket in one namespace, and the object kinds on it.
  *
+ * Its methods throw ValidationError (every problem, before anything is sent) for bad specs and
+ * NetlinkError (code such as 'EEXIST', errno, kernelMessage) when the kernel refuses.
+ *
+ * @example
  * ```ts
  * const nl = await Rtnl.open({ netns: 'host1' });
  * await nl.links.add({ kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789, dev: 'eth0', learning: false });
@@ -26,11 +31,17 @@ export interface RtnlOptions extends Omit<NetlinkSocketOptions, 'netnsPath' | 'p
  * ```
  */
 export class Rtnl {
+  /** Links: add, set, change, del, get, list. */
   readonly links: Links;
+  /** Interface addresses. */
   readonly addresses: Addresses;
+  /** Routes, single and multipath, in any table. */
   readonly routes: Routes;
+  /** Bridge / vxlan forwarding database entries. */
   readonly fdb: Fdb;
+  /** Neighbour (ARP / NDP) entries. */
   readonly neighbors: Neighbors;
+  /** Device name <-> index lookups used by the others. */
   readonly devices: DeviceResolver;
   private readonly ctx: RtnlContext;
   private readonly monitors = new Set<Monitor>();
@@ -48,7 +59,8 @@ export class Rtnl {
     this.neighbors = new Neighbors(this.ctx);
   }
 
-  /** Opens a socket in the namespace asked for (ENOENT naming it when it does not exist). */
+  /** Opens a socket in the namespace asked for. Rejects with a Node-style error (code, errno,
+   * syscall) when it cannot, e.g. ENOENT naming the namespace when it does not exist. */
   static async open(options: RtnlOptions = {}): Promise<Rtnl> {
     const { netns, ...sock } = options;
     const socket = NetlinkSocket.open({ ...sock, netnsPath: netns ? netnsPath(netns) : undefined });
@@ -60,7 +72,15 @@ export class Rtnl {
     return this.ctx.netnsPath;
   }
 
-  /** Subscribes to kernel events on a socket of its own in the same namespace. */
+  /** Subscribes to kernel events on a socket of its own in the same namespace. Throws
+   * ValidationError for bad options, a Node-style error when the socket cannot open.
+   *
+   * @example
+   * ```ts
+   * const mon = nl.monitor({ groups: ['route'] });
+   * mon.on('route', ({ action, object }) => console.log(action, object.dst));
+   * ```
+   */
   monitor(opts: MonitorOptions): Monitor {
     const m = new Monitor({ ...this.ctx }, opts, (closed) => this.monitors.delete(closed));
     this.monitors.add(m);
@@ -75,6 +95,7 @@ export class Rtnl {
     return n;
   }
 
+  /** Closes the socket and every monitor made from this handle; pending requests reject with NetlinkClosedError. */
   close(): void {
     for (const m of [...this.monitors]) m.close();
     this.socket.close();

@@ -23,6 +23,7 @@ export type OperState = 'unknown' | 'notpresent' | 'down' | 'lowerlayerdown' | '
 export interface LinkCommonSpec {
   /** Interface name, at most 15 bytes (IFNAMSIZ - 1). */
   name: string;
+  /** Maximum transmission unit, bytes (IFLA_MTU). */
   mtu?: number;
   /** MAC address. */
   address?: string;
@@ -30,6 +31,7 @@ export interface LinkCommonSpec {
   up?: boolean;
   /** Enslave to this bridge; null removes the master (nomaster) in links.set(). */
   master?: DeviceRef | null;
+  /** Transmit queue length, packets (IFLA_TXQLEN). */
   txqueuelen?: number;
   /** Create in (or move to) this network namespace: a name under /run/netns or a path. */
   netns?: string;
@@ -37,7 +39,17 @@ export interface LinkCommonSpec {
   alias?: string;
 }
 
+/**
+ * A VXLAN device for links.add().
+ *
+ * @example
+ * ```ts
+ * await nl.links.add({ kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789,
+ *                      local: '10.57.4.20', dev: 'eth0', learning: false, up: true });
+ * ```
+ */
 export interface VxlanSpec extends LinkCommonSpec {
+  /** Discriminant: a VXLAN device. */
   kind: 'vxlan';
   /** VXLAN network identifier, 1..16777215 (IFLA_VXLAN_ID). */
   vni: number;
@@ -53,7 +65,9 @@ export interface VxlanSpec extends LinkCommonSpec {
   dev?: DeviceRef;
   /** Learn remote MACs from received packets. Linux defaults to true. */
   learning?: boolean;
+  /** TTL of the outer packets; 0 inherits (IFLA_VXLAN_TTL). */
   ttl?: number;
+  /** TOS of the outer packets; 1 inherits (IFLA_VXLAN_TOS). */
   tos?: number;
   /** UDP source port range [low, high]. */
   srcPortRange?: [number, number];
@@ -63,16 +77,23 @@ export interface VxlanSpec extends LinkCommonSpec {
   ageing?: number;
   /** Answer ARP/ND from the FDB and neighbour table (proxy). */
   proxy?: boolean;
+  /** Send netlink notifications for FDB misses (IFLA_VXLAN_L2MISS). */
   l2miss?: boolean;
+  /** Send netlink notifications for neighbour-table misses (IFLA_VXLAN_L3MISS). */
   l3miss?: boolean;
 }
 
+/** An IPv4-in-IPv4 tunnel device for links.add(). */
 export interface IpipSpec extends LinkCommonSpec {
+  /** Discriminant: an ipip tunnel. */
   kind: 'ipip';
+  /** Source address of the outer packets (IFLA_IPTUN_LOCAL). */
   local?: string;
   /** Omitted: a one-to-many device that takes each route's next hop as the outer destination. */
   remote?: string;
+  /** TTL of the outer packets; 0 inherits (IFLA_IPTUN_TTL). */
   ttl?: number;
+  /** TOS of the outer packets (IFLA_IPTUN_TOS). */
   tos?: number;
   /** Path MTU discovery (DF on outer packets). Linux defaults to true. */
   pmtudisc?: boolean;
@@ -80,37 +101,63 @@ export interface IpipSpec extends LinkCommonSpec {
   dev?: DeviceRef;
 }
 
+/** The other end of a veth pair, created in the same request as its VethSpec. */
 export interface VethPeerSpec {
+  /** The peer's interface name, at most 15 bytes. */
   name: string;
   /** The peer lands in this namespace (name under /run/netns or a path), in the same request. */
   netns?: string;
+  /** The peer's MAC address. */
   address?: string;
+  /** The peer's MTU. */
   mtu?: number;
 }
 
+/**
+ * A veth pair for links.add(): this end plus its peer.
+ *
+ * @example
+ * ```ts
+ * await nl.links.add({ kind: 'veth', name: 'eth0', peer: { name: 'eth0p', netns: 'pod1' }, up: true });
+ * ```
+ */
 export interface VethSpec extends LinkCommonSpec {
+  /** Discriminant: a veth pair. */
   kind: 'veth';
+  /** The other end of the pair. */
   peer: VethPeerSpec;
 }
 
+/** A Linux bridge for links.add(). */
 export interface BridgeSpec extends LinkCommonSpec {
+  /** Discriminant: a bridge. */
   kind: 'bridge';
+  /** Run the spanning tree protocol (IFLA_BR_STP_STATE). */
   stp?: boolean;
+  /** Filter by VLAN on the bridge ports (IFLA_BR_VLAN_FILTERING). */
   vlanFiltering?: boolean;
 }
 
 /** What links.add() takes: a discriminated union on kind. */
 export type LinkSpec = VxlanSpec | IpipSpec | VethSpec | BridgeSpec;
+/** The link kinds links.add() can create: 'vxlan', 'ipip', 'veth' or 'bridge'. */
 export type LinkKind = LinkSpec['kind'];
 
 /** What links.set() can change in place. */
 export interface LinkChanges {
+  /** Rename the device. */
   name?: string;
+  /** New MTU. */
   mtu?: number;
+  /** New MAC address. */
   address?: string;
+  /** Set administratively up (true) or down (false). */
   up?: boolean;
+  /** Enslave to this bridge; null removes the master. */
   master?: DeviceRef | null;
+  /** New transmit queue length. */
   txqueuelen?: number;
+  /** Move the device to this namespace (a name under /run/netns or a path). */
   netns?: string;
   /** Empty string removes the alias. */
   alias?: string;
@@ -118,17 +165,23 @@ export interface LinkChanges {
 
 /** Fields every link reads back with. */
 export interface LinkBase {
+  /** Interface index (ifi_index). */
   index: number;
+  /** Interface name (IFLA_IFNAME). */
   name: string;
   /** IFF_* flags as the kernel reports them. */
   flags: number;
+  /** Administratively up (IFF_UP set). */
   up: boolean;
+  /** Operational state (IFLA_OPERSTATE). */
   operstate: OperState;
+  /** MTU, bytes. */
   mtu: number;
   /** MAC (absent for devices without one, e.g. ipip). */
   address?: string;
   /** Index of the master (bridge), if enslaved. */
   master?: number;
+  /** Transmit queue length, packets. */
   txqueuelen: number;
   /** IFLA_LINK: the parent/peer index, when reported (veth peer, tunnel underlay). */
   link?: number;
@@ -138,66 +191,113 @@ export interface LinkBase {
   alias?: string;
 }
 
+/** A VXLAN device as read back; fields as in VxlanSpec, with the kernel's defaults filled in. */
 export interface VxlanLink extends LinkBase {
+  /** Discriminant: a VXLAN device. */
   kind: 'vxlan';
+  /** VXLAN network identifier. */
   vni: number;
+  /** UDP destination port. */
   port: number;
+  /** Source address of the outer packets, when set. */
   local?: string;
+  /** Unicast peer, when set. */
   remote?: string;
+  /** Multicast group, when set. */
   group?: string;
   /** Underlay device index. */
   dev?: number;
+  /** Whether remote MACs are learnt from received packets. */
   learning: boolean;
+  /** TTL of the outer packets (0: inherit). */
   ttl: number;
+  /** TOS of the outer packets. */
   tos: number;
+  /** UDP source port range [low, high], when reported. */
   srcPortRange?: [number, number];
+  /** Whether outer UDP is checksummed. */
   udpChecksum: boolean;
+  /** FDB ageing, seconds. */
   ageing: number;
+  /** Whether ARP/ND proxying is on. */
   proxy: boolean;
+  /** Whether FDB misses are notified. */
   l2miss: boolean;
+  /** Whether neighbour misses are notified. */
   l3miss: boolean;
 }
 
+/** An ipip tunnel as read back. */
 export interface IpipLink extends LinkBase {
+  /** Discriminant: an ipip tunnel. */
   kind: 'ipip';
+  /** Source address of the outer packets, when set. */
   local?: string;
+  /** Fixed outer destination; absent for a one-to-many device. */
   remote?: string;
+  /** TTL of the outer packets (0: inherit). */
   ttl: number;
+  /** TOS of the outer packets. */
   tos: number;
+  /** Whether path MTU discovery is on. */
   pmtudisc: boolean;
   /** Underlay device index. */
   dev?: number;
 }
 
+/** One end of a veth pair as read back (its peer index is in `link`). */
 export interface VethLink extends LinkBase {
+  /** Discriminant: a veth device. */
   kind: 'veth';
 }
 
+/** A bridge as read back. */
 export interface BridgeLink extends LinkBase {
+  /** Discriminant: a bridge. */
   kind: 'bridge';
+  /** Whether the spanning tree protocol runs. */
   stp: boolean;
+  /** Whether VLAN filtering is on. */
   vlanFiltering: boolean;
 }
 
 /** Any other device: kind as the kernel names it (IFLA_INFO_KIND), null when it has none
  * (loopback, physical NICs); its IFLA_INFO_DATA attributes undecoded. */
 export interface OtherLink extends LinkBase {
+  /** IFLA_INFO_KIND ('dummy', 'macvlan', ...), or null when the device has none. */
   kind: string | null;
+  /** The undecoded IFLA_INFO_DATA attributes. */
   raw: RawAttribute[];
 }
 
+/**
+ * A link as links.get() / links.list() return it: a union discriminated on `kind`, with typed
+ * fields for the kinds this library creates and OtherLink for everything else.
+ */
 export type Link = VxlanLink | IpipLink | VethLink | BridgeLink | OtherLink;
 
+/** Which links links.list() returns; every field given must match. */
 export interface LinkFilter {
+  /** Only links of this kind (IFLA_INFO_KIND, e.g. 'vxlan'). */
   kind?: string;
   /** Only links enslaved to this master. */
   master?: DeviceRef;
+  /** Only the link with this name. */
   name?: string;
 }
 
 // ---------------------------------------------------------------- addresses
 
+/**
+ * An address for addresses.add() / replace() / delete().
+ *
+ * @example
+ * ```ts
+ * await nl.addresses.add({ dev: 'eth0', address: '10.57.4.20/24' });
+ * ```
+ */
 export interface AddressSpec {
+  /** The device the address goes on. */
   dev: DeviceRef;
   /** "192.168.10.1/32", "fd00::1/64"; without a prefix length a host address (/32, /128). */
   address: string;
@@ -205,7 +305,9 @@ export interface AddressSpec {
   peer?: string;
   /** IPv4 broadcast address. */
   broadcast?: string;
+  /** IPv4 label (IFA_LABEL), e.g. "eth0:1", 1..15 bytes. */
   label?: string;
+  /** IPv4 address scope, by name or number (IPv6 derives it from the address). */
   scope?: ScopeName | number;
   /** Do not add the prefix route (IFA_F_NOPREFIXROUTE). */
   noprefixroute?: boolean;
@@ -213,59 +315,92 @@ export interface AddressSpec {
   nodad?: boolean;
 }
 
+/** An address as addresses.list() returns it. */
 export interface Address {
   /** Interface index. */
   index: number;
+  /** 4 or 6. */
   family: IpFamily;
   /** "address/prefixlen" (the local address for IPv4, as `ip addr` prints it). */
   address: string;
+  /** Point-to-point peer address, when it differs from the local one. */
   peer?: string;
+  /** IPv4 broadcast address, when set. */
   broadcast?: string;
+  /** IPv4 label, when set. */
   label?: string;
+  /** Address scope number (RT_SCOPE_*). */
   scope: number;
   /** IFA_F_* flags (IFA_FLAGS when present, else ifa_flags). */
   flags: number;
+  /** IFA_F_PERMANENT: configured, not autoconfigured or temporary. */
   permanent: boolean;
 }
 
+/** Which addresses addresses.list() returns. */
 export interface AddressFilter {
+  /** Only addresses on this device. */
   dev?: DeviceRef;
+  /** Only this family. Default: both. */
   family?: IpFamily;
 }
 
 // ---------------------------------------------------------------- routes
 
+/** Route and address scopes by name (rt_scopes): universe 0, site 200, link 253, host 254, nowhere 255. */
 export type ScopeName = 'universe' | 'site' | 'link' | 'host' | 'nowhere';
+/** Route types by name (RTN_*), as `ip route` spells them. */
 export type RouteTypeName = 'unicast' | 'local' | 'broadcast' | 'anycast' | 'multicast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw' | 'nat';
+/** Routing tables by name (rt_tables): main 254, local 255, default 253. */
 export type TableName = 'main' | 'local' | 'default';
+/** Route owners by name (rt_protos, RTPROT_*). */
 export type ProtocolName = 'redirect' | 'kernel' | 'boot' | 'static' | 'ra' | 'dhcp' | 'bgp' | 'bird' | 'babel' | 'ospf';
 
+/** One path of a multipath route (RouteSpec.nexthops). */
 export interface NexthopSpec {
+  /** Gateway address. */
   via?: string;
+  /** Output device. */
   dev?: DeviceRef;
   /** 1..256 (rtnh_hops + 1). */
   weight?: number;
+  /** Treat the gateway as on-link even without a matching prefix (RTNH_F_ONLINK). */
   onlink?: boolean;
 }
 
+/**
+ * A route for routes.add() / replace() / delete().
+ *
+ * @example
+ * ```ts
+ * await nl.routes.replace({ dst: '192.168.11.0/24', via: '192.168.11.1', dev: 'vxlan0', onlink: true });
+ * await nl.routes.add({ dst: '10.9.0.0/16', type: 'blackhole', table: 100 });
+ * ```
+ */
 export interface RouteSpec {
   /** "192.168.11.0/24", "fd01::/64", a host address, or "default" (needs family, or via to infer it). */
   dst: string;
   /** Needed only for dst "default" without via. */
   family?: IpFamily;
+  /** Gateway address (RTA_GATEWAY). */
   via?: string;
+  /** Output device (RTA_OIF). */
   dev?: DeviceRef;
+  /** Treat the gateway as on-link even without a matching prefix (RTNH_F_ONLINK). */
   onlink?: boolean;
   /** Default main (254). Tables above 255 go in RTA_TABLE. */
   table?: number | TableName;
   /** Who owns the route (rtm_protocol). Default boot, as `ip route add`. */
   protocol?: number | ProtocolName;
+  /** Route scope. Default as iproute2 picks it (host for local, link for a unicast route without a gateway, universe otherwise; IPv6 always universe). */
   scope?: number | ScopeName;
+  /** Route type. Default unicast. */
   type?: RouteTypeName;
   /** RTA_PRIORITY. */
   metric?: number;
   /** Preferred source address (RTA_PREFSRC). */
   prefsrc?: string;
+  /** Type of service to match (rtm_tos). */
   tos?: number;
   /** RTAX_MTU. */
   mtu?: number;
@@ -275,33 +410,51 @@ export interface RouteSpec {
   nexthops?: NexthopSpec[];
 }
 
+/** One path of a multipath route as read back. */
 export interface Nexthop {
+  /** Gateway address, when set. */
   via?: string;
   /** Interface index. */
   dev?: number;
+  /** 1..256. */
   weight: number;
+  /** Whether RTNH_F_ONLINK is set. */
   onlink: boolean;
   /** RTNH_F_* flags as reported (dead, linkdown, ...). */
   flags: number;
 }
 
+/** A route as routes.list() / routes.get() return it. */
 export interface Route {
+  /** 4 or 6. */
   family: IpFamily;
   /** Canonical prefix ("192.168.11.0/24"), or "default". */
   dst: string;
+  /** Table number (RTA_TABLE, else rtm_table). */
   table: number;
+  /** Owner number (rtm_protocol). */
   protocol: number;
+  /** Scope number (rtm_scope). */
   scope: number;
+  /** Route type by name (a number when unknown). */
   type: RouteTypeName | number;
+  /** rtm_tos. */
   tos: number;
+  /** RTA_PRIORITY, when present. */
   metric?: number;
+  /** Gateway address, for a single-path route. */
   via?: string;
   /** Output interface index. */
   dev?: number;
+  /** Whether RTNH_F_ONLINK is set. */
   onlink: boolean;
+  /** Preferred source address, when set. */
   prefsrc?: string;
+  /** RTAX_MTU, when set. */
   mtu?: number;
+  /** RTAX_ADVMSS, when set. */
   advmss?: number;
+  /** The paths of a multipath route (RTA_MULTIPATH). */
   nexthops?: Nexthop[];
   /** rtm_flags (RTNH_F_* and RTM_F_*). */
   flags: number;
@@ -317,10 +470,13 @@ export interface RouteFilter {
   family?: IpFamily;
   /** Default: main, as `ip route` shows; 'all' (or 0) for every table, as `ip route show table all`. */
   table?: number | TableName | 'all';
+  /** Only routes with this owner. */
   protocol?: number | ProtocolName;
   /** Routes that use this device (as output device or in any nexthop). */
   dev?: DeviceRef;
+  /** Only routes of this type. */
   type?: RouteTypeName;
+  /** Only routes with this scope. */
   scope?: number | ScopeName;
 }
 
@@ -341,24 +497,41 @@ export interface RouteLookup {
 
 // ---------------------------------------------------------------- neighbours and FDB
 
+/** Neighbour (NUD_*) states by name, as `ip neigh` prints them. */
 export type NudStateName = 'incomplete' | 'reachable' | 'stale' | 'delay' | 'probe' | 'failed' | 'noarp' | 'permanent' | 'none';
 
+/**
+ * A neighbour (ARP / NDP) entry for neighbors.add() / replace() / delete().
+ *
+ * @example
+ * ```ts
+ * await nl.neighbors.replace({ dev: 'vxlan0', ip: '192.168.11.0', lladdr: '0e:00:00:00:00:0b' });
+ * ```
+ */
 export interface NeighborSpec {
+  /** The device the entry is on. */
   dev: DeviceRef;
   /** The neighbour's IP address (v4 or v6). */
   ip: string;
+  /** The neighbour's link-layer (MAC) address (NDA_LLADDR). */
   lladdr?: string;
   /** Default permanent. */
   state?: NudStateName;
   /** A proxy entry (NTF_PROXY): answer for ip on dev. */
   proxy?: boolean;
+  /** The neighbour is a router (NTF_ROUTER, IPv6). */
   router?: boolean;
 }
 
+/** A neighbour entry as neighbors.list() returns it. */
 export interface Neighbor {
+  /** Interface index. */
   index: number;
+  /** 4 or 6. */
   family: IpFamily;
+  /** The neighbour's IP address. */
   ip: string;
+  /** Link-layer address, when known. */
   lladdr?: string;
   /** NUD_* bits. */
   state: number;
@@ -366,25 +539,43 @@ export interface Neighbor {
   states: NudStateName[];
   /** NTF_* flags. */
   flags: number;
+  /** A proxy entry (NTF_PROXY). */
   proxy: boolean;
+  /** NTF_ROUTER set. */
   router: boolean;
 }
 
+/** Which entries neighbors.list() returns. */
 export interface NeighborFilter {
+  /** Only entries on this device. */
   dev?: DeviceRef;
+  /** Only this family. Default: both. */
   family?: IpFamily;
   /** Include proxy entries (a separate dump in the kernel). Default false. */
   proxy?: boolean;
 }
 
+/**
+ * A bridge forwarding database entry for fdb.add() / append() / replace() / delete().
+ *
+ * @example
+ * ```ts
+ * // the vxlan flood entry towards one peer
+ * await nl.fdb.append({ dev: 'vxlan0', mac: '00:00:00:00:00:00', dst: '10.57.4.21' });
+ * ```
+ */
 export interface FdbSpec {
+  /** The device (vxlan or bridge port) the entry is on. */
   dev: DeviceRef;
   /** "00:00:00:00:00:00" is the flood entry of a vxlan device (several allowed with append). */
   mac: string;
   /** Remote VTEP address (vxlan). */
   dst?: string;
+  /** VNI to use towards dst (NDA_VNI), when it differs from the device's. */
   vni?: number;
+  /** UDP port to use towards dst (NDA_PORT). */
   port?: number;
+  /** VLAN id (NDA_VLAN), for a VLAN-filtering bridge. */
   vlan?: number;
   /** Default true (NUD_PERMANENT); false makes a static (NUD_NOARP) entry. */
   permanent?: boolean;
@@ -394,25 +585,37 @@ export interface FdbSpec {
   master?: boolean;
 }
 
+/** An FDB entry as fdb.list() returns it. */
 export interface FdbEntry {
   /** Interface index of the device the entry is on. */
   index: number;
+  /** MAC address ("00:00:00:00:00:00" for a flood entry). */
   mac: string;
+  /** Remote VTEP address (vxlan), when set. */
   dst?: string;
+  /** NDA_VNI, when set. */
   vni?: number;
+  /** NDA_PORT, when set. */
   port?: number;
+  /** NDA_VLAN, when set. */
   vlan?: number;
   /** Index of the bridge, for entries in a bridge's table (NDA_MASTER). */
   masterIndex?: number;
+  /** NUD_* bits. */
   state: number;
+  /** NUD_PERMANENT set (false: a static NUD_NOARP or learnt entry). */
   permanent: boolean;
   /** NTF_* flags. */
   flags: number;
+  /** NTF_SELF: in the device's own table. */
   self: boolean;
+  /** NTF_MASTER: in the bridge's table. */
   master: boolean;
 }
 
+/** Which entries fdb.list() returns. */
 export interface FdbFilter {
+  /** Only entries on this device. */
   dev?: DeviceRef;
   /** Only entries in this bridge's table. */
   master?: DeviceRef;

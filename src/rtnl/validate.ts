@@ -11,15 +11,30 @@ import { Address6 } from 'ip-address';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6Into, parseMacInto } from '../wire/ip';
 import type { DeviceRef, IpFamily } from './types';
 
+/** One reason a spec was refused: where in the input, and what is wrong there. */
 export interface Problem {
   /** Where: "routes[3].via", "links[0].vni". */
   path: string;
+  /** What is wrong, e.g. '"10.0.0.1/24" has bits set past /24 (did you mean 10.0.0.0/24?)'. */
   message: string;
 }
 
-/** A spec was refused before any request was sent. `problems` lists every reason. */
+/**
+ * A spec was refused before any request was sent. `problems` lists every reason.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await nl.routes.add({ dst: '10.0.0.1/24', via: 'nope' });
+ * } catch (e) {
+ *   if (e instanceof ValidationError) for (const p of e.problems) console.log(p.path, p.message);
+ * }
+ * ```
+ */
 export class ValidationError extends Error {
+  /** Always 'ValidationError'. */
   override readonly name = 'ValidationError';
+  /** Always 'ERR_NETLINK_INVALID'. */
   readonly code = 'ERR_NETLINK_INVALID';
   constructor(
     readonly problems: Problem[],
@@ -29,11 +44,26 @@ export class ValidationError extends Error {
   }
 }
 
+/**
+ * An accumulator of validation problems: every check appends here instead of throwing, and
+ * throwIfAny() turns the lot into one ValidationError.
+ *
+ * @example
+ * ```ts
+ * const p = new Problems();
+ * checkInt(p, 'vni', spec.vni, 1, 0xffffff);
+ * checkMac(p, 'address', spec.address);
+ * p.throwIfAny('links.add');   // ValidationError listing both, if both are wrong
+ * ```
+ */
 export class Problems {
+  /** The problems so far, in the order found. */
   readonly list: Problem[] = [];
+  /** Records one problem at `path`. Never throws. */
   add(path: string, message: string): void {
     this.list.push({ path, message });
   }
+  /** True while no problem has been recorded. */
   get ok(): boolean {
     return this.list.length === 0;
   }
@@ -43,7 +73,9 @@ export class Problems {
   }
 }
 
+/** An IP address literal after parseAddress(): family, bytes and canonical text. */
 export interface ParsedAddress {
+  /** 4 or 6. */
   family: IpFamily;
   /** 4 or 16 bytes. */
   bytes: Buffer;
@@ -51,7 +83,9 @@ export interface ParsedAddress {
   text: string;
 }
 
+/** A prefix after parsePrefix(): the address plus its length. */
 export interface ParsedPrefix extends ParsedAddress {
+  /** 0..32 or 0..128. */
   prefixLength: number;
   /** "text/prefixLength". */
   prefix: string;
@@ -59,7 +93,10 @@ export interface ParsedPrefix extends ParsedAddress {
 
 const show = (v: unknown) => JSON.stringify(v);
 
-/** An IP address literal, either family. */
+/**
+ * An IP address literal, either family (or only `family`, when given). Returns it parsed and
+ * canonical, or undefined after adding a problem at `path`; never throws.
+ */
 export function parseAddress(p: Problems, path: string, v: unknown, family?: IpFamily): ParsedAddress | undefined {
   if (typeof v !== 'string') {
     p.add(path, `expected an IP address string, got ${show(v)}`);
@@ -142,6 +179,10 @@ function maskedText(a: ParsedAddress, len: number): string {
   return a.family === 4 ? formatIPv4(b, 0) : formatIPv6(b, 0);
 }
 
+/**
+ * A MAC address ("aa:bb:cc:dd:ee:ff", '-' separators accepted). Returns it lower-case with ':'
+ * separators, or undefined after adding a problem at `path`; never throws.
+ */
 export function checkMac(p: Problems, path: string, v: unknown): string | undefined {
   const b = Buffer.alloc(6);
   if (typeof v !== 'string' || !parseMacInto(v, b, 0)) {
@@ -151,7 +192,7 @@ export function checkMac(p: Problems, path: string, v: unknown): string | undefi
   return v.toLowerCase().replace(/-/g, ':');
 }
 
-/** Interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". */
+/** Interface names: 1..15 bytes, no '/', ':' or whitespace, not "." or "..". Adds a problem and returns false otherwise. */
 export function checkIfName(p: Problems, path: string, v: unknown): boolean {
   if (typeof v !== 'string' || v.length === 0) {
     p.add(path, `expected an interface name, got ${show(v)}`);
@@ -168,6 +209,10 @@ export function checkIfName(p: Problems, path: string, v: unknown): boolean {
   return true;
 }
 
+/**
+ * A DeviceRef: an interface index (1..2^31-1) or a valid interface name (see checkIfName).
+ * Adds a problem at `path` and returns false otherwise; never throws.
+ */
 export function checkDevice(p: Problems, path: string, v: unknown): v is DeviceRef {
   if (typeof v === 'number') {
     if (Number.isInteger(v) && v > 0 && v <= 0x7fffffff) return true;
@@ -177,6 +222,7 @@ export function checkDevice(p: Problems, path: string, v: unknown): v is DeviceR
   return checkIfName(p, path, v);
 }
 
+/** An integer in min..max inclusive. Adds a problem at `path` and returns false otherwise; never throws. */
 export function checkInt(p: Problems, path: string, v: unknown, min: number, max: number): v is number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
     p.add(path, `${show(v)} must be an integer in ${min}..${max}`);
@@ -185,6 +231,7 @@ export function checkInt(p: Problems, path: string, v: unknown, min: number, max
   return true;
 }
 
+/** A boolean. Adds a problem at `path` and returns false otherwise; never throws. */
 export function checkBool(p: Problems, path: string, v: unknown): v is boolean {
   if (typeof v !== 'boolean') {
     p.add(path, `${show(v)} must be true or false`);
@@ -205,6 +252,10 @@ export function netnsPath(v: string): string {
   return v.includes('/') ? v : `/run/netns/${v}`;
 }
 
+/**
+ * A namespace reference: a non-empty name under /run/netns (not "." or "..") or a path. Only the
+ * form is checked, not that it exists. Adds a problem at `path` and returns false otherwise.
+ */
 export function checkNetns(p: Problems, path: string, v: unknown): boolean {
   if (typeof v !== 'string' || v.length === 0 || (!v.includes('/') && (v === '.' || v === '..'))) {
     p.add(path, `${show(v)} is not a namespace name or path`);

@@ -12,9 +12,11 @@ import type { ExtendedAck } from './errors';
 import { NetlinkParseError } from './errors';
 import { forEachAttr, readString, readU32, type MessageView } from './reader';
 
+/** A decoded NLMSG_ERROR (or NLMSG_DONE) payload: the errno and the extended-ack details. */
 export interface AckError {
   /** As the kernel sends it: 0 for success, a negative errno for failure. */
   errno: number;
+  /** Extended-ack TLVs: the kernel's message, bad attribute offset, missing attribute. */
   ack: ExtendedAck;
 }
 

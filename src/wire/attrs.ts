@@ -20,22 +20,38 @@ import {
  * Declarative attribute tables (as in pyroute2): each attribute is one line naming its kernel
  * type id and its codec, and the same table drives both encoding and decoding, so the two
  * cannot disagree. Unknown attributes survive decoding as raw bytes.
+ *
+ * An AttrCodec turns one attribute's value into bytes and back; u8, u32, ip, mac, nested(...)
+ * and the others below are the ready-made ones.
  */
 export interface AttrCodec<T> {
+  /** Writes `value` as an attribute of `type`. Throws TypeError/RangeError for a value it cannot encode. */
   encode(w: MessageWriter, type: number, value: T): void;
+  /** Reads the value at buf[off, off+len). Throws NetlinkParseError when the bytes are malformed. */
   decode(buf: Buffer, off: number, len: number): T;
 }
 
+/** u8 attribute. */
 export const u8: AttrCodec<number> = { encode: (w, t, v) => w.u8(t, v), decode: readU8 };
+/** Host-order u16 attribute. */
 export const u16: AttrCodec<number> = { encode: (w, t, v) => w.u16(t, v), decode: readU16 };
+/** Host-order u32 attribute. */
 export const u32: AttrCodec<number> = { encode: (w, t, v) => w.u32(t, v), decode: readU32 };
+/** Host-order s32 attribute. */
 export const s32: AttrCodec<number> = { encode: (w, t, v) => w.s32(t, v), decode: readS32 };
+/** Host-order u64 attribute, as a bigint. */
 export const u64: AttrCodec<bigint> = { encode: (w, t, v) => w.u64(t, v), decode: readU64 };
+/** Network-order u16 attribute (ports). */
 export const be16: AttrCodec<number> = { encode: (w, t, v) => w.be16(t, v), decode: readBe16 };
+/** Network-order u32 attribute. */
 export const be32: AttrCodec<number> = { encode: (w, t, v) => w.be32(t, v), decode: readBe32 };
+/** NUL-terminated string attribute. */
 export const string: AttrCodec<string> = { encode: (w, t, v) => w.string(t, v), decode: readString };
+/** IPv4 or IPv6 address attribute, as canonical text. */
 export const ip: AttrCodec<string> = { encode: (w, t, v) => w.ip(t, v), decode: readIP };
+/** Link-layer address attribute, as "aa:bb:cc:dd:ee:ff". */
 export const mac: AttrCodec<string> = { encode: (w, t, v) => w.mac(t, v), decode: readMac };
+/** Opaque bytes attribute (decoded as a copy). */
 export const binary: AttrCodec<Buffer> = {
   encode: (w, t, v) => w.binary(t, v),
   decode: (buf, off, len) => Buffer.from(buf.subarray(off, off + len)),
@@ -53,16 +69,21 @@ export const bool8: AttrCodec<boolean> = {
   decode: (buf, off, len) => readU8(buf, off, len) !== 0,
 };
 
+/** One line of an attribute table: the kernel type id and the codec of its value. */
 export interface AttrDef<T> {
+  /** The attribute type id (IFLA_*, RTA_*, ...). */
   type: number;
+  /** How its value is encoded and decoded. */
   codec: AttrCodec<T>;
 }
+/** An attribute table's definition: field name -> AttrDef (build the lines with attr()). */
 export type AttrSpec = Record<string, AttrDef<any>>;
 /** The decoded shape of a table: every field optional, typed by its codec. */
 export type AttrValues<S extends AttrSpec> = {
   [K in keyof S]?: S[K] extends AttrDef<infer V> ? V : never;
 };
 
+/** One table line: attribute `type` with `codec`, e.g. `mtu: attr(IFLA_MTU, u32)`. */
 export function attr<T>(type: number, codec: AttrCodec<T>): AttrDef<T> {
   return { type, codec };
 }
@@ -79,16 +100,33 @@ export function nested<S extends AttrSpec>(table: AttrTable<S>, nestFlags = 0): 
   };
 }
 
+/** What AttrTable.decode() returns. */
 export interface Decoded<S extends AttrSpec> {
+  /** The named attributes found, decoded. */
   values: AttrValues<S>;
   /** Attributes the table does not name, in the order they came. */
   unknown: RawAttribute[];
 }
 
+/**
+ * A set of attributes with their codecs, used both to write and to read them (make one with
+ * defineAttrs()).
+ *
+ * @example
+ * ```ts
+ * const vxlanData = defineAttrs('vxlan', { vni: attr(1, u32), port: attr(15, be16) });
+ * vxlanData.encode(w, { vni: 100, port: 4789 });
+ * const { values, unknown } = vxlanData.decode(buf, start, end);   // values.vni === 100
+ * ```
+ */
 export class AttrTable<S extends AttrSpec> {
   private readonly byType: Array<[string, AttrDef<unknown>] | undefined> = [];
   private readonly order: Array<[string, AttrDef<unknown>]>;
 
+  /**
+   * @param name - the table's name, prefixed to decode errors ("vxlan.port: ...")
+   * @param spec - field name -> AttrDef
+   */
   constructor(
     readonly name: string,
     readonly spec: S,
@@ -97,7 +135,7 @@ export class AttrTable<S extends AttrSpec> {
     for (const entry of this.order) this.byType[entry[1].type] = entry;
   }
 
-  /** Writes every field that is not undefined, in table order. */
+  /** Writes every field that is not undefined, in table order. Throws what the codecs throw (TypeError, RangeError) for values they cannot encode. */
   encode(w: MessageWriter, values: AttrValues<S>): void {
     const v = values as Record<string, unknown>;
     for (const [key, def] of this.order) {
@@ -106,6 +144,11 @@ export class AttrTable<S extends AttrSpec> {
     }
   }
 
+  /**
+   * Reads the attributes in buf[start, end): named ones into `values` (a repeated one keeps
+   * the last), the rest into `unknown`. Throws NetlinkParseError, naming the field, when an
+   * attribute header or value is malformed.
+   */
   decode(buf: Buffer, start: number, end: number): Decoded<S> {
     const values: Record<string, unknown> = {};
     const unknown: RawAttribute[] = [];
@@ -131,6 +174,7 @@ export class AttrTable<S extends AttrSpec> {
   }
 }
 
+/** Makes an AttrTable named `name` from `spec` (see AttrTable for an example). */
 export function defineAttrs<S extends AttrSpec>(name: string, spec: S): AttrTable<S> {
   return new AttrTable(name, spec);
 }

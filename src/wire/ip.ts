@@ -35,10 +35,12 @@ export function parseIPv4(s: string): number {
   return value * 256 + part;
 }
 
+/** Formats the 4 bytes at buf[off] as a dotted quad ("10.0.0.1"). Never throws (no bounds check). */
 export function formatIPv4(buf: Uint8Array, off: number): string {
   return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
 }
 
+/** Formats an unsigned 32-bit number (as parseIPv4 returns it) as a dotted quad: 0x0a000001 -> "10.0.0.1". */
 export function ipv4FromNumber(v: number): string {
   return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
@@ -169,6 +171,7 @@ export function parseIP(s: string): Buffer | null {
   return parseIPv6Into(s, b, 0) ? b : null;
 }
 
+/** Formats 4 bytes as IPv4 or 16 bytes as IPv6 (canonical text); null for any other length. Never throws. */
 export function formatIP(buf: Uint8Array, off: number, len: number): string | null {
   if (len === 4) return formatIPv4(buf, off);
   if (len === 16) return formatIPv6(buf, off);

@@ -5,36 +5,61 @@ import { dirname, join } from 'node:path';
  * port id, flags) as little-endian u32s, and an errno (0, or e.g. ENOBUFS) seen while reading. */
 export type ReceivedBatch = [data: Buffer | null, meta: Buffer | null, errno: number];
 
-/** The C addon's socket (native/nlsock.c). */
+/**
+ * The C addon's socket (native/nlsock.c): the addon's raw interface; use NetlinkSocket.
+ * Failing calls throw a Node-style error with code, errno and syscall.
+ */
 export interface NativeSocket {
+  /** The socket's netlink port id (nl_pid). */
   portId(): number;
+  /** The socket's file descriptor. */
   fd(): number;
+  /** setsockopt() of an integer option (SOL_NETLINK or SOL_SOCKET). */
   setOption(level: number, name: number, value: number): void;
+  /** getsockopt() of an integer option. */
   getOption(level: number, name: number): number;
   /** which: 0 receive, 1 send. Returns the size the kernel reports afterwards. */
   setBuffer(which: 0 | 1, bytes: number, force: boolean): number;
   /** portId 0 (the default) is the kernel; another port only for tests. */
   send(buf: Buffer, offset: number, length: number, portId?: number): number;
+  /** Reads every datagram ready now (up to maxBytes), synchronously; null when none is. */
   drain(maxBytes?: number): ReceivedBatch | null;
+  /** Starts polling on the libuv loop: every ready batch goes to callback(data, meta, errno). */
   start(callback: (data: Buffer | null, meta: Buffer | null, errno: number) => void): void;
+  /** Stops polling (the socket stays open). */
   stop(): void;
+  /** Whether the polling socket keeps the event loop alive. */
   ref(on: boolean): void;
+  /** Stops polling and closes the descriptor. */
   close(): void;
 }
 
-/** The C addon's namespace helpers (native/netns.c). */
+/**
+ * The C addon's namespace helpers (native/netns.c): the addon's raw interface; use Netns.
+ * Failing calls throw a Node-style error with code, errno and syscall (Netns wraps them in NetnsError).
+ */
 export interface NativeNetns {
+  /** Creates a namespace bind-mounted at `path`, making `dir` a shared mount first; EEXIST when it exists. */
   create(dir: string, path: string): void;
+  /** Unmounts and removes the namespace file at `path`. */
   remove(path: string): void;
+  /** Moves the calling thread into a namespace (path or fd); returns an fd of the old one for restore(). */
   enter(target: string | number): number;
+  /** Moves the calling thread back to the namespace enter() returned, and closes that fd (a fatal process error if it cannot). */
   restore(fd: number): void;
+  /** A namespace's inode number as a string (its identity); without a path, the calling thread's. */
   inode(path?: string): string;
+  /** Opens a namespace file read-only; returns the fd (e.g. for IFLA_NET_NS_FD). */
   open(target: string): number;
+  /** Closes an fd from open(). */
   closeFd(fd: number): void;
 }
 
+/** What the native addon exports: the raw interface under NetlinkSocket and Netns. */
 export interface NativeAddon {
+  /** Opens a netlink socket, inside another namespace when netnsPath or netnsFd (>= 0) is given. */
   NlSocket: new (protocol: number, netnsPath: string | null, netnsFd: number) => NativeSocket;
+  /** Namespace create/remove/enter helpers. */
   netns: NativeNetns;
 }
 
@@ -60,7 +85,8 @@ function packageRoot(): string {
 
 let addon: NativeAddon | undefined;
 
-/** Loads the addon once (a prebuild, or the one built from native/ by node-gyp). */
+/** Loads the addon once (a prebuild, or the one built from native/ by node-gyp). Throws Error
+ * when the package root or a loadable addon cannot be found. */
 export function native(): NativeAddon {
   if (!addon) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -4,10 +4,15 @@ import { formatIP, formatMac } from './ip';
 
 /** One netlink message inside a received buffer (a view: nothing is copied). */
 export interface MessageView {
+  /** nlmsg_type (NLMSG_* or RTM_*). */
   type: number;
+  /** nlmsg_flags (NLM_F_*). */
   flags: number;
+  /** nlmsg_seq: the request this answers (0 for multicast notifications). */
   seq: number;
+  /** nlmsg_pid: the sender's port id (0 for the kernel). */
   pid: number;
+  /** The receive buffer the message lies in (shared, not copied). */
   buf: Buffer;
   /** Offset of the nlmsghdr. */
   start: number;
@@ -81,10 +86,13 @@ export function forEachAttr(
 
 /** An attribute we do not decode, kept as its bytes (copied, so it outlives the receive buffer). */
 export interface RawAttribute {
+  /** Attribute type, without the NESTED/BYTEORDER bits. */
   type: number;
+  /** The attribute's value bytes (a copy). */
   data: Buffer;
 }
 
+/** Copies the value at buf[off, off+len) into a RawAttribute of `type`. Never throws. */
 export function rawAttr(buf: Buffer, type: number, off: number, len: number): RawAttribute {
   return { type, data: Buffer.from(buf.subarray(off, off + len)) };
 }
@@ -95,30 +103,37 @@ function need(len: number, want: number, what: string, off: number): void {
   if (len < want) throw new NetlinkParseError(`${what}: ${len} bytes, need ${want}`, off);
 }
 
+/** Reads a u8 value; throws NetlinkParseError when len is under 1. */
 export function readU8(buf: Buffer, off: number, len: number): number {
   need(len, 1, 'u8 attribute', off);
   return buf[off];
 }
+/** Reads a host-order (little-endian) u16 value; throws NetlinkParseError when len is under 2. */
 export function readU16(buf: Buffer, off: number, len: number): number {
   need(len, 2, 'u16 attribute', off);
   return buf.readUInt16LE(off);
 }
+/** Reads a host-order (little-endian) u32 value; throws NetlinkParseError when len is under 4. */
 export function readU32(buf: Buffer, off: number, len: number): number {
   need(len, 4, 'u32 attribute', off);
   return buf.readUInt32LE(off);
 }
+/** Reads a host-order (little-endian) s32 value; throws NetlinkParseError when len is under 4. */
 export function readS32(buf: Buffer, off: number, len: number): number {
   need(len, 4, 's32 attribute', off);
   return buf.readInt32LE(off);
 }
+/** Reads a host-order (little-endian) u64 value as a bigint; throws NetlinkParseError when len is under 8. */
 export function readU64(buf: Buffer, off: number, len: number): bigint {
   need(len, 8, 'u64 attribute', off);
   return buf.readBigUInt64LE(off);
 }
+/** Reads a network-order (big-endian) u16, e.g. a port; throws NetlinkParseError when len is under 2. */
 export function readBe16(buf: Buffer, off: number, len: number): number {
   need(len, 2, 'be16 attribute', off);
   return buf.readUInt16BE(off);
 }
+/** Reads a network-order (big-endian) u32; throws NetlinkParseError when len is under 4. */
 export function readBe32(buf: Buffer, off: number, len: number): number {
   need(len, 4, 'be32 attribute', off);
   return buf.readUInt32BE(off);
@@ -130,11 +145,13 @@ export function readString(buf: Buffer, off: number, len: number): string {
   while (e < end && buf[e] !== 0) e++;
   return buf.toString('utf8', off, e);
 }
+/** Reads a 4- or 16-byte address as canonical text; throws NetlinkParseError for any other length. */
 export function readIP(buf: Buffer, off: number, len: number): string {
   const s = formatIP(buf, off, len);
   if (s === null) throw new NetlinkParseError(`address attribute of ${len} bytes (want 4 or 16)`, off);
   return s;
 }
+/** Reads a link-layer address as "aa:bb:..." (any non-zero length); throws NetlinkParseError when empty. */
 export function readMac(buf: Buffer, off: number, len: number): string {
   if (len === 0) throw new NetlinkParseError('empty link-layer address', off);
   return formatMac(buf, off, len);

@@ -28,6 +28,7 @@ const ENOBUFS = osConstants.errno.ENOBUFS;
 /** RTM_BASE: rtnetlink message types start here, in groups of four (NEW, DEL, GET, SET). */
 const RTM_BASE = 16;
 
+/** How NetlinkSocket.open() opens and configures a socket. */
 export interface NetlinkSocketOptions {
   /** Netlink family; NETLINK_ROUTE (0) by default. */
   protocol?: number;
@@ -40,6 +41,7 @@ export interface NetlinkSocketOptions {
   groups?: number[];
   /** Receive buffer size; forced past the sysctl limit when privileged. Default 4 MiB. */
   receiveBufferBytes?: number;
+  /** Send buffer size (SO_SNDBUF, forced when privileged). Default: the system's. */
   sendBufferBytes?: number;
   /** NETLINK_EXT_ACK: kernel error text in replies. Default true. */
   extendedAck?: boolean;
@@ -55,17 +57,21 @@ export interface NetlinkSocketOptions {
   ref?: boolean;
 }
 
+/** Per-call options of NetlinkSocket.request() (and the base of dump and batch options). */
 export interface RequestOptions {
   /** What is being done, for error messages ("links.add vxlan0"). */
   what?: string;
+  /** Timeout for this call, ms; then NetlinkTimeoutError. Default: the socket's timeoutMs. */
   timeoutMs?: number;
 }
 
+/** Per-call options of NetlinkSocket.dump(). */
 export interface DumpOptions extends RequestOptions {
   /** How many times a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is restarted. Default 5. */
   maxRetries?: number;
 }
 
+/** Per-call options of NetlinkSocket.batch(). */
 export interface BatchOptions extends RequestOptions {
   /** Most requests sent but not yet acknowledged. Default 512 (each queued ack costs receive buffer). */
   window?: number;
@@ -75,16 +81,31 @@ export interface BatchOptions extends RequestOptions {
   describe?: (index: number) => string;
 }
 
-/** Outcome of a batch: errors[i] is undefined when request i succeeded. */
+/**
+ * Outcome of a batch: errors[i] is undefined when request i succeeded.
+ *
+ * @example
+ * ```ts
+ * const r = await sock.batch(routes.length, (i, w) => encodeRoute(w, routes[i]));
+ * if (r.failed) for (let i = 0; i < r.count; i++) if (!r.ok(i)) console.log(i, r.errors[i]);
+ * ```
+ */
 export class BatchResult {
+  /**
+   * @param count - how many requests the batch had
+   * @param errors - per request: undefined on success, else the error (usually a NetlinkError)
+   * @param failed - how many entries of errors are set
+   */
   constructor(
     readonly count: number,
     readonly errors: Array<Error | undefined>,
     readonly failed: number,
   ) {}
+  /** How many requests succeeded (count - failed). */
   get succeeded(): number {
     return this.count - this.failed;
   }
+  /** Whether request i succeeded. */
   ok(i: number): boolean {
     return this.errors[i] === undefined;
   }
@@ -119,6 +140,7 @@ interface ActiveBatch {
   wake?: () => void;
 }
 
+/** The events a NetlinkSocket emits (it is an EventEmitter). */
 export interface NetlinkSocketEvents {
   /** A message nobody asked for: a multicast event, or a late reply. */
   message: (m: MessageView) => void;
@@ -136,8 +158,24 @@ const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
  * rtnetlink handles a request inside the sendmsg() call, so after every send the socket drains
  * what is ready right away: most requests resolve without a trip through the event loop. The
  * libuv poll catches the rest (events, dump tails).
+ *
+ * Requests reject with NetlinkError (errno code, kernel text) when the kernel refuses,
+ * NetlinkTimeoutError when no answer comes in time, NetlinkClosedError once the socket is
+ * closed, and NetlinkParseError for malformed replies.
+ *
+ * @example
+ * ```ts
+ * const sock = NetlinkSocket.open({ netnsPath: '/run/netns/host1' });
+ * const types = await sock.dump(
+ *   (w) => { w.begin(RTM_GETLINK, NLM_F_DUMP); w.reserve(16); w.end(); },   // ifinfomsg
+ *   (m) => m.type,
+ *   { what: 'list links' },
+ * );
+ * sock.close();
+ * ```
  */
 export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
+  /** This socket's netlink port id (nl_pid), assigned by the kernel. */
   readonly portId: number;
   /** Datagrams ignored because they did not come from the kernel. */
   droppedForeign = 0;
@@ -200,6 +238,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     this.sock.send(bytes, 0, bytes.length, portId);
   }
 
+  /** True after close(). */
   get isClosed(): boolean {
     return this.closed;
   }
@@ -209,14 +248,19 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     return this.sock.getOption(1 /* SOL_SOCKET */, 8 /* SO_RCVBUF */);
   }
 
+  /** Sets SO_RCVBUF (forced past the sysctl limit when privileged); returns the size granted.
+   * Throws a Node-style error (code, errno) if the kernel refuses. */
   setReceiveBuffer(bytes: number): number {
     return this.sock.setBuffer(0, bytes, true);
   }
 
+  /** Joins a multicast group (RTNLGRP_* number) to receive its events as 'message'.
+   * Throws a Node-style error (code, errno), e.g. EINVAL for an unknown group. */
   joinGroup(group: number): void {
     this.sock.setOption(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group);
   }
 
+  /** Leaves a multicast group. Throws a Node-style error (code, errno) if the kernel refuses. */
   leaveGroup(group: number): void {
     this.sock.setOption(SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, group);
   }
@@ -324,8 +368,9 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
    * Sends count requests, pipelined: many messages per send, at most `window` unacknowledged,
    * an acknowledgement asked only for the last message of each send (the kernel still reports
    * every failure, by sequence number). encode(i, w) writes request i as one message.
-   * Resolves when every request is answered; one failure does not stop the others. It never
-   * rejects: a request that got no answer (socket closed, timeout, lost ack) carries that error.
+   * Resolves when every request is answered; one failure does not stop the others. A request
+   * that got no answer (socket closed meanwhile, timeout, lost ack) carries that error; the
+   * promise itself rejects only with NetlinkClosedError when the socket is already closed.
    */
   async batch(count: number, encode: (index: number, w: MessageWriter) => void, opts: BatchOptions = {}): Promise<BatchResult> {
     const what = opts.what ?? 'batch';

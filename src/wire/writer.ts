@@ -7,8 +7,26 @@ import { parseIPv4, parseIPv6Into, parseMacInto } from './ip';
  * Many messages can be written back to back (a pipelined batch is one buffer, one send).
  * Nothing is allocated per attribute; the buffer doubles when it runs out. Padding is always
  * written as zeros, so reusing the writer after reset() cannot leak old bytes into a message.
+ * Attribute writers take host-order values unless named be*; out-of-range values throw
+ * RangeError from the underlying Buffer write (callers validate first).
+ *
+ * @example
+ * ```ts
+ * // an Encode for NetlinkSocket.request(): it hands over its own (reset) writer
+ * const encode = (w: MessageWriter) => {
+ *   w.begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+ *   w.reserve(16);                      // struct ifinfomsg, zeroed
+ *   w.string(IFLA_IFNAME, 'dummy0');
+ *   const li = w.nestStart(IFLA_LINKINFO);
+ *   w.string(IFLA_INFO_KIND, 'dummy');
+ *   w.nestEnd(li);
+ *   w.end();
+ * };
+ * await sock.request(encode, { what: 'add dummy0' });
+ * ```
  */
 export class MessageWriter {
+  /** The backing buffer; replaced (not resized) when it grows, so re-read it after writes. */
   buf: Buffer;
   /** Bytes written so far. */
   length = 0;
@@ -18,6 +36,7 @@ export class MessageWriter {
     this.buf = Buffer.alloc(initialBytes);
   }
 
+  /** Forgets everything written, keeping the buffer for reuse. */
   reset(): void {
     this.length = 0;
     this.msgStart = -1;
@@ -54,7 +73,7 @@ export class MessageWriter {
     return off;
   }
 
-  /** Finishes the message begun last; returns its offset. */
+  /** Finishes the message begun last; returns its offset. Throws Error without a begin(). */
   end(): number {
     const off = this.msgStart;
     if (off < 0) throw new Error('MessageWriter.end() without begin()');
@@ -94,40 +113,48 @@ export class MessageWriter {
     return off + NLA_HDRLEN;
   }
 
+  /** A flag attribute: a header with no payload (presence means true). */
   flag(type: number): void {
     this.attrHeader(type, 0);
   }
 
+  /** A u8 attribute (v is truncated to 8 bits, no range check). */
   u8(type: number, v: number): void {
     const off = this.attrHeader(type, 1);
     this.buf[off] = v;
   }
 
+  /** A host-order u16 attribute; RangeError outside 0..65535. */
   u16(type: number, v: number): void {
     const off = this.attrHeader(type, 2); // header first: it may grow (replace) the buffer
     this.buf.writeUInt16LE(v, off);
   }
 
+  /** A host-order u32 attribute (v is taken modulo 2^32). */
   u32(type: number, v: number): void {
     const off = this.attrHeader(type, 4); // header first: it may grow (replace) the buffer
     this.buf.writeUInt32LE(v >>> 0, off);
   }
 
+  /** A host-order signed 32-bit attribute; RangeError outside the s32 range. */
   s32(type: number, v: number): void {
     const off = this.attrHeader(type, 4); // header first: it may grow (replace) the buffer
     this.buf.writeInt32LE(v, off);
   }
 
+  /** A host-order u64 attribute; RangeError for a negative, too large or non-integer value. */
   u64(type: number, v: bigint | number): void {
     const off = this.attrHeader(type, 8); // header first: it may grow (replace) the buffer
     this.buf.writeBigUInt64LE(BigInt(v), off);
   }
 
+  /** A network-order (big-endian) u16 attribute, e.g. a UDP port; RangeError outside 0..65535. */
   be16(type: number, v: number): void {
     const off = this.attrHeader(type, 2); // header first: it may grow (replace) the buffer
     this.buf.writeUInt16BE(v, off);
   }
 
+  /** A network-order (big-endian) u32 attribute (v is taken modulo 2^32). */
   be32(type: number, v: number): void {
     const off = this.attrHeader(type, 4); // header first: it may grow (replace) the buffer
     this.buf.writeUInt32BE(v >>> 0, off);
@@ -141,12 +168,13 @@ export class MessageWriter {
     this.buf[off + len] = 0;
   }
 
+  /** An attribute whose payload is `data` as is. */
   binary(type: number, data: Uint8Array): void {
     const off = this.attrHeader(type, data.length);
     this.buf.set(data, off);
   }
 
-  /** An IPv4 or IPv6 address from its text form; throws on an invalid literal (callers
+  /** An IPv4 or IPv6 address from its text form; throws TypeError on an invalid literal (callers
    * validate earlier with a user-facing message, so this is a programming error). */
   ip(type: number, s: string): void {
     const v4 = parseIPv4(s);
@@ -163,7 +191,7 @@ export class MessageWriter {
     }
   }
 
-  /** A 6-byte MAC from "aa:bb:cc:dd:ee:ff". */
+  /** A 6-byte MAC from "aa:bb:cc:dd:ee:ff"; throws TypeError on an invalid literal (nothing is written). */
   mac(type: number, s: string): void {
     const start = this.length;
     const off = this.attrHeader(type, 6);
@@ -184,6 +212,7 @@ export class MessageWriter {
     return off;
   }
 
+  /** Closes the nest opened at `off` (nestStart's return value) by fixing its length. */
   nestEnd(off: number): void {
     this.buf.writeUInt16LE(this.length - off, off);
   }

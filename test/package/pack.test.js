@@ -321,4 +321,16 @@ describe('package: API reference', function () {
       fs.rmSync(out, { recursive: true, force: true });
     }
   });
+
+  it('every exported function, class, type and method has a doc comment (`npm run docs:check`)', function () {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-docs-check-'));
+    try {
+      const r = spawnSync('npm', ['run', 'docs:check', '--', '--out', out], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, timeout: 110000 });
+      const output = `${r.stdout}\n${r.stderr}`;
+      assert.equal(r.status, 0, `npm run docs:check failed:\n${output}`);
+      assert.doesNotMatch(output, /does not have any documentation|\[warning\]/, output);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
