@@ -34,13 +34,19 @@ kernelDescribe('reliability: soak', function () {
     assert.equal(summary.notConverged, 0, 'a cycle did not converge');
     assert.equal(summary.finalPlanOps, 0);
     assert.ok(summary.ops >= CYCLES * 10, `only ${summary.ops} ops: not much churn`);
-    // Every sample after the warm-up: the same fds, and memory within a loose bound of the first.
-    for (const s of samples) {
-      assert.equal(s.fds, first.fds, `open fds at cycle ${s.cycle}: ${s.fds}, after warm-up ${first.fds}`);
-      assert.ok(s.heapMB - first.heapMB < 3, `heap grew ${first.heapMB} -> ${s.heapMB} MB by cycle ${s.cycle}`);
-      assert.ok(s.externalMB - first.externalMB < 3, `external memory grew ${first.externalMB} -> ${s.externalMB} MB by cycle ${s.cycle}`);
-      assert.ok(s.rssMB - first.rssMB < 96, `RSS grew ${first.rssMB} -> ${s.rssMB} MB by cycle ${s.cycle}`);
-    }
+    // Every sample after the warm-up: the same fds. Memory is judged by its trend, the median of
+    // the last three samples against the first three: V8 frees ArrayBuffer backing stores on a
+    // background sweeper, so one sample right after gc() can still count buffers already let go
+    // (seen: external 2 -> 5 MB at one sample, back to 2 at the next). A leak keeps growing.
+    for (const s of samples) assert.equal(s.fds, first.fds, `open fds at cycle ${s.cycle}: ${s.fds}, after warm-up ${first.fds}`);
+    const median3 = (xs) => [...xs].sort((a, b) => a - b)[1];
+    const head = samples.slice(0, 3);
+    const tail = samples.slice(-3);
+    const grew = (field) => median3(tail.map((x) => x[field])) - median3(head.map((x) => x[field]));
+    const trend = (field) => samples.map((x) => x[field]).join(' ');
+    assert.ok(grew('heapMB') < 3, `heap grew by ${grew('heapMB')} MB: ${trend('heapMB')}`);
+    assert.ok(grew('externalMB') < 3, `external memory grew by ${grew('externalMB')} MB: ${trend('externalMB')}`);
+    for (const s of samples) assert.ok(s.rssMB - first.rssMB < 96, `RSS grew ${first.rssMB} -> ${s.rssMB} MB by cycle ${s.cycle}`);
   });
 
   it('opening and closing 500 handles leaves no file descriptor open', function () {
