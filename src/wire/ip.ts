@@ -7,9 +7,10 @@
  * "is this exactly a valid literal" and do the conversion.
  */
 
-/** Parses a dotted-quad IPv4 literal to an unsigned 32-bit number, or -1 when invalid. */
-export function parseIPv4(s: string): number {
-  const n = s.length;
+/** Parses a dotted-quad IPv4 literal to an unsigned 32-bit number, or -1 when invalid. With
+ * end, only s[0, end) is read (so "a.b.c.d/n" can be parsed without slicing it). */
+export function parseIPv4(s: string, end = s.length): number {
+  const n = end;
   if (n < 7 || n > 15) return -1;
   let value = 0;
   let part = 0;

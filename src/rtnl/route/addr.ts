@@ -3,6 +3,7 @@
  * and decoded per call). They work on the string and the buffer directly; anything that is
  * not a plain dotted-quad IPv4 literal falls back to the general parsers in wire/ip.
  */
+import { parseIPv4 } from '../../wire/ip';
 
 /** "0".."255" once, so formatting an IPv4 address concatenates four cached strings. */
 const DEC: string[] = Array.from({ length: 256 }, (_, i) => String(i));
@@ -34,43 +35,21 @@ export function parseV4Prefix(s: string): number {
   const n = s.length;
   v4PrefixLen = -1;
   if (n < 7 || n > 18) return -1;
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let dots = 0;
-  let i = 0;
-  for (; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46 /* . */) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + part;
-      part = 0;
-      digits = 0;
-      dots++;
-    } else if (c >= 48 && c <= 57) {
-      if (digits > 0 && part === 0) return -1;
-      part = part * 10 + (c - 48);
-      if (part > 255 || ++digits > 3) return -1;
-    } else if (c === 47 /* / */) {
-      break;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  value = value * 256 + part;
-  if (i === n) {
+  const slash = s.indexOf('/');
+  const value = parseIPv4(s, slash < 0 ? n : slash);
+  if (value < 0) return -1;
+  if (slash < 0) {
     v4PrefixLen = 32;
     return value;
   }
   // "/n": one or two digits, no leading zero, at most 32.
-  const left = n - i - 1;
+  const left = n - slash - 1;
   if (left < 1 || left > 2) return -1;
-  const d0 = s.charCodeAt(i + 1) - 48;
+  const d0 = s.charCodeAt(slash + 1) - 48;
   if (d0 < 0 || d0 > 9) return -1;
   let len = d0;
   if (left === 2) {
-    const d1 = s.charCodeAt(i + 2) - 48;
+    const d1 = s.charCodeAt(slash + 2) - 48;
     if (d0 === 0 || d1 < 0 || d1 > 9) return -1;
     len = d0 * 10 + d1;
   }
