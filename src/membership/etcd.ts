@@ -21,9 +21,8 @@ import {
   OVERLAY_MODES,
   checkNodeName,
   checkPodCIDR,
-  nodesKey,
   screenNodes,
-  skippedKey,
+  ScreenedChanges,
   type CandidateRecord,
   type Membership,
   type MembershipEvents,
@@ -180,9 +179,14 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private resLease: Lease | undefined;
   private watcher: Watcher | undefined;
   private list: NodeRecord[] = [];
-  private listKey = '';
-  private skipKey = '[]';
-  private warned = new Set<string>();
+  private readonly changes = new ScreenedChanges({
+    warning: (w) => this.emit('warning', w),
+    skipped: (sk) => this.emit('skipped', sk),
+    nodes: (nodes) => {
+      this.list = nodes;
+      this.emit('nodes', nodes);
+    },
+  });
   private lastReclaim = 0;
   // the work loop
   private needRegister = true;
@@ -523,24 +527,11 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       }
     }
     const result = screenNodes(self, candidates, { clusterCIDR: this.o.allocation?.clusterCIDR });
-    for (const w of result.warnings) this.warnOnce(w);
-    const sk = skippedKey(result.skipped);
-    if (sk !== this.skipKey) {
-      this.skipKey = sk;
-      this.emit('skipped', result.skipped);
-    }
-    const key = nodesKey(result.nodes);
-    if (key !== this.listKey) {
-      this.listKey = key;
-      this.list = result.nodes;
-      this.emit('nodes', result.nodes);
-    }
+    this.changes.publish(result);
   }
 
   private warnOnce(message: string): void {
-    if (this.warned.has(message)) return;
-    this.warned.add(message);
-    this.emit('warning', message);
+    this.changes.warnOnce(message);
   }
 
   // ------------------------------------------------------------------ stopping

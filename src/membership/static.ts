@@ -11,9 +11,8 @@ import { Problems, ValidationError } from '../rtnl/validate';
 import { parsePrefix4 } from './cidr';
 import {
   MAX_RECORD_BYTES,
-  nodesKey,
   screenNodes,
-  skippedKey,
+  ScreenedChanges,
   validateNodeRecord,
   type CandidateRecord,
   type Membership,
@@ -52,8 +51,14 @@ const MAX_FILE_BYTES = 16 * 1024 * 1024;
 export class StaticMembership extends EventEmitter<MembershipEvents> implements Membership {
   private readonly o: Required<Omit<StaticMembershipOptions, 'clusterCIDR'>> & Pick<StaticMembershipOptions, 'clusterCIDR'>;
   private list: NodeRecord[] = [];
-  private listKey = '';
-  private skipKey = '[]';
+  private readonly changes = new ScreenedChanges({
+    warning: (w) => this.emit('warning', w),
+    skipped: (sk) => this.emit('skipped', sk),
+    nodes: (nodes) => {
+      this.list = nodes;
+      this.emit('nodes', nodes);
+    },
+  });
   private record: NodeRecord | undefined;
   private watcher: fs.FSWatcher | undefined;
   private poll: NodeJS.Timeout | undefined;
@@ -61,7 +66,6 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
   private stamp = '';
   private healthy: boolean | undefined;
   private lastError = '';
-  private warned = new Set<string>();
   private started = false;
 
   /** Throws ValidationError for bad options. */
@@ -173,23 +177,7 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
       return size > MAX_RECORD_BYTES ? { source, value: undefined, error: `record is ${size} bytes, more than ${MAX_RECORD_BYTES}` } : { source, value };
     });
     const result = screenNodes(self, candidates, { clusterCIDR: this.o.clusterCIDR });
-    for (const w of result.warnings) {
-      if (!this.warned.has(w)) {
-        this.warned.add(w);
-        this.emit('warning', w);
-      }
-    }
-    const sk = skippedKey(result.skipped);
-    if (sk !== this.skipKey) {
-      this.skipKey = sk;
-      this.emit('skipped', result.skipped);
-    }
-    const key = nodesKey(result.nodes);
-    if (key !== this.listKey) {
-      this.listKey = key;
-      this.list = result.nodes;
-      this.emit('nodes', result.nodes);
-    }
+    this.changes.publish(result);
   }
 
   private resolveSelf(list: unknown[]): NodeRecord {

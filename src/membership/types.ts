@@ -270,3 +270,43 @@ export function nodesKey(nodes: NodeRecord[]): string {
 export function skippedKey(skipped: SkippedRecord[]): string {
   return JSON.stringify(skipped.map((s) => [s.source, s.reason]).sort());
 }
+
+/**
+ * What both memberships do with a screening result: each warning once, and 'skipped' and
+ * 'nodes' only when they differ from the last ones reported.
+ */
+export class ScreenedChanges {
+  private listKey = '';
+  private skipKey = '[]';
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly report: {
+      warning(message: string): void;
+      skipped(skipped: SkippedRecord[]): void;
+      nodes(nodes: NodeRecord[]): void;
+    },
+  ) {}
+
+  /** Reports a warning the first time it is seen. */
+  warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.report.warning(message);
+  }
+
+  /** Reports a screening result's new warnings, and its skipped and node lists when changed. */
+  publish(result: ScreenResult): void {
+    for (const w of result.warnings) this.warnOnce(w);
+    const sk = skippedKey(result.skipped);
+    if (sk !== this.skipKey) {
+      this.skipKey = sk;
+      this.report.skipped(result.skipped);
+    }
+    const key = nodesKey(result.nodes);
+    if (key !== this.listKey) {
+      this.listKey = key;
+      this.report.nodes(result.nodes);
+    }
+  }
+}
