@@ -9,7 +9,7 @@
  */
 import { IPIP_IMMUTABLE, VXLAN_IMMUTABLE } from '../rtnl/link';
 import { NUD_NOARP, NUD_PERMANENT, RT_TABLE_MAIN } from '../rtnl/constants';
-import type { Address, FdbEntry, Link, LinkChanges, LinkSpec, Neighbor, Route } from '../rtnl/types';
+import type { Address, FdbEntry, LinkChanges, LinkSpec, Neighbor, Route } from '../rtnl/types';
 import type { Observed } from './observe';
 import { expectedOf, routeKey, withProtocol, type PreparedRoute, type PreparedState } from './prepare';
 import type { Conflict, Op } from './types';
@@ -484,4 +484,3 @@ function nameOf(obs: Observed, index: number): string {
   return obs.byIndex.get(index)?.name ?? `if${index}`;
 }
 
-export type { Link };

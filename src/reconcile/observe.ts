@@ -15,8 +15,6 @@ export interface Observed {
   addresses: Address[];
   /** Routes carrying the reconciler's protocol, in every table. */
   ownedRoutes: Route[];
-  /** Routes of other protocols in the tables where desired routes are missing (conflict check). */
-  foreignRoutes: Route[];
   fdb: FdbEntry[];
   neighbors: Neighbor[];
 }
@@ -64,7 +62,7 @@ export async function observe(nl: Rtnl, desired: PreparedState, protocol: number
   }
 
   const ownedRoutes = await nl.routes.list({ table: 'all', protocol });
-  return { links, byName, byIndex, managed, addresses, ownedRoutes, foreignRoutes: [], fdb, neighbors };
+  return { links, byName, byIndex, managed, addresses, ownedRoutes, fdb, neighbors };
 }
 
 /** All routes of other protocols in the given tables (read only when a desired key is missing). */

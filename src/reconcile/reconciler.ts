@@ -115,8 +115,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     const routes = diffRoutes(prepared, observed, links.vanishing, this.ctx);
     if (routes.missingTables.size) {
       // Some desired routes are missing from what we own: is a foreign route on their key?
-      observed.foreignRoutes = await observeForeignRoutes(this.nl, routes.missingTables, this.protocol);
-      checkForeign(routes, observed.foreignRoutes, links.vanishing, this.ctx);
+      const foreign = await observeForeignRoutes(this.nl, routes.missingTables, this.protocol);
+      checkForeign(routes, foreign, links.vanishing, this.ctx);
     }
     const ops = [
       ...links.ops,
