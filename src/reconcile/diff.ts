@@ -12,6 +12,7 @@ import { NUD_NOARP, NUD_PERMANENT, RT_TABLE_MAIN } from '../rtnl/constants';
 import type { Address, FdbEntry, LinkChanges, LinkSpec, Neighbor, Route } from '../rtnl/types';
 import type { Observed } from './observe';
 import { expectedOf, routeKey, withProtocol, type PreparedRoute, type PreparedState } from './prepare';
+import type { ObservedRoutes } from './routescan';
 import type { Conflict, Op } from './types';
 
 export interface DiffContext {
@@ -328,20 +329,23 @@ function desiredIndex(desired: PreparedState): DesiredIndex {
   return idx;
 }
 
-let diffCycle = 0;
-
-export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set<number>, ctx: DiffContext): RouteDiff {
+/**
+ * Owned routes against desired ones. The read (observeRoutes) has already settled the routes
+ * that match in the common shape, marking their desired route with its cycle; what is left
+ * here is every route it could not settle.
+ */
+export function diffRoutes(desired: PreparedState, obs: Observed, read: ObservedRoutes, vanishing: Set<number>, ctx: DiffContext): RouteDiff {
   const ops: Op[] = [];
   const conflicts: Conflict[] = [];
   const missingTables = new Set<number>();
   const idx = desiredIndex(desired);
-  const cycle = ++diffCycle;
+  const cycle = read.cycle;
   // Owned routes on a link that is deleted or recreated go with it, but only when the link
   // goes, which is after the route stage for a deletion: a desired route on the same key must
   // replace it, not be added next to it (EEXIST).
   const onVanishing = new RouteIndex();
   // One lookup per kernel route in the (cached) desired index; no per-cycle key strings or maps.
-  for (const r of obs.ownedRoutes) {
+  for (const r of read.owned) {
     if (r.dev !== undefined && vanishing.has(r.dev)) {
       onVanishing.add(r);
       continue;
@@ -357,7 +361,8 @@ export function diffRoutes(desired: PreparedState, obs: Observed, vanishing: Set
   const creates: Array<{ op: Op; d: PreparedRoute }> = [];
   for (const d of desired.routes) {
     if (d.seen === cycle) {
-      const have = d.found!;
+      const have = d.found;
+      if (have === undefined) continue; // settled equal by the read
       d.found = undefined;
       const op = compareRoute(d, have, obs, ctx);
       if (op) ops.push(op);

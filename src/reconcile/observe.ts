@@ -13,14 +13,13 @@ export interface Observed {
   /** Links this reconciler manages: desired ones that exist, and ones marked with its alias. */
   managed: Set<number>;
   addresses: Address[];
-  /** Routes carrying the reconciler's protocol, in every table. */
-  ownedRoutes: Route[];
   fdb: FdbEntry[];
   neighbors: Neighbor[];
 }
 
-/** Reads links, then everything on the links that matter. */
-export async function observe(nl: Rtnl, desired: PreparedState, protocol: number, ownerAlias: string): Promise<Observed> {
+/** Reads links, then everything on the links that matter. The reconciler's routes are read
+ * after the link diff, by observeRoutes() (routescan.ts), which needs to know which links go. */
+export async function observe(nl: Rtnl, desired: PreparedState, ownerAlias: string): Promise<Observed> {
   const links = await nl.links.list();
   const byName = new Map<string, Link>();
   const byIndex = new Map<number, Link>();
@@ -61,8 +60,7 @@ export async function observe(nl: Rtnl, desired: PreparedState, protocol: number
     fdb.push(...(await nl.fdb.list({ dev: i })));
   }
 
-  const ownedRoutes = await nl.routes.list({ table: 'all', protocol });
-  return { links, byName, byIndex, managed, addresses, ownedRoutes, fdb, neighbors };
+  return { links, byName, byIndex, managed, addresses, fdb, neighbors };
 }
 
 /** All routes of other protocols in the given tables (read only when a desired key is missing). */

@@ -60,7 +60,7 @@ export interface PreparedRoute {
    * nothing else set: compared field by field without building an expected Route. Undefined
    * for every other route.
    */
-  simple?: { via: string; dev: string; onlink: boolean };
+  simple?: { via: string; dev: string; onlink: boolean; gw4: number };
   /** What the kernel will report once applied (device indexes are placeholders); built lazily. */
   expected?: Route;
   /** The diff cycle that last found this route in the kernel (diff bookkeeping). */
@@ -89,10 +89,12 @@ const NO_DEVS: DeviceRef[] = [];
 const SIMPLE_KEYS = new Set(['dst', 'via', 'dev', 'onlink', 'protocol']);
 
 function simpleShape(spec: RouteSpec): PreparedRoute['simple'] {
-  if (typeof spec.via !== 'string' || typeof spec.dev !== 'string' || parseIPv4(spec.via) < 0) return undefined;
+  if (typeof spec.via !== 'string' || typeof spec.dev !== 'string') return undefined;
+  const gw4 = parseIPv4(spec.via);
+  if (gw4 < 0) return undefined;
   const keys = Object.keys(spec); // not for-in: slow on objects made by spread
   for (let k = 0; k < keys.length; k++) if (!SIMPLE_KEYS.has(keys[k])) return undefined;
-  return { via: spec.via, dev: spec.dev, onlink: spec.onlink === true };
+  return { via: spec.via, dev: spec.dev, onlink: spec.onlink === true, gw4 };
 }
 
 /** A validated desired FDB entry, with its canonical identity. */

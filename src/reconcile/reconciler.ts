@@ -6,6 +6,7 @@ import { ValidationError } from '../rtnl/validate';
 import { applyOps } from './apply';
 import { checkForeign, diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, keyOfRoute, type DiffContext } from './diff';
 import { observe, observeForeignRoutes, type Observed } from './observe';
+import { observeRoutes } from './routescan';
 import { ReconcilePlan } from './plan';
 import { prepareDesired, type PreparedState } from './prepare';
 import {
@@ -109,10 +110,11 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   private async computePlan(prepared: PreparedState): Promise<Cycle> {
-    const observed = await observe(this.nl, prepared, this.protocol, this.ctx.ownerAlias);
+    const observed = await observe(this.nl, prepared, this.ctx.ownerAlias);
     this.checkReferences(prepared, observed);
     const links = diffLinks(prepared, observed, this.ctx);
-    const routes = diffRoutes(prepared, observed, links.vanishing, this.ctx);
+    const read = await observeRoutes(this.nl, prepared, observed, links.vanishing, this.protocol);
+    const routes = diffRoutes(prepared, observed, read, links.vanishing, this.ctx);
     if (routes.missingTables.size) {
       // Some desired routes are missing from what we own: is a foreign route on their key?
       const foreign = await observeForeignRoutes(this.nl, routes.missingTables, this.protocol);
