@@ -15,11 +15,11 @@ export interface StageOutcome {
 }
 
 function collect(ops: Op[], result: BatchResult, out: StageOutcome): void {
-  ops.forEach((op, i) => {
+  for (let i = 0; i < ops.length; i++) {
     const e = result.errors[i];
-    if (e) out.failed.push({ op, error: e });
-    else out.applied.push(op);
-  });
+    if (e) out.failed.push({ op: ops[i], error: e });
+    else out.applied.push(ops[i]);
+  }
 }
 
 async function one(op: Op, out: StageOutcome, run: () => Promise<unknown>): Promise<void> {
@@ -47,8 +47,12 @@ async function applyLink(nl: Rtnl, op: Op): Promise<void> {
 }
 
 /** Runs the ops of one stage. */
-async function applyStage(nl: Rtnl, ops: Op[], out: StageOutcome): Promise<void> {
-  const of = (kind: string, ...actions: string[]) => ops.filter((o) => o.kind === kind && actions.includes(o.action));
+async function applyStage(nl: Rtnl, ops: Op[], protocol: number, out: StageOutcome): Promise<void> {
+  const of = (kind: string, ...actions: string[]): Op[] => {
+    const match = (o: Op) => o.kind === kind && actions.includes(o.action);
+    // A big stage is usually one kind and action (100k route creates): no copy of it then.
+    return ops.length > 0 && match(ops[0]) && ops.every(match) ? ops : ops.filter(match);
+  };
   for (const op of of('link', 'create', 'recreate', 'update', 'delete')) await one(op, out, () => applyLink(nl, op));
 
   for (const op of of('address', 'create')) await one(op, out, () => nl.addresses.add(op.desired as AddressSpec));
@@ -77,25 +81,27 @@ async function applyStage(nl: Rtnl, ops: Op[], out: StageOutcome): Promise<void>
   const fdbDel = of('fdb', 'delete');
   if (fdbDel.length) collect(fdbDel, await nl.fdb.delMany(fdbDel.map((o) => o.actual as FdbEntry)), out);
 
+  // Desired route specs carry no protocol (prepareDesired refuses another one): the batch adds ours.
   const routeNew = of('route', 'create');
-  if (routeNew.length) collect(routeNew, await nl.routes.addMany(routeNew.map((o) => o.desired as RouteSpec), { validated: true }), out);
+  if (routeNew.length) collect(routeNew, await nl.routes.addMany(routeNew.map((o) => o.desired as RouteSpec), { validated: true, protocol }), out);
   const routeChanged = of('route', 'update');
-  if (routeChanged.length) collect(routeChanged, await nl.routes.addMany(routeChanged.map((o) => o.desired as RouteSpec), { replace: true, validated: true }), out);
+  if (routeChanged.length) collect(routeChanged, await nl.routes.addMany(routeChanged.map((o) => o.desired as RouteSpec), { replace: true, validated: true, protocol }), out);
   const routeDel = of('route', 'delete');
   if (routeDel.length) collect(routeDel, await nl.routes.delMany(routeDel.map((o) => o.actual as Route)), out);
 }
 
 /** Applies ops in stage order. Ops on an object whose link failed to appear still run (and
  * fail on their own, reported), so the result names every op that did not happen. */
-export async function applyOps(nl: Rtnl, ops: Op[]): Promise<StageOutcome> {
+export async function applyOps(nl: Rtnl, ops: Op[], protocol: number): Promise<StageOutcome> {
   const out: StageOutcome = { applied: [], failed: [] };
-  const stages = new Map<number, Op[]>();
-  for (const op of ops) {
-    const s = stageOf(op);
-    const list = stages.get(s);
-    if (list) list.push(op);
-    else stages.set(s, [op]);
+  // A plan's ops are in stage order (ReconcilePlan): each run of one stage is a stage.
+  for (let start = 0; start < ops.length; ) {
+    const s = stageOf(ops[start]);
+    let end = start + 1;
+    while (end < ops.length && stageOf(ops[end]) === s) end++;
+    if (end < ops.length && stageOf(ops[end]) < s) throw new Error('applyOps: ops are not in stage order');
+    await applyStage(nl, start === 0 && end === ops.length ? ops : ops.slice(start, end), protocol, out);
+    start = end;
   }
-  for (const s of [...stages.keys()].sort((a, b) => a - b)) await applyStage(nl, stages.get(s)!, out);
   return out;
 }

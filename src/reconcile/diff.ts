@@ -8,10 +8,11 @@
  *   a conflict, left alone unless adoptConflicts is set.
  */
 import { IPIP_IMMUTABLE, VXLAN_IMMUTABLE } from '../rtnl/link';
-import { NUD_NOARP, NUD_PERMANENT, RT_TABLE_MAIN } from '../rtnl/constants';
-import type { Address, FdbEntry, LinkChanges, LinkSpec, Neighbor, Route } from '../rtnl/types';
+import { NUD_NOARP, NUD_PERMANENT } from '../rtnl/constants';
+import type { Address, FdbEntry, LinkChanges, LinkSpec, Neighbor, Route, RouteSpec } from '../rtnl/types';
 import type { Observed } from './observe';
-import { expectedOf, routeKey, withProtocol, type PreparedRoute, type PreparedState } from './prepare';
+import { expectedOf, type PreparedRoute, type PreparedState } from './prepare';
+import { keyOfRoute, routeKey } from './routeindex';
 import type { ObservedRoutes } from './routescan';
 import type { Conflict, Op } from './types';
 
@@ -203,12 +204,12 @@ function actualSignature(r: Route, obs: Observed, anyDev: boolean, anyNexthopDev
 }
 
 /** The common shape compared field by field: no strings built, nothing allocated. */
-function simpleMatches(s: NonNullable<PreparedRoute['simple']>, have: Route, obs: Observed): boolean {
+function simpleMatches(d: PreparedRoute, have: Route, obs: Observed): boolean {
   return (
-    have.via === s.via &&
+    have.via === d.spec.via &&
     have.dev !== undefined &&
-    obs.byIndex.get(have.dev)?.name === s.dev &&
-    have.onlink === s.onlink &&
+    obs.byIndex.get(have.dev)?.name === d.spec.dev &&
+    have.onlink === (d.spec.onlink === true) &&
     have.type === 'unicast' &&
     have.scope === 0 &&
     have.prefsrc === undefined &&
@@ -237,36 +238,27 @@ function routeDiffs(want: Route, wantDev: string, have: Route, haveDev: string):
   return out.length ? out : ['nexthop devices differ'];
 }
 
-export function keyOfRoute(r: Route): string {
-  return routeKey(r.table, r.family, r.dst, r.tos, r.metric ?? (r.family === 6 ? 1024 : 0));
-}
-
 /**
- * Routes by identity key. Nearly every route lives in the main table with tos 0 and the default
- * metric: those are found by their dst string alone (which the decoder already made), so
- * indexing 100k routes builds no key strings.
+ * Kernel routes by identity key, for the owned routes on vanishing links (few: what sat on a
+ * link that goes away).
  */
 class RouteIndex {
-  private readonly common = new Map<string, Route>();
-  private readonly other = new Map<string, Route>();
+  private readonly byKey = new Map<string, Route>();
 
   add(r: Route): void {
-    if (isCommonKey(r.table, r.family, r.dst, r.tos, r.metric)) this.common.set(r.dst, r);
-    else this.other.set(keyOfRoute(r), r);
+    this.byKey.set(keyOfRoute(r), r);
   }
 
   /** Finds and removes the route on a desired key. */
   take(d: PreparedRoute): Route | undefined {
-    const common = isCommonKey(d.table, d.family, d.dst, d.tos, d.metric);
-    const map = common ? this.common : this.other;
-    const k = common ? d.dst : d.key;
-    const r = map.get(k);
-    if (r) map.delete(k);
+    const k = routeKey(d.table, d.family, d.dst, d.tos, d.metric);
+    const r = this.byKey.get(k);
+    if (r) this.byKey.delete(k);
     return r;
   }
 
   get size(): number {
-    return this.common.size + this.other.size;
+    return this.byKey.size;
   }
 }
 
@@ -275,23 +267,29 @@ export interface RouteDiff {
   conflicts: Conflict[];
   /** Tables where a desired route has no owned route on its key (a foreign one may hold it). */
   missingTables: Set<number>;
-  /** The create ops with their prepared routes, for checkForeign(). */
-  creates: Array<{ op: Op; d: PreparedRoute }>;
 }
 
 /**
  * Second look at the routes planned for creation, once the foreign routes of their tables are
  * read: a foreign route on the key is a conflict (left alone) or, with adoptConflicts, replaced.
- * Only the creates are revisited; the rest of the diff stands.
+ * Only the creates are revisited; the rest of the diff stands. Works from the foreign routes
+ * (usually few) through the desired index, so a plan of 100k creates costs no extra list.
  */
-export function checkForeign(diff: RouteDiff, foreignRoutes: Route[], vanishing: Set<number>, ctx: DiffContext): void {
-  const foreign = new RouteIndex();
-  for (const r of foreignRoutes) if (r.dev === undefined || !vanishing.has(r.dev)) foreign.add(r);
-  if (foreign.size === 0) return;
+export function checkForeign(diff: RouteDiff, desired: PreparedState, foreignRoutes: Route[], vanishing: Set<number>, ctx: DiffContext): void {
+  let createOf: Map<RouteSpec, Op> | undefined; // built on the first foreign route on a desired key
   const dropped = new Set<Op>();
-  for (const { op, d } of diff.creates) {
-    const f = foreign.take(d);
-    if (!f) continue;
+  for (const f of foreignRoutes) {
+    if (f.dev !== undefined && vanishing.has(f.dev)) continue;
+    const at = desired.routeIndex.findRoute(f);
+    if (at < 0) continue;
+    if (!createOf) {
+      createOf = new Map();
+      for (const op of diff.ops) if (op.kind === 'route' && op.action === 'create') createOf.set(op.desired as RouteSpec, op);
+    }
+    const spec = desired.routes[at].spec;
+    const op = createOf.get(spec);
+    if (!op) continue; // ours is there already (an update, or equal)
+    createOf.delete(spec); // one foreign route per key decides
     if (ctx.adoptConflicts) {
       op.action = 'update';
       op.reason = `adopt from protocol ${f.protocol}`;
@@ -304,31 +302,6 @@ export function checkForeign(diff: RouteDiff, foreignRoutes: Route[], vanishing:
   if (dropped.size) diff.ops = diff.ops.filter((op) => !dropped.has(op));
 }
 
-/** True for the bucket nearly every route is in: main table, tos 0, default metric, not default. */
-function isCommonKey(table: number, family: number, dst: string, tos: number, metric: number | undefined): boolean {
-  return table === RT_TABLE_MAIN && tos === 0 && dst !== 'default' && (metric ?? (family === 6 ? 1024 : 0)) === (family === 6 ? 1024 : 0);
-}
-
-interface DesiredIndex {
-  common: Map<string, PreparedRoute>;
-  other: Map<string, PreparedRoute>;
-}
-const desiredIndexes = new WeakMap<PreparedState, DesiredIndex>();
-
-/** The desired routes by key, built once per prepared state (a watch reuses it every cycle). */
-function desiredIndex(desired: PreparedState): DesiredIndex {
-  let idx = desiredIndexes.get(desired);
-  if (!idx) {
-    idx = { common: new Map(), other: new Map() };
-    for (const d of desired.routes) {
-      if (isCommonKey(d.table, d.family, d.dst, d.tos, d.metric)) idx.common.set(d.dst, d);
-      else idx.other.set(d.key, d);
-    }
-    desiredIndexes.set(desired, idx);
-  }
-  return idx;
-}
-
 /**
  * Owned routes against desired ones. The read (observeRoutes) has already settled the routes
  * that match in the common shape, marking their desired route with its cycle; what is left
@@ -338,68 +311,80 @@ export function diffRoutes(desired: PreparedState, obs: Observed, read: Observed
   const ops: Op[] = [];
   const conflicts: Conflict[] = [];
   const missingTables = new Set<number>();
-  const idx = desiredIndex(desired);
+  const idx = desired.routeIndex;
+  const routes = desired.routes;
   const cycle = read.cycle;
   // Owned routes on a link that is deleted or recreated go with it, but only when the link
   // goes, which is after the route stage for a deletion: a desired route on the same key must
   // replace it, not be added next to it (EEXIST).
   const onVanishing = new RouteIndex();
-  // One lookup per kernel route in the (cached) desired index; no per-cycle key strings or maps.
-  for (const r of read.owned) {
+  const owned = read.owned;
+  for (let k = 0; k < owned.length; k++) {
+    const r = owned[k];
     if (r.dev !== undefined && vanishing.has(r.dev)) {
       onVanishing.add(r);
       continue;
     }
-    const d = isCommonKey(r.table, r.family, r.dst, r.tos, r.metric) ? idx.common.get(r.dst) : idx.other.get(keyOfRoute(r));
+    const at = idx.findRoute(r);
+    const d = at >= 0 ? routes[at] : undefined;
     if (!d || d.seen === cycle) {
-      ops.push({ action: 'delete', kind: 'route', key: `${r.dst} table ${r.table}`, reason: 'not desired any more', actual: r });
+      ops.push({ action: 'delete', kind: 'route', key: readableKey(r.dst, r.table), reason: 'not desired any more', actual: r });
       continue;
     }
     d.seen = cycle;
     d.found = r;
   }
-  const creates: Array<{ op: Op; d: PreparedRoute }> = [];
-  for (const d of desired.routes) {
+  for (let k = 0; k < routes.length; k++) {
+    const d = routes[k];
     if (d.seen === cycle) {
       const have = d.found;
       if (have === undefined) continue; // settled equal by the read
       d.found = undefined;
-      const op = compareRoute(d, have, obs, ctx);
+      const op = compareRoute(d, have, obs, ctx.protocol);
       if (op) ops.push(op);
       continue;
     }
-    const spec = withProtocol(d, ctx.protocol);
-    const readable = `${d.dst} table ${d.table}`;
-    const leaving = onVanishing.take(d);
+    const leaving = onVanishing.size ? onVanishing.take(d) : undefined;
     if (leaving) {
       const was = leaving.dev === undefined ? 'its link' : nameOf(obs, leaving.dev);
-      const reason = spec.dev === was ? `re-added: ${was} is recreated` : `moves off ${was}, which goes away`;
-      ops.push({ action: 'update', kind: 'route', key: readable, reason, desired: spec, actual: leaving });
+      const reason = d.spec.dev === was ? `re-added: ${was} is recreated` : `moves off ${was}, which goes away`;
+      ops.push({ action: 'update', kind: 'route', key: readableKey(d.dst, d.table), reason, desired: d.spec, actual: leaving });
       continue;
     }
     missingTables.add(d.table);
-    const op: Op = { action: 'create', kind: 'route', key: readable, reason: 'missing', desired: spec };
+    // The spec as given: the reconciler's protocol is added when it is sent (applyOps).
+    const op: Op = { action: 'create', kind: 'route', key: readableKey(d.dst, d.table), reason: 'missing', desired: d.spec };
     ops.push(op);
-    creates.push({ op, d });
   }
-  return { ops, conflicts, missingTables, creates };
+  return { ops, conflicts, missingTables };
+}
+
+const tableSuffixes = new Map<number, string>();
+/** "10.1.0.0/24 table 254": one concatenation (the suffix is made once per table). */
+function readableKey(dst: string, table: number): string {
+  let suffix = tableSuffixes.get(table);
+  if (suffix === undefined) {
+    suffix = ` table ${table}`;
+    if (tableSuffixes.size < 1024) tableSuffixes.set(table, suffix);
+  }
+  return dst + suffix;
 }
 
 /** An update op when the kernel's route differs from the desired one, else undefined. */
-function compareRoute(d: PreparedRoute, have: Route, obs: Observed, ctx: DiffContext): Op | undefined {
-  if (d.simple && simpleMatches(d.simple, have, obs)) return undefined;
-  const readable = `${d.dst} table ${d.table}`;
+function compareRoute(d: PreparedRoute, have: Route, obs: Observed, protocol: number): Op | undefined {
+  if (d.simple && simpleMatches(d, have, obs)) return undefined;
+  const readable = readableKey(d.dst, d.table);
   // A device that does not exist yet (created in this apply) cannot carry the route now.
   if (d.devs.some((x) => devIndex(obs, x) === undefined)) {
-    return { action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: withProtocol(d, ctx.protocol), actual: have };
+    return { action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: d.spec, actual: have };
   }
-  const e = expectedOf(d, ctx.protocol);
+  const e = expectedOf(d, protocol);
   const want = desiredSignature(d, e, obs);
   const anyDev = d.devRef === undefined && !e.nexthops && e.dev !== 1;
   const got = actualSignature(have, obs, anyDev, d.nexthopRefs.map((r) => r === undefined));
   if (want === got) return undefined;
   const reason = routeDiffs(e, want.split('|')[1], have, got.split('|')[1]).join(', ');
-  return { action: 'update', kind: 'route', key: readable, reason, desired: withProtocol(d, ctx.protocol), actual: have };
+  return { action: 'update', kind: 'route', key: readable, reason, desired: d.spec, actual: have };
 }
 
 // ------------------------------------------------------------------ FDB

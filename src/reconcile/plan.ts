@@ -4,27 +4,16 @@ const SYMBOL: Record<OpAction, string> = { create: '+', update: '~', recreate: '
 
 /** The order ops run in: links first, then what sits on them, routes last; deletions after
  * all creations, in the reverse order. */
-const STAGE: Record<string, number> = {
-  'link:create': 0,
-  'link:recreate': 0,
-  'link:update': 0,
-  'address:create': 1,
-  'address:update': 1,
-  'neighbor:create': 2,
-  'neighbor:update': 2,
-  'fdb:create': 2,
-  'fdb:update': 2,
-  'route:create': 3,
-  'route:update': 3,
-  'route:delete': 4,
-  'neighbor:delete': 5,
-  'fdb:delete': 5,
-  'address:delete': 6,
-  'link:delete': 7,
+const STAGE: Record<string, Partial<Record<OpAction, number>>> = {
+  link: { create: 0, recreate: 0, update: 0, delete: 7 },
+  address: { create: 1, update: 1, delete: 6 },
+  neighbor: { create: 2, update: 2, delete: 5 },
+  fdb: { create: 2, update: 2, delete: 5 },
+  route: { create: 3, update: 3, delete: 4 },
 };
 
 export function stageOf(op: Op): number {
-  return STAGE[`${op.kind}:${op.action}`];
+  return STAGE[op.kind][op.action]!;
 }
 
 export class ReconcilePlan implements Plan {
@@ -33,10 +22,17 @@ export class ReconcilePlan implements Plan {
     ops: Op[],
     readonly conflicts: Conflict[],
   ) {
-    // Bucket by stage (stable, O(n), no wrapper per op): each kind's ops stay in diff order.
-    const buckets: Op[][] = [];
-    for (const op of ops) (buckets[stageOf(op)] ??= []).push(op);
-    this.ops = buckets.length === 1 || ops.length === 0 ? (buckets.find(Boolean) ?? []) : buckets.flatMap((b) => b ?? []);
+    // Ops in stage order, each kind's in diff order. Usually they come in that order already
+    // (a big plan is all route creates): then the array is kept, not copied.
+    let ordered = true;
+    for (let i = 1; i < ops.length && ordered; i++) ordered = stageOf(ops[i - 1]) <= stageOf(ops[i]);
+    if (ordered) this.ops = ops;
+    else {
+      // Bucket by stage (stable, O(n), no wrapper per op).
+      const buckets: Op[][] = [];
+      for (let i = 0; i < ops.length; i++) (buckets[stageOf(ops[i])] ??= []).push(ops[i]);
+      this.ops = buckets.flatMap((b) => b ?? []);
+    }
   }
 
   get empty(): boolean {

@@ -13,6 +13,7 @@ import { parseIPv4 } from '../wire/ip';
 import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
 import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate';
 import { PROTOCOLS, lookup } from '../rtnl/names';
+import { DesiredRouteIndex, describeRouteKey, routeKey } from './routeindex';
 import type { DesiredState } from './types';
 
 /** A validated desired link. */
@@ -35,38 +36,77 @@ export interface PreparedAddress {
 }
 /** A validated desired route, with its identity and the values the kernel will report. */
 export interface PreparedRoute {
-  /** The spec as given (the reconciler's protocol is added when it is sent: withProtocol()). */
-  spec: RouteSpec;
+  /** The spec as given (the reconciler's protocol is added when it is sent). */
+  readonly spec: RouteSpec;
   /** 4 or 6 (from dst, via or the spec's family). */
-  family: 4 | 6;
+  readonly family: 4 | 6;
   /** Canonical dst ("default" for /0). */
-  dst: string;
+  readonly dst: string;
   /** Table number (names resolved; default main). */
-  table: number;
+  readonly table: number;
   /** rtm_tos (default 0). */
-  tos: number;
+  readonly tos: number;
   /** The metric the kernel will report (0 for IPv4, 1024 for IPv6 when none is given). */
-  metric: number;
-  /** The identity key (routeKey). */
-  key: string;
+  readonly metric: number;
   /** Devices the route names (dev and nexthop devs). */
-  devs: DeviceRef[];
+  readonly devs: DeviceRef[];
   /** The device of a single-path route, or undefined (the kernel picks it from the gateway). */
-  devRef: DeviceRef | undefined;
+  readonly devRef: DeviceRef | undefined;
   /** The devices of a multipath route's nexthops, in order. */
-  nexthopRefs: Array<DeviceRef | undefined>;
+  readonly nexthopRefs: Array<DeviceRef | undefined>;
   /**
    * The common shape, an IPv4 unicast `dst via gw dev D [onlink]` in the main table with
-   * nothing else set: compared field by field without building an expected Route. Undefined
-   * for every other route.
+   * nothing else set (spec.via and spec.dev are strings, spec.dst canonical): compared field by
+   * field without building an expected Route, or on the numbers of the dump (routescan.ts).
    */
-  simple?: { via: string; dev: string; onlink: boolean; gw4: number };
+  readonly simple: boolean;
+  /** The gateway of a simple route as an unsigned 32-bit number (-1 for other routes). */
+  readonly gw4: number;
   /** What the kernel will report once applied (device indexes are placeholders); built lazily. */
-  expected?: Route;
-  /** The diff cycle that last found this route in the kernel (diff bookkeeping). */
-  seen?: number;
-  /** The kernel's route found in that cycle. */
-  found?: Route;
+  expected: Route | undefined;
+  /** The diff cycle that last found this route in the kernel (diff bookkeeping, 0: never). */
+  seen: number;
+  /** The kernel's route found in that cycle, when it still needs comparing. */
+  found: Route | undefined;
+}
+
+/**
+ * A simple route in six fields, everything else derived from the spec or constant: a desired
+ * state holds 100k of these, and a fourteen-field object each was most of its memory.
+ */
+class SimpleRoute implements PreparedRoute {
+  expected: Route | undefined = undefined;
+  seen = 0;
+  found: Route | undefined = undefined;
+  constructor(
+    readonly spec: RouteSpec,
+    readonly gw4: number,
+    readonly devs: DeviceRef[],
+  ) {}
+  get simple(): boolean {
+    return true;
+  }
+  get family(): 4 {
+    return 4;
+  }
+  get dst(): string {
+    return this.spec.dst; // canonical: checked before one is made
+  }
+  get table(): number {
+    return RT_TABLE_MAIN;
+  }
+  get tos(): number {
+    return 0;
+  }
+  get metric(): number {
+    return 0;
+  }
+  get devRef(): DeviceRef | undefined {
+    return this.spec.dev;
+  }
+  get nexthopRefs(): Array<DeviceRef | undefined> {
+    return NO_REFS;
+  }
 }
 
 /** The expected read-back of a prepared route (built once, on first use). */
@@ -75,26 +115,31 @@ export function expectedOf(d: PreparedRoute, protocol: number): Route {
   return d.expected;
 }
 
-/** The spec to send: the given one with the reconciler's protocol. */
-export function withProtocol(d: PreparedRoute, protocol: number): RouteSpec {
-  // Object.assign, not spread: V8 reads the properties of spread-made objects several times
-  // slower, and the encoder reads every field of 100k of them.
-  return d.spec.protocol === protocol ? d.spec : Object.assign({}, d.spec, { protocol });
-}
-
 const NO_REFS: Array<DeviceRef | undefined> = [];
 const NO_DEVS: DeviceRef[] = [];
 
-/** Fields a route spec may have and still be "simple" (see PreparedRoute.simple). */
-const SIMPLE_KEYS = new Set(['dst', 'via', 'dev', 'onlink', 'protocol']);
-
-function simpleShape(spec: RouteSpec): PreparedRoute['simple'] {
-  if (typeof spec.via !== 'string' || typeof spec.dev !== 'string') return undefined;
-  const gw4 = parseIPv4(spec.via);
-  if (gw4 < 0) return undefined;
-  const keys = Object.keys(spec); // not for-in: slow on objects made by spread
-  for (let k = 0; k < keys.length; k++) if (!SIMPLE_KEYS.has(keys[k])) return undefined;
-  return { via: spec.via, dev: spec.dev, onlink: spec.onlink === true, gw4 };
+/**
+ * The gateway of a spec of the simple shape as a number, or -1 when the spec is not simple.
+ * Only for a validated spec (no unknown fields): a simple one sets nothing but dst, via, dev,
+ * onlink and protocol. Field reads, not Object.keys: no array per route.
+ */
+function simpleGateway(s: RouteSpec): number {
+  if (typeof s.via !== 'string' || typeof s.dev !== 'string') return -1;
+  if (
+    s.family !== undefined ||
+    s.table !== undefined ||
+    s.scope !== undefined ||
+    s.type !== undefined ||
+    s.metric !== undefined ||
+    s.prefsrc !== undefined ||
+    s.tos !== undefined ||
+    s.mtu !== undefined ||
+    s.advmss !== undefined ||
+    s.nexthops !== undefined
+  ) {
+    return -1;
+  }
+  return parseIPv4(s.via);
 }
 
 /** A validated desired FDB entry, with its canonical identity. */
@@ -126,6 +171,8 @@ export interface PreparedState {
   addresses: PreparedAddress[];
   /** The desired routes. */
   routes: PreparedRoute[];
+  /** Positions in routes by identity key. */
+  routeIndex: DesiredRouteIndex;
   /** The desired FDB entries. */
   fdb: PreparedFdb[];
   /** The desired neighbour entries. */
@@ -155,7 +202,8 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
   }
   checkKeys(p, '', state, TOP_KEYS);
   const s = state as Record<string, unknown>;
-  const out: PreparedState = { links: [], addresses: [], routes: [], fdb: [], neighbors: [], references: [] };
+  const givenRoutes = list<RouteSpec>(p, s, 'routes');
+  const out: PreparedState = { links: [], addresses: [], routes: [], routeIndex: new DesiredRouteIndex(givenRoutes.length), fdb: [], neighbors: [], references: [] };
 
   const linkNames = new Map<string, string>();
   list<LinkSpec>(p, s, 'links').forEach((spec, i) => {
@@ -187,54 +235,56 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     out.references.push({ path: `${path}.dev`, dev: spec.dev });
   });
 
-  const routeKeys = new Map<string, number>();
   const routeDevs = new Set<DeviceRef>();
   const oneDev = new Map<DeviceRef, DeviceRef[]>(); // shared [dev] arrays: 100k routes, few devices
-  list<RouteSpec>(p, s, 'routes').forEach((given, i) => {
+  const sharedDevs = (dev: DeviceRef): DeviceRef[] => {
+    let devs = oneDev.get(dev);
+    if (!devs) oneDev.set(dev, (devs = [dev]));
+    return devs;
+  };
+  // Thousands of routes name the same few devices: check each device once.
+  const checkDevsOnce = (i: number, devs: DeviceRef[]): void => {
+    for (let k = 0; k < devs.length; k++) {
+      if (routeDevs.has(devs[k])) continue;
+      routeDevs.add(devs[k]);
+      out.references.push({ path: `routes[${i}].dev`, dev: devs[k] });
+    }
+  };
+  const duplicate = (i: number, had: number, key: string): void => {
+    const at = givenRoutes.indexOf(out.routes[had].spec); // only for the message
+    p.add(`routes[${i}]`, `route ${describeRouteKey(key)} is already desired at routes[${at}]`);
+  };
+  givenRoutes.forEach((given, i) => {
     if (!checkRouteSpecAt(p, 'routes', i, given)) return; // builds its path only for a problem
-    const path = () => `routes[${i}]`; // built only for a message
     const protocol = given.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, given.protocol);
     if (protocol !== defaultProtocol) {
-      p.add(`${path()}.protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
+      p.add(`routes[${i}].protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
       return;
     }
     const spec = given;
-    const simple = simpleShape(spec);
-    let family: 4 | 6;
-    let dst: string;
-    let table: number;
-    let tos: number;
-    let metric: number;
-    let expected: Route | undefined;
-    if (simple && spec.dst !== 'default' && !spec.dst.includes(':')) {
+    const gw4 = simpleGateway(spec);
+    if (gw4 >= 0 && spec.dst !== 'default' && !spec.dst.includes(':') && canonicalDst(spec.dst, 4) === spec.dst) {
       // The common shape: the defaults are known (main table, tos 0, metric 0) without asking
       // the routes layer for a whole expected Route.
-      family = 4;
-      dst = canonicalDst(spec.dst, 4);
-      table = RT_TABLE_MAIN;
-      tos = 0;
-      metric = 0;
-    } else {
-      // The routes layer knows every default the kernel applies; the key comes from the same place.
-      expected = expectedRoute({ ...spec, protocol: defaultProtocol }, () => 0);
-      family = expected.family;
-      dst = expected.dst;
-      table = expected.table;
-      tos = expected.tos;
-      metric = expected.metric ?? 0;
+      const had = out.routeIndex.add(RT_TABLE_MAIN, 4, spec.dst, 0, 0, out.routes.length);
+      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, spec.dst, 0, 0));
+      const devs = sharedDevs(spec.dev!);
+      out.routes.push(new SimpleRoute(spec, gw4, devs));
+      checkDevsOnce(i, devs);
+      return;
     }
-    const key = routeKey(table, family, dst, tos, metric);
-    const seen = routeKeys.get(key);
-    if (seen !== undefined) return p.add(path(), `route ${describeRouteKey(key)} is already desired at routes[${seen}]`);
-    routeKeys.set(key, i);
+    // The routes layer knows every default the kernel applies; the key comes from the same place.
+    const expected = expectedRoute({ ...spec, protocol: defaultProtocol }, () => 0);
+    const { family, dst, table, tos } = expected;
+    const metric = expected.metric ?? 0;
+    const had = out.routeIndex.add(table, family, dst, tos, metric, out.routes.length);
+    if (had >= 0) return duplicate(i, had, routeKey(table, family, dst, tos, metric));
     const multipath = spec.nexthops !== undefined && spec.nexthops.length > 1;
     const devRef = spec.nexthops?.length === 1 ? spec.nexthops[0].dev : spec.dev;
     const nexthopRefs = multipath ? spec.nexthops!.map((nh) => nh.dev) : NO_REFS;
     let devs: DeviceRef[];
-    if (!multipath) {
-      devs = devRef === undefined ? NO_DEVS : (oneDev.get(devRef) ?? []);
-      if (devRef !== undefined && !oneDev.has(devRef)) oneDev.set(devRef, (devs = [devRef]));
-    } else {
+    if (!multipath) devs = devRef === undefined ? NO_DEVS : sharedDevs(devRef);
+    else {
       devs = [];
       for (const d of nexthopRefs) if (d !== undefined) devs.push(d);
     }
@@ -245,21 +295,17 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
       table,
       tos,
       metric,
-      key,
       devs,
       devRef: multipath ? undefined : devRef,
       nexthopRefs,
-      simple: expected ? undefined : simple,
+      simple: false,
+      gw4: -1,
       expected,
+      seen: 0,
+      found: undefined,
     });
-    // Thousands of routes name the same few devices: check each device once.
-    for (const dev of devs) {
-      if (routeDevs.has(dev)) continue;
-      routeDevs.add(dev);
-      out.references.push({ path: `${path()}.dev`, dev });
-    }
+    checkDevsOnce(i, devs);
   });
-
   const fdbKeys = new Map<string, string>();
   const fdbUnicast = new Map<string, { dst: string; path: string }>();
   list<FdbSpec>(p, s, 'fdb').forEach((spec, i) => {
@@ -302,14 +348,4 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
 
   p.throwIfAny('invalid desired state');
   return out;
-}
-
-export function routeKey(table: number, family: number, dst: string, tos: number, metric: number): string {
-  return `${table} ${family} ${dst} ${tos} ${metric}`;
-}
-
-/** "10.0.0.0/24 table 254 metric 0" from a key, for messages. */
-export function describeRouteKey(key: string): string {
-  const [table, , dst, tos, metric] = key.split(' ');
-  return `${dst} table ${table}${tos !== '0' ? ` tos ${tos}` : ''} metric ${metric}`;
 }

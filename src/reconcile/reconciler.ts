@@ -4,7 +4,7 @@ import type { Rtnl } from '../rtnl/rtnl';
 import type { Link, Route } from '../rtnl/types';
 import { ValidationError } from '../rtnl/validate';
 import { applyOps } from './apply';
-import { checkForeign, diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, keyOfRoute, type DiffContext } from './diff';
+import { checkForeign, diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, type DiffContext } from './diff';
 import { observe, observeForeignRoutes, type Observed } from './observe';
 import { observeRoutes } from './routescan';
 import { ReconcilePlan } from './plan';
@@ -18,17 +18,6 @@ import {
   type ReconcilerOptions,
   type WatchOptions,
 } from './types';
-
-const keySets = new WeakMap<PreparedState, Set<string>>();
-/** The desired route keys of a prepared state, built once per state. */
-function routeKeysOf(p: PreparedState): Set<string> {
-  let keys = keySets.get(p);
-  if (!keys) {
-    keys = new Set(p.routes.map((r) => r.key));
-    keySets.set(p, keys);
-  }
-  return keys;
-}
 
 interface Cycle {
   plan: ReconcilePlan;
@@ -118,15 +107,15 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     if (routes.missingTables.size) {
       // Some desired routes are missing from what we own: is a foreign route on their key?
       const foreign = await observeForeignRoutes(this.nl, routes.missingTables, this.protocol);
-      checkForeign(routes, foreign, links.vanishing, this.ctx);
+      checkForeign(routes, prepared, foreign, links.vanishing, this.ctx);
     }
-    const ops = [
-      ...links.ops,
-      ...diffAddresses(prepared, observed, links.vanishing),
-      ...diffNeighbors(prepared, observed, links.vanishing),
-      ...diffFdb(prepared, observed, links.vanishing),
-      ...routes.ops,
-    ];
+    const others = links.ops.concat(
+      diffAddresses(prepared, observed, links.vanishing),
+      diffNeighbors(prepared, observed, links.vanishing),
+      diffFdb(prepared, observed, links.vanishing),
+    );
+    // A big plan is nearly all routes: no copy of it when there is nothing else.
+    const ops = others.length ? others.concat(routes.ops) : routes.ops;
     this.remember(prepared, observed);
     const plan = new ReconcilePlan(ops, routes.conflicts);
     this.emit('plan', plan);
@@ -149,7 +138,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   private async applyPrepared(prepared: PreparedState): Promise<ApplyResult> {
     const before = this.nl.modifyingRequests();
     const { plan } = await this.computePlan(prepared);
-    const outcome = plan.empty ? { applied: [], failed: [] } : await applyOps(this.nl, plan.ops);
+    const outcome = plan.empty ? { applied: [], failed: [] } : await applyOps(this.nl, plan.ops, this.protocol);
     const result: ApplyResult = {
       plan,
       applied: outcome.applied,
@@ -203,9 +192,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     m.on('fdb', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
     m.on('route', (e) => {
       const r = e.object as Route;
-      // The desired key set is built on the first foreign route event, not on every apply.
+      // A foreign route matters when it lands on a desired key.
       const p = this.relevant.prepared;
-      if (r.protocol === this.protocol || (p && routeKeysOf(p).has(keyOfRoute(r)))) this.trigger();
+      if (r.protocol === this.protocol || (p && p.routeIndex.findRoute(r) >= 0)) this.trigger();
     });
     m.on('overflow', () => this.trigger(0)); // events were lost: re-read everything
     m.on('error', (err: Error) => this.emit('error', err));

@@ -35,11 +35,12 @@ export interface Op {
   action: OpAction;
   /** Which kind of object. */
   kind: ObjectKind;
-  /** The identity key: link name; "dev addr/len"; "table family dst tos metric"; ... */
+  /** The identity key: link name; "dev addr/len"; "dst table N" for routes; ... */
   key: string;
   /** Why, for a person: "missing", "mtu 1500 -> 1450", "not desired any more". */
   reason: string;
-  /** The spec to apply (create, update, recreate). */
+  /** The spec to apply (create, update, recreate). Routes: the spec as given; it is sent
+   * with the reconciler's protocol. */
   desired?: LinkSpec | AddressSpec | RouteSpec | FdbSpec | NeighborSpec;
   /** What the kernel has now (update, recreate, delete). */
   actual?: unknown;

@@ -25,7 +25,7 @@ export {
   type IpipField,
 } from './link';
 export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } from './address';
-export { Routes, RouteFacts, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
+export { Routes, RouteFacts, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor } from './neighbor';
 export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb } from './fdb';
 export { Monitor, type MonitorGroup, type MonitorOptions, type MonitorEvent, type MonitorEvents } from './monitor';

@@ -244,15 +244,16 @@ function writeMultipath(w: MessageWriter, family: number, nhs: ReadonlyArray<Nex
  * NLM_F_REQUEST/NLM_F_ACK. A spec gets iproute2's defaults (main table, protocol boot, scope
  * from type and gateway); for RTM_DELROUTE unset fields match anything. A Route is written
  * with its own values, so deleting what list() returned removes exactly that route.
+ * `protocol` (a number) is the rtm_protocol of a spec that names none, instead of boot.
  * Expects validated input: throws TypeError for an address it cannot parse, and whatever
  * devIndex throws for a device it cannot resolve.
  */
-export function encodeRoute(w: MessageWriter, type: number, flags: number, r: RouteSpec | Route, devIndex: DevIndex): void {
+export function encodeRoute(w: MessageWriter, type: number, flags: number, r: RouteSpec | Route, devIndex: DevIndex, protocol?: number): void {
   if (isRoute(r)) encodeReadBack(w, type, flags, r, devIndex);
-  else encodeSpec(w, type, flags, r, devIndex);
+  else encodeSpec(w, type, flags, r, devIndex, protocol);
 }
 
-function encodeSpec(w: MessageWriter, type: number, flags: number, r: RouteSpec, devIndex: DevIndex): void {
+function encodeSpec(w: MessageWriter, type: number, flags: number, r: RouteSpec, devIndex: DevIndex, protocol: number | undefined): void {
   const del = type === RTM_DELROUTE;
   const family = specFamily(r) === 6 ? AF_INET6 : AF_INET;
   parseDst(r.dst, family);
@@ -262,7 +263,8 @@ function encodeSpec(w: MessageWriter, type: number, flags: number, r: RouteSpec,
   const scope = scopeOf(r.scope, family, rtype, gateway, del);
   const oif = r.dev !== undefined ? devIndex(r.dev) : 0;
   w.begin(type, flags);
-  writeHeader(w, family, dstLen, 0, r.tos ?? 0, table, protocolOf(r.protocol, del), scope, rtype, r.onlink ? RTNH_F_ONLINK : 0);
+  const proto = r.protocol === undefined && protocol !== undefined ? protocol : protocolOf(r.protocol, del);
+  writeHeader(w, family, dstLen, 0, r.tos ?? 0, table, proto, scope, rtype, r.onlink ? RTNH_F_ONLINK : 0);
   writeDstAttr(w);
   if (r.prefsrc !== undefined) w.ip(RTA_PREFSRC, r.prefsrc);
   if (r.via !== undefined) writeGateway(w, family, r.via);

@@ -12,7 +12,7 @@ import type { BatchResult } from '../../wire/socket';
 import { AF_INET, AF_INET6, AF_UNSPEC, RTMSG_LEN, RTM_DELROUTE, RTM_F_CLONED, RTM_NEWROUTE, RT_TABLE_MAIN } from '../constants';
 import type { RtnlContext } from '../context';
 import { lookup, PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
-import type { DeviceRef, IpFamily, Route, RouteFilter, RouteLookup, RouteSpec } from '../types';
+import type { DeviceRef, IpFamily, ProtocolName, Route, RouteFilter, RouteLookup, RouteSpec } from '../types';
 import { Problems, ValidationError } from '../validate';
 import { parseV4Prefix } from './addr';
 import { RouteFacts } from './facts';
@@ -40,6 +40,16 @@ export function describeRoute(r: unknown): string {
   if (o.table !== undefined && o.table !== 'main' && o.table !== RT_TABLE_MAIN) s += ` table ${String(o.table)}`;
   if (o.metric) s += ` metric ${String(o.metric)}`;
   return s;
+}
+
+/** Options of Routes.addMany. */
+export interface AddManyOptions {
+  /** Replace routes on the same key (NLM_F_REPLACE) instead of failing with EEXIST. */
+  replace?: boolean;
+  /** Every spec already passed validation (skips it; a bad spec still fails alone). */
+  validated?: boolean;
+  /** The protocol of specs that name none (default: boot, as `ip route add`). */
+  protocol?: number | ProtocolName;
 }
 
 /**
@@ -98,14 +108,23 @@ export class Routes {
    * Every spec is validated first: one ValidationError lists every problem and nothing is sent.
    * Then each route succeeds or fails on its own: result.errors[i] is the NetlinkError of
    * specs[i] (EEXIST, ENODEV for a device that does not exist, ...), undefined when it was added.
+   * opts.protocol is the protocol of the specs that name none (instead of boot): a program that
+   * marks its routes need not copy 100k specs to add one field.
    */
-  async addMany(specs: RouteSpec[], opts: { replace?: boolean; validated?: boolean } = {}): Promise<BatchResult> {
+  async addMany(specs: RouteSpec[], opts: AddManyOptions = {}): Promise<BatchResult> {
     const verb = opts.replace ? 'routes.replace' : 'routes.add';
+    let protocol: number | undefined;
+    if (opts.protocol !== undefined) {
+      protocol = lookup(PROTOCOLS, opts.protocol);
+      if (protocol === undefined || !Number.isInteger(protocol) || protocol < 0 || protocol > 255) {
+        throw new ValidationError([{ path: 'protocol', message: `must be 0..255 or a protocol name, got ${JSON.stringify(opts.protocol)}` }], `${verb}Many`);
+      }
+    }
     // validated: every spec already passed validateRouteSpec (the reconciler's do). A spec that
     // did not still cannot reach the kernel half-encoded: the encoder throws and that one
     // request fails on its own.
     if (!opts.validated) this.checkMany(specs, `${verb}Many`, false);
-    return this.batch(RTM_NEWROUTE, NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL), specs, verb);
+    return this.batch(RTM_NEWROUTE, NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL), specs, verb, protocol);
   }
 
   /** Deletes many routes (specs or Routes from list()), pipelined; validation and results as addMany. */
@@ -125,7 +144,7 @@ export class Routes {
     p.throwIfAny(`${what}: ${p.list.length} problem(s) in ${items.length} routes, nothing was sent`);
   }
 
-  private async batch(type: number, flags: number, items: Array<RouteSpec | Route>, verb: string): Promise<BatchResult> {
+  private async batch(type: number, flags: number, items: Array<RouteSpec | Route>, verb: string, protocol?: number): Promise<BatchResult> {
     let current = 0;
     const describe = (i: number) => describeRoute(items[i]);
     // A device that does not exist fails only the routes that use it.
@@ -134,7 +153,7 @@ export class Routes {
       items.length,
       (i, w) => {
         current = i;
-        encodeRoute(w, type, flags, items[i], devIndex);
+        encodeRoute(w, type, flags, items[i], devIndex, protocol);
       },
       { what: verb, describe },
     );

@@ -13,11 +13,12 @@ import { parseV4Prefix, v4HostBits, v4PrefixLen } from './addr';
 
 const show = (v: unknown) => JSON.stringify(v);
 
-const SPEC_KEYS = ['dst', 'family', 'via', 'dev', 'onlink', 'table', 'protocol', 'scope', 'type', 'metric', 'prefsrc', 'tos', 'mtu', 'advmss', 'nexthops'];
+/** Every field a RouteSpec may have. */
+export const ROUTE_SPEC_KEYS: readonly string[] = ['dst', 'family', 'via', 'dev', 'onlink', 'table', 'protocol', 'scope', 'type', 'metric', 'prefsrc', 'tos', 'mtu', 'advmss', 'nexthops'];
 const NEXTHOP_KEYS = ['via', 'dev', 'weight', 'onlink'];
 const FILTER_KEYS = ['family', 'table', 'protocol', 'dev', 'type', 'scope'];
 const LOOKUP_KEYS = ['table', 'dev', 'src', 'fibMatch'];
-const SPEC_KEY_SET = new Set(SPEC_KEYS);
+const SPEC_KEY_SET = new Set(ROUTE_SPEC_KEYS);
 const NEXTHOP_KEY_SET = new Set(NEXTHOP_KEYS);
 
 /** Types that drop or refuse packets: no gateway, device or nexthops (the kernel refuses them). */
@@ -107,11 +108,11 @@ export function checkRouteSpecAt(p: Problems, base: string, index: number, r: un
   }
   const before = p.list.length;
   const s = r as Record<string, unknown>;
-  // Object.keys, not for-in: for-in is several times slower on objects made by spread
-  // ({ ...spec, protocol }), which is how callers often build 100k specs.
-  const keys = Object.keys(s);
-  for (let k = 0; k < keys.length; k++) {
-    if (!SPEC_KEY_SET.has(keys[k])) p.add(here(keys[k]), `unknown field (expected one of ${SPEC_KEYS.join(', ')})`);
+  // for-in, not Object.keys: no array per spec (100k specs are checked per call), and it reads
+  // what the fields below read (inherited enumerable fields too). Measured on Node 20, it is
+  // also faster for literal, spread-made and Object.assign-made specs alike.
+  for (const k in s) {
+    if (!SPEC_KEY_SET.has(k)) p.add(here(k), `unknown field (expected one of ${ROUTE_SPEC_KEYS.join(', ')})`);
   }
 
   let family: 0 | 4 | 6 = 0;

@@ -1,0 +1,145 @@
+/**
+ * The desired routes by identity key (table, family, dst, tos, metric), built once per
+ * desired state and used for duplicate checks, the diff, the read's settling and watch events.
+ *
+ * Nearly every route of a big table is IPv4 in the main table with tos 0 and metric 0: those
+ * are kept by (address, prefix length) in typed arrays, so 100k of them cost two megabytes and
+ * no key strings. Every other route is kept by its key string in a Map.
+ */
+import { parseV4Prefix, v4PrefixLen } from '../rtnl/route';
+import { RT_TABLE_MAIN } from '../rtnl/constants';
+import type { Route } from '../rtnl/types';
+
+/** The identity key of a route as one string: "table family dst tos metric". */
+export function routeKey(table: number, family: number, dst: string, tos: number, metric: number): string {
+  return `${table} ${family} ${dst} ${tos} ${metric}`;
+}
+
+/** "10.0.0.0/24 table 254 metric 0" from a key, for messages. */
+export function describeRouteKey(key: string): string {
+  const [table, , dst, tos, metric] = key.split(' ');
+  return `${dst} table ${table}${tos !== '0' ? ` tos ${tos}` : ''} metric ${metric}`;
+}
+
+/** The metric the kernel reports for a route given none: 0 for IPv4, 1024 for IPv6. */
+export function defaultMetric(family: number): number {
+  return family === 6 ? 1024 : 0;
+}
+
+/** The identity key of a route read from the kernel. */
+export function keyOfRoute(r: Route): string {
+  return routeKey(r.table, r.family, r.dst, r.tos, r.metric ?? defaultMetric(r.family));
+}
+
+/**
+ * (IPv4 address, prefix length 1..32) -> number, open addressing over typed arrays: a lookup
+ * hashes two numbers and allocates nothing.
+ */
+export class V4PrefixIndex {
+  private addrs: Int32Array;
+  private lens: Uint8Array; // 0: an empty slot
+  private values: Int32Array;
+  private mask: number;
+  private count = 0;
+
+  constructor(expected: number) {
+    let size = 16;
+    while (size < expected * 2) size *= 2;
+    this.addrs = new Int32Array(size);
+    this.lens = new Uint8Array(size);
+    this.values = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  private slot(addr: number, len: number): number {
+    let h = Math.imul(addr ^ (len << 27), 0x9e3779b1);
+    h ^= h >>> 16;
+    return h & this.mask;
+  }
+
+  /** Sets (addr, len) to value unless it has one: returns the value it had, or -1. */
+  add(addr: number, len: number, value: number): number {
+    if ((this.count + 1) * 2 > this.lens.length) this.grow();
+    const a = addr | 0;
+    let i = this.slot(a, len);
+    for (;;) {
+      const l = this.lens[i];
+      if (l === 0) break;
+      if (l === len && this.addrs[i] === a) return this.values[i];
+      i = (i + 1) & this.mask;
+    }
+    this.addrs[i] = a;
+    this.lens[i] = len;
+    this.values[i] = value;
+    this.count++;
+    return -1;
+  }
+
+  /** The value of (addr, len), or -1. */
+  get(addr: number, len: number): number {
+    const a = addr | 0;
+    let i = this.slot(a, len);
+    for (;;) {
+      const l = this.lens[i];
+      if (l === 0) return -1;
+      if (l === len && this.addrs[i] === a) return this.values[i];
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const { addrs, lens, values } = this;
+    const size = lens.length * 2;
+    this.addrs = new Int32Array(size);
+    this.lens = new Uint8Array(size);
+    this.values = new Int32Array(size);
+    this.mask = size - 1;
+    this.count = 0;
+    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) this.add(addrs[i], lens[i], values[i]);
+  }
+}
+
+/**
+ * Positions of desired routes by key. `add` refuses a second route on a key (returning the
+ * first one's position); the finders return a position or -1.
+ */
+export class DesiredRouteIndex {
+  private readonly v4: V4PrefixIndex;
+  private readonly other = new Map<string, number>();
+
+  constructor(expected: number) {
+    this.v4 = new V4PrefixIndex(expected);
+  }
+
+  /** Records a route at position pos: -1, or the position already holding its key. */
+  add(table: number, family: number, dst: string, tos: number, metric: number, pos: number): number {
+    if (table === RT_TABLE_MAIN && family === 4 && tos === 0 && metric === 0) {
+      const addr = parseV4Prefix(dst);
+      if (addr >= 0 && v4PrefixLen > 0) return this.v4.add(addr, v4PrefixLen, pos);
+    }
+    const key = routeKey(table, family, dst, tos, metric);
+    const had = this.other.get(key);
+    if (had !== undefined) return had;
+    this.other.set(key, pos);
+    return -1;
+  }
+
+  /** The position of the desired route on a key, or -1. */
+  find(table: number, family: number, dst: string, tos: number, metric: number): number {
+    if (table === RT_TABLE_MAIN && family === 4 && tos === 0 && metric === 0) {
+      const addr = parseV4Prefix(dst);
+      if (addr >= 0 && v4PrefixLen > 0) return this.v4.get(addr, v4PrefixLen);
+    }
+    return this.other.get(routeKey(table, family, dst, tos, metric)) ?? -1;
+  }
+
+  /** The position of the desired route on a kernel route's key, or -1. */
+  findRoute(r: Route): number {
+    return this.find(r.table, r.family, r.dst, r.tos, r.metric ?? defaultMetric(r.family));
+  }
+
+  /** The position of the desired IPv4 main-table route (tos 0, metric 0) on addr/len, or -1. */
+  findMainV4(addr: number, len: number): number {
+    return this.v4.get(addr, len);
+  }
+}

@@ -1,0 +1,78 @@
+'use strict';
+// prepareDesired without a kernel: which routes take the lean "simple" path (compared on the
+// numbers of the dump), and that a field added to RouteSpec cannot slip past that choice.
+const assert = require('node:assert/strict');
+const { prepareDesired } = require('../../dist/reconcile');
+const { ROUTE_SPEC_KEYS } = require('../../dist/rtnl/route/validate');
+
+const BASE = { dst: '10.64.1.0/24', via: '10.57.4.1', dev: 'eth0', onlink: true };
+// A valid value for every RouteSpec field that makes a route something other than the simple
+// shape. A new field in the validator without an entry here fails the first test.
+const OTHER = {
+  family: 4,
+  table: 100,
+  scope: 'universe',
+  type: 'unicast',
+  metric: 5,
+  prefsrc: '10.57.4.20',
+  tos: 0,
+  mtu: 1400,
+  advmss: 1360,
+  nexthops: [{ via: '10.57.4.1', dev: 'eth0' }],
+};
+const SIMPLE_FIELDS = ['dst', 'via', 'dev', 'onlink', 'protocol'];
+
+describe('reconcile: prepareDesired', function () {
+  it('every RouteSpec field is either part of the simple shape or known here to leave it', function () {
+    const unknown = ROUTE_SPEC_KEYS.filter((k) => !SIMPLE_FIELDS.includes(k) && !(k in OTHER));
+    assert.deepEqual(unknown, [], 'add the new field to OTHER with a valid value');
+  });
+
+  it('a route with any other field set is not simple (it is compared through its expected Route)', function () {
+    for (const [k, v] of Object.entries(OTHER)) {
+      const spec = k === 'nexthops' ? { dst: BASE.dst, nexthops: v } : { ...BASE, [k]: v };
+      const p = prepareDesired({ routes: [spec] }, 77);
+      assert.equal(p.routes.length, 1, k);
+      assert.equal(p.routes[0].simple, false, k);
+      assert.equal(p.routes[0].gw4, -1, k);
+    }
+  });
+
+  it('the simple shape: canonical IPv4 dst, IPv4 gateway, a named device; its derived fields are the defaults', function () {
+    const p = prepareDesired({ routes: [BASE, { dst: '10.64.2.0/24', via: '10.57.4.2', dev: 'eth0' }, { ...BASE, dst: '10.64.3.0/24', protocol: 77 }] }, 77);
+    for (const d of p.routes) {
+      assert.equal(d.simple, true, d.spec.dst);
+      assert.deepEqual([d.family, d.dst, d.table, d.tos, d.metric, d.devRef, d.devs], [4, d.spec.dst, 254, 0, 0, 'eth0', ['eth0']]);
+    }
+    assert.equal(p.routes[0].gw4, (10 << 24) + (57 << 16) + (4 << 8) + 1);
+    // Not simple: a bare address (its canonical dst differs from the text), a device by index,
+    // the default route, IPv6.
+    const q = prepareDesired(
+      {
+        routes: [
+          { dst: '10.64.4.1', via: '10.57.4.1', dev: 'eth0' },
+          { dst: '10.64.5.0/24', via: '10.57.4.1', dev: 2 },
+          { dst: 'default', via: '10.57.4.1', dev: 'eth0' },
+          { dst: 'fd01::/64', via: 'fd00::1', dev: 'eth0' },
+        ],
+      },
+      77,
+    );
+    assert.deepEqual(q.routes.map((d) => d.simple), [false, false, false, false]);
+    assert.equal(q.routes[0].dst, '10.64.4.1/32');
+  });
+
+  it('duplicate keys are found across both shapes, with the position of the first', function () {
+    assert.throws(
+      () => prepareDesired({ routes: [BASE, { dst: '10.64.1.0/24', via: '10.57.4.9', dev: 'eth0', mtu: 1400 }] }, 77),
+      (e) => e.name === 'ValidationError' && /routes\[1\]/.test(e.message) && /already desired at routes\[0\]/.test(e.message),
+    );
+    assert.throws(
+      () => prepareDesired({ routes: [{ dst: '10.64.1.0/24', table: 100, via: '10.57.4.1' }, BASE, { dst: '10.64.1.0/24', table: 100, via: '10.57.4.2' }] }, 77),
+      (e) => /routes\[2\]/.test(e.message) && /already desired at routes\[0\]/.test(e.message),
+    );
+    // Same dst in another table or with another metric is another key.
+    const p = prepareDesired({ routes: [BASE, { ...BASE, table: 100 }, { ...BASE, metric: 7 }] }, 77);
+    assert.equal(p.routes.length, 3);
+  });
+});
