@@ -208,8 +208,8 @@ function simpleMatches(d: PreparedRoute, have: Route, obs: Observed): boolean {
   return (
     have.via === d.spec.via &&
     have.dev !== undefined &&
-    obs.byIndex.get(have.dev)?.name === d.spec.dev &&
-    have.onlink === (d.spec.onlink === true) &&
+    obs.byIndex.get(have.dev)?.name === d.devRef &&
+    have.onlink === d.onlink &&
     have.type === 'unicast' &&
     have.scope === 0 &&
     have.prefsrc === undefined &&

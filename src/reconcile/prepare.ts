@@ -7,7 +7,7 @@ import { validateAddressSpec } from '../rtnl/address';
 import { validateFdbSpec } from '../rtnl/fdb';
 import { validateLinkSpec } from '../rtnl/link';
 import { validateNeighborSpec } from '../rtnl/neighbor';
-import { canonicalDst, checkRouteSpecAt, expectedRoute } from '../rtnl/route';
+import { canonicalDst, checkRouteSpecAt, expectedRoute, readSpecFields, type SpecFields } from '../rtnl/route';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
 import { parseIPv4 } from '../wire/ip';
 import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
@@ -62,6 +62,8 @@ export interface PreparedRoute {
   readonly simple: boolean;
   /** The gateway of a simple route as an unsigned 32-bit number (-1 for other routes). */
   readonly gw4: number;
+  /** spec.onlink === true. */
+  readonly onlink: boolean;
   /** What the kernel will report once applied (device indexes are placeholders); built lazily. */
   expected: Route | undefined;
   /** The diff cycle that last found this route in the kernel (diff bookkeeping, 0: never). */
@@ -71,7 +73,7 @@ export interface PreparedRoute {
 }
 
 /**
- * A simple route in six fields, everything else derived from the spec or constant: a desired
+ * A simple route in seven fields, everything else derived from the spec or constant: a desired
  * state holds 100k of these, and a fourteen-field object each was most of its memory.
  */
 class SimpleRoute implements PreparedRoute {
@@ -81,6 +83,8 @@ class SimpleRoute implements PreparedRoute {
   constructor(
     readonly spec: RouteSpec,
     readonly gw4: number,
+    /** spec.onlink === true, kept: the read compares it for every route of every cycle. */
+    readonly onlink: boolean,
     readonly devs: DeviceRef[],
   ) {}
   get simple(): boolean {
@@ -102,7 +106,7 @@ class SimpleRoute implements PreparedRoute {
     return 0;
   }
   get devRef(): DeviceRef | undefined {
-    return this.spec.dev;
+    return this.devs[0];
   }
   get nexthopRefs(): Array<DeviceRef | undefined> {
     return NO_REFS;
@@ -120,10 +124,10 @@ const NO_DEVS: DeviceRef[] = [];
 
 /**
  * The gateway of a spec of the simple shape as a number, or -1 when the spec is not simple.
- * Only for a validated spec (no unknown fields): a simple one sets nothing but dst, via, dev,
- * onlink and protocol. Field reads, not Object.keys: no array per route.
+ * Reads the fields of a validated spec (readSpecFields: fast for spread-made specs too); a
+ * simple one sets nothing but dst, via, dev, onlink and protocol.
  */
-function simpleGateway(s: RouteSpec): number {
+function simpleGateway(s: SpecFields): number {
   if (typeof s.via !== 'string' || typeof s.dev !== 'string') return -1;
   if (
     s.family !== undefined ||
@@ -262,14 +266,17 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
       return;
     }
     const spec = given;
-    const gw4 = simpleGateway(spec);
-    if (gw4 >= 0 && spec.dst !== 'default' && !spec.dst.includes(':') && canonicalDst(spec.dst, 4) === spec.dst) {
+    const f = readSpecFields(spec);
+    const gw4 = simpleGateway(f);
+    const sdst = f.dst as string;
+    if (gw4 >= 0 && sdst !== 'default' && !sdst.includes(':') && canonicalDst(sdst, 4) === sdst) {
       // The common shape: the defaults are known (main table, tos 0, metric 0) without asking
       // the routes layer for a whole expected Route.
-      const had = out.routeIndex.add(RT_TABLE_MAIN, 4, spec.dst, 0, 0, out.routes.length);
-      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, spec.dst, 0, 0));
-      const devs = sharedDevs(spec.dev!);
-      out.routes.push(new SimpleRoute(spec, gw4, devs));
+      const onlink = f.onlink === true;
+      const devs = sharedDevs(f.dev as string);
+      const had = out.routeIndex.add(RT_TABLE_MAIN, 4, sdst, 0, 0, out.routes.length);
+      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, sdst, 0, 0));
+      out.routes.push(new SimpleRoute(spec, gw4, onlink, devs));
       checkDevsOnce(i, devs);
       return;
     }
@@ -300,6 +307,7 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
       nexthopRefs,
       simple: false,
       gw4: -1,
+      onlink: spec.onlink === true,
       expected,
       seen: 0,
       found: undefined,

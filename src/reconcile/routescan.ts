@@ -58,11 +58,11 @@ export async function observeRoutes(nl: Rtnl, desired: PreparedState, obs: Obser
           f.type === RTN_UNICAST &&
           f.scope === RT_SCOPE_UNIVERSE &&
           f.gateway4 === d.gw4 &&
-          ((f.flags & RTNH_F_ONLINK) !== 0) === (d.spec.onlink === true) &&
+          ((f.flags & RTNH_F_ONLINK) !== 0) === d.onlink &&
           f.oif > 0 &&
           !vanishing.has(f.oif)
         ) {
-          const dev = d.spec.dev as string; // a simple route names its device
+          const dev = d.devs[0] as string; // a simple route names its device
           if (dev !== lastDev) {
             lastDev = dev;
             lastIndex = obs.byName.get(dev)?.index ?? -1;

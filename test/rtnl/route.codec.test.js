@@ -59,6 +59,19 @@ describe('rtnl routes: codec', function () {
         route.encodeRoute(w, type, flags, spec, (ref) => (typeof ref === 'number' ? ref : f.ifindex[ref]));
         assert.equal(f.sent.length, 1);
         assert.equal(masked(w.bytes()), masked(Buffer.from(f.sent[0], 'hex')), f.command);
+        // The same spec built other ways (spread, Object.assign, fields inherited from a
+        // prototype, an undefined field) validates and encodes to the same bytes: fields are
+        // read by for-in (fields.ts), so every enumerable field counts and undefined is absent.
+        const [first, ...rest] = Object.keys(spec);
+        const inherited = Object.create({ [first]: spec[first] });
+        for (const k of rest) inherited[k] = spec[k];
+        for (const other of [{ ...spec }, Object.assign({}, { metric: undefined }, spec), inherited]) {
+          const q = new rtnl.Problems();
+          assert.ok(route.validateRouteSpec(q, 'spec', other), JSON.stringify(q.list));
+          const w2 = new wire.MessageWriter(64);
+          route.encodeRoute(w2, type, flags, other, (ref) => (typeof ref === 'number' ? ref : f.ifindex[ref]));
+          assert.equal(masked(w2.bytes()), masked(Buffer.from(f.sent[0], 'hex')), `${f.command} (${JSON.stringify(other)})`);
+        }
       });
     }
 

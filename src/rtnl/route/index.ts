@@ -16,6 +16,7 @@ import type { DeviceRef, IpFamily, ProtocolName, Route, RouteFilter, RouteLookup
 import { Problems, ValidationError } from '../validate';
 import { parseV4Prefix } from './addr';
 import { RouteFacts } from './facts';
+import { readSpecFields } from './fields';
 import { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, routeTypeOf, type DevIndex, type RouteDumpRequest } from './codec';
 import { checkRouteAt, checkRouteFilter, checkRouteLookup, checkRouteSpecAt } from './validate';
 
@@ -23,6 +24,7 @@ export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessag
 export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
 export { checkRouteSpecAt } from './validate';
 export { RouteFacts } from './facts';
+export { readSpecFields, type SpecFields } from './fields';
 export { parseV4Prefix, v4PrefixLen } from './addr';
 export { validateRouteSpec } from './validate';
 
@@ -176,9 +178,10 @@ export class Routes {
   ): Promise<DevIndex> {
     const names = new Set<string>();
     for (let i = 0; i < items.length; i++) {
-      const r = items[i] as { dev?: DeviceRef; nexthops?: Array<{ dev?: DeviceRef }> };
+      const r = readSpecFields(items[i], false); // fast for spread-made specs too (fields.ts)
       if (typeof r.dev === 'string') names.add(r.dev);
-      if (r.nexthops !== undefined) for (const nh of r.nexthops) if (typeof nh.dev === 'string') names.add(nh.dev);
+      const nexthops = r.nexthops as Array<{ dev?: DeviceRef }> | undefined;
+      if (nexthops !== undefined) for (const nh of nexthops) if (typeof nh.dev === 'string') names.add(nh.dev);
     }
     const found = new Map<string, number>();
     const missing = new Map<string, NetlinkError>();
