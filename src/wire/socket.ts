@@ -82,7 +82,9 @@ export interface BatchOptions extends RequestOptions {
 }
 
 /**
- * Outcome of a batch: errors[i] is undefined when request i succeeded.
+ * Outcome of a batch: errors[i] is undefined when request i succeeded. The errors carry no
+ * stack trace (it would only show the socket's receive loop, and building 100k of them cost
+ * more than the batch): code, errno, kernelMessage and the message naming the object do.
  *
  * @example
  * ```ts
@@ -583,7 +585,15 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     const ack = parseAckError(m);
     if (ack.errno !== 0 && b.errors[idx] === undefined) {
       const what = b.describe ? `${b.what}: ${b.describe(idx)}` : `${b.what} [${idx}]`;
-      b.errors[idx] = this.toError(ack, what, m);
+      // A batch error is a value in BatchResult.errors, not a throw, and its stack would only
+      // show this receive loop: without one it costs a sixth (100k failures: 0.6 s less CPU).
+      const limit = Error.stackTraceLimit;
+      Error.stackTraceLimit = 0;
+      try {
+        b.errors[idx] = this.toError(ack, what, m);
+      } finally {
+        Error.stackTraceLimit = limit;
+      }
       b.failed++;
     }
     // Replies come in order: an answer for idx completes every chunk that ends at or before it.

@@ -81,6 +81,7 @@ kernelDescribe('wire: NetlinkSocket on the real kernel', function () {
       const j = kind(i) === 'dup' ? i - 1 : i;
       return `10.${(j >> 8) & 255}.${j & 255}.0`;
     };
+    const limitBefore = Error.stackTraceLimit;
     const r = await sock.batch(N, (i, w) =>
       raw.newRoute(w, { dst: dstOf(i), plen: 24, gw: '10.255.0.1', oif: kind(i) === 'nodev' ? 99999 : oif }),
     { what: 'routes.add', describe: (i) => dstOf(i) });
@@ -99,6 +100,13 @@ kernelDescribe('wire: NetlinkSocket on the real kernel', function () {
       }
     }
     assert.equal(r.failed, expectedFail);
+    // Batch errors are values: NetlinkErrors without a stack trace (see BatchResult), and the
+    // process's own stack trace limit is left as it was.
+    const e = r.errors.find(Boolean);
+    assert.ok(e instanceof wire.NetlinkError);
+    assert.equal(e.stack.split('\n').length, 1, e.stack);
+    assert.equal(Error.stackTraceLimit, limitBefore);
+    assert.ok(new Error('x').stack.split('\n').length > 1);
     const routes = await sock.dump(raw.getRouteDump, (m) => (m.buf[m.payload + 4] === C.RT_TABLE_MAIN && m.buf[m.payload + 5] === C.RTPROT_STATIC ? 1 : undefined));
     assert.equal(routes.length, N - expectedFail);
   });
