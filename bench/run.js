@@ -5,6 +5,7 @@
  *
  *   node bench/run.js                       all workloads, N = 100000 (W4: 10000)
  *   node bench/run.js --only W1,W5 --n 10000 --rounds 5 --json out.json
+ *   node bench/run.js --n 300 --n-small 100 --rounds 1 --no-settle   a smoke run (test/bench)
  *
  * Each workload alternates ours and the iproute2 peer for several rounds, each round in a fresh
  * namespace with a veth underlay, and prints medians, the ratio (iproute2 time / ours) and our
@@ -27,6 +28,8 @@ const N_SMALL = Number(opt('n-small', Math.min(N, 10000)));
 const ROUNDS = Number(opt('rounds', 3));
 const ONLY = opt('only', '').split(',').filter(Boolean);
 const JSON_OUT = opt('json', '');
+// --no-settle: do not wait for an idle machine between rounds (the test suite's smoke run).
+const SETTLE = !args.includes('--no-settle');
 const PROTO = 77;
 let nsCounter = 0;
 
@@ -60,7 +63,7 @@ async function withNamespace(fn) {
     spawnSync('ip', ['-n', name, 'route', 'flush', 'table', 'all'], { stdio: 'ignore' });
     spawnSync('ip', ['-n', name, 'neigh', 'flush', 'all'], { stdio: 'ignore' });
     Netns.delete(name);
-    await settle();
+    if (SETTLE) await settle();
   }
 }
 
