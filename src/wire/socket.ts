@@ -113,6 +113,9 @@ export class BatchResult {
   }
 }
 
+/** Bytes per drain() call (the addon's scratch is this big at least; see pump()). */
+const DRAIN_SLICE_BYTES = 256 * 1024;
+
 /** Writes one complete message (begin ... end) into the writer. */
 export type Encode = (w: MessageWriter) => void;
 
@@ -495,11 +498,13 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     b.wake?.();
   }
 
-  /** Reads everything the kernel has queued for us, synchronously. */
+  /** Reads everything the kernel has queued for us, synchronously, in slices of at most
+   * DRAIN_SLICE_BYTES: each slice is a Buffer copied out of the addon and parsed at once, so
+   * small slices keep a 100k-route dump from holding megabytes of them until the next GC. */
   private pump(): void {
     for (;;) {
       if (this.closed) return;
-      const r = this.sock.drain();
+      const r = this.sock.drain(DRAIN_SLICE_BYTES);
       if (r === null) return;
       this.onBatch(r[0], r[1], r[2]);
     }
