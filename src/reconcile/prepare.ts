@@ -7,7 +7,12 @@ import { validateAddressSpec } from '../rtnl/address';
 import { validateFdbSpec } from '../rtnl/fdb';
 import { validateLinkSpec } from '../rtnl/link';
 import { validateNeighborSpec } from '../rtnl/neighbor';
-import { canonicalDst, checkRouteSpecAt, expectedRoute, readSpecFields, type SpecFields } from '../rtnl/route';
+// From the defining modules, not the route index: a re-export is a getter call per use, and
+// these run 100k times per desired state.
+import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
+import { expectedRoute } from '../rtnl/route/expected';
+import { readSpecFields, type SpecFields } from '../rtnl/route/fields';
+import { checkRouteSpecAt } from '../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
 import { parseIPv4 } from '../wire/ip';
 import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
@@ -269,12 +274,16 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     const f = readSpecFields(spec);
     const gw4 = simpleGateway(f);
     const sdst = f.dst as string;
-    if (gw4 >= 0 && sdst !== 'default' && !sdst.includes(':') && canonicalDst(sdst, 4) === sdst) {
+    // Canonical IPv4 "a.b.c.d/n", n > 0 (validation refused host bits; a bare address would
+    // read back with "/32" and "/0" as "default", so those take the general path).
+    const addr = gw4 >= 0 ? parseV4Prefix(sdst) : -1;
+    if (addr >= 0 && v4PrefixLen > 0 && sdst.indexOf('/') > 0) {
       // The common shape: the defaults are known (main table, tos 0, metric 0) without asking
       // the routes layer for a whole expected Route.
+      const len = v4PrefixLen;
       const onlink = f.onlink === true;
       const devs = sharedDevs(f.dev as string);
-      const had = out.routeIndex.add(RT_TABLE_MAIN, 4, sdst, 0, 0, out.routes.length);
+      const had = out.routeIndex.addMainV4(addr, len, out.routes.length);
       if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, sdst, 0, 0));
       out.routes.push(new SimpleRoute(spec, gw4, onlink, devs));
       checkDevsOnce(i, devs);

@@ -40,10 +40,10 @@ interface Cycle {
 export class Reconciler extends EventEmitter<ReconcilerEvents> {
   readonly protocol: number;
   private readonly ctx: DiffContext;
-  private prepared = new WeakMap<DesiredState, PreparedState>();
   private queue: Promise<unknown> = Promise.resolve();
   // watch state
-  private desired: DesiredState | undefined;
+  /** What watch cycles converge to: prepared (validated, indexed) once by watch()/setDesired(). */
+  private watched: PreparedState | undefined;
   private monitor: Monitor | undefined;
   private watchOpts: Required<Omit<WatchOptions, 'monitorReceiveBufferBytes'>> | undefined;
   private debounceTimer: NodeJS.Timeout | undefined;
@@ -72,21 +72,19 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   private prepare(desired: DesiredState): PreparedState {
-    let p = this.prepared.get(desired);
-    if (!p) {
-      p = prepareDesired(desired, this.protocol);
-      this.prepared.set(desired, p);
-    }
-    return p;
+    return prepareDesired(desired, this.protocol);
   }
 
-  /** Validates, reads the kernel and computes the ops. Sends no modifying request. */
+  /**
+   * Validates, reads the kernel and computes the ops. Sends no modifying request. The desired
+   * state is read when called: change it and pass it again, and the change counts.
+   */
   async plan(desired: DesiredState): Promise<Plan> {
     const prepared = this.prepare(desired);
     return this.serial(async () => (await this.computePlan(prepared)).plan);
   }
 
-  /** Plans and applies; resolves with every op's outcome. */
+  /** Plans and applies; resolves with every op's outcome. Reads desired when called, as plan(). */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     const prepared = this.prepare(desired);
     return this.serial(() => this.applyPrepared(prepared));
@@ -168,11 +166,11 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
    * Keeps the host converged: reconciles now, then again (debounced) whenever the kernel
    * reports a change to something this reconciler owns or wants, on every resync interval, and
    * after an event overflow. Events only trigger a re-read; they are never trusted as state.
-   * Failed ops are retried with exponential backoff.
+   * Failed ops are retried with exponential backoff. The desired state is read (validated and
+   * indexed) now, once: to change course, call setDesired() with the new state.
    */
   watch(desired: DesiredState, options: WatchOptions = {}): void {
-    this.prepare(desired); // throws ValidationError now rather than in the background
-    this.desired = desired;
+    this.watched = this.prepare(desired); // throws ValidationError now rather than in the background
     this.watchOpts = {
       resyncIntervalMs: options.resyncIntervalMs ?? 30_000,
       debounceMs: options.debounceMs ?? 50,
@@ -201,10 +199,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.trigger(0);
   }
 
-  /** Changes the target of a running watch (validated now; throws ValidationError). */
+  /** Changes the target of a running watch (read and validated now; throws ValidationError). */
   setDesired(next: DesiredState): void {
-    this.prepare(next);
-    this.desired = next;
+    this.watched = this.prepare(next);
     if (!this.stopped) this.trigger(0);
   }
 
@@ -223,7 +220,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   private async cycle(): Promise<void> {
-    if (this.stopped || !this.desired) return;
+    const target = this.watched;
+    if (this.stopped || !target) return;
     if (this.running) {
       this.rerun = true;
       return;
@@ -232,7 +230,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     try {
-      const res = await this.apply(this.desired);
+      const res = await this.serial(() => this.applyPrepared(target));
       if (res.plan.ops.length) this.emit('drift', res.plan.ops);
       if (res.failed.length) this.scheduleRetry();
       else {

@@ -6,7 +6,7 @@
  * are kept by (address, prefix length) in typed arrays, so 100k of them cost two megabytes and
  * no key strings. Every other route is kept by its key string in a Map.
  */
-import { parseV4Prefix, v4PrefixLen } from '../rtnl/route';
+import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
 import type { Route } from '../rtnl/types';
 
@@ -52,9 +52,12 @@ export class V4PrefixIndex {
   }
 
   private slot(addr: number, len: number): number {
-    let h = Math.imul(addr ^ (len << 27), 0x9e3779b1);
-    h ^= h >>> 16;
-    return h & this.mask;
+    // murmur3's finalizer: prefixes of a table differ in a few middle bits, which a single
+    // multiply leaves in the high bits (2 probes per lookup on average instead of ~1.2).
+    let h = addr ^ Math.imul(len, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & this.mask;
   }
 
   /** Sets (addr, len) to value unless it has one: returns the value it had, or -1. */
@@ -122,6 +125,11 @@ export class DesiredRouteIndex {
     if (had !== undefined) return had;
     this.other.set(key, pos);
     return -1;
+  }
+
+  /** add() for an IPv4 main-table route with tos 0 and metric 0, given as numbers (len 1..32). */
+  addMainV4(addr: number, len: number, pos: number): number {
+    return this.v4.add(addr, len, pos);
   }
 
   /** The position of the desired route on a key, or -1. */

@@ -91,4 +91,20 @@ kernelDescribe('reconcile: the steady-state read settles only equal routes', fun
     assert.match(ip(ns(), 'route', 'show', 'proto', String(PROTO)), /10\.80\.0\.0\/24 via 10\.80\.1\.1 dev vx0 onlink/);
     assert.equal((await r.plan(state(11))).ops.length, 0);
   });
+
+  it('apply() reads the desired state each time: the same object changed in place is applied as changed', async function () {
+    underlay(ns());
+    nl = await Rtnl.open({ netns: ns() });
+    const r = new Reconciler(nl, { protocol: PROTO });
+    const desired = { routes: [{ dst: net24(1), via: '10.57.4.1', dev: 'eth0', onlink: true }] };
+    assert.ok((await r.apply(desired)).converged);
+    desired.routes.push({ dst: net24(2), via: '10.57.4.1', dev: 'eth0', onlink: true });
+    desired.routes[0].via = '10.57.4.3';
+    const res = await r.apply(desired);
+    assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.key.split(' ')[0]}`).sort(), [`create ${net24(2)}`, `update ${net24(1)}`].sort());
+    assert.ok(res.converged);
+    const text = ip(ns(), 'route', 'show', 'proto', String(PROTO));
+    assert.match(text, new RegExp(`${net24(1).replace(/\./g, '\\.')} via 10\\.57\\.4\\.3`));
+    assert.equal((await r.plan(desired)).ops.length, 0);
+  });
 });
