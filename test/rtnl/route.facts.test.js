@@ -97,7 +97,7 @@ describe('rtnl routes: RouteFacts', function () {
         const want = factsOf(r);
         assert.deepEqual(pick(facts), want);
       }),
-      { numRuns: 3000 },
+      { numRuns: 3000, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) },
     );
     assert.throws(() => facts.read(view(Buffer.alloc(24))), wire.NetlinkParseError);
   });

@@ -112,7 +112,9 @@ export class RouteFacts {
         case RTA_DST:
           if (vl !== alen) throw new NetlinkParseError(`RTA_DST: ${vl} bytes, expected ${alen}`, v);
           hasDst = true;
-          if (alen === 4) this.dst4 = u32be(buf, v);
+          // With rtm_dst_len 0 the route is the default one whatever RTA_DST says (as the
+          // full decoder reads it); the kernel sends none then.
+          if (alen === 4 && dLen > 0) this.dst4 = u32be(buf, v);
           break;
         case RTA_GATEWAY:
           if (vl !== alen) throw new NetlinkParseError(`RTA_GATEWAY: ${vl} bytes, expected a ${alen}-byte address`, v);
