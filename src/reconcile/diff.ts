@@ -7,9 +7,9 @@
  * - routes: only those carrying the reconciler's protocol; a foreign route on a desired key is
  *   a conflict, left alone unless adoptConflicts is set.
  */
-import { IPIP_IMMUTABLE, VXLAN_IMMUTABLE } from '../rtnl/link';
+import { planLinkChange, type LinkRefs } from '../rtnl/link';
 import { NUD_NOARP, NUD_PERMANENT } from '../rtnl/constants';
-import type { Address, FdbEntry, LinkChanges, LinkSpec, Neighbor, Route, RouteSpec } from '../rtnl/types';
+import type { Address, FdbEntry, Link, LinkChanges, LinkSpec, Neighbor, Route, RouteSpec } from '../rtnl/types';
 import type { Observed } from './observe';
 import { expectedOf, type PreparedRoute, type PreparedState } from './prepare';
 import { keyOfRoute, routeKey } from './routeindex';
@@ -42,14 +42,20 @@ function show(v: unknown): string {
 
 // ------------------------------------------------------------------ links
 
-const COMMON_FIELDS = ['mtu', 'address', 'txqueuelen', 'alias'] as const;
-const KIND_FIELDS: Record<string, readonly string[]> = {
-  vxlan: ['vni', 'port', 'local', 'remote', 'group', 'dev', 'learning', 'ttl', 'tos', 'srcPortRange', 'udpChecksum', 'ageing', 'proxy', 'l2miss', 'l3miss'],
-  ipip: ['local', 'remote', 'ttl', 'tos', 'pmtudisc', 'dev'],
-  bridge: ['stp', 'vlanFiltering'],
-  veth: [],
-};
-const IMMUTABLE: Record<string, readonly string[]> = { vxlan: VXLAN_IMMUTABLE, ipip: IPIP_IMMUTABLE, bridge: [], veth: [] };
+/** Common fields links.set() changes (the rest of a change goes through links.change()). */
+const SETTABLE = new Set(['mtu', 'address', 'txqueuelen', 'alias', 'master', 'up']);
+
+/** "mtu 1500 -> 1450", "down -> up", "dev eth0 -> eth1" for one changed field. */
+function describeLinkChange(f: string, actual: Link, want: LinkSpec, obs: Observed): string {
+  const a = actual as unknown as Record<string, unknown>;
+  const w = want as unknown as Record<string, unknown>;
+  if (f === 'up') return want.up ? 'down -> up' : 'up -> down';
+  if (f === 'master' || f === 'dev') {
+    const have = a[f] === undefined || a[f] === 0 ? undefined : nameOf(obs, a[f] as number);
+    return `${f} ${show(have)} -> ${show(w[f] ?? 'none')}`;
+  }
+  return `${f} ${show(a[f])} -> ${show(w[f])}`;
+}
 
 export interface LinkDiff {
   ops: Op[];
@@ -61,8 +67,6 @@ export function diffLinks(desired: PreparedState, obs: Observed, ctx: DiffContex
   const ops: Op[] = [];
   const vanishing = new Set<number>();
   const desiredNames = new Set<string>();
-  const indexOf = (ref: string | number | null | undefined) =>
-    ref === undefined || ref === null ? ref : typeof ref === 'number' ? ref : obs.byName.get(ref)?.index ?? -1;
   for (const { spec } of desired.links) {
     desiredNames.add(spec.name);
     const want: LinkSpec = spec.alias === undefined ? { ...spec, alias: ctx.ownerAlias } : spec;
@@ -76,56 +80,38 @@ export function diffLinks(desired: PreparedState, obs: Observed, ctx: DiffContex
       ops.push({ action: 'recreate', kind: 'link', key: spec.name, reason: `kind ${show(actual.kind)} -> ${spec.kind}`, desired: want, actual });
       continue;
     }
-    const a = actual as unknown as Record<string, unknown>;
-    const w = want as unknown as Record<string, unknown>;
-    const changes: string[] = [];
-    const fixed: string[] = [];
-    const set: LinkChanges = {};
-    const setFields = set as Record<string, unknown>;
-    for (const f of COMMON_FIELDS) {
-      if (w[f] !== undefined && !same(w[f], a[f])) {
-        changes.push(`${f} ${show(a[f])} -> ${show(w[f])}`);
-        setFields[f] = w[f];
-      }
-    }
-    if (want.master !== undefined) {
-      const m = indexOf(want.master);
-      if ((m ?? undefined) !== (actual.master ?? undefined)) {
-        changes.push(`master ${show(actual.master === undefined ? undefined : obs.byIndex.get(actual.master)?.name)} -> ${show(want.master ?? 'none')}`);
-        set.master = want.master;
-      }
-    }
-    if (want.up !== undefined && want.up !== actual.up) {
-      changes.push(want.up ? 'down -> up' : 'up -> down');
-      set.up = want.up;
-    }
-    let kindAttributes = false;
-    for (const f of KIND_FIELDS[spec.kind] ?? []) {
-      let v = w[f];
-      if (v === undefined) continue;
-      if (f === 'dev') v = indexOf(v as string | number);
-      if (!same(v, a[f])) {
-        const text = `${f} ${show(a[f])} -> ${show(w[f])}`;
-        if (IMMUTABLE[spec.kind]?.includes(f)) fixed.push(text);
-        else {
-          changes.push(text);
-          kindAttributes = true;
-        }
-      }
-    }
-    if (fixed.length) {
+    // The links layer decides what differs and what cannot change in place (canonical MACs
+    // and addresses, vxlan's address-family rule, ipip's recreate cases): the same rules
+    // links.change() applies, so a plan never promises an in-place change the kernel refuses
+    // and a spec written in another notation (upper-case MAC, IPv6 with zeros) is not drift.
+    // A device that does not exist yet resolves to -1: it differs, and apply resolves it.
+    const refs: LinkRefs = {};
+    const under = want.kind === 'vxlan' || want.kind === 'ipip' ? want.dev : undefined;
+    if (typeof under === 'string') refs.dev = obs.byName.get(under)?.index ?? -1;
+    if (typeof want.master === 'string') refs.master = obs.byName.get(want.master)?.index ?? -1;
+    const plan = planLinkChange(actual, want, refs);
+    if (!plan.changed.length) continue;
+    const changes = plan.changed.map((f) => describeLinkChange(f, actual, want, obs));
+    if (plan.recreate.length) {
       vanishing.add(actual.index);
       ops.push({
         action: 'recreate',
         kind: 'link',
         key: spec.name,
-        reason: `${[...fixed, ...changes].join(', ')} (${fixed.map((t) => t.split(' ')[0]).join(', ')} cannot change in place)`,
+        reason: `${changes.join(', ')} (${plan.recreate.join(', ')} cannot change in place)`,
         desired: want,
         actual,
       });
-    } else if (changes.length) {
-      ops.push({ action: 'update', kind: 'link', key: spec.name, reason: changes.join(', '), desired: want, actual, linkPatch: { set, kindAttributes } });
+      continue;
     }
+    const set: LinkChanges = {};
+    const setFields = set as Record<string, unknown>;
+    let kindAttributes = false;
+    for (const f of plan.changed) {
+      if (SETTABLE.has(f)) setFields[f] = (want as unknown as Record<string, unknown>)[f];
+      else kindAttributes = true;
+    }
+    ops.push({ action: 'update', kind: 'link', key: spec.name, reason: changes.join(', '), desired: want, actual, linkPatch: { set, kindAttributes } });
   }
   for (const l of obs.links) {
     if (l.alias === ctx.ownerAlias && !desiredNames.has(l.name)) {
