@@ -8,6 +8,7 @@
  *   a conflict, left alone unless adoptConflicts is set.
  */
 import { planLinkChange, type LinkRefs } from '../rtnl/link';
+import { canonicalAddress } from '../rtnl/route/expected';
 import { NUD_NOARP, NUD_PERMANENT } from '../rtnl/constants';
 import type { Address, FdbEntry, Link, LinkChanges, LinkSpec, Neighbor, Route, RouteSpec } from '../rtnl/types';
 import type { Observed } from './observe';
@@ -145,9 +146,10 @@ export function diffAddresses(desired: PreparedState, obs: Observed, vanishing: 
       continue;
     }
     const diffs: string[] = [];
-    if (d.spec.broadcast !== undefined && d.spec.broadcast !== a.broadcast) diffs.push(`broadcast ${show(a.broadcast)} -> ${d.spec.broadcast}`);
+    // Addresses compared in canonical text: "fd00:0::1" is the peer the kernel reports as "fd00::1".
+    if (d.spec.broadcast !== undefined && canonicalAddress(d.spec.broadcast) !== a.broadcast) diffs.push(`broadcast ${show(a.broadcast)} -> ${d.spec.broadcast}`);
     if (d.spec.label !== undefined && d.spec.label !== a.label) diffs.push(`label ${show(a.label)} -> ${d.spec.label}`);
-    if (d.spec.peer !== undefined && d.spec.peer !== a.peer) diffs.push(`peer ${show(a.peer)} -> ${d.spec.peer}`);
+    if (d.spec.peer !== undefined && canonicalAddress(d.spec.peer) !== a.peer) diffs.push(`peer ${show(a.peer)} -> ${d.spec.peer}`);
     if (diffs.length) ops.push({ action: 'update', kind: 'address', key, reason: diffs.join(', '), desired: d.spec, actual: a });
   }
   for (const [k, a] of actual) {

@@ -62,4 +62,16 @@ kernelDescribe('reconcile: links', function () {
     assert.deepEqual(res.failed.map((f) => f.op.key), ['vx0']);
     assert.match(res.failed[0].error.message, /the kernel set mtu 1430, not 1450/);
   });
+
+  it('an address whose IPv6 peer is written with zeros converges too', async function () {
+    underlay(ns());
+    nl = await Rtnl.open({ netns: ns() });
+    const r = new Reconciler(nl, { protocol: PROTO });
+    const desired = { addresses: [{ dev: 'eth0', address: 'fd00::20/128', peer: 'fd00:0:0::21', nodad: true }] };
+    const first = await r.apply(desired);
+    assert.deepEqual(first.failed.map((f) => f.error.message), []);
+    const plan = await r.plan(desired);
+    assert.equal(plan.ops.length, 0, plan.text());
+    assert.match(ip(ns(), '-6', 'addr', 'show', 'dev', 'eth0'), /fd00::20 peer fd00::21\/128/);
+  });
 });
