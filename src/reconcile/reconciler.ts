@@ -135,8 +135,20 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
 
   private async applyPrepared(prepared: PreparedState): Promise<ApplyResult> {
     const before = this.nl.modifyingRequests();
-    const { plan } = await this.computePlan(prepared);
+    let { plan } = await this.computePlan(prepared);
     const outcome = plan.empty ? { applied: [], failed: [] } : await applyOps(this.nl, plan.ops, this.protocol);
+    // The kernel adjusts some settings as objects are added: a bridge's MTU set at creation
+    // follows its first port's. So after creating links, read once more and apply what still
+    // differs, for one apply() to converge (a second pass, at most; its ops join the plan).
+    if (outcome.failed.length === 0 && plan.ops.some((op) => op.kind === 'link' && (op.action === 'create' || op.action === 'recreate'))) {
+      const second = (await this.computePlan(prepared)).plan;
+      if (!second.empty) {
+        const more = await applyOps(this.nl, second.ops, this.protocol);
+        outcome.applied.push(...more.applied);
+        outcome.failed.push(...more.failed);
+        plan = new ReconcilePlan(plan.ops.concat(second.ops), second.conflicts);
+      }
+    }
     const result: ApplyResult = {
       plan,
       applied: outcome.applied,

@@ -74,4 +74,22 @@ kernelDescribe('reconcile: links', function () {
     assert.equal(plan.ops.length, 0, plan.text());
     assert.match(ip(ns(), '-6', 'addr', 'show', 'dev', 'eth0'), /fd00::20 peer fd00::21\/128/);
   });
+
+  it('a bridge created with an mtu keeps it when its first port joins in the same apply (the kernel would reset it): one apply converges', async function () {
+    underlay(ns());
+    nl = await Rtnl.open({ netns: ns() });
+    const r = new Reconciler(nl, { protocol: PROTO });
+    const desired = {
+      links: [
+        { kind: 'bridge', name: 'br0', mtu: 1280, up: true },
+        { kind: 'veth', name: 'vb0', peer: { name: 'vb0p' }, master: 'br0' },
+      ],
+    };
+    const res = await r.apply(desired);
+    assert.ok(res.converged, res.failed.map((f) => f.error.message).join('; '));
+    // Created, then the bridge's mtu set again after the kernel moved it to its port's 1500.
+    assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.key}`), ['create br0', 'create vb0', 'update br0']);
+    assert.equal(ipJson(ns(), 'link', 'show', 'br0')[0].mtu, 1280);
+    assert.equal((await r.plan(desired)).ops.length, 0);
+  });
 });
