@@ -85,6 +85,13 @@ const routeArb = (i) =>
         { via: '10.57.4.2', dev: 'eth0', weight: w2 },
       ],
     })),
+    // a gateway only (the kernel picks the device), a default route in another table,
+    // nexthops marked onlink
+    fc.constantFrom(
+      { dst: `10.75.${i}.0/24`, via: '10.57.4.3' },
+      { dst: 'default', via: '10.57.4.1', table: 300 + i },
+      { dst: `10.76.${i}.0/24`, nexthops: [{ via: '10.99.0.1', dev: 'eth0', onlink: true }, { via: '10.99.0.2', dev: 'eth0', onlink: true, weight: 3 }] },
+    ),
     // IPv6, gateway in any notation
     fc.tuple(v6Style, fc.boolean()).map(([style, metric]) => ({ dst: `fd7${i % 10}:${i}::/64`, via: v6(1, style), dev: 'eth0', ...(metric ? { metric: 300 } : {}) })),
   );
