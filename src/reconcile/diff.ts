@@ -194,7 +194,7 @@ function actualSignature(r: Route, obs: Observed, anyDev: boolean, anyNexthopDev
 /** The common shape compared field by field: no strings built, nothing allocated. */
 function simpleMatches(d: PreparedRoute, have: Route, obs: Observed): boolean {
   return (
-    have.via === d.spec.via &&
+    have.via === d.gateway &&
     have.dev !== undefined &&
     obs.byIndex.get(have.dev)?.name === d.devRef &&
     have.onlink === d.onlink &&

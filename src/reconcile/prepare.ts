@@ -10,15 +10,15 @@ import { validateNeighborSpec } from '../rtnl/neighbor';
 // From the defining modules, not the route index: a re-export is a getter call per use, and
 // these run 100k times per desired state.
 import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
-import { expectedRoute } from '../rtnl/route/expected';
+import { canonicalDst, expectedRoute } from '../rtnl/route/expected';
 import { readSpecFields, type SpecFields } from '../rtnl/route/fields';
 import { checkRouteSpecAt } from '../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
-import { parseIPv4 } from '../wire/ip';
+import { formatIPv6, parseIPv4, parseIPv6Into } from '../wire/ip';
 import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
 import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate';
 import { PROTOCOLS, lookup } from '../rtnl/names';
-import { DesiredRouteIndex, describeRouteKey, routeKey } from './routeindex';
+import { DesiredRouteIndex, describeRouteKey, parseV6Prefix, routeKey, v6Len, v6W0, v6W1, v6W2, v6W3 } from './routeindex';
 import type { DesiredState } from './types';
 
 /** A validated desired link. */
@@ -60,12 +60,14 @@ export interface PreparedRoute {
   /** The devices of a multipath route's nexthops, in order. */
   readonly nexthopRefs: Array<DeviceRef | undefined>;
   /**
-   * The common shape, an IPv4 unicast `dst via gw dev D [onlink]` in the main table with
-   * nothing else set (spec.via and spec.dev are strings, spec.dst canonical): compared field by
-   * field without building an expected Route, or on the numbers of the dump (routescan.ts).
+   * The common shape, a unicast `dst via gw dev D [onlink]` in the main table with nothing else
+   * set (spec.via and spec.dev are strings; IPv4 or IPv6): compared field by field without
+   * building an expected Route, or on the numbers of the dump (routescan.ts).
    */
   readonly simple: boolean;
-  /** The gateway of a simple route as an unsigned 32-bit number (-1 for other routes). */
+  /** The gateway of a simple route in canonical text (undefined for other routes). */
+  readonly gateway: string | undefined;
+  /** The gateway of a simple IPv4 route as an unsigned 32-bit number (-1 for other routes). */
   readonly gw4: number;
   /** spec.onlink === true. */
   readonly onlink: boolean;
@@ -95,6 +97,9 @@ class SimpleRoute implements PreparedRoute {
   get simple(): boolean {
     return true;
   }
+  get gateway(): string | undefined {
+    return this.spec.via;
+  }
   get family(): 4 {
     return 4;
   }
@@ -118,6 +123,78 @@ class SimpleRoute implements PreparedRoute {
   }
 }
 
+/**
+ * A simple IPv6 route: its canonical gateway text and the gateway as four words are kept (the
+ * spec may spell it otherwise), the canonical dst made when first asked for; the rest is
+ * derived or constant.
+ */
+export class SimpleRoute6 implements PreparedRoute {
+  expected: Route | undefined = undefined;
+  seen = 0;
+  found: Route | undefined = undefined;
+  private dstText: string | undefined = undefined;
+  constructor(
+    readonly spec: RouteSpec,
+    readonly gateway: string,
+    /** The gateway as four big-endian signed 32-bit words, compared with RouteFacts'. */
+    readonly g0: number,
+    readonly g1: number,
+    readonly g2: number,
+    readonly g3: number,
+    readonly onlink: boolean,
+    readonly devs: DeviceRef[],
+  ) {}
+  get simple(): boolean {
+    return true;
+  }
+  get gw4(): number {
+    return -1;
+  }
+  get family(): 6 {
+    return 6;
+  }
+  /** Canonical dst, made on first use (a no-op cycle never needs it). */
+  get dst(): string {
+    return (this.dstText ??= canonicalDst(this.spec.dst, 6));
+  }
+  get table(): number {
+    return RT_TABLE_MAIN;
+  }
+  get tos(): number {
+    return 0;
+  }
+  get metric(): number {
+    return IP6_RT_PRIO_USER;
+  }
+  get devRef(): DeviceRef | undefined {
+    return this.devs[0];
+  }
+  get nexthopRefs(): Array<DeviceRef | undefined> {
+    return NO_REFS;
+  }
+}
+
+/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER). */
+const IP6_RT_PRIO_USER = 1024;
+const v6scratch = Buffer.alloc(16);
+
+/** The last IPv6 gateway parsed: canonical text and words (tables name few gateways). */
+const lastV6Gateway = { via: '', ok: false, text: '', w0: 0, w1: 0, w2: 0, w3: 0 };
+function v6Gateway(via: string): typeof lastV6Gateway {
+  const g = lastV6Gateway;
+  if (via === g.via) return g;
+  g.via = via;
+  g.ok = parseIPv6Into(via, v6scratch, 0);
+  if (g.ok) {
+    g.text = formatIPv6(v6scratch, 0);
+    g.w0 = v6scratch.readInt32BE(0);
+    g.w1 = v6scratch.readInt32BE(4);
+    g.w2 = v6scratch.readInt32BE(8);
+    g.w3 = v6scratch.readInt32BE(12);
+  }
+  return g;
+}
+
 /** The expected read-back of a prepared route (built once, on first use). */
 export function expectedOf(d: PreparedRoute, protocol: number): Route {
   if (!d.expected) d.expected = expectedRoute({ ...d.spec, protocol }, () => 0);
@@ -128,12 +205,12 @@ const NO_REFS: Array<DeviceRef | undefined> = [];
 const NO_DEVS: DeviceRef[] = [];
 
 /**
- * The gateway of a spec of the simple shape as a number, or -1 when the spec is not simple.
- * Reads the fields of a validated spec (readSpecFields: fast for spread-made specs too); a
- * simple one sets nothing but dst, via, dev, onlink and protocol.
+ * Whether a validated spec has the simple shape: it sets nothing but dst, via, dev, onlink
+ * and protocol, via and dev being strings. Reads the fields readSpecFields got (fast for
+ * spread-made specs too).
  */
-function simpleGateway(s: SpecFields): number {
-  if (typeof s.via !== 'string' || typeof s.dev !== 'string') return -1;
+function simpleShape(s: SpecFields): boolean {
+  if (typeof s.via !== 'string' || typeof s.dev !== 'string') return false;
   if (
     s.family !== undefined ||
     s.table !== undefined ||
@@ -146,9 +223,9 @@ function simpleGateway(s: SpecFields): number {
     s.advmss !== undefined ||
     s.nexthops !== undefined
   ) {
-    return -1;
+    return false;
   }
-  return parseIPv4(s.via);
+  return true;
 }
 
 /** A validated desired FDB entry, with its canonical identity. */
@@ -272,7 +349,8 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     }
     const spec = given;
     const f = readSpecFields(spec);
-    const gw4 = simpleGateway(f);
+    const simple = simpleShape(f);
+    const gw4 = simple ? parseIPv4(f.via as string) : -1;
     const sdst = f.dst as string;
     // Canonical IPv4 "a.b.c.d/n", n > 0 (validation refused host bits; a bare address would
     // read back with "/32" and "/0" as "default", so those take the general path).
@@ -286,6 +364,17 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
       const had = out.routeIndex.addMainV4(addr, len, out.routes.length);
       if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, sdst, 0, 0));
       out.routes.push(new SimpleRoute(spec, gw4, onlink, devs));
+      checkDevsOnce(i, devs);
+      return;
+    }
+    // The same shape in IPv6: main table, tos 0, metric 1024 (what the kernel gives a route
+    // added without one), keyed by the prefix as four words.
+    if (simple && gw4 < 0 && sdst !== 'default' && parseV6Prefix(sdst) && v6Len > 0 && v6Gateway(f.via as string).ok) {
+      const had = out.routeIndex.addMainV6(v6W0, v6W1, v6W2, v6W3, v6Len, out.routes.length);
+      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 6, canonicalDst(sdst, 6), 0, IP6_RT_PRIO_USER));
+      const devs = sharedDevs(f.dev as string);
+      const g = v6Gateway(f.via as string);
+      out.routes.push(new SimpleRoute6(spec, g.text, g.w0, g.w1, g.w2, g.w3, f.onlink === true, devs));
       checkDevsOnce(i, devs);
       return;
     }
@@ -315,6 +404,7 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
       devRef: multipath ? undefined : devRef,
       nexthopRefs,
       simple: false,
+      gateway: undefined,
       gw4: -1,
       onlink: spec.onlink === true,
       expected,

@@ -7,6 +7,7 @@
  * no key strings. Every other route is kept by its key string in a Map.
  */
 import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
+import { parseIPv6Into } from '../wire/ip';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
 import type { Route } from '../rtnl/types';
 
@@ -21,9 +22,12 @@ export function describeRouteKey(key: string): string {
   return `${dst} table ${table}${tos !== '0' ? ` tos ${tos}` : ''} metric ${metric}`;
 }
 
+/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER). */
+const IP6_RT_PRIO_USER = 1024;
+
 /** The metric the kernel reports for a route given none: 0 for IPv4, 1024 for IPv6. */
 export function defaultMetric(family: number): number {
-  return family === 6 ? 1024 : 0;
+  return family === 6 ? IP6_RT_PRIO_USER : 0;
 }
 
 /** The identity key of a route read from the kernel. */
@@ -103,15 +107,133 @@ export class V4PrefixIndex {
 }
 
 /**
+ * (IPv6 address as four big-endian 32-bit words, prefix length 1..128) -> number, open
+ * addressing over typed arrays, as V4PrefixIndex.
+ */
+export class V6PrefixIndex {
+  private words: Int32Array; // 4 per slot
+  private lens: Uint8Array; // 0: an empty slot
+  private values: Int32Array;
+  private mask: number;
+  private count = 0;
+
+  constructor(expected: number) {
+    let size = 16;
+    while (size < expected * 2) size *= 2;
+    this.words = new Int32Array(size * 4);
+    this.lens = new Uint8Array(size);
+    this.values = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  private slot(w0: number, w1: number, w2: number, w3: number, len: number): number {
+    let h = Math.imul(len, 0x9e3779b1);
+    h = Math.imul(h ^ w0, 0x85ebca6b);
+    h = Math.imul((h ^ (h >>> 13)) ^ w1, 0xc2b2ae35);
+    h = Math.imul((h ^ (h >>> 16)) ^ w2, 0x85ebca6b);
+    h = Math.imul((h ^ (h >>> 13)) ^ w3, 0xc2b2ae35);
+    return (h ^ (h >>> 16)) & this.mask;
+  }
+
+  private at(i: number, w0: number, w1: number, w2: number, w3: number): boolean {
+    const k = i * 4;
+    const w = this.words;
+    return w[k] === w0 && w[k + 1] === w1 && w[k + 2] === w2 && w[k + 3] === w3;
+  }
+
+  /** Sets the key to value unless it has one: returns the value it had, or -1. */
+  add(w0: number, w1: number, w2: number, w3: number, len: number, value: number): number {
+    if ((this.count + 1) * 2 > this.lens.length) this.grow();
+    let i = this.slot(w0 | 0, w1 | 0, w2 | 0, w3 | 0, len);
+    for (;;) {
+      const l = this.lens[i];
+      if (l === 0) break;
+      if (l === len && this.at(i, w0 | 0, w1 | 0, w2 | 0, w3 | 0)) return this.values[i];
+      i = (i + 1) & this.mask;
+    }
+    const k = i * 4;
+    this.words[k] = w0;
+    this.words[k + 1] = w1;
+    this.words[k + 2] = w2;
+    this.words[k + 3] = w3;
+    this.lens[i] = len;
+    this.values[i] = value;
+    this.count++;
+    return -1;
+  }
+
+  /** The value of the key, or -1. */
+  get(w0: number, w1: number, w2: number, w3: number, len: number): number {
+    let i = this.slot(w0 | 0, w1 | 0, w2 | 0, w3 | 0, len);
+    for (;;) {
+      const l = this.lens[i];
+      if (l === 0) return -1;
+      if (l === len && this.at(i, w0 | 0, w1 | 0, w2 | 0, w3 | 0)) return this.values[i];
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  private grow(): void {
+    const { words, lens, values } = this;
+    const size = lens.length * 2;
+    this.words = new Int32Array(size * 4);
+    this.lens = new Uint8Array(size);
+    this.values = new Int32Array(size);
+    this.mask = size - 1;
+    this.count = 0;
+    for (let i = 0; i < lens.length; i++) {
+      if (lens[i] !== 0) this.add(words[i * 4], words[i * 4 + 1], words[i * 4 + 2], words[i * 4 + 3], lens[i], values[i]);
+    }
+  }
+}
+
+/** The four words of the IPv6 prefix last parsed by parseV6Prefix, and its length. */
+const v6Bytes = Buffer.alloc(16);
+export let v6W0 = 0;
+export let v6W1 = 0;
+export let v6W2 = 0;
+export let v6W3 = 0;
+export let v6Len = -1;
+
+/** Parses "x::y/n" (or a bare address: /128) into v6W0..3 and v6Len; false if it is not one. */
+export function parseV6Prefix(s: string): boolean {
+  const slash = s.indexOf('/');
+  let len = 128;
+  if (slash >= 0) {
+    const t = s.length - slash - 1;
+    if (t < 1 || t > 3) return false;
+    len = 0;
+    for (let i = slash + 1; i < s.length; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return false;
+      len = len * 10 + d;
+    }
+    if (len > 128) return false;
+  }
+  if (!parseIPv6Into(slash >= 0 ? s.slice(0, slash) : s, v6Bytes, 0)) return false;
+  v6W0 = v6Bytes.readInt32BE(0);
+  v6W1 = v6Bytes.readInt32BE(4);
+  v6W2 = v6Bytes.readInt32BE(8);
+  v6W3 = v6Bytes.readInt32BE(12);
+  v6Len = len;
+  return true;
+}
+
+/**
  * Positions of desired routes by key. `add` refuses a second route on a key (returning the
  * first one's position); the finders return a position or -1.
  */
 export class DesiredRouteIndex {
   private readonly v4: V4PrefixIndex;
+  private v6: V6PrefixIndex | undefined; // made with the first IPv6 main-table route
   private readonly other = new Map<string, number>();
 
-  constructor(expected: number) {
+  constructor(private readonly expected: number) {
     this.v4 = new V4PrefixIndex(expected);
+  }
+
+  private v6Index(): V6PrefixIndex {
+    return (this.v6 ??= new V6PrefixIndex(this.expected));
   }
 
   /** Records a route at position pos: -1, or the position already holding its key. */
@@ -119,6 +241,9 @@ export class DesiredRouteIndex {
     if (table === RT_TABLE_MAIN && family === 4 && tos === 0 && metric === 0) {
       const addr = parseV4Prefix(dst);
       if (addr >= 0 && v4PrefixLen > 0) return this.v4.add(addr, v4PrefixLen, pos);
+    }
+    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Prefix(dst) && v6Len > 0) {
+      return this.v6Index().add(v6W0, v6W1, v6W2, v6W3, v6Len, pos);
     }
     const key = routeKey(table, family, dst, tos, metric);
     const had = this.other.get(key);
@@ -138,6 +263,9 @@ export class DesiredRouteIndex {
       const addr = parseV4Prefix(dst);
       if (addr >= 0 && v4PrefixLen > 0) return this.v4.get(addr, v4PrefixLen);
     }
+    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Prefix(dst) && v6Len > 0) {
+      return this.v6 ? this.v6.get(v6W0, v6W1, v6W2, v6W3, v6Len) : -1;
+    }
     return this.other.get(routeKey(table, family, dst, tos, metric)) ?? -1;
   }
 
@@ -149,5 +277,15 @@ export class DesiredRouteIndex {
   /** The position of the desired IPv4 main-table route (tos 0, metric 0) on addr/len, or -1. */
   findMainV4(addr: number, len: number): number {
     return this.v4.get(addr, len);
+  }
+
+  /** add() for an IPv6 main-table route with tos 0 and metric 1024, given as words (len 1..128). */
+  addMainV6(w0: number, w1: number, w2: number, w3: number, len: number, pos: number): number {
+    return this.v6Index().add(w0, w1, w2, w3, len, pos);
+  }
+
+  /** The position of the desired IPv6 main-table route (tos 0, metric 1024) on the prefix, or -1. */
+  findMainV6(w0: number, w1: number, w2: number, w3: number, len: number): number {
+    return this.v6 ? this.v6.get(w0, w1, w2, w3, len) : -1;
   }
 }

@@ -13,7 +13,10 @@ import { RTN_UNICAST, RTNH_F_ONLINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '..
 import type { Rtnl } from '../rtnl/rtnl';
 import type { Route } from '../rtnl/types';
 import type { Observed } from './observe';
-import type { PreparedState } from './prepare';
+import { SimpleRoute6, type PreparedRoute, type PreparedState } from './prepare';
+
+/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER). */
+const IP6_RT_PRIO_USER = 1024;
 
 export interface ObservedRoutes {
   /**
@@ -48,20 +51,21 @@ export async function observeRoutes(nl: Rtnl, desired: PreparedState, obs: Obser
   await nl.routes.scan(
     { table: 'all', protocol },
     (f) => {
-      if (f.complete && f.family === 4 && f.table === RT_TABLE_MAIN && f.tos === 0 && f.metric <= 0 && f.dstLen > 0) {
-        const i = idx.findMainV4(f.dst4, f.dstLen);
-        const d = i >= 0 ? routes[i] : undefined;
-        if (
-          d !== undefined &&
-          d.simple &&
-          d.seen !== cycle &&
-          f.type === RTN_UNICAST &&
-          f.scope === RT_SCOPE_UNIVERSE &&
-          f.gateway4 === d.gw4 &&
-          ((f.flags & RTNH_F_ONLINK) !== 0) === d.onlink &&
-          f.oif > 0 &&
-          !vanishing.has(f.oif)
-        ) {
+      // Unicast via a gateway on a device, main table, tos 0, the family's default metric.
+      if (f.complete && f.table === RT_TABLE_MAIN && f.tos === 0 && f.dstLen > 0 && f.type === RTN_UNICAST && f.scope === RT_SCOPE_UNIVERSE && f.oif > 0) {
+        let d: PreparedRoute | undefined;
+        if (f.family === 4) {
+          if (f.metric <= 0 && f.gateway4 >= 0) {
+            const i = idx.findMainV4(f.dst4, f.dstLen);
+            d = i >= 0 ? routes[i] : undefined;
+            if (d !== undefined && !(d.simple && d.gw4 === f.gateway4)) d = undefined;
+          }
+        } else if (f.metric === IP6_RT_PRIO_USER && f.hasGateway6) {
+          const i = idx.findMainV6(f.dst6a, f.dst6b, f.dst6c, f.dst6d, f.dstLen);
+          const d6 = i >= 0 ? routes[i] : undefined;
+          if (d6 instanceof SimpleRoute6 && d6.g0 === f.gateway6a && d6.g1 === f.gateway6b && d6.g2 === f.gateway6c && d6.g3 === f.gateway6d) d = d6;
+        }
+        if (d !== undefined && d.seen !== cycle && ((f.flags & RTNH_F_ONLINK) !== 0) === d.onlink && !vanishing.has(f.oif)) {
           const dev = d.devs[0] as string; // a simple route names its device
           if (dev !== lastDev) {
             lastDev = dev;

@@ -53,12 +53,15 @@ function hexValue(c: number): number {
   return -1;
 }
 
+// The groups of the literal being parsed (no array per call: 100k routes are parsed per call).
+const groups = new Int32Array(8);
+
 /** Parses an IPv6 literal (RFC 4291 text forms, incl. "::" and an embedded IPv4 tail) into
  * 16 bytes at out[off]; returns false when invalid. No zone ids, no brackets. */
 export function parseIPv6Into(s: string, out: Uint8Array, off: number): boolean {
   const n = s.length;
   if (n < 2 || n > 45) return false;
-  const groups = new Array<number>(8);
+  const dotted = s.indexOf('.') >= 0; // only then look for an IPv4 tail
   let count = 0;
   let gap = -1;
   let i = 0;
@@ -74,7 +77,7 @@ export function parseIPv6Into(s: string, out: Uint8Array, off: number): boolean 
   while (i < n) {
     if (count === 8) return false;
     // An embedded IPv4 tail takes the last two groups.
-    const rest = s.indexOf(':', i) === -1 ? s.slice(i) : '';
+    const rest = dotted && s.indexOf(':', i) === -1 ? s.slice(i) : '';
     if (rest.includes('.')) {
       const v4 = parseIPv4(rest);
       if (v4 < 0 || count > 6) return false;

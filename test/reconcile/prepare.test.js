@@ -45,21 +45,31 @@ describe('reconcile: prepareDesired', function () {
       assert.deepEqual([d.family, d.dst, d.table, d.tos, d.metric, d.devRef, d.devs], [4, d.spec.dst, 254, 0, 0, 'eth0', ['eth0']]);
     }
     assert.equal(p.routes[0].gw4, (10 << 24) + (57 << 16) + (4 << 8) + 1);
-    // Not simple: a bare address (its canonical dst differs from the text), a device by index,
-    // the default route, IPv6.
+    // Not simple: a bare IPv4 address (its canonical dst differs from the text), a device by
+    // index, the default route.
     const q = prepareDesired(
       {
         routes: [
           { dst: '10.64.4.1', via: '10.57.4.1', dev: 'eth0' },
           { dst: '10.64.5.0/24', via: '10.57.4.1', dev: 2 },
           { dst: 'default', via: '10.57.4.1', dev: 'eth0' },
-          { dst: 'fd01::/64', via: 'fd00::1', dev: 'eth0' },
         ],
       },
       77,
     );
-    assert.deepEqual(q.routes.map((d) => d.simple), [false, false, false, false]);
+    assert.deepEqual(q.routes.map((d) => d.simple), [false, false, false]);
     assert.equal(q.routes[0].dst, '10.64.4.1/32');
+  });
+
+  it('IPv6 has the simple shape too, with canonical dst and gateway texts and the kernel\'s metric 1024', function () {
+    const p = prepareDesired({ routes: [{ dst: 'FD01:0:0::/64', via: 'fd00:0::1', dev: 'eth0', onlink: true }, { dst: 'fd02::5', via: 'fd00::1', dev: 'eth0' }] }, 77);
+    const [a, b] = p.routes;
+    assert.deepEqual([a.simple, a.family, a.dst, a.gateway, a.table, a.tos, a.metric, a.onlink, a.gw4], [true, 6, 'fd01::/64', 'fd00::1', 254, 0, 1024, true, -1]);
+    assert.deepEqual([b.simple, b.dst], [true, 'fd02::5/128']);
+    // The same prefix in another notation is a duplicate.
+    assert.throws(() => prepareDesired({ routes: [{ dst: 'fd01::/64', via: 'fd00::1', dev: 'eth0' }, { dst: 'fd01:0::/64', via: 'fd00::2', dev: 'eth0' }] }, 77), /already desired at routes\[0\]/);
+    // IPv6 with other fields goes the general way, keyed the same.
+    assert.throws(() => prepareDesired({ routes: [{ dst: 'fd01::/64', via: 'fd00::1', dev: 'eth0' }, { dst: 'fd01::/64', via: 'fd00::2', dev: 'eth0', mtu: 1400 }] }, 77), /already desired at routes\[0\]/);
   });
 
   it('duplicate keys are found across both shapes, with the position of the first', function () {

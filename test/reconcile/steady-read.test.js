@@ -107,4 +107,38 @@ kernelDescribe('reconcile: the steady-state read settles only equal routes', fun
     assert.match(text, new RegExp(`${net24(1).replace(/\./g, '\\.')} via 10\\.57\\.4\\.3`));
     assert.equal((await r.plan(desired)).ops.length, 0);
   });
+
+  it('IPv6: a changed gateway, device, mtu, a missing and an extra route are each found; the rest is untouched', async function () {
+    underlay(ns());
+    ip(ns(), '-6', 'addr', 'add', 'fd00::20/64', 'dev', 'eth0', 'nodad');
+    ip(ns(), 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p');
+    ip(ns(), '-6', 'addr', 'add', 'fd01::20/64', 'dev', 'eth1', 'nodad');
+    ip(ns(), 'link', 'set', 'eth1', 'up');
+    ip(ns(), 'link', 'set', 'eth1p', 'up');
+    nl = await Rtnl.open({ netns: ns() });
+    const r = new Reconciler(nl, { protocol: PROTO });
+    const dst = (i) => `fd10:${i.toString(16)}::/64`;
+    const routes = [];
+    // Gateways written in other notations: the kernel reports them canonical.
+    for (let i = 0; i < 200; i++) routes.push({ dst: dst(i), via: i % 2 ? 'fd00::1' : 'FD00:0:0::2', dev: 'eth0', ...(i % 3 ? {} : { onlink: true }) });
+    const desired = { routes };
+    assert.ok((await r.apply(desired)).converged);
+    assert.equal((await r.plan(desired)).ops.length, 0);
+    const p = String(PROTO);
+    const on = (...a) => ip(ns(), '-6', 'route', ...a);
+    on('replace', dst(1), 'via', 'fd00::9', 'dev', 'eth0', 'proto', p); // gateway
+    on('replace', dst(5), 'via', 'fd01::1', 'dev', 'eth1', 'proto', p); // device (and gateway)
+    on('replace', dst(7), 'via', 'fd00::1', 'dev', 'eth0', 'mtu', '1300', 'proto', p); // a metric
+    on('del', dst(11)); // missing
+    on('add', dst(400), 'via', 'fd00::1', 'dev', 'eth0', 'proto', p); // not desired
+    const plan = await r.plan(desired);
+    const got = plan.ops.map((o) => `${o.action} ${o.key.split(' ')[0]}`).sort();
+    assert.deepEqual(got, [`update ${dst(1)}`, `update ${dst(5)}`, `update ${dst(7)}`, `create ${dst(11)}`, `delete ${dst(400)}`].sort(), plan.text());
+    const res = await r.apply(desired);
+    assert.ok(res.converged, res.failed.map((f) => f.error.message).join('; '));
+    assert.equal((await r.plan(desired)).ops.length, 0);
+    const lines = ip(ns(), '-6', 'route', 'show', 'proto', p).trim().split('\n');
+    assert.equal(lines.length, routes.length);
+    assert.ok(!lines.some((l) => l.includes('fd00::9') || l.includes('eth1') || l.includes('mtu')), lines.join('\n'));
+  });
 });

@@ -30,15 +30,28 @@ const view = (b, end = b.length) => ({ type: C.RTM_NEWROUTE, flags: 0, seq: 0, p
 /** An IPv4 text address as the unsigned number RouteFacts uses. */
 const v4num = (s) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 
+/** An IPv6 text address as the four signed big-endian words RouteFacts uses. */
+function v6words(s) {
+  const b = Buffer.alloc(16);
+  assert.ok(wire.parseIPv6Into(s, b, 0), s);
+  return [b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12)];
+}
+
 /** What the facts must say, derived from the full decoder's Route. */
 function factsOf(r) {
   const [addr, len] = r.dst === 'default' ? ['', 0] : r.dst.split('/');
   const typeNum = typeof r.type === 'number' ? r.type : C[`RTN_${r.type.toUpperCase()}`];
   const v4gw = r.family === 4 && r.via !== undefined && r.nexthops === undefined && !r.via.includes(':');
+  const v6gw = r.family === 6 && r.via !== undefined && r.nexthops === undefined;
+  const d6 = r.family === 6 && addr ? v6words(addr) : [0, 0, 0, 0];
+  const g6 = v6gw ? v6words(r.via) : [0, 0, 0, 0];
   return {
     family: r.family,
     dstLen: Number(len),
     dst4: r.family === 4 && addr ? v4num(addr) : 0,
+    dst6: d6,
+    hasGateway6: v6gw,
+    gateway6: g6,
     table: r.table,
     protocol: r.protocol,
     scope: r.scope,
@@ -48,12 +61,16 @@ function factsOf(r) {
     metric: r.metric ?? -1,
     oif: r.dev ?? 0,
     gateway4: v4gw ? v4num(r.via) : -1,
-    complete: r.prefsrc === undefined && r.mtu === undefined && r.advmss === undefined && r.nexthops === undefined && (r.via === undefined || v4gw),
+    complete: r.prefsrc === undefined && r.mtu === undefined && r.advmss === undefined && r.nexthops === undefined && (r.via === undefined || v4gw || v6gw),
   };
 }
 
-const FIELDS = ['family', 'dstLen', 'dst4', 'table', 'protocol', 'scope', 'type', 'tos', 'flags', 'metric', 'oif', 'gateway4', 'complete'];
-const pick = (f) => Object.fromEntries(FIELDS.map((k) => [k, f[k]]));
+const FIELDS = ['family', 'dstLen', 'dst4', 'table', 'protocol', 'scope', 'type', 'tos', 'flags', 'metric', 'oif', 'gateway4', 'complete', 'hasGateway6'];
+const pick = (f) => ({
+  ...Object.fromEntries(FIELDS.map((k) => [k, f[k]])),
+  dst6: [f.dst6a, f.dst6b, f.dst6c, f.dst6d],
+  gateway6: [f.gateway6a, f.gateway6b, f.gateway6c, f.gateway6d],
+});
 
 describe('rtnl routes: RouteFacts', function () {
   before(function () {

@@ -105,6 +105,18 @@ describe('wire: codecs', function () {
         assert.equal(wire.parseIPv6Into(bad, b, 0), false, bad);
       }
     });
+    it('accepts exactly what node\'s net.isIPv6 accepts (random strings over the literal alphabet, and fast-check addresses)', function () {
+      // The route validator trusts this parser alone on its fast path.
+      const fc = require('fast-check');
+      const net = require('node:net');
+      const b = Buffer.alloc(16);
+      const ch = fc.constantFrom('0', '1', 'a', 'f', 'F', ':', ':', '.', '9', 'g', '2', '5');
+      fc.assert(
+        fc.property(fc.array(ch, { minLength: 2, maxLength: 40 }).map((a) => a.join('')), (s) => wire.parseIPv6Into(s, b, 0) === net.isIPv6(s)),
+        { numRuns: 50000 },
+      );
+      fc.assert(fc.property(fc.ipV6(), (s) => wire.parseIPv6Into(s, b, 0)), { numRuns: 5000 });
+    });
     it('round-trips random addresses', function () {
       const b = Buffer.alloc(16);
       const back = Buffer.alloc(16);

@@ -41,6 +41,14 @@ export class RouteFacts {
   dstLen = 0;
   /** The IPv4 destination as an unsigned 32-bit number (0 for IPv6 and for default routes). */
   dst4 = 0;
+  /** The IPv6 destination as four big-endian signed 32-bit words (0 for IPv4 and default). */
+  dst6a = 0;
+  /** Second word of the IPv6 destination. */
+  dst6b = 0;
+  /** Third word of the IPv6 destination. */
+  dst6c = 0;
+  /** Fourth word of the IPv6 destination. */
+  dst6d = 0;
   /** RTA_TABLE, or rtm_table when the message has none. */
   table = 0;
   /** rtm_protocol. */
@@ -59,9 +67,19 @@ export class RouteFacts {
   oif = 0;
   /** An IPv4 RTA_GATEWAY as an unsigned 32-bit number, or -1 when there is none. */
   gateway4 = -1;
+  /** Whether an IPv6 route has an RTA_GATEWAY (then in gateway6a..d). */
+  hasGateway6 = false;
+  /** The IPv6 gateway as four big-endian signed 32-bit words (0 when there is none). */
+  gateway6a = 0;
+  /** Second word of the IPv6 gateway. */
+  gateway6b = 0;
+  /** Third word of the IPv6 gateway. */
+  gateway6c = 0;
+  /** Fourth word of the IPv6 gateway. */
+  gateway6d = 0;
   /**
    * True when these numbers are all the Route has: no preferred source, no mtu/advmss metric,
-   * no multipath, no RTA_VIA and no IPv6 gateway. When false, route() holds the rest.
+   * no multipath and no RTA_VIA. When false, route() holds the rest.
    */
   complete = true;
   private msg: MessageView | undefined;
@@ -98,6 +116,9 @@ export class RouteFacts {
     this.metric = -1;
     this.oif = 0;
     this.gateway4 = -1;
+    this.dst6a = this.dst6b = this.dst6c = this.dst6d = 0;
+    this.hasGateway6 = false;
+    this.gateway6a = this.gateway6b = this.gateway6c = this.gateway6d = 0;
     this.complete = true;
     let hasDst = false;
     let off = p + RTMSG_LEN;
@@ -114,12 +135,26 @@ export class RouteFacts {
           hasDst = true;
           // With rtm_dst_len 0 the route is the default one whatever RTA_DST says (as the
           // full decoder reads it); the kernel sends none then.
-          if (alen === 4 && dLen > 0) this.dst4 = u32be(buf, v);
+          if (dLen > 0) {
+            if (alen === 4) this.dst4 = u32be(buf, v);
+            else {
+              this.dst6a = i32be(buf, v);
+              this.dst6b = i32be(buf, v + 4);
+              this.dst6c = i32be(buf, v + 8);
+              this.dst6d = i32be(buf, v + 12);
+            }
+          }
           break;
         case RTA_GATEWAY:
           if (vl !== alen) throw new NetlinkParseError(`RTA_GATEWAY: ${vl} bytes, expected a ${alen}-byte address`, v);
           if (alen === 4) this.gateway4 = u32be(buf, v);
-          else this.complete = false;
+          else {
+            this.hasGateway6 = true;
+            this.gateway6a = i32be(buf, v);
+            this.gateway6b = i32be(buf, v + 4);
+            this.gateway6c = i32be(buf, v + 8);
+            this.gateway6d = i32be(buf, v + 12);
+          }
           break;
         case RTA_OIF:
           this.oif = u32le(buf, v, vl, 'RTA_OIF');
@@ -149,6 +184,10 @@ export class RouteFacts {
 
 function u32be(buf: Buffer, off: number): number {
   return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
+}
+
+function i32be(buf: Buffer, off: number): number {
+  return (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
 }
 
 function u32le(buf: Buffer, off: number, len: number, what: string): number {

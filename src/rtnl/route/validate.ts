@@ -4,7 +4,7 @@
  * name used by many routes) takes a fast path that builds no strings and no address objects;
  * anything unusual goes through the general checks in ../validate for their messages.
  */
-import { parseIPv4 } from '../../wire/ip';
+import { parseIPv4, parseIPv6Into } from '../../wire/ip';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from '../constants';
 import { PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
 import type { IpFamily, Route, RouteFilter, RouteSpec, RouteTypeName } from '../types';
@@ -54,12 +54,27 @@ function checkDev(p: Problems, field: string, v: unknown): void {
 let lastV6First = 0;
 let lastGoodV4: unknown = Symbol('none');
 
-/** Family of an address literal (fast for IPv4), 0 after reporting a problem. */
+let lastGoodV6: unknown = Symbol('none');
+let lastGoodV6First = 0;
+const v6scratch = Buffer.alloc(16);
+
+/** Family of an address literal (fast for both families), 0 after reporting a problem. */
 function addrFamily(p: Problems, field: string, v: unknown): 0 | 4 | 6 {
   if (v === lastGoodV4) return 4;
+  if (v === lastGoodV6) {
+    lastV6First = lastGoodV6First;
+    return 6;
+  }
   if (typeof v === 'string' && parseIPv4(v) >= 0) {
     lastGoodV4 = v;
     return 4;
+  }
+  // Our own parser agrees with net.isIPv6 (checked on random strings); the general check
+  // below is for the message.
+  if (typeof v === 'string' && parseIPv6Into(v, v6scratch, 0)) {
+    lastGoodV6 = v;
+    lastV6First = lastGoodV6First = (v6scratch[0] << 8) | v6scratch[1];
+    return 6;
   }
   const a = parseAddress(p, here(field), v);
   if (!a) return 0;
@@ -68,6 +83,27 @@ function addrFamily(p: Problems, field: string, v: unknown): 0 | 4 | 6 {
 }
 
 const isLinkLocal6 = (first16: number) => (first16 & 0xffc0) === 0xfe80;
+
+/** Whether s is "x::y/n" (n 0..128, no leading zeros) or a bare IPv6 address, without bits
+ * set past n. The fast path: anything else goes to parsePrefix for its message. */
+function isV6Prefix(s: string): boolean {
+  const slash = s.indexOf('/');
+  let len = 128;
+  if (slash >= 0) {
+    const t = s.length - slash - 1;
+    if (t < 1 || t > 3 || (t > 1 && s.charCodeAt(slash + 1) === 48)) return false;
+    len = 0;
+    for (let i = slash + 1; i < s.length; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return false;
+      len = len * 10 + d;
+    }
+    if (len > 128) return false;
+  }
+  if (!parseIPv6Into(slash >= 0 ? s.slice(0, slash) : s, v6scratch, 0)) return false;
+  for (let bit = len; bit < 128; bit++) if (v6scratch[bit >> 3] & (0x80 >> (bit & 7))) return false;
+  return true;
+}
 
 function checkName(p: Problems, field: string, v: unknown, names: Record<string, number>, max: number, min = 0): number | undefined {
   if (typeof v === 'string') {
@@ -125,6 +161,7 @@ export function checkRouteSpecAt(p: Problems, base: string, index: number, r: un
   } else if (typeof dst === 'string') {
     const a = parseV4Prefix(dst);
     if (a >= 0 && !v4HostBits(a, v4PrefixLen)) dstFamily = 4;
+    else if (isV6Prefix(dst)) dstFamily = 6;
     else {
       const pp = parsePrefix(p, here('dst'), dst, 'reject');
       if (pp) dstFamily = pp.family;
