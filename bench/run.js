@@ -250,6 +250,39 @@ const workloads = {
     return report(`W5 no-op reconcile of ${N} routes`, rows, 'ip route show + diff of its text');
   },
 
+  /** Not one of the issue's workloads: W5 for IPv6 (dual-stack clusters program both). */
+  async W5v6() {
+    // Non-zero groups, so the text is canonical and the peer's text diff can compare it as is.
+    const specs = Array.from({ length: N }, (_, i) => ({ dst: `fd10:${((i >> 12) + 1).toString(16)}:${((i & 0xfff) + 1).toString(16)}::/64`, via: 'fd00::2', dev: 'veth0' }));
+    const rows = { 'ours: no-op reconcile (IPv6)': [], 'ip -6 route show + diff of its text': [] };
+    await withNamespace(async (ns, nl) => {
+      await nl.addresses.add({ dev: 'veth0', address: 'fd00::1/64', nodad: true });
+      const rec = new Reconciler(nl, { protocol: PROTO });
+      const desired = { routes: specs };
+      const first = await rec.apply(desired);
+      if (!first.converged) throw new Error(`IPv6 apply failed: ${first.failed[0] && first.failed[0].error.message}`);
+      const want = specs.map((s) => `${s.dst} ${s.via} ${s.dev}`);
+      for (let r = 0; r < ROUNDS; r++) {
+        rows['ours: no-op reconcile (IPv6)'].push(await ours(async () => {
+          const res = await rec.apply(desired);
+          if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+        }));
+        rows['ip -6 route show + diff of its text'].push(timeChild('ip', ['-n', ns, '-6', 'route', 'show', 'proto', String(PROTO)], (out) => {
+          const seen = new Set();
+          for (const line of out.split('\n')) {
+            if (!line) continue;
+            const t = line.split(' ');
+            seen.add(`${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
+          }
+          let missing = 0;
+          for (const k of want) if (!seen.has(k)) missing++;
+          if (missing) throw new Error(`text diff found ${missing} missing`);
+        }));
+      }
+    });
+    return report(`W5v6 no-op reconcile of ${N} IPv6 routes`, rows, 'ip -6 route show + diff of its text');
+  },
+
   async W6() {
     const specs = routeSpecs(N);
     const rows = { 'ours: reconcile one changed route': [] };

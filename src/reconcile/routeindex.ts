@@ -210,7 +210,7 @@ export function parseV6Prefix(s: string): boolean {
     }
     if (len > 128) return false;
   }
-  if (!parseIPv6Into(slash >= 0 ? s.slice(0, slash) : s, v6Bytes, 0)) return false;
+  if (!parseIPv6Into(s, v6Bytes, 0, slash >= 0 ? slash : s.length)) return false;
   v6W0 = v6Bytes.readInt32BE(0);
   v6W1 = v6Bytes.readInt32BE(4);
   v6W2 = v6Bytes.readInt32BE(8);

@@ -57,11 +57,12 @@ function hexValue(c: number): number {
 const groups = new Int32Array(8);
 
 /** Parses an IPv6 literal (RFC 4291 text forms, incl. "::" and an embedded IPv4 tail) into
- * 16 bytes at out[off]; returns false when invalid. No zone ids, no brackets. */
-export function parseIPv6Into(s: string, out: Uint8Array, off: number): boolean {
-  const n = s.length;
-  if (n < 2 || n > 45) return false;
-  const dotted = s.indexOf('.') >= 0; // only then look for an IPv4 tail
+ * 16 bytes at out[off]; returns false when invalid. No zone ids, no brackets. Only
+ * s[0, end) is read (a prefix's address part, without slicing it off). */
+export function parseIPv6Into(s: string, out: Uint8Array, off: number, end = s.length): boolean {
+  const n = end;
+  if (n < 2 || n > 45 || n > s.length) return false;
+  const dotted = s.indexOf('.') >= 0 && s.indexOf('.') < n; // only then look for an IPv4 tail
   let count = 0;
   let gap = -1;
   let i = 0;
@@ -77,7 +78,8 @@ export function parseIPv6Into(s: string, out: Uint8Array, off: number): boolean 
   while (i < n) {
     if (count === 8) return false;
     // An embedded IPv4 tail takes the last two groups.
-    const rest = dotted && s.indexOf(':', i) === -1 ? s.slice(i) : '';
+    const colon = s.indexOf(':', i);
+    const rest = dotted && (colon === -1 || colon >= n) ? s.slice(i, n) : '';
     if (rest.includes('.')) {
       const v4 = parseIPv4(rest);
       if (v4 < 0 || count > 6) return false;

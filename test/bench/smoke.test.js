@@ -12,7 +12,7 @@ const { kernelDescribe } = require('../support/kernel');
 kernelDescribe('bench: smoke run (N = 300)', function () {
   this.timeout(120000);
 
-  it('runs W1-W7 to the end, writes the JSON figures, W6 costs exactly one modifying request', function () {
+  it('runs W1-W7 (and W5 for IPv6) to the end, writes the JSON figures, W6 costs exactly one modifying request', function () {
     const out = path.join(os.tmpdir(), `nla-bench-smoke-${process.pid}.json`);
     try {
       const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bench', 'run.js'), '--n', '300', '--n-small', '100', '--rounds', '1', '--no-settle', '--json', out], {
@@ -23,7 +23,7 @@ kernelDescribe('bench: smoke run (N = 300)', function () {
       const j = JSON.parse(fs.readFileSync(out, 'utf8'));
       assert.equal(j.n, 300);
       const workloads = new Set(j.results.map((x) => x.workload.split(' ')[0]));
-      assert.deepEqual([...workloads].sort(), ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7']);
+      assert.deepEqual([...workloads].sort(), ['W1', 'W2', 'W3', 'W4', 'W5', 'W5v6', 'W6', 'W7']);
       for (const x of j.results.filter((x) => x.wallSeconds !== undefined)) {
         assert.ok(x.wallSeconds > 0 && Number.isFinite(x.userSeconds) && Number.isFinite(x.systemSeconds), JSON.stringify(x));
         if (x.name.startsWith('ours') && x.ratioVsPeer !== undefined) assert.ok(x.ratioVsPeer > 0, JSON.stringify(x));

@@ -116,6 +116,17 @@ describe('wire: codecs', function () {
         { numRuns: 50000 },
       );
       fc.assert(fc.property(fc.ipV6(), (s) => wire.parseIPv6Into(s, b, 0)), { numRuns: 5000 });
+      // With an end index it reads exactly what it would read of the slice.
+      const c = Buffer.alloc(16);
+      const chEnd = fc.constantFrom('0', '1', 'a', 'f', ':', ':', '.', '9', '2', '5', '/');
+      fc.assert(
+        fc.property(fc.array(chEnd, { minLength: 2, maxLength: 44 }).map((a) => a.join('')), fc.nat(50), (s, cut) => {
+          const end = Math.min(s.length, cut);
+          const r = wire.parseIPv6Into(s, b, 0, end);
+          return r === wire.parseIPv6Into(s.slice(0, end), c, 0) && (!r || b.equals(c));
+        }),
+        { numRuns: 20000 },
+      );
     });
     it('round-trips random addresses', function () {
       const b = Buffer.alloc(16);

@@ -100,7 +100,7 @@ function isV6Prefix(s: string): boolean {
     }
     if (len > 128) return false;
   }
-  if (!parseIPv6Into(slash >= 0 ? s.slice(0, slash) : s, v6scratch, 0)) return false;
+  if (!parseIPv6Into(s, v6scratch, 0, slash >= 0 ? slash : s.length)) return false;
   for (let bit = len; bit < 128; bit++) if (v6scratch[bit >> 3] & (0x80 >> (bit & 7))) return false;
   return true;
 }
