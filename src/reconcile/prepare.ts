@@ -10,7 +10,7 @@ import { validateNeighborSpec } from '../rtnl/neighbor';
 // From the defining modules, not the route index: a re-export is a getter call per use, and
 // these run 100k times per desired state.
 import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
-import { canonicalDst, expectedRoute } from '../rtnl/route/expected';
+import { IP6_RT_PRIO_USER, canonicalDst, expectedRoute } from '../rtnl/route/expected';
 import { readSpecFields, type SpecFields } from '../rtnl/route/fields';
 import { checkRouteSpecAt } from '../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
@@ -174,8 +174,6 @@ export class SimpleRoute6 implements PreparedRoute {
   }
 }
 
-/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER). */
-const IP6_RT_PRIO_USER = 1024;
 const v6scratch = Buffer.alloc(16);
 
 /** The last IPv6 gateway parsed: canonical text and words (tables name few gateways). */

@@ -2,10 +2,12 @@
  * The desired routes by identity key (table, family, dst, tos, metric), built once per
  * desired state and used for duplicate checks, the diff, the read's settling and watch events.
  *
- * Nearly every route of a big table is IPv4 in the main table with tos 0 and metric 0: those
- * are kept by (address, prefix length) in typed arrays, so 100k of them cost two megabytes and
- * no key strings. Every other route is kept by its key string in a Map.
+ * Nearly every route of a big table is in the main table with tos 0 and the family's default
+ * metric (0 for IPv4, 1024 for IPv6): those are kept by (address, prefix length) in typed
+ * arrays, so 100k of them cost a few megabytes and no key strings. Every other route is kept
+ * by its key string in a Map.
  */
+import { IP6_RT_PRIO_USER } from '../rtnl/route/expected';
 import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
 import { parseIPv6Into } from '../wire/ip';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
@@ -22,8 +24,6 @@ export function describeRouteKey(key: string): string {
   return `${dst} table ${table}${tos !== '0' ? ` tos ${tos}` : ''} metric ${metric}`;
 }
 
-/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER). */
-const IP6_RT_PRIO_USER = 1024;
 
 /** The metric the kernel reports for a route given none: 0 for IPv4, 1024 for IPv6. */
 export function defaultMetric(family: number): number {

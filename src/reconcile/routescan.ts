@@ -4,19 +4,18 @@
  * A steady-state cycle finds the kernel as desired: 100k routes read, 100k found equal. Most
  * of them have the common shape (PreparedRoute.simple), which can be compared on the numbers
  * of the route message (RouteFacts) against numbers prepared once per desired state (the
- * desired route index and PreparedRoute.gw4); a match
- * marks the desired route as found and builds nothing. Every other owned route (another
+ * desired route index, the IPv4 gateway in PreparedRoute.gw4, an IPv6 one in SimpleRoute6);
+ * a match marks the desired route as found and builds nothing. Every other owned route (another
  * shape, a difference, a duplicate, a route on a device that goes away) is decoded whole and
  * left to diffRoutes(), which sees exactly what a full read would have given it.
  */
+import { IP6_RT_PRIO_USER } from '../rtnl/route/expected';
 import { RTN_UNICAST, RTNH_F_ONLINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '../rtnl/constants';
 import type { Rtnl } from '../rtnl/rtnl';
 import type { Route } from '../rtnl/types';
 import type { Observed } from './observe';
 import { SimpleRoute6, type PreparedRoute, type PreparedState } from './prepare';
 
-/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER). */
-const IP6_RT_PRIO_USER = 1024;
 
 export interface ObservedRoutes {
   /**

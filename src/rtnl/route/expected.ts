@@ -12,8 +12,8 @@ import { makeNexthop, makeRoute } from './shape';
 
 /** The loopback device's index, the same in every namespace (LOOPBACK_IFINDEX). */
 const LOOPBACK_IFINDEX = 1;
-/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER). */
-const IP6_RT_PRIO_USER = 1024;
+/** The metric IPv6 gives a route added without one (IP6_RT_PRIO_USER, include/net/ip6_route.h). */
+export const IP6_RT_PRIO_USER = 1024;
 /** IPv6 binds these to the loopback device (`ip -6 route` prints "dev lo"). */
 const V6_LOOPBACK_TYPES = new Set<string>(['blackhole', 'unreachable', 'prohibit', 'throw']);
 
