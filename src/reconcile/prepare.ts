@@ -18,7 +18,7 @@ import { formatIPv6, parseIPv4, parseIPv6Into } from '../wire/ip';
 import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
 import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate';
 import { PROTOCOLS, lookup } from '../rtnl/names';
-import { DesiredRouteIndex, describeRouteKey, parseV6Prefix, routeKey, v6Len, v6W0, v6W1, v6W2, v6W3 } from './routeindex';
+import { DesiredRouteIndex, describeRouteKey, parseV6Words, routeKey, v6Len, v6W0, v6W1, v6W2, v6W3 } from './routeindex';
 import type { DesiredState } from './types';
 
 /** A validated desired link. */
@@ -367,7 +367,7 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     }
     // The same shape in IPv6: main table, tos 0, metric 1024 (what the kernel gives a route
     // added without one), keyed by the prefix as four words.
-    if (simple && gw4 < 0 && sdst !== 'default' && parseV6Prefix(sdst) && v6Len > 0 && v6Gateway(f.via as string).ok) {
+    if (simple && gw4 < 0 && sdst !== 'default' && parseV6Words(sdst) && v6Len > 0 && v6Gateway(f.via as string).ok) {
       const had = out.routeIndex.addMainV6(v6W0, v6W1, v6W2, v6W3, v6Len, out.routes.length);
       if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 6, canonicalDst(sdst, 6), 0, IP6_RT_PRIO_USER));
       const devs = sharedDevs(f.dev as string);

@@ -8,8 +8,7 @@
  * by its key string in a Map.
  */
 import { IP6_RT_PRIO_USER } from '../rtnl/route/expected';
-import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
-import { parseIPv6Into } from '../wire/ip';
+import { parseV4Prefix, parseV6Prefix, v4PrefixLen } from '../rtnl/route/addr';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
 import type { Route } from '../rtnl/types';
 
@@ -187,7 +186,7 @@ export class V6PrefixIndex {
   }
 }
 
-/** The four words of the IPv6 prefix last parsed by parseV6Prefix, and its length. */
+/** The four words of the IPv6 prefix last parsed by parseV6Words, and its length. */
 const v6Bytes = Buffer.alloc(16);
 export let v6W0 = 0;
 export let v6W1 = 0;
@@ -196,21 +195,9 @@ export let v6W3 = 0;
 export let v6Len = -1;
 
 /** Parses "x::y/n" (or a bare address: /128) into v6W0..3 and v6Len; false if it is not one. */
-export function parseV6Prefix(s: string): boolean {
-  const slash = s.indexOf('/');
-  let len = 128;
-  if (slash >= 0) {
-    const t = s.length - slash - 1;
-    if (t < 1 || t > 3) return false;
-    len = 0;
-    for (let i = slash + 1; i < s.length; i++) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return false;
-      len = len * 10 + d;
-    }
-    if (len > 128) return false;
-  }
-  if (!parseIPv6Into(s, v6Bytes, 0, slash >= 0 ? slash : s.length)) return false;
+export function parseV6Words(s: string): boolean {
+  const len = parseV6Prefix(s, v6Bytes, 0);
+  if (len < 0) return false;
   v6W0 = v6Bytes.readInt32BE(0);
   v6W1 = v6Bytes.readInt32BE(4);
   v6W2 = v6Bytes.readInt32BE(8);
@@ -242,7 +229,7 @@ export class DesiredRouteIndex {
       const addr = parseV4Prefix(dst);
       if (addr >= 0 && v4PrefixLen > 0) return this.v4.add(addr, v4PrefixLen, pos);
     }
-    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Prefix(dst) && v6Len > 0) {
+    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Words(dst) && v6Len > 0) {
       return this.v6Index().add(v6W0, v6W1, v6W2, v6W3, v6Len, pos);
     }
     const key = routeKey(table, family, dst, tos, metric);
@@ -263,7 +250,7 @@ export class DesiredRouteIndex {
       const addr = parseV4Prefix(dst);
       if (addr >= 0 && v4PrefixLen > 0) return this.v4.get(addr, v4PrefixLen);
     }
-    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Prefix(dst) && v6Len > 0) {
+    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Words(dst) && v6Len > 0) {
       return this.v6 ? this.v6.get(v6W0, v6W1, v6W2, v6W3, v6Len) : -1;
     }
     return this.other.get(routeKey(table, family, dst, tos, metric)) ?? -1;

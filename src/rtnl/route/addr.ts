@@ -3,7 +3,7 @@
  * and decoded per call). They work on the string and the buffer directly; anything that is
  * not a plain dotted-quad IPv4 literal falls back to the general parsers in wire/ip.
  */
-import { parseIPv4 } from '../../wire/ip';
+import { parseIPv4, parseIPv6Into } from '../../wire/ip';
 
 /** "0".."255" once, so formatting an IPv4 address concatenates four cached strings. */
 const DEC: string[] = Array.from({ length: 256 }, (_, i) => String(i));
@@ -62,4 +62,25 @@ export function parseV4Prefix(s: string): number {
 export function v4HostBits(addr: number, len: number): boolean {
   if (len >= 32) return false;
   return ((addr & (0xffffffff >>> len)) >>> 0) !== 0;
+}
+
+/**
+ * Parses "x::y/n" (n 0..128, no leading zeros) or a bare IPv6 address (/128) into 16 bytes at
+ * out[off] without slicing; returns the prefix length, or -1 when the text is not exactly that.
+ */
+export function parseV6Prefix(s: string, out: Uint8Array, off: number): number {
+  const slash = s.indexOf('/');
+  let len = 128;
+  if (slash >= 0) {
+    const t = s.length - slash - 1;
+    if (t < 1 || t > 3 || (t > 1 && s.charCodeAt(slash + 1) === 48)) return -1;
+    len = 0;
+    for (let i = slash + 1; i < s.length; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return -1;
+      len = len * 10 + d;
+    }
+    if (len > 128) return -1;
+  }
+  return parseIPv6Into(s, out, off, slash >= 0 ? slash : s.length) ? len : -1;
 }

@@ -9,7 +9,7 @@ import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from '../constants';
 import { PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
 import type { IpFamily, Route, RouteFilter, RouteSpec, RouteTypeName } from '../types';
 import { checkDevice, checkInt, parseAddress, parsePrefix, Problems } from '../validate';
-import { parseV4Prefix, v4HostBits, v4PrefixLen } from './addr';
+import { parseV4Prefix, parseV6Prefix, v4HostBits, v4PrefixLen } from './addr';
 import { readSpecFields } from './fields';
 
 const show = (v: unknown) => JSON.stringify(v);
@@ -87,20 +87,8 @@ const isLinkLocal6 = (first16: number) => (first16 & 0xffc0) === 0xfe80;
 /** Whether s is "x::y/n" (n 0..128, no leading zeros) or a bare IPv6 address, without bits
  * set past n. The fast path: anything else goes to parsePrefix for its message. */
 function isV6Prefix(s: string): boolean {
-  const slash = s.indexOf('/');
-  let len = 128;
-  if (slash >= 0) {
-    const t = s.length - slash - 1;
-    if (t < 1 || t > 3 || (t > 1 && s.charCodeAt(slash + 1) === 48)) return false;
-    len = 0;
-    for (let i = slash + 1; i < s.length; i++) {
-      const d = s.charCodeAt(i) - 48;
-      if (d < 0 || d > 9) return false;
-      len = len * 10 + d;
-    }
-    if (len > 128) return false;
-  }
-  if (!parseIPv6Into(s, v6scratch, 0, slash >= 0 ? slash : s.length)) return false;
+  const len = parseV6Prefix(s, v6scratch, 0);
+  if (len < 0) return false;
   for (let bit = len; bit < 128; bit++) if (v6scratch[bit >> 3] & (0x80 >> (bit & 7))) return false;
   return true;
 }
