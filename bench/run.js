@@ -220,33 +220,7 @@ const workloads = {
   },
 
   async W5() {
-    const specs = routeSpecs(N);
-    const rows = { 'ours: no-op reconcile': [], 'ip route show + diff of its text': [] };
-    await withNamespace(async (ns, nl) => {
-      const rec = new Reconciler(nl, { protocol: PROTO });
-      const desired = { routes: specs };
-      await rec.apply(desired);
-      const want = specs.map((s) => `${s.dst} ${s.via} ${s.dev}`);
-      for (let r = 0; r < ROUNDS; r++) {
-        rows['ours: no-op reconcile'].push(await ours(async () => {
-          const res = await rec.apply(desired);
-          if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
-          return {};
-        }));
-        // The peer: the text of `ip route show`, parsed into keys and diffed against the desired set.
-        rows['ip route show + diff of its text'].push(timeChild('ip', ['-n', ns, 'route', 'show', 'proto', String(PROTO)], (out) => {
-          const seen = new Set();
-          for (const line of out.split('\n')) {
-            if (!line) continue;
-            const t = line.split(' ');
-            seen.add(`${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
-          }
-          let missing = 0;
-          for (const k of want) if (!seen.has(k)) missing++;
-          if (missing) throw new Error(`text diff found ${missing} missing`);
-        }));
-      }
-    });
+    const rows = await noopReconcile(routeSpecs(N), [], 'ours: no-op reconcile', 'ip route show + diff of its text');
     return report(`W5 no-op reconcile of ${N} routes`, rows, 'ip route show + diff of its text');
   },
 
@@ -254,31 +228,8 @@ const workloads = {
   async W5v6() {
     // Non-zero groups, so the text is canonical and the peer's text diff can compare it as is.
     const specs = Array.from({ length: N }, (_, i) => ({ dst: `fd10:${((i >> 12) + 1).toString(16)}:${((i & 0xfff) + 1).toString(16)}::/64`, via: 'fd00::2', dev: 'veth0' }));
-    const rows = { 'ours: no-op reconcile (IPv6)': [], 'ip -6 route show + diff of its text': [] };
-    await withNamespace(async (ns, nl) => {
+    const rows = await noopReconcile(specs, ['-6'], 'ours: no-op reconcile (IPv6)', 'ip -6 route show + diff of its text', async (nl) => {
       await nl.addresses.add({ dev: 'veth0', address: 'fd00::1/64', nodad: true });
-      const rec = new Reconciler(nl, { protocol: PROTO });
-      const desired = { routes: specs };
-      const first = await rec.apply(desired);
-      if (!first.converged) throw new Error(`IPv6 apply failed: ${first.failed[0] && first.failed[0].error.message}`);
-      const want = specs.map((s) => `${s.dst} ${s.via} ${s.dev}`);
-      for (let r = 0; r < ROUNDS; r++) {
-        rows['ours: no-op reconcile (IPv6)'].push(await ours(async () => {
-          const res = await rec.apply(desired);
-          if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
-        }));
-        rows['ip -6 route show + diff of its text'].push(timeChild('ip', ['-n', ns, '-6', 'route', 'show', 'proto', String(PROTO)], (out) => {
-          const seen = new Set();
-          for (const line of out.split('\n')) {
-            if (!line) continue;
-            const t = line.split(' ');
-            seen.add(`${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
-          }
-          let missing = 0;
-          for (const k of want) if (!seen.has(k)) missing++;
-          if (missing) throw new Error(`text diff found ${missing} missing`);
-        }));
-      }
     });
     return report(`W5v6 no-op reconcile of ${N} IPv6 routes`, rows, 'ip -6 route show + diff of its text');
   },
@@ -315,6 +266,40 @@ const workloads = {
     return [{ workload: `W7 peak RSS with ${N} desired routes`, maxRssMB }];
   },
 };
+
+/**
+ * W5's measurement: specs applied once, then rounds of a no-op apply (which must send nothing)
+ * against the peer, `ip [family] route show` whose text is parsed into keys and diffed.
+ */
+async function noopReconcile(specs, ipFamily, oursName, peerName, setup) {
+  const rows = { [oursName]: [], [peerName]: [] };
+  await withNamespace(async (ns, nl) => {
+    if (setup) await setup(nl);
+    const rec = new Reconciler(nl, { protocol: PROTO });
+    const desired = { routes: specs };
+    const first = await rec.apply(desired);
+    if (!first.converged) throw new Error(`apply failed: ${first.failed[0] && first.failed[0].error.message}`);
+    const want = specs.map((s) => `${s.dst} ${s.via} ${s.dev}`);
+    for (let r = 0; r < ROUNDS; r++) {
+      rows[oursName].push(await ours(async () => {
+        const res = await rec.apply(desired);
+        if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+      }));
+      rows[peerName].push(timeChild('ip', ['-n', ns, ...ipFamily, 'route', 'show', 'proto', String(PROTO)], (out) => {
+        const seen = new Set();
+        for (const line of out.split('\n')) {
+          if (!line) continue;
+          const t = line.split(' ');
+          seen.add(`${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
+        }
+        let missing = 0;
+        for (const k of want) if (!seen.has(k)) missing++;
+        if (missing) throw new Error(`text diff found ${missing} missing`);
+      }));
+    }
+  });
+  return rows;
+}
 
 function pick(rows, ...keys) {
   return Object.fromEntries(keys.map((k) => [k, rows[k]]));
