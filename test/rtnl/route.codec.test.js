@@ -208,37 +208,15 @@ describe('rtnl routes: codec', function () {
   });
 
   describe('list() on crafted dump replies (no kernel)', function () {
-    const { FakeNative, done } = require('../support/fake-native');
-    /** A dump reply message for a Route, with nlmsg flags and rtm_flags as given. */
-    function reply(r, seq, pid, nlFlags, rtmFlags = 0) {
-      const w = new wire.MessageWriter(64);
-      route.encodeRoute(w, C.RTM_NEWROUTE, nlFlags, { flags: 0, ...r }, (x) => x);
-      const b = Buffer.from(w.bytes());
-      b.writeUInt32LE(seq, 8);
-      b.writeUInt32LE(pid, 12);
-      b.writeUInt32LE(rtmFlags, 16 + 8);
-      return b;
-    }
-    const base = { family: 4, table: 1000, protocol: 200, scope: 0, type: 'unicast', tos: 0, via: '10.0.0.1', dev: 3, onlink: false };
+    const { routeReply: reply, BASE_ROUTE: base, sampleReplies, fakeRoutes, done } = require('../support/route-replies');
 
     async function listWith(filter, flagged) {
-      const fake = new FakeNative();
-      const socket = wire.NetlinkSocket.fromNative(fake);
-      const routes = new rtnl.Routes({ socket, devices: new rtnl.DeviceResolver(socket) });
       const nl = wire.NLM_F_MULTI | (flagged ? wire.NLM_F_DUMP_FILTERED : 0);
-      fake.onSend = ([m], f) => {
+      const { routes, socket } = fakeRoutes(([m], f) => {
         const ipmr = reply({ ...base, dst: '10.9.0.0/16' }, m.seq, m.pid, nl);
         ipmr[16] = 128; // RTNL_FAMILY_IPMR: multicast routing tables answer AF_UNSPEC dumps too
-        f.reply([
-          reply({ ...base, dst: '10.1.0.0/16' }, m.seq, m.pid, nl),
-          reply({ ...base, dst: '10.2.0.0/16' }, m.seq, m.pid, nl, C.RTM_F_CLONED),
-          reply({ ...base, dst: '10.3.0.0/16', table: 2000 }, m.seq, m.pid, nl),
-          reply({ ...base, dst: '10.4.0.0/16', protocol: 3 }, m.seq, m.pid, nl),
-          reply({ ...base, dst: '10.5.0.0/16', scope: 253, via: undefined }, m.seq, m.pid, nl),
-          ipmr,
-          done(m.seq, m.pid),
-        ]);
-      };
+        f.reply([...sampleReplies(m, nl), ipmr, done(m.seq, m.pid)]);
+      });
       try {
         return (await routes.list(filter)).map((r) => r.dst);
       } finally {
@@ -256,16 +234,13 @@ describe('rtnl routes: codec', function () {
     });
 
     it('forEach() visits without keeping, and starts over (calling onRestart) when the kernel interrupts the dump', async function () {
-      const fake = new FakeNative();
-      const socket = wire.NetlinkSocket.fromNative(fake);
-      const routes = new rtnl.Routes({ socket, devices: new rtnl.DeviceResolver(socket) });
       let dumps = 0;
-      fake.onSend = ([m], f) => {
+      const { routes, socket } = fakeRoutes(([m], f) => {
         dumps++;
         const nl = wire.NLM_F_MULTI | wire.NLM_F_DUMP_FILTERED | (dumps === 1 ? wire.NLM_F_DUMP_INTR : 0);
         const dsts = dumps === 1 ? ['10.1.0.0/16', '10.2.0.0/16'] : ['10.1.0.0/16', '10.2.0.0/16', '10.3.0.0/16'];
         f.reply([...dsts.map((dst) => reply({ ...base, dst }, m.seq, m.pid, nl)), done(m.seq, m.pid, nl)]);
-      };
+      });
       const seen = [];
       let restarts = 0;
       try {

@@ -8,7 +8,6 @@ const path = require('node:path');
 const fc = require('fast-check');
 const wire = require('../../dist/wire');
 const C = require('../../dist/rtnl/constants');
-const rtnl = require('../../dist/rtnl');
 const route = require('../../dist/rtnl/route');
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'iproute2', 'dump-route-all.json');
@@ -124,35 +123,15 @@ describe('rtnl routes: RouteFacts', function () {
   });
 
   describe('routes.scan() on crafted dump replies', function () {
-    const { FakeNative, done } = require('../support/fake-native');
-    function reply(r, seq, pid, nlFlags, rtmFlags = 0) {
-      const w = new wire.MessageWriter(64);
-      route.encodeRoute(w, C.RTM_NEWROUTE, nlFlags, { flags: 0, ...r }, (x) => x);
-      const b = Buffer.from(w.bytes());
-      b.writeUInt32LE(seq, 8);
-      b.writeUInt32LE(pid, 12);
-      b.writeUInt32LE(rtmFlags, 16 + 8);
-      return b;
-    }
-    const base = { family: 4, table: 1000, protocol: 200, scope: 0, type: 'unicast', tos: 0, via: '10.0.0.1', dev: 3, onlink: false };
+    const { sampleReplies, fakeRoutes, done } = require('../support/route-replies');
 
     async function scanWith(filter, flagged, interruptFirst = false) {
-      const fake = new FakeNative();
-      const socket = wire.NetlinkSocket.fromNative(fake);
-      const routes = new rtnl.Routes({ socket, devices: new rtnl.DeviceResolver(socket) });
       let dumps = 0;
-      fake.onSend = ([m], f) => {
+      const { routes, socket } = fakeRoutes(([m], f) => {
         dumps++;
         const nl = wire.NLM_F_MULTI | (flagged ? wire.NLM_F_DUMP_FILTERED : 0) | (interruptFirst && dumps === 1 ? wire.NLM_F_DUMP_INTR : 0);
-        f.reply([
-          reply({ ...base, dst: '10.1.0.0/16' }, m.seq, m.pid, nl),
-          reply({ ...base, dst: '10.2.0.0/16' }, m.seq, m.pid, nl, C.RTM_F_CLONED),
-          reply({ ...base, dst: '10.3.0.0/16', table: 2000 }, m.seq, m.pid, nl),
-          reply({ ...base, dst: '10.4.0.0/16', protocol: 3 }, m.seq, m.pid, nl),
-          reply({ ...base, dst: '10.5.0.0/16', scope: 253, via: undefined }, m.seq, m.pid, nl),
-          done(m.seq, m.pid, nl),
-        ]);
-      };
+        f.reply([...sampleReplies(m, nl), done(m.seq, m.pid, nl)]);
+      });
       const seen = [];
       let restarts = 0;
       try {
