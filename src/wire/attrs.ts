@@ -100,6 +100,30 @@ export function nested<S extends AttrSpec>(table: AttrTable<S>, nestFlags = 0): 
   };
 }
 
+/**
+ * A nest whose every inner attribute is one element (netlink's "nested array": the inner
+ * type is the element's index, or 0 where a family ignores it, as WireGuard's peers do).
+ * Elements are written with type `firstIndex + i`; reading takes them in order, whatever their type.
+ *
+ * @param element - the codec of one element (e.g. nested(table) for a list of nests)
+ * @param firstIndex - the type of the first element: 1 for the controller's lists, 0 for WireGuard
+ * @param nestFlags - flags for the outer nest (NLA_F_NESTED where the family parses strictly)
+ */
+export function nestedArray<T>(element: AttrCodec<T>, firstIndex = 1, nestFlags = 0): AttrCodec<T[]> {
+  return {
+    encode: (w, t, v) => {
+      const n = w.nestStart(t, nestFlags);
+      for (let i = 0; i < v.length; i++) element.encode(w, firstIndex + i, v[i]);
+      w.nestEnd(n);
+    },
+    decode: (buf, off, len) => {
+      const out: T[] = [];
+      forEachAttr(buf, off, off + len, (_type, o, l) => out.push(element.decode(buf, o, l)));
+      return out;
+    },
+  };
+}
+
 /** What AttrTable.decode() returns. */
 export interface Decoded<S extends AttrSpec> {
   /** The named attributes found, decoded. */

@@ -1,4 +1,4 @@
-/** The wire layer: bytes, attributes, errors and the netlink socket. Knows nothing of rtnetlink objects. */
+/** The wire layer: bytes, attributes, errors, the netlink socket and generic netlink. Knows nothing of rtnetlink objects. */
 export * from './constants';
 export * from './errors';
 export * from './ip';
@@ -8,3 +8,6 @@ export * from './attrs';
 export { parseAckError, type AckError } from './ack';
 export { native, type NativeAddon, type NativeNetns, type NativeSocket, type ReceivedBatch } from './native';
 export * from './socket';
+export * from './genl-constants';
+export * from './genl-codec';
+export * from './genl';
