@@ -1,5 +1,7 @@
 'use strict';
-// The package as a user gets it: `npm pack`, then `npm install <tarball>` into a fresh project
+// The package as a user gets it: a fresh prebuilt addon (`npm run prebuild` in a staged copy, so
+// `npm test` right after `npm install` needs no other step), `npm pack`, then
+// `npm install <tarball>` into a fresh project
 // with nothing on the PATH but node, npm and sh (no compiler, no make, no python), then used from
 // CommonJS and from ESM to make a veth pair in a throwaway namespace. Proves the prebuilt addon
 // ships and loads, that nothing is compiled at install time, and that the tarball holds exactly
@@ -145,6 +147,39 @@ export async function make(ns: string): Promise<Link> {
 `;
 }
 
+/**
+ * The package directory `npm pack` would see after its "prepack" step, built in `tmp` and not in
+ * the checkout: the files package.json "files" selects (dist/ as this suite runs it, the addon's
+ * sources) plus a prebuilt addon compiled now from those sources with the package's own
+ * `npm run prebuild`. So `npm test` right after `npm install` needs no other step, a stale
+ * prebuilds/ in the checkout is never what gets tested, and the checkout's build/ (the addon
+ * this very process has loaded) is not rebuilt under it.
+ */
+async function stagePackage(tmp) {
+  const stage = path.join(tmp, 'package');
+  const { out } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
+  const [listed] = JSON.parse(out);
+  for (const { path: f } of listed.files) {
+    if (f.startsWith('prebuilds/')) continue; // built below, from these sources
+    fs.mkdirSync(path.dirname(path.join(stage, f)), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, f), path.join(stage, f));
+  }
+  // prebuildify and node-gyp come from the checkout's devDependencies.
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(stage, 'node_modules'));
+  try {
+    await run('npm', ['run', 'prebuild'], { cwd: stage, timeout: 150000 });
+  } finally {
+    fs.rmSync(path.join(stage, 'node_modules'));
+  }
+  fs.rmSync(path.join(stage, 'build'), { recursive: true, force: true });
+  const built = path.join(stage, PREBUILD_DIR);
+  assert.ok(
+    fs.existsSync(built) && fs.readdirSync(built).some((f) => f.endsWith('.node')),
+    `npm run prebuild wrote no addon into ${PREBUILD_DIR}/`,
+  );
+  return stage;
+}
+
 describe('package: npm pack, install without a compiler, use from CommonJS and ESM', function () {
   this.timeout(170000);
   let tmp;
@@ -153,16 +188,14 @@ describe('package: npm pack, install without a compiler, use from CommonJS and E
   const projects = {}; // install mode -> project dir
 
   before(async function () {
-    const prebuilds = path.join(ROOT, PREBUILD_DIR);
-    assert.ok(
-      fs.existsSync(prebuilds) && fs.readdirSync(prebuilds).some((f) => f.endsWith('.node')),
-      `no prebuilt addon in ${PREBUILD_DIR}/: run \`npm run prebuild\` first (.ci/run does)`,
-    );
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-pack-'));
     let t = Date.now();
-    // --ignore-scripts: "prepare" would recompile dist/ while this suite is running from it;
-    // the suite runs against the dist/ that was just built, which is what gets packed.
-    const { out } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], { cwd: ROOT });
+    const stage = await stagePackage(tmp);
+    const buildMs = Date.now() - t;
+    t = Date.now();
+    // --ignore-scripts: the stage already holds what "prepack" would build, and "prepare" would
+    // recompile dist/ while this suite is running from it.
+    const { out } = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], { cwd: stage });
     [pack] = JSON.parse(out);
     const packMs = Date.now() - t;
 
@@ -190,7 +223,7 @@ describe('package: npm pack, install without a compiler, use from CommonJS and E
         projects[mode] = dir;
       }),
     );
-    console.log(`      npm pack ${packMs} ms; npm install into two fresh projects (in parallel) ${Date.now() - t} ms`);
+    console.log(`      prebuild ${buildMs} ms; npm pack ${packMs} ms; npm install into two fresh projects (in parallel) ${Date.now() - t} ms`);
   });
 
   after(function () {
