@@ -187,6 +187,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   /** Messages sent, by nlmsg_type (types above 255 are counted at 255). Tests and the
    * reconciler use it to prove how many modifying requests something cost. */
   readonly sentByType = new Uint32Array(256);
+  private peakUnacked = 0;
 
   private readonly sock: NativeSocket;
   private readonly writer = new MessageWriter(64 * 1024);
@@ -241,6 +242,13 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   sendToPort(bytes: Buffer, portId: number): void {
     this.assertOpen('sendToPort');
     this.sock.send(bytes, 0, bytes.length, portId);
+  }
+
+  /** The most batch requests this socket has had sent but not yet acknowledged at one time
+   * (summed over concurrent batches): the in-flight window's high-water mark, which tests use
+   * to prove the window holds. */
+  get peakUnackedRequests(): number {
+    return this.peakUnacked;
   }
 
   /** True after close(). */
@@ -433,6 +441,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
           b.chunkFirst.push(first);
           b.chunkLast.push(last);
           b.outstanding += last - first + 1;
+          this.notePeakUnacked();
           try {
             this.sock.send(w.buf, 0, w.length);
           } catch (e) {
@@ -464,6 +473,13 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       if (k >= 0) this.batches.splice(k, 1);
     }
     return new BatchResult(count, b.errors, b.failed);
+  }
+
+  /** Raises the high-water mark of un-acked batch requests (once per send, not per message). */
+  private notePeakUnacked(): void {
+    let n = 0;
+    for (const other of this.batches) n += other.outstanding;
+    if (n > this.peakUnacked) this.peakUnacked = n;
   }
 
   private waitForProgress(b: ActiveBatch, ms: number): Promise<void> {

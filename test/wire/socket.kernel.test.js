@@ -131,4 +131,59 @@ kernelDescribe('wire: NetlinkSocket on the real kernel', function () {
       other.close();
     }
   });
+  describe('the in-flight window of batch()', function () {
+    /** A namespace with eth0 up (a veth), and the socket. Returns eth0's index. */
+    async function setup() {
+      sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}` });
+      await sock.request((w) => raw.newVeth(w, 'eth0', 'eth0p'));
+      const [l] = await sock.request((w) => raw.getLinkByName(w, 'eth0'));
+      const oif = raw.linkOf(l).index;
+      await sock.request((w) => raw.setLinkUp(w, oif));
+      await sock.request((w) => raw.setLinkUp(w, 1));
+      return oif;
+    }
+    const dst = (i) => `10.${(i >> 8) & 255}.${i & 255}.0`;
+
+    it('never has more than the window (default 512) un-acknowledged, even when one send could hold them all', async function () {
+      const oif = await setup();
+      assert.equal(sock.peakUnackedRequests, 0);
+      // 4 MiB per send would fit all 5,000 routes: only the window splits them.
+      const r = await sock.batch(5000, (i, w) => raw.newRoute(w, { dst: dst(i), plen: 24, gw: '10.255.0.1', oif }), { chunkBytes: 4 << 20 });
+      assert.equal(r.failed, 0, String(r.errors.find(Boolean)));
+      assert.equal(sock.peakUnackedRequests, 512, 'the high-water mark of un-acked requests is the default window');
+      // A smaller window is held too (the mark only rises, so use a fresh socket).
+      sock.close();
+      sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}` });
+      const r2 = await sock.batch(5000, (i, w) => raw.newRoute(w, { dst: dst(i), plen: 24, gw: '10.255.0.1', oif, flags: wire.NLM_F_CREATE | wire.NLM_F_REPLACE }), {
+        chunkBytes: 4 << 20,
+        window: 64,
+      });
+      assert.equal(r2.failed, 0, String(r2.errors.find(Boolean)));
+      assert.equal(sock.peakUnackedRequests, 64);
+    });
+
+    it('with the smallest receive buffer, a bounded window gets every answer; an unbounded one overflows and loses answers', async function () {
+      // Every request fails (no such device), so every request gets an answer of its own: the
+      // window bounds how many answers the kernel queues for us before we read them.
+      await setup();
+      const N = 2000;
+      const failing = (i, w) => raw.newRoute(w, { dst: dst(i), plen: 24, gw: '10.255.0.1', oif: 99999 });
+      const run = async (window) => {
+        sock.setReceiveBuffer(1); // the kernel's minimum (SOCK_MIN_RCVBUF)
+        let overflows = 0;
+        sock.on('overflow', () => overflows++);
+        const r = await sock.batch(N, failing, { chunkBytes: 1 << 20, window });
+        const codes = {};
+        for (const e of r.errors) codes[e.code] = (codes[e.code] || 0) + 1;
+        sock.removeAllListeners('overflow');
+        return { overflows, codes, peak: sock.peakUnackedRequests };
+      };
+      const bounded = await run(2);
+      assert.deepEqual(bounded, { overflows: 0, codes: { ENODEV: N }, peak: 2 });
+      const unbounded = await run(N);
+      assert.equal(unbounded.peak, N);
+      assert.ok(unbounded.overflows >= 1, JSON.stringify(unbounded));
+      assert.ok(unbounded.codes.ENOBUFS >= 1, `answers lost to the overflow: ${JSON.stringify(unbounded)}`);
+    });
+  });
 });
