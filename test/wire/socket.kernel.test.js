@@ -45,9 +45,35 @@ kernelDescribe('wire: NetlinkSocket on the real kernel', function () {
     });
   });
 
-  it('turns on extended acks, strict checking and a large receive buffer', function () {
+  it('turns on extended acks, strict checking and a large receive buffer: read back with getsockopt', function () {
+    // What the kernel holds for the socket, read with getsockopt on its native handle (private
+    // in TypeScript): each option as set by open()'s defaults, then each turned the other way.
+    const options = (s) => {
+      const get = (name) => s.sock.getOption(wire.SOL_NETLINK, name);
+      return {
+        extendedAck: get(wire.NETLINK_EXT_ACK),
+        strictCheck: get(wire.NETLINK_GET_STRICT_CHK),
+        capAck: get(wire.NETLINK_CAP_ACK),
+        noEnobufs: get(wire.NETLINK_NO_ENOBUFS),
+      };
+    };
     sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}`, receiveBufferBytes: 8 << 20 });
+    assert.deepEqual(options(sock), { extendedAck: 1, strictCheck: 1, capAck: 1, noEnobufs: 0 });
     assert.ok(sock.receiveBufferBytes() >= 8 << 20, `rcvbuf ${sock.receiveBufferBytes()}`);
+    const other = wire.NetlinkSocket.open({
+      netnsPath: `${NETNS_DIR}/${ns()}`,
+      extendedAck: false,
+      strictCheck: false,
+      capAck: false,
+      noEnobufs: true,
+      receiveBufferBytes: 64 << 10,
+    });
+    try {
+      assert.deepEqual(options(other), { extendedAck: 0, strictCheck: 0, capAck: 0, noEnobufs: 1 });
+      assert.ok(other.receiveBufferBytes() < 8 << 20, `rcvbuf ${other.receiveBufferBytes()}`);
+    } finally {
+      other.close();
+    }
   });
 
   it('a request the kernel refuses rejects with errno code and the kernel\'s own text', async function () {
