@@ -34,10 +34,6 @@ kernelDescribe('reliability: FDB remotes of a unicast MAC', function () {
     assert.doesNotMatch(oracle, /02:00:00:00:00:01 dst 10\.57\.4\.22/);
   });
 
-  // Pending: prepareDesired accepts two desired entries for one unicast MAC on one device with
-  // different remotes. The second can never exist, yet each apply reports converged (the append
-  // is acknowledged) and plans it again: one request per cycle for ever, and watch() emits
-  // 'drift' and 'converged' every cycle. Fix (report of issue 9): a ValidationError naming both.
   it('a desired state with two remotes for one unicast MAC on a device is a ValidationError, nothing sent', async function () {
     underlay(ns());
     nl = await Rtnl.open({ netns: ns() });

@@ -40,10 +40,6 @@ kernelDescribe('reliability: interference', function () {
     await fight(ns(), 'bursts');
   });
 
-  // Pending: Reconciler.watch's debounce restarts its timer on every relevant event, so a stream
-  // of changes less than debounceMs apart starves it: no repair at all until the stream stops
-  // (4 cycles in 8 s here). The fix (report of issue 9): trigger() keeps an armed timer instead
-  // of restarting it, bounding the delay to debounceMs. Un-skip with the fix.
   it('under continuous interference (no pause longer than debounceMs) repairs keep happening: the debounce does not starve the watch', async function () {
     await fight(ns(), 'continuous');
   });

@@ -57,12 +57,6 @@ kernelDescribe('reliability: soak', function () {
     }
   });
 
-  // Pending: a closed NetlinkSocket is never freed. The addon keeps a strong reference to the
-  // receive callback until finalize, and the callback closes over the socket that owns the
-  // wrapper, so finalize never runs: every socket ever opened (each Rtnl, each monitor, each
-  // monitor re-opened after an overflow) keeps its 64 KiB writer and the addon's >= 256 KiB
-  // receive buffer: +31.7 MB external per 500 sockets. Fix (report of issue 9): sock_close in
-  // native/nlsock.c deletes the callback reference (and frees the scratch buffer).
   it('opening and closing 500 sockets and 500 Rtnl handles (with a monitor) frees them', function () {
     underlay(ns());
     for (const kind of ['socket', 'rtnl']) {
@@ -72,10 +66,6 @@ kernelDescribe('reliability: soak', function () {
     }
   });
 
-  // Pending: Rtnl.monitor() keeps every monitor it made in a set that only Rtnl.close() empties,
-  // and a closed Monitor keeps its listeners: monitor()/close() and Reconciler watch()/stop() on
-  // a long-lived Rtnl keep every monitor, its socket and the stopped reconciler alive. Fix (report
-  // of issue 9): a monitor leaves the set when closed, and drops its listeners.
   it('500 monitor()/close() and 500 watch()/stop() on one long-lived Rtnl free them', function () {
     underlay(ns());
     for (const kind of ['monitor', 'watch']) {

@@ -148,11 +148,6 @@ kernelDescribe('reliability: timeouts and teardown on the real kernel', function
     assert.ok(present >= r.succeeded && present <= 10000, `${present} routes, ${r.succeeded} acknowledged`);
   });
 
-  // Pending: after a close() from inside the batch (an encode or describe callback, or a
-  // 'message' listener run by its pump) NetlinkSocket.batch() goes on encoding and sending the
-  // rest, and those requests carry the addon's raw "netlink EBADF: Bad file descriptor (socket is
-  // closed)" instead of NetlinkClosedError. Fix (report of issue 9): stop filling when closed
-  // and fail the rest with NetlinkClosedError. Un-skip with the fix.
   it('closing the socket in the middle of a batch: every request without an answer carries NetlinkClosedError', async function () {
     const r = await batchClosedHalfway();
     for (const e of r.errors) if (e) assert.ok(e instanceof wire.NetlinkClosedError, String(e));
