@@ -11,9 +11,12 @@ export {
   NetlinkClosedError,
   BatchResult,
   MessageWriter,
+  GenlSocket,
+  GenlFamilyNotFoundError,
 } from './wire';
-export type { NetlinkSocketOptions, RequestOptions, DumpOptions, BatchOptions, MessageView } from './wire';
+export type { NetlinkSocketOptions, RequestOptions, DumpOptions, BatchOptions, MessageView, GenlSocketOptions, GenlFamily, GenlEncode } from './wire';
 export * from './rtnl';
+export * from './genl';
 export * from './netns';
 export * from './reconcile';
 export * from './overlay';

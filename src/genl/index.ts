@@ -1,0 +1,2 @@
+/** Objects configured over generic netlink (beside src/rtnl, the same layer): WireGuard. */
+export * from './wireguard';
