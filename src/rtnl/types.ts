@@ -7,6 +7,7 @@
  * cleared for routes), so a spec that was applied compares equal to what comes back.
  */
 import type { RawAttribute } from '../wire/reader';
+import type { WireguardLink, WireguardSpec } from './link/wireguard';
 
 /** A network device by name ("veth0") or by interface index (3). */
 export type DeviceRef = string | number;
@@ -139,8 +140,8 @@ export interface BridgeSpec extends LinkCommonSpec {
 }
 
 /** What links.add() takes: a discriminated union on kind. */
-export type LinkSpec = VxlanSpec | IpipSpec | VethSpec | BridgeSpec;
-/** The link kinds links.add() can create: 'vxlan', 'ipip', 'veth' or 'bridge'. */
+export type LinkSpec = VxlanSpec | IpipSpec | VethSpec | BridgeSpec | WireguardSpec;
+/** The link kinds links.add() can create: 'vxlan', 'ipip', 'veth', 'bridge' or 'wireguard'. */
 export type LinkKind = LinkSpec['kind'];
 
 /** What links.set() can change in place. */
@@ -274,7 +275,8 @@ export interface OtherLink extends LinkBase {
  * A link as links.get() / links.list() return it: a union discriminated on `kind`, with typed
  * fields for the kinds this library creates and OtherLink for everything else.
  */
-export type Link = VxlanLink | IpipLink | VethLink | BridgeLink | OtherLink;
+export type Link = VxlanLink | IpipLink | VethLink | BridgeLink | WireguardLink | OtherLink;
+export type { WireguardLink, WireguardSpec };
 
 /** Which links links.list() returns; every field given must match. */
 export interface LinkFilter {

@@ -133,6 +133,23 @@ export interface Decoded<S extends AttrSpec> {
 }
 
 /**
+ * A nested table as a codec that keeps what the table does not name: decoding gives
+ * { values, unknown } (see AttrTable.decode), encoding writes the values, then the unknown
+ * attributes back as they were.
+ */
+export function nestedDecoded<S extends AttrSpec>(table: AttrTable<S>, nestFlags = 0): AttrCodec<Decoded<S>> {
+  return {
+    encode: (w, t, v) => {
+      const n = w.nestStart(t, nestFlags);
+      table.encode(w, v.values);
+      for (const u of v.unknown) w.binary(u.type, u.data);
+      w.nestEnd(n);
+    },
+    decode: (buf, off, len) => table.decode(buf, off, off + len),
+  };
+}
+
+/**
  * A set of attributes with their codecs, used both to write and to read them (make one with
  * defineAttrs()).
  *

@@ -99,6 +99,13 @@ export class MessageWriter {
     this.msgStart = -1;
   }
 
+  /** Drops what was written since offset inside the current message (the message stays
+   * begun): how an encoder takes back an attribute that did not fit its budget. */
+  rewind(offset: number): void {
+    if (offset < this.msgStart + NLMSG_HDRLEN || offset > this.length) throw new RangeError(`rewind to ${offset}: outside the current message`);
+    this.length = offset;
+  }
+
   // ---- attributes ----
 
   /** Writes an attribute header for a payload of len bytes; returns the payload offset. */

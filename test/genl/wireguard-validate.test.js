@@ -158,4 +158,13 @@ describe('wireguard validation', function () {
     assert.equal(WG_MAX_PEERS, 1048576);
     assert.match(config({ peers: new Array(WG_MAX_PEERS + 1) }).text, /1048577 peers; a device holds at most 1048576/);
   });
+
+  it('link kind wireguard: the common settings only, no MAC address', function () {
+    const { validateLinkSpec } = require('../../dist/rtnl');
+    const ok = new Problems();
+    assert.equal(validateLinkSpec(ok, '', { kind: 'wireguard', name: 'wg0', mtu: 1420, up: true }), true);
+    const bad = new Problems();
+    validateLinkSpec(bad, 'links[0]', { kind: 'wireguard', name: 'wg0', address: '02:00:00:00:00:01', vni: 1 });
+    assert.deepEqual(bad.list.map((x) => x.path), ['links[0].vni', 'links[0].address']);
+  });
 });

@@ -198,7 +198,7 @@ kernelDescribe('reconcile: Reconciler on the real kernel', function () {
       'bad local': () => ({ links: [{ ...good().links[0], local: '10.57.4.300' }] }),
       'mtu too small': () => ({ links: [{ ...good().links[0], mtu: 10 }] }),
       'bad MAC on link': () => ({ links: [{ ...good().links[0], address: 'zz:00:00:00:00:00' }] }),
-      'unknown link kind': () => ({ links: [{ kind: 'wireguard', name: 'wg0' }] }),
+      'unknown link kind': () => ({ links: [{ kind: 'gtp', name: 'gtp0' }] }),
       'duplicate link': () => ({ links: [good().links[0], good().links[0]] }),
       'address without prefix validity': () => ({ addresses: [{ dev: 'eth0', address: '192.168.10.0/33' }] }),
       'address not an IP': () => ({ addresses: [{ dev: 'eth0', address: 'hello/24' }] }),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs INSIDE the VM (see test/vm/run): the kernel tests that need what the host kernel lacks
-# (every test with "ipip" in its title) and `node examples/ipip.js`, or with --all the whole
-# suite. Ends with "tests: N passed, N failed, N skipped" (the example counts as one test).
+# (every test with "ipip", "wireguard" or "generic netlink" in its title) and
+# `node examples/ipip.js`, or with --all the whole suite. Ends with
+# "tests: N passed, N failed, N skipped" (the example counts as one test).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 echo "VM lane: kernel $(uname -r)"
@@ -9,7 +10,7 @@ out=$(mktemp)
 if [ "${1:-}" = "--all" ]; then
   npx mocha 2>&1 | tee "$out"
 else
-  npx mocha --grep ipip 2>&1 | tee "$out"
+  npx mocha --grep 'ipip|wireguard|generic netlink' 2>&1 | tee "$out"
 fi
 line=$(tr -d '\r' < "$out" | grep -E '^tests: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -1)
 p=0; f=1; s=0

@@ -1,5 +1,5 @@
 /**
- * Links: create (vxlan, ipip, veth, bridge), change, delete, read and list network devices
+ * Links: create (vxlan, ipip, veth, bridge, wireguard), change, delete, read and list network devices
  * over rtnetlink.
  */
 import { NetlinkError } from '../../wire/errors';
@@ -27,6 +27,7 @@ import {
 import { decodeIpip } from './ipip';
 import { decodeVeth } from './veth';
 import { decodeVxlan } from './vxlan';
+import { decodeWireguard } from './wireguard';
 import { validateLinkChanges, validateLinkSpec } from './validate';
 
 export { encodeLinkAdd, encodeLinkChange, encodeLinkDel, encodeLinkDump, encodeLinkGet, encodeLinkSet, planLinkChange, splitLinkChange };
@@ -36,10 +37,11 @@ export { VXLAN_ATTRS, VXLAN_CHANGEABLE, VXLAN_IMMUTABLE, type VxlanField } from 
 export { IPTUN_ATTRS, IPIP_CHANGEABLE, IPIP_IMMUTABLE, type IpipField } from './ipip';
 export { BRIDGE_ATTRS, BRIDGE_CHANGEABLE, BRIDGE_IMMUTABLE, type BridgeField } from './bridge';
 export { VETH_CHANGEABLE, VETH_IMMUTABLE } from './veth';
+export { WIREGUARD_CHANGEABLE, WIREGUARD_IMMUTABLE } from './wireguard';
 
 /**
  * Decodes one RTM_NEWLINK or RTM_DELLINK message (used by list() and by the monitor).
- * vxlan, ipip, veth and bridge devices decode to their typed shapes; any other device is an
+ * vxlan, ipip, veth, bridge and wireguard devices decode to their typed shapes; any other device is an
  * OtherLink with its kind (null when it has none, e.g. lo) and its IFLA_INFO_DATA attributes
  * undecoded, so unknown kinds never fail. Throws NetlinkParseError for a malformed message.
  */
@@ -54,6 +56,8 @@ export function parseLinkMessage(m: MessageView): Link {
       return decodeVeth(base);
     case 'bridge':
       return decodeBridge(base, m.buf, info.dataStart, info.dataEnd);
+    case 'wireguard':
+      return decodeWireguard(base);
     default:
       return { ...base, kind: info.kind, raw: rawAttrs(m.buf, info.dataStart, info.dataEnd) };
   }

@@ -23,6 +23,7 @@ import {
 } from '../validate';
 import type { LinkChanges, LinkSpec } from '../types';
 import { parseMacInto } from '../../wire/ip';
+import { validateWireguard, WIREGUARD_KEYS } from './wireguard';
 
 /** ETH_MIN_MTU: the smallest MTU accepted here (IPv4 needs 68). */
 export const MIN_MTU = 68;
@@ -39,6 +40,7 @@ const KIND_KEYS = {
   ipip: ['local', 'remote', 'ttl', 'tos', 'pmtudisc', 'dev'],
   veth: ['peer'],
   bridge: ['stp', 'vlanFiltering'],
+  wireguard: WIREGUARD_KEYS,
 } as const;
 const KINDS = Object.keys(KIND_KEYS) as Array<keyof typeof KIND_KEYS>;
 const PEER_KEYS = ['name', 'netns', 'address', 'mtu'] as const;
@@ -211,6 +213,7 @@ export function validateLinkSpec(p: Problems, path: string, spec: unknown): spec
   if (k === 'vxlan') validateVxlan(p, path, spec);
   else if (k === 'ipip') validateIpip(p, path, spec);
   else if (k === 'veth') validateVeth(p, path, spec);
+  else if (k === 'wireguard') validateWireguard(p, path, spec);
   else validateBridge(p, path, spec);
   return p.list.length === before;
 }
