@@ -142,16 +142,17 @@ class Sandbox {
 
   /**
    * UDP and TCP from the pod of `from` to the pod of `to` (both ways of one pair is two calls).
-   * Resolves { udp, tcp } with ok flags and what arrived.
+   * Resolves { udp, tcp } with ok flags and what arrived. `payload` is what is sent (and must
+   * come back after "echo:").
    */
-  async traffic(from, to, { port = 7777, timeoutMs = 3000 } = {}) {
+  async traffic(from, to, { port = 7777, timeoutMs = 3000, payload = `hello from ${from}` } = {}) {
     const worker = path.join(__dirname, 'traffic-worker.js');
     const dst = this.host(to).podIP;
     const server = Netns.worker(this.podNs(to), worker, { workerData: { role: 'server', port } });
     try {
       await once(server, (m) => m.ready);
       const client = Netns.worker(this.podNs(from), worker, {
-        workerData: { role: 'client', host: dst, port, timeoutMs, payload: `hello from ${from}` },
+        workerData: { role: 'client', host: dst, port, timeoutMs, payload },
       });
       const result = await once(client, (m) => m.result);
       await client.terminate();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs INSIDE the VM (see test/vm/run): the kernel tests that need what the host kernel lacks
-# (every test with "ipip", "wireguard" or "generic netlink" in its title) and
-# `node examples/ipip.js`, or with --all the whole suite. Ends with
-# "tests: N passed, N failed, N skipped" (the example counts as one test).
+# (every test with "ipip", "wireguard" or "generic netlink" in its title), `node examples/ipip.js`
+# and `node examples/wireguard.js`, or with --all the whole suite. Ends with
+# "tests: N passed, N failed, N skipped" (each example counts as one test).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 echo "VM lane: kernel $(uname -r)"
@@ -23,5 +23,8 @@ fi
 echo
 echo "=== node examples/ipip.js"
 if node examples/ipip.js; then p=$((p + 1)); else echo "examples/ipip.js FAILED"; f=$((f + 1)); fi
+echo
+echo "=== node examples/wireguard.js"
+if node examples/wireguard.js; then p=$((p + 1)); else echo "examples/wireguard.js FAILED"; f=$((f + 1)); fi
 echo "tests: $p passed, $f failed, $s skipped"
 [ "$f" -eq 0 ]
