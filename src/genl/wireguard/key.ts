@@ -133,6 +133,26 @@ export class PublicKey extends WgKey {
 /** What a secret key prints as, everywhere. */
 export const REDACTED = '[redacted]';
 
+/** What the two secret kinds share: they print, serialize and inspect as "[redacted]". */
+export abstract class SecretKey extends WgKey {
+  /** The secret in wg's base64 form, for a key file or another program's config. Never log it. */
+  revealBase64(): string {
+    return this.base64();
+  }
+  /** "[redacted]". */
+  override toString(): string {
+    return REDACTED;
+  }
+  /** "[redacted]". */
+  toJSON(): string {
+    return REDACTED;
+  }
+  /** util.inspect / console.log: the class name and "[redacted]" (subclasses may add public facts). */
+  [inspect.custom](): string {
+    return `${this.constructor.name}(${REDACTED})`;
+  }
+}
+
 /**
  * A device's private key: a secret. Prints, inspects and serializes as "[redacted]"; read it
  * with revealBase64() only to store it (see writePrivateKeyFile).
@@ -144,7 +164,7 @@ export const REDACTED = '[redacted]';
  * const pub = key.publicKey();      // X25519, node:crypto
  * ```
  */
-export class PrivateKey extends WgKey {
+export class PrivateKey extends SecretKey {
   #public: PublicKey | undefined;
   private constructor(bytes: Buffer) {
     super(clamp(bytes));
@@ -174,20 +194,8 @@ export class PrivateKey extends WgKey {
     }
     return this.#public;
   }
-  /** The secret in wg's base64 form, for a key file or another program's config. Never log it. */
-  revealBase64(): string {
-    return this.base64();
-  }
-  /** "[redacted]". */
-  override toString(): string {
-    return REDACTED;
-  }
-  /** "[redacted]". */
-  toJSON(): string {
-    return REDACTED;
-  }
   /** util.inspect / console.log: PrivateKey([redacted], public <base64 of its public key>). */
-  [inspect.custom](): string {
+  override [inspect.custom](): string {
     return `PrivateKey(${REDACTED}, public ${this.publicKey().toBase64()})`;
   }
 }
@@ -196,7 +204,7 @@ export class PrivateKey extends WgKey {
  * A peer's preshared key (an extra symmetric secret, `wg genpsk`): a secret, redacted like
  * PrivateKey.
  */
-export class PresharedKey extends WgKey {
+export class PresharedKey extends SecretKey {
   private constructor(bytes: Buffer) {
     super(bytes);
   }
@@ -211,21 +219,5 @@ export class PresharedKey extends WgKey {
   /** From the 32 raw bytes (copied). Throws TypeError for another length. */
   static fromBytes(bytes: Uint8Array): PresharedKey {
     return new PresharedKey(checkBytes(bytes, 'PresharedKey.fromBytes'));
-  }
-  /** The secret in wg's base64 form. Never log it. */
-  revealBase64(): string {
-    return this.base64();
-  }
-  /** "[redacted]". */
-  override toString(): string {
-    return REDACTED;
-  }
-  /** "[redacted]". */
-  toJSON(): string {
-    return REDACTED;
-  }
-  /** util.inspect / console.log: PresharedKey([redacted]). */
-  [inspect.custom](): string {
-    return `PresharedKey(${REDACTED})`;
   }
 }
