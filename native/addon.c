@@ -1,7 +1,8 @@
 /*
  * netlink-agent native addon: the only C in the project. It owns what JavaScript cannot do:
  * netlink sockets (in any network namespace), their options, batched send/receive on the libuv
- * loop, and network-namespace create/enter. Everything about message formats lives in TypeScript.
+ * loop, network-namespace create/enter, and flock(2) locks. Everything about message formats
+ * lives in TypeScript.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ int nla_get_int32(napi_env env, napi_value v, int32_t *out) {
 static napi_value init(napi_env env, napi_value exports) {
   if (!nla_init_socket(env, exports)) return NULL;
   if (!nla_init_netns(env, exports)) return NULL;
+  if (!nla_init_flock(env, exports)) return NULL;
   return exports;
 }
 

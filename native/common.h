@@ -24,5 +24,6 @@ int nla_get_int32(napi_env env, napi_value v, int32_t *out);
 
 napi_value nla_init_socket(napi_env env, napi_value exports);
 napi_value nla_init_netns(napi_env env, napi_value exports);
+napi_value nla_init_flock(napi_env env, napi_value exports);
 
 #endif

@@ -6,7 +6,7 @@ export * from './reader';
 export * from './writer';
 export * from './attrs';
 export { parseAckError, type AckError } from './ack';
-export { native, type NativeAddon, type NativeNetns, type NativeSocket, type ReceivedBatch } from './native';
+export { native, type NativeAddon, type NativeFlock, type NativeNetns, type NativeSocket, type ReceivedBatch } from './native';
 export * from './socket';
 export * from './genl-constants';
 export * from './genl-codec';

@@ -55,12 +55,27 @@ export interface NativeNetns {
   closeFd(fd: number): void;
 }
 
-/** What the native addon exports: the raw interface under NetlinkSocket and Netns. */
+/**
+ * The C addon's flock(2) (native/flock.c): advisory whole-file locks on an open descriptor,
+ * released by unlock(), by closing the file, or when the process dies. Failing calls throw a
+ * Node-style error with code, errno and syscall 'flock'.
+ */
+export interface NativeFlock {
+  /** Takes the lock (exclusive unless `exclusive` is false); with `wait` false (the default)
+   * returns false at once when another holder has it, else blocks until it is free. */
+  lock(fd: number, exclusive?: boolean, wait?: boolean): boolean;
+  /** Releases the lock. */
+  unlock(fd: number): void;
+}
+
+/** What the native addon exports: the raw interface under NetlinkSocket, Netns and the CNI IPAM's lock. */
 export interface NativeAddon {
   /** Opens a netlink socket, inside another namespace when netnsPath or netnsFd (>= 0) is given. */
   NlSocket: new (protocol: number, netnsPath: string | null, netnsFd: number) => NativeSocket;
   /** Namespace create/remove/enter helpers. */
   netns: NativeNetns;
+  /** flock(2) on a file descriptor. */
+  flock: NativeFlock;
 }
 
 /** Datagram flags in the meta table. */
