@@ -81,6 +81,7 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .option('--vni <n>', 'VXLAN network identifier (default 100)', intArg(1, 16777215))
     .option('--port <n>', 'VXLAN UDP port (default 4789)', intArg(1, 65535))
     .option('--mtu <n>', 'tunnel MTU (default: underlay MTU minus the encapsulation)', intArg(68, 65535))
+    .option('--runtime-file <path>', 'where to write this node\'s subnet and MTU for the CNI plugin (default /run/netlink-agent/network.json; with --netns, none unless given)')
     .option('--netns <name>', NETNS_HELP)
     .option('--json', 'machine-readable logs: one JSON object per line')
     .exitOverride()

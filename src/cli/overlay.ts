@@ -9,6 +9,7 @@ import { StaticMembership } from '../membership/static';
 import type { Membership, NodeRecord } from '../membership/types';
 import { OverlayAgent } from '../overlay/agent';
 import type { OverlayMode } from '../overlay/modes';
+import { DEFAULT_RUNTIME_FILE, podMtu, writeRuntimeFile } from '../overlay/runtime-file';
 import type { Rtnl } from '../rtnl/rtnl';
 import { Problems, parseAddress } from '../rtnl/validate';
 import { EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, untilSignal, type CliIO, type CommonOptions } from './common';
@@ -31,6 +32,7 @@ export interface OverlayOptions extends CommonOptions {
   port?: number;
   mtu?: number;
   leave?: boolean;
+  runtimeFile?: string;
 }
 
 /** The device that holds `ip` in this namespace (the underlay), or undefined. */
@@ -121,6 +123,20 @@ export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<numb
       ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
     });
     logReconciler(agent.reconciler, log);
+    // The CNI plugin's runtime file: the machine's by default; an agent for a namespace writes one only when told where.
+    const runtimeFile = o.runtimeFile ?? (o.netns ? undefined : DEFAULT_RUNTIME_FILE);
+    if (runtimeFile) {
+      const underlayMtu = (await nl.links.get(underlayDev)).mtu;
+      const info = { version: 1 as const, node: self.name, mode: o.mode, networks: o.clusterCidr ? [o.clusterCidr] : [], subnets: [self.podCIDR] };
+      agent.once('desired', (d) => {
+        try {
+          writeRuntimeFile(runtimeFile, { ...info, mtu: podMtu(d, underlayMtu) });
+          log.info('runtime-file', `wrote ${runtimeFile}: subnet ${self.podCIDR}, mtu ${podMtu(d, underlayMtu)}`);
+        } catch (e) {
+          log.error('runtime-file', `cannot write ${runtimeFile}: ${describeError(e)}`);
+        }
+      });
+    }
     feed = new MembershipFeed(membership, agent);
     feed.on('error', (e, retryInMs) => log.error('overlay', `${describeError(e)}; retrying`, { retryInMs }));
     const sig = await signal.done;

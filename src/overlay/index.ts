@@ -2,6 +2,7 @@
 import { desiredState, gatewayAddress, validateOverlay, vtepMacFor } from './modes';
 export type { OverlayConfig, OverlayMode, OverlayNode } from './modes';
 export { OverlayAgent, type OverlayAgentOptions, type OverlayAgentEvents } from './agent';
+export { DEFAULT_RUNTIME_FILE, writeRuntimeFile, readRuntimeFile, validateRuntimeInfo, podMtu, type RuntimeInfo } from './runtime-file';
 
 /** Pure functions: node list -> DesiredState. */
 export const overlay = {
