@@ -21,3 +21,4 @@ export * from './netns';
 export * from './reconcile';
 export * from './overlay';
 export * from './membership';
+export * as cni from './cni';

@@ -7,6 +7,8 @@
  *   netlink-agent watch   --config desired.json [--netns NAME]
  *   netlink-agent overlay --mode vxlan --self NAME --node-ip IP
  *                         [--pod-cidr CIDR | --cluster-cidr CIDR] --etcd URL[,URL] [--netns NAME]
+ *   netlink-agent cni install [--bin-dir /opt/cni/bin]
+ *   netlink-agent cni gc --network NAME [--data-dir DIR] [--netns NAME]
  *
  * Every subcommand has --help and --json. main() is exported for embedding; it resolves with
  * the exit code instead of exiting.
@@ -19,6 +21,7 @@ import { Logger } from './log';
 export type { CliIO } from './common';
 import type { DesiredOptions } from './desired';
 import type { OverlayOptions } from './overlay';
+import type { CniGcOptions, CniInstallOptions } from './cni';
 
 // The subcommands are loaded when they run: `--help` stays fast, and `plan` never loads the
 // etcd client.
@@ -26,6 +29,8 @@ const plan = async (o: DesiredOptions, io: CliIO) => (await import('./desired'))
 const apply = async (o: DesiredOptions, io: CliIO) => (await import('./desired')).applyCommand(o, io);
 const watch = async (o: DesiredOptions, io: CliIO) => (await import('./desired')).watchCommand(o, io);
 const overlay = async (o: OverlayOptions, io: CliIO) => (await import('./overlay')).overlayCommand(o, io);
+const cniInstall = async (o: CniInstallOptions, io: CliIO) => (await import('./cni')).cniInstallCommand(o, io);
+const cniGc = async (o: CniGcOptions, io: CliIO) => (await import('./cni')).cniGcCommand(o, io);
 
 function intArg(min: number, max: number): (v: string) => number {
   return (v) => {
@@ -90,6 +95,24 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
       if (!o.podCidr && !o.clusterCidr && o.etcd) return cmd.error('error: give --pod-cidr CIDR or --cluster-cidr CIDR');
       run(overlay(o, io));
     });
+
+  const cni = program.command('cni').description('the CNI plugin: install it for the container runtime, collect reservations of pods that are gone').exitOverride();
+  cni
+    .command('install')
+    .description('install the plugin executable (type "netlink-agent") that runtimes start from CNI_PATH; it runs with this Node')
+    .option('--bin-dir <dir>', 'where the runtime looks for plugins', '/opt/cni/bin')
+    .option('--json', 'machine-readable logs: one JSON object per line')
+    .exitOverride()
+    .action((o: CniInstallOptions) => run(cniInstall(o, io)));
+  cni
+    .command('gc')
+    .description('release the address reservations of a network whose pods are gone (their veth no longer exists)')
+    .requiredOption('--network <name>', 'the network\'s name (the conflist\'s "name")')
+    .option('--data-dir <dir>', 'the reservations\' directory (ipam.dataDir; default /var/lib/cni/networks)')
+    .option('--netns <name>', NETNS_HELP)
+    .option('--json', 'machine-readable logs: one JSON object per line')
+    .exitOverride()
+    .action((o: CniGcOptions) => run(cniGc(o, io)));
   return program;
 }
 
