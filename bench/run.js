@@ -1,22 +1,28 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * netlink-agent against iproute2, side by side in one process run, in throwaway namespaces.
+ * netlink-agent against the kernel floor, iproute2 and Go's vishvananda/netlink, side by side
+ * in one run, in throwaway namespaces.
  *
- *   node bench/run.js                       all workloads, N = 100000 (W4: 10000)
- *   node bench/run.js --only W1,W5 --n 10000 --rounds 5 --json out.json
+ *   node bench/run.js                          all workloads, N = 100000 (W4, W8, W9: 10000), 5 rounds
+ *   node bench/run.js --only W1,W5 --n 10000 --rounds 7 --json out.json
  *   node bench/run.js --n 300 --n-small 100 --rounds 1 --no-settle   a smoke run (test/bench)
+ *   options: --floor DIR (netlink-floor sources), --no-floor, --no-go, --cache DIR
  *
- * Each workload alternates ours and the iproute2 peer for several rounds, each round in a fresh
- * namespace with a veth underlay, and prints medians, the ratio (iproute2 time / ours) and our
- * process's user/system CPU (system time is the kernel's share: the floor we can approach).
- * The benchmark may run `ip`/`bridge` (the peer); the library never does.
+ * Each workload runs its columns interleaved, round after round (floor, ours..., iproute2, Go,
+ * floor, ours, ...), each write in a fresh namespace with a veth underlay, and prints per column
+ * the median wall time, the medians of user and system CPU, and the ratio to the floor (the
+ * kernel's own cost, measured in the same run). The floor and the Go program are built into a
+ * cache directory by bench/lib/peers.js; a peer that is missing is named with the reason.
+ * The benchmark may run `ip`/`bridge` and the peers; the library never runs a program.
  */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { Netns, Rtnl, Reconciler } = require('..');
+const { cacheDir, prepareFloor, prepareGo, runPeer } = require('./lib/peers');
+const { interleave, report, summary } = require('./lib/report');
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -25,16 +31,19 @@ const opt = (name, dflt) => {
 };
 const N = Number(opt('n', 100000));
 const N_SMALL = Number(opt('n-small', Math.min(N, 10000)));
-const ROUNDS = Number(opt('rounds', 3));
+const ROUNDS = Number(opt('rounds', 5));
 const ONLY = opt('only', '').split(',').filter(Boolean);
 const JSON_OUT = opt('json', '');
 // --no-settle: do not wait for an idle machine between rounds (the test suite's smoke run).
 const SETTLE = !args.includes('--no-settle');
 const PROTO = 77;
+/** The floor's limits (floor.c): its route set has 130,560 routes, its L2 sets 65,000. */
+const FLOOR_MAX_ROUTES = 130560;
+const FLOOR_MAX_L2 = 65000;
 let nsCounter = 0;
+let floor;
+let go;
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (s) => `${(s * 1000).toFixed(1)} ms`;
 const now = () => process.hrtime.bigint();
 const secs = (t0) => Number(process.hrtime.bigint() - t0) / 1e9;
 
@@ -45,7 +54,9 @@ function childCpu() {
   return { user: Number(f[13]) / hz, system: Number(f[14]) / hz };
 }
 
-async function withNamespace(fn) {
+/** A fresh namespace with lo and veth0/veth1 up, 10.57.0.1/24 on veth0 (and vxlan0 on it when
+ * asked: id 100, port 4789, the floor's device), torn down afterwards. */
+async function withNamespace(fn, { vxlan = false } = {}) {
   const name = `nla-bench-${process.pid}-${++nsCounter}`;
   Netns.create(name);
   const nl = await Rtnl.open({ netns: name, receiveBufferBytes: 32 << 20 });
@@ -54,6 +65,7 @@ async function withNamespace(fn) {
     await nl.links.add({ kind: 'veth', name: 'veth0', peer: { name: 'veth1' }, up: true });
     await nl.links.set('veth1', { up: true });
     await nl.addresses.add({ dev: 'veth0', address: '10.57.0.1/24' });
+    if (vxlan) await nl.links.add(VXLAN);
     return await fn(name, nl);
   } finally {
     nl.close();
@@ -66,6 +78,8 @@ async function withNamespace(fn) {
     if (SETTLE) await settle();
   }
 }
+
+const VXLAN = { kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789, local: '10.57.0.1', dev: 'veth0', up: true };
 
 /** Waits until the kernel's background work (namespace teardown) is done: the 1-minute load
  * average is too slow to tell, so watch this process's view of /proc/stat idle time. */
@@ -84,7 +98,8 @@ async function settle() {
 
 /** n distinct /24 routes, 20.0.0.0/24, 20.0.1.0/24, ... (clear of the 10.57.0.0/24 underlay).
  * Built as literals: V8 reads properties of objects made with spread ({ ...s, protocol })
- * several times slower (a known cliff, see the README), which would measure V8, not us. */
+ * several times slower (a known cliff, see the README), which would measure V8, not us.
+ * bench/go/main.go builds the same routes. */
 function routeSpecs(n, protocol) {
   const out = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -93,6 +108,12 @@ function routeSpecs(n, protocol) {
   }
   return out;
 }
+
+/** The floor's FDB set (and the Go program's): 00:00:00:00:00:00 dst 10.57.(k>>8).(k&255), k = i+2. */
+const fdbSpecs = (n) => Array.from({ length: n }, (_, i) => ({ dev: 'vxlan0', mac: '00:00:00:00:00:00', dst: `10.57.${(i + 2) >> 8}.${(i + 2) & 255}` }));
+const hex2 = (v) => (v & 255).toString(16).padStart(2, '0');
+/** The floor's neighbour set: 10.200.(k>>8).(k&255) lladdr 02:42:0a:c8:KH:KL, k = i+1. */
+const neighSpecs = (n) => Array.from({ length: n }, (_, i) => ({ dev: 'vxlan0', ip: `10.200.${(i + 1) >> 8}.${(i + 1) & 255}`, lladdr: `02:42:0a:c8:${hex2((i + 1) >> 8)}:${hex2(i + 1)}` }));
 
 function ipBatch(ns, lines, tool = 'ip') {
   const file = path.join(os.tmpdir(), `nla-bench-${process.pid}.batch`);
@@ -107,151 +128,327 @@ function ipBatch(ns, lines, tool = 'ip') {
   return { wall, user: c1.user - c0.user, system: c1.system - c0.system };
 }
 
+function timeChild(cmd, argv, after) {
+  const c0 = childCpu();
+  const t0 = now();
+  const out = execFileSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (after) after(out);
+  const wall = secs(t0);
+  const c1 = childCpu();
+  return { wall, user: c1.user - c0.user, system: c1.system - c0.system };
+}
+
 async function ours(fn) {
   const c0 = process.cpuUsage();
   const t0 = now();
   const extra = await fn();
   const wall = secs(t0);
   const c = process.cpuUsage(c0);
-  return { wall, user: c.user / 1e6, system: c.system / 1e6, ...(extra || {}) };
+  return { wall, user: c.user / 1e6, system: c.system / 1e6, extra: extra || undefined };
 }
 
 const routeLine = (s, verb = 'add') => `route ${verb} ${s.dst} via ${s.via} dev ${s.dev} onlink`;
+const check = (res, what) => {
+  if (res.failed) throw new Error(`${res.failed} ${what} failed: ${res.errors.find(Boolean).message}`);
+};
+const converged = (res) => {
+  if (!res.converged) throw new Error(`reconcile failed: ${res.failed[0] && res.failed[0].error.message}`);
+};
+
+/** Whether the floor can run a workload of this size; otherwise the reason, for the table. */
+function floorFor(n, max) {
+  if (!floor.available) return floor.reason;
+  if (n > max) return `the floor's set has at most ${max} objects`;
+  return undefined;
+}
+const floorWrite = (op, ns, n) => runPeer(floor.bin, [...floor.writeOptions, op, ns, String(n)]);
+const floorDump = (op, ns, n) => runPeer(floor.bin, [...floor.dumpOptions, op, ns, String(n)]);
+const goRun = (op, ns, n) => runPeer(go.bin, [op, ns, String(n)]);
+
+/** Columns of the floor and Go for a workload, when available: [columns, notes]. */
+function peerColumns({ n, max, floorRun, goRun: goFn }) {
+  const cols = [];
+  const notes = {};
+  const why = floorFor(n, max);
+  if (why === undefined && floorRun) cols.push({ name: 'C floor', who: 'floor', run: floorRun });
+  else notes.floor = why ?? 'no equivalent workload';
+  const goCols = [];
+  if (go.available && goFn) goCols.push({ name: 'Go vishvananda/netlink', who: 'go', run: goFn });
+  else notes.go = go.available ? 'no equivalent workload' : go.reason;
+  return [cols, goCols, notes];
+}
 
 const workloads = {
   async W1() {
     const specs = routeSpecs(N);
     const owned = routeSpecs(N, PROTO);
-    const rows = { 'ours: routes.addMany': [], 'ours: reconciler.apply': [], 'ip -batch': [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      rows['ours: routes.addMany'].push(await withNamespace((ns, nl) => ours(async () => {
-        const res = await nl.routes.addMany(owned);
-        if (res.failed) throw new Error(`${res.failed} adds failed: ${res.errors.find(Boolean).message}`);
-      })));
-      rows['ours: reconciler.apply'].push(await withNamespace((ns, nl) => ours(async () => {
-        const res = await new Reconciler(nl, { protocol: PROTO }).apply({ routes: specs });
-        if (!res.converged) throw new Error(`reconcile failed: ${res.failed[0] && res.failed[0].error.message}`);
-      })));
-      rows['ip -batch'].push(await withNamespace((ns) => ipBatch(ns, specs.map((s) => routeLine(s)))));
-    }
-    return report(`W1 add ${N} routes`, rows, 'ip -batch');
+    const [floorCols, goCols, notes] = peerColumns({
+      n: N,
+      max: FLOOR_MAX_ROUTES,
+      floorRun: () => withNamespace((ns) => floorWrite('route-add', ns, N)),
+      goRun: () => withNamespace((ns) => goRun('route-add', ns, N)),
+    });
+    const runs = await interleave(ROUNDS, [
+      ...floorCols,
+      { name: 'ours: routes.addMany', who: 'ours', run: () => withNamespace((ns, nl) => ours(async () => check(await nl.routes.addMany(owned), 'adds'))) },
+      {
+        name: 'ours: reconciler.apply',
+        who: 'ours',
+        run: () => withNamespace((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ routes: specs })))),
+      },
+      { name: 'ip -batch', who: 'iproute2', run: () => withNamespace((ns) => ipBatch(ns, specs.map((s) => routeLine(s)))) },
+      ...goCols,
+    ]);
+    return report(`W1 add ${N} routes`, ROUNDS, runs, notes);
   },
 
   async W2() {
-    const specs = routeSpecs(N);
-    const rows = { 'ours: routes.list (typed objects)': [], 'ip route show (text)': [], 'ip -j route show + JSON.parse': [] };
+    let out;
     await withNamespace(async (ns, nl) => {
-      await nl.routes.addMany(routeSpecs(N, PROTO));
-      for (let r = 0; r < ROUNDS; r++) {
-        rows['ours: routes.list (typed objects)'].push(await ours(async () => {
-          const got = await nl.routes.list({ table: 'main' });
-          if (got.length < N) throw new Error(`listed ${got.length}`);
-        }));
-        rows['ip route show (text)'].push(timeChild('ip', ['-n', ns, 'route', 'show']));
-        rows['ip -j route show + JSON.parse'].push(timeChild('ip', ['-n', ns, '-j', 'route', 'show'], (out) => JSON.parse(out)));
-      }
+      check(await nl.routes.addMany(routeSpecs(N, PROTO)), 'adds');
+      const measure = async (floorNs) => {
+        const [floorCols, goCols, notes] = peerColumns({
+          n: N,
+          max: FLOOR_MAX_ROUTES,
+          floorRun: floorNs && (() => floorDump('route-dump', floorNs, N)),
+          goRun: () => goRun('route-dump', ns, N),
+        });
+        const runs = await interleave(ROUNDS, [
+          ...floorCols,
+          {
+            name: 'ours: routes.list (typed objects)',
+            who: 'ours',
+            run: () =>
+              ours(async () => {
+                const got = await nl.routes.list({ table: 'main' });
+                if (got.length < N) throw new Error(`listed ${got.length}`);
+              }),
+          },
+          { name: 'ip route show (text)', who: 'iproute2', run: () => timeChild('ip', ['-n', ns, 'route', 'show']) },
+          { name: 'ip -j route show + JSON.parse', who: 'iproute2', run: () => timeChild('ip', ['-n', ns, '-j', 'route', 'show'], (o) => JSON.parse(o)) },
+          ...goCols,
+        ]);
+        out = report(`W2 dump and parse ${N} routes`, ROUNDS, runs, { ...notes, peer: 'ip route show (text)' });
+      };
+      // The floor dumps its own routes (protocol 200, its set), in a namespace of its own.
+      if (floorFor(N, FLOOR_MAX_ROUTES) === undefined) {
+        await withNamespace(async (fns) => {
+          floorWrite('route-add', fns, N);
+          await measure(fns);
+        });
+      } else await measure(undefined);
     });
-    return report(`W2 dump and parse ${N} routes`, rows, 'ip route show (text)');
+    return out;
   },
 
   async W3() {
     const specs = routeSpecs(N);
-    const rows = { 'ours: reconciler.apply (delete all)': [], 'ours: routes.delMany': [], 'ip -batch': [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      rows['ours: reconciler.apply (delete all)'].push(await withNamespace(async (ns, nl) => {
-        const rec = new Reconciler(nl, { protocol: PROTO });
-        await rec.apply({ routes: specs });
-        return ours(async () => {
-          const res = await rec.apply({ routes: [] });
-          if (!res.converged || res.applied.length !== N) throw new Error(`deleted ${res.applied.length}`);
-        });
-      }));
-      rows['ours: routes.delMany'].push(await withNamespace(async (ns, nl) => {
-        await nl.routes.addMany(routeSpecs(N, PROTO));
-        return ours(async () => {
-          const res = await nl.routes.delMany(specs);
-          if (res.failed) throw new Error(`${res.failed} deletes failed`);
-        });
-      }));
-      rows['ip -batch'].push(await withNamespace(async (ns, nl) => {
-        await nl.routes.addMany(specs);
-        return ipBatch(ns, specs.map((s) => routeLine(s, 'del')));
-      }));
-    }
-    return report(`W3 delete ${N} routes`, rows, 'ip -batch');
+    const [floorCols, goCols, notes] = peerColumns({
+      n: N,
+      max: FLOOR_MAX_ROUTES,
+      floorRun: () =>
+        withNamespace((ns) => {
+          floorWrite('route-add', ns, N);
+          return floorWrite('route-del', ns, N);
+        }),
+      goRun: () =>
+        withNamespace(async (ns, nl) => {
+          check(await nl.routes.addMany(routeSpecs(N, PROTO)), 'adds');
+          return goRun('route-del', ns, N);
+        }),
+    });
+    const runs = await interleave(ROUNDS, [
+      ...floorCols,
+      {
+        name: 'ours: reconciler.apply (delete all)',
+        who: 'ours',
+        run: () =>
+          withNamespace(async (ns, nl) => {
+            const rec = new Reconciler(nl, { protocol: PROTO });
+            converged(await rec.apply({ routes: specs }));
+            return ours(async () => {
+              const res = await rec.apply({ routes: [] });
+              if (!res.converged || res.applied.length !== N) throw new Error(`deleted ${res.applied.length}`);
+            });
+          }),
+      },
+      {
+        name: 'ours: routes.delMany',
+        who: 'ours',
+        run: () =>
+          withNamespace(async (ns, nl) => {
+            check(await nl.routes.addMany(routeSpecs(N, PROTO)), 'adds');
+            return ours(async () => check(await nl.routes.delMany(specs), 'deletes'));
+          }),
+      },
+      {
+        name: 'ip -batch',
+        who: 'iproute2',
+        run: () =>
+          withNamespace(async (ns, nl) => {
+            check(await nl.routes.addMany(specs), 'adds');
+            return ipBatch(ns, specs.map((s) => routeLine(s, 'del')));
+          }),
+      },
+      ...goCols,
+    ]);
+    return report(`W3 delete ${N} routes`, ROUNDS, runs, notes);
   },
 
   async W4() {
     const n = N_SMALL;
-    const vxlan = async (nl) => nl.links.add({ kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789, local: '10.57.0.1', dev: 'veth0', up: true });
-    const dst = (i) => `10.${58 + (i >> 16)}.${(i >> 8) & 255}.${i & 255 || 1}`;
-    const mac = (i) => `02:00:00:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
-    const fdb = Array.from({ length: n }, (_, i) => ({ dev: 'vxlan0', mac: '00:00:00:00:00:00', dst: dst(i) }));
-    const neigh = Array.from({ length: n }, (_, i) => ({ dev: 'vxlan0', ip: `172.${16 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, lladdr: mac(i) }));
-    const rows = { 'ours: fdb.appendMany': [], 'bridge -batch fdb append': [], 'ours: neighbors.replaceMany': [], 'ip -batch neigh replace': [] };
-    for (let r = 0; r < ROUNDS; r++) {
-      rows['ours: fdb.appendMany'].push(await withNamespace(async (ns, nl) => {
-        await vxlan(nl);
-        return ours(async () => {
-          const res = await nl.fdb.appendMany(fdb);
-          if (res.failed) throw new Error(`${res.failed} fdb appends failed: ${res.errors.find(Boolean).message}`);
-        });
-      }));
-      rows['bridge -batch fdb append'].push(await withNamespace(async (ns, nl) => {
-        await vxlan(nl);
-        return ipBatch(ns, fdb.map((e) => `fdb append ${e.mac} dev vxlan0 dst ${e.dst} self permanent`), 'bridge');
-      }));
-      rows['ours: neighbors.replaceMany'].push(await withNamespace(async (ns, nl) => {
-        await vxlan(nl);
-        return ours(async () => {
-          const res = await nl.neighbors.replaceMany(neigh);
-          if (res.failed) throw new Error(`${res.failed} neighbour adds failed`);
-        });
-      }));
-      rows['ip -batch neigh replace'].push(await withNamespace(async (ns, nl) => {
-        await vxlan(nl);
-        return ipBatch(ns, neigh.map((e) => `neigh replace ${e.ip} lladdr ${e.lladdr} dev vxlan0 nud permanent`));
-      }));
-    }
+    const fdb = fdbSpecs(n);
+    const neigh = neighSpecs(n);
+    const inVxlan = (fn) => withNamespace(fn, { vxlan: true });
+    const fdbPeers = peerColumns({
+      n,
+      max: FLOOR_MAX_L2,
+      floorRun: () => inVxlan((ns) => floorWrite('fdb-append', ns, n)),
+      goRun: () => inVxlan((ns) => goRun('fdb-append', ns, n)),
+    });
+    const fdbRuns = await interleave(ROUNDS, [
+      ...fdbPeers[0],
+      { name: 'ours: fdb.appendMany', who: 'ours', run: () => inVxlan((ns, nl) => ours(async () => check(await nl.fdb.appendMany(fdb), 'fdb appends'))) },
+      { name: 'ours: reconciler.apply', who: 'ours', run: () => inVxlan((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ fdb })))) },
+      {
+        name: 'bridge -batch fdb append',
+        who: 'iproute2',
+        run: () => inVxlan((ns) => ipBatch(ns, fdb.map((e) => `fdb append ${e.mac} dev vxlan0 dst ${e.dst} self permanent`), 'bridge')),
+      },
+      ...fdbPeers[1],
+    ]);
+    const neighPeers = peerColumns({
+      n,
+      max: FLOOR_MAX_L2,
+      floorRun: () => inVxlan((ns) => floorWrite('neigh-add', ns, n)),
+      goRun: () => inVxlan((ns) => goRun('neigh-add', ns, n)),
+    });
+    const neighRuns = await interleave(ROUNDS, [
+      ...neighPeers[0],
+      { name: 'ours: neighbors.replaceMany', who: 'ours', run: () => inVxlan((ns, nl) => ours(async () => check(await nl.neighbors.replaceMany(neigh), 'neighbour adds'))) },
+      {
+        name: 'ours: reconciler.apply',
+        who: 'ours',
+        run: () => inVxlan((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ neighbors: neigh })))),
+      },
+      {
+        name: 'ip -batch neigh replace',
+        who: 'iproute2',
+        run: () => inVxlan((ns) => ipBatch(ns, neigh.map((e) => `neigh replace ${e.ip} lladdr ${e.lladdr} dev vxlan0 nud permanent`))),
+      },
+      ...neighPeers[1],
+    ]);
     return [
-      ...report(`W4 ${n} FDB entries on vxlan`, pick(rows, 'ours: fdb.appendMany', 'bridge -batch fdb append'), 'bridge -batch fdb append'),
-      ...report(`W4 ${n} permanent neighbours`, pick(rows, 'ours: neighbors.replaceMany', 'ip -batch neigh replace'), 'ip -batch neigh replace'),
+      ...report(`W4 ${n} FDB entries on vxlan`, ROUNDS, fdbRuns, fdbPeers[2]),
+      ...report(`W4 ${n} permanent neighbours`, ROUNDS, neighRuns, neighPeers[2]),
     ];
   },
 
   async W5() {
-    const rows = await noopReconcile(routeSpecs(N), [], 'ours: no-op reconcile', 'ip route show + diff of its text');
-    return report(`W5 no-op reconcile of ${N} routes`, rows, 'ip route show + diff of its text');
+    let out;
+    const specs = routeSpecs(N);
+    await withNamespace(async (ns, nl) => {
+      const rec = new Reconciler(nl, { protocol: PROTO });
+      const desired = { routes: specs };
+      converged(await rec.apply(desired));
+      const measure = async (floorNs) => {
+        const [floorCols, goCols, notes] = peerColumns({
+          n: N,
+          max: FLOOR_MAX_ROUTES,
+          floorRun: floorNs && (() => floorDump('reconcile-noop', floorNs, N)),
+          goRun: () => goRun('reconcile-noop', ns, N),
+        });
+        const runs = await interleave(ROUNDS, [
+          ...floorCols,
+          {
+            name: 'ours: no-op apply',
+            who: 'ours',
+            run: () =>
+              ours(async () => {
+                const res = await rec.apply(desired);
+                if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+              }),
+          },
+          {
+            name: 'ours: no-op plan of new spec objects',
+            who: 'ours',
+            run: async () => {
+              const fresh = { routes: routeSpecs(N) }; // untimed: what a caller builds anyway
+              return ours(async () => {
+                const plan = await rec.plan(fresh);
+                if (!plan.empty) throw new Error(`no-op plan has ${plan.ops.length} ops`);
+              });
+            },
+          },
+          { name: 'ip route show + diff of its text', who: 'iproute2', run: () => ipRouteTextDiff(ns, [], specs) },
+          ...goCols,
+        ]);
+        out = report(`W5 no-op reconcile of ${N} routes`, ROUNDS, runs, notes);
+      };
+      if (floorFor(N, FLOOR_MAX_ROUTES) === undefined) {
+        await withNamespace(async (fns) => {
+          floorWrite('route-add', fns, N);
+          await measure(fns);
+        });
+      } else await measure(undefined);
+    });
+    return out;
   },
 
   /** Not one of the issue's workloads: W5 for IPv6 (dual-stack clusters program both). */
   async W5v6() {
     // Non-zero groups, so the text is canonical and the peer's text diff can compare it as is.
     const specs = Array.from({ length: N }, (_, i) => ({ dst: `fd10:${((i >> 12) + 1).toString(16)}:${((i & 0xfff) + 1).toString(16)}::/64`, via: 'fd00::2', dev: 'veth0' }));
-    const rows = await noopReconcile(specs, ['-6'], 'ours: no-op reconcile (IPv6)', 'ip -6 route show + diff of its text', async (nl) => {
+    let out;
+    await withNamespace(async (ns, nl) => {
       await nl.addresses.add({ dev: 'veth0', address: 'fd00::1/64', nodad: true });
+      const rec = new Reconciler(nl, { protocol: PROTO });
+      const desired = { routes: specs };
+      converged(await rec.apply(desired));
+      const runs = await interleave(ROUNDS, [
+        {
+          name: 'ours: no-op apply (IPv6)',
+          who: 'ours',
+          run: () =>
+            ours(async () => {
+              const res = await rec.apply(desired);
+              if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+            }),
+        },
+        { name: 'ip -6 route show + diff of its text', who: 'iproute2', run: () => ipRouteTextDiff(ns, ['-6'], specs) },
+      ]);
+      out = report(`W5v6 no-op reconcile of ${N} IPv6 routes`, ROUNDS, runs, {
+        floor: 'no equivalent workload (the floor has no IPv6 routes)',
+        go: 'no equivalent workload (bench/go has no IPv6 routes)',
+      });
     });
-    return report(`W5v6 no-op reconcile of ${N} IPv6 routes`, rows, 'ip -6 route show + diff of its text');
+    return out;
   },
 
   async W6() {
     const specs = routeSpecs(N);
-    const rows = { 'ours: reconcile one changed route': [] };
     let requests = -1;
+    let out;
     await withNamespace(async (ns, nl) => {
       const rec = new Reconciler(nl, { protocol: PROTO });
-      await rec.apply({ routes: specs });
-      for (let r = 0; r < ROUNDS; r++) {
-        const changed = specs.slice();
-        changed[N >> 1] = { ...changed[N >> 1], mtu: 1400 - r };
-        rows['ours: reconcile one changed route'].push(await ours(async () => {
-          const res = await rec.apply({ routes: changed });
-          requests = res.requests;
-          if (res.requests !== 1) throw new Error(`one change cost ${res.requests} requests`);
-        }));
-      }
+      converged(await rec.apply({ routes: specs }));
+      const runs = await interleave(ROUNDS, [
+        {
+          name: 'ours: reconcile one changed route',
+          who: 'ours',
+          run: (r) => {
+            const changed = specs.slice();
+            changed[N >> 1] = { ...changed[N >> 1], mtu: 1400 - r };
+            return ours(async () => {
+              const res = await rec.apply({ routes: changed });
+              requests = res.requests;
+              if (res.requests !== 1) throw new Error(`one change cost ${res.requests} requests`);
+            });
+          },
+        },
+      ]);
+      out = report(`W6 one route changed among ${N}`, ROUNDS, runs, { floor: 'no equivalent workload', go: 'no equivalent workload' });
     });
-    const out = report(`W6 one route changed among ${N}`, rows);
     out[0].modifyingRequests = requests;
     console.log(`  modifying requests: ${requests}`);
     return out;
@@ -265,69 +462,146 @@ const workloads = {
     console.log(`\nW7 peak RSS of a reconciler holding ${N} desired routes (applied): ${maxRssMB.toFixed(1)} MB`);
     return [{ workload: `W7 peak RSS with ${N} desired routes`, maxRssMB }];
   },
+
+  /** The steady state of a vxlan overlay of N_SMALL nodes: per node one route, one neighbour
+   * and one FDB entry on vxlan0 (flannel's vxlan mode), plus the vxlan device itself. */
+  async W8() {
+    const n = N_SMALL;
+    let out;
+    await withNamespace(async (ns, nl) => {
+      const rec = new Reconciler(nl, { protocol: PROTO });
+      const desired = overlayState(n);
+      converged(await rec.apply(desired));
+      const runs = await interleave(ROUNDS, [
+        {
+          name: 'ours: no-op apply',
+          who: 'ours',
+          run: () =>
+            ours(async () => {
+              const res = await rec.apply(desired);
+              if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+            }),
+        },
+        {
+          name: 'ours: no-op plan of new spec objects',
+          who: 'ours',
+          run: async () => {
+            const fresh = overlayState(n);
+            return ours(async () => {
+              const plan = await rec.plan(fresh);
+              if (!plan.empty) throw new Error(`no-op plan has ${plan.ops.length} ops: ${plan.text().slice(0, 300)}`);
+            });
+          },
+        },
+        { name: 'ip route + ip neigh + bridge fdb show, text diff', who: 'iproute2', run: () => overlayTextDiff(ns, desired) },
+      ]);
+      out = report(`W8 no-op reconcile of a ${n}-node vxlan overlay (${n} routes + ${n} neighbours + ${n} FDB entries)`, ROUNDS, runs, {
+        floor: 'no equivalent workload (the floor has no neighbour or FDB dumps)',
+        go: 'no equivalent workload',
+      });
+    });
+    return out;
+  },
+
+  /** One node of the W8 overlay changes its VTEP MAC: exactly its ops (neighbour update, FDB
+   * entry added for the new MAC, the old one deleted), nothing else. */
+  async W9() {
+    const n = N_SMALL;
+    let out;
+    const cost = {};
+    await withNamespace(async (ns, nl) => {
+      const rec = new Reconciler(nl, { protocol: PROTO });
+      converged(await rec.apply(overlayState(n)));
+      const node = n >> 1;
+      const runs = await interleave(ROUNDS, [
+        {
+          name: 'ours: reconcile one changed node',
+          who: 'ours',
+          run: (r) => {
+            const desired = overlayState(n, { node, macByte: 0x10 + r });
+            return ours(async () => {
+              const res = await rec.apply(desired);
+              converged(res);
+              const ops = res.plan.ops.map((o) => `${o.action} ${o.kind}`).sort();
+              const want = ['create fdb', 'delete fdb', 'update neighbor'];
+              if (JSON.stringify(ops) !== JSON.stringify(want) || res.requests !== 3) {
+                throw new Error(`one changed node cost ${res.requests} requests: ${res.plan.text().slice(0, 400)}`);
+              }
+              cost.modifyingRequests = res.requests;
+              cost.ops = ops;
+            });
+          },
+        },
+      ]);
+      out = report(`W9 one node changed in a ${n}-node vxlan overlay`, ROUNDS, runs, { floor: 'no equivalent workload', go: 'no equivalent workload' });
+    });
+    Object.assign(out[0], cost);
+    console.log(`  modifying requests: ${cost.modifyingRequests} (${cost.ops.join(', ')})`);
+    return out;
+  },
 };
 
-/**
- * W5's measurement: specs applied once, then rounds of a no-op apply (which must send nothing)
- * against the peer, `ip [family] route show` whose text is parsed into keys and diffed.
- */
-async function noopReconcile(specs, ipFamily, oursName, peerName, setup) {
-  const rows = { [oursName]: [], [peerName]: [] };
-  await withNamespace(async (ns, nl) => {
-    if (setup) await setup(nl);
-    const rec = new Reconciler(nl, { protocol: PROTO });
-    const desired = { routes: specs };
-    const first = await rec.apply(desired);
-    if (!first.converged) throw new Error(`apply failed: ${first.failed[0] && first.failed[0].error.message}`);
-    const want = specs.map((s) => `${s.dst} ${s.via} ${s.dev}`);
-    for (let r = 0; r < ROUNDS; r++) {
-      rows[oursName].push(await ours(async () => {
-        const res = await rec.apply(desired);
-        if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
-      }));
-      rows[peerName].push(timeChild('ip', ['-n', ns, ...ipFamily, 'route', 'show', 'proto', String(PROTO)], (out) => {
-        const seen = new Set();
-        for (const line of out.split('\n')) {
-          if (!line) continue;
-          const t = line.split(' ');
-          seen.add(`${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
-        }
-        let missing = 0;
-        for (const k of want) if (!seen.has(k)) missing++;
-        if (missing) throw new Error(`text diff found ${missing} missing`);
-      }));
+/** The desired state of a vxlan overlay of n remote nodes, node i (k = i + 2): pod subnet
+ * 10.(128 + k>>8).(k&255).0/24 via its VTEP address (the subnet's .0) onlink on vxlan0; the
+ * VTEP's neighbour entry (MAC 0a:58:00:00:KH:KL) and the FDB entry sending that MAC to the
+ * node's underlay address 10.57.(k>>8).(k&255). `change` gives one node another MAC. */
+function overlayState(n, change) {
+  const routes = new Array(n);
+  const neighbors = new Array(n);
+  const fdb = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = i + 2;
+    const vtep = `10.${128 + (k >> 8)}.${k & 255}.0`;
+    const mac = `${change && change.node === i ? hex2(change.macByte) : '0a'}:58:00:00:${hex2(k >> 8)}:${hex2(k)}`;
+    routes[i] = { dst: `${vtep}/24`, via: vtep, dev: 'vxlan0', onlink: true };
+    neighbors[i] = { dev: 'vxlan0', ip: vtep, lladdr: mac };
+    fdb[i] = { dev: 'vxlan0', mac, dst: `10.57.${k >> 8}.${k & 255}` };
+  }
+  return { links: [VXLAN], routes, neighbors, fdb };
+}
+
+/** The iproute2 way to check W5: `ip route show proto N`, its text parsed into keys and diffed. */
+function ipRouteTextDiff(ns, family, specs) {
+  const want = specs.map((s) => `${s.dst} ${s.via} ${s.dev}`);
+  return timeChild('ip', ['-n', ns, ...family, 'route', 'show', 'proto', String(PROTO)], (out) => {
+    const seen = new Set();
+    for (const line of out.split('\n')) {
+      if (!line) continue;
+      const t = line.split(' ');
+      seen.add(`${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
     }
+    let missing = 0;
+    for (const k of want) if (!seen.has(k)) missing++;
+    if (missing) throw new Error(`text diff found ${missing} missing`);
   });
-  return rows;
 }
 
-function pick(rows, ...keys) {
-  return Object.fromEntries(keys.map((k) => [k, rows[k]]));
-}
-
-function timeChild(cmd, argv, after) {
+/** The iproute2 way to check W8: three dumps as text, parsed into keys and diffed. */
+function overlayTextDiff(ns, desired) {
   const c0 = childCpu();
   const t0 = now();
-  const out = execFileSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (after) after(out);
+  const run = (cmd, argv) => execFileSync(cmd, ['-n', ns, ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const seen = new Set();
+  for (const line of run('ip', ['route', 'show', 'proto', String(PROTO)]).split('\n')) {
+    const t = line.split(' ');
+    if (line) seen.add(`r ${t[0]} ${t[t.indexOf('via') + 1]} ${t[t.indexOf('dev') + 1]}`);
+  }
+  for (const line of run('ip', ['neigh', 'show', 'dev', 'vxlan0']).split('\n')) {
+    const t = line.split(' ');
+    if (line) seen.add(`n ${t[0]} ${t[t.indexOf('lladdr') + 1]}`);
+  }
+  for (const line of run('bridge', ['fdb', 'show', 'dev', 'vxlan0']).split('\n')) {
+    const t = line.split(' ');
+    if (line && t.includes('dst')) seen.add(`f ${t[0]} ${t[t.indexOf('dst') + 1]}`);
+  }
+  let missing = 0;
+  for (const r of desired.routes) if (!seen.has(`r ${r.dst} ${r.via} ${r.dev}`)) missing++;
+  for (const e of desired.neighbors) if (!seen.has(`n ${e.ip} ${e.lladdr}`)) missing++;
+  for (const e of desired.fdb) if (!seen.has(`f ${e.mac} ${e.dst}`)) missing++;
+  if (missing) throw new Error(`text diff found ${missing} missing`);
   const wall = secs(t0);
   const c1 = childCpu();
   return { wall, user: c1.user - c0.user, system: c1.system - c0.system };
-}
-
-function report(title, rows, peerKey) {
-  console.log(`\n${title} (median of ${ROUNDS})`);
-  const peer = peerKey ? median(rows[peerKey].map((x) => x.wall)) : undefined;
-  const out = [];
-  for (const [name, runs] of Object.entries(rows)) {
-    const wall = median(runs.map((x) => x.wall));
-    const user = median(runs.map((x) => x.user));
-    const system = median(runs.map((x) => x.system));
-    const ratio = peer && name !== peerKey ? peer / wall : undefined;
-    console.log(`  ${name.padEnd(38)} ${ms(wall).padStart(10)}   user ${ms(user).padStart(9)}  sys ${ms(system).padStart(9)}${ratio ? `   ${ratio.toFixed(2)}x vs ${peerKey}` : ''}`);
-    out.push({ workload: title, name, wallSeconds: wall, userSeconds: user, systemSeconds: system, ratioVsPeer: ratio });
-  }
-  return out;
 }
 
 (async () => {
@@ -335,13 +609,26 @@ function report(title, rows, peerKey) {
     console.error('bench: needs root (it creates network namespaces)');
     process.exit(1);
   }
-  console.log(`netlink-agent benchmarks: N=${N}, W4 n=${N_SMALL}, ${ROUNDS} rounds, ${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}`);
+  const cache = cacheDir(opt('cache', ''));
+  floor = prepareFloor({ floorDir: opt('floor', ''), cache, disabled: args.includes('--no-floor') });
+  go = prepareGo({ cache, disabled: args.includes('--no-go') });
+  console.log(`netlink-agent benchmarks: N=${N}, W4/W8/W9 n=${N_SMALL}, ${ROUNDS} rounds, ${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}`);
+  console.log(`C floor: ${floor.available ? `${floor.bin} (${floor.writeOptions.join(' ')}; dumps ${floor.dumpOptions.join(' ')})` : `not run: ${floor.reason}`}`);
+  console.log(`Go: ${go.available ? `${go.bin} (${go.version})` : `not run: ${go.reason}`}`);
   const results = [];
   for (const [name, fn] of Object.entries(workloads)) {
     if (ONLY.length && !ONLY.includes(name)) continue;
     results.push(...(await fn()));
   }
-  if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ n: N, rounds: ROUNDS, kernel: os.release(), results }, null, 2));
+  console.log(`\nSummary (medians of ${ROUNDS}; ours/floor: time over the floor's in the same run)\n${summary(results)}`);
+  const peers = {
+    floor: { available: floor.available, reason: floor.reason, options: floor.available ? { write: floor.writeOptions, dump: floor.dumpOptions } : undefined },
+    go: { available: go.available, reason: go.reason, version: go.version },
+  };
+  if (JSON_OUT) {
+    const meta = { n: N, nSmall: N_SMALL, rounds: ROUNDS, kernel: os.release(), node: process.version, cpus: os.cpus().length, date: new Date().toISOString() };
+    fs.writeFileSync(JSON_OUT, JSON.stringify({ ...meta, peers, results }, null, 2));
+  }
 })().catch((e) => {
   console.error(e);
   process.exit(1);
