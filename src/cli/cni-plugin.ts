@@ -19,11 +19,16 @@ function readStdin(): string {
   }
 }
 
-/** Runs one plugin call for this process and exits with its code. */
-export async function main(): Promise<never> {
+/** Runs one plugin call for this process (stdin, environment, stdout); resolves with its exit code. */
+export async function run(): Promise<number> {
   const outcome = await runPlugin(process.env, readStdin());
   if (outcome.stdout) writeSync(1, outcome.stdout);
-  process.exit(outcome.exitCode);
+  return outcome.exitCode;
+}
+
+/** Runs one plugin call for this process and exits with its code. */
+export async function main(): Promise<never> {
+  process.exit(await run());
 }
 
 if (require.main === module) void main();

@@ -7,7 +7,7 @@
  * everything else is checked with ip-address, and all addresses are returned in the canonical
  * form the kernel's replies are printed in, so specs and read-back objects compare equal.
  */
-import { Address6 } from 'ip-address';
+import type { Address6 as Address6Class } from 'ip-address';
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6Into, parseMacInto } from '../wire/ip';
 import type { DeviceRef, IpFamily } from './types';
 
@@ -93,6 +93,14 @@ export interface ParsedPrefix extends ParsedAddress {
 
 const show = (v: unknown) => JSON.stringify(v);
 
+let address6: typeof Address6Class | undefined;
+/** ip-address, loaded on the first IPv6 literal: a short-lived process such as the CNI plugin that
+ * only sees IPv4 never pays its ~15 ms of loading. */
+function Address6(): typeof Address6Class {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (address6 ??= (require('ip-address') as typeof import('ip-address')).Address6);
+}
+
 /**
  * An IP address literal, either family (or only `family`, when given). Returns it parsed and
  * canonical, or undefined after adding a problem at `path`; never throws.
@@ -110,7 +118,7 @@ export function parseAddress(p: Problems, path: string, v: unknown, family?: IpF
     out = { family: 4, bytes, text: formatIPv4(bytes, 0) };
   } else if (v.includes(':')) {
     const bytes = Buffer.alloc(16);
-    if (Address6.isValid(v) && !v.includes('%') && !v.includes('/') && parseIPv6Into(v, bytes, 0)) {
+    if (Address6().isValid(v) && !v.includes('%') && !v.includes('/') && parseIPv6Into(v, bytes, 0)) {
       out = { family: 6, bytes, text: formatIPv6(bytes, 0) };
     }
   }
