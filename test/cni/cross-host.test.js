@@ -80,7 +80,7 @@ cniDescribe('cni: pods on two hosts joined by `netlink-agent overlay`', function
     for (const [from, to] of [[a, b], [b, a]]) {
       const t = await traffic(from.ns, to.ns, to.address);
       assert.ok(t.udp.ok && t.tcp.ok, `${from.host.name} pod -> ${to.host.name} pod ${to.address}: ${JSON.stringify(t)}`);
-      assert.match(t.tcp.reply, new RegExp(`^echo from (::ffff:)?${from.address.replace(/\./g, '\\.')}:`), 'no NAT on the way: the server sees the client pod\'s own address');
+      assert.deepEqual([...new Set(t.seen)], [from.address], 'no NAT on the way: the server sees the client pod\'s own address');
     }
   }
 

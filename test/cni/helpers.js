@@ -198,14 +198,17 @@ module.exports.isRoot = isRoot;
 
 let nextPort = 20000 + (process.pid % 20000);
 /**
- * UDP and TCP from pod namespace `fromNs` to `address` in pod namespace `toNs` (an echo server
- * there). Resolves { udp: {ok, reply}, tcp: {ok, reply} }; the replies name the source address seen.
+ * UDP and TCP from pod namespace `fromNs` to `address` in pod namespace `toNs`, with the
+ * examples' echo worker. Resolves { udp: {ok, reply}, tcp: {ok, reply}, seen: [addresses the
+ * server saw the client come from] }.
  */
 async function traffic(fromNs, toNs, address, { timeoutMs = 5000 } = {}) {
   const { Netns } = require('../../dist');
-  const worker = path.join(__dirname, 'traffic-worker.js');
+  const worker = path.join(ROOT, 'examples', 'lib', 'traffic-worker.js');
   const port = nextPort++;
+  const seen = [];
   const server = Netns.worker(toNs, worker, { workerData: { role: 'server', port } });
+  server.on('message', (m) => m.seen && seen.push(m.seen.address));
   const once = (w, key) =>
     new Promise((resolve, reject) => {
       w.on('message', (m) => m[key] && resolve(m));
@@ -216,7 +219,7 @@ async function traffic(fromNs, toNs, address, { timeoutMs = 5000 } = {}) {
     await once(server, 'ready');
     const client = Netns.worker(fromNs, worker, { workerData: { role: 'client', host: address, port, timeoutMs, payload: `hi from ${fromNs}` } });
     try {
-      return (await once(client, 'result')).result;
+      return { ...(await once(client, 'result')).result, seen };
     } finally {
       await client.terminate();
     }
