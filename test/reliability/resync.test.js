@@ -7,17 +7,16 @@
 const assert = require('node:assert/strict');
 const { Rtnl } = require('../../dist/rtnl');
 const { Reconciler } = require('../../dist/reconcile');
-const { kernelDescribe, netnsPerTest, ip } = require('../support/kernel');
+const { kernelDescribe, netnsPerTest, ip, slow } = require('../support/kernel');
 const { PROTO, underlay, overlay, net24, eventually, sleep } = require('./helpers');
 
-/** TCG in the VM lane runs 12-20x slower than this machine: the intervals scale with it. */
-const SLOW = process.env.NETLINK_AGENT_VM === '1' ? 10 : 1;
-const RESYNC_MS = 300 * SLOW;
+/** Scaled in the VM lane, where everything runs 12-20x slower (TCG). */
+const RESYNC_MS = 300 * slow;
 /** How long a repair may take with the short interval, and how long the control waits. */
 const WAIT_MS = 5 * RESYNC_MS;
 
 kernelDescribe('reliability: the periodic resync repairs drift the watch never saw', function () {
-  this.timeout(30000 * SLOW);
+  this.timeout(30000); // scaled in the VM lane (test/vm/slow.js)
   const ns = netnsPerTest('rsy');
   let nl;
   let r;

@@ -6,6 +6,10 @@ const { execFileSync } = require('node:child_process');
 const wire = require('../../dist/wire');
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+/** How much slower this machine is than the one tests are written for: 1 here; in the VM lane
+ * (test/vm, NETLINK_AGENT_VM=1, qemu without KVM) NETLINK_AGENT_VM_SLOW or 20. Multiply bounds
+ * on waiting (deadlines, "within N ms") by it; never assert timings with it. */
+const slow = process.env.NETLINK_AGENT_VM === '1' ? Math.max(1, Number(process.env.NETLINK_AGENT_VM_SLOW) || 20) : 1;
 const NETNS_DIR = '/run/netns';
 const created = new Set();
 let counter = 0;
@@ -72,4 +76,4 @@ function threadNetns() {
   return fs.readlinkSync('/proc/thread-self/ns/net');
 }
 
-module.exports = { isRoot, kernelDescribe, makeNetns, removeNetns, cleanupAllNamespaces, netnsPerTest, ip, ipJson, threadNetns, NETNS_DIR };
+module.exports = { isRoot, slow, kernelDescribe, makeNetns, removeNetns, cleanupAllNamespaces, netnsPerTest, ip, ipJson, threadNetns, NETNS_DIR };

@@ -10,10 +10,8 @@ const wire = require('../../dist/wire');
 const C = require('../../dist/rtnl/constants');
 const { encodeAddress, parseAddressMessage } = require('../../dist/rtnl');
 const { encodeAddressDump } = require('../../dist/rtnl/address');
-const { kernelDescribe, makeNetns, removeNetns, ip, NETNS_DIR } = require('../support/kernel');
+const { kernelDescribe, makeNetns, removeNetns, ip, NETNS_DIR, slow } = require('../support/kernel');
 
-/** TCG in the VM lane runs 12-20x slower than this machine: bounds on waiting scale with it. */
-const SLOW = process.env.NETLINK_AGENT_VM === '1' ? 20 : 1;
 /** Addresses on lo: their dump (~0.9 MB) takes ~27 parts of 32 KiB, so a change made while we
  * parse the first read (at most 256 KiB) always lands before the kernel makes the later parts. */
 const N = 10000;
@@ -21,7 +19,7 @@ const addressOf = (i) => `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 kernelDescribe('wire: NLM_F_DUMP_INTR on the real kernel (another process changes a table we are dumping)', function () {
-  this.timeout(60000 * SLOW);
+  this.timeout(60000); // scaled in the VM lane (test/vm/slow.js)
   let ns;
   let sock;
   const expected = new Set(['127.0.0.1']);
@@ -102,11 +100,11 @@ kernelDescribe('wire: NLM_F_DUMP_INTR on the real kernel (another process change
     );
     try {
       // Retries off: dump until one is interrupted (bounded).
-      const deadline = Date.now() + 30000 * SLOW;
+      const deadline = Date.now() + 30000 * slow;
       let interrupted;
       let clean = 0;
       while (!interrupted) {
-        assert.ok(Date.now() < deadline, `no dump was interrupted in ${30 * SLOW} s (${clean} clean dumps, changer pause ${pauseS} s)`);
+        assert.ok(Date.now() < deadline, `no dump was interrupted in ${30 * slow} s (${clean} clean dumps, changer pause ${pauseS} s)`);
         try {
           await dumpAddresses({ maxRetries: 0 });
           clean++;
