@@ -2,6 +2,7 @@
  * netlink-agent: Linux networking over rtnetlink, from Node.js, without running other programs.
  * This file only re-exports the public surface of each layer.
  */
+export * from './values';
 export * as wire from './wire';
 export {
   NetlinkSocket,

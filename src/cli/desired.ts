@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { Reconciler } from '../reconcile/reconciler';
 import type { ApplyResult, DesiredState, Plan, ReconcilerOptions } from '../reconcile/types';
-import { ValidationError } from '../rtnl/validate';
+import { ValidationError } from '../values/problems';
 import { EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, untilSignal, type CliIO, type CommonOptions } from './common';
 import type { Logger } from './log';
 

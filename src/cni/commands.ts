@@ -4,7 +4,8 @@
  * the Rtnl handles the caller's opener makes, so tests can point it at namespaces of their own.
  */
 import type { Rtnl } from '../rtnl/rtnl';
-import { Problems, parsePrefix } from '../rtnl/validate';
+import { parsePrefix } from '../values/address';
+import { Problems } from '../values/problems';
 import { CniError, CNI_ERR } from './errors';
 import type { NetConf } from './config';
 import type { CniEnv } from './env';

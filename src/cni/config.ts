@@ -7,7 +7,9 @@
  *   {"cniVersion":"1.0.0","name":"podnet","type":"netlink-agent","mode":"bridge","bridge":"cni0",
  *    "ipam":{"ranges":[[{"subnet":"10.244.1.0/24"}]],"routes":[{"dst":"0.0.0.0/0"}]}}
  */
-import { Problems, checkBool, checkIfName, checkInt, parseAddress, parsePrefix, ValidationError } from '../rtnl/validate';
+import { parseAddress, parsePrefix } from '../values/address';
+import { checkIfName } from '../values/names';
+import { Problems, checkBool, checkInt, ValidationError } from '../values/problems';
 import type { IpFamily } from '../rtnl/types';
 import { DEFAULT_RUNTIME_FILE } from '../overlay/runtime-file';
 import { CniError, CNI_ERR } from './errors';

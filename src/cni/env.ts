@@ -2,7 +2,9 @@
  * The CNI_* environment the runtime sets for each call. Missing or malformed variables are
  * reported together, each by name, as the spec's code 4.
  */
-import { Problems, checkIfName, parseAddress } from '../rtnl/validate';
+import { parseAddress } from '../values/address';
+import { checkIfName } from '../values/names';
+import { Problems } from '../values/problems';
 import { CniError, CNI_ERR } from './errors';
 import { isContainerId } from './config';
 

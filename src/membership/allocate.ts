@@ -14,7 +14,7 @@
  * that time gets its old subnet back, and subnets of hosts gone for good are freed eventually.
  */
 import type { Etcd3, IKeyValue, IOperation } from 'etcd3';
-import { Problems } from '../rtnl/validate';
+import { Problems } from '../values/problems';
 import { nthSubnet, overlaps, containsPrefix, parsePrefix4, subnetCount, type Prefix4 } from './cidr';
 import { MAX_POD_PREFIX } from './types';
 

@@ -3,7 +3,8 @@
  * the enumeration of subnets for podCIDR allocation. Parsing goes through rtnl/validate so that
  * a prefix means the same thing here as in a desired state.
  */
-import { Problems, parseAddress, parsePrefix } from '../rtnl/validate';
+import { parseAddress, parsePrefix } from '../values/address';
+import { Problems } from '../values/problems';
 
 /** An IPv4 prefix as a 32-bit network number and a length. */
 export interface Prefix4 {

@@ -13,7 +13,8 @@ import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
 import type * as CockatielModule from 'cockatiel';
 import { EventEmitter } from 'eventemitter3';
 import { vtepMacFor, type OverlayMode } from '../overlay/modes';
-import { Problems, ValidationError, checkMac } from '../rtnl/validate';
+import { checkMac } from '../values/mac';
+import { Problems, ValidationError } from '../values/problems';
 import { AllocationError, claimSubnet, releaseSubnet, validateClaim } from './allocate';
 import { isUsableNodeAddress, parseIPv4Number } from './cidr';
 import {

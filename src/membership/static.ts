@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventEmitter } from 'eventemitter3';
-import { Problems, ValidationError } from '../rtnl/validate';
+import { Problems, ValidationError } from '../values/problems';
 import { parsePrefix4 } from './cidr';
 import {
   MAX_RECORD_BYTES,

@@ -9,7 +9,8 @@
  */
 import type { EventEmitter } from 'eventemitter3';
 import type { OverlayMode, OverlayNode } from '../overlay/modes';
-import { Problems, ValidationError, checkMac } from '../rtnl/validate';
+import { checkMac } from '../values/mac';
+import { Problems, ValidationError } from '../values/problems';
 import {
   containsAddress,
   containsPrefix,

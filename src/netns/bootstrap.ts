@@ -8,7 +8,7 @@
 import workerThreads = require('node:worker_threads');
 import { syncBuiltinESMExports } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { native } from '../wire/native';
+import { native } from '../addon';
 import { netnsErrorFrom } from './errors';
 import { claim, HANDOFF_KEY, type WrappedWorkerData } from './handoff';
 

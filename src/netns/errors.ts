@@ -3,7 +3,7 @@
  * NetnsError that names the namespace and says what was being done; privilege failures get a
  * sentence saying what privilege is missing instead of a bare "Operation not permitted".
  */
-import { errnoMessage, errnoName } from '../wire/errors';
+import { errnoMessage, errnoName } from '../addon/errno';
 
 /** What Netns was doing when it failed, for the message ("Netns.create nla-a: ..."). */
 export type NetnsOperation =

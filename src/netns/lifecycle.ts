@@ -5,7 +5,7 @@
  * namespace while doing so.
  */
 import { readdirSync } from 'node:fs';
-import { native } from '../wire/native';
+import { native } from '../addon';
 import { netnsErrorFrom } from './errors';
 import { isNamespaceFile, namedPath, nsPath, NETNS_RUN_DIR } from './path';
 

@@ -4,25 +4,16 @@
  * absolute path (/proc/PID/ns/net, /proc/thread-self/ns/net, another bind mount) is accepted too.
  */
 import { readlinkSync, statSync } from 'node:fs';
-import { Problems } from '../rtnl/validate';
+import { NETNS_RUN_DIR, netnsNameProblem, netnsPath, netnsProblem } from '../values/names';
+import { Problems } from '../values/problems';
 
-/** Where named namespaces live (iproute2's NETNS_RUN_DIR). */
-export const NETNS_RUN_DIR = '/run/netns';
+export { NETNS_RUN_DIR };
 
-/** NAME_MAX: a name is one path component. */
-const NAME_MAX = 255;
-/** PATH_MAX, including the terminating NUL the addon adds. */
-const PATH_MAX = 4095;
-
-/** Why `name` is not a namespace name, or undefined when it is one. */
-function nameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string') return `expected a namespace name (a string), got ${typeof name}`;
-  if (name.length === 0) return 'a namespace name cannot be empty';
-  if (name === '.' || name === '..') return `${JSON.stringify(name)} is not a namespace name`;
-  if (name.includes('/')) return `${JSON.stringify(name)}: a namespace name cannot contain "/"`;
-  if (name.includes('\0')) return 'a namespace name cannot contain NUL';
-  if (Buffer.byteLength(name) > NAME_MAX) return `a namespace name is at most ${NAME_MAX} bytes`;
-  return undefined;
+function refuse(field: string, problem: string, what: string): never {
+  const p = new Problems();
+  p.add(field, problem);
+  p.throwIfAny(what);
+  throw new Error('unreachable');
 }
 
 /**
@@ -30,34 +21,20 @@ function nameProblem(name: unknown): string | undefined {
  * and delete work on names, as `ip netns add/del` do). Throws ValidationError otherwise.
  */
 export function namedPath(name: unknown, what: string): string {
-  const problem = nameProblem(name);
-  if (problem !== undefined) {
-    const p = new Problems();
-    p.add('name', problem);
-    p.throwIfAny(what);
-  }
-  return `${NETNS_RUN_DIR}/${name as string}`;
+  const problem = netnsNameProblem(name);
+  if (problem !== undefined) refuse('name', problem, what);
+  return netnsPath(name as string);
 }
 
 /**
- * The path of a namespace given either by name (under /run/netns) or by absolute path.
- * A relative path ("a/b") is refused as ambiguous. Throws ValidationError.
+ * The path of a namespace given either by name (under /run/netns) or by absolute path, by the
+ * one rule of the values layer (netnsProblem): an empty, relative or non-string reference is a
+ * ValidationError, never "this namespace" or a path relative to the working directory.
  */
 export function nsPath(ns: unknown, what: string): string {
-  if (typeof ns === 'string' && ns.startsWith('/')) {
-    const p = new Problems();
-    if (ns.includes('\0')) p.add('netns', 'a namespace path cannot contain NUL');
-    else if (Buffer.byteLength(ns) > PATH_MAX) p.add('netns', `a namespace path is at most ${PATH_MAX} bytes`);
-    p.throwIfAny(what);
-    return ns;
-  }
-  const problem = nameProblem(ns);
-  if (problem !== undefined) {
-    const p = new Problems();
-    p.add('netns', `${problem} (give a name under ${NETNS_RUN_DIR} or an absolute path)`);
-    p.throwIfAny(what);
-  }
-  return `${NETNS_RUN_DIR}/${ns as string}`;
+  const problem = netnsProblem(ns);
+  if (problem !== undefined) refuse('netns', problem, what);
+  return netnsPath(ns as string);
 }
 
 let nsfsDev: number | undefined;

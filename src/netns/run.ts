@@ -3,7 +3,7 @@
  * work and always comes back (the addon's restore() aborts the process if it cannot: a thread
  * left in the wrong namespace would silently do everything after it in the wrong place).
  */
-import { native } from '../wire/native';
+import { native } from '../addon';
 import { NetnsError, netnsErrorFrom, type NetnsOperation } from './errors';
 import { nsPath } from './path';
 import { ensureThreadPool } from './pool';

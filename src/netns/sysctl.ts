@@ -6,7 +6,7 @@
  * whose threads stay in the process's own namespace).
  */
 import { closeSync, openSync, readFileSync, writeSync, constants as fsConstants } from 'node:fs';
-import { Problems } from '../rtnl/validate';
+import { Problems } from '../values/problems';
 import { errnoOf, NetnsError, netnsErrorFrom, type NetnsOperation } from './errors';
 import { nsPath } from './path';
 import { runIn } from './run';

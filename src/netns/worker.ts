@@ -5,8 +5,8 @@
  */
 import { isAbsolute, join, resolve } from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import { NETLINK_ROUTE } from '../wire/constants';
-import { native } from '../wire/native';
+import { NETLINK_ROUTE } from '../addon';
+import { native } from '../addon';
 import { netnsErrorFrom } from './errors';
 import { claim, HANDOFF_KEY, type EntryMode, type Handoff, type WrappedWorkerData } from './handoff';
 import { nsPath } from './path';

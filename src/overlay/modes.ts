@@ -15,8 +15,12 @@
  *          (flannel DirectRouting, calico CrossSubnet).
  */
 import type { AddressSpec, FdbSpec, LinkSpec, NeighborSpec, RouteSpec } from '../rtnl/types';
-import { Problems, checkIfName, checkInt, checkMac, parseAddress, parsePrefix } from '../rtnl/validate';
-import { formatIPv4 } from '../wire/ip';
+import { parseAddress, parsePrefix } from '../values/address';
+import { checkMac } from '../values/mac';
+import { checkIfName } from '../values/names';
+import { Problems, checkInt } from '../values/problems';
+import { formatIPv4 } from '../values/ip';
+import { prefixContains } from '../values/prefix';
 import type { DesiredState } from '../reconcile/types';
 
 /** The cross-host modes: plain routes (host-gw), ipip or vxlan tunnels, or hybrid (host-gw on the same subnet, a tunnel across). */
@@ -98,11 +102,6 @@ export function gatewayAddress(podCIDR: string): string {
   return formatIPv4(b, 0);
 }
 
-function contains(subnet: { bytes: Buffer; prefixLength: number }, ip: Buffer): boolean {
-  const mask = subnet.prefixLength === 0 ? 0 : (~0 << (32 - subnet.prefixLength)) >>> 0;
-  return ((subnet.bytes.readUInt32BE(0) & mask) >>> 0) === ((ip.readUInt32BE(0) & mask) >>> 0);
-}
-
 /** Checks a config (mode, names, addresses, overlaps, ranges); throws ValidationError listing every problem. */
 export function validateOverlay(c: OverlayConfig): void {
   const p = new Problems();
@@ -131,7 +130,7 @@ export function validateOverlay(c: OverlayConfig): void {
     if (cidr) {
       for (const o of cidrs) {
         const len = Math.min(o.prefixLength, cidr.prefixLength);
-        if (contains({ bytes: o.bytes, prefixLength: len }, cidr.bytes)) p.add(`${at}.podCIDR`, `${cidr.prefix} overlaps the podCIDR of ${o.at}`);
+        if (prefixContains({ bytes: o.bytes, prefixLength: len }, cidr.bytes)) p.add(`${at}.podCIDR`, `${cidr.prefix} overlaps the podCIDR of ${o.at}`);
       }
       cidrs.push({ at, bytes: cidr.bytes, prefixLength: cidr.prefixLength });
     }
@@ -158,7 +157,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
   } else if (c.mode === 'hybrid') {
     const p = new Problems();
     const subnet = parsePrefix(p, 'underlaySubnet', c.underlaySubnet, 'keep', 4)!;
-    direct = remotes.filter((n) => contains(subnet, parseAddress(p, 'nodeIP', n.nodeIP, 4)!.bytes));
+    direct = remotes.filter((n) => prefixContains(subnet, parseAddress(p, 'nodeIP', n.nodeIP, 4)!.bytes));
     tunneled = remotes.filter((n) => !direct.includes(n));
     encap = c.hybridFallback ?? 'vxlan';
   }

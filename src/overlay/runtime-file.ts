@@ -10,7 +10,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DesiredState } from '../reconcile/types';
-import { Problems, checkInt, parsePrefix } from '../rtnl/validate';
+import { parsePrefix } from '../values/address';
+import { Problems, checkInt } from '../values/problems';
 
 /** Where `netlink-agent overlay` writes the file by default, and where the CNI plugin looks. */
 export const DEFAULT_RUNTIME_FILE = '/run/netlink-agent/network.json';

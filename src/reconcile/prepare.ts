@@ -9,16 +9,17 @@ import { validateLinkSpec } from '../rtnl/link';
 import { validateNeighborSpec } from '../rtnl/neighbor';
 // From the defining modules, not the route index: a re-export is a getter call per use, and
 // these run 100k times per desired state.
-import { parseV4Prefix, v4PrefixLen } from '../rtnl/route/addr';
+import { V4PrefixParser, V6PrefixParser } from '../values/prefix';
 import { IP6_RT_PRIO_USER, canonicalDst, expectedRoute } from '../rtnl/route/expected';
 import { readSpecFields, type SpecFields } from '../rtnl/route/fields';
 import { checkRouteSpecAt } from '../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
-import { formatIPv6, parseIPv4, parseIPv6Into } from '../wire/ip';
+import { formatIPv6, parseIPv4, parseIPv6Into } from '../values/ip';
 import type { AddressSpec, DeviceRef, FdbSpec, LinkSpec, NeighborSpec, Route, RouteSpec } from '../rtnl/types';
-import { Problems, checkKeys, parseAddress, parsePrefix } from '../rtnl/validate';
+import { parseAddress, parsePrefix } from '../values/address';
+import { Problems, checkKeys } from '../values/problems';
 import { PROTOCOLS, lookup } from '../rtnl/names';
-import { DesiredRouteIndex, describeRouteKey, parseV6Words, routeKey, v6Len, v6W0, v6W1, v6W2, v6W3 } from './routeindex';
+import { DesiredRouteIndex, describeRouteKey, routeKey } from './routeindex';
 import type { DesiredState } from './types';
 
 /** A validated desired link. */
@@ -175,6 +176,9 @@ export class SimpleRoute6 implements PreparedRoute {
 }
 
 const v6scratch = Buffer.alloc(16);
+// Prefix parsers of this module (their results are read right after each parse).
+const v4 = new V4PrefixParser();
+const v6 = new V6PrefixParser();
 
 /** The last IPv6 gateway parsed: canonical text and words (tables name few gateways). */
 const lastV6Gateway = { via: '', ok: false, text: '', w0: 0, w1: 0, w2: 0, w3: 0 };
@@ -352,11 +356,11 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     const sdst = f.dst as string;
     // Canonical IPv4 "a.b.c.d/n", n > 0 (validation refused host bits; a bare address would
     // read back with "/32" and "/0" as "default", so those take the general path).
-    const addr = gw4 >= 0 ? parseV4Prefix(sdst) : -1;
-    if (addr >= 0 && v4PrefixLen > 0 && sdst.indexOf('/') > 0) {
+    if (gw4 >= 0 && v4.parse(sdst) && v4.length > 0 && v4.slashed) {
+      const addr = v4.address;
       // The common shape: the defaults are known (main table, tos 0, metric 0) without asking
       // the routes layer for a whole expected Route.
-      const len = v4PrefixLen;
+      const len = v4.length;
       const onlink = f.onlink === true;
       const devs = sharedDevs(f.dev as string);
       const had = out.routeIndex.addMainV4(addr, len, out.routes.length);
@@ -367,8 +371,8 @@ export function prepareDesired(state: DesiredState, defaultProtocol: number): Pr
     }
     // The same shape in IPv6: main table, tos 0, metric 1024 (what the kernel gives a route
     // added without one), keyed by the prefix as four words.
-    if (simple && gw4 < 0 && sdst !== 'default' && parseV6Words(sdst) && v6Len > 0 && v6Gateway(f.via as string).ok) {
-      const had = out.routeIndex.addMainV6(v6W0, v6W1, v6W2, v6W3, v6Len, out.routes.length);
+    if (simple && gw4 < 0 && sdst !== 'default' && v6.parse(sdst) && v6.length > 0 && v6Gateway(f.via as string).ok) {
+      const had = out.routeIndex.addMainV6(v6.w0, v6.w1, v6.w2, v6.w3, v6.length, out.routes.length);
       if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 6, canonicalDst(sdst, 6), 0, IP6_RT_PRIO_USER));
       const devs = sharedDevs(f.dev as string);
       const g = v6Gateway(f.via as string);

@@ -2,7 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Monitor } from '../rtnl/monitor';
 import type { Rtnl } from '../rtnl/rtnl';
 import type { Link, Route } from '../rtnl/types';
-import { ValidationError } from '../rtnl/validate';
+import { ValidationError } from '../values/problems';
 import { applyOps } from './apply';
 import { checkForeign, diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, type DiffContext } from './diff';
 import { observe, observeForeignRoutes, type Observed } from './observe';

@@ -8,7 +8,7 @@
  * by its key string in a Map.
  */
 import { IP6_RT_PRIO_USER } from '../rtnl/route/expected';
-import { parseV4Prefix, parseV6Prefix, v4PrefixLen } from '../rtnl/route/addr';
+import { V4PrefixParser, V6PrefixParser } from '../values/prefix';
 import { RT_TABLE_MAIN } from '../rtnl/constants';
 import type { Route } from '../rtnl/types';
 
@@ -186,26 +186,6 @@ export class V6PrefixIndex {
   }
 }
 
-/** The four words of the IPv6 prefix last parsed by parseV6Words, and its length. */
-const v6Bytes = Buffer.alloc(16);
-export let v6W0 = 0;
-export let v6W1 = 0;
-export let v6W2 = 0;
-export let v6W3 = 0;
-export let v6Len = -1;
-
-/** Parses "x::y/n" (or a bare address: /128) into v6W0..3 and v6Len; false if it is not one. */
-export function parseV6Words(s: string): boolean {
-  const len = parseV6Prefix(s, v6Bytes, 0);
-  if (len < 0) return false;
-  v6W0 = v6Bytes.readInt32BE(0);
-  v6W1 = v6Bytes.readInt32BE(4);
-  v6W2 = v6Bytes.readInt32BE(8);
-  v6W3 = v6Bytes.readInt32BE(12);
-  v6Len = len;
-  return true;
-}
-
 /**
  * Positions of desired routes by key. `add` refuses a second route on a key (returning the
  * first one's position); the finders return a position or -1.
@@ -214,6 +194,8 @@ export class DesiredRouteIndex {
   private readonly v4: V4PrefixIndex;
   private v6: V6PrefixIndex | undefined; // made with the first IPv6 main-table route
   private readonly other = new Map<string, number>();
+  private readonly v4p = new V4PrefixParser();
+  private readonly v6p = new V6PrefixParser();
 
   constructor(private readonly expected: number) {
     this.v4 = new V4PrefixIndex(expected);
@@ -226,11 +208,12 @@ export class DesiredRouteIndex {
   /** Records a route at position pos: -1, or the position already holding its key. */
   add(table: number, family: number, dst: string, tos: number, metric: number, pos: number): number {
     if (table === RT_TABLE_MAIN && family === 4 && tos === 0 && metric === 0) {
-      const addr = parseV4Prefix(dst);
-      if (addr >= 0 && v4PrefixLen > 0) return this.v4.add(addr, v4PrefixLen, pos);
+      const v4 = this.v4p;
+      if (v4.parse(dst) && v4.length > 0) return this.v4.add(v4.address, v4.length, pos);
     }
-    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Words(dst) && v6Len > 0) {
-      return this.v6Index().add(v6W0, v6W1, v6W2, v6W3, v6Len, pos);
+    const v6 = this.v6p;
+    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && v6.parse(dst) && v6.length > 0) {
+      return this.v6Index().add(v6.w0, v6.w1, v6.w2, v6.w3, v6.length, pos);
     }
     const key = routeKey(table, family, dst, tos, metric);
     const had = this.other.get(key);
@@ -247,11 +230,12 @@ export class DesiredRouteIndex {
   /** The position of the desired route on a key, or -1. */
   find(table: number, family: number, dst: string, tos: number, metric: number): number {
     if (table === RT_TABLE_MAIN && family === 4 && tos === 0 && metric === 0) {
-      const addr = parseV4Prefix(dst);
-      if (addr >= 0 && v4PrefixLen > 0) return this.v4.get(addr, v4PrefixLen);
+      const v4 = this.v4p;
+      if (v4.parse(dst) && v4.length > 0) return this.v4.get(v4.address, v4.length);
     }
-    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && parseV6Words(dst) && v6Len > 0) {
-      return this.v6 ? this.v6.get(v6W0, v6W1, v6W2, v6W3, v6Len) : -1;
+    const v6 = this.v6p;
+    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && v6.parse(dst) && v6.length > 0) {
+      return this.v6 ? this.v6.get(v6.w0, v6.w1, v6.w2, v6.w3, v6.length) : -1;
     }
     return this.other.get(routeKey(table, family, dst, tos, metric)) ?? -1;
   }

@@ -7,7 +7,7 @@
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../wire/constants';
 import { NetlinkParseError } from '../wire/errors';
-import { parseIPv4 } from '../wire/ip';
+import { parseIPv4 } from '../values/ip';
 import { forEachAttr, readIP, readString, readU32, type MessageView } from '../wire/reader';
 import type { MessageWriter } from '../wire/writer';
 import {
@@ -32,15 +32,9 @@ import type { RtnlContext } from './context';
 import { isReadBack } from './ndmsg';
 import { SCOPES, lookup } from './names';
 import type { Address, AddressFilter, AddressSpec, IpFamily } from './types';
-import {
-  Problems,
-  checkBool,
-  checkDevice,
-  checkInt,
-  checkKeys,
-  parseAddress,
-  parsePrefix,
-} from './validate';
+import { checkDevice } from './validate';
+import { parseAddress, parsePrefix } from '../values/address';
+import { Problems, checkBool, checkInt, checkKeys } from '../values/problems';
 
 const SPEC_KEYS = ['dev', 'address', 'peer', 'broadcast', 'label', 'scope', 'noprefixroute', 'nodad'] as const;
 const FILTER_KEYS = ['dev', 'family'] as const;

@@ -35,7 +35,10 @@ import {
 import type { RtnlContext } from './context';
 import { devText, isReadBack, readNdmsg, runMany, writeNdmsg } from './ndmsg';
 import type { FdbEntry, FdbFilter, FdbSpec } from './types';
-import { Problems, checkBool, checkDevice, checkInt, checkKeys, checkMac, parseAddress } from './validate';
+import { checkDevice } from './validate';
+import { parseAddress } from '../values/address';
+import { checkMac } from '../values/mac';
+import { Problems, checkBool, checkInt, checkKeys } from '../values/problems';
 
 const SPEC_KEYS = ['dev', 'mac', 'dst', 'vni', 'port', 'vlan', 'permanent', 'self', 'master'] as const;
 const FILTER_KEYS = ['dev', 'master'] as const;

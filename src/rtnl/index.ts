@@ -2,6 +2,8 @@
 export * as constants from './constants';
 export * from './types';
 export * from './validate';
+/** The errors its methods throw for bad input (defined in the values layer). */
+export { Problems, ValidationError, type Problem } from '../values/problems';
 export * from './names';
 export { DeviceResolver } from './resolve';
 export type { RtnlContext } from './context';

@@ -33,7 +33,7 @@ import { parseLinkMessage } from './link';
 import { parseNeighborMessage } from './neighbor';
 import { parseRouteMessage } from './route';
 import type { Address, FdbEntry, Link, Neighbor, Route } from './types';
-import { Problems, checkBool, checkInt, checkKeys } from './validate';
+import { Problems, checkBool, checkInt, checkKeys } from '../values/problems';
 
 /** What to listen to: 'neigh' carries both neighbour and FDB (AF_BRIDGE) events. */
 export type MonitorGroup = 'link' | 'addr' | 'route' | 'neigh';

@@ -10,7 +10,7 @@ import type { BatchResult } from '../wire/socket';
 import type { MessageWriter } from '../wire/writer';
 import { NDMSG_LEN } from './constants';
 import type { RtnlContext } from './context';
-import { Problems } from './validate';
+import { Problems } from '../values/problems';
 import type { DeviceRef } from './types';
 
 const ENODEV = osConstants.errno.ENODEV;

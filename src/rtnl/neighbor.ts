@@ -8,7 +8,8 @@
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../wire/constants';
 import { NetlinkParseError } from '../wire/errors';
-import { formatMac, parseIPv4 } from '../wire/ip';
+import { parseIPv4 } from '../values/ip';
+import { formatMac } from '../values/mac';
 import { forEachAttr, readIP, type MessageView } from '../wire/reader';
 import type { BatchResult } from '../wire/socket';
 import type { MessageWriter } from '../wire/writer';
@@ -31,7 +32,10 @@ import type { RtnlContext } from './context';
 import { devText, isReadBack, readNdmsg, runMany, writeNdmsg } from './ndmsg';
 import { NUD_STATES, nudStateNames } from './names';
 import type { Neighbor, NeighborFilter, NeighborSpec } from './types';
-import { Problems, checkBool, checkDevice, checkKeys, checkMac, parseAddress } from './validate';
+import { checkDevice } from './validate';
+import { parseAddress } from '../values/address';
+import { checkMac } from '../values/mac';
+import { Problems, checkBool, checkKeys } from '../values/problems';
 
 const SPEC_KEYS = ['dev', 'ip', 'lladdr', 'state', 'proxy', 'router'] as const;
 const FILTER_KEYS = ['dev', 'family', 'proxy'] as const;

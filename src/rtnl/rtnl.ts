@@ -1,3 +1,4 @@
+import { NetlinkClosedError } from '../wire/errors';
 import { NetlinkSocket, type NetlinkSocketOptions } from '../wire/socket';
 import type { RtnlContext } from './context';
 import { Addresses } from './address';
@@ -7,12 +8,15 @@ import { Monitor, type MonitorOptions } from './monitor';
 import { Neighbors } from './neighbor';
 import { DeviceResolver } from './resolve';
 import { Routes } from './route';
-import { netnsPath } from './validate';
+import { checkNetns, netnsPath } from '../values/names';
+import { Problems } from '../values/problems';
 
 /** How Rtnl.open() opens its socket: the namespace, plus NetlinkSocket's options (buffer sizes, acks, timeout). */
 export interface RtnlOptions extends Omit<NetlinkSocketOptions, 'netnsPath' | 'protocol' | 'groups'> {
-  /** Work inside this network namespace: a name under /run/netns ("host1") or a path
-   * (/proc/PID/ns/net). Default: the caller's own namespace. */
+  /** Work inside this network namespace: a name under /run/netns ("host1") or an absolute
+   * path (/proc/PID/ns/net). Left out (undefined): the caller's own namespace. Anything else
+   * (an empty string from an unset variable, a relative path, a number) is a ValidationError,
+   * never the caller's namespace. */
   netns?: string;
 }
 
@@ -51,7 +55,7 @@ export class Rtnl {
     private readonly options: RtnlOptions,
   ) {
     this.devices = new DeviceResolver(socket);
-    this.ctx = { socket, devices: this.devices, netnsPath: options.netns ? netnsPath(options.netns) : undefined };
+    this.ctx = { socket, devices: this.devices, netnsPath: options.netns !== undefined ? netnsPath(options.netns) : undefined };
     this.links = new Links(this.ctx);
     this.addresses = new Addresses(this.ctx);
     this.routes = new Routes(this.ctx);
@@ -59,11 +63,24 @@ export class Rtnl {
     this.neighbors = new Neighbors(this.ctx);
   }
 
-  /** Opens a socket in the namespace asked for. Rejects with a Node-style error (code, errno,
-   * syscall) when it cannot, e.g. ENOENT naming the namespace when it does not exist. */
+  /** Opens a socket in the namespace asked for. Rejects with ValidationError for a netns that
+   * is not a name or an absolute path (see RtnlOptions.netns), and with a Node-style error
+   * (code, errno, syscall) when it cannot open, e.g. ENOENT naming the namespace when it does
+   * not exist, or EPERM saying that entering another namespace needs CAP_SYS_ADMIN. */
   static async open(options: RtnlOptions = {}): Promise<Rtnl> {
     const { netns, ...sock } = options;
-    const socket = NetlinkSocket.open({ ...sock, netnsPath: netns ? netnsPath(netns) : undefined });
+    if (netns !== undefined) {
+      const p = new Problems();
+      checkNetns(p, 'netns', netns);
+      p.throwIfAny('Rtnl.open');
+    }
+    const path = netns !== undefined ? netnsPath(netns) : undefined;
+    let socket: NetlinkSocket;
+    try {
+      socket = NetlinkSocket.open({ ...sock, netnsPath: path });
+    } catch (e) {
+      throw explainOpenError(e, path);
+    }
     return new Rtnl(socket, options);
   }
 
@@ -73,7 +90,8 @@ export class Rtnl {
   }
 
   /** Subscribes to kernel events on a socket of its own in the same namespace. Throws
-   * ValidationError for bad options, a Node-style error when the socket cannot open.
+   * ValidationError for bad options, NetlinkClosedError after close(), a Node-style error when
+   * the socket cannot open.
    *
    * @example
    * ```ts
@@ -82,6 +100,8 @@ export class Rtnl {
    * ```
    */
   monitor(opts: MonitorOptions): Monitor {
+    // A monitor opens a socket of its own: on a closed handle it would be an orphan.
+    if (this.socket.isClosed) throw new NetlinkClosedError('monitor');
     const m = new Monitor({ ...this.ctx }, opts, (closed) => this.monitors.delete(closed));
     this.monitors.add(m);
     return m;
@@ -105,4 +125,13 @@ export class Rtnl {
   get openOptions(): RtnlOptions {
     return this.options;
   }
+}
+
+/** setns() into another namespace fails with a bare EPERM without CAP_SYS_ADMIN: say so. */
+function explainOpenError(e: unknown, path: string | undefined): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err instanceof Error && err.code === 'EPERM' && err.syscall === 'setns') {
+    err.message = `Rtnl.open: entering the network namespace ${path ?? ''} needs CAP_SYS_ADMIN (run as root): ${err.message}`;
+  }
+  return e;
 }

@@ -12,8 +12,9 @@ import type { WireguardLink, WireguardSpec } from './link/wireguard';
 /** A network device by name ("veth0") or by interface index (3). */
 export type DeviceRef = string | number;
 
-/** 4 for IPv4 (AF_INET), 6 for IPv6 (AF_INET6). */
-export type IpFamily = 4 | 6;
+/** 4 for IPv4 (AF_INET), 6 for IPv6 (AF_INET6); defined in the values layer. */
+export type { IpFamily } from '../values/ip';
+import type { IpFamily } from '../values/ip';
 
 // ---------------------------------------------------------------- links
 

@@ -3,7 +3,8 @@
  * rtnetlink-specific constants live in src/rtnl/constants.ts.
  */
 
-export const NETLINK_ROUTE = 0;
+/** rtnetlink's protocol number, defined with the addon that opens such sockets. */
+export { NETLINK_ROUTE } from '../addon';
 
 /** Socket option level for netlink options (SOL_NETLINK). */
 export const SOL_NETLINK = 270;

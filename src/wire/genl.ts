@@ -16,7 +16,7 @@ import { EventEmitter } from 'eventemitter3';
 import { NetlinkError } from './errors';
 import { encodeGetFamily, parseFamilyMessage, readGenlHeader, type GenlFamily, type GenlHeader } from './genl-codec';
 import { CTRL_CMD_DELFAMILY, GENL_ID_CTRL, GENL_MIN_ID, GENL_NAMSIZ, NETLINK_GENERIC } from './genl-constants';
-import type { NativeSocket } from './native';
+import type { NativeSocket } from '../addon';
 import type { MessageView } from './reader';
 import { BatchResult, NetlinkSocket, type BatchOptions, type DumpOptions, type NetlinkSocketOptions, type RequestOptions } from './socket';
 import type { MessageWriter } from './writer';

@@ -1,6 +1,7 @@
 import { NLA_HDRLEN, NLA_TYPE_MASK, NLMSG_HDRLEN, nlAlign } from './constants';
 import { NetlinkParseError } from './errors';
-import { formatIP, formatMac } from './ip';
+import { formatIP } from '../values/ip';
+import { formatMac } from '../values/mac';
 
 /** One netlink message inside a received buffer (a view: nothing is copied). */
 export interface MessageView {

@@ -20,7 +20,7 @@ import {
 } from './constants';
 import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
 import { parseAckError, type AckError } from './ack';
-import { META_FLAG_TRUNC, native, type NativeSocket } from './native';
+import { META_FLAG_TRUNC, native, type NativeSocket } from '../addon';
 import { forEachMessage, type MessageView } from './reader';
 import { MessageWriter } from './writer';
 

@@ -1,5 +1,6 @@
 import { NLA_HDRLEN, NLMSG_HDRLEN, nlAlign } from './constants';
-import { parseIPv4, parseIPv6Into, parseMacInto } from './ip';
+import { parseIPv4, parseIPv6Into } from '../values/ip';
+import { parseMacInto } from '../values/mac';
 
 /**
  * Appends netlink messages and attributes to one growing buffer.

@@ -4,9 +4,10 @@
  * excluded) and a gateway (default: the first host address), never handed out. Addresses are
  * bigints here so that IPv4 and IPv6 share every computation.
  */
-import { Problems, parseAddress, parsePrefix, type ParsedPrefix } from '../../rtnl/validate';
+import { parseAddress, parsePrefix, type ParsedPrefix } from '../../values/address';
+import { Problems } from '../../values/problems';
 import type { IpFamily } from '../../rtnl/types';
-import { formatIPv4, formatIPv6 } from '../../wire/ip';
+import { formatIPv4, formatIPv6 } from '../../values/ip';
 
 /** One range of a range set, after defaults. */
 export interface IpRange {

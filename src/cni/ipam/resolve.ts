@@ -4,7 +4,7 @@
  * exists must lie inside the node's subnets: handing out another node's addresses would break
  * the overlay's routing silently.
  */
-import { Problems } from '../../rtnl/validate';
+import { Problems } from '../../values/problems';
 import { readRuntimeFile, type RuntimeInfo } from '../../overlay/runtime-file';
 import { CniError, CNI_ERR } from '../errors';
 import { throwConfigProblems, type NetConf } from '../config';

@@ -12,7 +12,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { native } from '../../wire/native';
+import { native } from '../../addon';
 import { CniError, CNI_ERR } from '../errors';
 import { parseIp } from './range';
 

@@ -29,7 +29,7 @@ import { attr, defineAttrs, nestedArray, nestedDecoded, string, u16, u32, u64, u
 import { NLA_F_NESTED, NLM_F_DUMP } from '../../wire/constants';
 import { NetlinkParseError } from '../../wire/errors';
 import { beginGenl, readGenlHeader } from '../../wire/genl-codec';
-import { formatIPv4, formatIPv6 } from '../../wire/ip';
+import { formatIPv4, formatIPv6 } from '../../values/ip';
 import type { MessageView } from '../../wire/reader';
 import { MessageWriter } from '../../wire/writer';
 import type { DeviceRef } from '../../rtnl/types';

@@ -7,7 +7,9 @@
 import { NetlinkError } from '../../wire/errors';
 import { GenlSocket, type GenlSocketOptions } from '../../wire/genl';
 import type { DeviceRef } from '../../rtnl/types';
-import { checkDevice, netnsPath, Problems } from '../../rtnl/validate';
+import { checkDevice } from '../../rtnl/validate';
+import { netnsPath } from '../../values/names';
+import { Problems } from '../../values/problems';
 import { WG_GENL_NAME } from './constants';
 import { encodeWgGetDevice, encodeWgSetMessages, mergeWgDevice, parseWgDeviceMessage, writeWgSetMessage, WG_DEFAULT_SET_MESSAGE_BYTES, type WgDevicePart } from './codec';
 import { describeWgPlan, planWgDevice, type WgDevicePlan, type WgPlanOptions } from './plan';

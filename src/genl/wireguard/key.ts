@@ -12,7 +12,7 @@
  */
 import { createPrivateKey, createPublicKey, randomBytes, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
-import { Problems } from '../../rtnl/validate';
+import { Problems } from '../../values/problems';
 
 /** WG_KEY_LEN: every WireGuard key is 32 bytes. */
 export const WG_KEY_LEN = 32;

@@ -12,8 +12,9 @@
  *
  * The result is the input normalized: key objects, parsed endpoints and prefixes (WgSetRequest).
  */
-import { formatIPv6 } from '../../wire/ip';
-import { checkBool, checkInt, checkKeys, parseAddress, parsePrefix, Problems } from '../../rtnl/validate';
+import { formatIPv6 } from '../../values/ip';
+import { parseAddress, parsePrefix } from '../../values/address';
+import { checkBool, checkInt, checkKeys, Problems } from '../../values/problems';
 import { keyTextProblem, PresharedKey, PrivateKey, PublicKey, WgKey } from './key';
 import type { PublicKeyInput } from './types';
 

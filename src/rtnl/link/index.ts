@@ -3,14 +3,16 @@
  * over rtnetlink.
  */
 import { NetlinkError } from '../../wire/errors';
-import { native } from '../../wire/native';
+import { native } from '../../addon';
 import type { MessageView } from '../../wire/reader';
 import { NetlinkSocket } from '../../wire/socket';
 import { RTM_NEWLINK } from '../constants';
 import type { RtnlContext } from '../context';
 import { DeviceResolver } from '../resolve';
 import type { DeviceRef, Link, LinkChanges, LinkFilter, LinkSpec } from '../types';
-import { Problems, ValidationError, checkDevice, checkIfName, checkKeys, netnsPath } from '../validate';
+import { checkDevice } from '../validate';
+import { checkIfName, netnsPath } from '../../values/names';
+import { Problems, ValidationError, checkKeys } from '../../values/problems';
 import { decodeBridge } from './bridge';
 import { parseLinkCommon, rawAttrs } from './codec';
 import {
@@ -32,7 +34,7 @@ import { validateLinkChanges, validateLinkSpec } from './validate';
 
 export { encodeLinkAdd, encodeLinkChange, encodeLinkDel, encodeLinkDump, encodeLinkGet, encodeLinkSet, planLinkChange, splitLinkChange };
 export type { LinkChangePlan, LinkRefs, CommonField } from './encode';
-export { validateLinkChanges, validateLinkSpec, checkUnicastMac, MIN_MTU, MAX_MTU, IPIP_MAX_MTU, MAX_VNI } from './validate';
+export { validateLinkChanges, validateLinkSpec, MIN_MTU, MAX_MTU, IPIP_MAX_MTU, MAX_VNI } from './validate';
 export { VXLAN_ATTRS, VXLAN_CHANGEABLE, VXLAN_IMMUTABLE, type VxlanField } from './vxlan';
 export { IPTUN_ATTRS, IPIP_CHANGEABLE, IPIP_IMMUTABLE, type IpipField } from './ipip';
 export { BRIDGE_ATTRS, BRIDGE_CHANGEABLE, BRIDGE_IMMUTABLE, type BridgeField } from './bridge';

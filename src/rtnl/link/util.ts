@@ -1,18 +1,10 @@
 /** Small helpers the link kinds share: canonical addresses and field comparison. */
-import { formatIP, parseIP } from '../../wire/ip';
-
-/** An IP literal in the form the kernel's replies are printed in (inet_ntop), or the input
- * unchanged when it is not an address (validation reports that elsewhere). */
-export function canonicalIP(s: string): string {
-  const b = parseIP(s);
-  return (b && formatIP(b, 0, b.length)) ?? s;
-}
+import { canonicalIP, isMulticast, readAddress } from '../../values/address';
 
 /** Whether an IP literal is a multicast address (224.0.0.0/4, ff00::/8). */
 export function isMulticastIP(s: string): boolean {
-  const b = parseIP(s);
-  if (!b) return false;
-  return b.length === 4 ? b[0] >= 224 && b[0] <= 239 : b[0] === 0xff;
+  const a = readAddress(s);
+  return a !== undefined && isMulticast(a);
 }
 
 /** Whether a spec value asks for something other than the current value: undefined means
@@ -22,6 +14,6 @@ export function differs(want: unknown, have: unknown, address = false): boolean 
   if (Array.isArray(want)) {
     return !Array.isArray(have) || want.length !== have.length || want.some((v, i) => v !== have[i]);
   }
-  if (address && typeof want === 'string') return have === undefined || canonicalIP(want) !== canonicalIP(String(have));
+  if (address && typeof want === 'string') return have === undefined || (canonicalIP(want) ?? want) !== (canonicalIP(String(have)) ?? have);
   return want !== have;
 }

@@ -9,20 +9,12 @@
  * its headroom (50 bytes over IPv4, 70 over IPv6). Linux 6.18 refuses more with EINVAL in
  * links.set(), but on creation silently caps it (links.add() returns the MTU it got).
  */
-import {
-  checkBool,
-  checkDevice,
-  checkIfName,
-  checkInt,
-  checkKeys,
-  checkMac,
-  checkNetns,
-  parseAddress,
-  type ParsedAddress,
-  type Problems,
-} from '../validate';
+import { checkDevice } from '../validate';
+import { isMulticast, isUnspecified, parseAddress, type ParsedAddress } from '../../values/address';
+import { checkUnicastMac } from '../../values/mac';
+import { checkIfName, checkNetns } from '../../values/names';
+import { checkBool, checkInt, checkKeys, describeValue as show, isObject, type Problems } from '../../values/problems';
 import type { LinkChanges, LinkSpec } from '../types';
-import { parseMacInto } from '../../wire/ip';
 import { validateWireguard, WIREGUARD_KEYS } from './wireguard';
 
 /** ETH_MIN_MTU: the smallest MTU accepted here (IPv4 needs 68). */
@@ -46,35 +38,7 @@ const KINDS = Object.keys(KIND_KEYS) as Array<keyof typeof KIND_KEYS>;
 const PEER_KEYS = ['name', 'netns', 'address', 'mtu'] as const;
 const CHANGE_KEYS = ['name', 'mtu', 'address', 'up', 'master', 'txqueuelen', 'netns', 'alias'] as const;
 
-const show = (v: unknown) => JSON.stringify(v);
 const at = (path: string, key: string) => (path ? `${path}.${key}` : key);
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A MAC a device can take: well formed, unicast (the group bit clear) and not all zeros,
- * as the kernel's is_valid_ether_addr() wants (it answers EADDRNOTAVAIL otherwise). */
-export function checkUnicastMac(p: Problems, path: string, v: unknown): boolean {
-  const mac = checkMac(p, path, v);
-  if (mac === undefined) return false;
-  const b = Buffer.alloc(6);
-  parseMacInto(mac, b, 0);
-  if (b[0] & 1) {
-    p.add(path, `${show(v)} is a multicast MAC; a device needs a unicast one`);
-    return false;
-  }
-  if (b.every((x) => x === 0)) {
-    p.add(path, `${show(v)} is the all-zeros MAC; a device needs a real one`);
-    return false;
-  }
-  return true;
-}
-
-function isMulticast(a: ParsedAddress): boolean {
-  return a.family === 4 ? a.bytes[0] >= 224 && a.bytes[0] <= 239 : a.bytes[0] === 0xff;
-}
-
-function isUnspecified(a: ParsedAddress): boolean {
-  return a.bytes.every((x) => x === 0);
-}
 
 /** IFLA_IFALIAS: a string of at most IFALIASZ - 1 (255) bytes; '' means none. */
 export const MAX_ALIAS_BYTES = 255;

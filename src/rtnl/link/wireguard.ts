@@ -8,7 +8,7 @@
  * EOPNOTSUPP "Unknown device type"; the VM lane (Debian 6.1) has it and runs test/genl.
  */
 import type { LinkBase, LinkCommonSpec } from '../types';
-import type { Problems } from '../validate';
+import type { Problems } from '../../values/problems';
 
 /** A WireGuard device for links.add(): the common link settings only. */
 export interface WireguardSpec extends LinkCommonSpec {

@@ -9,7 +9,7 @@
  */
 import { NLA_HDRLEN, NLA_TYPE_MASK, NLM_F_DUMP, NLM_F_REQUEST, nlAlign } from '../../wire/constants';
 import { NetlinkParseError } from '../../wire/errors';
-import { formatIPv6, parseIPv4, parseIPv6Into } from '../../wire/ip';
+import { formatIPv6, parseIPv4, parseIPv6Into } from '../../values/ip';
 import type { MessageView } from '../../wire/reader';
 import type { MessageWriter } from '../../wire/writer';
 import {
@@ -53,7 +53,8 @@ import {
 } from '../constants';
 import { PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
 import type { DeviceRef, IpFamily, Nexthop, NexthopSpec, ProtocolName, Route, RouteSpec, RouteTypeName, ScopeName, TableName } from '../types';
-import { fmt3, fmt4, parseV4Prefix, v4PrefixLen } from './addr';
+import { formatIPv4 as fmt4, formatIPv4Head as fmt3 } from '../../values/ip';
+import { V4PrefixParser } from '../../values/prefix';
 import { readValidSpec } from './fields';
 import { makeNexthop, makeRoute } from './shape';
 
@@ -128,6 +129,7 @@ export function scopeOf(s: number | ScopeName | undefined, family: number, type:
 // The destination parsed by parseDst (module scratch: no allocation per route).
 let dstLen = 0;
 let dstV4 = -1;
+const v4dst = new V4PrefixParser();
 let dstV6: string | undefined;
 
 function parseDst(dst: string, family: number): void {
@@ -138,10 +140,9 @@ function parseDst(dst: string, family: number): void {
     return;
   }
   if (family === AF_INET) {
-    const a = parseV4Prefix(dst);
-    if (a < 0) throw new TypeError(`not an IPv4 prefix: ${JSON.stringify(dst)}`);
-    dstV4 = a;
-    dstLen = v4PrefixLen;
+    if (!v4dst.parse(dst)) throw new TypeError(`not an IPv4 prefix: ${JSON.stringify(dst)}`);
+    dstV4 = v4dst.address;
+    dstLen = v4dst.length;
     return;
   }
   const slash = dst.indexOf('/');

@@ -3,10 +3,10 @@
  * diffed against list() field by field. Each default below was checked against Linux 6.18
  * (test/rtnl/route.test.js proves them with random specs).
  */
-import { formatIPv6, parseIPv4, parseIPv6Into } from '../../wire/ip';
+import { formatIPv6, parseIPv4, parseIPv6Into } from '../../values/ip';
 import { AF_INET, AF_INET6, RTNH_F_ONLINK, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_UNIVERSE } from '../constants';
 import type { Nexthop, NexthopSpec, Route, RouteSpec } from '../types';
-import { parseV4Prefix, v4PrefixLen } from './addr';
+import { V4PrefixParser } from '../../values/prefix';
 import { protocolOf, routeTypeOf, scopeOf, specFamily, tableOf, type DevIndex } from './codec';
 import { makeNexthop, makeRoute } from './shape';
 
@@ -18,6 +18,7 @@ export const IP6_RT_PRIO_USER = 1024;
 const V6_LOOPBACK_TYPES = new Set<string>(['blackhole', 'unreachable', 'prohibit', 'throw']);
 
 const scratch = Buffer.alloc(16);
+const v4 = new V4PrefixParser();
 
 /** The canonical text of a validated address (IPv4 literals are canonical already). */
 export function canonicalAddress(a: string): string {
@@ -30,9 +31,9 @@ export function canonicalAddress(a: string): string {
 export function canonicalDst(dst: string, family: 4 | 6): string {
   if (dst === 'default') return dst;
   if (family === 4) {
-    if (parseV4Prefix(dst) < 0) throw new TypeError(`not an IPv4 prefix: ${JSON.stringify(dst)}`);
-    if (v4PrefixLen === 0) return 'default';
-    return v4PrefixLen === 32 && !dst.includes('/') ? dst + '/32' : dst;
+    if (!v4.parse(dst)) throw new TypeError(`not an IPv4 prefix: ${JSON.stringify(dst)}`);
+    if (v4.length === 0) return 'default';
+    return v4.length === 32 && !v4.slashed ? dst + '/32' : dst;
   }
   const slash = dst.indexOf('/');
   const len = slash < 0 ? 128 : Number(dst.slice(slash + 1));

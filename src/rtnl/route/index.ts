@@ -5,7 +5,8 @@
 import { constants as osConstants } from 'node:os';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP_FILTERED, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
 import { NetlinkError } from '../../wire/errors';
-import { parseIPv6Into } from '../../wire/ip';
+import { readAddress } from '../../values/address';
+import { prefixContains } from '../../values/prefix';
 import type { MessageView } from '../../wire/reader';
 import type { MessageWriter } from '../../wire/writer';
 import type { BatchResult } from '../../wire/socket';
@@ -13,8 +14,7 @@ import { AF_INET, AF_INET6, AF_UNSPEC, RTMSG_LEN, RTM_DELROUTE, RTM_F_CLONED, RT
 import type { RtnlContext } from '../context';
 import { lookup, PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
 import type { DeviceRef, IpFamily, ProtocolName, Route, RouteFilter, RouteLookup, RouteSpec } from '../types';
-import { Problems, ValidationError } from '../validate';
-import { parseV4Prefix } from './addr';
+import { Problems, ValidationError } from '../../values/problems';
 import { RouteFacts } from './facts';
 import { readSpecFields } from './fields';
 import { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, routeTypeOf, type DevIndex, type RouteDumpRequest } from './codec';
@@ -25,7 +25,6 @@ export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
 export { checkRouteSpecAt } from './validate';
 export { RouteFacts } from './facts';
 export { readSpecFields, type SpecFields } from './fields';
-export { parseV4Prefix, v4PrefixLen } from './addr';
 export { validateRouteSpec } from './validate';
 
 const { ENODEV, ENOENT, ENETUNREACH, ESRCH } = osConstants.errno;
@@ -352,12 +351,12 @@ export class Routes {
 
   private async lookupInTable(dst: string, family: IpFamily, opts: RouteLookup, what: string): Promise<Route> {
     const routes = await this.list({ family, table: opts.table, ...(opts.dev !== undefined ? { dev: opts.dev } : {}) });
-    const want = addressBytes(dst, family);
+    const want = readAddress(dst)!.bytes; // validated above
     let best: Route | undefined;
     let bestLen = -1;
     for (const r of routes) {
       if (r.tos !== 0) continue;
-      const len = r.dst === 'default' ? 0 : prefixContains(r.dst, family, want);
+      const len = r.dst === 'default' ? 0 : prefixLengthContaining(r.dst, want);
       if (len < 0 || len < bestLen) continue;
       if (len > bestLen || (r.metric ?? 0) < (best!.metric ?? 0)) {
         best = r;
@@ -396,24 +395,10 @@ function describeFilter(f: RouteFilter): string {
   return parts.join(' ');
 }
 
-function addressBytes(a: string, family: IpFamily): Buffer {
-  const b = Buffer.alloc(family === 4 ? 4 : 16);
-  if (family === 4) b.writeUInt32BE(parseV4Prefix(a), 0);
-  else parseIPv6Into(a, b, 0);
-  return b;
-}
-
-const prefixScratch = Buffer.alloc(16);
-
-/** The prefix length of `prefix` ("a/len") when it contains the address, else -1. */
-function prefixContains(prefix: string, family: IpFamily, addr: Buffer): number {
+/** The prefix length of a canonical "a/len" prefix when it contains the address, else -1. */
+function prefixLengthContaining(prefix: string, addr: Uint8Array): number {
   const slash = prefix.indexOf('/');
-  const len = Number(prefix.slice(slash + 1));
-  if (family === 4) prefixScratch.writeUInt32BE(parseV4Prefix(prefix), 0);
-  else if (!parseIPv6Into(prefix.slice(0, slash), prefixScratch, 0)) return -1;
-  for (let bit = 0; bit < len; bit++) {
-    const mask = 0x80 >> (bit & 7);
-    if ((prefixScratch[bit >> 3] & mask) !== (addr[bit >> 3] & mask)) return -1;
-  }
-  return len;
+  const base = readAddress(prefix.slice(0, slash));
+  const prefixLength = Number(prefix.slice(slash + 1));
+  return base && prefixContains({ bytes: base.bytes, prefixLength }, addr) ? prefixLength : -1;
 }

@@ -4,12 +4,14 @@
  * name used by many routes) takes a fast path that builds no strings and no address objects;
  * anything unusual goes through the general checks in ../validate for their messages.
  */
-import { parseIPv4, parseIPv6Into } from '../../wire/ip';
+import { parseIPv4, parseIPv6Into } from '../../values/ip';
 import { RT_SCOPE_LINK, RT_SCOPE_UNIVERSE } from '../constants';
 import { PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
 import type { IpFamily, Route, RouteFilter, RouteSpec, RouteTypeName } from '../types';
-import { checkDevice, checkInt, parseAddress, parsePrefix, Problems } from '../validate';
-import { parseV4Prefix, parseV6Prefix, v4HostBits, v4PrefixLen } from './addr';
+import { checkDevice } from '../validate';
+import { parseAddress, parsePrefix } from '../../values/address';
+import { checkInt, Problems } from '../../values/problems';
+import { V4PrefixParser, V6PrefixParser, v4HostBits } from '../../values/prefix';
 import { readSpecFields } from './fields';
 
 const show = (v: unknown) => JSON.stringify(v);
@@ -57,6 +59,9 @@ let lastGoodV4: unknown = Symbol('none');
 let lastGoodV6: unknown = Symbol('none');
 let lastGoodV6First = 0;
 const v6scratch = Buffer.alloc(16);
+// Prefix parsers of this module (their results are read right after each parse).
+const v4 = new V4PrefixParser();
+const v6 = new V6PrefixParser();
 
 /** Family of an address literal (fast for both families), 0 after reporting a problem. */
 function addrFamily(p: Problems, field: string, v: unknown): 0 | 4 | 6 {
@@ -87,9 +92,9 @@ const isLinkLocal6 = (first16: number) => (first16 & 0xffc0) === 0xfe80;
 /** Whether s is "x::y/n" (n 0..128, no leading zeros) or a bare IPv6 address, without bits
  * set past n. The fast path: anything else goes to parsePrefix for its message. */
 function isV6Prefix(s: string): boolean {
-  const len = parseV6Prefix(s, v6scratch, 0);
-  if (len < 0) return false;
-  for (let bit = len; bit < 128; bit++) if (v6scratch[bit >> 3] & (0x80 >> (bit & 7))) return false;
+  if (!v6.parse(s)) return false;
+  const b = v6.bytes;
+  for (let bit = v6.length; bit < 128; bit++) if (b[bit >> 3] & (0x80 >> (bit & 7))) return false;
   return true;
 }
 
@@ -147,8 +152,7 @@ export function checkRouteSpecAt(p: Problems, base: string, index: number, r: un
   if (dst === 'default') {
     // family from `family` or a gateway, below
   } else if (typeof dst === 'string') {
-    const a = parseV4Prefix(dst);
-    if (a >= 0 && !v4HostBits(a, v4PrefixLen)) dstFamily = 4;
+    if (v4.parse(dst) && !v4HostBits(v4.address, v4.length)) dstFamily = 4;
     else if (isV6Prefix(dst)) dstFamily = 6;
     else {
       const pp = parsePrefix(p, here('dst'), dst, 'reject');
@@ -268,8 +272,8 @@ export function checkRouteAt(p: Problems, base: string, index: number, r: Route)
   const before = p.list.length;
   if (r.family !== 4 && r.family !== 6) p.add(here('family'), `${show(r.family)} must be 4 or 6`);
   if (r.dst !== 'default') {
-    const a = r.family === 4 && typeof r.dst === 'string' ? parseV4Prefix(r.dst) : -1;
-    if (a < 0 || v4HostBits(a, v4PrefixLen)) parsePrefix(p, here('dst'), r.dst, 'reject', r.family === 6 ? 6 : 4);
+    const ok = r.family === 4 && typeof r.dst === 'string' && v4.parse(r.dst) && !v4HostBits(v4.address, v4.length);
+    if (!ok) parsePrefix(p, here('dst'), r.dst, 'reject', r.family === 6 ? 6 : 4);
   }
   if (r.via !== undefined) addrFamily(p, 'via', r.via);
   if (r.prefsrc !== undefined) addrFamily(p, 'prefsrc', r.prefsrc);

@@ -1,3 +1,7 @@
+/**
+ * The addon's TypeScript face (native/): its raw socket and namespace interfaces and the
+ * loader. The layers above use NetlinkSocket (wire) and Netns (netns) rather than these.
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -77,6 +81,11 @@ export interface NativeAddon {
   /** flock(2) on a file descriptor. */
   flock: NativeFlock;
 }
+
+export { errnoMessage, errnoName } from './errno';
+
+/** NETLINK_ROUTE, the protocol number of rtnetlink sockets (<linux/netlink.h>). */
+export const NETLINK_ROUTE = 0;
 
 /** Datagram flags in the meta table. */
 export const META_FLAG_TRUNC = 1;

@@ -1,11 +1,14 @@
 /**
- * Byte-level codecs for IPv4/IPv6 addresses and MAC addresses.
+ * IP address literals: exact parsers and canonical formatters, for either family.
  *
  * These are the hot path of large route tables (100k routes encoded and decoded), so they
  * work on strings and buffers directly instead of building address objects. Validation with
- * user-facing messages lives in the rtnl layer (ip-address); these functions only answer
+ * user-facing messages is in ./address (Problems-based); these functions only answer
  * "is this exactly a valid literal" and do the conversion.
  */
+
+/** 4 for IPv4 (AF_INET), 6 for IPv6 (AF_INET6). */
+export type IpFamily = 4 | 6;
 
 /** Parses a dotted-quad IPv4 literal to an unsigned 32-bit number, or -1 when invalid. With
  * end, only s[0, end) is read (so "a.b.c.d/n" can be parsed without slicing it). */
@@ -36,17 +39,27 @@ export function parseIPv4(s: string, end = s.length): number {
   return value * 256 + part;
 }
 
+/** "0".."255" once, so formatting an IPv4 address concatenates four cached strings (100k
+ * gateways and prefixes are formatted per route dump). */
+const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
 /** Formats the 4 bytes at buf[off] as a dotted quad ("10.0.0.1"). Never throws (no bounds check). */
 export function formatIPv4(buf: Uint8Array, off: number): string {
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  return DEC[buf[off]] + '.' + DEC[buf[off + 1]] + '.' + DEC[buf[off + 2]] + '.' + DEC[buf[off + 3]];
+}
+
+/** The first three octets at off with a trailing dot ("10.1.2."): route dumps cache these. */
+export function formatIPv4Head(buf: Uint8Array, off: number): string {
+  return DEC[buf[off]] + '.' + DEC[buf[off + 1]] + '.' + DEC[buf[off + 2]] + '.';
 }
 
 /** Formats an unsigned 32-bit number (as parseIPv4 returns it) as a dotted quad: 0x0a000001 -> "10.0.0.1". */
 export function ipv4FromNumber(v: number): string {
-  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  return DEC[(v >>> 24) & 255] + '.' + DEC[(v >>> 16) & 255] + '.' + DEC[(v >>> 8) & 255] + '.' + DEC[v & 255];
 }
 
-function hexValue(c: number): number {
+/** The value of one hex digit's char code, or -1. */
+export function hexValue(c: number): number {
   if (c >= 48 && c <= 57) return c - 48;
   if (c >= 97 && c <= 102) return c - 87;
   if (c >= 65 && c <= 70) return c - 55;
@@ -182,33 +195,4 @@ export function formatIP(buf: Uint8Array, off: number, len: number): string | nu
   if (len === 4) return formatIPv4(buf, off);
   if (len === 16) return formatIPv6(buf, off);
   return null;
-}
-
-/** Parses "aa:bb:cc:dd:ee:ff" (also with '-') into 6 bytes at out[off]; false when invalid. */
-export function parseMacInto(s: string, out: Uint8Array, off: number): boolean {
-  if (s.length !== 17) return false;
-  for (let k = 0; k < 6; k++) {
-    const hi = hexValue(s.charCodeAt(3 * k));
-    const lo = hexValue(s.charCodeAt(3 * k + 1));
-    if (hi < 0 || lo < 0) return false;
-    if (k < 5) {
-      const sep = s.charCodeAt(3 * k + 2);
-      if (sep !== 58 && sep !== 45) return false;
-    }
-    out[off + k] = hi * 16 + lo;
-  }
-  return true;
-}
-
-const HEX = '0123456789abcdef';
-
-/** Formats len bytes as lower-case colon-separated hex ("aa:bb:cc:dd:ee:ff"). */
-export function formatMac(buf: Uint8Array, off: number, len = 6): string {
-  let s = '';
-  for (let k = 0; k < len; k++) {
-    const b = buf[off + k];
-    if (k) s += ':';
-    s += HEX[b >>> 4] + HEX[b & 15];
-  }
-  return s;
 }
