@@ -9,7 +9,7 @@
  */
 import { parseAddress, parsePrefix } from '../values/address';
 import { checkIfName } from '../values/names';
-import { Problems, checkBool, checkInt, ValidationError } from '../values/problems';
+import { Problems, checkBool, checkInt } from '../values/problems';
 import type { IpFamily } from '../rtnl/types';
 import { DEFAULT_RUNTIME_FILE } from '../overlay/runtime-file';
 import { CniError, CNI_ERR } from './errors';
@@ -174,7 +174,7 @@ export function parseNetConf(conf: unknown): NetConf {
 /** Turns collected problems into CniError INVALID_NETWORK_CONFIG, every field named in details. */
 export function throwConfigProblems(p: Problems): void {
   if (p.ok) return;
-  throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, 'invalid network configuration', new ValidationError(p.list, 'the configuration').message.replace(/^the configuration: /, ''));
+  throw new CniError(CNI_ERR.INVALID_NETWORK_CONFIG, 'invalid network configuration', p.list.map((x) => (x.path ? `${x.path}: ${x.message}` : x.message)).join('; '));
 }
 
 function parseIpam(p: Problems, v: unknown): IpamConf {

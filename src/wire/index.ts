@@ -1,7 +1,12 @@
-/** The wire layer: bytes, attributes, errors, the netlink socket and generic netlink. Knows nothing of rtnetlink objects. */
+/**
+ * The wire layer: bytes, attributes, errors, the netlink socket and generic netlink. Knows
+ * nothing of rtnetlink objects.
+ *
+ * @module
+ */
 export * from './constants';
 export * from './errors';
-/** Deprecated aliases (one release): address codecs now live in the values layer. */
+// Deprecated aliases (one release): the address codecs now live in the values layer.
 export * from '../values/ip';
 export { parseMacInto, formatMac } from '../values/mac';
 export * from './reader';

@@ -9,7 +9,7 @@ const { spawnSync } = require('node:child_process');
 const { parseRange } = require('../../dist/cni/ipam/range');
 const { allocate, releaseAttachment } = require('../../dist/cni/ipam/allocate');
 const { ReservationStore } = require('../../dist/cni/ipam/store');
-const { Problems } = require('../../dist/rtnl/validate');
+const { Problems } = require('../../dist/values');
 const { REFERENCE_DIR } = require('./helpers');
 
 function range(spec) {
