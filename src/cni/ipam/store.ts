@@ -10,7 +10,7 @@
  * the lock (the same flock host-local takes) makes "read what is free, then take it" one step,
  * and dies with its holder, so a killed plugin never leaves the network locked.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../../addon';
 import { CniError, CNI_ERR } from '../errors';
@@ -19,6 +19,8 @@ import { parseIp } from './range';
 /** host-local's separator between container ID and interface name. */
 const LINE_BREAK = '\r\n';
 const LAST_RESERVED = 'last_reserved_ip.';
+/** Prefix of a reservation being written (never an address, so host-local and list() skip it). */
+const PENDING = '.pending-';
 
 /** Where a reserved address went: the attachment (container ID, interface) holding it. */
 export interface Reservation {
@@ -56,7 +58,8 @@ export class ReservationStore {
     }
   }
 
-  /** Takes the directory's lock, waiting up to timeoutMs for another holder (CniError TRY_AGAIN_LATER after). */
+  /** Takes the directory's lock, waiting up to timeoutMs for another holder (CniError
+   * TRY_AGAIN_LATER after), and clears what killed plugins left half-written. */
   async lock(timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): Promise<void> {
     const flock = native().flock;
     const t0 = Date.now();
@@ -69,6 +72,7 @@ export class ReservationStore {
       wait = Math.min(wait * 2, 20);
     }
     this.locked = true;
+    this.removeAbandoned();
   }
 
   /** Releases the lock (closing also does). */
@@ -131,21 +135,25 @@ export class ReservationStore {
    */
   reserve(ip: string, id: string, ifname: string, rangeId: string): boolean {
     const file = join(this.dir, ip);
-    let fd: number;
+    // The file must never exist without its holder: a plugin killed between creating it and
+    // writing it would leave an address nobody's DEL releases. So the content is written to a
+    // file of our own first and linked into place, which is as exclusive as O_EXCL (EEXIST
+    // when the address is taken) and makes the reservation appear whole or not at all.
+    const tmp = join(this.dir, `${PENDING}${process.pid}-${ip}`);
     try {
-      fd = openSync(file, 'wx', 0o644);
+      writeFileSync(tmp, `${id.trim()}${LINE_BREAK}${ifname}`, { mode: 0o644 });
+    } catch (e) {
+      unlinkQuietly(tmp);
+      throw ioError(`cannot write the reservation of ${ip}`, e);
+    }
+    try {
+      linkSync(tmp, file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw ioError(`cannot reserve ${ip}`, e);
+    } finally {
+      unlinkQuietly(tmp);
     }
-    try {
-      writeSync(fd, `${id.trim()}${LINE_BREAK}${ifname}`);
-    } catch (e) {
-      closeSync(fd);
-      unlinkQuietly(file);
-      throw ioError(`cannot write the reservation of ${ip}`, e);
-    }
-    closeSync(fd);
     try {
       writeFileSync(join(this.dir, `${LAST_RESERVED}${rangeId}`), ip);
     } catch (e) {
@@ -153,6 +161,18 @@ export class ReservationStore {
       throw ioError(`cannot record the last reserved address of range set ${rangeId}`, e);
     }
     return true;
+  }
+
+  /**
+   * Removes the pending files of plugins that died before linking them (see reserve): their
+   * names carry the writer's pid. Called with the lock held.
+   */
+  removeAbandoned(): void {
+    for (const name of this.names()) {
+      if (!name.startsWith(PENDING)) continue;
+      const pid = Number(name.slice(PENDING.length, name.indexOf('-', PENDING.length)));
+      if (Number.isInteger(pid) && pid > 0 && !processAlive(pid)) unlinkQuietly(join(this.dir, name));
+    }
   }
 
   /** The address last handed out from range set `rangeId`, if recorded. */
@@ -175,6 +195,16 @@ export class ReservationStore {
     } catch (e) {
       throw ioError(`cannot read ${this.dir}`, e);
     }
+  }
+}
+
+/** Whether a process exists (signal 0 checks without sending anything). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
