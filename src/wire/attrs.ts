@@ -75,6 +75,17 @@ export interface AttrDef<T> {
   type: number;
   /** How its value is encoded and decoded. */
   codec: AttrCodec<T>;
+  /**
+   * For an address the kernel keeps in one attribute per family (IFLA_VXLAN_LOCAL and
+   * IFLA_VXLAN_LOCAL6): the type an IPv6 value (a string with ':') is written as. Either type
+   * decodes into the same field.
+   */
+  type6?: number;
+  /**
+   * A known attribute that is deliberately not decoded (volatile state such as cache info or
+   * statistics): decoding passes over it instead of keeping it as unknown.
+   */
+  skip?: boolean;
 }
 /** An attribute table's definition: field name -> AttrDef (build the lines with attr()). */
 export type AttrSpec = Record<string, AttrDef<any>>;
@@ -83,9 +94,32 @@ export type AttrValues<S extends AttrSpec> = {
   [K in keyof S]?: S[K] extends AttrDef<infer V> ? V : never;
 };
 
+/** Options of a table line (see AttrDef). */
+export interface AttrOptions {
+  /** The attribute an IPv6 value goes in (see AttrDef.type6). */
+  type6?: number;
+}
+
 /** One table line: attribute `type` with `codec`, e.g. `mtu: attr(IFLA_MTU, u32)`. */
-export function attr<T>(type: number, codec: AttrCodec<T>): AttrDef<T> {
-  return { type, codec };
+export function attr<T>(type: number, codec: AttrCodec<T>, options?: AttrOptions): AttrDef<T> {
+  return options?.type6 !== undefined ? { type, codec, type6: options.type6 } : { type, codec };
+}
+
+const ignored: AttrCodec<never> = {
+  encode: (_w, t) => {
+    throw new TypeError(`attribute ${t} is read-only state and is never written`);
+  },
+  decode: () => {
+    throw new TypeError('a skipped attribute is never decoded');
+  },
+};
+
+/**
+ * A known attribute that is not decoded: volatile state (RTA_CACHEINFO, NDA_CACHEINFO, ...)
+ * that is no field of an object. Naming it keeps it out of the objects' unknown lists.
+ */
+export function skip(type: number): AttrDef<never> {
+  return { type, codec: ignored, skip: true };
 }
 
 /** A nested table as a codec of its own. */
@@ -163,6 +197,8 @@ export function nestedDecoded<S extends AttrSpec>(table: AttrTable<S>, nestFlags
 export class AttrTable<S extends AttrSpec> {
   private readonly byType: Array<[string, AttrDef<unknown>] | undefined> = [];
   private readonly order: Array<[string, AttrDef<unknown>]>;
+  /** The fields the table decodes and encodes (skipped lines left out), in table order. */
+  readonly names: readonly string[];
 
   /**
    * @param name - the table's name, prefixed to decode errors ("vxlan.port: ...")
@@ -172,8 +208,15 @@ export class AttrTable<S extends AttrSpec> {
     readonly name: string,
     readonly spec: S,
   ) {
-    this.order = Object.entries(spec);
-    for (const entry of this.order) this.byType[entry[1].type] = entry;
+    this.order = Object.entries(spec).filter(([, def]) => !def.skip);
+    for (const entry of Object.entries(spec)) {
+      const [key, def] = entry;
+      for (const t of def.type6 === undefined ? [def.type] : [def.type, def.type6]) {
+        if (this.byType[t]) throw new TypeError(`${name}: attribute ${t} is both ${this.byType[t]![0]} and ${key}`);
+        this.byType[t] = entry;
+      }
+    }
+    this.names = this.order.map(([key]) => key);
   }
 
   /** Writes every field that is not undefined, in table order. Throws what the codecs throw (TypeError, RangeError) for values they cannot encode. */
@@ -181,7 +224,9 @@ export class AttrTable<S extends AttrSpec> {
     const v = values as Record<string, unknown>;
     for (const [key, def] of this.order) {
       const x = v[key];
-      if (x !== undefined) def.codec.encode(w, def.type, x);
+      if (x === undefined) continue;
+      const type = def.type6 !== undefined && typeof x === 'string' && x.includes(':') ? def.type6 : def.type;
+      def.codec.encode(w, type, x);
     }
   }
 
@@ -192,21 +237,45 @@ export class AttrTable<S extends AttrSpec> {
    */
   decode(buf: Buffer, start: number, end: number): Decoded<S> {
     const values: Record<string, unknown> = {};
-    const unknown: RawAttribute[] = [];
+    const unknown = this.decodeInto(buf, start, end, values) ?? [];
+    return { values: values as AttrValues<S>, unknown };
+  }
+
+  /**
+   * decode() into an object of the caller's (fields are assigned as found, so a caller can
+   * give it its final shape first). Returns the attributes the table does not name, or
+   * undefined when there are none: objects read back by the thousand carry no empty arrays.
+   * Throws NetlinkParseError, naming the field, when an attribute is malformed.
+   */
+  decodeInto(buf: Buffer, start: number, end: number, values: object): RawAttribute[] | undefined {
+    const out = values as Record<string, unknown>;
+    let unknown: RawAttribute[] | undefined;
     forEachAttr(buf, start, end, (type, off, len) => {
       const entry = this.byType[type];
       if (!entry) {
-        unknown.push(rawAttr(buf, type, off, len));
+        (unknown ??= []).push(rawAttr(buf, type, off, len));
         return;
       }
+      if (entry[1].skip) return;
       try {
-        values[entry[0]] = entry[1].codec.decode(buf, off, len);
+        out[entry[0]] = entry[1].codec.decode(buf, off, len);
       } catch (e) {
         if (e instanceof NetlinkParseError) throw new NetlinkParseError(`${this.name}.${entry[0]}: ${e.message}`, off);
         throw e;
       }
     });
-    return { values: values as AttrValues<S>, unknown };
+    return unknown;
+  }
+
+  /** The field a kernel attribute type decodes into, or undefined (unknown or skipped). */
+  fieldOf(type: number): string | undefined {
+    const entry = this.byType[type];
+    return entry && !entry[1].skip ? entry[0] : undefined;
+  }
+
+  /** Whether the table names an attribute type (a field, or a skipped one). */
+  knows(type: number): boolean {
+    return this.byType[type] !== undefined;
   }
 
   /** The kernel type id of a field (for error messages and filters). */

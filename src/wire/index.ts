@@ -12,6 +12,7 @@ export { parseMacInto, formatMac } from '../values/mac';
 export * from './reader';
 export * from './writer';
 export * from './attrs';
+export * from './struct';
 export { parseAckError, type AckError } from './ack';
 export { native, type NativeAddon, type NativeFlock, type NativeNetns, type NativeSocket, type ReceivedBatch } from '../addon';
 export * from './socket';
