@@ -81,6 +81,14 @@ export const IFLA_ALT_IFNAME = 53;
 export const IFLA_PERM_ADDRESS = 54;
 export const IFLA_PARENT_DEV_NAME = 56;
 export const IFLA_PARENT_DEV_BUS_NAME = 57;
+export const IFLA_MAP = 14;
+export const IFLA_WEIGHT = 15;
+export const IFLA_CARRIER_UP_COUNT = 47;
+export const IFLA_CARRIER_DOWN_COUNT = 48;
+export const IFLA_GRO_MAX_SIZE = 58;
+export const IFLA_TSO_MAX_SIZE = 59;
+export const IFLA_TSO_MAX_SEGS = 60;
+export const IFLA_ALLMULTI = 61;
 
 // IFLA_LINKINFO nest
 export const IFLA_INFO_UNSPEC = 0;
@@ -172,6 +180,27 @@ export const IFLA_BR_ROOT_ID = 10;
 export const IFLA_BR_BRIDGE_ID = 11;
 export const IFLA_BR_MCAST_SNOOPING = 23;
 export const IFLA_BR_VLAN_DEFAULT_PVID = 39;
+export const IFLA_BR_HELLO_TIMER = 16;
+export const IFLA_BR_TCN_TIMER = 17;
+export const IFLA_BR_TOPOLOGY_CHANGE_TIMER = 18;
+export const IFLA_BR_GC_TIMER = 19;
+
+// IFLA_MACVLAN_* (if_link.h)
+export const IFLA_MACVLAN_MODE = 1;
+export const IFLA_MACVLAN_FLAGS = 2;
+export const IFLA_MACVLAN_MACADDR_MODE = 3;
+export const IFLA_MACVLAN_MACADDR = 4;
+export const IFLA_MACVLAN_MACADDR_DATA = 5;
+export const IFLA_MACVLAN_MACADDR_COUNT = 6;
+export const IFLA_MACVLAN_BC_QUEUE_LEN = 7;
+export const IFLA_MACVLAN_BC_QUEUE_LEN_USED = 8;
+export const MACVLAN_MODE_PRIVATE = 1;
+export const MACVLAN_MODE_VEPA = 2;
+export const MACVLAN_MODE_BRIDGE = 4;
+export const MACVLAN_MODE_PASSTHRU = 8;
+export const MACVLAN_MODE_SOURCE = 16;
+export const MACVLAN_FLAG_NOPROMISC = 1;
+export const MACVLAN_FLAG_NODST = 2;
 
 // Address attributes (if_addr.h)
 export const IFA_UNSPEC = 0;
