@@ -8,9 +8,10 @@ import { NetlinkError, NetlinkParseError } from '../wire/errors';
 import type { MessageView } from '../wire/reader';
 import type { BatchResult } from '../wire/socket';
 import type { MessageWriter } from '../wire/writer';
+import { defineStruct, field } from '../wire/struct';
 import { NDMSG_LEN } from './constants';
 import type { RtnlContext } from './context';
-import { Problems } from '../values/problems';
+import { Problems, describeValue, own } from '../values/problems';
 import type { DeviceRef } from './types';
 
 const ENODEV = osConstants.errno.ENODEV;
@@ -26,16 +27,20 @@ export interface NdmsgHeader {
   type: number;
 }
 
+/** struct ndmsg (linux/neighbour.h); ndm_pad1/ndm_pad2 stay zero, as strict checking insists. */
+export const NDMSG = defineStruct('ndmsg', NDMSG_LEN, {
+  family: field(0, 'u8'),
+  ifindex: field(4, 's32'),
+  /** NUD_* bits. */
+  state: field(8, 'u16'),
+  /** NTF_* bits. */
+  flags: field(10, 'u8'),
+  type: field(11, 'u8'),
+});
+
 /** Reserves and fills a struct ndmsg right after the nlmsghdr. */
 export function writeNdmsg(w: MessageWriter, family: number, ifindex: number, state: number, flags: number): void {
-  const off = w.reserve(NDMSG_LEN);
-  const b = w.buf;
-  b[off] = family;
-  // ndm_pad1, ndm_pad2 stay zero (reserve() zeroes them; strict checking insists).
-  b.writeInt32LE(ifindex, off + 4);
-  b.writeUInt16LE(state, off + 8);
-  b[off + 10] = flags;
-  b[off + 11] = 0; // ndm_type
+  NDMSG.write(w, { family, ifindex, state, flags });
 }
 
 /** Reads struct ndmsg; throws NetlinkParseError when the message is too short for it. */
@@ -43,9 +48,7 @@ export function readNdmsg(m: MessageView): NdmsgHeader {
   if (m.end - m.payload < NDMSG_LEN) {
     throw new NetlinkParseError(`neighbour message of ${m.end - m.payload} bytes, shorter than struct ndmsg`, m.payload);
   }
-  const b = m.buf;
-  const p = m.payload;
-  return { family: b[p], ifindex: b.readInt32LE(p + 4), state: b.readUInt16LE(p + 8), flags: b[p + 10], type: b[p + 11] };
+  return NDMSG.read(m.buf, m.payload, m.end, 'neighbour message');
 }
 
 /**
@@ -98,7 +101,7 @@ export async function runMany<S extends { dev: DeviceRef }>(
       const dev = devs.get(specs[i].dev)!;
       if (dev instanceof Error) {
         // Each entry gets its own error, naming the entry and the missing device.
-        throw new NetlinkError(ENODEV, {}, `${what}: ${describe(specs[i])}`, `no device ${JSON.stringify(specs[i].dev)}`);
+        throw new NetlinkError(ENODEV, {}, `${what}: ${describe(specs[i])}`, `no device ${describeValue(specs[i].dev)}`);
       }
       encode(w, specs[i], dev);
     },
@@ -113,5 +116,5 @@ export function devText(dev: DeviceRef): string {
 
 /** Whether an object given to del() is a read-back object (has an interface index) rather than a spec. */
 export function isReadBack<T extends { index: number }>(x: object): x is T {
-  return !('dev' in x) && typeof (x as { index?: unknown }).index === 'number';
+  return !Object.prototype.hasOwnProperty.call(x, 'dev') && typeof own(x, 'index') === 'number';
 }

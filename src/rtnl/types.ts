@@ -16,6 +16,12 @@ export type DeviceRef = string | number;
 export type { IpFamily } from '../values/ip';
 import type { IpFamily } from '../values/ip';
 
+/**
+ * An address family as users write it: 4 or 6, iproute2's 'inet' / 'inet6' (also 'ipv4' /
+ * 'ipv6'), or the kernel's AF_INET (2) / AF_INET6 (10). Read-back objects say 4 or 6.
+ */
+export type FamilyInput = IpFamily | 'inet' | 'inet6' | 'ipv4' | 'ipv6' | 2 | 10;
+
 // ---------------------------------------------------------------- links
 
 /** RFC 2863 operational state (IFLA_OPERSTATE). */
@@ -338,14 +344,20 @@ export interface Address {
   flags: number;
   /** IFA_F_PERMANENT: configured, not autoconfigured or temporary. */
   permanent: boolean;
+  /** IFA_RT_PRIORITY: the metric of the prefix route, when set. */
+  metric?: number;
+  /** IFA_PROTO: who added the address (IFAPROT_*), when set. */
+  proto?: number;
+  /** Attributes this library does not decode, as the kernel sent them (present only when there are some). */
+  unknown?: RawAttribute[];
 }
 
 /** Which addresses addresses.list() returns. */
 export interface AddressFilter {
   /** Only addresses on this device. */
   dev?: DeviceRef;
-  /** Only this family. Default: both. */
-  family?: IpFamily;
+  /** Only this family (4 or 6, 'inet' or 'inet6', AF_INET 2 or AF_INET6 10). Default: both. */
+  family?: FamilyInput;
 }
 
 // ---------------------------------------------------------------- routes
@@ -546,14 +558,18 @@ export interface Neighbor {
   proxy: boolean;
   /** NTF_ROUTER set. */
   router: boolean;
+  /** NDA_PROTOCOL: who made the entry, when set. */
+  protocol?: number;
+  /** Attributes this library does not decode, as the kernel sent them (present only when there are some). */
+  unknown?: RawAttribute[];
 }
 
 /** Which entries neighbors.list() returns. */
 export interface NeighborFilter {
   /** Only entries on this device. */
   dev?: DeviceRef;
-  /** Only this family. Default: both. */
-  family?: IpFamily;
+  /** Only this family (4 or 6, 'inet' or 'inet6', AF_INET 2 or AF_INET6 10). Default: both. */
+  family?: FamilyInput;
   /** Include proxy entries (a separate dump in the kernel). Default false. */
   proxy?: boolean;
 }
@@ -614,6 +630,16 @@ export interface FdbEntry {
   self: boolean;
   /** NTF_MASTER: in the bridge's table. */
   master: boolean;
+  /** NDA_IFINDEX: the device a vxlan entry sends through, when set. */
+  ifindex?: number;
+  /** NDA_SRC_VNI: the VNI the entry was learnt on (collect-metadata vxlan), when set. */
+  srcVni?: number;
+  /** NDA_LINK_NETNSID: the namespace of the outgoing device, when another one. */
+  linkNetnsId?: number;
+  /** NDA_PROTOCOL: who made the entry, when set. */
+  protocol?: number;
+  /** Attributes this library does not decode, as the kernel sent them (present only when there are some). */
+  unknown?: RawAttribute[];
 }
 
 /** Which entries fdb.list() returns. */

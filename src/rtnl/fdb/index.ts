@@ -8,45 +8,19 @@
  * how the all-zero MAC floods to several VTEPs (head-end replication); `del` with a dst removes
  * exactly that pair, without dst the whole MAC.
  */
-import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../wire/constants';
-import { NetlinkParseError } from '../wire/errors';
-import { forEachAttr, readBe16, readIP, readMac, readU16, readU32, type MessageView } from '../wire/reader';
-import type { BatchResult } from '../wire/socket';
-import type { MessageWriter } from '../wire/writer';
-import {
-  AF_BRIDGE,
-  NDA_DST,
-  NDA_IFINDEX,
-  NDA_LLADDR,
-  NDA_MASTER,
-  NDA_PORT,
-  NDA_VLAN,
-  NDA_VNI,
-  NDMSG_LEN,
-  NTF_MASTER,
-  NTF_SELF,
-  NUD_NOARP,
-  NUD_PERMANENT,
-  NUD_REACHABLE,
-  RTM_DELNEIGH,
-  RTM_GETNEIGH,
-  RTM_NEWNEIGH,
-} from './constants';
-import type { RtnlContext } from './context';
-import { devText, isReadBack, readNdmsg, runMany, writeNdmsg } from './ndmsg';
-import type { FdbEntry, FdbFilter, FdbSpec } from './types';
-import { checkDevice } from './validate';
-import { parseAddress } from '../values/address';
-import { checkMac } from '../values/mac';
-import { Problems, checkBool, checkInt, checkKeys } from '../values/problems';
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
+import { NetlinkParseError } from '../../wire/errors';
+import type { MessageView } from '../../wire/reader';
+import type { BatchResult } from '../../wire/socket';
+import type { MessageWriter } from '../../wire/writer';
+import { AF_BRIDGE, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
+import type { RtnlContext } from '../context';
+import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg } from '../ndmsg';
+import type { FdbEntry, FdbFilter, FdbSpec } from '../types';
+import { Problems, own } from '../../values/problems';
+import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
 
-const SPEC_KEYS = ['dev', 'mac', 'dst', 'vni', 'port', 'vlan', 'permanent', 'self', 'master'] as const;
-const FILTER_KEYS = ['dev', 'master'] as const;
-
-/** Largest VXLAN network identifier (24 bits). */
-const VNI_MAX = 0xffffff;
-/** VLAN ids 1..4094 (0 and 4095 are reserved; the bridge refuses them). */
-const VLAN_MAX = 4094;
+export { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
 
 /**
  * ndm_state of a permanent entry, as `bridge fdb ... permanent` sends it. The kernel's vxlan
@@ -59,43 +33,16 @@ export const FDB_STATE_STATIC = NUD_NOARP | NUD_REACHABLE;
 
 /**
  * Checks an FdbSpec, appending every problem to p (under path). Returns whether it is valid.
- * Ranges: vni 0..16777215, port 1..65535, vlan 1..4094.
+ * The fields and their checks are FDB_FIELDS' (vni 0..16777215, port 1..65535, vlan
+ * 1..4094); the rule between them is here: an entry must go in some table.
  */
 export function validateFdbSpec(p: Problems, path: string, x: unknown): boolean {
   const before = p.list.length;
-  const at = (k: string) => (path ? `${path}.${k}` : k);
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) {
-    p.add(path, `expected an FDB spec object, got ${JSON.stringify(x)}`);
-    return false;
-  }
-  const e = x as Record<string, unknown>;
-  checkKeys(p, path, e, SPEC_KEYS);
-  if (e.dev === undefined) p.add(at('dev'), 'required (a device name or index)');
-  else checkDevice(p, at('dev'), e.dev);
-  if (e.mac === undefined) p.add(at('mac'), 'required, e.g. "00:00:00:00:00:00" for the flood entry');
-  else checkMac(p, at('mac'), e.mac);
-  if (e.dst !== undefined) parseAddress(p, at('dst'), e.dst);
-  if (e.vni !== undefined) checkInt(p, at('vni'), e.vni, 0, VNI_MAX);
-  if (e.port !== undefined) checkInt(p, at('port'), e.port, 1, 0xffff);
-  if (e.vlan !== undefined) checkInt(p, at('vlan'), e.vlan, 1, VLAN_MAX);
-  if (e.permanent !== undefined) checkBool(p, at('permanent'), e.permanent);
-  const selfOk = e.self === undefined || checkBool(p, at('self'), e.self);
-  const masterOk = e.master === undefined || checkBool(p, at('master'), e.master);
-  if (selfOk && masterOk && e.self === false && e.master !== true) {
-    p.add(at('self'), 'self: false needs master: true (an entry must go in some table)');
+  if (!FDB_FIELDS.check(p, path, x, 'an FDB spec')) return false;
+  if (own(x, 'self') === false && own(x, 'master') !== true) {
+    p.add(path ? `${path}.self` : 'self', 'self: false needs master: true (an entry must go in some table)');
   }
   return p.list.length === before;
-}
-
-function validateFilter(p: Problems, f: unknown): void {
-  if (typeof f !== 'object' || f === null) {
-    p.add('filter', `expected a filter object, got ${JSON.stringify(f)}`);
-    return;
-  }
-  const o = f as Record<string, unknown>;
-  checkKeys(p, 'filter', o, FILTER_KEYS);
-  if (o.dev !== undefined) checkDevice(p, 'filter.dev', o.dev);
-  if (o.master !== undefined) checkDevice(p, 'filter.master', o.master);
 }
 
 /** NTF_SELF unless only master was asked for; NTF_MASTER when master. */
@@ -112,11 +59,7 @@ function ntfOf(e: FdbSpec): number {
 export function encodeFdb(w: MessageWriter, type: number, flags: number, e: FdbSpec, devIndex: number): void {
   w.begin(type, flags);
   writeNdmsg(w, AF_BRIDGE, devIndex, e.permanent === false ? FDB_STATE_STATIC : FDB_STATE_PERMANENT, ntfOf(e));
-  w.mac(NDA_LLADDR, e.mac);
-  if (e.dst !== undefined) w.ip(NDA_DST, e.dst);
-  if (e.vlan !== undefined) w.u16(NDA_VLAN, e.vlan);
-  if (e.port !== undefined) w.be16(NDA_PORT, e.port);
-  if (e.vni !== undefined) w.u32(NDA_VNI, e.vni);
+  FDB_ATTRS.encode(w, { mac: e.mac, dst: e.dst, vlan: e.vlan, port: e.port, vni: e.vni });
   w.end();
 }
 
@@ -127,64 +70,69 @@ export function encodeFdb(w: MessageWriter, type: number, flags: number, e: FdbS
 export function encodeFdbDump(w: MessageWriter, devIndex: number, masterIndex: number): void {
   w.begin(RTM_GETNEIGH, NLM_F_DUMP);
   writeNdmsg(w, AF_BRIDGE, 0, 0, 0);
-  if (devIndex) w.u32(NDA_IFINDEX, devIndex);
-  if (masterIndex) w.u32(NDA_MASTER, masterIndex);
+  FDB_ATTRS.encode(w, { ifindex: devIndex || undefined, masterIndex: masterIndex || undefined });
   w.end();
+}
+
+/** What FDB_ATTRS decodes into: every field, so the object has one shape. */
+interface FdbValues {
+  mac: string | undefined;
+  dst: string | undefined;
+  vlan: number | undefined;
+  port: number | undefined;
+  vni: number | undefined;
+  ifindex: number | undefined;
+  masterIndex: number | undefined;
+  srcVni: number | undefined;
+  linkNetnsId: number | undefined;
+  protocol: number | undefined;
+  flagsExt: number | undefined;
 }
 
 /**
  * Decodes one RTM_NEWNEIGH or RTM_DELNEIGH message of family AF_BRIDGE (used by list() and the
- * monitor). Throws NetlinkParseError for a malformed message, another family or a message
- * without NDA_LLADDR. A vxlan device reports port and vni only where they differ from its own.
+ * monitor). Attributes FDB_ATTRS does not name are kept in `unknown`. Throws NetlinkParseError
+ * for a malformed message, another family or a message without NDA_LLADDR. A vxlan device
+ * reports port and vni only where they differ from its own.
  */
 export function parseFdbMessage(m: MessageView): FdbEntry {
   const h = readNdmsg(m);
   if (h.family !== AF_BRIDGE) throw new NetlinkParseError(`FDB entry of family ${h.family} (expected AF_BRIDGE)`, m.payload);
-  const { buf } = m;
-  let mac: string | undefined;
-  let dst: string | undefined;
-  let vni: number | undefined;
-  let port: number | undefined;
-  let vlan: number | undefined;
-  let masterIndex: number | undefined;
-  forEachAttr(buf, m.payload + NDMSG_LEN, m.end, (type, off, len) => {
-    switch (type) {
-      case NDA_LLADDR:
-        mac = readMac(buf, off, len);
-        break;
-      case NDA_DST:
-        dst = readIP(buf, off, len);
-        break;
-      case NDA_VNI:
-        vni = readU32(buf, off, len);
-        break;
-      case NDA_PORT:
-        port = readBe16(buf, off, len);
-        break;
-      case NDA_VLAN:
-        vlan = readU16(buf, off, len);
-        break;
-      case NDA_MASTER:
-        masterIndex = readU32(buf, off, len);
-        break;
-    }
-  });
-  if (mac === undefined) throw new NetlinkParseError('FDB message without NDA_LLADDR', m.payload);
+  const v: FdbValues = {
+    mac: undefined,
+    dst: undefined,
+    vlan: undefined,
+    port: undefined,
+    vni: undefined,
+    ifindex: undefined,
+    masterIndex: undefined,
+    srcVni: undefined,
+    linkNetnsId: undefined,
+    protocol: undefined,
+    flagsExt: undefined,
+  };
+  const unknown = FDB_ATTRS.decodeInto(m.buf, m.payload + NDMSG.size, m.end, v);
+  if (v.mac === undefined) throw new NetlinkParseError('FDB message without NDA_LLADDR', m.payload);
   const out: FdbEntry = {
     index: h.ifindex,
-    mac,
+    mac: v.mac,
     state: h.state,
     permanent: (h.state & NUD_PERMANENT) !== 0,
     flags: h.flags,
     self: (h.flags & NTF_SELF) !== 0,
     // The bridge reports its entries with NDA_MASTER, not with NTF_MASTER in ndm_flags.
-    master: (h.flags & NTF_MASTER) !== 0 || masterIndex !== undefined,
+    master: (h.flags & NTF_MASTER) !== 0 || v.masterIndex !== undefined,
   };
-  if (dst !== undefined) out.dst = dst;
-  if (vni !== undefined) out.vni = vni;
-  if (port !== undefined) out.port = port;
-  if (vlan !== undefined) out.vlan = vlan;
-  if (masterIndex !== undefined) out.masterIndex = masterIndex;
+  if (v.dst !== undefined) out.dst = v.dst;
+  if (v.vni !== undefined) out.vni = v.vni;
+  if (v.port !== undefined) out.port = v.port;
+  if (v.vlan !== undefined) out.vlan = v.vlan;
+  if (v.masterIndex !== undefined) out.masterIndex = v.masterIndex;
+  if (v.ifindex !== undefined) out.ifindex = v.ifindex;
+  if (v.srcVni !== undefined) out.srcVni = v.srcVni;
+  if (v.linkNetnsId !== undefined) out.linkNetnsId = v.linkNetnsId;
+  if (v.protocol !== undefined) out.protocol = v.protocol;
+  if (unknown !== undefined) out.unknown = unknown;
   return out;
 }
 
@@ -267,13 +215,15 @@ export class Fdb {
    */
   async list(filter: FdbFilter = {}): Promise<FdbEntry[]> {
     const p = new Problems();
-    validateFilter(p, filter);
+    FDB_FILTER_FIELDS.check(p, 'filter', filter, 'a filter');
     p.throwIfAny('fdb.list');
+    const devRef = own(filter, 'dev') as FdbFilter['dev'];
+    const masterRef = own(filter, 'master') as FdbFilter['master'];
     let what = 'fdb.list';
-    if (filter.dev !== undefined) what += devText(filter.dev);
-    if (filter.master !== undefined) what += ` master ${filter.master}`;
-    const dev = filter.dev === undefined ? 0 : await this.ctx.devices.index(filter.dev, what);
-    const master = filter.master === undefined ? 0 : await this.ctx.devices.index(filter.master, what);
+    if (devRef !== undefined) what += devText(devRef);
+    if (masterRef !== undefined) what += ` master ${masterRef}`;
+    const dev = devRef === undefined ? 0 : await this.ctx.devices.index(devRef, what);
+    const master = masterRef === undefined ? 0 : await this.ctx.devices.index(masterRef, what);
     return this.ctx.socket.dump(
       (w) => encodeFdbDump(w, dev, master),
       (m) => {

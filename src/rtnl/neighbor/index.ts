@@ -6,78 +6,35 @@
  * Proxy entries (NTF_PROXY) live in a separate kernel table: they are added and removed with
  * the flag, and listed by a dump whose ndm_flags is NTF_PROXY.
  */
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../wire/constants';
-import { NetlinkParseError } from '../wire/errors';
-import { parseIPv4 } from '../values/ip';
-import { formatMac } from '../values/mac';
-import { forEachAttr, readIP, type MessageView } from '../wire/reader';
-import type { BatchResult } from '../wire/socket';
-import type { MessageWriter } from '../wire/writer';
-import {
-  AF_INET,
-  AF_INET6,
-  AF_UNSPEC,
-  NDA_DST,
-  NDA_IFINDEX,
-  NDA_LLADDR,
-  NDMSG_LEN,
-  NTF_PROXY,
-  NTF_ROUTER,
-  NUD_PERMANENT,
-  RTM_DELNEIGH,
-  RTM_GETNEIGH,
-  RTM_NEWNEIGH,
-} from './constants';
-import type { RtnlContext } from './context';
-import { devText, isReadBack, readNdmsg, runMany, writeNdmsg } from './ndmsg';
-import { NUD_STATES, nudStateNames } from './names';
-import type { Neighbor, NeighborFilter, NeighborSpec } from './types';
-import { checkDevice } from './validate';
-import { parseAddress } from '../values/address';
-import { checkMac } from '../values/mac';
-import { Problems, checkBool, checkKeys } from '../values/problems';
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
+import { NetlinkParseError } from '../../wire/errors';
+import { parseIPv4 } from '../../values/ip';
+import type { MessageView } from '../../wire/reader';
+import type { BatchResult } from '../../wire/socket';
+import type { MessageWriter } from '../../wire/writer';
+import { AF_INET, AF_INET6, AF_UNSPEC, NTF_PROXY, NTF_ROUTER, NUD_PERMANENT, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
+import type { RtnlContext } from '../context';
+import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg } from '../ndmsg';
+import { NUD_STATES, nudStateNames } from '../names';
+import type { IpFamily, Neighbor, NeighborFilter, NeighborSpec } from '../types';
+import { familyOf } from '../../values/address';
+import { Problems, own } from '../../values/problems';
+import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS } from './table';
 
-const SPEC_KEYS = ['dev', 'ip', 'lladdr', 'state', 'proxy', 'router'] as const;
-const FILTER_KEYS = ['dev', 'family', 'proxy'] as const;
+export { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS } from './table';
 
 /**
  * Checks a NeighborSpec, appending every problem to p (under path). Returns whether it is valid.
- * A proxy entry has no link-layer address and no state of its own, so lladdr is refused there.
+ * The fields and their checks are NEIGHBOR_FIELDS'; the rule between them is here: a proxy
+ * entry has no link-layer address and no state of its own, so lladdr is refused there.
  */
 export function validateNeighborSpec(p: Problems, path: string, x: unknown): boolean {
   const before = p.list.length;
-  const at = (k: string) => (path ? `${path}.${k}` : k);
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) {
-    p.add(path, `expected a neighbour spec object, got ${JSON.stringify(x)}`);
-    return false;
+  if (!NEIGHBOR_FIELDS.check(p, path, x, 'a neighbour spec')) return false;
+  if (own(x, 'proxy') === true && own(x, 'lladdr') !== undefined) {
+    p.add(path ? `${path}.lladdr` : 'lladdr', "a proxy entry has no link-layer address (it answers with the device's own)");
   }
-  const n = x as Record<string, unknown>;
-  checkKeys(p, path, n, SPEC_KEYS);
-  if (n.dev === undefined) p.add(at('dev'), 'required (a device name or index)');
-  else checkDevice(p, at('dev'), n.dev);
-  if (n.ip === undefined) p.add(at('ip'), 'required (the neighbour\'s IPv4 or IPv6 address)');
-  else parseAddress(p, at('ip'), n.ip);
-  if (n.lladdr !== undefined) checkMac(p, at('lladdr'), n.lladdr);
-  if (n.state !== undefined && (typeof n.state !== 'string' || !Object.prototype.hasOwnProperty.call(NUD_STATES, n.state))) {
-    p.add(at('state'), `unknown state ${JSON.stringify(n.state)} (expected one of ${Object.keys(NUD_STATES).join(', ')})`);
-  }
-  if (n.proxy !== undefined && checkBool(p, at('proxy'), n.proxy) && n.proxy && n.lladdr !== undefined) {
-    p.add(at('lladdr'), 'a proxy entry has no link-layer address (it answers with the device\'s own)');
-  }
-  if (n.router !== undefined) checkBool(p, at('router'), n.router);
   return p.list.length === before;
-}
-
-function validateFilter(p: Problems, f: unknown): void {
-  if (typeof f !== 'object' || f === null) {
-    p.add('filter', `expected a filter object, got ${JSON.stringify(f)}`);
-    return;
-  }
-  const o = f as Record<string, unknown>;
-  checkKeys(p, 'filter', o, FILTER_KEYS);
-  if (o.dev !== undefined) checkDevice(p, 'filter.dev', o.dev);
-  if (o.family !== undefined && o.family !== 4 && o.family !== 6) p.add('filter.family', `${JSON.stringify(o.family)} must be 4 or 6`);
-  if (o.proxy !== undefined) checkBool(p, 'filter.proxy', o.proxy);
 }
 
 /**
@@ -91,8 +48,7 @@ export function encodeNeighbor(w: MessageWriter, type: number, flags: number, n:
   const ntf = (n.proxy ? NTF_PROXY : 0) | (n.router ? NTF_ROUTER : 0);
   w.begin(type, flags);
   writeNdmsg(w, family, devIndex, state, ntf);
-  w.ip(NDA_DST, n.ip);
-  if (n.lladdr !== undefined) w.mac(NDA_LLADDR, n.lladdr);
+  NEIGHBOR_ATTRS.encode(w, { ip: n.ip, lladdr: n.lladdr });
   w.end();
 }
 
@@ -104,40 +60,46 @@ export function encodeNeighbor(w: MessageWriter, type: number, flags: number, n:
 export function encodeNeighborDump(w: MessageWriter, family: number, devIndex: number, proxy: boolean): void {
   w.begin(RTM_GETNEIGH, NLM_F_DUMP);
   writeNdmsg(w, family, 0, 0, proxy ? NTF_PROXY : 0);
-  if (devIndex) w.u32(NDA_IFINDEX, devIndex);
+  NEIGHBOR_ATTRS.encode(w, { ifindex: devIndex || undefined });
   w.end();
+}
+
+/** What NEIGHBOR_ATTRS decodes into: every field, so the object has one shape. */
+interface NdaValues {
+  ip: string | undefined;
+  lladdr: string | undefined;
+  ifindex: number | undefined;
+  protocol: number | undefined;
+  flagsExt: number | undefined;
 }
 
 /**
  * Decodes one RTM_NEWNEIGH or RTM_DELNEIGH message of family AF_INET/AF_INET6 (used by list()
- * and the monitor). Throws NetlinkParseError for a malformed message, another family (FDB
- * entries are AF_BRIDGE: see parseFdbMessage) or a message without NDA_DST.
+ * and the monitor). Attributes NEIGHBOR_ATTRS does not name are kept in `unknown`. Throws
+ * NetlinkParseError for a malformed message, another family (FDB entries are AF_BRIDGE: see
+ * parseFdbMessage) or a message without NDA_DST.
  */
 export function parseNeighborMessage(m: MessageView): Neighbor {
   const h = readNdmsg(m);
   if (h.family !== AF_INET && h.family !== AF_INET6) {
     throw new NetlinkParseError(`neighbour of family ${h.family} (expected AF_INET or AF_INET6)`, m.payload);
   }
-  let ip: string | undefined;
-  let lladdr: string | undefined;
-  const { buf } = m;
-  forEachAttr(buf, m.payload + NDMSG_LEN, m.end, (type, off, len) => {
-    if (type === NDA_DST) ip = readIP(buf, off, len);
-    // Devices without hardware addresses report an empty NDA_LLADDR.
-    else if (type === NDA_LLADDR && len > 0) lladdr = formatMac(buf, off, len);
-  });
-  if (ip === undefined) throw new NetlinkParseError('neighbour message without NDA_DST', m.payload);
+  const v: NdaValues = { ip: undefined, lladdr: undefined, ifindex: undefined, protocol: undefined, flagsExt: undefined };
+  const unknown = NEIGHBOR_ATTRS.decodeInto(m.buf, m.payload + NDMSG.size, m.end, v);
+  if (v.ip === undefined) throw new NetlinkParseError('neighbour message without NDA_DST', m.payload);
   const out: Neighbor = {
     index: h.ifindex,
     family: h.family === AF_INET ? 4 : 6,
-    ip,
+    ip: v.ip,
     state: h.state,
     states: nudStateNames(h.state),
     flags: h.flags,
     proxy: (h.flags & NTF_PROXY) !== 0,
     router: (h.flags & NTF_ROUTER) !== 0,
   };
-  if (lladdr !== undefined) out.lladdr = lladdr;
+  if (v.lladdr !== undefined) out.lladdr = v.lladdr;
+  if (v.protocol !== undefined) out.protocol = v.protocol;
+  if (unknown !== undefined) out.unknown = unknown;
   return out;
 }
 
@@ -189,13 +151,15 @@ export class Neighbors {
    */
   async list(filter: NeighborFilter = {}): Promise<Neighbor[]> {
     const p = new Problems();
-    validateFilter(p, filter);
+    NEIGHBOR_FILTER_FIELDS.check(p, 'filter', filter, 'a filter');
     p.throwIfAny('neighbors.list');
-    const what = `neighbors.list${filter.dev !== undefined ? devText(filter.dev) : ''}`;
-    const index = filter.dev === undefined ? 0 : await this.ctx.devices.index(filter.dev, what);
-    const family = filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC;
+    const dev = own(filter, 'dev') as NeighborFilter['dev'];
+    const what = `neighbors.list${dev !== undefined ? devText(dev) : ''}`;
+    const index = dev === undefined ? 0 : await this.ctx.devices.index(dev, what);
+    const f: IpFamily | undefined = familyOf(own(filter, 'family'));
+    const family = f === 4 ? AF_INET : f === 6 ? AF_INET6 : AF_UNSPEC;
     const out = await this.ctx.socket.dump((w) => encodeNeighborDump(w, family, index, false), parseKnown, { what });
-    if (filter.proxy) {
+    if (own(filter, 'proxy') === true) {
       const proxies = await this.ctx.socket.dump((w) => encodeNeighborDump(w, family, index, true), parseKnown, {
         what: `${what} (proxy)`,
       });

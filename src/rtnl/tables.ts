@@ -1,0 +1,21 @@
+/**
+ * Every table of the rtnl layer in one list: the spec field tables (what validation accepts,
+ * with each field's doc) and the attribute tables (how each message is encoded and decoded).
+ * The docs check (test/rtnl/tables.test.js) walks it, so a table cannot drift from the typed
+ * interface it describes.
+ */
+import type { AttrSpec, AttrTable } from '../wire/attrs';
+import { ADDRESS_FIELDS, ADDRESS_FILTER_FIELDS, IFA_ATTRS } from './address/table';
+import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './fdb/table';
+import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS } from './neighbor/table';
+import type { FieldTable } from './spec';
+
+/** The spec field tables, each naming the interface it describes. */
+export function specTables(): FieldTable[] {
+  return [ADDRESS_FIELDS, ADDRESS_FILTER_FIELDS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS, FDB_FIELDS, FDB_FILTER_FIELDS];
+}
+
+/** The attribute tables, by message kind. */
+export function attrTables(): Array<AttrTable<AttrSpec>> {
+  return [IFA_ATTRS, NEIGHBOR_ATTRS, FDB_ATTRS];
+}

@@ -1,0 +1,108 @@
+'use strict';
+// Specs under misuse and hostile input (issues 16 and 17): only own properties are fields, the
+// words users bring from iproute2 and pyroute2 get "did you mean", families are accepted as
+// users write them, and no value (BigInt, NaN, Infinity, cycles) escapes as anything but a
+// ValidationError naming the field and the value. Every case runs on a stand-in socket:
+// nothing may be sent for a refused spec.
+const assert = require('node:assert/strict');
+const rtnl = require('../../dist/rtnl');
+const { fakeContext } = require('../support/golden');
+
+/** Runs fn against a kind on a stand-in socket; returns the ValidationError it threw (and that nothing was sent). */
+async function refused(make, fn) {
+  const { fake, socket, ctx } = fakeContext();
+  try {
+    await assert.rejects(() => fn(make(ctx)), (e) => e instanceof rtnl.ValidationError && e.code === 'ERR_NETLINK_INVALID');
+    let err;
+    try {
+      await fn(make(ctx));
+    } catch (e) {
+      err = e;
+    }
+    assert.equal(fake.sent.length, 0, 'nothing is sent for a refused spec');
+    return err;
+  } finally {
+    socket.close();
+  }
+}
+const kinds = {
+  addresses: (ctx) => new rtnl.Addresses(ctx),
+  neighbors: (ctx) => new rtnl.Neighbors(ctx),
+  fdb: (ctx) => new rtnl.Fdb(ctx),
+};
+const problem = (e, path) => e.problems.find((p) => p.path === path);
+
+describe('rtnl hardening: specs are plain data, read as given', function () {
+  it('inherited fields are never read: a __proto__ from JSON through Object.assign is refused, not applied', async function () {
+    const spec = Object.assign({}, JSON.parse('{"__proto__":{"dev":"veth0","ip":"10.0.0.1","lladdr":"02:00:00:00:00:01"}}'));
+    const e = await refused(kinds.neighbors, (n) => n.add(spec));
+    assert.match(problem(e, 'dev').message, /inherited|required/);
+    const fdb = Object.assign({}, JSON.parse('{"__proto__":{"permanent":false}}'), { dev: 'vxlan0', mac: '00:00:00:00:00:00' });
+    const e2 = await refused(kinds.fdb, (f) => f.add(fdb));
+    assert.match(problem(e2, 'permanent').message, /inherited/);
+  });
+
+  it('BigInt, NaN, Infinity and cyclic values are ValidationErrors naming the field and the value as given', async function () {
+    const cyc = { a: 1 };
+    cyc.self = cyc;
+    let e = await refused(kinds.fdb, (f) => f.add({ dev: 'vxlan0', mac: '00:00:00:00:00:00', vni: 100n, port: NaN, vlan: Infinity }));
+    assert.match(problem(e, 'vni').message, /100n/);
+    assert.match(problem(e, 'port').message, /NaN/);
+    assert.match(problem(e, 'vlan').message, /Infinity/);
+    e = await refused(kinds.neighbors, (n) => n.add({ dev: 7n, ip: cyc, lladdr: 1n }));
+    assert.match(problem(e, 'dev').message, /7n/);
+    assert.match(problem(e, 'ip').message, /cycle/);
+    assert.match(problem(e, 'lladdr').message, /1n/);
+    e = await refused(kinds.addresses, (a) => a.add({ dev: 'eth0', address: '10.0.0.1/24', scope: 5n, label: cyc }));
+    assert.match(problem(e, 'scope').message, /5n/);
+    assert.ok(problem(e, 'label'));
+    for (const [kind, filter] of [['addresses', { dev: 1n }], ['neighbors', { family: 4n }], ['fdb', { master: cyc }]]) {
+      const err = await refused(kinds[kind], (k) => k.list(filter));
+      assert.ok(err.problems.length > 0, kind);
+    }
+  });
+
+  it('words from iproute2 and pyroute2 get "did you mean", from each kind\'s table', async function () {
+    let e = await refused(kinds.neighbors, (n) => n.add({ dev: 'eth0', ip: '10.0.0.1', mac: '02:00:00:00:00:01' }));
+    assert.match(problem(e, 'mac').message, /did you mean `lladdr`/);
+    e = await refused(kinds.neighbors, (n) => n.add({ device: 'eth0', ip: '10.0.0.1', nud: 'permanent' }));
+    assert.match(problem(e, 'device').message, /did you mean `dev`/);
+    assert.match(problem(e, 'nud').message, /did you mean `state`/);
+    e = await refused(kinds.fdb, (f) => f.add({ dev: 'vxlan0', lladdr: '00:00:00:00:00:00' }));
+    assert.match(problem(e, 'lladdr').message, /did you mean `mac`/);
+    e = await refused(kinds.addresses, (a) => a.add({ dev: 'eth0', local: '10.0.0.1/24', brd: '10.0.0.255' }));
+    assert.match(problem(e, 'local').message, /did you mean `address`/);
+    assert.match(problem(e, 'brd').message, /did you mean `broadcast`/);
+  });
+
+  it("list filters take the family as users write it: 'inet', 'inet6', AF_INET 2, AF_INET6 10, 4, 6", async function () {
+    for (const [make, call] of [
+      [kinds.addresses, (k, family) => k.list({ family })],
+      [kinds.neighbors, (k, family) => k.list({ family })],
+    ]) {
+      for (const [family, af] of [['inet', 2], [2, 2], [4, 2], ['inet6', 10], [10, 10], [6, 10]]) {
+        const { fake, socket, ctx } = fakeContext();
+        fake.onSend = ([m], f) => f.reply([doneOf(m)]);
+        try {
+          await call(make(ctx), family);
+          assert.equal(fake.sent[0].buf[fake.sent[0].payload], af, `family ${family}`);
+        } finally {
+          socket.close();
+        }
+      }
+      const e = await refused(make, (k) => call(k, 'ipx'));
+      assert.match(problem(e, 'filter.family').message, /not an address family/);
+    }
+  });
+});
+
+/** An NLMSG_DONE answering request m. */
+function doneOf(m) {
+  const b = Buffer.alloc(20);
+  b.writeUInt32LE(20, 0);
+  b.writeUInt16LE(3, 4);
+  b.writeUInt16LE(2, 6);
+  b.writeUInt32LE(m.seq, 8);
+  b.writeUInt32LE(m.pid, 12);
+  return b;
+}
