@@ -7,7 +7,7 @@
  * cleared for routes), so a spec that was applied compares equal to what comes back.
  */
 import type { RawAttribute } from '../wire/reader';
-import type { WireguardLink, WireguardSpec } from './link/wireguard';
+import type { RegisteredLink, RegisteredLinkSpec } from './link/kinds';
 
 /** A network device by name ("veth0") or by interface index (3). */
 export type DeviceRef = string | number;
@@ -48,114 +48,19 @@ export interface LinkCommonSpec {
 }
 
 /**
- * A VXLAN device for links.add().
- *
- * @example
- * ```ts
- * await nl.links.add({ kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789,
- *                      local: '10.57.4.20', dev: 'eth0', learning: false, up: true });
- * ```
+ * What links.add() takes: a discriminated union on kind, one member per registered kind
+ * (src/rtnl/link/kinds.ts): VxlanSpec, IpipSpec, VethSpec, BridgeSpec, WireguardSpec, MacvlanSpec.
  */
-export interface VxlanSpec extends LinkCommonSpec {
-  /** Discriminant: a VXLAN device. */
-  kind: 'vxlan';
-  /** VXLAN network identifier, 1..16777215 (IFLA_VXLAN_ID). */
-  vni: number;
-  /** UDP destination port (IFLA_VXLAN_PORT). Linux defaults to 8472; IANA's is 4789. */
-  port?: number;
-  /** Source address of the outer packets, IPv4 or IPv6. */
-  local?: string;
-  /** Unicast peer (point-to-point). Exclusive with group. */
-  remote?: string;
-  /** Multicast group for flooding. Exclusive with remote. */
-  group?: string;
-  /** Underlay device. */
-  dev?: DeviceRef;
-  /** Learn remote MACs from received packets. Linux defaults to true. */
-  learning?: boolean;
-  /** TTL of the outer packets; 0 inherits (IFLA_VXLAN_TTL). */
-  ttl?: number;
-  /** TOS of the outer packets; 1 inherits (IFLA_VXLAN_TOS). */
-  tos?: number;
-  /** UDP source port range [low, high]. */
-  srcPortRange?: [number, number];
-  /** Checksum outer UDP (IPv4). */
-  udpChecksum?: boolean;
-  /** FDB ageing, seconds. */
-  ageing?: number;
-  /** Answer ARP/ND from the FDB and neighbour table (proxy). */
-  proxy?: boolean;
-  /** Send netlink notifications for FDB misses (IFLA_VXLAN_L2MISS). */
-  l2miss?: boolean;
-  /** Send netlink notifications for neighbour-table misses (IFLA_VXLAN_L3MISS). */
-  l3miss?: boolean;
-}
-
-/** An IPv4-in-IPv4 tunnel device for links.add(). */
-export interface IpipSpec extends LinkCommonSpec {
-  /** Discriminant: an ipip tunnel. */
-  kind: 'ipip';
-  /** Source address of the outer packets (IFLA_IPTUN_LOCAL). */
-  local?: string;
-  /** Omitted: a one-to-many device that takes each route's next hop as the outer destination. */
-  remote?: string;
-  /** TTL of the outer packets; 0 inherits (IFLA_IPTUN_TTL). */
-  ttl?: number;
-  /** TOS of the outer packets (IFLA_IPTUN_TOS). */
-  tos?: number;
-  /** Path MTU discovery (DF on outer packets). Linux defaults to true. */
-  pmtudisc?: boolean;
-  /** Underlay device. */
-  dev?: DeviceRef;
-}
-
-/** The other end of a veth pair, created in the same request as its VethSpec. */
-export interface VethPeerSpec {
-  /** The peer's interface name, at most 15 bytes. */
-  name: string;
-  /** The peer lands in this namespace (name under /run/netns or a path), in the same request. */
-  netns?: string;
-  /** The peer's MAC address. */
-  address?: string;
-  /** The peer's MTU. */
-  mtu?: number;
-}
-
-/**
- * A veth pair for links.add(): this end plus its peer.
- *
- * @example
- * ```ts
- * await nl.links.add({ kind: 'veth', name: 'eth0', peer: { name: 'eth0p', netns: 'pod1' }, up: true });
- * ```
- */
-export interface VethSpec extends LinkCommonSpec {
-  /** Discriminant: a veth pair. */
-  kind: 'veth';
-  /** The other end of the pair. */
-  peer: VethPeerSpec;
-}
-
-/** A Linux bridge for links.add(). */
-export interface BridgeSpec extends LinkCommonSpec {
-  /** Discriminant: a bridge. */
-  kind: 'bridge';
-  /** Run the spanning tree protocol (IFLA_BR_STP_STATE). */
-  stp?: boolean;
-  /** Filter by VLAN on the bridge ports (IFLA_BR_VLAN_FILTERING). */
-  vlanFiltering?: boolean;
-}
-
-/** What links.add() takes: a discriminated union on kind. */
-export type LinkSpec = VxlanSpec | IpipSpec | VethSpec | BridgeSpec | WireguardSpec;
-/** The link kinds links.add() can create: 'vxlan', 'ipip', 'veth', 'bridge' or 'wireguard'. */
+export type LinkSpec = RegisteredLinkSpec;
+/** The link kinds links.add() can create: 'vxlan', 'ipip', 'veth', 'bridge', 'wireguard' or 'macvlan'. */
 export type LinkKind = LinkSpec['kind'];
+export type * from './link/kinds';
 
 /** What links.set() can change in place. */
 export interface LinkChanges {
   /** Rename the device. */
   name?: string;
-  /** New MTU. */
+  /** New MTU (within the device's IFLA_MIN_MTU..IFLA_MAX_MTU, checked before sending). */
   mtu?: number;
   /** New MAC address. */
   address?: string;
@@ -197,82 +102,62 @@ export interface LinkBase {
   linkNetnsId?: number;
   /** IFLA_IFALIAS, when set. */
   alias?: string;
-}
-
-/** A VXLAN device as read back; fields as in VxlanSpec, with the kernel's defaults filled in. */
-export interface VxlanLink extends LinkBase {
-  /** Discriminant: a VXLAN device. */
-  kind: 'vxlan';
-  /** VXLAN network identifier. */
-  vni: number;
-  /** UDP destination port. */
-  port: number;
-  /** Source address of the outer packets, when set. */
-  local?: string;
-  /** Unicast peer, when set. */
-  remote?: string;
-  /** Multicast group, when set. */
-  group?: string;
-  /** Underlay device index. */
-  dev?: number;
-  /** Whether remote MACs are learnt from received packets. */
-  learning: boolean;
-  /** TTL of the outer packets (0: inherit). */
-  ttl: number;
-  /** TOS of the outer packets. */
-  tos: number;
-  /** UDP source port range [low, high], when reported. */
-  srcPortRange?: [number, number];
-  /** Whether outer UDP is checksummed. */
-  udpChecksum: boolean;
-  /** FDB ageing, seconds. */
-  ageing: number;
-  /** Whether ARP/ND proxying is on. */
-  proxy: boolean;
-  /** Whether FDB misses are notified. */
-  l2miss: boolean;
-  /** Whether neighbour misses are notified. */
-  l3miss: boolean;
-}
-
-/** An ipip tunnel as read back. */
-export interface IpipLink extends LinkBase {
-  /** Discriminant: an ipip tunnel. */
-  kind: 'ipip';
-  /** Source address of the outer packets, when set. */
-  local?: string;
-  /** Fixed outer destination; absent for a one-to-many device. */
-  remote?: string;
-  /** TTL of the outer packets (0: inherit). */
-  ttl: number;
-  /** TOS of the outer packets. */
-  tos: number;
-  /** Whether path MTU discovery is on. */
-  pmtudisc: boolean;
-  /** Underlay device index. */
-  dev?: number;
-}
-
-/** One end of a veth pair as read back (its peer index is in `link`). */
-export interface VethLink extends LinkBase {
-  /** Discriminant: a veth device. */
-  kind: 'veth';
-}
-
-/** A bridge as read back. */
-export interface BridgeLink extends LinkBase {
-  /** Discriminant: a bridge. */
-  kind: 'bridge';
-  /** Whether the spanning tree protocol runs. */
-  stp: boolean;
-  /** Whether VLAN filtering is on. */
-  vlanFiltering: boolean;
+  /** IFLA_MIN_MTU: the smallest MTU the device takes, when reported (0: no bound). */
+  minMtu?: number;
+  /** IFLA_MAX_MTU: the largest MTU the device takes, when reported (0: no bound, e.g. loopback). */
+  maxMtu?: number;
+  /** IFLA_BROADCAST: the link-layer broadcast address, when the device has one. */
+  broadcast?: string;
+  /** IFLA_PERM_ADDRESS: the hardware's own MAC, when it differs from a changeable one. */
+  permAddress?: string;
+  /** IFLA_CARRIER: whether the device has carrier, when reported. */
+  carrier?: boolean;
+  /** IFLA_PROMISCUITY: how many users put it in promiscuous mode. */
+  promiscuity?: number;
+  /** IFLA_ALLMULTI: how many users put it in all-multicast mode. */
+  allmulti?: number;
+  /** IFLA_GROUP: the device group (0: default), as `ip link set DEV group N` sets it. */
+  deviceGroup?: number;
+  /** IFLA_QDISC: the root queueing discipline's kind ("noqueue", "fq_codel"), when reported. */
+  qdisc?: string;
+  /** IFLA_LINKMODE: 0 default, 1 dormant. */
+  linkmode?: number;
+  /** IFLA_PROTO_DOWN: whether a protocol holds the device down. */
+  protoDown?: boolean;
+  /** IFLA_NUM_TX_QUEUES. */
+  numTxQueues?: number;
+  /** IFLA_NUM_RX_QUEUES. */
+  numRxQueues?: number;
+  /** IFLA_GSO_MAX_SIZE, bytes. */
+  gsoMaxSize?: number;
+  /** IFLA_GSO_MAX_SEGS. */
+  gsoMaxSegs?: number;
+  /** IFLA_GRO_MAX_SIZE, bytes. */
+  groMaxSize?: number;
+  /** IFLA_TSO_MAX_SIZE, bytes. */
+  tsoMaxSize?: number;
+  /** IFLA_TSO_MAX_SEGS. */
+  tsoMaxSegs?: number;
+  /** IFLA_PARENT_DEV_NAME: the bus device behind a physical NIC, when reported. */
+  parentDevName?: string;
+  /** IFLA_PARENT_DEV_BUS_NAME: that device's bus ("pci"), when reported. */
+  parentDevBusName?: string;
+  /** IFLA_INFO_SLAVE_KIND: the kind of the master a port belongs to ("bridge"), when enslaved. */
+  slaveKind?: string;
+  /** IFLA_INFO_SLAVE_DATA: the port's settings in its master, undecoded, when enslaved. */
+  slaveData?: RawAttribute[];
+  /** IFLA_INFO_DATA attributes the kind's table does not decode (all of them for a kind this
+   * library does not know), present only when there are some. */
+  raw?: RawAttribute[];
+  /** Top-level IFLA_* attributes this library does not decode (IFLA_AF_SPEC, IFLA_XDP, ...),
+   * as the kernel sent them, present only when there are some. */
+  unknown?: RawAttribute[];
 }
 
 /** Any other device: kind as the kernel names it (IFLA_INFO_KIND), null when it has none
  * (loopback, physical NICs); its IFLA_INFO_DATA attributes undecoded. */
 export interface OtherLink extends LinkBase {
-  /** IFLA_INFO_KIND ('dummy', 'macvlan', ...), or null when the device has none. */
+  /** IFLA_INFO_KIND ('dummy', 'macvtap', ...), or null when the device has none. */
   kind: string | null;
   /** The undecoded IFLA_INFO_DATA attributes. */
   raw: RawAttribute[];
@@ -282,8 +167,7 @@ export interface OtherLink extends LinkBase {
  * A link as links.get() / links.list() return it: a union discriminated on `kind`, with typed
  * fields for the kinds this library creates and OtherLink for everything else.
  */
-export type Link = VxlanLink | IpipLink | VethLink | BridgeLink | WireguardLink | OtherLink;
-export type { WireguardLink, WireguardSpec };
+export type Link = RegisteredLink | OtherLink;
 
 /** Which links links.list() returns; every field given must match. */
 export interface LinkFilter {

@@ -26,6 +26,7 @@ async function refused(make, fn) {
   }
 }
 const kinds = {
+  links: (ctx) => new rtnl.Links(ctx),
   addresses: (ctx) => new rtnl.Addresses(ctx),
   neighbors: (ctx) => new rtnl.Neighbors(ctx),
   fdb: (ctx) => new rtnl.Fdb(ctx),
@@ -93,6 +94,71 @@ describe('rtnl hardening: specs are plain data, read as given', function () {
       const e = await refused(make, (k) => call(k, 'ipx'));
       assert.match(problem(e, 'filter.family').message, /not an address family/);
     }
+  });
+});
+
+describe('rtnl hardening: links', function () {
+  it('an inherited up/mtu (JSON __proto__ through Object.assign) is never read: the bridge spec is refused, nothing sent', async function () {
+    const spec = Object.assign({}, JSON.parse('{"__proto__":{"up":true,"mtu":1000}}'), { kind: 'bridge', name: 'br0' });
+    assert.equal(spec.up, true, 'the polluted spec does answer up (that is the attack)');
+    const e = await refused(kinds.links, (l) => l.add(spec));
+    assert.match(problem(e, 'up').message, /inherited/);
+    assert.match(problem(e, 'mtu').message, /inherited/);
+    const changes = Object.assign({}, JSON.parse('{"__proto__":{"mtu":1000}}'));
+    const e2 = await refused(kinds.links, (l) => l.set('veth0', changes));
+    assert.match(problem(e2, 'mtu').message, /inherited/);
+  });
+
+  it("names the kernel would store otherwise are refused before sending: 'br%d' (a template), 'ab\\0cd' (cut at NUL), in every place a name is taken", async function () {
+    for (const bad of ['br%d', 'ab\0cd', 'a/b', 'a:b', 'a b', '.', '..', '', 'x'.repeat(16)]) {
+      const cases = [
+        [(l) => l.add({ kind: 'bridge', name: bad }), 'name'],
+        [(l) => l.add({ kind: 'veth', name: 'v0', peer: { name: bad } }), 'peer.name'],
+        [(l) => l.add({ kind: 'bridge', name: 'br0', master: bad }), 'master'],
+        [(l) => l.add({ kind: 'vxlan', name: 'vx0', vni: 1, dev: bad }), 'dev'],
+        [(l) => l.add({ kind: 'macvlan', name: 'mv0', dev: bad }), 'dev'],
+        [(l) => l.set('veth0', { name: bad }), 'name'],
+        [(l) => l.set('veth0', { master: bad }), 'master'],
+        [(l) => l.set(bad, { up: true }), 'device'],
+        [(l) => l.del(bad), 'device'],
+        [(l) => l.list({ name: bad }), 'name'],
+      ];
+      for (const [call, path] of cases) {
+        const e = await refused(kinds.links, call);
+        assert.ok(problem(e, path), `${JSON.stringify(bad)} at ${path}: ${e.message}`);
+      }
+    }
+    const e = await refused(kinds.links, (l) => l.add({ kind: 'bridge', name: 'br%d' }));
+    assert.match(problem(e, 'name').message, /template/);
+    const e2 = await refused(kinds.links, (l) => l.add({ kind: 'bridge', name: 'ab\0cd' }));
+    assert.match(problem(e2, 'name').message, /NUL/);
+  });
+
+  it('BigInt, NaN, Infinity and cycles in a link spec are ValidationErrors naming the field and the value', async function () {
+    const cyc = {};
+    cyc.me = cyc;
+    const e = await refused(kinds.links, (l) => l.add({ kind: 'vxlan', name: 'vx0', vni: 100n, mtu: NaN, port: Infinity, local: cyc, srcPortRange: [1n, 2] }));
+    assert.match(problem(e, 'vni').message, /100n/);
+    assert.match(problem(e, 'mtu').message, /NaN/);
+    assert.match(problem(e, 'port').message, /Infinity/);
+    assert.match(problem(e, 'local').message, /cycle/);
+    assert.match(problem(e, 'srcPortRange[0]').message, /1n/);
+    const e2 = await refused(kinds.links, (l) => l.set('veth0', { mtu: 1500n, txqueuelen: -Infinity }));
+    assert.match(problem(e2, 'mtu').message, /1500n/);
+    const e3 = await refused(kinds.links, (l) => l.add({ kind: 7n, name: cyc }));
+    assert.match(problem(e3, 'kind').message, /7n/);
+  });
+
+  it('link words from iproute2 and pyroute2 get "did you mean", common and per kind', async function () {
+    const e = await refused(kinds.links, (l) => l.add({ kind: 'vxlan', name: 'vx0', id: 100, dstport: 4789, mac: '02:00:00:00:00:01', txqlen: 5 }));
+    assert.match(problem(e, 'id').message, /did you mean `vni`/);
+    assert.match(problem(e, 'dstport').message, /did you mean `port`/);
+    assert.match(problem(e, 'mac').message, /did you mean `address`/);
+    assert.match(problem(e, 'txqlen').message, /did you mean `txqueuelen`/);
+    const e2 = await refused(kinds.links, (l) => l.add({ kind: 'macvlan', name: 'mv0', link: 'eth0' }));
+    assert.match(problem(e2, 'link').message, /did you mean `dev`/);
+    const e3 = await refused(kinds.links, (l) => l.add({ kind: 'bridge', name: 'br0', stp_state: true }));
+    assert.match(problem(e3, 'stp_state').message, /did you mean `stp`/);
   });
 });
 

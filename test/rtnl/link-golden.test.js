@@ -246,14 +246,14 @@ describe('rtnl links: decoding malformed or unknown input', function () {
   it('keeps an unknown kind as OtherLink with its IFLA_INFO_DATA attributes raw', function () {
     const m = linkMessage((w) => {
       const li = w.nestStart(C.IFLA_LINKINFO);
-      w.string(C.IFLA_INFO_KIND, 'macvlan');
+      w.string(C.IFLA_INFO_KIND, 'macvtap');
       const d = w.nestStart(C.IFLA_INFO_DATA);
       w.u32(1, 4);
       w.nestEnd(d);
       w.nestEnd(li);
     });
     const l = L.parseLinkMessage(m);
-    assert.equal(l.kind, 'macvlan');
+    assert.equal(l.kind, 'macvtap');
     assert.equal(l.index, 9);
     assert.deepEqual(l.raw, [{ type: 1, data: Buffer.from([4, 0, 0, 0]) }]);
   });

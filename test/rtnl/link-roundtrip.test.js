@@ -112,6 +112,7 @@ kernelDescribe('rtnl links on the real kernel: round trip and the iproute2 oracl
     ip(n, 'link', 'add', 'vxlan1', 'type', 'vxlan', 'id', '200', 'dstport', '4789', 'local', '10.57.4.20', 'remote', '10.57.4.21', 'dev', 'veth0', 'ttl', '64', 'tos', '0x10', 'srcport', '1000', '2000', 'noudpcsum', 'ageing', '77', 'proxy', 'l2miss', 'l3miss', 'nolearning');
     ip(n, 'link', 'add', 'vx6', 'type', 'vxlan', 'id', '300', 'dstport', '0', 'local', 'fd00::1', 'group', 'ff05::7', 'dev', 'veth0');
     ip(n, 'link', 'add', 'mv0', 'link', 'veth0', 'type', 'macvlan', 'mode', 'bridge');
+    ip(n, 'link', 'add', 'mvt0', 'link', 'veth0', 'type', 'macvtap', 'mode', 'private');
     const links = await nl.links.list();
     const byName = Object.fromEntries(links.map((l) => [l.name, l]));
     assert.deepEqual(links.map((l) => l.name).sort(), ipJson(n, 'link').map((l) => l.ifname).sort());
@@ -128,8 +129,9 @@ kernelDescribe('rtnl links on the real kernel: round trip and the iproute2 oracl
     S.assertFields(byName.veth0, { kind: 'veth', mtu: 9000, txqueuelen: 500, address: '02:00:00:00:00:01', up: true, link: byName.veth1.index }, 'veth0');
     S.assertFields(byName.br0, { kind: 'bridge', stp: true }, 'br0');
     assert.equal(byName.veth1.master, byName.br0.index);
-    assert.equal(byName.mv0.kind, 'macvlan', 'an unknown kind keeps its name');
-    assert.ok(byName.mv0.raw.length > 0, 'and its IFLA_INFO_DATA, raw');
+    S.assertFields(byName.mv0, { kind: 'macvlan', mode: 'bridge', dev: byName.veth0.index, nopromisc: false }, 'mv0');
+    assert.equal(byName.mvt0.kind, 'macvtap', 'an unknown kind keeps its name');
+    assert.ok(byName.mvt0.raw.length > 0, 'and its IFLA_INFO_DATA, raw');
     assert.equal(byName.lo.kind, null);
   });
 

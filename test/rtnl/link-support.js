@@ -230,6 +230,24 @@ function assertAgreesWithIp(ns, link, nameOf) {
   if (link.kind === 'bridge') {
     assert.equal(info.info_data.stp_state !== 0, link.stp, `${what}: stp_state`);
   }
+  if (link.kind === 'macvlan') {
+    const d = info.info_data;
+    assert.equal(j.link, nameOf(link.dev), `${what}: link (the parent)`);
+    assert.equal(d.mode, link.mode, `${what}: mode`);
+    assert.equal((d.flags ?? '').includes('nopromisc'), link.nopromisc, `${what}: nopromisc`);
+    assert.equal(d.bcqueuelen, link.bcqueuelen, `${what}: bcqueuelen`);
+    assert.equal(d.usedbcqueuelen, link.usedBcqueuelen, `${what}: usedbcqueuelen`);
+  }
+  // The common attributes the table decodes beyond the spec's.
+  assert.equal(j.min_mtu, link.minMtu, `${what}: min_mtu`);
+  assert.equal(j.max_mtu, link.maxMtu, `${what}: max_mtu`);
+  assert.equal(j.broadcast, link.broadcast, `${what}: broadcast`);
+  assert.equal(j.promiscuity, link.promiscuity, `${what}: promiscuity`);
+  assert.equal(j.num_tx_queues, link.numTxQueues, `${what}: num_tx_queues`);
+  assert.equal(j.num_rx_queues, link.numRxQueues, `${what}: num_rx_queues`);
+  assert.equal(j.gso_max_size, link.gsoMaxSize, `${what}: gso_max_size`);
+  assert.equal(j.gso_max_segs, link.gsoMaxSegs, `${what}: gso_max_segs`);
+  assert.equal(j.group === 'default' ? 0 : Number(j.group), link.deviceGroup, `${what}: group`);
   return j;
 }
 

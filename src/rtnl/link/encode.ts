@@ -2,51 +2,31 @@
  * The link requests as pure encoders (spec + resolved indexes in, one netlink message out), so
  * that links.*, the reconciler's batches and the golden-byte tests share them. Device names in a
  * spec must be resolved to indexes first (refs); a name left unresolved is a programming error
- * (TypeError), never a silent zero.
+ * (TypeError), never a silent zero. Every kind-specific part comes from the kind's module,
+ * through the registry (./kinds).
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../../wire/constants';
 import type { MessageWriter } from '../../wire/writer';
-import {
-  IFLA_EXT_MASK,
-  IFLA_IFNAME,
-  IFLA_INFO_DATA,
-  IFLA_MASTER,
-  RTEXT_FILTER_SKIP_STATS,
-  RTM_DELLINK,
-  RTM_GETLINK,
-  RTM_NEWLINK,
-} from '../constants';
-import type { DeviceRef, IpipLink, Link, LinkChanges, LinkSpec, VxlanLink, BridgeLink } from '../types';
-import { bridgeDiff, bridgeHasData, BRIDGE_IMMUTABLE, encodeBridgeData } from './bridge';
+import { IFLA_EXT_MASK, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_MASTER, RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from '../constants';
+import type { DeviceRef, Link, LinkChanges, LinkSpec } from '../types';
+import { canonicalMac } from '../../values/mac';
 import { startLinkInfo, upFlags, writeCommonAttrs, writeIfinfomsg, type CommonAttrs } from './codec';
-import { encodeIpipChange, encodeIpipData, ipipDiff, ipipNeedsRecreate, IPIP_IMMUTABLE } from './ipip';
-import { encodeVethData } from './veth';
-import { encodeVxlanChange, encodeVxlanData, vxlanDiff, VXLAN_IMMUTABLE, type VxlanField } from './vxlan';
+import { indexOf } from './generic';
+import type { AnyLinkKind, LinkRefs } from './kind';
+import { linkKind } from './kinds';
 
-/** Devices and namespaces of a spec, resolved: indexes and open namespace fds. */
-export interface LinkRefs {
-  /** Underlay device index (vxlan, ipip dev). */
-  dev?: number;
-  /** Master index; 0 means none. */
-  master?: number;
-  /** Open fd of spec.netns / changes.netns. */
-  netnsFd?: number;
-  /** Open fd of a veth peer's netns. */
-  peerNetnsFd?: number;
-}
-
-function indexOf(ref: DeviceRef | null | undefined, resolved: number | undefined, field: string): number | undefined {
-  if (ref === undefined) return undefined;
-  if (ref === null) return 0;
-  if (typeof ref === 'number') return ref;
-  if (resolved === undefined) throw new TypeError(`${field} "${ref}" must be resolved to an interface index (pass it in refs)`);
-  return resolved;
-}
+export type { LinkRefs } from './kind';
 
 function needFd(netns: string | undefined, fd: number | undefined, field: string): number | undefined {
   if (netns === undefined) return undefined;
   if (fd === undefined) throw new TypeError(`${field} "${netns}" needs an open namespace fd (pass it in refs)`);
   return fd;
+}
+
+function kindOf(kind: string): AnyLinkKind {
+  const k = linkKind(kind);
+  if (!k) throw new TypeError(`${JSON.stringify(kind)} is not a registered link kind`);
+  return k;
 }
 
 /** Starts an RTM_xxxLINK message addressed to a device: by index, or by IFLA_IFNAME with
@@ -65,6 +45,7 @@ function beginForDevice(w: MessageWriter, type: number, flags: number, ref: Devi
  * 6.18, also for `ip link add NAME alias X`); links.add() sets it with a second request.
  */
 export function encodeLinkAdd(w: MessageWriter, spec: LinkSpec, refs: LinkRefs = {}): void {
+  const kind = kindOf(spec.kind);
   w.begin(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
   const [f, c] = upFlags(spec.up);
   writeIfinfomsg(w, 0, f, c);
@@ -75,36 +56,11 @@ export function encodeLinkAdd(w: MessageWriter, spec: LinkSpec, refs: LinkRefs =
     txqueuelen: spec.txqueuelen,
     master,
     netnsFd: needFd(spec.netns, refs.netnsFd, 'netns'),
+    link: kind.devIsLink ? indexOf(kind.deviceOf?.(spec), refs.dev, 'dev') : undefined,
     name: spec.name,
   });
   const li = startLinkInfo(w, spec.kind);
-  switch (spec.kind) {
-    case 'vxlan': {
-      const d = w.nestStart(IFLA_INFO_DATA);
-      encodeVxlanData(w, spec, indexOf(spec.dev, refs.dev, 'dev'));
-      w.nestEnd(d);
-      break;
-    }
-    case 'ipip': {
-      const d = w.nestStart(IFLA_INFO_DATA);
-      encodeIpipData(w, spec, indexOf(spec.dev, refs.dev, 'dev'));
-      w.nestEnd(d);
-      break;
-    }
-    case 'veth': {
-      const d = w.nestStart(IFLA_INFO_DATA);
-      encodeVethData(w, spec.peer, needFd(spec.peer.netns, refs.peerNetnsFd, 'peer.netns'));
-      w.nestEnd(d);
-      break;
-    }
-    case 'bridge':
-      if (bridgeHasData(spec)) {
-        const d = w.nestStart(IFLA_INFO_DATA);
-        encodeBridgeData(w, spec);
-        w.nestEnd(d);
-      }
-      break;
-  }
+  kind.encodeData?.(w, spec, refs);
   w.nestEnd(li);
   w.end();
 }
@@ -185,7 +141,7 @@ export function planLinkChange(current: Link, spec: LinkSpec, refs: LinkRefs = {
   const recreate: string[] = [];
   if (spec.name !== current.name) changed.push('name');
   if (spec.mtu !== undefined && spec.mtu !== current.mtu) changed.push('mtu');
-  if (spec.address !== undefined && spec.address.toLowerCase().replace(/-/g, ':') !== current.address) changed.push('address');
+  if (spec.address !== undefined && (canonicalMac(spec.address) ?? spec.address) !== current.address) changed.push('address');
   if (spec.up !== undefined && spec.up !== current.up) changed.push('up');
   if (spec.txqueuelen !== undefined && spec.txqueuelen !== current.txqueuelen) changed.push('txqueuelen');
   if (spec.alias !== undefined && spec.alias !== (current.alias ?? '')) changed.push('alias');
@@ -193,26 +149,12 @@ export function planLinkChange(current: Link, spec: LinkSpec, refs: LinkRefs = {
     const want = indexOf(spec.master, refs.master, 'master') || undefined;
     if (want !== current.master) changed.push('master');
   }
-  const dev = 'dev' in spec ? indexOf(spec.dev, refs.dev, 'dev') : undefined;
-  if (spec.kind === 'vxlan' && current.kind === 'vxlan') {
-    const d = vxlanDiff(current as VxlanLink, spec, dev);
+  const kind = linkKind(spec.kind);
+  if (kind && current.kind === spec.kind) {
+    const d = kind.diff(current, spec, refs);
     changed.push(...d);
-    recreate.push(...d.filter((f) => VXLAN_IMMUTABLE.includes(f)));
-    // The kernel keeps the device's address family (that of its local or remote/group, IPv4
-    // when it has neither: vxlan_config_validate()) for both local and remote/group.
-    const fam = (s: string | undefined) => (s === undefined ? 0 : s.includes(':') ? 6 : 4);
-    const cur = current as VxlanLink;
-    const family = fam(cur.local ?? cur.remote ?? cur.group) || 4;
-    if (d.includes('local') && fam(spec.local) !== family) recreate.push('local');
-    for (const f of ['remote', 'group'] as const) if (d.includes(f) && fam(spec[f]) !== family) recreate.push(f);
-  } else if (spec.kind === 'ipip' && current.kind === 'ipip') {
-    const d = ipipDiff(current as IpipLink, spec, dev);
-    changed.push(...d);
-    recreate.push(...d.filter((f) => IPIP_IMMUTABLE.includes(f)), ...ipipNeedsRecreate(current as IpipLink, spec));
-  } else if (spec.kind === 'bridge' && current.kind === 'bridge') {
-    const d = bridgeDiff(current as BridgeLink, spec);
-    changed.push(...d);
-    recreate.push(...d.filter((f) => BRIDGE_IMMUTABLE.includes(f)));
+    recreate.push(...d.filter((f) => kind.immutable.includes(f)));
+    if (kind.recreate) recreate.push(...kind.recreate(current, spec, d));
   }
   return { changed, recreate: [...new Set(recreate)] };
 }
@@ -221,31 +163,22 @@ const COMMON_FIELDS = new Set<string>(['name', 'mtu', 'address', 'up', 'master',
 
 /**
  * The requests a change takes, as groups of fields (one request each, in order). Usually one;
- * but vxlan_nl2conf() refuses IFLA_MTU in a request that also carries IFLA_INFO_DATA ("Cannot
- * change mtu", EOPNOTSUPP, Linux 6.18), so a vxlan whose MTU and kind settings both change
- * gets its MTU in a second request, after the rest (a new underlay changes what MTU it takes).
+ * a kind may split (a vxlan whose MTU and kind settings both change gets its MTU in a second
+ * request: vxlan_nl2conf() refuses IFLA_MTU next to IFLA_INFO_DATA).
  */
 export function splitLinkChange(kind: string, changed: readonly string[]): string[][] {
   if (!changed.length) return [];
-  if (kind === 'vxlan' && changed.includes('mtu') && changed.some((f) => !COMMON_FIELDS.has(f))) {
-    return [changed.filter((f) => f !== 'mtu'), ['mtu']];
-  }
-  return [[...changed]];
+  const k = linkKind(kind);
+  return k?.splitChange ? k.splitChange(changed) : [[...changed]];
 }
 
 /**
  * RTM_NEWLINK without NLM_F_CREATE on device `index`, sending the `changed` fields of spec:
- * common ones as IFLA_* attributes, kind ones in IFLA_LINKINFO/IFLA_INFO_DATA (a vxlan gets
- * only the changed attributes; an ipip the full set, as the kernel resets what is absent).
+ * common ones as IFLA_* attributes, kind ones in IFLA_LINKINFO/IFLA_INFO_DATA as the kind
+ * writes them (a vxlan only the changed attributes; an ipip the full set, as the kernel resets
+ * what is absent).
  */
-export function encodeLinkChange(
-  w: MessageWriter,
-  index: number,
-  current: Link,
-  spec: LinkSpec,
-  changed: readonly string[],
-  refs: LinkRefs = {},
-): void {
+export function encodeLinkChange(w: MessageWriter, index: number, current: Link, spec: LinkSpec, changed: readonly string[], refs: LinkRefs = {}): void {
   const has = (f: string) => changed.includes(f);
   w.begin(RTM_NEWLINK, 0);
   const [f, c] = upFlags(has('up') ? spec.up : undefined);
@@ -259,13 +192,11 @@ export function encodeLinkChange(
   if (has('name')) common.name = spec.name;
   writeCommonAttrs(w, common);
   const kindFields = changed.filter((x) => !COMMON_FIELDS.has(x));
-  if (kindFields.length) {
+  const kind = linkKind(spec.kind);
+  if (kindFields.length && kind?.encodeChange) {
     const li = startLinkInfo(w, spec.kind);
     const d = w.nestStart(IFLA_INFO_DATA);
-    const dev = 'dev' in spec ? indexOf(spec.dev, refs.dev, 'dev') : undefined;
-    if (spec.kind === 'vxlan') encodeVxlanChange(w, spec, kindFields as VxlanField[], dev);
-    else if (spec.kind === 'ipip') encodeIpipChange(w, current as IpipLink, spec, dev);
-    else if (spec.kind === 'bridge') encodeBridgeData(w, { stp: has('stp') ? spec.stp : undefined, vlanFiltering: has('vlanFiltering') ? spec.vlanFiltering : undefined });
+    kind.encodeChange(w, current, spec, kindFields, refs);
     w.nestEnd(d);
     w.nestEnd(li);
   }

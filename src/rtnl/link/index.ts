@@ -1,6 +1,7 @@
 /**
- * Links: create (vxlan, ipip, veth, bridge, wireguard), change, delete, read and list network devices
- * over rtnetlink.
+ * Links: create (every registered kind: vxlan, ipip, veth, bridge, wireguard, macvlan), change,
+ * delete, read and list network devices over rtnetlink. Everything kind-specific comes from the
+ * kind's module through the registry (./kinds).
  */
 import { NetlinkError } from '../../wire/errors';
 import { native } from '../../addon';
@@ -11,9 +12,8 @@ import type { RtnlContext } from '../context';
 import { DeviceResolver } from '../resolve';
 import type { DeviceRef, Link, LinkChanges, LinkFilter, LinkSpec } from '../types';
 import { checkDevice } from '../validate';
-import { checkIfName, netnsPath } from '../../values/names';
-import { Problems, ValidationError, checkKeys } from '../../values/problems';
-import { decodeBridge } from './bridge';
+import { netnsPath } from '../../values/names';
+import { Problems, ValidationError, describeValue, own } from '../../values/problems';
 import { parseLinkCommon, rawAttrs } from './codec';
 import {
   encodeLinkAdd,
@@ -26,46 +26,58 @@ import {
   splitLinkChange,
   type LinkRefs,
 } from './encode';
-import { decodeIpip } from './ipip';
-import { decodeVeth } from './veth';
-import { decodeVxlan } from './vxlan';
-import { decodeWireguard } from './wireguard';
-import { validateLinkChanges, validateLinkSpec } from './validate';
+import { linkKind } from './kinds';
+import { LINK_FILTER_FIELDS } from './table';
+import { MAX_MTU, MIN_MTU, validateLinkChanges, validateLinkSpec } from './validate';
 
 export { encodeLinkAdd, encodeLinkChange, encodeLinkDel, encodeLinkDump, encodeLinkGet, encodeLinkSet, planLinkChange, splitLinkChange };
 export type { LinkChangePlan, LinkRefs, CommonField } from './encode';
+export type { LinkKindModule, KindData, MtuBounds } from './kind';
+export { linkKind, linkKindNames, linkKinds } from './kinds';
 export { validateLinkChanges, validateLinkSpec, MIN_MTU, MAX_MTU, IPIP_MAX_MTU, MAX_VNI } from './validate';
-export { VXLAN_ATTRS, VXLAN_CHANGEABLE, VXLAN_IMMUTABLE, type VxlanField } from './vxlan';
-export { IPTUN_ATTRS, IPIP_CHANGEABLE, IPIP_IMMUTABLE, type IpipField } from './ipip';
-export { BRIDGE_ATTRS, BRIDGE_CHANGEABLE, BRIDGE_IMMUTABLE, type BridgeField } from './bridge';
-export { VETH_CHANGEABLE, VETH_IMMUTABLE } from './veth';
-export { WIREGUARD_CHANGEABLE, WIREGUARD_IMMUTABLE } from './wireguard';
+export { IFINFOMSG, LINK_ATTRS, LINKINFO_ATTRS, LINK_COMMON_FIELDS, LINK_CHANGE_FIELDS, LINK_FILTER_FIELDS } from './table';
+export { VXLAN_ATTRS, VXLAN_FIELDS, VXLAN_CHANGEABLE, VXLAN_IMMUTABLE, type VxlanField } from './vxlan';
+export { IPTUN_ATTRS, IPIP_FIELDS, IPIP_CHANGEABLE, IPIP_IMMUTABLE, type IpipField } from './ipip';
+export { BRIDGE_ATTRS, BRIDGE_FIELDS, BRIDGE_CHANGEABLE, BRIDGE_IMMUTABLE, type BridgeField } from './bridge';
+export { VETH_FIELDS, VETH_PEER_FIELDS, VETH_CHANGEABLE, VETH_IMMUTABLE } from './veth';
+export { WIREGUARD_FIELDS, WIREGUARD_CHANGEABLE, WIREGUARD_IMMUTABLE } from './wireguard';
+export { MACVLAN_ATTRS, MACVLAN_FIELDS, MACVLAN_CHANGEABLE, MACVLAN_IMMUTABLE, type MacvlanField } from './macvlan';
 
 /**
- * Decodes one RTM_NEWLINK or RTM_DELLINK message (used by list() and by the monitor).
- * vxlan, ipip, veth, bridge and wireguard devices decode to their typed shapes; any other device is an
- * OtherLink with its kind (null when it has none, e.g. lo) and its IFLA_INFO_DATA attributes
- * undecoded, so unknown kinds never fail. Throws NetlinkParseError for a malformed message.
+ * Decodes one RTM_NEWLINK or RTM_DELLINK message (used by list() and by the monitor). A device
+ * of a registered kind decodes to its typed shape (the kind's table reads IFLA_INFO_DATA; what
+ * it does not name is kept in `raw`); any other device is an OtherLink with its kind (null when
+ * it has none, e.g. lo) and its IFLA_INFO_DATA attributes undecoded, so unknown kinds never
+ * fail. Throws NetlinkParseError for a malformed message.
  */
 export function parseLinkMessage(m: MessageView): Link {
   const { base, info } = parseLinkCommon(m);
-  switch (info.kind) {
-    case 'vxlan':
-      return decodeVxlan(base, m.buf, info.dataStart, info.dataEnd);
-    case 'ipip':
-      return decodeIpip(base, m.buf, info.dataStart, info.dataEnd);
-    case 'veth':
-      return decodeVeth(base);
-    case 'bridge':
-      return decodeBridge(base, m.buf, info.dataStart, info.dataEnd);
-    case 'wireguard':
-      return decodeWireguard(base);
-    default:
-      return { ...base, kind: info.kind, raw: rawAttrs(m.buf, info.dataStart, info.dataEnd) };
+  const kind = linkKind(info.kind);
+  if (!kind) return { ...base, kind: info.kind, raw: rawAttrs(m.buf, info.dataStart, info.dataEnd) };
+  const values: Record<string, unknown> = {};
+  let raw;
+  if (info.dataStart >= 0) {
+    if (kind.data) raw = kind.data.decodeInto(m.buf, info.dataStart, info.dataEnd, values);
+    else if (info.dataEnd > info.dataStart) raw = rawAttrs(m.buf, info.dataStart, info.dataEnd);
   }
+  return kind.decode(base, { values, raw }) as Link;
 }
 
-const deviceText = (ref: DeviceRef) => (typeof ref === 'number' ? `index ${ref}` : `"${ref}"`);
+const deviceText = (ref: DeviceRef) => (typeof ref === 'number' ? `index ${ref}` : describeValue(ref));
+
+/**
+ * The device's MTU bounds as the kernel reports them (IFLA_MIN_MTU, IFLA_MAX_MTU; 0 is "no
+ * bound", as loopback's), checked before a change is sent: the kernel's own refusal is a bare
+ * EINVAL that does not say the range.
+ */
+function checkMtuBounds(p: Problems, path: string, mtu: number | undefined, device: Link): void {
+  if (mtu === undefined) return;
+  const min = device.minMtu ?? 0;
+  const max = device.maxMtu ?? 0;
+  if (mtu < min || (max > 0 && mtu > max)) {
+    p.add(path, `${mtu} is outside the MTU range of ${device.name} (${min}..${max > 0 ? max : 'no limit'}, its IFLA_MIN_MTU..IFLA_MAX_MTU)`);
+  }
+}
 
 /** Opens namespace fds for IFLA_NET_NS_FD and closes them all afterwards, whatever happens. */
 class NetnsFds {
@@ -112,8 +124,9 @@ export class Links {
    * the device got.
    */
   async add(spec: LinkSpec): Promise<Link> {
-    const name = (spec as { name?: unknown })?.name;
-    const what = `links.add ${(spec as { kind?: unknown })?.kind} ${JSON.stringify(name)}`;
+    const isObj = typeof spec === 'object' && spec !== null;
+    const kind = isObj ? own(spec, 'kind') : undefined;
+    const what = `links.add ${typeof kind === 'string' ? kind : describeValue(kind)} ${isObj ? describeValue(own(spec, 'name')) : describeValue(spec)}`;
     const p = new Problems();
     validateLinkSpec(p, '', spec);
     p.throwIfAny(what);
@@ -125,9 +138,8 @@ export class Links {
       refs.netnsFd = fds.open(spec.netns, what);
       if (spec.kind === 'veth') refs.peerNetnsFd = fds.open(spec.peer.netns, what);
       if (refs.netnsFd !== undefined) there = NetlinkSocket.open({ netnsFd: refs.netnsFd });
-      if ((spec.kind === 'vxlan' || spec.kind === 'ipip') && typeof spec.dev === 'string') {
-        refs.dev = await this.ctx.devices.index(spec.dev, what);
-      }
+      const dev = linkKind(spec.kind)?.deviceOf?.(spec);
+      if (typeof dev === 'string') refs.dev = await this.ctx.devices.index(dev, what);
       if (typeof spec.master === 'string') {
         refs.master = await (there ? new DeviceResolver(there) : this.ctx.devices).index(spec.master, what);
       }
@@ -156,8 +168,14 @@ export class Links {
   async set(ref: DeviceRef, changes: LinkChanges): Promise<void> {
     const what = `links.set ${deviceText(ref)}`;
     const p = new Problems();
-    checkDevice(p, 'device', ref);
+    const refOk = checkDevice(p, 'device', ref);
     validateLinkChanges(p, '', changes);
+    // An MTU outside what most devices take (68..65535) is checked against the device's own
+    // bounds first: loopback's 65536 is fine, a veth's 70000 is not, and the kernel's EINVAL
+    // would not say why. Within that range the kernel checks (and set() names the bounds then).
+    const mtu = typeof changes === 'object' && changes !== null ? own(changes, 'mtu') : undefined;
+    const farMtu = typeof mtu === 'number' && Number.isInteger(mtu) && mtu >= 0 && mtu <= 0xffffffff && (mtu < MIN_MTU || mtu > MAX_MTU);
+    if (farMtu && refOk) checkMtuBounds(p, 'mtu', mtu, await readLink(this.ctx.socket, ref, what));
     p.throwIfAny(what);
     if (Object.values(changes).every((v) => v === undefined)) return;
     const fds = new NetnsFds();
@@ -167,7 +185,11 @@ export class Links {
       // A rename puts the new name in IFLA_IFNAME, so the device must be addressed by index.
       const target = changes.name !== undefined && typeof ref === 'string' ? await this.ctx.devices.index(ref, what) : ref;
       refs.netnsFd = fds.open(changes.netns, what);
-      await this.ctx.socket.request((w) => encodeLinkSet(w, target, changes, refs), { what });
+      try {
+        await this.ctx.socket.request((w) => encodeLinkSet(w, target, changes, refs), { what });
+      } catch (e) {
+        throw await this.explainMtu(e, target, changes.mtu);
+      }
     } finally {
       fds.close();
     }
@@ -188,7 +210,7 @@ export class Links {
     const p = new Problems();
     checkDevice(p, 'device', ref);
     validateLinkSpec(p, '', spec);
-    if ((spec as { netns?: unknown })?.netns !== undefined) {
+    if (typeof spec === 'object' && spec !== null && own(spec, 'netns') !== undefined) {
       p.add('netns', 'change() works on a device in this namespace; move a device with set(ref, { netns })');
     }
     p.throwIfAny(what);
@@ -199,8 +221,12 @@ export class Links {
         what,
       );
     }
+    const bounds = new Problems();
+    checkMtuBounds(bounds, 'mtu', spec.mtu, current);
+    bounds.throwIfAny(what);
     const refs: LinkRefs = {};
-    if ((spec.kind === 'vxlan' || spec.kind === 'ipip') && typeof spec.dev === 'string') refs.dev = await this.ctx.devices.index(spec.dev, what);
+    const dev = linkKind(spec.kind)?.deviceOf?.(spec);
+    if (typeof dev === 'string') refs.dev = await this.ctx.devices.index(dev, what);
     if (typeof spec.master === 'string') refs.master = await this.ctx.devices.index(spec.master, what);
     const plan = planLinkChange(current, spec, refs);
     if (plan.recreate.length) {
@@ -210,8 +236,25 @@ export class Links {
       );
     }
     for (const fields of splitLinkChange(spec.kind, plan.changed)) {
-      await this.ctx.socket.request((w) => encodeLinkChange(w, current.index, current, spec, fields, refs), { what });
+      try {
+        await this.ctx.socket.request((w) => encodeLinkChange(w, current.index, current, spec, fields, refs), { what });
+      } catch (e) {
+        throw await this.explainMtu(e, current.index, fields.includes('mtu') ? spec.mtu : undefined);
+      }
     }
+  }
+
+  /** An EINVAL for a request that changed the MTU names the device's bounds when the MTU lies outside them. */
+  private async explainMtu(e: unknown, ref: DeviceRef, mtu: number | undefined): Promise<unknown> {
+    if (mtu === undefined || !(e instanceof NetlinkError) || e.code !== 'EINVAL') return e;
+    try {
+      const p = new Problems();
+      checkMtuBounds(p, 'mtu', mtu, await readLink(this.ctx.socket, ref, 'read MTU bounds'));
+      if (!p.ok) e.message += ` (${p.list[0].message})`;
+    } catch {
+      // the original error stands
+    }
+    return e;
   }
 
   /** Deletes a device (a veth takes its peer with it). NetlinkError ENODEV naming it when missing. */
@@ -236,19 +279,14 @@ export class Links {
   async list(filter: LinkFilter = {}): Promise<Link[]> {
     const what = 'links.list';
     const p = new Problems();
-    if (typeof filter !== 'object' || filter === null) p.add('', `expected a filter object, got ${JSON.stringify(filter)}`);
-    else {
-      checkKeys(p, '', filter, ['kind', 'master', 'name']);
-      if (filter.kind !== undefined && (typeof filter.kind !== 'string' || filter.kind === '')) p.add('kind', `${JSON.stringify(filter.kind)} is not a link kind`);
-      if (filter.master !== undefined) checkDevice(p, 'master', filter.master);
-      if (filter.name !== undefined) checkIfName(p, 'name', filter.name);
-    }
+    LINK_FILTER_FIELDS.check(p, '', filter, 'a filter');
     p.throwIfAny(what);
-    const master = filter.master === undefined ? undefined : await this.ctx.devices.index(filter.master, what);
-    const keep = (l: Link) => (filter.kind === undefined || l.kind === filter.kind) && (master === undefined || l.master === master);
-    if (filter.name !== undefined) {
+    const f = { kind: own(filter, 'kind'), master: own(filter, 'master'), name: own(filter, 'name') } as LinkFilter;
+    const master = f.master === undefined ? undefined : await this.ctx.devices.index(f.master, what);
+    const keep = (l: Link) => (f.kind === undefined || l.kind === f.kind) && (master === undefined || l.master === master);
+    if (f.name !== undefined) {
       try {
-        const l = await readLink(this.ctx.socket, filter.name, `${what} name "${filter.name}"`);
+        const l = await readLink(this.ctx.socket, f.name, `${what} name "${f.name}"`);
         return keep(l) ? [l] : [];
       } catch (e) {
         if (e instanceof NetlinkError && e.code === 'ENODEV') return [];
@@ -256,7 +294,7 @@ export class Links {
       }
     }
     const links = await this.ctx.socket.dump(
-      (w) => encodeLinkDump(w, { master, kind: filter.kind }),
+      (w) => encodeLinkDump(w, { master, kind: f.kind }),
       (m) => (m.type === RTM_NEWLINK ? parseLinkMessage(m) : undefined),
       { what },
     );

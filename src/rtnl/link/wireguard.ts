@@ -9,6 +9,9 @@
  */
 import type { LinkBase, LinkCommonSpec } from '../types';
 import type { Problems } from '../../values/problems';
+import { defineFields } from '../spec';
+import { decodeWith } from './generic';
+import type { KindData, LinkKindModule } from './kind';
 
 /** A WireGuard device for links.add(): the common link settings only. */
 export interface WireguardSpec extends LinkCommonSpec {
@@ -22,14 +25,29 @@ export interface WireguardLink extends LinkBase {
   kind: 'wireguard';
 }
 
+/** The fields of a WireguardSpec beyond the common ones: none. */
+export const WIREGUARD_FIELDS = defineFields('WireguardSpec', {});
 /** Spec fields beyond the common ones: none. */
-export const WIREGUARD_KEYS: readonly string[] = [];
+export const WIREGUARD_KEYS: readonly string[] = WIREGUARD_FIELDS.names;
 /** What change() can do beyond the common settings: nothing (there are no kind settings). */
 export const WIREGUARD_CHANGEABLE: readonly string[] = [];
 /** None. */
 export const WIREGUARD_IMMUTABLE: readonly string[] = [];
 
-/** The kind's own rules: no MAC address. */
+/** The wireguard kind: no MAC address (ARPHRD_NONE), MTU up to wg's 65535 - overhead. */
+export const wireguard: LinkKindModule<WireguardSpec, WireguardLink> = {
+  kind: 'wireguard',
+  fields: WIREGUARD_FIELDS,
+  mtu: { min: 68, max: 65535 },
+  hasAddress: false,
+  changeable: WIREGUARD_CHANGEABLE,
+  immutable: WIREGUARD_IMMUTABLE,
+  defaults: {},
+  decode: (base: LinkBase, data: KindData) => decodeWith<WireguardLink>(base, 'wireguard', data, [], {}),
+  diff: () => [],
+};
+
+/** The kind's own rules: no MAC address (what links.add() checks through the registry). */
 export function validateWireguard(p: Problems, path: string, s: Record<string, unknown>): void {
   if (s.address !== undefined) p.add(path ? `${path}.address` : 'address', 'a wireguard device has no MAC address (ARPHRD_NONE)');
 }
