@@ -8,14 +8,30 @@ import type { AttrSpec, AttrTable } from '../wire/attrs';
 import { ADDRESS_FIELDS, ADDRESS_FILTER_FIELDS, IFA_ATTRS } from './address/table';
 import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './fdb/table';
 import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS } from './neighbor/table';
+import { linkKinds } from './link/kinds';
+import { LINKINFO_ATTRS, LINK_ATTRS, LINK_CHANGE_FIELDS, LINK_COMMON_FIELDS, LINK_FILTER_FIELDS } from './link/table';
+import { VETH_PEER_FIELDS } from './link/veth';
 import type { FieldTable } from './spec';
 
 /** The spec field tables, each naming the interface it describes. */
 export function specTables(): FieldTable[] {
-  return [ADDRESS_FIELDS, ADDRESS_FILTER_FIELDS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS, FDB_FIELDS, FDB_FILTER_FIELDS];
+  return [
+    ADDRESS_FIELDS,
+    ADDRESS_FILTER_FIELDS,
+    NEIGHBOR_FIELDS,
+    NEIGHBOR_FILTER_FIELDS,
+    FDB_FIELDS,
+    FDB_FILTER_FIELDS,
+    LINK_COMMON_FIELDS,
+    LINK_CHANGE_FIELDS,
+    LINK_FILTER_FIELDS,
+    VETH_PEER_FIELDS,
+    ...linkKinds().map((k) => k.fields),
+  ];
 }
 
 /** The attribute tables, by message kind. */
 export function attrTables(): Array<AttrTable<AttrSpec>> {
-  return [IFA_ATTRS, NEIGHBOR_ATTRS, FDB_ATTRS];
+  const kindData = linkKinds().flatMap((k) => (k.data ? [k.data] : []));
+  return [IFA_ATTRS, NEIGHBOR_ATTRS, FDB_ATTRS, LINK_ATTRS, LINKINFO_ATTRS, ...kindData];
 }

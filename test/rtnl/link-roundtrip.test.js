@@ -89,6 +89,11 @@ kernelDescribe('rtnl links on the real kernel: round trip and the iproute2 oracl
     await fc.assert(fc.asyncProperty(S.bridgeSpec, (spec) => roundTrip(spec, ix)), { numRuns: RUNS });
   });
 
+  it(`macvlan: ${RUNS} random valid specs (every mode, its flag, queue length) read back as asked and as ip -d sees them`, async function () {
+    const ix = await underlay();
+    await fc.assert(fc.asyncProperty(S.macvlanSpec, (spec) => roundTrip(spec, ix)), { numRuns: RUNS });
+  });
+
   it('bridge VLAN filtering: this kernel refuses it (no CONFIG_BRIDGE_VLAN_FILTERING); where it exists it reads back', async function () {
     let link;
     try {

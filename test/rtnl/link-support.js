@@ -140,6 +140,32 @@ const bridgeSpec = fc
   })
   .map((r) => clean({ kind: 'bridge', ...r }));
 
+/** Valid macvlan specs on the parent "eth0" (MTU 1500): each flag only in its mode. */
+const macvlanSpec = fc
+  .record({
+    name: ifname('mv'),
+    mode: opt(fc.constantFrom('private', 'vepa', 'bridge', 'passthru', 'source')),
+    flag: fc.boolean(),
+    bcqueuelen: opt(fc.integer({ min: 0, max: 100000 })),
+    mtu: opt(fc.integer({ min: 68, max: 1500 })),
+    address: opt(mac),
+    txqueuelen: opt(fc.integer({ min: 0, max: 100000 })),
+    up: opt(fc.boolean()),
+    alias: opt(alias),
+  })
+  .map(({ flag, ...r }) =>
+    clean({
+      kind: 'macvlan',
+      dev: 'eth0',
+      ...r,
+      nopromisc: r.mode === 'passthru' ? flag : undefined,
+      nodst: r.mode === 'source' ? flag : undefined,
+      // passthru takes the parent's MAC (and its MTU): give neither
+      address: r.mode === 'passthru' ? undefined : r.address,
+      mtu: r.mode === 'passthru' ? undefined : r.mtu,
+    }),
+  );
+
 function canonicalIP(s) {
   if (!s.includes(':')) return s;
   const wire = require('../../dist/wire');
@@ -175,6 +201,10 @@ function expectedFrom(spec, ix) {
     });
   }
   if (spec.kind === 'bridge') Object.assign(e, { stp: spec.stp ?? false, vlanFiltering: false });
+  if (spec.kind === 'macvlan') {
+    Object.assign(e, { dev: ix[spec.dev], link: ix[spec.dev], mode: spec.mode ?? 'vepa', nopromisc: spec.nopromisc ?? false, nodst: spec.nodst ?? false });
+    if (spec.bcqueuelen !== undefined) e.bcqueuelen = spec.bcqueuelen;
+  }
   return e;
 }
 
@@ -234,7 +264,9 @@ function assertAgreesWithIp(ns, link, nameOf) {
     const d = info.info_data;
     assert.equal(j.link, nameOf(link.dev), `${what}: link (the parent)`);
     assert.equal(d.mode, link.mode, `${what}: mode`);
-    assert.equal((d.flags ?? '').includes('nopromisc'), link.nopromisc, `${what}: nopromisc`);
+    assert.equal(d.nopromisc === true, link.nopromisc, `${what}: nopromisc`);
+    assert.equal(d.nodst === true, link.nodst, `${what}: nodst`);
+    if (link.mode === 'source') assert.equal(d.macaddr_count, link.macaddrCount, `${what}: macaddr_count (ip prints it in source mode)`);
     assert.equal(d.bcqueuelen, link.bcqueuelen, `${what}: bcqueuelen`);
     assert.equal(d.usedbcqueuelen, link.usedBcqueuelen, `${what}: usedbcqueuelen`);
   }
@@ -269,4 +301,4 @@ async function assertOperstateAgrees(ns, nl, name) {
 }
 
 module.exports = {
-  assertOperstateAgrees, vxlanSpec, vethSpec, bridgeSpec, expectedFrom, assertFields, assertAgreesWithIp, ipLink, canonicalIP };
+  assertOperstateAgrees, vxlanSpec, vethSpec, bridgeSpec, macvlanSpec, expectedFrom, assertFields, assertAgreesWithIp, ipLink, canonicalIP };

@@ -11,11 +11,13 @@ describe('rtnl: tables', function () {
 
   it('every spec table has a typed interface whose properties are exactly its fields, with the same docs', function () {
     const tables = specTables();
-    assert.ok(tables.length >= 6, `only ${tables.length} tables`);
+    assert.ok(tables.length >= 16, `only ${tables.length} tables`);
     for (const t of tables) {
       const iface = ifaces.get(t.name);
       assert.ok(iface, `no interface ${t.name} in src/rtnl for table ${t.name}`);
-      assert.deepEqual([...iface.props.keys()].sort(), [...t.names].sort(), `${t.name}: fields of the interface (${iface.file}) and of the table differ`);
+      // A kind's discriminant (`kind: 'vxlan'`) is the registry's, not a field of its table.
+      const props = [...iface.props.keys()].filter((k) => !(k === 'kind' && /^Discriminant/.test(iface.props.get(k))));
+      assert.deepEqual(props.sort(), [...t.names].sort(), `${t.name}: fields of the interface (${iface.file}) and of the table differ`);
       for (const name of t.names) {
         assert.equal(iface.props.get(name), t.fields[name].doc, `${t.name}.${name}: the doc comment and the table's doc differ`);
       }
