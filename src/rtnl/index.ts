@@ -8,6 +8,7 @@ export * from './names';
 export { DeviceResolver } from './resolve';
 export type { RtnlContext } from './context';
 export { Rtnl, type RtnlOptions } from './rtnl';
+export { FieldTable, COMMON_SYNONYMS, type FieldDef, type FieldCheck } from './spec';
 export {
   Links,
   parseLinkMessage,
@@ -25,6 +26,18 @@ export {
   type LinkRefs,
   type VxlanField,
   type IpipField,
+  linkKind,
+  linkKindNames,
+  linkKinds,
+  LINK_KINDS,
+  type SpecOf,
+  type LinkOf,
+  type LinkKindModule,
+  type AnyLinkKind,
+  type KindData,
+  type KindLink,
+  type KindSpec,
+  type MtuBounds,
 } from './link';
 export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } from './address';
 export { Routes, RouteFacts, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';

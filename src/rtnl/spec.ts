@@ -16,12 +16,12 @@ import { checkBool, checkInt, checkKeys, describeValue, isObject, own, type Prob
 import { checkDevice } from './validate';
 
 /** Checks one field's value (present, not undefined), adding problems at `path`. */
-export type Check = (p: Problems, path: string, v: unknown) => unknown;
+export type FieldCheck = (p: Problems, path: string, v: unknown) => unknown;
 
 /** One field of a spec: its check and its meaning. */
 export interface FieldDef {
   /** Checks a given value (called only when the field is present and not undefined). */
-  check: Check;
+  check: FieldCheck;
   /** What the field means: the doc comment of the typed interface's property, word for word. */
   doc: string;
   /** For a required field: what to say when it is missing ("required (a device name or index)"). */
@@ -29,7 +29,7 @@ export interface FieldDef {
 }
 
 /** A field of `doc` checked by `check` (see FieldDef). */
-export function fieldOf(check: Check, doc: string, required?: string): FieldDef {
+export function fieldOf(check: FieldCheck, doc: string, required?: string): FieldDef {
   return required === undefined ? { check, doc } : { check, doc, required };
 }
 
@@ -134,35 +134,35 @@ export function defineFields(name: string, fields: Readonly<Record<string, Field
 
 /** An integer in min..max. */
 export const int =
-  (min: number, max: number): Check =>
+  (min: number, max: number): FieldCheck =>
   (p, path, v) =>
     checkInt(p, path, v, min, max);
 /** true or false. */
-export const bool: Check = (p, path, v) => checkBool(p, path, v);
+export const bool: FieldCheck = (p, path, v) => checkBool(p, path, v);
 /** A device name or index. */
-export const device: Check = (p, path, v) => checkDevice(p, path, v);
+export const device: FieldCheck = (p, path, v) => checkDevice(p, path, v);
 /** A device name or index, or null ("none"). */
-export const deviceOrNull: Check = (p, path, v) => v === null || checkDevice(p, path, v);
+export const deviceOrNull: FieldCheck = (p, path, v) => v === null || checkDevice(p, path, v);
 /** An interface name the kernel stores as given. */
-export const ifName: Check = (p, path, v) => checkIfName(p, path, v);
+export const ifName: FieldCheck = (p, path, v) => checkIfName(p, path, v);
 /** A namespace name or absolute path. */
-export const netns: Check = (p, path, v) => checkNetns(p, path, v);
+export const netns: FieldCheck = (p, path, v) => checkNetns(p, path, v);
 /** A MAC address. */
-export const mac: Check = (p, path, v) => checkMac(p, path, v);
+export const mac: FieldCheck = (p, path, v) => checkMac(p, path, v);
 /** A MAC a device can take (unicast, not all zeros). */
-export const unicastMac: Check = (p, path, v) => checkUnicastMac(p, path, v);
+export const unicastMac: FieldCheck = (p, path, v) => checkUnicastMac(p, path, v);
 /** An IP address, of `family` when given. */
 export const address =
-  (family?: IpFamily): Check =>
+  (family?: IpFamily): FieldCheck =>
   (p, path, v) =>
     parseAddress(p, path, v, family);
 /** A prefix whose host bits are the address itself (interface addresses). */
-export const prefixKeep: Check = (p, path, v) => parsePrefix(p, path, v, 'keep');
+export const prefixKeep: FieldCheck = (p, path, v) => parsePrefix(p, path, v, 'keep');
 /** An address family: 4 or 6, 'inet' or 'inet6', AF_INET 2 or AF_INET6 10. */
-export const family: Check = (p, path, v) => parseFamily(p, path, v);
+export const family: FieldCheck = (p, path, v) => parseFamily(p, path, v);
 /** One of the names given. */
 export const oneOf =
-  (names: readonly string[], what = 'value'): Check =>
+  (names: readonly string[], what = 'value'): FieldCheck =>
   (p, path, v) => {
     if (typeof v === 'string' && names.includes(v)) return true;
     p.add(path, `unknown ${what} ${describeValue(v)} (expected one of ${names.join(', ')})`);
@@ -170,7 +170,7 @@ export const oneOf =
   };
 /** A name of `table` or a number in min..max. */
 export const nameOrInt =
-  (table: Readonly<Record<string, number>>, what: string, min: number, max: number): Check =>
+  (table: Readonly<Record<string, number>>, what: string, min: number, max: number): FieldCheck =>
   (p, path, v) => {
     if (typeof v === 'string') {
       if (Object.prototype.hasOwnProperty.call(table, v)) return true;
@@ -181,7 +181,7 @@ export const nameOrInt =
   };
 /** A string of at most `maxBytes` UTF-8 bytes, without NUL (minBytes: the least, default 0). */
 export const text =
-  (maxBytes: number, minBytes = 0, what = 'a string'): Check =>
+  (maxBytes: number, minBytes = 0, what = 'a string'): FieldCheck =>
   (p, path, v) => {
     if (typeof v !== 'string') p.add(path, `${describeValue(v)} must be ${what}`);
     else if (Buffer.byteLength(v) > maxBytes || Buffer.byteLength(v) < minBytes) {
@@ -192,4 +192,4 @@ export const text =
     return false;
   };
 /** Anything: the field is checked by the kind's own rules. */
-export const checkedElsewhere: Check = () => true;
+export const checkedElsewhere: FieldCheck = () => true;

@@ -32,8 +32,8 @@ import { MAX_MTU, MIN_MTU, validateLinkChanges, validateLinkSpec } from './valid
 
 export { encodeLinkAdd, encodeLinkChange, encodeLinkDel, encodeLinkDump, encodeLinkGet, encodeLinkSet, planLinkChange, splitLinkChange };
 export type { LinkChangePlan, LinkRefs, CommonField } from './encode';
-export type { LinkKindModule, KindData, MtuBounds } from './kind';
-export { linkKind, linkKindNames, linkKinds } from './kinds';
+export type { LinkKindModule, AnyLinkKind, KindData, KindLink, KindSpec, MtuBounds } from './kind';
+export { linkKind, linkKindNames, linkKinds, LINK_KINDS, type SpecOf, type LinkOf } from './kinds';
 export { validateLinkChanges, validateLinkSpec, MIN_MTU, MAX_MTU, IPIP_MAX_MTU, MAX_VNI } from './validate';
 export { IFINFOMSG, LINK_ATTRS, LINKINFO_ATTRS, LINK_COMMON_FIELDS, LINK_CHANGE_FIELDS, LINK_FILTER_FIELDS } from './table';
 export { VXLAN_ATTRS, VXLAN_FIELDS, VXLAN_CHANGEABLE, VXLAN_IMMUTABLE, type VxlanField } from './vxlan';

@@ -18,16 +18,19 @@ export type { BridgeSpec, BridgeLink, BridgeField } from './bridge';
 export type { WireguardSpec, WireguardLink } from './wireguard';
 export type { MacvlanSpec, MacvlanLink, MacvlanMode, MacvlanField } from './macvlan';
 
-const KINDS = [vxlan, ipip, veth, bridge, wireguard, macvlan] as const;
+/** The registered kinds, one line each (frozen: the registry is not changed at run time). */
+export const LINK_KINDS = Object.freeze([vxlan, ipip, veth, bridge, wireguard, macvlan] as const);
 
-type SpecOf<K> = K extends LinkKindModule<infer S, infer _L> ? S : never;
-type LinkOf<K> = K extends LinkKindModule<infer _S, infer L> ? L : never;
+/** The spec type of a kind module. */
+export type SpecOf<K> = K extends LinkKindModule<infer S, infer _L> ? S : never;
+/** The read-back type of a kind module. */
+export type LinkOf<K> = K extends LinkKindModule<infer _S, infer L> ? L : never;
 /** The specs of the registered kinds (LinkSpec is this union). */
-export type RegisteredLinkSpec = SpecOf<(typeof KINDS)[number]>;
+export type RegisteredLinkSpec = SpecOf<(typeof LINK_KINDS)[number]>;
 /** The read-backs of the registered kinds. */
-export type RegisteredLink = LinkOf<(typeof KINDS)[number]>;
+export type RegisteredLink = LinkOf<(typeof LINK_KINDS)[number]>;
 
-const BY_NAME = new Map<string, AnyLinkKind>(KINDS.map((k) => [k.kind, k]));
+const BY_NAME = new Map<string, AnyLinkKind>(LINK_KINDS.map((k) => [k.kind, k]));
 
 /** The kind module of an IFLA_INFO_KIND, or undefined for a kind this library does not create. */
 export function linkKind(name: string | null | undefined): AnyLinkKind | undefined {
@@ -41,5 +44,5 @@ export function linkKindNames(): string[] {
 
 /** Every registered kind module. */
 export function linkKinds(): readonly AnyLinkKind[] {
-  return KINDS;
+  return LINK_KINDS;
 }

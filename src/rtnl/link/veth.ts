@@ -13,7 +13,7 @@ import type { MessageWriter } from '../../wire/writer';
 import { IFLA_INFO_DATA, VETH_INFO_PEER } from '../constants';
 import type { LinkBase, LinkCommonSpec } from '../types';
 import { describeValue as show, own, type Problems } from '../../values/problems';
-import { defineFields, fieldOf, ifName, int, netns, unicastMac, type Check } from '../spec';
+import { defineFields, fieldOf, ifName, int, netns, unicastMac, type FieldCheck } from '../spec';
 import { decodeWith } from './generic';
 import type { KindData, LinkKindModule, LinkRefs } from './kind';
 import { IFINFOMSG, LINK_ATTRS } from './table';
@@ -66,7 +66,7 @@ export const VETH_PEER_FIELDS = defineFields(
   { mac: 'address', ifname: 'name' },
 );
 
-const peerCheck: Check = (p, path, v) => VETH_PEER_FIELDS.check(p, path, v, 'the peer end, e.g. { name: "veth1" }, an');
+const peerCheck: FieldCheck = (p, path, v) => VETH_PEER_FIELDS.check(p, path, v, 'the peer end, e.g. { name: "veth1" }, an');
 
 /** The fields of a VethSpec. */
 export const VETH_FIELDS = defineFields('VethSpec', { peer: fieldOf(peerCheck, 'The other end of the pair.', 'required: the peer end, e.g. { name: "veth1" }') }, { peer_name: 'peer' });

@@ -27,7 +27,7 @@ import {
 import type { DeviceRef, LinkBase, LinkCommonSpec } from '../types';
 import { isMulticast, isUnspecified, parseAddress, type ParsedAddress } from '../../values/address';
 import { checkInt, describeValue as show, Problems } from '../../values/problems';
-import { address, bool, defineFields, device, fieldOf, int, type Check } from '../spec';
+import { address, bool, defineFields, device, fieldOf, int, type FieldCheck } from '../spec';
 import { decodeWith, diffFields, indexOf, isMulticastIP, writeData } from './generic';
 import type { KindData, LinkKindModule, LinkRefs } from './kind';
 
@@ -150,7 +150,7 @@ export const VXLAN_ATTRS = defineAttrs('IFLA_VXLAN', {
 });
 
 /** [low, high], both 1..65535, low not above high. */
-const srcPortRangeCheck: Check = (p, path, v) => {
+const srcPortRangeCheck: FieldCheck = (p, path, v) => {
   if (!Array.isArray(v) || v.length !== 2) {
     p.add(path, `${show(v)} must be [low, high]`);
     return false;
@@ -162,7 +162,7 @@ const srcPortRangeCheck: Check = (p, path, v) => {
 };
 
 /** The kernel reads an ageing of 0 as "the default" (300 s), on creation and on change alike. */
-const ageingCheck: Check = (p, path, v) => {
+const ageingCheck: FieldCheck = (p, path, v) => {
   if (v === 0) {
     p.add(path, '0 is read by the kernel as its default (300 s); give the seconds (1..4294967295)');
     return false;
