@@ -11,6 +11,7 @@ import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS } from './neigh
 import { linkKinds } from './link/kinds';
 import { LINKINFO_ATTRS, LINK_ATTRS, LINK_CHANGE_FIELDS, LINK_COMMON_FIELDS, LINK_FILTER_FIELDS } from './link/table';
 import { VETH_PEER_FIELDS } from './link/veth';
+import { METRICS_ATTRS, NEXTHOP_ATTRS, NEXTHOP_FIELDS, ROUTE_ATTRS, ROUTE_FIELDS, ROUTE_FILTER_FIELDS, ROUTE_LOOKUP_FIELDS } from './route/table';
 import type { FieldTable } from './spec';
 
 /** The spec field tables, each naming the interface it describes. */
@@ -27,11 +28,15 @@ export function specTables(): FieldTable[] {
     LINK_FILTER_FIELDS,
     VETH_PEER_FIELDS,
     ...linkKinds().map((k) => k.fields),
+    ROUTE_FIELDS,
+    NEXTHOP_FIELDS,
+    ROUTE_FILTER_FIELDS,
+    ROUTE_LOOKUP_FIELDS,
   ];
 }
 
 /** The attribute tables, by message kind. */
 export function attrTables(): Array<AttrTable<AttrSpec>> {
   const kindData = linkKinds().flatMap((k) => (k.data ? [k.data] : []));
-  return [IFA_ATTRS, NEIGHBOR_ATTRS, FDB_ATTRS, LINK_ATTRS, LINKINFO_ATTRS, ...kindData];
+  return [IFA_ATTRS, NEIGHBOR_ATTRS, FDB_ATTRS, LINK_ATTRS, LINKINFO_ATTRS, ...kindData, ROUTE_ATTRS, METRICS_ATTRS, NEXTHOP_ATTRS];
 }

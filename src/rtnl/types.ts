@@ -279,8 +279,8 @@ export interface NexthopSpec {
 export interface RouteSpec {
   /** "192.168.11.0/24", "fd01::/64", a host address, or "default" (needs family, or via to infer it). */
   dst: string;
-  /** Needed only for dst "default" without via. */
-  family?: IpFamily;
+  /** Needed only for dst "default" without via: 4 or 6, 'inet' or 'inet6', AF_INET 2 or AF_INET6 10. */
+  family?: FamilyInput;
   /** Gateway address (RTA_GATEWAY). */
   via?: string;
   /** Output device (RTA_OIF). */
@@ -357,6 +357,9 @@ export interface Route {
   nexthops?: Nexthop[];
   /** rtm_flags (RTNH_F_* and RTM_F_*). */
   flags: number;
+  /** RTA_* attributes this library does not decode (RTA_NH_ID, RTA_EXPIRES, ...), as the
+   * kernel sent them; present only when there are some. */
+  unknown?: RawAttribute[];
 }
 
 /**
@@ -365,8 +368,8 @@ export interface Route {
  * Cached clones (RTM_F_CLONED) are never returned.
  */
 export interface RouteFilter {
-  /** Default: both. */
-  family?: IpFamily;
+  /** Default: both. 4 or 6, 'inet' or 'inet6', AF_INET 2 or AF_INET6 10. */
+  family?: FamilyInput;
   /** Default: main, as `ip route` shows; 'all' (or 0) for every table, as `ip route show table all`. */
   table?: number | TableName | 'all';
   /** Only routes with this owner. */

@@ -56,6 +56,23 @@ describe('reliability: decoder fuzzing', function () {
     assert.equal(fuzz.checkDecoder('route', msg.bytes, rnd), undefined);
   });
 
+  it('the two route decoders are checked against each other: a disagreement of either kind is a failure', function () {
+    const msg = corpus.messages.find((m) => m.decoder === 'route');
+    const rnd = fuzz.prng(11);
+    assert.equal(fuzz.checkDecoder('routeAgree', msg.bytes, rnd), undefined);
+    const full = fuzz.ROUTE_PAIR.full;
+    try {
+      fuzz.ROUTE_PAIR.full = (m) => ({ ...full(m), table: 4242 });
+      assert.match(fuzz.checkDecoder('routeAgree', msg.bytes, rnd).problem, /disagree/);
+      fuzz.ROUTE_PAIR.full = () => {
+        throw new wire.NetlinkParseError('refused', 0);
+      };
+      assert.match(fuzz.checkDecoder('routeAgree', msg.bytes, rnd).problem, /complete facts but parseRouteMessage refused/);
+    } finally {
+      fuzz.ROUTE_PAIR.full = full;
+    }
+  });
+
   it(`mutation fuzzing of captured messages and datagrams: ${MUTATION_CASES} cases, only NetlinkParseError, no read past the bounds, no hang`, async function () {
     const report = await runFuzzInWorker({ job: 'mutation', first: FIRST, count: MUTATION_CASES, slowMs: 5000 }, { stallMs: 10000, deadlineMs: 90000 });
     assert.deepEqual(report.failures, [], `FUZZ_FIRST=${FIRST}\n${explain(report)}`);

@@ -26,6 +26,7 @@ async function refused(make, fn) {
   }
 }
 const kinds = {
+  routes: (ctx) => new rtnl.Routes(ctx),
   links: (ctx) => new rtnl.Links(ctx),
   addresses: (ctx) => new rtnl.Addresses(ctx),
   neighbors: (ctx) => new rtnl.Neighbors(ctx),
@@ -159,6 +160,80 @@ describe('rtnl hardening: links', function () {
     assert.match(problem(e2, 'link').message, /did you mean `dev`/);
     const e3 = await refused(kinds.links, (l) => l.add({ kind: 'bridge', name: 'br0', stp_state: true }));
     assert.match(problem(e3, 'stp_state').message, /did you mean `stp`/);
+  });
+});
+
+describe('rtnl hardening: routes', function () {
+  it('inherited fields are never read: a JSON __proto__ through Object.assign, Object.create, a polluted Object.prototype', async function () {
+    const polluted = Object.assign({}, JSON.parse('{"__proto__":{"dev":"eth9","metric":7}}'), { dst: '10.0.0.0/24', via: '10.57.0.2' });
+    let e = await refused(kinds.routes, (r) => r.add(polluted));
+    assert.match(problem(e, 'route.dev').message, /inherited/);
+    assert.match(problem(e, 'route.metric').message, /inherited/);
+    e = await refused(kinds.routes, (r) => r.addMany([{ dst: '10.0.1.0/24', dev: 'eth0' }, Object.create({ dst: '10.0.2.0/24', dev: 'eth0' })]));
+    assert.match(problem(e, 'routes[1].dst').message, /inherited/);
+    assert.equal(problem(e, 'routes[0].dst'), undefined, 'a plain spec in the same batch is fine');
+    e = await refused(kinds.routes, (r) => r.add({ dst: '10.0.0.0/24', nexthops: [Object.create({ via: '10.57.0.2' })] }));
+    assert.match(problem(e, 'route.nexthops[0].via').message, /inherited/);
+    // A polluted Object.prototype reaches every object's for-in: it must not reach a route.
+    Object.prototype.metric = 99; // eslint-disable-line no-extend-native
+    try {
+      e = await refused(kinds.routes, (r) => r.addMany([{ dst: '10.0.3.0/24', dev: 'eth0' }]));
+      assert.match(problem(e, 'routes[0].metric').message, /inherited/);
+    } finally {
+      delete Object.prototype.metric;
+    }
+  });
+
+  it('BigInt, NaN, Infinity and cycles in a route spec are ValidationErrors naming the field and the value', async function () {
+    const cyc = [];
+    cyc.push(cyc);
+    const e = await refused(kinds.routes, (r) => r.add({ dst: '10.0.0.0/24', dev: 'eth0', metric: 5n, table: NaN, tos: Infinity, mtu: -Infinity, prefsrc: cyc }));
+    assert.match(problem(e, 'route.metric').message, /5n/);
+    assert.match(problem(e, 'route.table').message, /NaN/);
+    assert.match(problem(e, 'route.tos').message, /Infinity/);
+    assert.match(problem(e, 'route.mtu').message, /-Infinity/);
+    assert.ok(problem(e, 'route.prefsrc'));
+    const e2 = await refused(kinds.routes, (r) => r.addMany([{ dst: 10n, via: '10.0.0.1' }, { dst: '10.1.0.0/16', nexthops: [{ via: '10.0.0.1', weight: 2n }, { dev: cyc }] }]));
+    assert.match(problem(e2, 'routes[0].dst').message, /10n/);
+    assert.match(problem(e2, 'routes[1].nexthops[0].weight').message, /2n/);
+    assert.ok(problem(e2, 'routes[1].nexthops[1].dev'));
+    const e3 = await refused(kinds.routes, (r) => r.addMany([{ dst: '10.0.0.0/24', dev: 'eth0' }], { protocol: 77n }));
+    assert.match(problem(e3, 'protocol').message, /77n/);
+    const e4 = await refused(kinds.routes, (r) => r.list({ family: 4n, protocol: NaN }));
+    assert.match(problem(e4, 'filter.family').message, /4n/);
+  });
+
+  it('words from iproute2 and pyroute2 on a route get "did you mean", from the route table', async function () {
+    const e = await refused(kinds.routes, (r) =>
+      r.add({ dst: '10.0.0.0/24', gateway: '10.57.0.2', oif: 'eth0', priority: 10, proto: 'static', src: '10.57.0.1', multipath: [] }),
+    );
+    for (const [word, meant] of [['gateway', 'via'], ['oif', 'dev'], ['priority', 'metric'], ['proto', 'protocol'], ['src', 'prefsrc'], ['multipath', 'nexthops']]) {
+      assert.match(problem(e, `route.${word}`).message, new RegExp(`did you mean \`${meant}\``), word);
+    }
+    const e2 = await refused(kinds.routes, (r) => r.add({ to: '10.0.0.0/24', gw: '10.57.0.2', device: 'eth0', nexthops: undefined }));
+    assert.match(problem(e2, 'route.to').message, /did you mean `dst`/);
+    assert.match(problem(e2, 'route.gw').message, /did you mean `via`/);
+    assert.match(problem(e2, 'route.device').message, /did you mean `dev`/);
+    const e3 = await refused(kinds.routes, (r) => r.add({ dst: '10.0.0.0/24', nexthops: [{ via: '10.57.0.2', hops: 2 }] }));
+    assert.match(problem(e3, 'route.nexthops[0].hops').message, /did you mean `weight`/);
+  });
+
+  it("a route's family and every route filter take 'inet'/'inet6', AF_INET 2 / AF_INET6 10 as well as 4/6", async function () {
+    for (const [family, af] of [['inet', 2], [2, 2], [4, 2], ['inet6', 10], [10, 10], [6, 10]]) {
+      const { fake, socket, ctx } = fakeContext();
+      try {
+        const routes = new rtnl.Routes(ctx);
+        await routes.add({ dst: 'default', family, type: 'blackhole' });
+        assert.equal(fake.sent[0].buf[fake.sent[0].payload], af, `spec family ${family}`);
+        fake.onSend = ([m], f) => f.reply([doneOf(m)]);
+        await routes.list({ family, table: 'all' });
+        assert.equal(fake.sent[1].buf[fake.sent[1].payload], af, `filter family ${family}`);
+      } finally {
+        socket.close();
+      }
+    }
+    const e = await refused(kinds.routes, (r) => r.add({ dst: 'default', family: 'ipx', type: 'blackhole' }));
+    assert.match(problem(e, 'route.family').message, /not an address family/);
   });
 });
 

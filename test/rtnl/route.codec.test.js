@@ -59,13 +59,16 @@ describe('rtnl routes: codec', function () {
         route.encodeRoute(w, type, flags, spec, (ref) => (typeof ref === 'number' ? ref : f.ifindex[ref]));
         assert.equal(f.sent.length, 1);
         assert.equal(masked(w.bytes()), masked(Buffer.from(f.sent[0], 'hex')), f.command);
-        // The same spec built other ways (spread, Object.assign, fields inherited from a
-        // prototype, an undefined field) validates and encodes to the same bytes: fields are
-        // read by for-in (fields.ts), so every enumerable field counts and undefined is absent.
+        // The same spec built other ways (spread, Object.assign, an undefined field) validates
+        // and encodes to the same bytes: undefined is absent. A field it only inherits is never
+        // read (issue 17 item 4): such a spec is refused, naming the field.
         const [first, ...rest] = Object.keys(spec);
         const inherited = Object.create({ [first]: spec[first] });
         for (const k of rest) inherited[k] = spec[k];
-        for (const other of [{ ...spec }, Object.assign({}, { metric: undefined }, spec), inherited]) {
+        const refused = new rtnl.Problems();
+        assert.equal(route.validateRouteSpec(refused, 'spec', inherited), false);
+        assert.match(refused.list.find((x) => x.path === `spec.${first}`).message, /inherited/);
+        for (const other of [{ ...spec }, Object.assign({}, { metric: undefined }, spec)]) {
           const q = new rtnl.Problems();
           assert.ok(route.validateRouteSpec(q, 'spec', other), JSON.stringify(q.list));
           const w2 = new wire.MessageWriter(64);

@@ -55,6 +55,80 @@ const DECODERS = {
   },
 };
 const factsScratch = new (require('../../dist/rtnl/route').RouteFacts)();
+
+/**
+ * The fast route reader and the full decoder, against each other on the same bytes (they are
+ * one decoder, built one on the other: this holds them to it). Agreement means: both refuse
+ * with the same NetlinkParseError; or the reader accepts and the decoder agrees on every
+ * number; or the reader accepts with complete false and the decoder refuses an attribute the
+ * reader left to it. Anything else throws a plain Error (a failure of the case).
+ */
+const ROUTE_PAIR = {
+  /** The full decoder. */
+  full: (m) => rtnl.parseRouteMessage(m),
+  /** The fast reader (a reused RouteFacts). */
+  facts: (m) => factsScratch.read(m),
+};
+function routeAgreement(m) {
+  let facts;
+  let factsError;
+  try {
+    facts = ROUTE_PAIR.facts(m);
+  } catch (e) {
+    if (!(e instanceof wire.NetlinkParseError)) throw e;
+    factsError = e.message;
+  }
+  let r;
+  let routeError;
+  try {
+    r = ROUTE_PAIR.full(m);
+  } catch (e) {
+    if (!(e instanceof wire.NetlinkParseError)) throw e;
+    routeError = e.message;
+  }
+  if (factsError !== undefined) {
+    if (routeError !== factsError) throw new Error(`RouteFacts refused (${factsError}) but parseRouteMessage ${routeError ? `refused otherwise (${routeError})` : 'accepted'}`);
+    return { refused: true };
+  }
+  const f = ROUTE_PAIR.facts(m); // read again: the full decode may have used the same reader
+  if (routeError !== undefined) {
+    if (f.complete) throw new Error(`RouteFacts read complete facts but parseRouteMessage refused: ${routeError}`);
+    return { deferred: true };
+  }
+  const want = factsOfRoute(r);
+  const got = {
+    family: f.family, dstLen: f.dstLen, dst4: f.dst4, dst6: [f.dst6a, f.dst6b, f.dst6c, f.dst6d], table: f.table, protocol: f.protocol, scope: f.scope,
+    type: f.type, tos: f.tos, flags: f.flags, metric: f.metric, oif: f.oif,
+  };
+  if (f.complete) Object.assign(got, { gateway4: f.gateway4, gateway6: f.hasGateway6 ? [f.gateway6a, f.gateway6b, f.gateway6c, f.gateway6d] : null });
+  else delete want.gateway4, delete want.gateway6;
+  if (!isDeepStrictEqual(got, want)) throw new Error(`RouteFacts and parseRouteMessage disagree: ${JSON.stringify(got)} vs ${JSON.stringify(want)}`);
+  if (f.complete && (r.prefsrc !== undefined || r.mtu !== undefined || r.advmss !== undefined || r.nexthops !== undefined || r.unknown !== undefined)) {
+    throw new Error('RouteFacts said complete but the Route has more');
+  }
+  return { agreed: true };
+}
+
+const TYPE_NUMBERS = Object.fromEntries(Object.entries(C).filter(([k]) => k.startsWith('RTN_')).map(([k, v]) => [k.slice(4).toLowerCase(), v]));
+/** The numbers a Route's RouteFacts must hold. */
+function factsOfRoute(r) {
+  const words = (s) => {
+    const b = Buffer.alloc(16);
+    if (!wire.parseIPv6Into(s, b, 0)) throw new Error(`not IPv6: ${s}`);
+    return [b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12)];
+  };
+  const [addr, len] = r.dst === 'default' ? ['', 0] : [r.dst.slice(0, r.dst.lastIndexOf('/')), Number(r.dst.slice(r.dst.lastIndexOf('/') + 1))];
+  const v4 = (s) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const out = {
+    family: r.family, dstLen: len, dst4: r.family === 4 && addr ? v4(addr) : 0, dst6: r.family === 6 && addr ? words(addr) : [0, 0, 0, 0],
+    table: r.table, protocol: r.protocol, scope: r.scope, type: typeof r.type === 'number' ? r.type : TYPE_NUMBERS[r.type], tos: r.tos, flags: r.flags,
+    metric: r.metric ?? -1, oif: r.dev ?? 0,
+  };
+  out.gateway4 = r.family === 4 && r.via !== undefined && !r.via.includes(':') ? v4(r.via) : -1;
+  out.gateway6 = r.family === 6 && r.via !== undefined ? words(r.via) : null;
+  return out;
+}
+DECODERS.routeAgree = routeAgreement;
 const DECODER_NAMES = Object.keys(DECODERS);
 
 /** The decoder the library itself would use for this message (as the monitor dispatches). */
@@ -355,15 +429,19 @@ function runCase(corpus, seed) {
       }
       const own = Buffer.from(bytes.subarray(m.start, m.end));
       const fam = m.end > m.payload ? bytes[m.payload] : -1;
-      const f = checkDecoder(decoderFor(m.type, fam), own, rnd);
-      if (f) return { seed, source, ...f, hex: own.toString('hex') };
+      const name = decoderFor(m.type, fam);
+      for (const n of name === 'route' ? [name, 'routeAgree'] : [name]) {
+        const f = checkDecoder(n, own, rnd);
+        if (f) return { seed, source, ...f, hex: own.toString('hex') };
+      }
     }
     return undefined;
   }
   // The decoder the library would pick, and one other: no decoder may crash on any bytes.
-  // Route messages also go through the reconciler's RouteFacts reader.
+  // Route messages also go through the reconciler's RouteFacts reader, and the two route
+  // decoders are checked against each other on every route case.
   const names = [input.decoder, DECODER_NAMES[rnd.int(DECODER_NAMES.length)]];
-  if (input.decoder === 'route') names.push('routeFacts');
+  if (input.decoder === 'route') names.push('routeFacts', 'routeAgree');
   for (const name of names) {
     const f = checkDecoder(name, bytes, rnd);
     if (f) return { seed, source, ...f, hex: bytes.toString('hex') };
@@ -487,6 +565,7 @@ function properties(fc, corpus) {
     const rnd = prng(seed);
     fail(checkDecoder(g.decoder, g.bytes, rnd));
     fail(checkDecoder(DECODER_NAMES[seed % DECODER_NAMES.length], g.bytes, rnd));
+    if (g.decoder === 'route') fail(checkDecoder('routeAgree', g.bytes, rnd));
   });
   // Real captured messages with byte writes at chosen positions: shrinks to the fewest writes.
   const write = fc.record({ at: fc.nat(), value: fc.integer({ min: 0, max: 255 }), width: fc.constantFrom(1, 2) });
@@ -508,6 +587,7 @@ function properties(fc, corpus) {
       if (cut !== undefined) b = b.subarray(0, cut % (b.length + 1));
       const rnd = prng(seed);
       fail(checkDecoder(msg.decoder, b, rnd));
+      if (msg.decoder === 'route') fail(checkDecoder('routeAgree', b, rnd));
     },
   );
   return { generated, mutated };
@@ -516,6 +596,7 @@ function properties(fc, corpus) {
 module.exports = {
   prng,
   DECODERS,
+  ROUTE_PAIR,
   decoderFor,
   loadCorpus,
   mutateOnce,

@@ -1,22 +1,21 @@
 /**
- * Route messages (struct rtmsg + RTA_* attributes) to and from bytes.
+ * Route messages (struct rtmsg + RTA_* attributes) to bytes; decoding is facts.ts (RouteFacts
+ * and parseRouteMessage, built on it).
  *
- * This is the hot path of large tables: 100k routes are encoded in one pipelined batch and
- * 100k decoded from one dump. Encoding writes straight into the MessageWriter from the spec's
- * strings (dotted quads parsed without slicing); decoding is one switch over attribute types
- * with no per-attribute closure, and repeated gateways reuse the string made for the last one.
- * Attribute order follows iproute2, so requests are byte-for-byte what `ip route` sends.
+ * This is the hot path of large tables: 100k routes are encoded in one pipelined batch.
+ * Encoding writes straight into the MessageWriter from the spec's strings (dotted quads parsed
+ * without slicing), in ROUTE_ATTRS' order with its types (the generic table encoder writes the
+ * same bytes: test/rtnl/route/table.test.js). Attribute order follows iproute2, so requests
+ * are byte-for-byte what `ip route` sends. The state an encode needs between its steps (the
+ * parsed destination, the last gateway) lives in a RouteEncoder the caller owns.
  */
-import { NLA_HDRLEN, NLA_TYPE_MASK, NLM_F_DUMP, NLM_F_REQUEST, nlAlign } from '../../wire/constants';
-import { NetlinkParseError } from '../../wire/errors';
-import { formatIPv6, parseIPv4, parseIPv6Into } from '../../values/ip';
-import type { MessageView } from '../../wire/reader';
+import { NLM_F_DUMP, NLM_F_REQUEST } from '../../wire/constants';
+import { parseIPv4 } from '../../values/ip';
+import { describeValue } from '../../values/problems';
 import type { MessageWriter } from '../../wire/writer';
 import {
   AF_INET,
   AF_INET6,
-  RTAX_ADVMSS,
-  RTAX_MTU,
   RTA_DST,
   RTA_GATEWAY,
   RTA_METRICS,
@@ -32,7 +31,6 @@ import {
   RTM_F_FIB_MATCH,
   RTM_F_LOOKUP_TABLE,
   RTM_GETROUTE,
-  RTNEXTHOP_LEN,
   RTNH_F_ONLINK,
   RTN_ANYCAST,
   RTN_BROADCAST,
@@ -52,11 +50,11 @@ import {
   RT_TABLE_UNSPEC,
 } from '../constants';
 import { PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
-import type { DeviceRef, IpFamily, Nexthop, NexthopSpec, ProtocolName, Route, RouteSpec, RouteTypeName, ScopeName, TableName } from '../types';
-import { formatIPv4 as fmt4, formatIPv4Head as fmt3 } from '../../values/ip';
+import { familyOf } from '../../values/address';
+import type { DeviceRef, FamilyInput, IpFamily, Nexthop, NexthopSpec, ProtocolName, Route, RouteSpec, RouteTypeName, ScopeName, TableName } from '../types';
 import { V4PrefixParser } from '../../values/prefix';
-import { readValidSpec } from './fields';
-import { makeNexthop, makeRoute } from './shape';
+import { RouteSpecReader, readValidSpec } from './fields';
+import { METRICS_ATTRS, RTNEXTHOP, rtvia } from './table';
 
 /** Maps a device name or index to an interface index (throws when it cannot). */
 export type DevIndex = (ref: DeviceRef) => number;
@@ -71,10 +69,11 @@ export function isRoute(r: RouteSpec | Route): r is Route {
 
 /** The address family of a (validated) spec: from dst, or for "default" from family or the
  * first gateway, IPv4 when nothing says. */
-export function specFamily(r: { readonly dst?: string; readonly family?: IpFamily; readonly via?: string; readonly nexthops?: NexthopSpec[] }): IpFamily {
+export function specFamily(r: { readonly dst?: string; readonly family?: FamilyInput; readonly via?: string; readonly nexthops?: NexthopSpec[] }): IpFamily {
   const d = r.dst;
   if (d === 'default') {
-    if (r.family !== undefined) return r.family;
+    const f = familyOf(r.family);
+    if (f !== undefined) return f;
     const via = r.via ?? (r.nexthops !== undefined && r.nexthops.length > 0 ? r.nexthops[0].via : undefined);
     return via !== undefined && via.includes(':') ? 6 : 4;
   }
@@ -126,29 +125,206 @@ export function scopeOf(s: number | ScopeName | undefined, family: number, type:
 
 // ---------------------------------------------------------------- encoding
 
-// The destination parsed by parseDst (module scratch: no allocation per route).
-let dstLen = 0;
-let dstV4 = -1;
-const v4dst = new V4PrefixParser();
-let dstV6: string | undefined;
+/**
+ * Destinations parsed once, by validation, for the encoder of the same batch: index i holds
+ * the i-th route's family, prefix length and address, so the text is not parsed again on the
+ * way to the kernel. Routes.addMany/delMany make one per call; a caller that validates itself
+ * (checkRouteSpecAt) can pass one to both (see AddManyOptions.parsed).
+ */
+export class ParsedDsts {
+  /** 0: not parsed (the encoder parses it), 4 or 6. */
+  readonly family: Uint8Array;
+  /** Prefix lengths. */
+  readonly length: Uint8Array;
+  /** IPv4 addresses (unsigned 32-bit). */
+  readonly v4: Uint32Array;
+  /** IPv6 addresses, 16 bytes each (allocated on the first one). */
+  v6: Buffer | undefined;
 
-function parseDst(dst: string, family: number): void {
-  dstV4 = -1;
-  dstV6 = undefined;
-  if (dst === 'default') {
-    dstLen = 0;
-    return;
+  /** Room for n routes. */
+  constructor(readonly size: number) {
+    this.family = new Uint8Array(size);
+    this.length = new Uint8Array(size);
+    this.v4 = new Uint32Array(size);
   }
-  if (family === AF_INET) {
-    if (!v4dst.parse(dst)) throw new TypeError(`not an IPv4 prefix: ${JSON.stringify(dst)}`);
-    dstV4 = v4dst.address;
-    dstLen = v4dst.length;
-    return;
+
+  /** Records route i's IPv4 destination. */
+  setV4(i: number, address: number, length: number): void {
+    this.family[i] = 4;
+    this.v4[i] = address;
+    this.length[i] = length;
   }
-  const slash = dst.indexOf('/');
-  dstV6 = slash < 0 ? dst : dst.slice(0, slash);
-  dstLen = slash < 0 ? 128 : Number(dst.slice(slash + 1));
-  if (!(dstLen >= 0 && dstLen <= 128)) throw new TypeError(`not an IPv6 prefix: ${JSON.stringify(dst)}`);
+
+  /** Records route i's IPv6 destination (bytes: 16). */
+  setV6(i: number, bytes: Uint8Array, length: number): void {
+    const v6 = (this.v6 ??= Buffer.alloc(16 * this.size));
+    v6.set(bytes, 16 * i);
+    this.family[i] = 6;
+    this.length[i] = length;
+  }
+
+  /** Records that route i's destination is "default". */
+  setDefault(i: number, family: 4 | 6): void {
+    this.family[i] = family;
+    this.length[i] = 0;
+  }
+}
+
+/**
+ * The state one route encode carries between its steps, owned by its caller (a Routes handle
+ * keeps one): the destination just parsed and the last IPv4 gateway parsed (tables of many
+ * routes name few gateways). Holds no result: every encode overwrites what it uses.
+ */
+export class RouteEncoder {
+  private dstLen = 0;
+  private dstV4 = -1;
+  private dstV6: string | undefined;
+  private dstV6Off = -1;
+  private dstV6Buf: Buffer | undefined;
+  private readonly v4dst = new V4PrefixParser();
+  private lastGwText = '';
+  private lastGwValue = -1;
+
+  /**
+   * Writes one complete route message (begin ... end) for a spec or a read-back route (see
+   * encodeRoute). `parsed`/`index`: the destination validation parsed for this route.
+   */
+  encode(w: MessageWriter, type: number, flags: number, r: RouteSpec | Route, devIndex: DevIndex, protocol?: number, parsed?: ParsedDsts, index = -1): void {
+    if (isRoute(r)) this.encodeReadBack(w, type, flags, r, devIndex);
+    else this.encodeSpec(w, type, flags, r, devIndex, protocol, parsed, index);
+  }
+
+  private encodeSpec(w: MessageWriter, type: number, flags: number, spec: RouteSpec, devIndex: DevIndex, protocol: number | undefined, parsed: ParsedDsts | undefined, index: number): void {
+    const r = readValidSpec(spec, this.fields); // each own field read once (fast for spread-made specs too)
+    const del = type === RTM_DELROUTE;
+    const family = specFamily(r) === 6 ? AF_INET6 : AF_INET;
+    if (parsed !== undefined && index >= 0 && parsed.family[index] !== 0) this.takeDst(parsed, index);
+    else this.parseDst(r.dst!, family);
+    const rtype = routeTypeOf(r.type, del);
+    const table = tableOf(r.table, rtype);
+    const via = r.via;
+    const nexthops = r.nexthops;
+    const gateway = via !== undefined || nexthops !== undefined;
+    const scope = scopeOf(r.scope, family, rtype, gateway, del);
+    const dev = r.dev;
+    const metric = r.metric;
+    const prefsrc = r.prefsrc;
+    const mtu = r.mtu;
+    const advmss = r.advmss;
+    const proto = r.protocol === undefined && protocol !== undefined ? protocol : protocolOf(r.protocol, del);
+    const tos = r.tos ?? 0;
+    const onlink = r.onlink === true;
+    // devIndex and the writers below never read a spec: the fields are all taken.
+    const oif = dev !== undefined ? devIndex(dev) : 0;
+    w.begin(type, flags);
+    writeHeader(w, family, this.dstLen, 0, tos, table, proto, scope, rtype, onlink ? RTNH_F_ONLINK : 0);
+    this.writeDstAttr(w);
+    if (prefsrc !== undefined) w.ip(RTA_PREFSRC, prefsrc);
+    if (via !== undefined) this.writeGateway(w, family, via);
+    if (table > 255) w.u32(RTA_TABLE, table);
+    if (metric !== undefined) w.u32(RTA_PRIORITY, metric);
+    if (dev !== undefined) w.u32(RTA_OIF, oif);
+    writeMetrics(w, mtu, advmss);
+    if (nexthops !== undefined) this.writeMultipath(w, family, nexthops, devIndex);
+    w.end();
+  }
+
+  private encodeReadBack(w: MessageWriter, type: number, flags: number, r: Route, devIndex: DevIndex): void {
+    const family = r.family === 6 ? AF_INET6 : AF_INET;
+    this.parseDst(r.dst, family);
+    w.begin(type, flags);
+    // Only the flag a request may carry: DEAD/LINKDOWN/OFFLOAD are the kernel's to report.
+    const rflags = r.onlink ? RTNH_F_ONLINK : 0;
+    writeHeader(w, family, this.dstLen, 0, r.tos, r.table, r.protocol, r.scope, routeTypeOf(r.type, false), rflags);
+    this.writeDstAttr(w);
+    if (r.prefsrc !== undefined) w.ip(RTA_PREFSRC, r.prefsrc);
+    if (r.via !== undefined) this.writeGateway(w, family, r.via);
+    if (r.table > 255) w.u32(RTA_TABLE, r.table);
+    if (r.metric !== undefined) w.u32(RTA_PRIORITY, r.metric);
+    if (r.dev !== undefined) w.u32(RTA_OIF, r.dev);
+    writeMetrics(w, r.mtu, r.advmss);
+    if (r.nexthops !== undefined) this.writeMultipath(w, family, r.nexthops, devIndex);
+    w.end();
+  }
+
+  /** The spec fields, read once per encode into this encoder's own reader. */
+  private readonly fields = new RouteSpecReader();
+
+  private takeDst(parsed: ParsedDsts, i: number): void {
+    this.dstLen = parsed.length[i];
+    this.dstV6 = undefined;
+    this.dstV4 = -1;
+    this.dstV6Off = -1;
+    if (this.dstLen === 0) return;
+    if (parsed.family[i] === 4) this.dstV4 = parsed.v4[i];
+    else {
+      this.dstV6Buf = parsed.v6;
+      this.dstV6Off = 16 * i;
+    }
+  }
+
+  private parseDst(dst: string, family: number): void {
+    this.dstV4 = -1;
+    this.dstV6 = undefined;
+    this.dstV6Off = -1;
+    if (dst === 'default') {
+      this.dstLen = 0;
+      return;
+    }
+    if (family === AF_INET) {
+      if (!this.v4dst.parse(dst)) throw new TypeError(`not an IPv4 prefix: ${describeValue(dst)}`);
+      this.dstV4 = this.v4dst.address;
+      this.dstLen = this.v4dst.length;
+      return;
+    }
+    const slash = dst.indexOf('/');
+    this.dstV6 = slash < 0 ? dst : dst.slice(0, slash);
+    this.dstLen = slash < 0 ? 128 : Number(dst.slice(slash + 1));
+    if (!(this.dstLen >= 0 && this.dstLen <= 128)) throw new TypeError(`not an IPv6 prefix: ${describeValue(dst)}`);
+  }
+
+  private writeDstAttr(w: MessageWriter): void {
+    if (this.dstLen === 0) return; // default: no RTA_DST, as iproute2
+    if (this.dstV4 >= 0) w.be32(RTA_DST, this.dstV4);
+    else if (this.dstV6Off >= 0) w.binary(RTA_DST, this.dstV6Buf!.subarray(this.dstV6Off, this.dstV6Off + 16));
+    else w.ip(RTA_DST, this.dstV6!);
+  }
+
+  /** RTA_GATEWAY in the route's family; an IPv6 gateway of an IPv4 route goes in RTA_VIA. */
+  private writeGateway(w: MessageWriter, family: number, via: string): void {
+    let v4: number;
+    if (via === this.lastGwText) v4 = this.lastGwValue;
+    else {
+      v4 = parseIPv4(via);
+      if (v4 >= 0) {
+        this.lastGwText = via;
+        this.lastGwValue = v4;
+      }
+    }
+    if (v4 >= 0) {
+      if (family !== AF_INET) throw new TypeError(`an IPv6 route cannot have the IPv4 gateway ${via}`);
+      w.be32(RTA_GATEWAY, v4);
+      return;
+    }
+    if (family === AF_INET6) {
+      w.ip(RTA_GATEWAY, via);
+      return;
+    }
+    rtvia.encode(w, RTA_VIA, via);
+  }
+
+  /** RTA_MULTIPATH: one struct rtnexthop per path, each followed by its gateway attribute. */
+  private writeMultipath(w: MessageWriter, family: number, nhs: ReadonlyArray<NexthopSpec | Nexthop>, devIndex: DevIndex): void {
+    const nest = w.nestStart(RTA_MULTIPATH);
+    for (let k = 0; k < nhs.length; k++) {
+      const nh = nhs[k];
+      const ifindex = nh.dev !== undefined ? devIndex(nh.dev) : 0;
+      const off = RTNEXTHOP.write(w, { flags: nh.onlink ? RTNH_F_ONLINK : 0, hops: (nh.weight ?? 1) - 1, ifindex });
+      if (nh.via !== undefined) this.writeGateway(w, family, nh.via);
+      w.buf.writeUInt16LE(w.length - off, off); // rtnh_len (the buffer may have grown)
+    }
+    w.nestEnd(nest);
+  }
 }
 
 function writeHeader(
@@ -165,6 +341,7 @@ function writeHeader(
 ): void {
   const off = w.reserve(RTMSG_LEN);
   const b = w.buf;
+  // struct rtmsg at RTMSG's offsets, written inline (100k of them per batch)
   b[off] = family;
   b[off + 1] = dLen;
   b[off + 2] = sLen;
@@ -177,69 +354,15 @@ function writeHeader(
   b.writeUInt32LE(flags >>> 0, off + 8);
 }
 
-function writeDstAttr(w: MessageWriter): void {
-  if (dstLen === 0) return; // default: no RTA_DST, as iproute2
-  if (dstV4 >= 0) w.be32(RTA_DST, dstV4);
-  else w.ip(RTA_DST, dstV6!);
-}
-
-/** RTA_GATEWAY in the route's family; an IPv6 gateway of an IPv4 route goes in RTA_VIA. */
-// The last IPv4 gateway parsed: tables of many routes name few gateways.
-let lastGwText = '';
-let lastGwValue = -1;
-
-function writeGateway(w: MessageWriter, family: number, via: string): void {
-  let v4: number;
-  if (via === lastGwText) v4 = lastGwValue;
-  else {
-    v4 = parseIPv4(via);
-    if (v4 >= 0) {
-      lastGwText = via;
-      lastGwValue = v4;
-    }
-  }
-  if (v4 >= 0) {
-    if (family !== AF_INET) throw new TypeError(`an IPv6 route cannot have the IPv4 gateway ${via}`);
-    w.be32(RTA_GATEWAY, v4);
-    return;
-  }
-  if (family === AF_INET6) {
-    w.ip(RTA_GATEWAY, via);
-    return;
-  }
-  // struct rtvia { __kernel_sa_family_t rtvia_family; __u8 rtvia_addr[]; }
-  const off = w.reserve(NLA_HDRLEN + 2 + 16);
-  const b = w.buf;
-  b.writeUInt16LE(NLA_HDRLEN + 2 + 16, off);
-  b.writeUInt16LE(RTA_VIA, off + 2);
-  b.writeUInt16LE(AF_INET6, off + 4);
-  if (!parseIPv6Into(via, b, off + 6)) throw new TypeError(`not an IP address: ${JSON.stringify(via)}`);
-}
-
 function writeMetrics(w: MessageWriter, mtu: number | undefined, advmss: number | undefined): void {
   if (mtu === undefined && advmss === undefined) return;
   const nest = w.nestStart(RTA_METRICS);
-  if (mtu !== undefined) w.u32(RTAX_MTU, mtu);
-  if (advmss !== undefined) w.u32(RTAX_ADVMSS, advmss);
+  METRICS_ATTRS.encode(w, { mtu, advmss });
   w.nestEnd(nest);
 }
 
-/** RTA_MULTIPATH: one struct rtnexthop per path, each followed by its gateway attribute. */
-function writeMultipath(w: MessageWriter, family: number, nhs: ReadonlyArray<NexthopSpec | Nexthop>, devIndex: DevIndex): void {
-  const nest = w.nestStart(RTA_MULTIPATH);
-  for (let k = 0; k < nhs.length; k++) {
-    const nh = nhs[k];
-    const ifindex = nh.dev !== undefined ? devIndex(nh.dev) : 0;
-    const off = w.reserve(RTNEXTHOP_LEN);
-    const b = w.buf;
-    b[off + 2] = nh.onlink ? RTNH_F_ONLINK : 0;
-    b[off + 3] = (nh.weight ?? 1) - 1; // rtnh_hops is the weight minus one
-    b.writeInt32LE(ifindex, off + 4);
-    if (nh.via !== undefined) writeGateway(w, family, nh.via);
-    w.buf.writeUInt16LE(w.length - off, off); // rtnh_len (the buffer may have grown)
-  }
-  w.nestEnd(nest);
-}
+/** The encoder of the free function below (its state is overwritten by every encode). */
+let defaultEncoder: RouteEncoder | undefined;
 
 /**
  * Writes one complete route message (begin ... end) for a spec or a read-back route.
@@ -249,63 +372,10 @@ function writeMultipath(w: MessageWriter, family: number, nhs: ReadonlyArray<Nex
  * with its own values, so deleting what list() returned removes exactly that route.
  * `protocol` (a number) is the rtm_protocol of a spec that names none, instead of boot.
  * Expects validated input: throws TypeError for an address it cannot parse, and whatever
- * devIndex throws for a device it cannot resolve.
+ * devIndex throws for a device it cannot resolve. A caller encoding many keeps a RouteEncoder.
  */
 export function encodeRoute(w: MessageWriter, type: number, flags: number, r: RouteSpec | Route, devIndex: DevIndex, protocol?: number): void {
-  if (isRoute(r)) encodeReadBack(w, type, flags, r, devIndex);
-  else encodeSpec(w, type, flags, r, devIndex, protocol);
-}
-
-function encodeSpec(w: MessageWriter, type: number, flags: number, spec: RouteSpec, devIndex: DevIndex, protocol: number | undefined): void {
-  const r = readValidSpec(spec); // each field read once (fast for spread-made specs too)
-  const del = type === RTM_DELROUTE;
-  const family = specFamily(r) === 6 ? AF_INET6 : AF_INET;
-  parseDst(r.dst!, family);
-  const rtype = routeTypeOf(r.type, del);
-  const table = tableOf(r.table, rtype);
-  const via = r.via;
-  const nexthops = r.nexthops;
-  const gateway = via !== undefined || nexthops !== undefined;
-  const scope = scopeOf(r.scope, family, rtype, gateway, del);
-  const dev = r.dev;
-  const metric = r.metric;
-  const prefsrc = r.prefsrc;
-  const mtu = r.mtu;
-  const advmss = r.advmss;
-  const proto = r.protocol === undefined && protocol !== undefined ? protocol : protocolOf(r.protocol, del);
-  const tos = r.tos ?? 0;
-  const onlink = r.onlink === true;
-  // devIndex and the writers below never read a spec: the scratch fields are all taken.
-  const oif = dev !== undefined ? devIndex(dev) : 0;
-  w.begin(type, flags);
-  writeHeader(w, family, dstLen, 0, tos, table, proto, scope, rtype, onlink ? RTNH_F_ONLINK : 0);
-  writeDstAttr(w);
-  if (prefsrc !== undefined) w.ip(RTA_PREFSRC, prefsrc);
-  if (via !== undefined) writeGateway(w, family, via);
-  if (table > 255) w.u32(RTA_TABLE, table);
-  if (metric !== undefined) w.u32(RTA_PRIORITY, metric);
-  if (dev !== undefined) w.u32(RTA_OIF, oif);
-  writeMetrics(w, mtu, advmss);
-  if (nexthops !== undefined) writeMultipath(w, family, nexthops, devIndex);
-  w.end();
-}
-
-function encodeReadBack(w: MessageWriter, type: number, flags: number, r: Route, devIndex: DevIndex): void {
-  const family = r.family === 6 ? AF_INET6 : AF_INET;
-  parseDst(r.dst, family);
-  w.begin(type, flags);
-  // Only the flag a request may carry: DEAD/LINKDOWN/OFFLOAD are the kernel's to report.
-  const rflags = r.onlink ? RTNH_F_ONLINK : 0;
-  writeHeader(w, family, dstLen, 0, r.tos, r.table, r.protocol, r.scope, routeTypeOf(r.type, false), rflags);
-  writeDstAttr(w);
-  if (r.prefsrc !== undefined) w.ip(RTA_PREFSRC, r.prefsrc);
-  if (r.via !== undefined) writeGateway(w, family, r.via);
-  if (r.table > 255) w.u32(RTA_TABLE, r.table);
-  if (r.metric !== undefined) w.u32(RTA_PRIORITY, r.metric);
-  if (r.dev !== undefined) w.u32(RTA_OIF, r.dev);
-  writeMetrics(w, r.mtu, r.advmss);
-  if (r.nexthops !== undefined) writeMultipath(w, family, r.nexthops, devIndex);
-  w.end();
+  (defaultEncoder ??= new RouteEncoder()).encode(w, type, flags, r, devIndex, protocol);
 }
 
 /** A dump filter in kernel terms (0 = any). */
@@ -351,209 +421,4 @@ export function encodeRouteGet(w: MessageWriter, family: IpFamily, dst: string, 
 
 // ---------------------------------------------------------------- decoding
 
-const TYPE_NAMES: Array<RouteTypeName | undefined> = [];
-for (const [name, n] of Object.entries(ROUTE_TYPES) as Array<[RouteTypeName, number]>) TYPE_NAMES[n] = name;
-
-const LEN_TEXT: string[] = Array.from({ length: 129 }, (_, i) => '/' + i);
-
-// The last IPv4 gateway/prefsrc formatted: large tables repeat a few of them, so most routes
-// reuse the string instead of building a new one. 0.0.0.0 is the right text for key 0.
-let lastV4Key = 0;
-let lastV4Text = '0.0.0.0';
-
-function v4Cached(buf: Buffer, off: number): string {
-  const k = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
-  if (k === lastV4Key) return lastV4Text;
-  lastV4Key = k;
-  return (lastV4Text = fmt4(buf, off));
-}
-
-// IPv4 destinations as "a.b.c." + "d/len", both pieces cached: routes of a big table share
-// their first three octets in runs (dumps come in trie order) and the "d/len" tails repeat,
-// so a destination costs one concatenation instead of seven. The caches are bounded:
-// a direct-mapped table of 4096 prefixes and at most 256 x 33 tails.
-const PREFIX_SLOTS = 4096;
-const prefixKeys = new Int32Array(PREFIX_SLOTS).fill(-1);
-const prefixTexts: string[] = new Array<string>(PREFIX_SLOTS).fill('');
-const tailTexts: Array<string | undefined> = new Array<string | undefined>(256 * 33);
-
-function v4DstText(buf: Buffer, off: number, len: number): string {
-  const k = (buf[off] << 16) | (buf[off + 1] << 8) | buf[off + 2];
-  const slot = (k ^ (k >>> 12)) & (PREFIX_SLOTS - 1);
-  let head: string;
-  if (prefixKeys[slot] === k) head = prefixTexts[slot];
-  else {
-    prefixKeys[slot] = k;
-    head = prefixTexts[slot] = fmt3(buf, off);
-  }
-  const t = buf[off + 3] * 33 + len;
-  let tail = tailTexts[t];
-  if (tail === undefined) tail = tailTexts[t] = String(buf[off + 3]) + LEN_TEXT[len];
-  return head + tail;
-}
-
-function addrAttr(buf: Buffer, off: number, len: number, alen: number, what: string): string {
-  if (len !== alen) throw new NetlinkParseError(`${what}: ${len} bytes, expected a ${alen}-byte address`, off);
-  return alen === 4 ? v4Cached(buf, off) : formatIPv6(buf, off);
-}
-
-/** RTA_VIA: struct rtvia { u16 family; u8 addr[] }. */
-function viaAttr(buf: Buffer, off: number, len: number): string {
-  if (len < 2) throw new NetlinkParseError(`RTA_VIA: ${len} bytes`, off);
-  const af = buf.readUInt16LE(off);
-  if (af === AF_INET) return addrAttr(buf, off + 2, len - 2, 4, 'RTA_VIA');
-  if (af === AF_INET6) return addrAttr(buf, off + 2, len - 2, 16, 'RTA_VIA');
-  throw new NetlinkParseError(`RTA_VIA of address family ${af}`, off);
-}
-
-function u32Attr(buf: Buffer, off: number, len: number, what: string): number {
-  if (len < 4) throw new NetlinkParseError(`${what}: ${len} bytes, need 4`, off);
-  return (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
-}
-
-/** Reads one attribute header at off (bounds-checked); sets attrType/attrLen. */
-let attrType = 0;
-let attrLen = 0;
-function attrAt(buf: Buffer, off: number, end: number, where: string): void {
-  const len = buf.readUInt16LE(off);
-  if (len < NLA_HDRLEN || len > end - off) {
-    throw new NetlinkParseError(`${where}: bad nla_len ${len} (${end - off} bytes left)`, off);
-  }
-  attrLen = len;
-  attrType = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
-}
-
-let mxMtu: number | undefined;
-let mxAdvmss: number | undefined;
-function parseMetrics(buf: Buffer, off: number, end: number): void {
-  mxMtu = undefined;
-  mxAdvmss = undefined;
-  while (end - off >= NLA_HDRLEN) {
-    attrAt(buf, off, end, 'RTA_METRICS');
-    const t = attrType;
-    const len = attrLen;
-    if (t === RTAX_MTU) mxMtu = u32Attr(buf, off + NLA_HDRLEN, len - NLA_HDRLEN, 'RTAX_MTU');
-    else if (t === RTAX_ADVMSS) mxAdvmss = u32Attr(buf, off + NLA_HDRLEN, len - NLA_HDRLEN, 'RTAX_ADVMSS');
-    off += nlAlign(len);
-  }
-}
-
-function parseMultipath(buf: Buffer, off: number, end: number, alen: number): Nexthop[] {
-  const out: Nexthop[] = [];
-  while (end - off >= RTNEXTHOP_LEN) {
-    const len = buf.readUInt16LE(off);
-    if (len < RTNEXTHOP_LEN || len > end - off) {
-      throw new NetlinkParseError(`RTA_MULTIPATH: bad rtnh_len ${len} (${end - off} bytes left)`, off);
-    }
-    const flags = buf[off + 2];
-    const ifindex = buf.readInt32LE(off + 4);
-    let via: string | undefined;
-    const nhEnd = off + len;
-    let a = off + RTNEXTHOP_LEN;
-    while (nhEnd - a >= NLA_HDRLEN) {
-      attrAt(buf, a, nhEnd, 'rtnexthop');
-      const vlen = attrLen - NLA_HDRLEN;
-      if (attrType === RTA_GATEWAY) via = addrAttr(buf, a + NLA_HDRLEN, vlen, alen, 'rtnexthop RTA_GATEWAY');
-      else if (attrType === RTA_VIA) via = viaAttr(buf, a + NLA_HDRLEN, vlen);
-      a += nlAlign(attrLen);
-    }
-    out.push(makeNexthop(via, ifindex > 0 ? ifindex : undefined, buf[off + 3] + 1, (flags & RTNH_F_ONLINK) !== 0, flags));
-    off += nlAlign(len);
-  }
-  return out;
-}
-
-/**
- * Decodes one RTM_NEWROUTE/RTM_DELROUTE message (a dump reply, a lookup reply or an event).
- * Optional fields the kernel did not send are left out (see shape.ts). Throws NetlinkParseError for a malformed message or a family other than
- * AF_INET/AF_INET6 (multicast and MPLS routes are not decoded here).
- */
-export function parseRouteMessage(m: MessageView): Route {
-  const buf = m.buf;
-  const p = m.payload;
-  const end = m.end;
-  if (end - p < RTMSG_LEN) throw new NetlinkParseError(`route message of ${end - p} bytes, need ${RTMSG_LEN} (struct rtmsg)`, p);
-  const af = buf[p];
-  if (af !== AF_INET && af !== AF_INET6) {
-    throw new NetlinkParseError(`route message of address family ${af}, expected AF_INET or AF_INET6`, p);
-  }
-  const alen = af === AF_INET ? 4 : 16;
-  const dLen = buf[p + 1];
-  if (dLen > alen * 8) throw new NetlinkParseError(`rtm_dst_len ${dLen} is too long for the family`, p + 1);
-  let table = buf[p + 4];
-  const rtype = buf[p + 7];
-  const flags = buf.readUInt32LE(p + 8);
-  let dst: string | undefined;
-  let via: string | undefined;
-  let dev: number | undefined;
-  let metric: number | undefined;
-  let prefsrc: string | undefined;
-  let mtu: number | undefined;
-  let advmss: number | undefined;
-  let nexthops: Nexthop[] | undefined;
-  let off = p + RTMSG_LEN;
-  while (end - off >= NLA_HDRLEN) {
-    // Attribute header read inline (this loop runs ~5 times per route of a 100k dump).
-    const len = buf[off] | (buf[off + 1] << 8);
-    if (len < NLA_HDRLEN || len > end - off) {
-      throw new NetlinkParseError(`route attribute: bad nla_len ${len} (${end - off} bytes left)`, off);
-    }
-    const v = off + NLA_HDRLEN;
-    const vl = len - NLA_HDRLEN;
-    switch ((buf[off + 2] | (buf[off + 3] << 8)) & NLA_TYPE_MASK) {
-      case RTA_DST:
-        if (vl !== alen) throw new NetlinkParseError(`RTA_DST: ${vl} bytes, expected ${alen}`, v);
-        dst = alen === 4 ? v4DstText(buf, v, dLen) : formatIPv6(buf, v) + LEN_TEXT[dLen];
-        break;
-      case RTA_GATEWAY:
-        via = addrAttr(buf, v, vl, alen, 'RTA_GATEWAY');
-        break;
-      case RTA_VIA:
-        via = viaAttr(buf, v, vl);
-        break;
-      case RTA_OIF:
-        dev = u32Attr(buf, v, vl, 'RTA_OIF');
-        break;
-      case RTA_PRIORITY:
-        metric = u32Attr(buf, v, vl, 'RTA_PRIORITY');
-        break;
-      case RTA_PREFSRC:
-        prefsrc = addrAttr(buf, v, vl, alen, 'RTA_PREFSRC');
-        break;
-      case RTA_TABLE:
-        table = u32Attr(buf, v, vl, 'RTA_TABLE');
-        break;
-      case RTA_METRICS:
-        parseMetrics(buf, v, v + vl);
-        mtu = mxMtu;
-        advmss = mxAdvmss;
-        break;
-      case RTA_MULTIPATH:
-        nexthops = parseMultipath(buf, v, v + vl, alen);
-        break;
-    }
-    off += (len + 3) & ~3;
-  }
-  let dstText: string;
-  if (dLen === 0) dstText = 'default';
-  else if (dst === undefined) throw new NetlinkParseError(`route with rtm_dst_len ${dLen} but no RTA_DST`, p);
-  else dstText = dst;
-  return makeRoute(
-    alen === 4 ? 4 : 6,
-    dstText,
-    table,
-    buf[p + 5],
-    buf[p + 6],
-    TYPE_NAMES[rtype] ?? rtype,
-    buf[p + 3],
-    metric,
-    via,
-    dev,
-    (flags & RTNH_F_ONLINK) !== 0,
-    prefsrc,
-    mtu,
-    advmss,
-    nexthops,
-    flags,
-  );
-}
+export { parseRouteMessage } from './facts';

@@ -1,16 +1,19 @@
 /**
- * The numbers of a route message, read without building a Route: the header fields and the
- * attributes that identify a route and make up the common `dst via gw dev D` shape.
+ * The one route decoder. RouteFacts reads a route message in one bounds-checked pass over the
+ * attribute types ROUTE_ATTRS names, into numbers (no strings, no objects) plus where the rest
+ * lies; route() builds the whole Route from that same read. parseRouteMessage() is
+ * `facts.read(m).route()`, so the fast reader the reconciler uses and the full decoder cannot
+ * disagree (the fuzz suite checks them against each other on every case anyway).
  *
- * Why: a caller that compares a dump of 100k routes against what it wants (the reconciler's
- * no-op cycle) needs no text and no object for a route that matches. Decoding 100k Route
- * objects (strings for dst and gateway, one object each) costs more than the kernel's own
- * share of the dump and makes most of the garbage; reading the same facts as numbers costs
- * neither. A route that needs a closer look is decoded whole with facts.route().
+ * Why numbers first: a caller that compares a dump of 100k routes against what it wants (the
+ * reconciler's no-op cycle) needs no text and no object for a route that matches. Decoding
+ * 100k Route objects (strings for dst and gateway, one object each) costs more than the
+ * kernel's own share of the dump and makes most of the garbage.
  */
 import { NLA_HDRLEN, NLA_TYPE_MASK } from '../../wire/constants';
 import { NetlinkParseError } from '../../wire/errors';
-import type { MessageView } from '../../wire/reader';
+import { rawAttr, type MessageView, type RawAttribute } from '../../wire/reader';
+import { formatIPv6 } from '../../values/ip';
 import {
   AF_INET,
   AF_INET6,
@@ -26,9 +29,16 @@ import {
   RTA_TABLE,
   RTA_VIA,
   RTMSG_LEN,
+  RTNH_F_ONLINK,
 } from '../constants';
-import type { Route } from '../types';
-import { parseRouteMessage } from './codec';
+import type { Nexthop, Route, RouteTypeName } from '../types';
+import { ROUTE_TYPES } from '../names';
+import { makeNexthop, makeRoute } from './shape';
+import { METRICS_ATTRS, ROUTE_ATTRS, multipath, rtvia } from './table';
+import { RouteText } from './text';
+
+const TYPE_NAMES: Array<RouteTypeName | undefined> = [];
+for (const [name, n] of Object.entries(ROUTE_TYPES) as Array<[RouteTypeName, number]>) TYPE_NAMES[n] = name;
 
 /**
  * One route message as numbers. A scan reuses one RouteFacts for every message: read it in
@@ -79,16 +89,30 @@ export class RouteFacts {
   gateway6d = 0;
   /**
    * True when these numbers are all the Route has: no preferred source, no mtu/advmss metric,
-   * no multipath and no RTA_VIA. When false, route() holds the rest.
+   * no multipath, no RTA_VIA and no attribute the tables do not name. When false, route()
+   * holds the rest.
    */
   complete = true;
-  private msg: MessageView | undefined;
 
-  /** The whole Route of the message being visited (decoded now; only valid during the visit). */
-  route(): Route {
-    if (!this.msg) throw new Error('RouteFacts.route() outside of a visit');
-    return parseRouteMessage(this.msg);
-  }
+  // Where the rest of the message being visited lies (offsets of attribute values in msg.buf).
+  private msg: MessageView | undefined;
+  private dstOff = -1;
+  private gatewayOff = -1;
+  private prefsrcOff = -1;
+  private prefsrcLen = 0;
+  private viaOff = -1;
+  private viaLen = 0;
+  private metricsOff = -1;
+  private metricsLen = 0;
+  private multipathOff = -1;
+  private multipathLen = 0;
+  private hasUnknown = false;
+
+  /**
+   * @param text - the string caches route() formats with (one per reader by default; share
+   *   one between readers of one thread to share its caches)
+   */
+  constructor(private readonly text: RouteText = new RouteText()) {}
 
   /** Reads m into this object (bounds-checked); throws NetlinkParseError for a malformed message. */
   read(m: MessageView): this {
@@ -107,6 +131,7 @@ export class RouteFacts {
     this.family = alen === 4 ? 4 : 6;
     this.dstLen = dLen;
     this.dst4 = 0;
+    // struct rtmsg, read field by field at RTMSG's offsets (this loop runs 100k times a dump)
     this.tos = buf[p + 3];
     this.table = buf[p + 4];
     this.protocol = buf[p + 5];
@@ -120,22 +145,25 @@ export class RouteFacts {
     this.hasGateway6 = false;
     this.gateway6a = this.gateway6b = this.gateway6c = this.gateway6d = 0;
     this.complete = true;
-    let hasDst = false;
+    this.dstOff = this.gatewayOff = this.prefsrcOff = this.viaOff = this.metricsOff = this.multipathOff = -1;
+    this.hasUnknown = false;
     let off = p + RTMSG_LEN;
     while (end - off >= NLA_HDRLEN) {
+      // Attribute header read inline (this loop runs ~5 times per route of a 100k dump).
       const len = buf[off] | (buf[off + 1] << 8);
       if (len < NLA_HDRLEN || len > end - off) {
         throw new NetlinkParseError(`route attribute: bad nla_len ${len} (${end - off} bytes left)`, off);
       }
       const v = off + NLA_HDRLEN;
       const vl = len - NLA_HDRLEN;
-      switch ((buf[off + 2] | (buf[off + 3] << 8)) & NLA_TYPE_MASK) {
+      const type = (buf[off + 2] | (buf[off + 3] << 8)) & NLA_TYPE_MASK;
+      switch (type) {
         case RTA_DST:
           if (vl !== alen) throw new NetlinkParseError(`RTA_DST: ${vl} bytes, expected ${alen}`, v);
-          hasDst = true;
-          // With rtm_dst_len 0 the route is the default one whatever RTA_DST says (as the
-          // full decoder reads it); the kernel sends none then.
+          // With rtm_dst_len 0 the route is the default one whatever RTA_DST says; the kernel
+          // sends none then.
           if (dLen > 0) {
+            this.dstOff = v;
             if (alen === 4) this.dst4 = u32be(buf, v);
             else {
               this.dst6a = i32be(buf, v);
@@ -147,6 +175,8 @@ export class RouteFacts {
           break;
         case RTA_GATEWAY:
           if (vl !== alen) throw new NetlinkParseError(`RTA_GATEWAY: ${vl} bytes, expected a ${alen}-byte address`, v);
+          this.gatewayOff = v;
+          this.viaOff = -1; // the last gateway attribute wins
           if (alen === 4) this.gateway4 = u32be(buf, v);
           else {
             this.hasGateway6 = true;
@@ -167,19 +197,136 @@ export class RouteFacts {
           break;
         case RTA_METRICS:
           // Only mtu and advmss are Route fields; other metrics (hoplimit, ...) are not decoded.
-          if (hasRouteMetric(buf, v, v + vl)) this.complete = false;
+          if (hasRouteMetric(buf, v, v + vl)) {
+            this.complete = false;
+            this.metricsOff = v;
+            this.metricsLen = vl;
+          } else this.metricsOff = -1;
           break;
         case RTA_PREFSRC:
-        case RTA_VIA:
-        case RTA_MULTIPATH:
-          this.complete = false; // route() decodes (and checks) them
+          this.complete = false; // route() decodes (and checks) it
+          this.prefsrcOff = v;
+          this.prefsrcLen = vl;
           break;
+        case RTA_VIA:
+          this.complete = false;
+          this.viaOff = v;
+          this.viaLen = vl;
+          this.gatewayOff = -1;
+          break;
+        case RTA_MULTIPATH:
+          this.complete = false;
+          this.multipathOff = v;
+          this.multipathLen = vl;
+          break;
+        default:
+          // Named and skipped (RTA_CACHEINFO, RTA_PREF on every IPv6 route), or kept by route().
+          if (!ROUTE_ATTRS.knows(type)) {
+            this.hasUnknown = true;
+            this.complete = false;
+          }
       }
       off += (len + 3) & ~3;
     }
-    if (dLen > 0 && !hasDst) throw new NetlinkParseError(`route with rtm_dst_len ${dLen} but no RTA_DST`, p);
+    if (dLen > 0 && this.dstOff < 0) throw new NetlinkParseError(`route with rtm_dst_len ${dLen} but no RTA_DST`, p);
     return this;
   }
+
+  /**
+   * The whole Route of the message being visited, from this read (the deferred attributes are
+   * decoded and checked now: NetlinkParseError when one is malformed). Only valid during the visit.
+   */
+  route(): Route {
+    const m = this.msg;
+    if (!m) throw new Error('RouteFacts.route() outside of a visit');
+    const buf = m.buf;
+    const alen = this.family === 4 ? 4 : 16;
+    const text = this.text;
+    const dLen = this.dstLen;
+    let dst: string;
+    if (dLen === 0) dst = 'default';
+    else dst = alen === 4 ? text.v4Dst(buf, this.dstOff, dLen) : formatIPv6(buf, this.dstOff) + text.lenText(dLen);
+    let via: string | undefined;
+    if (this.gatewayOff >= 0) via = alen === 4 ? text.v4(buf, this.gatewayOff) : formatIPv6(buf, this.gatewayOff);
+    else if (this.viaOff >= 0) via = viaText(buf, this.viaOff, this.viaLen, text);
+    let prefsrc: string | undefined;
+    if (this.prefsrcOff >= 0) {
+      if (this.prefsrcLen !== alen) throw new NetlinkParseError(`RTA_PREFSRC: ${this.prefsrcLen} bytes, expected a ${alen}-byte address`, this.prefsrcOff);
+      prefsrc = alen === 4 ? text.v4(buf, this.prefsrcOff) : formatIPv6(buf, this.prefsrcOff);
+    }
+    let mtu: number | undefined;
+    let advmss: number | undefined;
+    if (this.metricsOff >= 0) {
+      const x: { mtu?: number; advmss?: number } = {};
+      decodeChecked(() => METRICS_ATTRS.decodeInto(buf, this.metricsOff, this.metricsOff + this.metricsLen, x), 'RTA_METRICS', this.metricsOff);
+      mtu = x.mtu;
+      advmss = x.advmss;
+    }
+    let nexthops: Nexthop[] | undefined;
+    if (this.multipathOff >= 0) nexthops = this.nexthops(buf, alen);
+    const r = makeRoute(
+      this.family,
+      dst,
+      this.table,
+      this.protocol,
+      this.scope,
+      TYPE_NAMES[this.type] ?? this.type,
+      this.tos,
+      this.metric < 0 ? undefined : this.metric,
+      via,
+      this.oif || undefined,
+      (this.flags & RTNH_F_ONLINK) !== 0,
+      prefsrc,
+      mtu,
+      advmss,
+      nexthops,
+      this.flags,
+    );
+    if (this.hasUnknown) r.unknown = unknownAttrs(buf, m.payload + RTMSG_LEN, m.end);
+    return r;
+  }
+
+  private nexthops(buf: Buffer, alen: number): Nexthop[] {
+    const off = this.multipathOff;
+    const paths = decodeChecked(() => multipath.decode(buf, off, this.multipathLen), 'RTA_MULTIPATH', off);
+    const out: Nexthop[] = [];
+    for (const nh of paths) {
+      // RTA_GATEWAY is in the route's family (the other family's gateway is RTA_VIA).
+      if (nh.gateway !== undefined && nh.gateway.includes(':') !== (alen === 16)) {
+        throw new NetlinkParseError(`rtnexthop RTA_GATEWAY: ${alen === 16 ? 4 : 16} bytes, expected a ${alen}-byte address`, off);
+      }
+      out.push(makeNexthop(nh.gateway ?? nh.via, nh.ifindex > 0 ? nh.ifindex : undefined, nh.hops + 1, (nh.flags & RTNH_F_ONLINK) !== 0, nh.flags));
+    }
+    return out;
+  }
+}
+
+/** Runs a table decode, naming where it failed. */
+function decodeChecked<T>(run: () => T, what: string, off: number): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof NetlinkParseError) throw new NetlinkParseError(`${what}: ${e.message.replace(/ \(at byte -?\d+\)$/, '')}`, off);
+    throw e;
+  }
+}
+
+/** RTA_VIA as text (checked by the table's codec). */
+function viaText(buf: Buffer, off: number, len: number, text: RouteText): string {
+  if (len === 6 && buf.readUInt16LE(off) === AF_INET) return text.v4(buf, off + 2);
+  return rtvia.decode(buf, off, len);
+}
+
+/** The attributes ROUTE_ATTRS does not name, copied (rare: a second walk only when there are some). */
+function unknownAttrs(buf: Buffer, off: number, end: number): RawAttribute[] {
+  const out: RawAttribute[] = [];
+  while (end - off >= NLA_HDRLEN) {
+    const len = buf.readUInt16LE(off);
+    const type = buf.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    if (!ROUTE_ATTRS.knows(type)) out.push(rawAttr(buf, type, off + NLA_HDRLEN, len - NLA_HDRLEN));
+    off += (len + 3) & ~3;
+  }
+  return out;
 }
 
 function u32be(buf: Buffer, off: number): number {
@@ -206,4 +353,20 @@ function hasRouteMetric(buf: Buffer, off: number, end: number): boolean {
     off += (len + 3) & ~3;
   }
   return found;
+}
+
+/** One reader for the free function below (its caches hold strings only, never results). */
+let defaultFacts: RouteFacts | undefined;
+
+/**
+ * Decodes one RTM_NEWROUTE/RTM_DELROUTE message (a dump reply, a lookup reply or an event):
+ * RouteFacts.read() then route(). Optional fields the kernel did not send are left out (see
+ * shape.ts); attributes the table does not name are kept in `unknown`. Throws
+ * NetlinkParseError for a malformed message or a family other than AF_INET/AF_INET6
+ * (multicast and MPLS routes are not decoded here).
+ *
+ * @param reader - the RouteFacts to read with (a caller decoding many messages keeps its own)
+ */
+export function parseRouteMessage(m: MessageView, reader?: RouteFacts): Route {
+  return (reader ?? (defaultFacts ??= new RouteFacts())).read(m).route();
 }

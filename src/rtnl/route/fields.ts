@@ -1,14 +1,21 @@
 /**
- * The fields of a route spec, read once with for-in into one reused object of a fixed shape.
+ * The fields of a route spec, read once with for-in into a reader object of a fixed shape.
  *
  * Why not read spec.via, spec.table, ... directly: V8 (Node 20) reads properties of objects
  * made with spread (`{ ...defaults, dst }`, a common way to build 100k specs) 10x slower than
  * those of literals, and properties such a spec does not have 60x slower, and the validator and
  * encoder read all fifteen of every spec. for-in with keyed reads is fast for every kind of
- * object, so each spec's own fields are read once here and everything else reads the scratch.
+ * object, so each spec's own fields are read once here and everything else reads the reader.
  * It also finds unknown fields in the same pass, without an array of keys per spec.
  *
- * A spec is plain data: its enumerable properties (own or inherited) are its fields.
+ * A spec is plain data: only its own properties are fields (issue 17 item 4). for-in also
+ * walks inherited enumerable properties, so it is used only where there are none: a spec whose
+ * prototype is Object.prototype (or null) while Object.prototype has no enumerable property.
+ * Anything else (a `{ __proto__: {...} }` from JSON through Object.assign, Object.create(x), a
+ * polluted Object.prototype) is read with Object.keys, and its inherited fields are reported.
+ *
+ * The reader is the caller's (as values' prefix parsers): a validator and an encoder each own
+ * one, so nothing is shared between modules or calls.
  */
 import type { RouteSpec } from '../types';
 
@@ -31,97 +38,129 @@ export interface SpecFields {
   nexthops: unknown;
   /** Names of fields a RouteSpec does not have (undefined when there are none). */
   unknown: string[] | undefined;
+  /** Names of RouteSpec fields the spec only inherits, never read (undefined when there are none). */
+  inherited?: string[] | undefined;
 }
 
 /** A validated spec's fields, typed as RouteSpec's. */
 export type ValidSpecFields = { readonly [K in keyof RouteSpec]-?: RouteSpec[K] | undefined };
 
-const scratch: SpecFields = {
-  dst: undefined,
-  family: undefined,
-  via: undefined,
-  dev: undefined,
-  onlink: undefined,
-  table: undefined,
-  protocol: undefined,
-  scope: undefined,
-  type: undefined,
-  metric: undefined,
-  prefsrc: undefined,
-  tos: undefined,
-  mtu: undefined,
-  advmss: undefined,
-  nexthops: undefined,
-  unknown: undefined,
-};
+const FIELDS = new Set(['dst', 'family', 'via', 'dev', 'onlink', 'table', 'protocol', 'scope', 'type', 'metric', 'prefsrc', 'tos', 'mtu', 'advmss', 'nexthops']);
+const hasOwn = Object.prototype.hasOwnProperty;
 
-/**
- * Reads s into the shared scratch object and returns it: valid until the next call (read
- * what you need right away; never keep it). An undefined value counts as absent. Without
- * collectUnknown, other fields are skipped silently (for a read-back Route, say).
- */
-export function readSpecFields(s: object, collectUnknown = true): SpecFields {
-  const f = scratch;
-  f.dst = f.family = f.via = f.dev = f.onlink = f.table = f.protocol = f.scope = undefined;
-  f.type = f.metric = f.prefsrc = f.tos = f.mtu = f.advmss = f.nexthops = undefined;
-  f.unknown = undefined;
-  const o = s as Record<string, unknown>;
-  for (const k in o) {
-    const v = o[k];
-    switch (k) {
-      case 'dst':
-        f.dst = v;
-        break;
-      case 'via':
-        f.via = v;
-        break;
-      case 'dev':
-        f.dev = v;
-        break;
-      case 'onlink':
-        f.onlink = v;
-        break;
-      case 'protocol':
-        f.protocol = v;
-        break;
-      case 'family':
-        f.family = v;
-        break;
-      case 'table':
-        f.table = v;
-        break;
-      case 'scope':
-        f.scope = v;
-        break;
-      case 'type':
-        f.type = v;
-        break;
-      case 'metric':
-        f.metric = v;
-        break;
-      case 'prefsrc':
-        f.prefsrc = v;
-        break;
-      case 'tos':
-        f.tos = v;
-        break;
-      case 'mtu':
-        f.mtu = v;
-        break;
-      case 'advmss':
-        f.advmss = v;
-        break;
-      case 'nexthops':
-        f.nexthops = v;
-        break;
-      default:
-        if (collectUnknown) (f.unknown ??= []).push(k);
-    }
-  }
-  return f;
+/** Whether Object.prototype has an enumerable property (then for-in would read it on every object). */
+function objectPrototypePolluted(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
 }
 
-/** readSpecFields for a spec that passed validation. */
-export function readValidSpec(s: RouteSpec): ValidSpecFields {
-  return readSpecFields(s, false) as unknown as ValidSpecFields;
+/** Reads route specs' own fields (see the module comment); one per caller, reused spec after spec. */
+export class RouteSpecReader implements SpecFields {
+  dst: unknown = undefined;
+  family: unknown = undefined;
+  via: unknown = undefined;
+  dev: unknown = undefined;
+  onlink: unknown = undefined;
+  table: unknown = undefined;
+  protocol: unknown = undefined;
+  scope: unknown = undefined;
+  type: unknown = undefined;
+  metric: unknown = undefined;
+  prefsrc: unknown = undefined;
+  tos: unknown = undefined;
+  mtu: unknown = undefined;
+  advmss: unknown = undefined;
+  nexthops: unknown = undefined;
+  unknown: string[] | undefined = undefined;
+  inherited: string[] | undefined = undefined;
+
+  /**
+   * Reads s's own fields into this reader and returns it (valid until this reader's next
+   * read). An undefined value counts as absent. Without collectUnknown, other fields are
+   * skipped silently (for a read-back Route, say).
+   */
+  read(s: object, collectUnknown = true): this {
+    this.dst = this.family = this.via = this.dev = this.onlink = this.table = this.protocol = this.scope = undefined;
+    this.type = this.metric = this.prefsrc = this.tos = this.mtu = this.advmss = this.nexthops = undefined;
+    this.unknown = this.inherited = undefined;
+    const o = s as Record<string, unknown>;
+    const proto: unknown = Object.getPrototypeOf(o);
+    if ((proto === Object.prototype || proto === null) && !objectPrototypePolluted()) {
+      for (const k in o) this.take(k, o[k], collectUnknown);
+      return this;
+    }
+    for (const k of Object.keys(o)) this.take(k, o[k], collectUnknown);
+    for (const k in o) {
+      if (!hasOwn.call(o, k) && FIELDS.has(k)) (this.inherited ??= []).push(k);
+    }
+    return this;
+  }
+
+  private take(k: string, v: unknown, collectUnknown: boolean): void {
+    switch (k) {
+      case 'dst':
+        this.dst = v;
+        break;
+      case 'via':
+        this.via = v;
+        break;
+      case 'dev':
+        this.dev = v;
+        break;
+      case 'onlink':
+        this.onlink = v;
+        break;
+      case 'protocol':
+        this.protocol = v;
+        break;
+      case 'family':
+        this.family = v;
+        break;
+      case 'table':
+        this.table = v;
+        break;
+      case 'scope':
+        this.scope = v;
+        break;
+      case 'type':
+        this.type = v;
+        break;
+      case 'metric':
+        this.metric = v;
+        break;
+      case 'prefsrc':
+        this.prefsrc = v;
+        break;
+      case 'tos':
+        this.tos = v;
+        break;
+      case 'mtu':
+        this.mtu = v;
+        break;
+      case 'advmss':
+        this.advmss = v;
+        break;
+      case 'nexthops':
+        this.nexthops = v;
+        break;
+      default:
+        if (collectUnknown) (this.unknown ??= []).push(k);
+    }
+  }
+}
+
+/**
+ * The own fields of a spec in a new object. Deprecated: it used to return one shared object
+ * "valid until the next call"; it now allocates, and callers that read many specs keep a
+ * RouteSpecReader of their own instead.
+ *
+ * @deprecated Use a RouteSpecReader you own: `reader.read(spec)`.
+ */
+export function readSpecFields(s: object, collectUnknown = true): SpecFields {
+  return new RouteSpecReader().read(s, collectUnknown);
+}
+
+/** A validated spec's fields, read into `reader`. */
+export function readValidSpec(s: RouteSpec, reader: RouteSpecReader): ValidSpecFields {
+  return reader.read(s, false) as unknown as ValidSpecFields;
 }

@@ -5,7 +5,7 @@
 import { constants as osConstants } from 'node:os';
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP_FILTERED, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
 import { NetlinkError } from '../../wire/errors';
-import { readAddress } from '../../values/address';
+import { familyOf, readAddress } from '../../values/address';
 import { prefixContains } from '../../values/prefix';
 import type { MessageView } from '../../wire/reader';
 import type { MessageWriter } from '../../wire/writer';
@@ -14,18 +14,21 @@ import { AF_INET, AF_INET6, AF_UNSPEC, RTMSG_LEN, RTM_DELROUTE, RTM_F_CLONED, RT
 import type { RtnlContext } from '../context';
 import { lookup, PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
 import type { DeviceRef, IpFamily, ProtocolName, Route, RouteFilter, RouteLookup, RouteSpec } from '../types';
-import { Problems, ValidationError } from '../../values/problems';
+import { Problems, ValidationError, describeValue, own } from '../../values/problems';
 import { RouteFacts } from './facts';
-import { readSpecFields } from './fields';
-import { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, routeTypeOf, type DevIndex, type RouteDumpRequest } from './codec';
-import { checkRouteAt, checkRouteFilter, checkRouteLookup, checkRouteSpecAt } from './validate';
+import { RouteSpecReader } from './fields';
+import { ParsedDsts, RouteEncoder, encodeRouteDump, encodeRouteGet, isRoute, routeTypeOf, type DevIndex, type RouteDumpRequest } from './codec';
+import { RouteValidator } from './validate';
+import { RouteText } from './text';
 
-export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, type DevIndex, type RouteDumpRequest } from './codec';
+export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, ParsedDsts, RouteEncoder, routeTypeOf, tableOf, scopeOf, protocolOf, specFamily, type DevIndex, type RouteDumpRequest } from './codec';
 export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
-export { checkRouteSpecAt } from './validate';
+export { checkRouteSpecAt, RouteValidator } from './validate';
 export { RouteFacts } from './facts';
-export { readSpecFields, type SpecFields } from './fields';
+export { RouteText } from './text';
+export { readSpecFields, RouteSpecReader, type SpecFields } from './fields';
 export { validateRouteSpec } from './validate';
+export { ROUTE_ATTRS, METRICS_ATTRS, NEXTHOP_ATTRS, RTMSG, RTNEXTHOP, ROUTE_FIELDS, NEXTHOP_FIELDS, ROUTE_FILTER_FIELDS, ROUTE_LOOKUP_FIELDS } from './table';
 
 const { ENODEV, ENOENT, ENETUNREACH, ESRCH } = osConstants.errno;
 
@@ -49,6 +52,9 @@ export interface AddManyOptions {
   replace?: boolean;
   /** Every spec already passed validation (skips it; a bad spec still fails alone). */
   validated?: boolean;
+  /** With validated: the destinations that validation parsed (checkRouteSpecAt's `parsed`),
+   * so they are not parsed again. */
+  parsed?: ParsedDsts;
   /** The protocol of specs that name none (default: boot, as `ip route add`). */
   protocol?: number | ProtocolName;
 }
@@ -62,6 +68,14 @@ export interface AddManyOptions {
  * names the route.
  */
 export class Routes {
+  // This handle's own validator, encoder and decoder: what one call carries between its steps
+  // stays in objects of this handle (no module state shared between handles).
+  private readonly validator = new RouteValidator();
+  private readonly encoder = new RouteEncoder();
+  private readonly fields = new RouteSpecReader();
+  private readonly text = new RouteText();
+  private readonly facts = new RouteFacts(this.text);
+
   constructor(protected readonly ctx: RtnlContext) {}
 
   /** Adds a route (RTM_NEWROUTE, NLM_F_CREATE|NLM_F_EXCL): EEXIST when it is there already. */
@@ -92,13 +106,13 @@ export class Routes {
 
   private async modify(type: number, flags: number, r: RouteSpec | Route, verb: string, readBackOk: boolean): Promise<void> {
     const p = new Problems();
-    if (readBackOk && typeof r === 'object' && r !== null && isRoute(r)) checkRouteAt(p, 'route', -1, r);
-    else checkRouteSpecAt(p, 'route', -1, r, readBackOk);
+    if (readBackOk && typeof r === 'object' && r !== null && isRoute(r)) this.validator.route(p, 'route', -1, r);
+    else this.validator.spec(p, 'route', -1, r, readBackOk);
     const what = `${verb} ${describeRoute(r)}`;
     p.throwIfAny(what);
     const devIndex = await this.deviceIndexes([r], what, undefined);
     try {
-      await this.ctx.socket.request((w) => encodeRoute(w, type, flags, r, devIndex), { what });
+      await this.ctx.socket.request((w) => this.encoder.encode(w, type, flags, r, devIndex), { what });
     } catch (e) {
       throw type === RTM_DELROUTE ? noSuchRoute(e) : e;
     }
@@ -118,34 +132,37 @@ export class Routes {
     if (opts.protocol !== undefined) {
       protocol = lookup(PROTOCOLS, opts.protocol);
       if (protocol === undefined || !Number.isInteger(protocol) || protocol < 0 || protocol > 255) {
-        throw new ValidationError([{ path: 'protocol', message: `must be 0..255 or a protocol name, got ${JSON.stringify(opts.protocol)}` }], `${verb}Many`);
+        throw new ValidationError([{ path: 'protocol', message: `must be 0..255 or a protocol name, got ${describeValue(opts.protocol)}` }], `${verb}Many`);
       }
     }
     // validated: every spec already passed validateRouteSpec (the reconciler's do). A spec that
     // did not still cannot reach the kernel half-encoded: the encoder throws and that one
     // request fails on its own.
-    if (!opts.validated) this.checkMany(specs, `${verb}Many`, false);
-    return this.batch(RTM_NEWROUTE, NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL), specs, verb, protocol);
+    const parsed = opts.validated ? opts.parsed : this.checkMany(specs, `${verb}Many`, false);
+    return this.batch(RTM_NEWROUTE, NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL), specs, verb, protocol, parsed);
   }
 
   /** Deletes many routes (specs or Routes from list()), pipelined; validation and results as addMany. */
   async delMany(routes: Array<RouteSpec | Route>): Promise<BatchResult> {
-    this.checkMany(routes, 'routes.delMany', true);
-    return this.batch(RTM_DELROUTE, 0, routes, 'routes.del');
+    const parsed = this.checkMany(routes, 'routes.delMany', true);
+    return this.batch(RTM_DELROUTE, 0, routes, 'routes.del', undefined, parsed);
   }
 
-  private checkMany(items: unknown, what: string, readBackOk: boolean): void {
-    if (!Array.isArray(items)) throw new ValidationError([{ path: 'routes', message: `expected an array of routes, got ${typeof items}` }], what);
+  /** Validates every item (one ValidationError for all); returns the destinations it parsed. */
+  private checkMany(items: unknown, what: string, readBackOk: boolean): ParsedDsts {
+    if (!Array.isArray(items)) throw new ValidationError([{ path: 'routes', message: `expected an array of routes, got ${describeValue(items)}` }], what);
     const p = new Problems();
+    const parsed = new ParsedDsts(items.length);
     for (let i = 0; i < items.length; i++) {
       const r = items[i];
-      if (readBackOk && typeof r === 'object' && r !== null && isRoute(r)) checkRouteAt(p, 'routes', i, r);
-      else checkRouteSpecAt(p, 'routes', i, r, readBackOk);
+      if (readBackOk && typeof r === 'object' && r !== null && isRoute(r)) this.validator.route(p, 'routes', i, r);
+      else this.validator.spec(p, 'routes', i, r, readBackOk, parsed);
     }
     p.throwIfAny(`${what}: ${p.list.length} problem(s) in ${items.length} routes, nothing was sent`);
+    return parsed;
   }
 
-  private async batch(type: number, flags: number, items: Array<RouteSpec | Route>, verb: string, protocol?: number): Promise<BatchResult> {
+  private async batch(type: number, flags: number, items: Array<RouteSpec | Route>, verb: string, protocol?: number, parsed?: ParsedDsts): Promise<BatchResult> {
     let current = 0;
     const describe = (i: number) => describeRoute(items[i]);
     // A device that does not exist fails only the routes that use it.
@@ -154,7 +171,7 @@ export class Routes {
       items.length,
       (i, w) => {
         current = i;
-        encodeRoute(w, type, flags, items[i], devIndex, protocol);
+        this.encoder.encode(w, type, flags, items[i], devIndex, protocol, parsed, i);
       },
       { what: verb, describe },
     );
@@ -177,7 +194,7 @@ export class Routes {
   ): Promise<DevIndex> {
     const names = new Set<string>();
     for (let i = 0; i < items.length; i++) {
-      const r = readSpecFields(items[i], false); // fast for spread-made specs too (fields.ts)
+      const r = this.fields.read(items[i], false); // fast for spread-made specs too (fields.ts)
       if (typeof r.dev === 'string') names.add(r.dev);
       const nexthops = r.nexthops as Array<{ dev?: DeviceRef }> | undefined;
       if (nexthops !== undefined) for (const nh of nexthops) if (typeof nh.dev === 'string') names.add(nh.dev);
@@ -245,7 +262,7 @@ export class Routes {
    * closer look. Filtering, cloned-route skipping and dump restarts are as in forEach().
    */
   async scan(filter: RouteFilter, visit: (facts: RouteFacts) => void, onRestart?: () => void): Promise<number> {
-    const facts = new RouteFacts();
+    const facts = new RouteFacts(this.text);
     let n = 0;
     await this.dumpMessages<never>(
       filter,
@@ -271,7 +288,7 @@ export class Routes {
       filter,
       verb,
       (m, req, scope) => {
-        const r = parseRouteMessage(m);
+        const r = this.facts.read(m).route();
         if ((m.flags & NLM_F_DUMP_FILTERED) === 0 && !matchesDumpRequest(r, req)) return undefined;
         if (scope >= 0 && r.scope !== scope) return undefined;
         return take(r);
@@ -289,24 +306,34 @@ export class Routes {
     onRestart: (() => void) | undefined,
   ): Promise<T[]> {
     const p = new Problems();
-    checkRouteFilter(p, filter);
+    this.validator.filter(p, filter);
     p.throwIfAny(verb);
-    const t = filter.table;
+    // Only own fields (validated above); the family as users write it.
+    const given = filter as Record<string, unknown>;
+    const f = {
+      family: familyOf(own(given, 'family')),
+      table: own(given, 'table') as RouteFilter['table'],
+      protocol: own(given, 'protocol') as RouteFilter['protocol'],
+      type: own(given, 'type') as RouteFilter['type'],
+      scope: own(given, 'scope') as RouteFilter['scope'],
+      dev: own(given, 'dev') as RouteFilter['dev'],
+    };
+    const t = f.table;
     const req: RouteDumpRequest = {
-      family: filter.family === 4 ? AF_INET : filter.family === 6 ? AF_INET6 : AF_UNSPEC,
+      family: f.family === 4 ? AF_INET : f.family === 6 ? AF_INET6 : AF_UNSPEC,
       table: t === undefined ? RT_TABLE_MAIN : t === 'all' ? 0 : typeof t === 'number' ? t : TABLES[t],
-      protocol: filter.protocol === undefined ? 0 : lookup(PROTOCOLS, filter.protocol)!,
-      type: filter.type === undefined ? 0 : ROUTE_TYPES[filter.type],
+      protocol: f.protocol === undefined ? 0 : lookup(PROTOCOLS, f.protocol)!,
+      type: f.type === undefined ? 0 : ROUTE_TYPES[f.type],
       dev: 0,
     };
-    const scope = filter.scope === undefined ? -1 : lookup(SCOPES, filter.scope)!;
-    const what = `${verb} ${describeFilter(filter)}`;
-    if (filter.dev !== undefined) req.dev = await this.ctx.devices.index(filter.dev, what);
+    const scope = f.scope === undefined ? -1 : lookup(SCOPES, f.scope)!;
+    const what = `${verb} ${describeFilter({ ...f, family: f.family })}`;
+    if (f.dev !== undefined) req.dev = await this.ctx.devices.index(f.dev, what);
     const parse = (m: MessageView): T | undefined => {
       if (m.type !== RTM_NEWROUTE) return undefined;
       const b = m.buf;
       const at = m.payload;
-      if (m.end - at < RTMSG_LEN) parseRouteMessage(m); // throws NetlinkParseError
+      if (m.end - at < RTMSG_LEN) this.facts.read(m); // throws NetlinkParseError
       // An AF_UNSPEC dump also brings multicast routing tables (RTNL_FAMILY_IPMR, ...).
       if (b[at] !== AF_INET && b[at] !== AF_INET6) return undefined;
       if (b.readUInt32LE(at + 8) & RTM_F_CLONED) return undefined;
@@ -338,14 +365,17 @@ export class Routes {
    */
   async get(dst: string, opts: RouteLookup = {}): Promise<Route> {
     const p = new Problems();
-    const family = checkRouteLookup(p, dst, opts);
+    const family = this.validator.lookup(p, dst, opts);
     const what = `routes.get ${String(dst)}`;
     p.throwIfAny(what);
     if (family === 0) throw new ValidationError([{ path: 'dst', message: 'not an address' }], what); // unreachable: reported above
+    // Only the options' own fields (validated above).
+    const o = opts as Record<string, unknown>;
+    opts = { table: own(o, 'table') as RouteLookup['table'], dev: own(o, 'dev') as RouteLookup['dev'], src: own(o, 'src') as string | undefined, fibMatch: own(o, 'fibMatch') as boolean | undefined };
     if (opts.table !== undefined) return this.lookupInTable(dst, family, opts, what);
     const oif = opts.dev === undefined ? 0 : await this.ctx.devices.index(opts.dev, what);
     const replies = await this.ctx.socket.request((w) => encodeRouteGet(w, family, dst, opts.src, oif, opts.fibMatch ?? true), { what });
-    for (const m of replies) if (m.type === RTM_NEWROUTE) return parseRouteMessage(m);
+    for (const m of replies) if (m.type === RTM_NEWROUTE) return this.facts.read(m).route();
     throw new NetlinkError(ENETUNREACH, {}, what, 'the kernel answered without a route');
   }
 
