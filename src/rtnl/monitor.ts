@@ -33,7 +33,7 @@ import { parseLinkMessage } from './link';
 import { parseNeighborMessage } from './neighbor';
 import { parseRouteMessage } from './route';
 import type { Address, FdbEntry, Link, Neighbor, Route } from './types';
-import { Problems, checkBool, checkInt, checkKeys } from '../values/problems';
+import { Problems, checkBool, checkInt, checkKeys, describeValue, own } from '../values/problems';
 
 /** What to listen to: 'neigh' carries both neighbour and FDB (AF_BRIDGE) events. */
 export type MonitorGroup = 'link' | 'addr' | 'route' | 'neigh';
@@ -89,28 +89,33 @@ const { EBADF, ENOBUFS } = osConstants.errno;
 
 const OPTION_KEYS = ['groups', 'receiveBufferBytes', 'noEnobufs', 'ref'] as const;
 
-/** Checks MonitorOptions; throws ValidationError naming every problem. */
-function validateOptions(opts: unknown): void {
+/** Checks MonitorOptions; throws ValidationError naming every problem. Returns the options' own fields. */
+function validateOptions(opts: unknown): MonitorOptions {
   const p = new Problems();
   if (typeof opts !== 'object' || opts === null) {
-    p.add('', `expected monitor options, got ${JSON.stringify(opts)}`);
+    p.add('', `expected monitor options, got ${describeValue(opts)}`);
     p.throwIfAny('monitor');
   }
   const o = opts as Record<string, unknown>;
   checkKeys(p, '', o, OPTION_KEYS);
-  if (!Array.isArray(o.groups) || o.groups.length === 0) {
+  const groups = own(o, 'groups');
+  const receiveBufferBytes = own(o, 'receiveBufferBytes');
+  const noEnobufs = own(o, 'noEnobufs');
+  const ref = own(o, 'ref');
+  if (!Array.isArray(groups) || groups.length === 0) {
     p.add('groups', `expected a non-empty list of ${Object.keys(MONITOR_GROUPS).join(', ')}`);
   } else {
-    o.groups.forEach((g, i) => {
+    groups.forEach((g, i) => {
       if (typeof g !== 'string' || !Object.prototype.hasOwnProperty.call(MONITOR_GROUPS, g)) {
-        p.add(`groups[${i}]`, `unknown group ${JSON.stringify(g)} (expected ${Object.keys(MONITOR_GROUPS).join(', ')})`);
+        p.add(`groups[${i}]`, `unknown group ${describeValue(g)} (expected ${Object.keys(MONITOR_GROUPS).join(', ')})`);
       }
     });
   }
-  if (o.receiveBufferBytes !== undefined) checkInt(p, 'receiveBufferBytes', o.receiveBufferBytes, 1024, 0x7fffffff);
-  if (o.noEnobufs !== undefined) checkBool(p, 'noEnobufs', o.noEnobufs);
-  if (o.ref !== undefined) checkBool(p, 'ref', o.ref);
+  if (receiveBufferBytes !== undefined) checkInt(p, 'receiveBufferBytes', receiveBufferBytes, 1024, 0x7fffffff);
+  if (noEnobufs !== undefined) checkBool(p, 'noEnobufs', noEnobufs);
+  if (ref !== undefined) checkBool(p, 'ref', ref);
   p.throwIfAny('monitor');
+  return { groups: groups as MonitorGroup[], receiveBufferBytes: receiveBufferBytes as number | undefined, noEnobufs: noEnobufs as boolean | undefined, ref: ref as boolean | undefined };
 }
 
 /**
@@ -126,6 +131,8 @@ function validateOptions(opts: unknown): void {
 export class Monitor extends EventEmitter<MonitorEvents> {
   private sock: NetlinkSocket;
   private readonly groups: number[];
+  /** The options this monitor was opened with (their own fields, validated). */
+  protected readonly opts: MonitorOptions;
   private closed = false;
   private reopenCount = 0;
 
@@ -138,13 +145,13 @@ export class Monitor extends EventEmitter<MonitorEvents> {
    */
   constructor(
     protected readonly ctx: RtnlContext,
-    protected readonly opts: MonitorOptions,
+    opts: MonitorOptions,
     private readonly onClose?: (m: Monitor) => void,
   ) {
     super();
-    validateOptions(opts);
+    this.opts = validateOptions(opts);
     const groups = new Set<number>();
-    for (const g of opts.groups) for (const n of MONITOR_GROUPS[g]) groups.add(n);
+    for (const g of this.opts.groups) for (const n of MONITOR_GROUPS[g]) groups.add(n);
     this.groups = [...groups];
     this.sock = this.open();
   }

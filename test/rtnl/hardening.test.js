@@ -58,6 +58,12 @@ describe('rtnl hardening: specs are plain data, read as given', function () {
     e = await refused(kinds.addresses, (a) => a.add({ dev: 'eth0', address: '10.0.0.1/24', scope: 5n, label: cyc }));
     assert.match(problem(e, 'scope').message, /5n/);
     assert.ok(problem(e, 'label'));
+    // Monitor options too (validated before any socket is opened).
+    const cycGroups = ['link'];
+    cycGroups.push(cycGroups);
+    assert.throws(() => new rtnl.Monitor({}, { groups: [1n], receiveBufferBytes: 4096n }), (e) => e instanceof rtnl.ValidationError && /1n/.test(e.message) && /4096n/.test(e.message));
+    assert.throws(() => new rtnl.Monitor({}, { groups: cycGroups }), (e) => e instanceof rtnl.ValidationError && /groups\[1\]/.test(e.message));
+    assert.throws(() => new rtnl.Monitor({}, Object.assign({}, JSON.parse('{"__proto__":{"groups":["link"]}}'))), rtnl.ValidationError);
     for (const [kind, filter] of [['addresses', { dev: 1n }], ['neighbors', { family: 4n }], ['fdb', { master: cyc }]]) {
       const err = await refused(kinds[kind], (k) => k.list(filter));
       assert.ok(err.problems.length > 0, kind);

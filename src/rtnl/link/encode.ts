@@ -5,6 +5,7 @@
  * (TypeError), never a silent zero. Every kind-specific part comes from the kind's module,
  * through the registry (./kinds).
  */
+import { describeValue } from '../../values/problems';
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from '../../wire/constants';
 import type { MessageWriter } from '../../wire/writer';
 import { IFLA_EXT_MASK, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_MASTER, RTEXT_FILTER_SKIP_STATS, RTM_DELLINK, RTM_GETLINK, RTM_NEWLINK } from '../constants';
@@ -25,7 +26,7 @@ function needFd(netns: string | undefined, fd: number | undefined, field: string
 
 function kindOf(kind: string): AnyLinkKind {
   const k = linkKind(kind);
-  if (!k) throw new TypeError(`${JSON.stringify(kind)} is not a registered link kind`);
+  if (!k) throw new TypeError(`${describeValue(kind)} is not a registered link kind`);
   return k;
 }
 

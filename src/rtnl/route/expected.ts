@@ -3,6 +3,7 @@
  * diffed against list() field by field. Each default below was checked against Linux 6.18
  * (test/rtnl/route.test.js proves them with random specs).
  */
+import { describeValue } from '../../values/problems';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../values/ip';
 import { AF_INET, AF_INET6, RTNH_F_ONLINK, RTPROT_BOOT, RTPROT_UNSPEC, RT_SCOPE_UNIVERSE } from '../constants';
 import type { Nexthop, NexthopSpec, Route, RouteSpec } from '../types';
@@ -23,7 +24,7 @@ const v4 = new V4PrefixParser();
 /** The canonical text of a validated address (IPv4 literals are canonical already). */
 export function canonicalAddress(a: string): string {
   if (parseIPv4(a) >= 0) return a;
-  if (!parseIPv6Into(a, scratch, 0)) throw new TypeError(`not an IP address: ${JSON.stringify(a)}`);
+  if (!parseIPv6Into(a, scratch, 0)) throw new TypeError(`not an IP address: ${describeValue(a)}`);
   return formatIPv6(scratch, 0);
 }
 
@@ -31,7 +32,7 @@ export function canonicalAddress(a: string): string {
 export function canonicalDst(dst: string, family: 4 | 6): string {
   if (dst === 'default') return dst;
   if (family === 4) {
-    if (!v4.parse(dst)) throw new TypeError(`not an IPv4 prefix: ${JSON.stringify(dst)}`);
+    if (!v4.parse(dst)) throw new TypeError(`not an IPv4 prefix: ${describeValue(dst)}`);
     if (v4.length === 0) return 'default';
     return v4.length === 32 && !v4.slashed ? dst + '/32' : dst;
   }

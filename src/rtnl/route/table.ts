@@ -8,6 +8,7 @@
  * built on it, and the encoder writes in ROUTE_ATTRS' order with its types (test/rtnl/route/
  * table.test.js holds the specialised encoder and decoder equal to the generic table's).
  */
+import { describeValue } from '../../values/problems';
 import { attr, ip, nested, skip, u32, string, defineAttrs, type AttrCodec } from '../../wire/attrs';
 import { NetlinkParseError } from '../../wire/errors';
 import { formatIP, parseIPv4, parseIPv6Into } from '../../values/ip';
@@ -108,10 +109,10 @@ export const rtvia: AttrCodec<string> = {
     b.writeUInt16LE(t, off + 2);
     b.writeUInt16LE(six ? AF_INET6 : AF_INET, off + 4);
     if (six) {
-      if (!parseIPv6Into(v, b, off + 6)) throw new TypeError(`not an IP address: ${JSON.stringify(v)}`);
+      if (!parseIPv6Into(v, b, off + 6)) throw new TypeError(`not an IP address: ${describeValue(v)}`);
     } else {
       const n = parseIPv4(v);
-      if (n < 0) throw new TypeError(`not an IP address: ${JSON.stringify(v)}`);
+      if (n < 0) throw new TypeError(`not an IP address: ${describeValue(v)}`);
       b.writeUInt32BE(n, off + 6);
     }
   },
