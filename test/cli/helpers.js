@@ -1,6 +1,7 @@
 'use strict';
 // Runs the real `netlink-agent` command (dist/cli/index.js) as a child process.
 const path = require('node:path');
+const { pollUntil } = require('../support/poll');
 const { spawn, spawnSync } = require('node:child_process');
 
 const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
@@ -33,12 +34,14 @@ function startCli(args) {
   const count = (re) => lines().filter((l) => re.test(l)).length;
   /** Waits for the n-th log line matching re (default: the first). */
   async function waitFor(re, ms = 15000, n = 1) {
-    const t0 = Date.now();
-    while (count(re) < n) {
-      if (child.exitCode !== null) throw new Error(`the command exited (${child.exitCode}) before logging ${re}:\n${out.stderr}`);
-      if (Date.now() - t0 > ms) throw new Error(`no log line matching ${re} in ${ms} ms:\n${out.stderr}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await pollUntil(
+      () => {
+        if (count(re) >= n) return true;
+        if (child.exitCode !== null) throw new Error(`the command exited (${child.exitCode}) before logging ${re}:\n${out.stderr}`);
+        return false;
+      },
+      { ms, every: 25, what: () => `a log line matching ${re}:\n${out.stderr}` },
+    );
     return lines().filter((l) => re.test(l))[n - 1];
   }
   return { child, out, exited, lines, count, waitFor };

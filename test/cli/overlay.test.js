@@ -2,6 +2,7 @@
 // `netlink-agent overlay` as people run it: one process per host (here: per host namespace,
 // via --netns), membership from a real etcd on 127.0.0.1 or from a node file.
 const assert = require('node:assert/strict');
+const { pollUntil } = require('../support/poll');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -15,13 +16,7 @@ const HOSTS = [...SEED_HOSTS, HOST3];
 const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '77').map((r) => r.dst).sort();
 let counter = 0;
 
-async function until(cond, ms = 15000, what = 'condition') {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`${what} not reached in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (cond, ms = 15000, what = 'condition') => pollUntil(cond, { ms, what, every: 25 });
 
 /** A namespace with eth0 (a veth) holding `address`, like a host's NIC. */
 function hostLike(ns, address) {

@@ -4,6 +4,7 @@
 // attached on each host by the plugin through libcni, taking their subnet and MTU from it.
 // Pod to pod, UDP and TCP, both ways, per mode. ipip exists only in the VM lane's kernel.
 const assert = require('node:assert/strict');
+const { pollUntil } = require('../support/poll');
 const fs = require('node:fs');
 const path = require('node:path');
 const { ip, ipJson, makeNetns, removeNetns } = require('../support/kernel');
@@ -16,13 +17,7 @@ const HOSTS = [
 ];
 const hasIpip = fs.existsSync('/sys/module/ipip') || process.env.NETLINK_AGENT_VM === '1';
 
-async function until(cond, ms, what) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`${what} not reached in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (cond, ms, what) => pollUntil(cond, { ms, what, every: 50 });
 
 cniDescribe('cni: pods on two hosts joined by `netlink-agent overlay`', function () {
   this.timeout(240000);

@@ -2,6 +2,7 @@
 // WireGuard on a real kernel (the VM lane's Debian 6.1; this host has no wireguard and skips
 // with one line). `wg show DEV dump` is the independent oracle for every round trip.
 const assert = require('node:assert/strict');
+const { pollUntil } = require('../support/poll');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const { Rtnl, Netns, ValidationError, Problems } = require('../../dist');
@@ -313,15 +314,17 @@ kernelDescribe(title, function () {
       genl.on('family', (e) => e.family.name === 'wireguard' && events.push(e.action));
       // Devices of namespaces deleted just before may still be going away (netns cleanup is
       // asynchronous); a module still in use after that is someone else's: nothing to prove.
-      let unloaded = false;
-      for (let i = 0; i < 20 && !unloaded; i++) {
-        try {
-          execFileSync('modprobe', ['-r', 'wireguard'], { stdio: 'pipe' });
-          unloaded = true;
-        } catch {
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      }
+      const unloaded = await pollUntil(
+        () => {
+          try {
+            execFileSync('modprobe', ['-r', 'wireguard'], { stdio: 'pipe' });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { ms: 5000, every: 250, what: 'unloading wireguard' },
+      ).catch(() => false);
       if (!unloaded) this.skip();
       execFileSync('modprobe', ['wireguard'], { stdio: 'pipe' });
       nl = await Rtnl.open({ netns: ns });

@@ -1,14 +1,13 @@
 'use strict';
 // Small helpers for membership tests.
 
-/** Polls `cond` (sync or async) every 20 ms until it is truthy; throws after `ms`. */
+const { pollUntil } = require('../support/poll');
+
+/** Polls `cond` (sync or async) until it is truthy (test/support/poll); resolves with the ms it took. */
 async function waitFor(cond, ms = 5000, what = 'condition') {
   const t0 = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - t0;
-    if (Date.now() - t0 > ms) throw new Error(`${what} not reached in ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await pollUntil(cond, { ms, what });
+  return Date.now() - t0;
 }
 
 /** Records every emission of `event` (first argument) into the returned array. */

@@ -2,6 +2,7 @@
 // End to end: a sandbox cluster in namespaces, one OverlayAgent per host, real pod-to-pod
 // traffic from sockets inside the pod namespaces.
 const assert = require('node:assert/strict');
+const { pollUntil } = require('../support/poll');
 const { OverlayAgent, Rtnl, Netns } = require('../../dist');
 const { Sandbox, SEED_HOSTS, FAR_HOST } = require('../../examples/lib/sandbox');
 const { kernelDescribe, ip, ipJson } = require('../support/kernel');
@@ -158,10 +159,4 @@ function execBridge(ns) {
   return require('node:child_process').execFileSync('ip', ['netns', 'exec', ns, 'bridge', 'fdb', 'show', 'dev', 'vxlan0'], { encoding: 'utf8' });
 }
 
-async function waitFor(cond, ms = 3000) {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond, ms = 3000) => pollUntil(cond, { ms });

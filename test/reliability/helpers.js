@@ -2,6 +2,7 @@
 // Shared pieces of the reliability tests: a host underlay, overlay desired states, child
 // processes that use the library from outside the test's process, and state read-back.
 const path = require('node:path');
+const { pollUntil } = require('../support/poll');
 const { spawn, spawnSync } = require('node:child_process');
 const { ip } = require('../support/kernel');
 
@@ -128,16 +129,8 @@ function startChild(script, args) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls fn until it returns a truthy value (returned), failing after ms with message(). */
-async function eventually(fn, ms, message) {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms: ${typeof message === 'function' ? message() : message}`);
-    await sleep(20);
-  }
-}
+/** Polls fn until it returns a truthy value (returned), failing after ms with message() (test/support/poll). */
+const eventually = (fn, ms, message) => pollUntil(fn, { ms, what: message });
 
 /**
  * Resolves once a watching reconciler has run no cycle for ms (its own changes cause events,

@@ -1,5 +1,6 @@
 'use strict';
 const assert = require('node:assert/strict');
+const { pollUntil } = require('../support/poll');
 const wire = require('../../dist/wire');
 const rtnl = require('../../dist/rtnl');
 const C = rtnl.constants;
@@ -19,17 +20,9 @@ function record(mon) {
 }
 
 /** Waits until some recorded event matches, or fails listing what did arrive. */
-async function waitFor(events, what, match, ms = 5000) {
-  const until = Date.now() + ms;
-  for (;;) {
-    const hit = events.find(match);
-    if (hit) return hit;
-    if (Date.now() > until) {
-      const seen = events.map((e) => (e.kind === 'error' ? `error ${e.error.message}` : `${e.kind} ${e.action} ${JSON.stringify(e.object)}`));
-      assert.fail(`no ${what} event within ${ms} ms; saw:\n  ${seen.join('\n  ')}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function waitFor(events, what, match, ms = 5000) {
+  const seen = () => events.map((e) => (e.kind === 'error' ? `error ${e.error.message}` : `${e.kind} ${e.action} ${JSON.stringify(e.object)}`));
+  return pollUntil(() => events.find(match), { ms, every: 5, what: () => `a ${what} event (saw:\n  ${seen().join('\n  ')})` });
 }
 
 kernelDescribe('rtnl: Monitor on the real kernel', function () {

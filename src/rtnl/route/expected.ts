@@ -1,7 +1,7 @@
 /**
  * What the kernel reports back for a route spec once it is applied, so desired specs can be
  * diffed against list() field by field. Each default below was checked against Linux 6.18
- * (test/rtnl/route.test.js proves them with random specs).
+ * (test/rtnl/route/route.test.js proves them with random specs).
  */
 import { describeValue } from '../../values/problems';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../values/ip';

@@ -5,13 +5,13 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const fc = require('fast-check');
-const wire = require('../../dist/wire');
-const C = require('../../dist/rtnl/constants');
-const L = require('../../dist/rtnl/link');
-const { Links, DeviceResolver, Problems } = require('../../dist/rtnl');
-const { FakeNative, ack, done } = require('../support/fake-native');
+const wire = require('../../../dist/wire');
+const C = require('../../../dist/rtnl/constants');
+const L = require('../../../dist/rtnl/link');
+const { Links, DeviceResolver, Problems } = require('../../../dist/rtnl');
+const { FakeNative, ack, done } = require('../../support/fake-native');
 
-const FIXTURES = path.join(__dirname, '../fixtures/iproute2');
+const FIXTURES = path.join(__dirname, '../../fixtures/iproute2');
 const fixture = (name) => JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.json`), 'utf8'));
 
 /** A message with its seq and pid zeroed (the only bytes that differ between runs). */

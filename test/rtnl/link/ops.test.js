@@ -1,10 +1,10 @@
 'use strict';
 // links.set / del / get / list on the real kernel, checked with iproute2, and their errors.
 const assert = require('node:assert/strict');
-const { Rtnl, ValidationError } = require('../../dist/rtnl');
-const { NetlinkError } = require('../../dist/wire');
-const { kernelDescribe, netnsPerTest, makeNetns, removeNetns, ipJson } = require('../support/kernel');
-const S = require('./link-support');
+const { Rtnl, ValidationError } = require('../../../dist/rtnl');
+const { NetlinkError } = require('../../../dist/wire');
+const { kernelDescribe, netnsPerTest, makeNetns, removeNetns, ipJson } = require('../../support/kernel');
+const S = require('./support');
 
 kernelDescribe('rtnl links on the real kernel: set, del, get, list and their errors', function () {
   const ns = netnsPerTest('linkops');

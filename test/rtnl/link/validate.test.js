@@ -1,8 +1,8 @@
 'use strict';
 // Link spec validation: every problem reported with its path, before anything is sent.
 const assert = require('node:assert/strict');
-const { Problems } = require('../../dist/rtnl');
-const L = require('../../dist/rtnl/link');
+const { Problems } = require('../../../dist/rtnl');
+const L = require('../../../dist/rtnl/link');
 
 function problems(spec, fn = L.validateLinkSpec) {
   const p = new Problems();

@@ -3,11 +3,11 @@
 // iproute2 (an independent oracle, run inside the test's namespace) sees the same device.
 const assert = require('node:assert/strict');
 const fc = require('fast-check');
-const { Rtnl, ValidationError } = require('../../dist/rtnl');
-const { NetlinkError } = require('../../dist/wire');
-const { kernelDescribe, netnsPerTest, makeNetns, removeNetns, ip, ipJson } = require('../support/kernel');
-const S = require('./link-support');
-const { IFF_RUNNING, IFF_LOWER_UP } = require('../../dist/rtnl/constants');
+const { Rtnl, ValidationError } = require('../../../dist/rtnl');
+const { NetlinkError } = require('../../../dist/wire');
+const { kernelDescribe, netnsPerTest, makeNetns, removeNetns, ip, ipJson } = require('../../support/kernel');
+const S = require('./support');
+const { IFF_RUNNING, IFF_LOWER_UP } = require('../../../dist/rtnl/constants');
 
 const RUNS = 40;
 

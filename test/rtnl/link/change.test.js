@@ -2,12 +2,12 @@
 // links.change(): what the kernel changes in place on an existing device and what needs
 // delete + add. Each run proves every entry of VXLAN_CHANGEABLE / VXLAN_IMMUTABLE on this kernel.
 const assert = require('node:assert/strict');
-const wire = require('../../dist/wire');
-const C = require('../../dist/rtnl/constants');
-const { Rtnl, ValidationError } = require('../../dist/rtnl');
-const L = require('../../dist/rtnl/link');
-const { kernelDescribe, netnsPerTest, ipJson } = require('../support/kernel');
-const S = require('./link-support');
+const wire = require('../../../dist/wire');
+const C = require('../../../dist/rtnl/constants');
+const { Rtnl, ValidationError } = require('../../../dist/rtnl');
+const L = require('../../../dist/rtnl/link');
+const { kernelDescribe, netnsPerTest, ipJson } = require('../../support/kernel');
+const S = require('./support');
 
 const VXLAN_FIELDS = ['vni', 'port', 'local', 'remote', 'group', 'dev', 'learning', 'ttl', 'tos', 'srcPortRange', 'udpChecksum', 'ageing', 'proxy', 'l2miss', 'l3miss'];
 

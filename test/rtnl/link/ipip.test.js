@@ -5,11 +5,11 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const fc = require('fast-check');
-const { Rtnl, ValidationError } = require('../../dist/rtnl');
-const L = require('../../dist/rtnl/link');
-const { NetlinkError } = require('../../dist/wire');
-const { kernelDescribe, netnsPerTest, ipJson } = require('../support/kernel');
-const S = require('./link-support');
+const { Rtnl, ValidationError } = require('../../../dist/rtnl');
+const L = require('../../../dist/rtnl/link');
+const { NetlinkError } = require('../../../dist/wire');
+const { kernelDescribe, netnsPerTest, ipJson } = require('../../support/kernel');
+const S = require('./support');
 
 /** Decided independently of the code under test: is the ipip module there? */
 const HAS_IPIP = fs.existsSync('/sys/module/ipip');

@@ -4,14 +4,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
 const fc = require('fast-check');
-const wire = require('../../dist/wire');
-const rtnl = require('../../dist/rtnl');
-const { encodeFdbDump, FDB_STATE_PERMANENT, FDB_STATE_STATIC } = require('../../dist/rtnl/fdb');
+const wire = require('../../../dist/wire');
+const rtnl = require('../../../dist/rtnl');
+const { encodeFdbDump, FDB_STATE_PERMANENT, FDB_STATE_STATIC } = require('../../../dist/rtnl/fdb');
 const C = rtnl.constants;
-const { FakeNative, ack } = require('../support/fake-native');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { FakeNative, ack } = require('../../support/fake-native');
+const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../../support/kernel');
 
-const { FIXTURES, fixture, masked, bytesOf, fakeContext, replayDump } = require('../support/golden');
+const { FIXTURES, fixture, masked, bytesOf, fakeContext, replayDump } = require('../../support/golden');
 
 /** `bridge -n NS -j [-d] fdb show ARGS`, parsed. */
 function bridgeJson(ns, ...args) {

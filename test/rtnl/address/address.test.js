@@ -3,14 +3,14 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const fc = require('fast-check');
-const wire = require('../../dist/wire');
-const rtnl = require('../../dist/rtnl');
-const { encodeAddressDump } = require('../../dist/rtnl/address');
+const wire = require('../../../dist/wire');
+const rtnl = require('../../../dist/rtnl');
+const { encodeAddressDump } = require('../../../dist/rtnl/address');
 const C = rtnl.constants;
-const { FakeNative, ack } = require('../support/fake-native');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { FakeNative, ack } = require('../../support/fake-native');
+const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../../support/kernel');
 
-const { FIXTURES, fixture, masked, bytesOf, fakeContext, replayDump } = require('../support/golden');
+const { FIXTURES, fixture, masked, bytesOf, fakeContext, replayDump } = require('../../support/golden');
 
 describe('rtnl: address requests are byte for byte what iproute2 sends', function () {
   const cases = [

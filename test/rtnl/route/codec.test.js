@@ -5,12 +5,12 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const fc = require('fast-check');
-const wire = require('../../dist/wire');
-const C = require('../../dist/rtnl/constants');
-const rtnl = require('../../dist/rtnl');
-const route = require('../../dist/rtnl/route');
+const wire = require('../../../dist/wire');
+const C = require('../../../dist/rtnl/constants');
+const rtnl = require('../../../dist/rtnl');
+const route = require('../../../dist/rtnl/route');
 
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'iproute2');
+const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'iproute2');
 
 function fixture(name) {
   const file = path.join(FIXTURES, `${name}.json`);
@@ -211,7 +211,7 @@ describe('rtnl routes: codec', function () {
   });
 
   describe('list() on crafted dump replies (no kernel)', function () {
-    const { routeReply: reply, BASE_ROUTE: base, sampleReplies, fakeRoutes, done } = require('../support/route-replies');
+    const { routeReply: reply, BASE_ROUTE: base, sampleReplies, fakeRoutes, done } = require('../../support/route-replies');
 
     async function listWith(filter, flagged) {
       const nl = wire.NLM_F_MULTI | (flagged ? wire.NLM_F_DUMP_FILTERED : 0);

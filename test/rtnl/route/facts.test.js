@@ -6,11 +6,11 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const fc = require('fast-check');
-const wire = require('../../dist/wire');
-const C = require('../../dist/rtnl/constants');
-const route = require('../../dist/rtnl/route');
+const wire = require('../../../dist/wire');
+const C = require('../../../dist/rtnl/constants');
+const route = require('../../../dist/rtnl/route');
 
-const FIXTURE = path.join(__dirname, '..', 'fixtures', 'iproute2', 'dump-route-all.json');
+const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'iproute2', 'dump-route-all.json');
 
 /** The kernel's route messages of the fixture, each copied into a buffer of its own. */
 function kernelMessages() {
@@ -123,7 +123,7 @@ describe('rtnl routes: RouteFacts', function () {
   });
 
   describe('routes.scan() on crafted dump replies', function () {
-    const { sampleReplies, fakeRoutes, done } = require('../support/route-replies');
+    const { sampleReplies, fakeRoutes, done } = require('../../support/route-replies');
 
     async function scanWith(filter, flagged, interruptFirst = false) {
       let dumps = 0;

@@ -3,11 +3,11 @@
 // through add/list/replace/del and equal expectedRoute(); iproute2 is the independent oracle.
 const assert = require('node:assert/strict');
 const fc = require('fast-check');
-const wire = require('../../dist/wire');
-const C = require('../../dist/rtnl/constants');
-const { Rtnl, Routes, DeviceResolver, ValidationError, PROTOCOLS, ROUTE_TYPES } = require('../../dist/rtnl');
-const { expectedRoute } = require('../../dist/rtnl/route');
-const { kernelDescribe, netnsPerTest, ip, ipJson, NETNS_DIR } = require('../support/kernel');
+const wire = require('../../../dist/wire');
+const C = require('../../../dist/rtnl/constants');
+const { Rtnl, Routes, DeviceResolver, ValidationError, PROTOCOLS, ROUTE_TYPES } = require('../../../dist/rtnl');
+const { expectedRoute } = require('../../../dist/rtnl/route');
+const { kernelDescribe, netnsPerTest, ip, ipJson, NETNS_DIR } = require('../../support/kernel');
 
 /** lo up (with lo down the kernel calls every onlink gateway invalid), veth0 (10.57.4.20/24,
  * fd00::1/64) paired with veth1, both up. */

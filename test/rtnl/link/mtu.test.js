@@ -3,8 +3,8 @@
 // 65536 can be set back, and a device's IFLA_MIN_MTU/IFLA_MAX_MTU are checked before a set or
 // change is sent, with the range in the error.
 const assert = require('node:assert/strict');
-const { Rtnl, ValidationError } = require('../../dist/rtnl');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { Rtnl, ValidationError } = require('../../../dist/rtnl');
+const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../../support/kernel');
 
 kernelDescribe('rtnl links: MTU within the device\'s own bounds', function () {
   const ns = netnsPerTest('mtu');

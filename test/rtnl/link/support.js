@@ -2,8 +2,9 @@
 // Shared helpers of the link tests: spec generators (fast-check) that stay valid on the test
 // kernel, and the comparison of a read-back link with `ip -j -d link show` (the oracle).
 const assert = require('node:assert/strict');
+const { pollUntil } = require('../../support/poll');
 const fc = require('fast-check');
-const { ipJson } = require('../support/kernel');
+const { ipJson } = require('../../support/kernel');
 
 const hex2 = fc.integer({ min: 0, max: 255 }).map((n) => n.toString(16).padStart(2, '0'));
 /** A unicast, locally administered MAC (02:..), in upper or lower case. */
@@ -168,7 +169,7 @@ const macvlanSpec = fc
 
 function canonicalIP(s) {
   if (!s.includes(':')) return s;
-  const wire = require('../../dist/wire');
+  const wire = require('../../../dist/wire');
   const b = wire.parseIP(s);
   return wire.formatIP(b, 0, 16);
 }
@@ -291,13 +292,14 @@ function assertAgreesWithIp(ns, link, nameOf) {
 async function assertOperstateAgrees(ns, nl, name) {
   let ours;
   let theirs;
-  for (let i = 0; i < 40; i++) {
-    theirs = ipLink(ns, name).operstate.toLowerCase();
-    ours = (await nl.links.get(name)).operstate;
-    if (ours === theirs) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.equal(ours, theirs, `operstate of ${name}`);
+  await pollUntil(
+    async () => {
+      theirs = ipLink(ns, name).operstate.toLowerCase();
+      ours = (await nl.links.get(name)).operstate;
+      return ours === theirs;
+    },
+    { ms: 2000, every: 50, what: () => `operstate of ${name}: ours ${ours}, ip's ${theirs}` },
+  );
 }
 
 module.exports = {
