@@ -40,7 +40,7 @@ export {
   type MtuBounds,
 } from './link';
 export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } from './address';
-export { Routes, RouteFacts, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
+export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator, RouteSpecReader, type SpecFields, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor } from './neighbor';
 export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb } from './fdb';
 export { Monitor, type MonitorGroup, type MonitorOptions, type MonitorEvent, type MonitorEvents } from './monitor';

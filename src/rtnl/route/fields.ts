@@ -21,20 +21,35 @@ import type { RouteSpec } from '../types';
 
 /** The fields of the last spec read, as given (not yet validated). */
 export interface SpecFields {
+  /** RouteSpec.dst as given. */
   dst: unknown;
+  /** RouteSpec.family as given. */
   family: unknown;
+  /** RouteSpec.via as given. */
   via: unknown;
+  /** RouteSpec.dev as given. */
   dev: unknown;
+  /** RouteSpec.onlink as given. */
   onlink: unknown;
+  /** RouteSpec.table as given. */
   table: unknown;
+  /** RouteSpec.protocol as given. */
   protocol: unknown;
+  /** RouteSpec.scope as given. */
   scope: unknown;
+  /** RouteSpec.type as given. */
   type: unknown;
+  /** RouteSpec.metric as given. */
   metric: unknown;
+  /** RouteSpec.prefsrc as given. */
   prefsrc: unknown;
+  /** RouteSpec.tos as given. */
   tos: unknown;
+  /** RouteSpec.mtu as given. */
   mtu: unknown;
+  /** RouteSpec.advmss as given. */
   advmss: unknown;
+  /** RouteSpec.nexthops as given. */
   nexthops: unknown;
   /** Names of fields a RouteSpec does not have (undefined when there are none). */
   unknown: string[] | undefined;
