@@ -1,28 +1,32 @@
 import { EventEmitter } from 'eventemitter3';
-import type { Monitor } from '../rtnl/monitor';
 import type { Rtnl } from '../rtnl/rtnl';
-import type { Link, Route } from '../rtnl/types';
-import { ValidationError } from '../values/problems';
-import { applyOps } from './apply';
-import { checkForeign, diffAddresses, diffFdb, diffLinks, diffNeighbors, diffRoutes, type DiffContext } from './diff';
-import { observe, observeForeignRoutes, type Observed } from './observe';
-import { observeRoutes } from './routescan';
-import { ReconcilePlan } from './plan';
-import { prepareDesired, type PreparedState } from './prepare';
-import {
-  RTPROT_NETLINK_AGENT,
-  type ApplyResult,
-  type DesiredState,
-  type Plan,
-  type ReconcilerEvents,
-  type ReconcilerOptions,
-  type WatchOptions,
-} from './types';
+import { NetlinkClosedError } from '../wire/errors';
+import { applyOps } from './engine/apply';
+import { computePlan } from './engine/cycle';
+import { isEventOf, type EventObjects, type KindContext, type LinkView, type ObjectEvent } from './engine/kind';
+import { lockOwner, type OwnerLock } from './engine/lock';
+import { checkReconcilerOptions, type OwnerIdentity } from './engine/owner';
+import { ReconcilePlan } from './engine/plan';
+import { prepareDesired, type PreparedState } from './engine/prepare';
+import { LINKS, ON_LINKS } from './engine/registry';
+import { WatchLoop, watchTiming } from './engine/watch';
+import type { ApplyResult, DesiredState, Plan, ReconcilerEvents, ReconcilerOptions, WatchOptions } from './types';
 
-interface Cycle {
-  plan: ReconcilePlan;
-  observed: Observed;
+/** A listener threw during a watch cycle: the cycle stops and the exception is thrown on the event loop. */
+class ListenerFault {
+  constructor(readonly error: unknown) {}
 }
+
+/** Throws on the event loop, where an exception from a timer's work belongs (an uncaught
+ * exception, as from any EventEmitter listener called from the loop). */
+function throwOnLoop(error: unknown): void {
+  process.nextTick(() => {
+    throw error;
+  });
+}
+
+/** Every event the kinds listen to. */
+const EVENTS: readonly ObjectEvent[] = [LINKS.event, ...ON_LINKS.map((k) => k.event)];
 
 /**
  * Desired state in, minimal kernel changes out.
@@ -33,46 +37,41 @@ interface Cycle {
  * const res = await r.apply(desired);       // res.converged, res.failed
  * r.watch(desired);                          // keep it so; r.setDesired(next) to change course
  * ```
- * plan() and apply() throw ValidationError (listing every problem) before sending anything
- * when the desired state is invalid. Kernel failures of single ops do not throw: they are in
- * ApplyResult.failed.
+ * The constructor throws ValidationError for bad options (a reserved route protocol among
+ * them). plan() and apply() throw ValidationError (listing every problem) before sending
+ * anything when the desired state is invalid. Kernel failures of single ops do not throw: they
+ * are in ApplyResult.failed. apply() and watch() refuse (OwnerBusyError) while another
+ * reconciler with the same protocol or link alias works on the namespace.
  */
 export class Reconciler extends EventEmitter<ReconcilerEvents> {
+  /** The route protocol this reconciler's routes carry. */
   readonly protocol: number;
-  private readonly ctx: DiffContext;
+  /** Its identity: route protocol, owner name and the alias its links carry. */
+  readonly owner: OwnerIdentity;
+  private readonly ctx: KindContext;
   private queue: Promise<unknown> = Promise.resolve();
-  // watch state
   /** What watch cycles converge to: prepared (validated, indexed) once by watch()/setDesired(). */
   private watched: PreparedState | undefined;
-  private monitor: Monitor | undefined;
-  private watchOpts: Required<Omit<WatchOptions, 'monitorReceiveBufferBytes'>> | undefined;
-  private debounceTimer: NodeJS.Timeout | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private backoff = 0;
-  private running = false;
-  private rerun = false;
-  private stopped = true;
-  private relevant: { names: Set<string>; indexes: Set<number>; prepared?: PreparedState } = { names: new Set(), indexes: new Set() };
+  private loop: WatchLoop | undefined;
+  /** Held while watching. */
+  private lock: OwnerLock | undefined;
+  /** The links as the last plan saw them, and the devices the desired state names there. */
+  private lastView: LinkView | undefined;
+  private referenced = new Set<number>();
 
   constructor(
     private readonly nl: Rtnl,
     options: ReconcilerOptions = {},
   ) {
     super();
-    this.protocol = options.protocol ?? RTPROT_NETLINK_AGENT;
-    if (!Number.isInteger(this.protocol) || this.protocol < 1 || this.protocol > 255) {
-      throw new RangeError(`protocol must be 1..255, got ${options.protocol}`);
-    }
-    this.ctx = {
-      protocol: this.protocol,
-      ownerAlias: options.linkOwnerAlias ?? 'netlink-agent',
-      adoptConflicts: options.adoptConflicts ?? false,
-    };
+    const { owner, adoptConflicts } = checkReconcilerOptions(options);
+    this.owner = owner;
+    this.protocol = owner.protocol;
+    this.ctx = { owner, adoptConflicts };
   }
 
   private prepare(desired: DesiredState): PreparedState {
-    return prepareDesired(desired, this.protocol);
+    return prepareDesired(desired, this.owner);
   }
 
   /**
@@ -81,13 +80,13 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
    */
   async plan(desired: DesiredState): Promise<Plan> {
     const prepared = this.prepare(desired);
-    return this.serial(async () => (await this.computePlan(prepared)).plan);
+    return this.serial(() => this.computePlan(prepared, false));
   }
 
   /** Plans and applies; resolves with every op's outcome. Reads desired when called, as plan(). */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     const prepared = this.prepare(desired);
-    return this.serial(() => this.applyPrepared(prepared));
+    return this.serial(() => this.locked(() => this.applyPrepared(prepared, false)));
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -96,54 +95,47 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     return run;
   }
 
-  private async computePlan(prepared: PreparedState): Promise<Cycle> {
-    const observed = await observe(this.nl, prepared, this.ctx.ownerAlias);
-    this.checkReferences(prepared, observed);
-    const links = diffLinks(prepared, observed, this.ctx);
-    const read = await observeRoutes(this.nl, prepared, observed, links.vanishing, this.protocol);
-    const routes = diffRoutes(prepared, observed, read, links.vanishing, this.ctx);
-    if (routes.missingTables.size) {
-      // Some desired routes are missing from what we own: is a foreign route on their key?
-      const foreign = await observeForeignRoutes(this.nl, routes.missingTables, this.protocol);
-      checkForeign(routes, prepared, foreign, links.vanishing, this.ctx);
+  /** Runs fn holding the owner's lock on the namespace (the watch's, when watching). */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.lock) return fn();
+    if (this.nl.socket.isClosed) throw new NetlinkClosedError('reconciler apply');
+    const lock = lockOwner(this.nl, this.owner);
+    try {
+      return await fn();
+    } finally {
+      lock.release();
     }
-    const others = links.ops.concat(
-      diffAddresses(prepared, observed, links.vanishing),
-      diffNeighbors(prepared, observed, links.vanishing),
-      diffFdb(prepared, observed, links.vanishing),
-    );
-    // A big plan is nearly all routes: no copy of it when there is nothing else.
-    const ops = others.length ? others.concat(routes.ops) : routes.ops;
-    this.remember(prepared, observed);
-    const plan = new ReconcilePlan(ops, routes.conflicts);
-    this.emit('plan', plan);
-    for (const c of plan.conflicts) this.emit('conflict', c);
-    return { plan, observed };
   }
 
-  /** Devices named by desired objects must be desired links or exist already. */
-  private checkReferences(prepared: PreparedState, observed: Observed): void {
-    const desiredNames = new Set(prepared.links.map((l) => l.spec.name));
-    const problems: Array<{ path: string; message: string }> = [];
-    for (const r of prepared.references) {
-      const ok = typeof r.dev === 'number' ? observed.byIndex.has(r.dev) : desiredNames.has(r.dev) || observed.byName.has(r.dev);
-      if (!ok) problems.push({ path: r.path, message: `device ${JSON.stringify(r.dev)} is neither desired nor present` });
+  /** Emits; in a watch cycle a listener's exception is marked for the cycle to rethrow on the loop. */
+  private fire(fromLoop: boolean, emit: () => void): void {
+    if (!fromLoop) return emit();
+    try {
+      emit();
+    } catch (e) {
+      throw new ListenerFault(e);
     }
-    // Reported like every other validation problem: nothing has been written.
-    if (problems.length) throw new ValidationError(problems, 'invalid desired state');
   }
 
-  private async applyPrepared(prepared: PreparedState): Promise<ApplyResult> {
+  private async computePlan(prepared: PreparedState, fromLoop: boolean): Promise<ReconcilePlan> {
+    const { plan, view } = await computePlan(this.nl, prepared, this.ctx);
+    this.remember(prepared, view);
+    this.fire(fromLoop, () => this.emit('plan', plan));
+    for (const c of plan.conflicts) this.fire(fromLoop, () => this.emit('conflict', c));
+    return plan;
+  }
+
+  private async applyPrepared(prepared: PreparedState, fromLoop: boolean): Promise<ApplyResult> {
     const before = this.nl.modifyingRequests();
-    let { plan } = await this.computePlan(prepared);
-    const outcome = plan.empty ? { applied: [], failed: [] } : await applyOps(this.nl, plan.ops, this.protocol);
+    let plan = await this.computePlan(prepared, fromLoop);
+    const outcome = plan.empty ? { applied: [], failed: [] } : await applyOps(this.nl, plan.ops, this.ctx);
     // The kernel adjusts some settings as objects are added: a bridge's MTU set at creation
     // follows its first port's. So after creating links, read once more and apply what still
     // differs, for one apply() to converge (a second pass, at most; its ops join the plan).
-    if (outcome.failed.length === 0 && plan.ops.some((op) => op.kind === 'link' && (op.action === 'create' || op.action === 'recreate'))) {
-      const second = (await this.computePlan(prepared)).plan;
+    if (outcome.failed.length === 0 && plan.ops.some((op) => op.kind === 'link' && LINKS.needsSecondLook(op))) {
+      const second = await this.computePlan(prepared, fromLoop);
       if (!second.empty) {
-        const more = await applyOps(this.nl, second.ops, this.protocol);
+        const more = await applyOps(this.nl, second.ops, this.ctx);
         outcome.applied.push(...more.applied);
         outcome.failed.push(...more.failed);
         plan = new ReconcilePlan(plan.ops.concat(second.ops), second.conflicts);
@@ -156,20 +148,30 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       converged: outcome.failed.length === 0 && plan.conflicts.length === 0,
       requests: this.nl.modifyingRequests() - before,
     };
-    this.emit('applied', result);
+    this.fire(fromLoop, () => this.emit('applied', result));
     return result;
   }
 
-  /** What events count as "ours" in watch mode. */
-  private remember(prepared: PreparedState, observed: Observed): void {
-    const names = new Set(prepared.links.map((l) => l.spec.name));
-    for (const l of observed.links) if (l.alias === this.ctx.ownerAlias) names.add(l.name);
-    const indexes = new Set(observed.managed);
+  /** What kernel events count as "ours" in watch mode, until the next plan. */
+  private remember(prepared: PreparedState, view: LinkView): void {
+    const referenced = new Set<number>();
     for (const ref of prepared.references) {
-      const i = typeof ref.dev === 'number' ? ref.dev : observed.byName.get(ref.dev)?.index;
-      if (i !== undefined) indexes.add(i);
+      const i = view.index(ref.dev);
+      if (i !== undefined) referenced.add(i);
     }
-    this.relevant = { names, indexes, prepared };
+    this.lastView = view;
+    this.referenced = referenced;
+  }
+
+  private relevant<E extends ObjectEvent>(event: E, object: EventObjects[E]): boolean {
+    const w = this.watched;
+    if (!w) return false;
+    const view = this.lastView;
+    if (isEventOf('link', event, object)) {
+      return this.referenced.has(object.index) || LINKS.relevant(object, w.links, view, this.ctx);
+    }
+    for (const k of w.kinds) if (k.relevant(event, object, view, this.ctx)) return true;
+    return false;
   }
 
   // ------------------------------------------------------------------ watch
@@ -180,108 +182,89 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
    * after an event overflow. Events only trigger a re-read; they are never trusted as state.
    * Failed ops are retried with exponential backoff. The desired state is read (validated and
    * indexed) now, once: to change course, call setDesired() with the new state.
+   *
+   * Throws, having started nothing, for invalid options or desired state (ValidationError), a
+   * closed handle (NetlinkClosedError), a monitor that cannot open, or another reconciler with
+   * this identity on the namespace (OwnerBusyError). If the handle is closed while watching,
+   * the watch emits one 'error' and stops.
    */
   watch(desired: DesiredState, options: WatchOptions = {}): void {
-    this.watched = this.prepare(desired); // throws ValidationError now rather than in the background
-    this.watchOpts = {
-      resyncIntervalMs: options.resyncIntervalMs ?? 30_000,
-      debounceMs: options.debounceMs ?? 50,
-      minBackoffMs: options.minBackoffMs ?? 200,
-      maxBackoffMs: options.maxBackoffMs ?? 30_000,
-    };
-    if (!this.stopped) return this.trigger(0);
-    this.stopped = false;
-    const m = this.nl.monitor({ groups: ['link', 'addr', 'route', 'neigh'], receiveBufferBytes: options.monitorReceiveBufferBytes });
-    this.monitor = m;
-    m.on('link', (e) => {
-      const l = e.object as Link;
-      if (this.relevant.names.has(l.name) || this.relevant.indexes.has(l.index)) this.trigger();
-    });
-    m.on('address', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
-    m.on('neighbor', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
-    m.on('fdb', (e) => this.relevant.indexes.has(e.object.index) && this.trigger());
-    m.on('route', (e) => {
-      const r = e.object as Route;
-      // A foreign route matters when it lands on a desired key.
-      const p = this.relevant.prepared;
-      if (r.protocol === this.protocol || (p && p.routeIndex.findRoute(r) >= 0)) this.trigger();
-    });
-    m.on('overflow', () => this.trigger(0)); // events were lost: re-read everything
-    m.on('error', (err: Error) => this.emit('error', err));
-    this.trigger(0);
+    const timing = watchTiming(options);
+    const prepared = this.prepare(desired); // throws ValidationError now rather than in the background
+    if (this.loop && !this.loop.isStopped) {
+      this.watched = prepared;
+      this.loop.retime(timing);
+      this.loop.trigger(0);
+      return;
+    }
+    if (this.nl.socket.isClosed) throw new NetlinkClosedError('reconciler watch');
+    const lock = lockOwner(this.nl, this.owner);
+    let loop: WatchLoop;
+    try {
+      loop = new WatchLoop(this.nl, EVENTS, timing, {
+        run: () => this.cycle(),
+        relevant: (event, object) => this.relevant(event, object),
+        failed: (error) => this.failed(error),
+      });
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+    this.watched = prepared;
+    this.lock = lock;
+    this.loop = loop;
   }
 
   /** Changes the target of a running watch (read and validated now; throws ValidationError). */
   setDesired(next: DesiredState): void {
-    this.watched = this.prepare(next);
-    if (!this.stopped) this.trigger(0);
+    const prepared = this.prepare(next);
+    this.watched = prepared;
+    if (this.loop && !this.loop.isStopped) this.loop.trigger(0);
   }
 
-  private trigger(delay = this.watchOpts?.debounceMs ?? 50): void {
-    if (this.stopped) return;
-    if (this.debounceTimer) {
-      // A cycle is already due: later events ride along instead of pushing it back, or steady
-      // churn (events closer together than debounceMs) would starve every repair.
-      if (delay > 0) return;
-      clearTimeout(this.debounceTimer);
-    }
-    this.debounceTimer = setTimeout(() => {
-      this.debounceTimer = undefined;
-      void this.cycle();
-    }, delay);
-  }
-
-  private async cycle(): Promise<void> {
+  /** One watch cycle: apply, then report. */
+  private async cycle(): Promise<'retry' | 'done'> {
     const target = this.watched;
-    if (this.stopped || !target) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
-    }
-    this.running = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    if (!target) return 'done';
     try {
-      const res = await this.serial(() => this.applyPrepared(target));
-      if (res.plan.ops.length) this.emit('drift', res.plan.ops);
-      if (res.failed.length) this.scheduleRetry();
-      else {
-        this.backoff = 0;
-        if (res.converged) this.emit('converged');
-      }
+      const res = await this.serial(() => this.applyPrepared(target, true));
+      if (res.plan.ops.length) this.fire(true, () => this.emit('drift', res.plan.ops));
+      if (res.failed.length) return 'retry';
+      if (res.converged) this.fire(true, () => this.emit('converged'));
+      return 'done';
     } catch (e) {
-      this.emit('error', e instanceof Error ? e : new Error(String(e)));
-      this.scheduleRetry();
-    } finally {
-      this.running = false;
-      this.scheduleResync();
-      if (this.rerun) {
-        this.rerun = false;
-        this.trigger(0);
-      }
+      if (!(e instanceof ListenerFault)) throw e;
+      throwOnLoop(e.error);
+      return 'done';
     }
   }
 
-  private scheduleRetry(): void {
-    if (this.stopped || !this.watchOpts) return;
-    const o = this.watchOpts;
-    this.backoff = this.backoff ? Math.min(this.backoff * 2, o.maxBackoffMs) : o.minBackoffMs;
-    this.retryTimer = setTimeout(() => void this.cycle(), this.backoff);
+  /** A cycle or the monitor failed: report it; false (stop) when the handle is closed. */
+  private failed(error: Error): boolean {
+    const closed = this.nl.socket.isClosed;
+    const reported = closed ? Object.assign(new NetlinkClosedError('reconciler watch'), { message: 'reconciler watch: the Rtnl handle was closed, so the watch stops (call watch() again on an open handle)', cause: error }) : error;
+    try {
+      this.emit('error', reported);
+    } catch (e) {
+      throwOnLoop(e);
+    }
+    if (closed) this.endWatch();
+    return !closed;
   }
 
-  private scheduleResync(): void {
-    if (this.stopped || !this.watchOpts) return;
-    if (this.resyncTimer) clearTimeout(this.resyncTimer);
-    this.resyncTimer = setTimeout(() => void this.cycle(), this.watchOpts.resyncIntervalMs);
+  private endWatch(): void {
+    this.loop?.stop();
+    this.loop = undefined;
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   /** Stops watching (the kernel is left as it is). Resolves when a running cycle is done. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const t of [this.debounceTimer, this.resyncTimer, this.retryTimer]) if (t) clearTimeout(t);
-    this.debounceTimer = this.resyncTimer = this.retryTimer = undefined;
-    this.monitor?.close();
-    this.monitor = undefined;
+    this.loop?.stop();
+    this.loop = undefined;
     await this.queue;
+    this.lock?.release();
+    this.lock = undefined;
   }
 }

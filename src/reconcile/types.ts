@@ -2,12 +2,25 @@
  * The reconciler's vocabulary: the state a host should have, the operations that get it
  * there, and what applying them did.
  */
-import type { AddressSpec, FdbSpec, LinkChanges, LinkSpec, NeighborSpec, RouteSpec } from '../rtnl/types';
+import type { AddressSpec, FdbSpec, LinkSpec, NeighborSpec, RouteSpec } from '../rtnl/types';
+import type { AddressConflict, AddressOp } from './kinds/address/types';
+import type { FdbConflict, FdbOp } from './kinds/fdb/types';
+import type { LinkConflict, LinkOp } from './kinds/link/types';
+import type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
+import type { RouteConflict, RouteOp } from './kinds/route/types';
 
-/** Everything a host should have. Anything not listed is left alone unless this reconciler
- * owns it (see ReconcilerOptions and the README's ownership rules). */
+export type { AddressConflict, AddressOp } from './kinds/address/types';
+export type { FdbConflict, FdbOp } from './kinds/fdb/types';
+export type { LinkConflict, LinkOp, LinkPatch } from './kinds/link/types';
+export type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
+export type { RouteConflict, RouteOp } from './kinds/route/types';
+export type { ConflictOf, EntryOp } from './engine/ops';
+
+/** Everything a host should have: one list per kind. Anything not listed is left alone unless
+ * this reconciler owns it (see ReconcilerOptions and the README's ownership rules). */
 export interface DesiredState {
-  /** Links that should exist, as links.add() takes them. */
+  /** Links that should exist, as links.add() takes them (no `netns`: a reconciler works in one
+   * namespace; no `alias`: it is the owner's mark). */
   links?: LinkSpec[];
   /** Addresses that should exist. */
   addresses?: AddressSpec[];
@@ -20,7 +33,7 @@ export interface DesiredState {
 }
 
 /** The kinds of object the reconciler manages, one per DesiredState list. */
-export type ObjectKind = 'link' | 'address' | 'route' | 'fdb' | 'neighbor';
+export type ObjectKind = Op['kind'];
 
 /**
  * create: missing, will be added. update: present but different, changed in place.
@@ -29,39 +42,12 @@ export type ObjectKind = 'link' | 'address' | 'route' | 'fdb' | 'neighbor';
  */
 export type OpAction = 'create' | 'update' | 'recreate' | 'delete';
 
-/** One change a Plan will make to one object. */
-export interface Op {
-  /** What happens to the object. */
-  action: OpAction;
-  /** Which kind of object. */
-  kind: ObjectKind;
-  /** The identity key: link name; "dev addr/len"; "dst table N" for routes; ... */
-  key: string;
-  /** Why, for a person: "missing", "mtu 1500 -> 1450", "not desired any more". */
-  reason: string;
-  /** The spec to apply (create, update, recreate). Routes: the spec as given; it is sent
-   * with the reconciler's protocol. */
-  desired?: LinkSpec | AddressSpec | RouteSpec | FdbSpec | NeighborSpec;
-  /** What the kernel has now (update, recreate, delete). */
-  actual?: unknown;
-  /** For link updates: the in-place changes (links.set) and whether kind attributes change
-   * (links.change). */
-  linkPatch?: { set: LinkChanges; kindAttributes: boolean };
-}
+/** One change a Plan will make to one object: a union over the kinds, each with its own
+ * desired and actual types (narrow on `kind`, then on `action`). */
+export type Op = LinkOp | AddressOp | NeighborOp | FdbOp | RouteOp;
 
-/** A desired object whose key is held by something this reconciler does not own. */
-export interface Conflict {
-  /** Which kind of object. */
-  kind: ObjectKind;
-  /** The identity key both objects share. */
-  key: string;
-  /** Why it was left alone, for a person. */
-  reason: string;
-  /** The spec that was wanted. */
-  desired: unknown;
-  /** The foreign object the kernel has. */
-  actual: unknown;
-}
+/** A desired object left alone because another owner holds its key (or the link it is on). */
+export type Conflict = LinkConflict | AddressConflict | NeighborConflict | FdbConflict | RouteConflict;
 
 /**
  * What a reconcile would change: the ops in the order they will be applied (links first, then
@@ -81,7 +67,8 @@ export interface Plan {
   conflicts: Conflict[];
   /** True when there is nothing to do. */
   readonly empty: boolean;
-  /** One line per op, like a terraform plan: "+", "~", "-/+", "-", and "!" for conflicts. */
+  /** One line per op, like a terraform plan: "+", "~", "-/+", "-", "!" for conflicts; an op
+   * that takes over another owner's object says "adopt". */
   text(): string;
 }
 
@@ -107,20 +94,33 @@ export interface ApplyResult {
   requests: number;
 }
 
-/** How a Reconciler recognises what it owns. */
+/**
+ * Who a Reconciler is, and so what it owns: routes carrying its protocol, links carrying its
+ * alias, and what sits on those links. Two reconcilers with different identities never touch
+ * each other's objects; two with the same one in a namespace are refused (a lock per namespace,
+ * see the README).
+ */
 export interface ReconcilerOptions {
   /**
    * The route protocol number (rtm_protocol) that marks routes as this reconciler's. Only
    * routes carrying it are ever replaced or deleted. Default 77 (RTPROT_NETLINK_AGENT), unused
-   * by the kernel and by iproute2's /etc/iproute2/rt_protos.
+   * by the kernel and by iproute2's rt_protos. The kernel's own protocols (0-4) and those
+   * rt_protos names for routing daemons are refused unless allowReservedProtocol is set.
    */
   protocol?: number;
-  /** Take over a foreign route that holds a desired key (replace it with ours) instead of
-   * reporting a conflict. Default false. */
-  adoptConflicts?: boolean;
-  /** The alias (IFLA_IFALIAS) that marks links this reconciler created, so that it can delete
-   * them when they leave the desired state, also after a restart. Default "netlink-agent". */
+  /** The owner's name: 1-64 letters, digits, '.', '_', '-'. It names the lock and derives the
+   * link alias. Default "netlink-agent". */
+  owner?: string;
+  /** The alias (IFLA_IFALIAS) that marks links this reconciler owns. Default: the owner name,
+   * followed by "/<protocol>" when the protocol is not 77, so the default identity's alias is
+   * "netlink-agent" as in earlier releases. */
   linkOwnerAlias?: string;
+  /** Take over a foreign object that holds a desired key (a route of another protocol, a link
+   * with another alias or none, an entry on such a link) instead of reporting a conflict; the
+   * plan says "adopt". Default false. */
+  adoptConflicts?: boolean;
+  /** Own a reserved route protocol anyway (see protocol). Default false. */
+  allowReservedProtocol?: boolean;
 }
 
 /** Timing of Reconciler.watch(): debounce, periodic resync and retry backoff. */
@@ -139,7 +139,10 @@ export interface WatchOptions {
 }
 
 /**
- * The events a Reconciler emits (it is an EventEmitter).
+ * The events a Reconciler emits (it is an EventEmitter). A listener that throws is the
+ * caller's bug, as with Node's EventEmitter: its exception propagates out of emit(), so from a
+ * plan()/apply() call it rejects that call, and from a watch cycle (which runs on the event
+ * loop) it is thrown as an uncaught exception. It is never turned into an 'error' event.
  *
  * @example
  * ```ts
@@ -157,11 +160,11 @@ export interface ReconcilerEvents {
   drift: (ops: Op[]) => void;
   /** A desired object was left alone because a foreign object holds its key (once per plan). */
   conflict: (conflict: Conflict) => void;
-  /** In watch mode: a cycle threw (e.g. a dump failed) or the monitor failed; it will retry. */
+  /** In watch mode: a cycle threw (e.g. a dump failed) or the monitor failed; it will retry.
+   * Also: another reconciler with this identity holds the namespace (OwnerBusyError, once). */
   error: (error: Error) => void;
   /** In watch mode: a cycle ended with every op applied and no conflicts. */
   converged: () => void;
 }
 
-/** The default owner tag for routes: see ReconcilerOptions.protocol. */
-export const RTPROT_NETLINK_AGENT = 77;
+export { RTPROT_NETLINK_AGENT, DEFAULT_OWNER, RESERVED_PROTOCOLS } from './engine/owner';

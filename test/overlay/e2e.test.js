@@ -128,6 +128,8 @@ kernelDescribe('overlay: end to end in a sandbox cluster', function () {
     assert.deepEqual(ipJson(h1, 'route', 'show', 'proto', '77').map((r) => `${r.dst} ${r.dev}`), ['192.168.11.0/24 eth0']);
     assert.deepEqual(await allPairs(sandbox), []);
 
+    // A restart: the running agent stops first (two with one identity would be refused).
+    await agents.get('host1').stop();
     const nl = await sandbox.rtnl(h1);
     const before = nl.modifyingRequests();
     const fresh = new OverlayAgent({ nl, mode: 'host-gw', self: 'host1' });

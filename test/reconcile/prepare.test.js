@@ -2,8 +2,18 @@
 // prepareDesired without a kernel: which routes take the lean "simple" path (compared on the
 // numbers of the dump), and that a field added to RouteSpec cannot slip past that choice.
 const assert = require('node:assert/strict');
-const { prepareDesired } = require('../../dist/reconcile');
+const { Problems } = require('../../dist/values/problems');
+const { prepareRoutes } = require('../../dist/reconcile/kinds/route/prepare');
 const { ROUTE_SPEC_KEYS } = require('../../dist/rtnl/route/validate');
+
+/** The route kind's prepare, as the engine calls it for a state with only routes. */
+function prepareDesired(state, protocol) {
+  const p = new Problems();
+  const ctx = { owner: { protocol, name: 'netlink-agent', alias: 'netlink-agent' }, references: [], links: { get: () => undefined } };
+  const prepared = prepareRoutes(p, state.routes, ctx);
+  p.throwIfAny('invalid desired state');
+  return { routes: prepared.list };
+}
 
 const BASE = { dst: '10.64.1.0/24', via: '10.57.4.1', dev: 'eth0', onlink: true };
 // A valid value for every RouteSpec field that makes a route something other than the simple
@@ -22,7 +32,7 @@ const OTHER = {
 };
 const SIMPLE_FIELDS = ['dst', 'via', 'dev', 'onlink', 'protocol'];
 
-describe('reconcile: prepareDesired', function () {
+describe('reconcile: the route kind\'s prepare', function () {
   it('every RouteSpec field is either part of the simple shape or known here to leave it', function () {
     const unknown = ROUTE_SPEC_KEYS.filter((k) => !SIMPLE_FIELDS.includes(k) && !(k in OTHER));
     assert.deepEqual(unknown, [], 'add the new field to OTHER with a valid value');

@@ -7,10 +7,10 @@
  * arrays, so 100k of them cost a few megabytes and no key strings. Every other route is kept
  * by its key string in a Map.
  */
-import { IP6_RT_PRIO_USER } from '../rtnl/route/expected';
-import { V4PrefixParser, V6PrefixParser } from '../values/prefix';
-import { RT_TABLE_MAIN } from '../rtnl/constants';
-import type { Route } from '../rtnl/types';
+import { IP6_RT_PRIO_USER } from '../../../rtnl/route/expected';
+import { V4PrefixParser, V6PrefixParser } from '../../../values/prefix';
+import { RT_TABLE_MAIN } from '../../../rtnl/constants';
+import type { Route } from '../../../rtnl/types';
 
 /** The identity key of a route as one string: "table family dst tos metric". */
 export function routeKey(table: number, family: number, dst: string, tos: number, metric: number): string {

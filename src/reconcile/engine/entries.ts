@@ -1,0 +1,180 @@
+/**
+ * What the kinds that put entries on a device share (addresses, neighbours, FDB entries): the
+ * read of the devices that matter, the match of what the kernel has against the desired
+ * entries, and the ownership rule by device.
+ *
+ * Ownership: such an entry carries no owner mark of its own; it belongs to whoever owns its
+ * device. On a link this reconciler owns, every entry the kind manages is its own: missing ones
+ * are added, different ones changed, undesired ones removed. On a desired link another owner
+ * holds, nothing is touched: every desired entry there is a conflict. On a device nobody's
+ * desired state names (an underlay), missing entries are added, entries the kernel learned are
+ * replaced, but an entry someone placed there (a permanent neighbour, an address) that differs
+ * on a desired key is a conflict, left alone unless adoptConflicts; nothing there is removed.
+ */
+import { NetlinkError } from '../../wire/errors';
+import type { DeviceRef } from '../../rtnl/types';
+import type { KindContext, KindDiff, LinkView } from './kind';
+import type { ConflictOf, EntryOp } from './ops';
+import { FoundMarks } from './settle';
+
+/** A desired entry once validated: its spec, its device and its identity on that device. */
+export interface PreparedEntry<S> {
+  /** The spec as given. */
+  readonly spec: S;
+  /** The device it goes on. */
+  readonly dev: DeviceRef;
+  /** Its identity on the device, canonical: equal to EntryRules.idOf() of the entry the kernel reports. */
+  readonly id: string;
+  /** Its identity for a person ("0a:58:c0:a8:0b:00 dst 10.57.4.21"). */
+  readonly label: string;
+}
+
+/** The desired entries of one kind. */
+export interface PreparedEntries<S, A> {
+  /** In the order given. */
+  readonly list: PreparedEntry<S>[];
+  /** What the current read found of them. */
+  readonly marks: FoundMarks<A>;
+  /** The devices they name (kernel events on them matter). */
+  readonly devs: ReadonlySet<DeviceRef>;
+}
+
+/** Makes the prepared form of a validated list. */
+export function preparedEntries<S, A>(list: PreparedEntry<S>[]): PreparedEntries<S, A> {
+  const devs = new Set<DeviceRef>();
+  for (const e of list) devs.add(e.dev);
+  return { list, marks: new FoundMarks<A>(list.length), devs };
+}
+
+/** What the kernel reports: an entry on a device (by index). */
+export interface KernelEntry {
+  /** Interface index. */
+  readonly index: number;
+}
+
+/** The rules of one entry kind. */
+export interface EntryRules<K extends string, S, A extends KernelEntry> {
+  /** The kind's name. */
+  readonly kind: K;
+  /** The identity on its device of an entry the kernel reports (as PreparedEntry.id). */
+  idOf(a: A): string;
+  /** Its identity for a person (as PreparedEntry.label). */
+  labelOf(a: A): string;
+  /** Whether the kind manages such an entry at all; others (learned FDB entries, proxy
+   * neighbours) are never compared, changed or removed. */
+  considered(a: A): boolean;
+  /** What differs, for a person ("lladdr a -> b"); empty when equal. */
+  differences(d: S, a: A): string[];
+  /** Whether an undesired entry on an owned link is removed (e.g. not an IPv6 link-local address). */
+  removable(a: A, view: LinkView): boolean;
+  /** Whether someone placed the entry (rather than the kernel learning it): on a device nobody
+   * owns, a placed entry that differs on a desired key is a conflict. */
+  placed(a: A): boolean;
+}
+
+/** Kernel-filtered dumps per device up to this many devices; one dump of everything above. */
+const PER_DEVICE_DUMPS = 4;
+
+/**
+ * The devices whose entries a kind reads: the links it owns that stay, and the existing
+ * devices desired entries are on. Vanishing links are left out: what is on them goes anyway.
+ */
+export function devicesToRead<S>(desired: readonly PreparedEntry<S>[], view: LinkView, owned = true): Set<number> {
+  const out = new Set<number>();
+  if (owned) for (const i of view.owned) if (!view.vanishing.has(i)) out.add(i);
+  for (const d of desired) {
+    const i = view.index(d.dev);
+    if (i !== undefined && !view.vanishing.has(i)) out.add(i);
+  }
+  return out;
+}
+
+/**
+ * Reads the entries on the given devices, filtered by the kernel: one dump per device when
+ * they are few, else one dump of all filtered here. A device that went away since the links
+ * were read has no entries (the next cycle sees it gone).
+ */
+export async function readOnDevices<A extends KernelEntry>(devices: ReadonlySet<number>, perDevice: (index: number) => Promise<A[]>, all: () => Promise<A[]>): Promise<A[]> {
+  if (devices.size === 0) return [];
+  if (devices.size > PER_DEVICE_DUMPS) return (await all()).filter((a) => devices.has(a.index));
+  const out: A[] = [];
+  for (const index of devices) {
+    try {
+      for (const a of await perDevice(index)) out.push(a);
+    } catch (e) {
+      if (!(e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
+    }
+  }
+  return out;
+}
+
+/**
+ * Matches what the kernel has against the desired entries (engine/settle.ts): an equal entry
+ * settles its desired position, a different one is kept for the diff; entries on no desired key
+ * (or a second on one) are returned as leftovers.
+ */
+export function matchEntries<K extends string, S, A extends KernelEntry>(desired: PreparedEntries<S, A>, actual: readonly A[], view: LinkView, rules: EntryRules<K, S, A>): A[] {
+  const { list, marks } = desired;
+  marks.begin();
+  const at = new Map<string, number>();
+  for (let i = 0; i < list.length; i++) {
+    const index = view.index(list[i].dev);
+    if (index !== undefined) at.set(`${index} ${list[i].id}`, i);
+  }
+  const left: A[] = [];
+  for (const a of actual) {
+    if (!rules.considered(a) || view.vanishing.has(a.index)) continue;
+    const i = at.get(`${a.index} ${rules.idOf(a)}`);
+    if (i === undefined) left.push(a);
+    else if (!view.foreign.has(a.index) && rules.differences(list[i].spec, a).length === 0) {
+      if (!marks.settle(i)) left.push(a);
+    } else if (!marks.take(i, a)) left.push(a);
+  }
+  return left;
+}
+
+/** Desired entries against the matched read: ops and conflicts, by the ownership rule above. */
+export function diffEntries<K extends string, S, A extends KernelEntry>(
+  desired: PreparedEntries<S, A>,
+  leftovers: readonly A[],
+  view: LinkView,
+  ctx: KindContext,
+  rules: EntryRules<K, S, A>,
+): KindDiff<EntryOp<K, S, A>, ConflictOf<K, S, A>> {
+  const ops: EntryOp<K, S, A>[] = [];
+  const conflicts: ConflictOf<K, S, A>[] = [];
+  const kind = rules.kind;
+  const { list, marks } = desired;
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i];
+    const status = view.status(d.dev);
+    const key = `${view.name(d.dev)} ${d.label}`;
+    const have = marks.actual(i);
+    if (status === 'foreign') {
+      // Not adopted (an adopted link is owned in this plan): nothing on it is touched.
+      conflicts.push({ kind, key, reason: `on ${view.name(d.dev)}, a link another owner holds`, desired: d.spec, actual: have });
+      continue;
+    }
+    if (marks.found(i) && have === undefined) continue; // settled equal by the read
+    if (have === undefined) {
+      ops.push({ kind, action: 'create', key, reason: 'missing', desired: d.spec });
+      continue;
+    }
+    const diffs = rules.differences(d.spec, have);
+    if (diffs.length === 0) continue;
+    if (status === 'unmanaged' && rules.placed(have)) {
+      if (!ctx.adoptConflicts) {
+        conflicts.push({ kind, key, reason: `held by an entry this reconciler did not make on ${view.name(d.dev)}, a link it does not own (${diffs.join(', ')})`, desired: d.spec, actual: have });
+        continue;
+      }
+      ops.push({ kind, action: 'update', key, reason: `adopt, ${diffs.join(', ')}`, desired: d.spec, actual: have, adopt: true });
+      continue;
+    }
+    ops.push({ kind, action: 'update', key, reason: diffs.join(', '), desired: d.spec, actual: have });
+  }
+  for (const a of leftovers) {
+    if (!view.owned.has(a.index) || !rules.removable(a, view)) continue;
+    ops.push({ kind, action: 'delete', key: `${view.name(a.index)} ${rules.labelOf(a)}`, reason: `not desired on ${view.name(a.index)}, a link this reconciler owns`, actual: a });
+  }
+  return { ops, conflicts };
+}

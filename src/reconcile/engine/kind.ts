@@ -1,0 +1,199 @@
+/**
+ * The contract between the engine and one kind of object (link, address, route, …).
+ *
+ * The engine owns what every kind shares: the order of the stages, batching, the plan, the
+ * apply (with its second look after links appear), the watch and its retries, conflict
+ * reporting and the owner's identity. A kind supplies what is its own: its DesiredState list,
+ * identity key, validation, a filtered read of the kernel, the comparison, its ops, how they are
+ * sent, its ownership rule, its stage numbers and which kernel events matter to it.
+ *
+ * Links are the ground the other kinds stand on: the link kind is read and compared first and
+ * gives every other kind a LinkView (devices by name and index, which ones this reconciler owns,
+ * which are held by another owner, which go away in this plan).
+ */
+import type { MonitorEvents } from '../../rtnl/monitor';
+import type { Rtnl } from '../../rtnl/rtnl';
+import type { DeviceRef, Link } from '../../rtnl/types';
+import type { Problems } from '../../values/problems';
+import type { OwnerIdentity } from './owner';
+
+/** What an op does to its object (see OpAction in types.ts). */
+export type Action = 'create' | 'update' | 'recreate' | 'delete';
+
+/** The shape every kind's op shares; each kind narrows desired and actual to its own types. */
+export interface OpShape {
+  /** Which kind of object. */
+  readonly kind: string;
+  /** What happens to it. */
+  action: Action;
+  /** Its identity key, for a person. */
+  key: string;
+  /** Why, for a person. */
+  reason: string;
+}
+
+/** The shape every kind's conflict shares. */
+export interface ConflictShape {
+  /** Which kind of object. */
+  readonly kind: string;
+  /** The identity key both objects share. */
+  key: string;
+  /** Why it was left alone, for a person. */
+  reason: string;
+}
+
+/**
+ * The stage each action of a kind runs in. Lower stages run first; a stage's ops of one kind
+ * go out as one batch. Creations and changes run upwards from the links, deletions downwards
+ * after all of them (a route goes before the link it is on).
+ */
+export type Stages = Readonly<Record<Action, number>>;
+
+/** Ops of one kind and one stage that a kind's apply() reports on: each op exactly once. */
+export interface Outcome<O> {
+  /** Ops the kernel accepted. */
+  applied: O[];
+  /** Ops the kernel (or a check after it) refused, with why. */
+  failed: Array<{ op: O; error: Error }>;
+}
+
+/** Who is asking, for every kind: the owner's identity and how conflicts are handled. */
+export interface KindContext {
+  /** The owner's identity: route protocol, owner name, link alias. */
+  readonly owner: OwnerIdentity;
+  /** Take over foreign objects on desired keys (the plan says "adopt") instead of reporting conflicts. */
+  readonly adoptConflicts: boolean;
+}
+
+/** A device another desired object refers to (dev, master, underlay), for the reference check. */
+export interface Reference {
+  /** Where in the desired state ("routes[3].dev"). */
+  readonly path: string;
+  /** The device named there. */
+  readonly dev: DeviceRef;
+}
+
+/** What the desired links say, for the cross-kind rules other kinds check while preparing. */
+export interface DesiredLinks {
+  /** The desired link with this name, if any. */
+  get(name: string): { readonly up?: boolean; readonly path: string } | undefined;
+}
+
+/** Given to every kind's prepare(): where to put references, and what links are desired. */
+export interface PrepareContext {
+  /** The owner's identity. */
+  readonly owner: OwnerIdentity;
+  /** Devices the kind's objects name: each must be a desired link or exist (checked once the kernel is read). */
+  readonly references: Reference[];
+  /** The desired links (prepared before every other kind). */
+  readonly links: DesiredLinks;
+}
+
+/** How a device stands for the kinds that put entries on it. */
+export type DeviceStatus =
+  /** A link this reconciler owns (its alias) or adopts in this plan: everything on it is managed. */
+  | 'owned'
+  /** A desired link's name held by a device another owner holds: nothing on it is touched. */
+  | 'foreign'
+  /** A link that goes away in this plan (deleted, or recreated): what is on it goes too. */
+  | 'vanishing'
+  /** A desired link that does not exist yet: created in this apply. */
+  | 'pending'
+  /** A device that is neither desired nor owned (an underlay): entries are added, never taken over or removed. */
+  | 'unmanaged'
+  /** Neither desired nor present. */
+  | 'missing';
+
+/** The links as the link kind found them, for every other kind. */
+export interface LinkView {
+  /** Every link of the namespace. */
+  readonly links: readonly Link[];
+  /** Links by name. */
+  readonly byName: ReadonlyMap<string, Link>;
+  /** Links by index. */
+  readonly byIndex: ReadonlyMap<number, Link>;
+  /** Indexes of the links whose entries this reconciler manages (owned, adopted). */
+  readonly owned: ReadonlySet<number>;
+  /** Indexes of devices another owner holds under a desired link's name, with why. */
+  readonly foreign: ReadonlyMap<number, string>;
+  /** Indexes of links deleted or recreated by this plan: what is on them now goes too. */
+  readonly vanishing: ReadonlySet<number>;
+  /** Names of the desired links. */
+  readonly desiredNames: ReadonlySet<string>;
+  /** The index of a device, or undefined when it does not exist (yet). */
+  index(ref: DeviceRef): number | undefined;
+  /** A device's name as given, or looked up from its index ("if7" when unknown). */
+  name(ref: DeviceRef): string;
+  /** How a device stands (see DeviceStatus). */
+  status(ref: DeviceRef): DeviceStatus;
+}
+
+/** The objects kernel events carry, by the Monitor event that carries them. */
+export type EventObjects = { [E in Exclude<keyof MonitorEvents, 'overflow' | 'error'>]: Parameters<MonitorEvents[E]>[0]['object'] };
+
+/** The Monitor events that carry objects. */
+export type ObjectEvent = keyof EventObjects;
+
+/** What a kind's diff found: its ops (in its own order) and the desired objects left alone. */
+export interface KindDiff<O, C> {
+  /** The changes. */
+  ops: O[];
+  /** Desired objects whose key a foreign object holds. */
+  conflicts: C[];
+}
+
+/**
+ * The types one kind works with, bundled so that a module is KindModule<TheseTypes>.
+ */
+export interface KindTypes {
+  /** The kind's name ('address'). */
+  kind: string;
+  /** Its DesiredState field ('addresses'). */
+  field: string;
+  /** The desired state after validation and indexing. */
+  prepared: unknown;
+  /** What the kind read from the kernel for one plan. */
+  observed: unknown;
+  /** Its op (a discriminated union on action). */
+  op: OpShape;
+  /** Its conflict. */
+  conflict: ConflictShape;
+  /** The Monitor event that carries its objects. */
+  event: ObjectEvent;
+}
+
+/**
+ * One kind that sits on links (address, neighbour, FDB, route, …): everything the engine needs
+ * from it. A new kind is a module implementing this plus one line in engine/registry.ts.
+ */
+export interface KindModule<T extends KindTypes> {
+  /** The kind's name, as ops and conflicts carry it. */
+  readonly kind: T['kind'];
+  /** Its list in DesiredState. */
+  readonly field: T['field'];
+  /** Which stage each action runs in. */
+  readonly stages: Stages;
+  /** The Monitor event that carries its objects (the monitor joins the groups for it). */
+  readonly event: T['event'];
+  /**
+   * Validates and indexes the given list (an array already): canonical keys, duplicates,
+   * cross-object rules; problems go to p with their paths; devices the objects name go to
+   * ctx.references. Never throws, never reads the kernel.
+   */
+  prepare(p: Problems, given: readonly unknown[], ctx: PrepareContext): T['prepared'];
+  /** Reads what the kind may touch or must compare, filtered in the kernel wherever it can be. */
+  observe(nl: Rtnl, desired: T['prepared'], view: LinkView, ctx: KindContext): Promise<T['observed']>;
+  /** Desired against observed: the ops, and the conflicts (foreign objects on desired keys). */
+  diff(desired: T['prepared'], observed: T['observed'], view: LinkView, ctx: KindContext): KindDiff<T['op'], T['conflict']>;
+  /** Sends one stage's ops of this kind (batched), reporting every op in out. */
+  apply(nl: Rtnl, ops: readonly T['op'][], ctx: KindContext, out: Outcome<T['op']>): Promise<void>;
+  /** Whether a kernel event about this object can matter to the desired state (then the watch re-reads). */
+  relevant(object: EventObjects[T['event']], desired: T['prepared'], view: LinkView | undefined, ctx: KindContext): boolean;
+  /** Whether the object counts: the number of desired objects (for messages and sizing). */
+  count(desired: T['prepared']): number;
+}
+
+/** Narrows an event's object to the type of one event name. */
+export function isEventOf<E extends ObjectEvent>(want: E, event: ObjectEvent, object: EventObjects[ObjectEvent]): object is EventObjects[E] {
+  return event === want && object !== undefined;
+}

@@ -1,0 +1,91 @@
+/**
+ * The kinds the reconciler manages. Links are the ground every other kind stands on: read and
+ * compared first, they give the others their view of the devices. Every other kind is one
+ * module (kinds/<kind>/) registered by one line in ON_LINKS, in the order they are read.
+ */
+import { addressKind } from '../kinds/address';
+import { fdbKind } from '../kinds/fdb';
+import { linkKind } from '../kinds/link';
+import { neighborKind } from '../kinds/neighbor';
+import { routeKind } from '../kinds/route';
+import type { Conflict, Op } from '../types';
+import { isEventOf, type EventObjects, type KindContext, type KindModule, type KindTypes, type LinkView, type ObjectEvent, type Outcome, type PrepareContext, type Stages } from './kind';
+import type { Rtnl } from '../../rtnl/rtnl';
+import type { Problems } from '../../values/problems';
+
+/** The link kind. */
+export const LINKS = linkKind;
+
+/** The kinds on links, each bound for the engine (see bind below). */
+export const ON_LINKS: readonly RegisteredKind[] = [
+  bind(addressKind),
+  bind(neighborKind),
+  bind(fdbKind),
+  bind(routeKind),
+];
+
+/** A kind's types, as the engine may hold them: its ops and conflicts are in the public unions. */
+type Registrable = KindTypes & { op: Op; conflict: Conflict };
+
+/** A kind as the engine holds it, its own types closed over (so the engine needs no casts). */
+export interface RegisteredKind {
+  /** The kind's name. */
+  readonly kind: string;
+  /** Its DesiredState list. */
+  readonly field: string;
+  /** Its stages. */
+  readonly stages: Stages;
+  /** The Monitor event that carries its objects. */
+  readonly event: ObjectEvent;
+  /** Validates and indexes its list. */
+  prepare(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedKind;
+  /** Sends this kind's ops among ones of a stage (it picks its own); records each outcome. */
+  apply(nl: Rtnl, ops: readonly Op[], ctx: KindContext, out: Outcome<Op>): Promise<void>;
+}
+
+/** One kind's prepared desired list, with the steps that use it. */
+export interface PreparedKind {
+  /** The kind. */
+  readonly kind: RegisteredKind;
+  /** How many objects are desired. */
+  readonly count: number;
+  /** Reads and compares: the kind's ops and conflicts. */
+  plan(nl: Rtnl, view: LinkView, ctx: KindContext): Promise<{ ops: Op[]; conflicts: Conflict[] }>;
+  /** Whether a kernel event can matter (then a watch re-reads). */
+  relevant<E extends ObjectEvent>(event: E, object: EventObjects[E], view: LinkView | undefined, ctx: KindContext): boolean;
+}
+
+/** Closes a kind module over its own types. */
+function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
+  const mine = (o: Op): o is T['op'] => o.kind === m.kind;
+  const registered: RegisteredKind = {
+    kind: m.kind,
+    field: m.field,
+    stages: m.stages,
+    event: m.event,
+    prepare(p, given, ctx) {
+      const prepared = m.prepare(p, given, ctx);
+      return {
+        kind: registered,
+        count: m.count(prepared),
+        async plan(nl, view, kctx) {
+          const observed = await m.observe(nl, prepared, view, kctx);
+          return m.diff(prepared, observed, view, kctx);
+        },
+        relevant(event, object, view, kctx) {
+          return isEventOf(m.event, event, object) && m.relevant(object, prepared, view, kctx);
+        },
+      };
+    },
+    async apply(nl, ops, ctx, out) {
+      // A big stage is usually all one kind (100k route creates): no copy of it then.
+      const own: readonly T['op'][] = ops.every(mine) ? ops : ops.filter(mine);
+      if (own.length === 0) return;
+      const result: Outcome<T['op']> = { applied: [], failed: [] };
+      await m.apply(nl, own, ctx, result);
+      for (const op of result.applied) out.applied.push(op);
+      for (const f of result.failed) out.failed.push(f);
+    },
+  };
+  return registered;
+}

@@ -1,0 +1,175 @@
+/**
+ * Keeping a host converged: a monitor whose relevant events trigger a debounced cycle, a
+ * periodic resync, a resync after an event overflow, and retries with exponential backoff.
+ * Events only trigger a re-read; they are never trusted as state (level-triggered).
+ *
+ * Starting is all or nothing: the options are checked and the monitor opened before anything
+ * is kept, so a watch that throws leaves nothing behind and the next one starts clean.
+ */
+import type { Monitor, MonitorGroup } from '../../rtnl/monitor';
+import type { Rtnl } from '../../rtnl/rtnl';
+import { Problems, ValidationError, checkInt, checkKeys, describeValue, isObject, own } from '../../values/problems';
+import type { WatchOptions } from '../types';
+import type { EventObjects, ObjectEvent } from './kind';
+
+/** WatchOptions with every default filled in. */
+export interface WatchTiming {
+  readonly resyncIntervalMs: number;
+  readonly debounceMs: number;
+  readonly minBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly monitorReceiveBufferBytes: number | undefined;
+}
+
+const WATCH_KEYS = ['resyncIntervalMs', 'debounceMs', 'minBackoffMs', 'maxBackoffMs', 'monitorReceiveBufferBytes'] as const;
+/** Longest timer Node.js keeps (2^31 - 1 ms). */
+const MAX_TIMER_MS = 0x7fffffff;
+
+/** Checks WatchOptions and fills in the defaults; throws one ValidationError naming every problem. */
+export function watchTiming(options: unknown): WatchTiming {
+  const p = new Problems();
+  if (!isObject(options)) throw new ValidationError([{ path: '', message: `watch options must be an object, got ${describeValue(options)}` }], 'invalid watch options');
+  const o = options;
+  checkKeys(p, '', o, WATCH_KEYS);
+  const num = (key: keyof WatchOptions, dflt: number, min: number, max = MAX_TIMER_MS): number => {
+    const v = own(o, key);
+    if (v === undefined) return dflt;
+    return checkInt(p, key, v, min, max) ? v : dflt;
+  };
+  const timing = {
+    resyncIntervalMs: num('resyncIntervalMs', 30_000, 1),
+    debounceMs: num('debounceMs', 50, 0),
+    minBackoffMs: num('minBackoffMs', 200, 1),
+    maxBackoffMs: num('maxBackoffMs', 30_000, 1),
+    // The kernel takes at least SOCK_MIN_RCVBUF; the monitor refuses less than 1 KiB.
+    monitorReceiveBufferBytes: own(o, 'monitorReceiveBufferBytes') === undefined ? undefined : num('monitorReceiveBufferBytes', 0, 1024, 0x7fffffff),
+  };
+  if (p.ok && timing.maxBackoffMs < timing.minBackoffMs) p.add('maxBackoffMs', `${timing.maxBackoffMs} is less than minBackoffMs (${timing.minBackoffMs})`);
+  p.throwIfAny('invalid watch options');
+  return timing;
+}
+
+/** The monitor group that carries each kind of event. */
+const GROUP_OF: Record<ObjectEvent, MonitorGroup> = { link: 'link', address: 'addr', route: 'route', neighbor: 'neigh', fdb: 'neigh' };
+
+/** What a WatchLoop asks of its owner. */
+export interface WatchHooks {
+  /** One reconcile. Resolves 'retry' when some op failed (backoff), 'done' otherwise; throws
+   * when the cycle failed (the loop reports it through error() and retries). */
+  run(): Promise<'retry' | 'done'>;
+  /** Whether a kernel event can matter. */
+  relevant<E extends ObjectEvent>(event: E, object: EventObjects[E]): boolean;
+  /** A cycle or the monitor failed. Returns false when the watch cannot go on (the handle is closed): the loop then stops. */
+  failed(error: Error): boolean;
+}
+
+/** The running part of a watch: monitor, timers, backoff. */
+export class WatchLoop {
+  private debounceTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private backoff = 0;
+  private running = false;
+  private rerun = false;
+  private stopped = false;
+  private readonly monitor: Monitor;
+
+  /** Opens the monitor (throws, keeping nothing, when it cannot) and starts the first cycle. */
+  constructor(
+    nl: Rtnl,
+    events: readonly ObjectEvent[],
+    private timing: WatchTiming,
+    private readonly hooks: WatchHooks,
+  ) {
+    const groups = [...new Set(events.map((e) => GROUP_OF[e]))];
+    const m = nl.monitor({ groups, receiveBufferBytes: timing.monitorReceiveBufferBytes });
+    this.monitor = m;
+    const wanted = new Set(events);
+    // Each event typed by MonitorEvents; the object is what list() would return.
+    if (wanted.has('link')) m.on('link', (e) => this.hooks.relevant('link', e.object) && this.trigger());
+    if (wanted.has('address')) m.on('address', (e) => this.hooks.relevant('address', e.object) && this.trigger());
+    if (wanted.has('route')) m.on('route', (e) => this.hooks.relevant('route', e.object) && this.trigger());
+    if (wanted.has('neighbor')) m.on('neighbor', (e) => this.hooks.relevant('neighbor', e.object) && this.trigger());
+    if (wanted.has('fdb')) m.on('fdb', (e) => this.hooks.relevant('fdb', e.object) && this.trigger());
+    m.on('overflow', () => this.trigger(0)); // events were lost: re-read everything
+    m.on('error', (err: Error) => {
+      if (!this.hooks.failed(err)) this.stop();
+    });
+    this.trigger(0);
+  }
+
+  /** New timing for a running watch (watch() called again). */
+  retime(timing: WatchTiming): void {
+    this.timing = timing;
+  }
+
+  /** Whether stop() was called (or the watch stopped itself). */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** A cycle after delay (default: the debounce). */
+  trigger(delay = this.timing.debounceMs): void {
+    if (this.stopped) return;
+    if (this.debounceTimer) {
+      // A cycle is already due: later events ride along instead of pushing it back, or steady
+      // churn (events closer together than debounceMs) would starve every repair.
+      if (delay > 0) return;
+      clearTimeout(this.debounceTimer);
+    }
+    this.debounceTimer = setTimeout(() => {
+      this.debounceTimer = undefined;
+      void this.cycle();
+    }, delay);
+  }
+
+  private async cycle(): Promise<void> {
+    if (this.stopped) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    this.running = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    let outcome: 'retry' | 'done' | Error;
+    try {
+      outcome = await this.hooks.run();
+    } catch (e) {
+      outcome = e instanceof Error ? e : new Error(String(e));
+    }
+    this.running = false;
+    if (outcome instanceof Error) {
+      if (this.hooks.failed(outcome)) this.scheduleRetry();
+      else this.stop();
+    } else if (outcome === 'retry') this.scheduleRetry();
+    else this.backoff = 0;
+    this.scheduleResync();
+    if (this.rerun) {
+      this.rerun = false;
+      this.trigger(0);
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    const t = this.timing;
+    this.backoff = this.backoff ? Math.min(this.backoff * 2, t.maxBackoffMs) : t.minBackoffMs;
+    this.retryTimer = setTimeout(() => void this.cycle(), this.backoff);
+  }
+
+  private scheduleResync(): void {
+    if (this.stopped) return;
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.resyncTimer = setTimeout(() => void this.cycle(), this.timing.resyncIntervalMs);
+  }
+
+  /** Stops: no cycle starts afterwards (a running one finishes), the monitor is closed. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of [this.debounceTimer, this.resyncTimer, this.retryTimer]) if (t) clearTimeout(t);
+    this.debounceTimer = this.resyncTimer = this.retryTimer = undefined;
+    this.monitor.close();
+  }
+}

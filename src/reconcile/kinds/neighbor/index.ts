@@ -1,0 +1,105 @@
+/**
+ * The neighbour kind: ARP/NDP entries keyed by (device, ip), owned by whoever owns their
+ * device (engine/entries.ts); on owned links only permanent entries are removed (the others are
+ * the kernel's cache). Read with kernel-filtered dumps of the devices that matter.
+ */
+import { NUD_NOARP, NUD_PERMANENT } from '../../../rtnl/constants';
+import { validateNeighborSpec } from '../../../rtnl/neighbor';
+import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
+import { parseAddress } from '../../../values/address';
+import { canonicalMac } from '../../../values/mac';
+import type { Problems } from '../../../values/problems';
+import { devicesToRead, diffEntries, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntries, type PreparedEntry } from '../../engine/entries';
+import type { KindModule, PrepareContext } from '../../engine/kind';
+import { collect } from '../../engine/outcome';
+import type { NeighborConflict, NeighborOp } from './types';
+
+/** The neighbour kind's rules for the shared entry logic. */
+export const NEIGHBOR_RULES: EntryRules<'neighbor', NeighborSpec, Neighbor> = {
+  kind: 'neighbor',
+  idOf: (n) => n.ip,
+  labelOf: (n) => n.ip,
+  considered: (n) => !n.proxy,
+  differences(d, n) {
+    const out: string[] = [];
+    // Most specs spell the MAC as the kernel does: compare canonical text only when they differ.
+    if (d.lladdr !== undefined && d.lladdr !== n.lladdr) {
+      const lladdr = canonicalMac(d.lladdr) ?? d.lladdr;
+      if (lladdr !== n.lladdr) out.push(`lladdr ${n.lladdr ?? '(none)'} -> ${lladdr}`);
+    }
+    const state = d.state ?? 'permanent';
+    if (!n.states.includes(state)) out.push(`state ${n.states.join('|')} -> ${state}`);
+    return out;
+  },
+  removable: (n) => (n.state & NUD_PERMANENT) !== 0,
+  // Permanent and noarp entries were put there; the others the kernel resolved.
+  placed: (n) => (n.state & (NUD_PERMANENT | NUD_NOARP)) !== 0,
+};
+
+function isNeighborSpec(p: Problems, path: string, x: unknown): x is NeighborSpec {
+  return validateNeighborSpec(p, path, x);
+}
+
+/** Validates the desired neighbours: canonical ip, no key twice. */
+function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedEntries<NeighborSpec, Neighbor> {
+  const list: PreparedEntry<NeighborSpec>[] = [];
+  const seen = new Map<string, string>();
+  given.forEach((spec, i) => {
+    const path = `neighbors[${i}]`;
+    if (!isNeighborSpec(p, path, spec)) return;
+    const ip = parseAddress(p, `${path}.ip`, spec.ip);
+    if (!ip) return;
+    const key = `${spec.dev} ${ip.text}`;
+    const had = seen.get(key);
+    if (had) return p.add(path, `neighbour ${ip.text} on ${spec.dev} is already desired at ${had}`);
+    seen.set(key, path);
+    list.push({ spec, dev: spec.dev, id: ip.text, label: ip.text });
+    ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
+  });
+  return preparedEntries(list);
+}
+
+/** The types the neighbour kind works with. */
+export interface NeighborTypes {
+  kind: 'neighbor';
+  field: 'neighbors';
+  prepared: PreparedEntries<NeighborSpec, Neighbor>;
+  observed: Neighbor[];
+  op: NeighborOp;
+  conflict: NeighborConflict;
+  event: 'neighbor';
+}
+
+/** Neighbours: after addresses, before routes (a route's gateway may be one); one batch per action. */
+export const neighborKind: KindModule<NeighborTypes> = {
+  kind: 'neighbor',
+  field: 'neighbors',
+  stages: { create: 30, update: 30, recreate: 30, delete: 70 },
+  event: 'neighbor',
+  prepare: prepareNeighbors,
+  async observe(nl, desired, view) {
+    const devices = devicesToRead(desired.list, view);
+    const read = await readOnDevices(devices, (dev) => nl.neighbors.list({ dev }), () => nl.neighbors.list());
+    return matchEntries(desired, read, view, NEIGHBOR_RULES);
+  },
+  diff: (desired, leftovers, view, ctx) => diffEntries(desired, leftovers, view, ctx, NEIGHBOR_RULES),
+  async apply(nl, ops, _ctx, out) {
+    const put: NeighborOp[] = [];
+    const putSpecs: NeighborSpec[] = [];
+    const gone: NeighborOp[] = [];
+    const goneEntries: Neighbor[] = [];
+    for (const op of ops) {
+      if (op.action === 'delete') {
+        gone.push(op);
+        goneEntries.push(op.actual);
+      } else {
+        put.push(op);
+        putSpecs.push(op.desired);
+      }
+    }
+    if (put.length) collect(put, await nl.neighbors.replaceMany(putSpecs), out);
+    if (gone.length) collect(gone, await nl.neighbors.delMany(goneEntries), out);
+  },
+  relevant: (n, desired, view) => view === undefined || view.owned.has(n.index) || desired.devs.has(n.index) || desired.devs.has(view.byIndex.get(n.index)?.name ?? ''),
+  count: (desired) => desired.list.length,
+};

@@ -1,0 +1,230 @@
+/**
+ * The routes this reconciler owns against the desired ones, into ops. O(n): the read has
+ * matched every owned route to its desired position (observe.ts); what is left here is to
+ * compare the ones that did not settle, and to decide the rest.
+ *
+ * Ownership: only routes carrying the reconciler's protocol are replaced or deleted. A route of
+ * another protocol on a desired key is a conflict, left alone unless adoptConflicts is set; so
+ * is a desired route through another owner's link, and the owned routes on such a link are left
+ * as they are (nothing on a foreign link is touched).
+ */
+import type { DeviceRef, Route } from '../../../rtnl/types';
+import type { KindContext, KindDiff, LinkView } from '../../engine/kind';
+import { keyOfRoute, routeKey } from './desired-index';
+import type { ObservedRoutes } from './observe';
+import type { PreparedRoutes } from './prepare';
+import { expectedOf, type PreparedRoute } from './prepared';
+import type { RouteConflict, RouteOp } from './types';
+
+function same(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  return a === b;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return '(none)';
+  if (Array.isArray(v)) return v.join('-');
+  return String(v);
+}
+
+/**
+ * A route's comparable fields (everything outside its key) as one string, devices by name.
+ * Comparing one string per route keeps a no-op reconcile of 100k routes cheap; the detailed
+ * reason is only worked out for routes that differ. dev '*' means "any": a route given only a
+ * gateway gets its device from the kernel's lookup.
+ */
+function signature(r: Route, dev: string, nexthopDevs: string[]): string {
+  let sig = `${r.via ?? ''}|${dev}|${r.onlink ? 1 : 0}|${r.type}|${r.scope}|${r.prefsrc ?? ''}|${r.mtu ?? ''}|${r.advmss ?? ''}`;
+  if (r.nexthops) r.nexthops.forEach((h, i) => (sig += `|${h.via ?? ''}@${nexthopDevs[i]}/${h.weight}${h.onlink ? 'o' : ''}`));
+  return sig;
+}
+
+function refName(view: LinkView, ref: DeviceRef | undefined): string {
+  return ref === undefined ? '' : view.name(ref);
+}
+
+/** The desired side: the route as the kernel will report it, devices named as in the spec. */
+function desiredSignature(d: PreparedRoute, e: Route, view: LinkView): string {
+  // No device in the spec: the kernel picks one (or, for IPv6 blackholes and the like, lo).
+  const dev = d.devRef !== undefined ? refName(view, d.devRef) : e.nexthops ? '' : e.dev === 1 ? 'lo' : '*';
+  return signature(e, dev, d.nexthopRefs.map((r) => (r === undefined ? '*' : refName(view, r))));
+}
+
+function actualSignature(r: Route, view: LinkView, anyDev: boolean, anyNexthopDev: boolean[]): string {
+  const dev = anyDev ? '*' : r.dev === undefined ? '' : view.name(r.dev);
+  return signature(r, dev, (r.nexthops ?? []).map((h, i) => (anyNexthopDev[i] || h.dev === undefined ? '*' : view.name(h.dev))));
+}
+
+/** The common shape compared field by field: no strings built, nothing allocated. */
+function simpleMatches(d: PreparedRoute, have: Route, view: LinkView): boolean {
+  return (
+    have.via === d.gateway &&
+    have.dev !== undefined &&
+    view.byIndex.get(have.dev)?.name === d.devRef &&
+    have.onlink === d.onlink &&
+    have.type === 'unicast' &&
+    have.scope === 0 &&
+    have.prefsrc === undefined &&
+    have.mtu === undefined &&
+    have.advmss === undefined &&
+    have.nexthops === undefined
+  );
+}
+
+/** Field by field, for the reason text of a route that differs. */
+function routeDiffs(want: Route, wantDev: string, have: Route, haveDev: string): string[] {
+  const out: string[] = [];
+  const cmp = (name: string, a: unknown, b: unknown) => {
+    if (!same(a, b)) out.push(`${name} ${show(b)} -> ${show(a)}`);
+  };
+  cmp('via', want.via, have.via);
+  if (wantDev !== '*') cmp('dev', wantDev || undefined, haveDev || undefined);
+  cmp('onlink', want.onlink, have.onlink);
+  cmp('type', want.type, have.type);
+  cmp('scope', want.scope, have.scope);
+  cmp('prefsrc', want.prefsrc, have.prefsrc);
+  cmp('mtu', want.mtu, have.mtu);
+  cmp('advmss', want.advmss, have.advmss);
+  const nh = (r: Route) => (r.nexthops ?? []).map((h) => `${h.via ?? ''}/${h.weight}${h.onlink ? ' onlink' : ''}`).join(',');
+  if (nh(want) !== nh(have)) out.push(`nexthops ${nh(have) || '(none)'} -> ${nh(want) || '(none)'}`);
+  return out.length ? out : ['nexthop devices differ'];
+}
+
+const tableSuffixes = new Map<number, string>();
+/** "10.1.0.0/24 table 254": one concatenation (the suffix is made once per table). */
+export function readableKey(dst: string, table: number): string {
+  let suffix = tableSuffixes.get(table);
+  if (suffix === undefined) {
+    suffix = ` table ${table}`;
+    if (tableSuffixes.size < 1024) tableSuffixes.set(table, suffix);
+  }
+  return dst + suffix;
+}
+
+/** An update op when the kernel's route differs from the desired one, else undefined. */
+function compareRoute(d: PreparedRoute, have: Route, view: LinkView, protocol: number): RouteOp | undefined {
+  if (d.simple && simpleMatches(d, have, view)) return undefined;
+  const readable = readableKey(d.dst, d.table);
+  // A device that does not exist yet (created in this apply) cannot carry the route now.
+  if (d.devs.some((x) => view.index(x) === undefined)) {
+    return { action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: d.spec, actual: have };
+  }
+  const e = expectedOf(d, protocol);
+  const want = desiredSignature(d, e, view);
+  const anyDev = d.devRef === undefined && !e.nexthops && e.dev !== 1;
+  const got = actualSignature(have, view, anyDev, d.nexthopRefs.map((r) => r === undefined));
+  if (want === got) return undefined;
+  const reason = routeDiffs(e, want.split('|')[1], have, got.split('|')[1]).join(', ');
+  return { action: 'update', kind: 'route', key: readable, reason, desired: d.spec, actual: have };
+}
+
+/** The first of the route's devices that another owner holds, if any. */
+function foreignDevice(d: PreparedRoute, view: LinkView): DeviceRef | undefined {
+  for (let k = 0; k < d.devs.length; k++) if (view.status(d.devs[k]) === 'foreign') return d.devs[k];
+  return undefined;
+}
+
+/**
+ * Owned routes on vanishing links by identity key (few: what sat on a link that goes away).
+ */
+class VanishingRoutes {
+  private readonly byKey = new Map<string, Route>();
+  constructor(routes: Route[]) {
+    for (const r of routes) this.byKey.set(keyOfRoute(r), r);
+  }
+  /** Finds and removes the route on a desired key. */
+  take(d: PreparedRoute): Route | undefined {
+    if (this.byKey.size === 0) return undefined;
+    const k = routeKey(d.table, d.family, d.dst, d.tos, d.metric);
+    const r = this.byKey.get(k);
+    if (r) this.byKey.delete(k);
+    return r;
+  }
+}
+
+/** Desired routes against what the read found: ops and conflicts. */
+export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: LinkView, ctx: KindContext): KindDiff<RouteOp, RouteConflict> {
+  const ops: RouteOp[] = [];
+  const conflicts: RouteConflict[] = [];
+  const { list, marks } = desired;
+  const protocol = ctx.owner.protocol;
+  const foreignLinks = view.foreign.size > 0;
+  const onForeignLink = (r: Route): boolean => foreignLinks && ((r.dev !== undefined && view.foreign.has(r.dev)) || (r.nexthops ?? []).some((h) => h.dev !== undefined && view.foreign.has(h.dev)));
+
+  const leaving = new VanishingRoutes(obs.onVanishing);
+  const creates = new Map<number, number>(); // desired position -> index in ops of its create
+  for (let i = 0; i < list.length; i++) {
+    const d = list[i];
+    if (marks.found(i)) {
+      const have = marks.actual(i);
+      if (have === undefined) continue; // settled equal by the read
+      const op = compareRoute(d, have, view, protocol);
+      if (!op) continue;
+      const held = foreignLinks ? foreignDevice(d, view) : undefined;
+      if (held !== undefined) conflicts.push(onForeign(d, held, view, have));
+      else ops.push(op);
+      continue;
+    }
+    const was = leaving.take(d);
+    if (was) {
+      const name = was.dev === undefined ? 'its link' : view.name(was.dev);
+      const reason = d.spec.dev === name ? `re-added: ${name} is recreated` : `moves off ${name}, which goes away`;
+      ops.push({ action: 'update', kind: 'route', key: readableKey(d.dst, d.table), reason, desired: d.spec, actual: was });
+      continue;
+    }
+    const held = foreignLinks ? foreignDevice(d, view) : undefined;
+    if (held !== undefined) {
+      conflicts.push(onForeign(d, held, view, undefined));
+      continue;
+    }
+    // The spec as given: the reconciler's protocol is added when it is sent (apply.ts).
+    if (obs.foreign.length) creates.set(i, ops.length);
+    ops.push({ action: 'create', kind: 'route', key: readableKey(d.dst, d.table), reason: 'missing', desired: d.spec });
+  }
+  // Deletions last: they run in a later stage, and a plan already in stage order is not copied.
+  for (const r of obs.extra) {
+    if (onForeignLink(r)) continue; // nothing on another owner's link is touched
+    ops.push({ action: 'delete', kind: 'route', key: readableKey(r.dst, r.table), reason: 'not desired any more', actual: r });
+  }
+  if (creates.size === 0) return { ops, conflicts };
+  const drop = checkForeignRoutes(ops, conflicts, creates, desired, obs.foreign, view, ctx);
+  return { ops: drop.size ? ops.filter((_, k) => !drop.has(k)) : ops, conflicts };
+}
+
+function onForeign(d: PreparedRoute, dev: DeviceRef, view: LinkView, have: Route | undefined): RouteConflict {
+  return { kind: 'route', key: readableKey(d.dst, d.table), reason: `through ${view.name(dev)}, a link another owner holds`, desired: d.spec, actual: have };
+}
+
+/**
+ * A create whose key a route of another protocol holds: a conflict (left alone), or with
+ * adoptConflicts an update that replaces it with ours. Works from the foreign routes (usually
+ * few) through the desired index, so a plan of 100k creates costs no extra list. Returns the
+ * positions in ops of the creates that became conflicts.
+ */
+function checkForeignRoutes(
+  ops: RouteOp[],
+  conflicts: RouteConflict[],
+  creates: Map<number, number>,
+  desired: PreparedRoutes,
+  foreign: Route[],
+  view: LinkView,
+  ctx: KindContext,
+): Set<number> {
+  const drop = new Set<number>();
+  for (const f of foreign) {
+    if (f.dev !== undefined && view.vanishing.has(f.dev)) continue;
+    const at = desired.index.findRoute(f);
+    const k = at < 0 ? undefined : creates.get(at);
+    if (k === undefined) continue; // not desired, or ours is there already
+    creates.delete(at); // one foreign route per key decides
+    const op = ops[k];
+    if (op.action !== 'create') continue;
+    if (ctx.adoptConflicts) {
+      ops[k] = { action: 'update', kind: 'route', key: op.key, reason: `adopt from protocol ${f.protocol}`, desired: op.desired, actual: f, adopt: true };
+    } else {
+      conflicts.push({ kind: 'route', key: op.key, reason: `held by protocol ${f.protocol}`, desired: op.desired, actual: f });
+      drop.add(k);
+    }
+  }
+  return drop;
+}

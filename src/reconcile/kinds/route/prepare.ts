@@ -1,0 +1,177 @@
+/**
+ * Validation and indexing of the desired routes: every spec through the routes layer's
+ * validator, the identity key (duplicates refused), and the lean shapes of the common case.
+ */
+// From the defining modules, not the route index: a re-export is a getter call per use, and
+// these run 100k times per desired state.
+import { V4PrefixParser, V6PrefixParser } from '../../../values/prefix';
+import { IP6_RT_PRIO_USER, canonicalDst, expectedRoute } from '../../../rtnl/route/expected';
+import { readSpecFields, type SpecFields } from '../../../rtnl/route/fields';
+import { checkRouteSpecAt } from '../../../rtnl/route/validate';
+import { RT_TABLE_MAIN } from '../../../rtnl/constants';
+import { formatIPv6, parseIPv4, parseIPv6Into } from '../../../values/ip';
+import type { DeviceRef, Route } from '../../../rtnl/types';
+import type { Problems } from '../../../values/problems';
+import { PROTOCOLS, lookup } from '../../../rtnl/names';
+import type { PrepareContext } from '../../engine/kind';
+import { FoundMarks } from '../../engine/settle';
+import { checkRouteLinkUp } from '../link/rules';
+import { DesiredRouteIndex, describeRouteKey, routeKey } from './desired-index';
+import { SimpleRoute, SimpleRoute6, type PreparedRoute } from './prepared';
+
+/** The desired routes, validated and indexed. */
+export interface PreparedRoutes {
+  /** Every desired route, in the order given. */
+  readonly list: PreparedRoute[];
+  /** Positions in list by identity key. */
+  readonly index: DesiredRouteIndex;
+  /** What the current read found of them (engine/settle.ts). */
+  readonly marks: FoundMarks<Route>;
+}
+
+const v6scratch = Buffer.alloc(16);
+// Prefix parsers of this module (their results are read right after each parse).
+const v4 = new V4PrefixParser();
+const v6 = new V6PrefixParser();
+
+/** The last IPv6 gateway parsed: canonical text and words (tables name few gateways). */
+const lastV6Gateway = { via: '', ok: false, text: '', w0: 0, w1: 0, w2: 0, w3: 0 };
+function v6Gateway(via: string): typeof lastV6Gateway {
+  const g = lastV6Gateway;
+  if (via === g.via) return g;
+  g.via = via;
+  g.ok = parseIPv6Into(via, v6scratch, 0);
+  if (g.ok) {
+    g.text = formatIPv6(v6scratch, 0);
+    g.w0 = v6scratch.readInt32BE(0);
+    g.w1 = v6scratch.readInt32BE(4);
+    g.w2 = v6scratch.readInt32BE(8);
+    g.w3 = v6scratch.readInt32BE(12);
+  }
+  return g;
+}
+
+const NO_REFS: Array<DeviceRef | undefined> = [];
+const NO_DEVS: DeviceRef[] = [];
+
+/**
+ * Whether a validated spec has the simple shape: it sets nothing but dst, via, dev, onlink
+ * and protocol, via and dev being strings. Reads the fields readSpecFields got (fast for
+ * spread-made specs too).
+ */
+function simpleShape(s: SpecFields): boolean {
+  if (typeof s.via !== 'string' || typeof s.dev !== 'string') return false;
+  if (
+    s.family !== undefined ||
+    s.table !== undefined ||
+    s.scope !== undefined ||
+    s.type !== undefined ||
+    s.metric !== undefined ||
+    s.prefsrc !== undefined ||
+    s.tos !== undefined ||
+    s.mtu !== undefined ||
+    s.advmss !== undefined ||
+    s.nexthops !== undefined
+  ) {
+    return false;
+  }
+  return true;
+}
+
+/** Validates and indexes the desired routes; problems go to p (never throws). */
+export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedRoutes {
+  const defaultProtocol = ctx.owner.protocol;
+  const out = { list: [] as PreparedRoute[], index: new DesiredRouteIndex(given.length) };
+  const routeDevs = new Set<DeviceRef>();
+  const oneDev = new Map<DeviceRef, DeviceRef[]>(); // shared [dev] arrays: 100k routes, few devices
+  const sharedDevs = (dev: DeviceRef): DeviceRef[] => {
+    let devs = oneDev.get(dev);
+    if (!devs) oneDev.set(dev, (devs = [dev]));
+    return devs;
+  };
+  // Thousands of routes name the same few devices: check each device once.
+  const checkDevsOnce = (i: number, devs: DeviceRef[]): void => {
+    for (let k = 0; k < devs.length; k++) {
+      if (routeDevs.has(devs[k])) continue;
+      routeDevs.add(devs[k]);
+      ctx.references.push({ path: `routes[${i}].dev`, dev: devs[k] });
+      const dev = devs[k];
+      if (typeof dev === 'string') checkRouteLinkUp(p, `routes[${i}].dev`, dev, ctx);
+    }
+  };
+  const duplicate = (i: number, had: number, key: string): void => {
+    const at = given.indexOf(out.list[had].spec); // only for the message
+    p.add(`routes[${i}]`, `route ${describeRouteKey(key)} is already desired at routes[${at}]`);
+  };
+  given.forEach((spec: unknown, i) => {
+    if (!checkRouteSpecAt(p, 'routes', i, spec)) return; // builds its path only for a problem
+    const protocol = spec.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, spec.protocol);
+    if (protocol !== defaultProtocol) {
+      p.add(`routes[${i}].protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
+      return;
+    }
+    const f = readSpecFields(spec);
+    const simple = simpleShape(f);
+    const gw4 = simple ? parseIPv4(f.via as string) : -1;
+    const sdst = f.dst as string;
+    // Canonical IPv4 "a.b.c.d/n", n > 0 (validation refused host bits; a bare address would
+    // read back with "/32" and "/0" as "default", so those take the general path).
+    if (gw4 >= 0 && v4.parse(sdst) && v4.length > 0 && v4.slashed) {
+      const addr = v4.address;
+      // The common shape: the defaults are known (main table, tos 0, metric 0) without asking
+      // the routes layer for a whole expected Route.
+      const len = v4.length;
+      const onlink = f.onlink === true;
+      const devs = sharedDevs(f.dev as string);
+      const had = out.index.addMainV4(addr, len, out.list.length);
+      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, sdst, 0, 0));
+      out.list.push(new SimpleRoute(spec, gw4, onlink, devs));
+      checkDevsOnce(i, devs);
+      return;
+    }
+    // The same shape in IPv6: main table, tos 0, metric 1024 (what the kernel gives a route
+    // added without one), keyed by the prefix as four words.
+    if (simple && gw4 < 0 && sdst !== 'default' && v6.parse(sdst) && v6.length > 0 && v6Gateway(f.via as string).ok) {
+      const had = out.index.addMainV6(v6.w0, v6.w1, v6.w2, v6.w3, v6.length, out.list.length);
+      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 6, canonicalDst(sdst, 6), 0, IP6_RT_PRIO_USER));
+      const devs = sharedDevs(f.dev as string);
+      const g = v6Gateway(f.via as string);
+      out.list.push(new SimpleRoute6(spec, g.text, g.w0, g.w1, g.w2, g.w3, f.onlink === true, devs));
+      checkDevsOnce(i, devs);
+      return;
+    }
+    // The routes layer knows every default the kernel applies; the key comes from the same place.
+    const expected = expectedRoute({ ...spec, protocol: defaultProtocol }, () => 0);
+    const { family, dst, table, tos } = expected;
+    const metric = expected.metric ?? 0;
+    const had = out.index.add(table, family, dst, tos, metric, out.list.length);
+    if (had >= 0) return duplicate(i, had, routeKey(table, family, dst, tos, metric));
+    const multipath = spec.nexthops !== undefined && spec.nexthops.length > 1;
+    const devRef = spec.nexthops?.length === 1 ? spec.nexthops[0].dev : spec.dev;
+    const nexthopRefs = multipath ? spec.nexthops!.map((nh) => nh.dev) : NO_REFS;
+    let devs: DeviceRef[];
+    if (!multipath) devs = devRef === undefined ? NO_DEVS : sharedDevs(devRef);
+    else {
+      devs = [];
+      for (const d of nexthopRefs) if (d !== undefined) devs.push(d);
+    }
+    out.list.push({
+      spec,
+      family,
+      dst,
+      table,
+      tos,
+      metric,
+      devs,
+      devRef: multipath ? undefined : devRef,
+      nexthopRefs,
+      simple: false,
+      gateway: undefined,
+      gw4: -1,
+      onlink: spec.onlink === true,
+      expected,
+    });
+    checkDevsOnce(i, devs);
+  });
+  return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length) };
+}
