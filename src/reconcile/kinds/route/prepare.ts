@@ -6,7 +6,7 @@
 // these run 100k times per desired state.
 import { V4PrefixParser, V6PrefixParser } from '../../../values/prefix';
 import { IP6_RT_PRIO_USER, canonicalDst, expectedRoute } from '../../../rtnl/route/expected';
-import { readSpecFields, type SpecFields } from '../../../rtnl/route/fields';
+import { RouteSpecReader, type SpecFields } from '../../../rtnl/route/fields';
 import { checkRouteSpecAt } from '../../../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../../values/ip';
@@ -56,7 +56,7 @@ const NO_DEVS: DeviceRef[] = [];
 
 /**
  * Whether a validated spec has the simple shape: it sets nothing but dst, via, dev, onlink
- * and protocol, via and dev being strings. Reads the fields readSpecFields got (fast for
+ * and protocol, via and dev being strings. Reads the fields a RouteSpecReader got (fast for
  * spread-made specs too).
  */
 function simpleShape(s: SpecFields): boolean {
@@ -81,7 +81,8 @@ function simpleShape(s: SpecFields): boolean {
 /** Validates and indexes the desired routes; problems go to p (never throws). */
 export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedRoutes {
   const defaultProtocol = ctx.owner.protocol;
-  const out = { list: [] as PreparedRoute[], index: new DesiredRouteIndex(given.length) };
+  const out: { list: PreparedRoute[]; index: DesiredRouteIndex } = { list: [], index: new DesiredRouteIndex(given.length) };
+  const reader = new RouteSpecReader(); // one per prepare: its fields are read right after each read()
   const routeDevs = new Set<DeviceRef>();
   const oneDev = new Map<DeviceRef, DeviceRef[]>(); // shared [dev] arrays: 100k routes, few devices
   const sharedDevs = (dev: DeviceRef): DeviceRef[] => {
@@ -110,7 +111,7 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
       p.add(`routes[${i}].protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
       return;
     }
-    const f = readSpecFields(spec);
+    const f = reader.read(spec, false); // validated just above: no unknown field to collect
     const simple = simpleShape(f);
     const gw4 = simple ? parseIPv4(f.via as string) : -1;
     const sdst = f.dst as string;
