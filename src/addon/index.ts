@@ -82,6 +82,34 @@ export interface NativeAddon {
   flock: NativeFlock;
 }
 
+/**
+ * Where netlink sockets and namespace handles come from: the real kernel through the addon
+ * (nativeKernel(), the default) or a stand-in with the same behaviour, such as the in-memory
+ * kernel (MemoryKernel) that tests use without root. NetlinkSocket.open() and Rtnl.open() take
+ * one as their `kernel` option; everything above the socket then runs unchanged.
+ */
+export interface NetlinkKernel {
+  /** Opens a socket of `protocol`, inside the namespace at netnsPath or netnsFd (>= 0) when
+   * given, else in the caller's own. Throws a Node-style error (code, errno, syscall). */
+  openSocket(protocol: number, netnsPath: string | null, netnsFd: number): NativeSocket;
+  /** Opens a namespace by path for IFLA_NET_NS_FD; returns the descriptor. Throws a Node-style
+   * error, e.g. ENOENT when there is no such namespace. */
+  openNetns(path: string): number;
+  /** Closes a descriptor from openNetns(). */
+  closeNetns(fd: number): void;
+}
+
+/** The real kernel, through the addon: what NetlinkSocket.open() uses when no kernel is given. */
+export function nativeKernel(): NetlinkKernel {
+  return NATIVE_KERNEL;
+}
+
+const NATIVE_KERNEL: NetlinkKernel = {
+  openSocket: (protocol, netnsPath, netnsFd) => new (native().NlSocket)(protocol, netnsPath, netnsFd),
+  openNetns: (path) => native().netns.open(path),
+  closeNetns: (fd) => native().netns.closeFd(fd),
+};
+
 export { errnoMessage, errnoName } from './errno';
 
 /** NETLINK_ROUTE, the protocol number of rtnetlink sockets (<linux/netlink.h>). */

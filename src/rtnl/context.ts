@@ -1,3 +1,4 @@
+import type { NetlinkKernel } from '../addon';
 import type { NetlinkSocket } from '../wire/socket';
 import type { DeviceResolver } from './resolve';
 
@@ -7,4 +8,7 @@ export interface RtnlContext {
   devices: DeviceResolver;
   /** The namespace the socket lives in (a path), when not the caller's own. */
   netnsPath?: string;
+  /** The kernel the socket was opened on, when not the real one (RtnlOptions.kernel): other
+   * sockets (monitors, a namespace a link is created in) are opened there too. */
+  kernel?: NetlinkKernel;
 }

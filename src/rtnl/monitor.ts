@@ -187,6 +187,7 @@ export class Monitor extends EventEmitter<MonitorEvents> {
       receiveBufferBytes: this.opts.receiveBufferBytes,
       noEnobufs: this.opts.noEnobufs,
       ref: this.opts.ref ?? true,
+      kernel: this.ctx.kernel,
     });
     sock.on('message', (m) => {
       if (sock === this.sock) this.dispatch(m);

@@ -18,6 +18,8 @@ export interface RtnlOptions extends Omit<NetlinkSocketOptions, 'netnsPath' | 'p
    * (an empty string from an unset variable, a relative path, a number) is a ValidationError,
    * never the caller's namespace. */
   netns?: string;
+  // kernel (from NetlinkSocketOptions): a MemoryKernel here runs this handle, its monitors and
+  // the namespaces its links go to on that in-memory kernel instead of the real one.
 }
 
 /**
@@ -55,7 +57,7 @@ export class Rtnl {
     private readonly options: RtnlOptions,
   ) {
     this.devices = new DeviceResolver(socket);
-    this.ctx = { socket, devices: this.devices, netnsPath: options.netns !== undefined ? netnsPath(options.netns) : undefined };
+    this.ctx = { socket, devices: this.devices, netnsPath: options.netns !== undefined ? netnsPath(options.netns) : undefined, kernel: options.kernel };
     this.links = new Links(this.ctx);
     this.addresses = new Addresses(this.ctx);
     this.routes = new Routes(this.ctx);

@@ -14,7 +14,7 @@ export * from './writer';
 export * from './attrs';
 export * from './struct';
 export { parseAckError, type AckError } from './ack';
-export { native, type NativeAddon, type NativeFlock, type NativeNetns, type NativeSocket, type ReceivedBatch } from '../addon';
+export { native, nativeKernel, type NativeAddon, type NativeFlock, type NativeNetns, type NativeSocket, type NetlinkKernel, type ReceivedBatch } from '../addon';
 export * from './socket';
 export * from './genl-constants';
 export * from './genl-codec';

@@ -20,7 +20,7 @@ import {
 } from './constants';
 import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
 import { parseAckError, type AckError } from './ack';
-import { META_FLAG_TRUNC, native, type NativeSocket } from '../addon';
+import { META_FLAG_TRUNC, nativeKernel, type NativeSocket, type NetlinkKernel } from '../addon';
 import { forEachMessage, type MessageView } from './reader';
 import { MessageWriter } from './writer';
 
@@ -55,6 +55,9 @@ export interface NetlinkSocketOptions {
   timeoutMs?: number;
   /** Whether a listening socket keeps the event loop alive. Default: true when groups are joined. */
   ref?: boolean;
+  /** Where the socket is opened: the real kernel (the default) or a stand-in such as a
+   * MemoryKernel, for tests without root. netnsPath/netnsFd are resolved by it. */
+  kernel?: NetlinkKernel;
 }
 
 /** Per-call options of NetlinkSocket.request() (and the base of dump and batch options). */
@@ -212,8 +215,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   /** Opens and configures a socket. Throws a Node-style error (code, errno, syscall) on failure,
    * e.g. ENOENT for a namespace path that does not exist. */
   static open(opts: NetlinkSocketOptions = {}): NetlinkSocket {
-    const n = native();
-    const raw = new n.NlSocket(opts.protocol ?? NETLINK_ROUTE, opts.netnsPath ?? null, opts.netnsFd ?? -1);
+    const raw = (opts.kernel ?? nativeKernel()).openSocket(opts.protocol ?? NETLINK_ROUTE, opts.netnsPath ?? null, opts.netnsFd ?? -1);
     try {
       const bool = (v: boolean | undefined, dflt: boolean) => ((v ?? dflt) ? 1 : 0);
       raw.setOption(SOL_NETLINK, NETLINK_EXT_ACK, bool(opts.extendedAck, true));

@@ -4,7 +4,7 @@
  * kind's module through the registry (./kinds).
  */
 import { NetlinkError } from '../../wire/errors';
-import { native } from '../../addon';
+import { nativeKernel, type NetlinkKernel } from '../../addon';
 import type { MessageView } from '../../wire/reader';
 import { NetlinkSocket } from '../../wire/socket';
 import { RTM_NEWLINK } from '../constants';
@@ -82,10 +82,11 @@ function checkMtuBounds(p: Problems, path: string, mtu: number | undefined, devi
 /** Opens namespace fds for IFLA_NET_NS_FD and closes them all afterwards, whatever happens. */
 class NetnsFds {
   private readonly fds: number[] = [];
+  constructor(private readonly kernel: NetlinkKernel = nativeKernel()) {}
   open(netns: string | undefined, what: string): number | undefined {
     if (netns === undefined) return undefined;
     try {
-      const fd = native().netns.open(netnsPath(netns));
+      const fd = this.kernel.openNetns(netnsPath(netns));
       this.fds.push(fd);
       return fd;
     } catch (e) {
@@ -94,7 +95,7 @@ class NetnsFds {
     }
   }
   close(): void {
-    for (const fd of this.fds.splice(0)) native().netns.closeFd(fd);
+    for (const fd of this.fds.splice(0)) this.kernel.closeNetns(fd);
   }
 }
 
@@ -130,14 +131,14 @@ export class Links {
     const p = new Problems();
     validateLinkSpec(p, '', spec);
     p.throwIfAny(what);
-    const fds = new NetnsFds();
+    const fds = new NetnsFds(this.ctx.kernel);
     let there: NetlinkSocket | undefined;
     try {
       const refs: LinkRefs = {};
       // The fds first: a missing namespace is reported naming it, before any request.
       refs.netnsFd = fds.open(spec.netns, what);
       if (spec.kind === 'veth') refs.peerNetnsFd = fds.open(spec.peer.netns, what);
-      if (refs.netnsFd !== undefined) there = NetlinkSocket.open({ netnsFd: refs.netnsFd });
+      if (refs.netnsFd !== undefined) there = NetlinkSocket.open({ netnsFd: refs.netnsFd, kernel: this.ctx.kernel });
       const dev = linkKind(spec.kind)?.deviceOf?.(spec);
       if (typeof dev === 'string') refs.dev = await this.ctx.devices.index(dev, what);
       if (typeof spec.master === 'string') {
@@ -178,7 +179,7 @@ export class Links {
     if (farMtu && refOk) checkMtuBounds(p, 'mtu', mtu, await readLink(this.ctx.socket, ref, what));
     p.throwIfAny(what);
     if (Object.values(changes).every((v) => v === undefined)) return;
-    const fds = new NetnsFds();
+    const fds = new NetnsFds(this.ctx.kernel);
     try {
       const refs: LinkRefs = {};
       if (typeof changes.master === 'string') refs.master = await this.ctx.devices.index(changes.master, what);
