@@ -23,3 +23,4 @@ export * from './reconcile';
 export * from './overlay';
 export * from './membership';
 export * as cni from './cni';
+export * from './memory';
