@@ -1,9 +1,10 @@
 /**
  * IPv4-in-IPv4 tunnels (ipip), modelled on Linux 6.1's net/ipv4/ipip.c and ip_tunnel.c (the
  * project's VM lane; the 6.18 test host has no ipip module). Point-to-point when a remote is
- * set; MTU 1480, or the underlay's minus 20; one tunnel per local/remote/link (the fallback
- * tunl0 counts: a tunnel with none of them is EEXIST, without tunl0 itself being listed). A
- * change starts from zero, as ipip_netlink_parms() does, and cannot flip point-to-point.
+ * set; MTU 1480, or the underlay's minus 20; one tunnel per local/remote/link. No fallback
+ * tunl0 device, as with net.core.fb_tunnels_only_for_init_net=2 (the VM lane's setting): a
+ * namespace lists only what was created in it. A change starts from zero, as
+ * ipip_netlink_parms() does, and cannot flip point-to-point.
  */
 import {
   IFF_BROADCAST,
@@ -73,9 +74,8 @@ function parms(dev: Device): Parms {
 const isZero = (b: Buffer) => b.every((x) => x === 0);
 const isMulticast = (b: Buffer) => (b[0] & 0xf0) === 0xe0;
 
-/** ip_tunnel_find(): another tunnel with the same endpoints and link (the fallback included). */
-function clash(dev: Device, p: Parms): Device | 'tunl0' | undefined {
-  if (isZero(p.local) && isZero(p.remote) && p.link === 0) return 'tunl0';
+/** ip_tunnel_find(): another tunnel with the same endpoints and link. */
+function clash(dev: Device, p: Parms): Device | undefined {
   for (const d of dev.ns.devices.values()) {
     if (d === dev || d.kind !== ipip) continue;
     const o = parms(d);
