@@ -7,6 +7,7 @@
 const assert = require('node:assert/strict');
 const { Rtnl, Reconciler, MemoryKernel, constants: C } = require('../../dist');
 const { kernelDescribe, makeNetns, removeNetns, slow } = require('../support/kernel');
+const { pollUntil } = require('../support/poll');
 
 const PROTO = 77;
 
@@ -61,14 +62,7 @@ async function ownRoutes(nl) {
   return (await nl.routes.list({ protocol: PROTO })).map((r) => `${r.dst} via ${r.via}${r.mtu ? ` mtu ${r.mtu}` : ''}`).sort();
 }
 
-async function until(fn, what) {
-  const deadline = Date.now() + 8000 * slow;
-  for (;;) {
-    if (await fn()) return;
-    assert.ok(Date.now() < deadline, `${what}: not in time`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const until = (fn, what) => pollUntil(fn, { ms: 8000 * slow, every: 10, what });
 
 function scenarios(kind) {
   let h;

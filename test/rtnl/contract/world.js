@@ -10,6 +10,7 @@ const assert = require('node:assert/strict');
 const os = require('node:os');
 const { Rtnl, MemoryKernel, NetlinkError } = require('../../../dist');
 const { kernelDescribe, makeNetns, removeNetns, slow } = require('../../support/kernel');
+const { pollUntil } = require('../../support/poll');
 
 let counter = 0;
 
@@ -54,15 +55,19 @@ class World {
 
   /** Runs fn until it stops throwing (the kernel's linkwatch and DAD act after a delay). */
   async eventually(fn, what = 'condition') {
-    const deadline = Date.now() + 8000 * slow;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (Date.now() > deadline) throw Object.assign(e, { message: `${what} did not hold in time: ${e.message}` });
-        await new Promise((r) => setTimeout(r, this.kind === 'memory' ? 1 : 50));
-      }
-    }
+    let last;
+    const got = await pollUntil(
+      async () => {
+        try {
+          return { value: await fn() };
+        } catch (e) {
+          last = e;
+          return undefined;
+        }
+      },
+      { ms: 8000 * slow, every: this.kind === 'memory' ? 1 : 50, what: () => `${what} (last: ${last && last.message})` },
+    );
+    return got.value;
   }
 
   /** A recorder of typed events: seen is a list of "action kind text" strings. */
