@@ -7,7 +7,8 @@
  *   node bench/run.js                          all workloads, N = 100000 (W4, W8, W9: 10000), 5 rounds
  *   node bench/run.js --only W1,W5 --n 10000 --rounds 7 --json out.json
  *   node bench/run.js --n 300 --n-small 100 --rounds 1 --no-settle   a smoke run (test/bench)
- *   options: --floor DIR (netlink-floor sources), --no-floor, --no-go, --cache DIR
+ *   options: --floor DIR (netlink-floor sources), --no-floor, --no-go, --cache DIR,
+ *            --ab-io-threads (each of our transport-bound columns also with ioThreads: true)
  *
  * Each workload runs its columns interleaved, round after round (floor, ours..., iproute2, Go,
  * floor, ours, ...), each write in a fresh namespace with a veth underlay, and prints per column
@@ -36,6 +37,9 @@ const ONLY = opt('only', '').split(',').filter(Boolean);
 const JSON_OUT = opt('json', '');
 // --no-settle: do not wait for an idle machine between rounds (the test suite's smoke run).
 const SETTLE = !args.includes('--no-settle');
+// --ab-io-threads: measure the socket's I/O threads (NetlinkSocketOptions.ioThreads) in the same
+// run: each of our columns whose time is the transport's also runs on a socket with them (they are off by default).
+const AB_IO = args.includes('--ab-io-threads');
 const PROTO = 77;
 /** The floor's limits (floor.c): its route set has 130,560 routes, its L2 sets 65,000. */
 const FLOOR_MAX_ROUTES = 130560;
@@ -56,10 +60,10 @@ function childCpu() {
 
 /** A fresh namespace with lo and veth0/veth1 up, 10.57.0.1/24 on veth0 (and vxlan0 on it when
  * asked: id 100, port 4789, the floor's device), torn down afterwards. */
-async function withNamespace(fn, { vxlan = false } = {}) {
+async function withNamespace(fn, { vxlan = false, io } = {}) {
   const name = `nla-bench-${process.pid}-${++nsCounter}`;
   Netns.create(name);
-  const nl = await Rtnl.open({ netns: name, receiveBufferBytes: 32 << 20 });
+  const nl = await Rtnl.open({ netns: name, receiveBufferBytes: 32 << 20, ioThreads: io });
   try {
     await nl.links.set('lo', { up: true });
     await nl.links.add({ kind: 'veth', name: 'veth0', peer: { name: 'veth1' }, up: true });
@@ -147,6 +151,17 @@ async function ours(fn) {
   return { wall, user: c.user / 1e6, system: c.system / 1e6, extra: extra || undefined };
 }
 
+/** One of our columns, run(io, round) with io = undefined (the default); with --ab-io-threads
+ * also its twin, run(true, round): the same work on a socket with I/O threads. */
+function oursCols(name, run) {
+  const cols = [{ name, who: 'ours', run: (r) => run(undefined, r) }];
+  if (AB_IO) cols.push({ name: `${name} [ioThreads on]`, who: 'ours', run: (r) => run(true, r) });
+  return cols;
+}
+
+/** A second handle on a namespace, with I/O threads, for the twins of --ab-io-threads. */
+const openTwin = (ns) => (AB_IO ? Rtnl.open({ netns: ns, receiveBufferBytes: 32 << 20, ioThreads: true }) : Promise.resolve(undefined));
+
 const routeLine = (s, verb = 'add') => `route ${verb} ${s.dst} via ${s.via} dev ${s.dev} onlink`;
 const check = (res, what) => {
   if (res.failed) throw new Error(`${res.failed} ${what} failed: ${res.errors.find(Boolean).message}`);
@@ -190,12 +205,10 @@ const workloads = {
     });
     const runs = await interleave(ROUNDS, [
       ...floorCols,
-      { name: 'ours: routes.addMany', who: 'ours', run: () => withNamespace((ns, nl) => ours(async () => check(await nl.routes.addMany(owned), 'adds'))) },
-      {
-        name: 'ours: reconciler.apply',
-        who: 'ours',
-        run: () => withNamespace((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ routes: specs })))),
-      },
+      ...oursCols('ours: routes.addMany', (io) => withNamespace((ns, nl) => ours(async () => check(await nl.routes.addMany(owned), 'adds')), { io })),
+      ...oursCols('ours: reconciler.apply', (io) =>
+        withNamespace((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ routes: specs }))), { io }),
+      ),
       { name: 'ip -batch', who: 'iproute2', run: () => withNamespace((ns) => ipBatch(ns, specs.map((s) => routeLine(s)))) },
       ...goCols,
     ]);
@@ -206,6 +219,7 @@ const workloads = {
     let out;
     await withNamespace(async (ns, nl) => {
       check(await nl.routes.addMany(routeSpecs(N, PROTO)), 'adds');
+      const nlTwin = await openTwin(ns);
       const measure = async (floorNs) => {
         const [floorCols, goCols, notes] = peerColumns({
           n: N,
@@ -215,15 +229,12 @@ const workloads = {
         });
         const runs = await interleave(ROUNDS, [
           ...floorCols,
-          {
-            name: 'ours: routes.list (typed objects)',
-            who: 'ours',
-            run: () =>
-              ours(async () => {
-                const got = await nl.routes.list({ table: 'main' });
-                if (got.length < N) throw new Error(`listed ${got.length}`);
-              }),
-          },
+          ...oursCols('ours: routes.list (typed objects)', (io) =>
+            ours(async () => {
+              const got = await (io === true ? nlTwin : nl).routes.list({ table: 'main' });
+              if (got.length < N) throw new Error(`listed ${got.length}`);
+            }),
+          ),
           { name: 'ip route show (text)', who: 'iproute2', run: () => timeChild('ip', ['-n', ns, 'route', 'show']) },
           { name: 'ip -j route show + JSON.parse', who: 'iproute2', run: () => timeChild('ip', ['-n', ns, '-j', 'route', 'show'], (o) => JSON.parse(o)) },
           ...goCols,
@@ -237,6 +248,7 @@ const workloads = {
           await measure(fns);
         });
       } else await measure(undefined);
+      nlTwin?.close();
     });
     return out;
   },
@@ -259,28 +271,28 @@ const workloads = {
     });
     const runs = await interleave(ROUNDS, [
       ...floorCols,
-      {
-        name: 'ours: reconciler.apply (delete all)',
-        who: 'ours',
-        run: () =>
-          withNamespace(async (ns, nl) => {
+      ...oursCols('ours: reconciler.apply (delete all)', (io) =>
+        withNamespace(
+          async (ns, nl) => {
             const rec = new Reconciler(nl, { protocol: PROTO });
             converged(await rec.apply({ routes: specs }));
             return ours(async () => {
               const res = await rec.apply({ routes: [] });
               if (!res.converged || res.applied.length !== N) throw new Error(`deleted ${res.applied.length}`);
             });
-          }),
-      },
-      {
-        name: 'ours: routes.delMany',
-        who: 'ours',
-        run: () =>
-          withNamespace(async (ns, nl) => {
+          },
+          { io },
+        ),
+      ),
+      ...oursCols('ours: routes.delMany', (io) =>
+        withNamespace(
+          async (ns, nl) => {
             check(await nl.routes.addMany(routeSpecs(N, PROTO)), 'adds');
             return ours(async () => check(await nl.routes.delMany(specs), 'deletes'));
-          }),
-      },
+          },
+          { io },
+        ),
+      ),
       {
         name: 'ip -batch',
         who: 'iproute2',
@@ -299,7 +311,7 @@ const workloads = {
     const n = N_SMALL;
     const fdb = fdbSpecs(n);
     const neigh = neighSpecs(n);
-    const inVxlan = (fn) => withNamespace(fn, { vxlan: true });
+    const inVxlan = (fn, io) => withNamespace(fn, { vxlan: true, io });
     const fdbPeers = peerColumns({
       n,
       max: FLOOR_MAX_L2,
@@ -308,8 +320,8 @@ const workloads = {
     });
     const fdbRuns = await interleave(ROUNDS, [
       ...fdbPeers[0],
-      { name: 'ours: fdb.appendMany', who: 'ours', run: () => inVxlan((ns, nl) => ours(async () => check(await nl.fdb.appendMany(fdb), 'fdb appends'))) },
-      { name: 'ours: reconciler.apply', who: 'ours', run: () => inVxlan((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ fdb })))) },
+      ...oursCols('ours: fdb.appendMany', (io) => inVxlan((ns, nl) => ours(async () => check(await nl.fdb.appendMany(fdb), 'fdb appends')), io)),
+      ...oursCols('ours: reconciler.apply', (io) => inVxlan((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ fdb }))), io)),
       {
         name: 'bridge -batch fdb append',
         who: 'iproute2',
@@ -325,12 +337,10 @@ const workloads = {
     });
     const neighRuns = await interleave(ROUNDS, [
       ...neighPeers[0],
-      { name: 'ours: neighbors.replaceMany', who: 'ours', run: () => inVxlan((ns, nl) => ours(async () => check(await nl.neighbors.replaceMany(neigh), 'neighbour adds'))) },
-      {
-        name: 'ours: reconciler.apply',
-        who: 'ours',
-        run: () => inVxlan((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ neighbors: neigh })))),
-      },
+      ...oursCols('ours: neighbors.replaceMany', (io) => inVxlan((ns, nl) => ours(async () => check(await nl.neighbors.replaceMany(neigh), 'neighbour adds')), io)),
+      ...oursCols('ours: reconciler.apply', (io) =>
+        inVxlan((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply({ neighbors: neigh }))), io),
+      ),
       {
         name: 'ip -batch neigh replace',
         who: 'iproute2',
@@ -351,6 +361,9 @@ const workloads = {
       const rec = new Reconciler(nl, { protocol: PROTO });
       const desired = { routes: specs };
       converged(await rec.apply(desired));
+      const nlTwin = await openTwin(ns);
+      const recTwin = nlTwin && new Reconciler(nlTwin, { protocol: PROTO });
+      const recFor = (io) => (io === true ? recTwin : rec);
       const measure = async (floorNs) => {
         const [floorCols, goCols, notes] = peerColumns({
           n: N,
@@ -360,26 +373,19 @@ const workloads = {
         });
         const runs = await interleave(ROUNDS, [
           ...floorCols,
-          {
-            name: 'ours: no-op apply',
-            who: 'ours',
-            run: () =>
-              ours(async () => {
-                const res = await rec.apply(desired);
-                if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
-              }),
-          },
-          {
-            name: 'ours: no-op plan of new spec objects',
-            who: 'ours',
-            run: async () => {
-              const fresh = { routes: routeSpecs(N) }; // untimed: what a caller builds anyway
-              return ours(async () => {
-                const plan = await rec.plan(fresh);
-                if (!plan.empty) throw new Error(`no-op plan has ${plan.ops.length} ops`);
-              });
-            },
-          },
+          ...oursCols('ours: no-op apply', (io) =>
+            ours(async () => {
+              const res = await recFor(io).apply(desired);
+              if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+            }),
+          ),
+          ...oursCols('ours: no-op plan of new spec objects', (io) => {
+            const fresh = { routes: routeSpecs(N) }; // untimed: what a caller builds anyway
+            return ours(async () => {
+              const plan = await recFor(io).plan(fresh);
+              if (!plan.empty) throw new Error(`no-op plan has ${plan.ops.length} ops`);
+            });
+          }),
           { name: 'ip route show + diff of its text', who: 'iproute2', run: () => ipRouteTextDiff(ns, [], specs) },
           ...goCols,
         ]);
@@ -391,6 +397,7 @@ const workloads = {
           await measure(fns);
         });
       } else await measure(undefined);
+      nlTwin?.close();
     });
     return out;
   },
@@ -472,16 +479,15 @@ const workloads = {
       const rec = new Reconciler(nl, { protocol: PROTO });
       const desired = overlayState(n);
       converged(await rec.apply(desired));
+      const nlTwin = await openTwin(ns);
+      const recTwin = nlTwin && new Reconciler(nlTwin, { protocol: PROTO });
       const runs = await interleave(ROUNDS, [
-        {
-          name: 'ours: no-op apply',
-          who: 'ours',
-          run: () =>
-            ours(async () => {
-              const res = await rec.apply(desired);
-              if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
-            }),
-        },
+        ...oursCols('ours: no-op apply', (io) =>
+          ours(async () => {
+            const res = await (io === true ? recTwin : rec).apply(desired);
+            if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+          }),
+        ),
         {
           name: 'ours: no-op plan of new spec objects',
           who: 'ours',
@@ -499,6 +505,7 @@ const workloads = {
         floor: 'no equivalent workload (the floor has no neighbour or FDB dumps)',
         go: 'no equivalent workload',
       });
+      nlTwin?.close();
     });
     return out;
   },

@@ -22,17 +22,14 @@
 #include <uv.h>
 
 #include "common.h"
+#include "rx.h"
+#include "sender.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
 
-/* Room kept free for the next datagram: the kernel fills dump datagrams up to 32 KiB. */
-#define DATAGRAM_ROOM (64 * 1024)
-#define SCRATCH_INITIAL (256 * 1024)
 #define DRAIN_DEFAULT_MAX (4 * 1024 * 1024)
-#define META_FIELDS 4
-#define META_FLAG_TRUNC 1u
 
 typedef struct nlsock {
   int fd;
@@ -44,10 +41,9 @@ typedef struct nlsock {
   napi_ref self;     /* strong while polling, so the object outlives its callbacks */
   napi_ref callback; /* (data, meta, errno) */
   napi_async_context async;
-  unsigned char *scratch;
-  size_t scratch_size;
-  uint32_t *meta;
-  size_t meta_cap;
+  nla_rx_t rx;          /* what drain() and the poll read into */
+  nla_reader_t *reader; /* the read-ahead thread (rx.h), started by the first large dump */
+  nla_sender_t *sender; /* started by the first queueSend(); stopped before the fd is closed */
 } nlsock_t;
 
 /* ---------- socket creation (in a namespace via a short-lived thread) ---------- */
@@ -129,6 +125,14 @@ static void stop_polling(nlsock_t *s) {
 
 static void close_socket(nlsock_t *s) {
   stop_polling(s);
+  if (s->sender) {
+    nla_sender_stop(s->sender); /* waits for a send in progress: only then may the fd go */
+    s->sender = NULL;
+  }
+  if (s->reader) {
+    nla_reader_stop(s->reader); /* the same for a read */
+    s->reader = NULL;
+  }
   if (s->fd >= 0) {
     close(s->fd);
     s->fd = -1;
@@ -141,8 +145,7 @@ static void finalize(napi_env env, void *data, void *hint) {
   if (s->callback) napi_delete_reference(env, s->callback);
   if (s->self) napi_delete_reference(env, s->self);
   if (s->async) napi_async_destroy(env, s->async);
-  free(s->scratch);
-  free(s->meta);
+  nla_rx_free(&s->rx);
   free(s);
 }
 
@@ -346,104 +349,154 @@ static napi_value sock_send(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* queueSend(buffer, offset, length, tag, portId = 0): the chunk is copied and sent by the
+ * socket's send thread (sender.h) while the caller goes on; this waits only while the thread's
+ * queue is full. A failed send is reported by sendFailures() under its tag. */
+static napi_value sock_queue_send(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  nlsock_t *s = unwrap_open(env, info, &argc, argv);
+  if (!s) return NULL;
+  void *data;
+  size_t size;
+  if (argc < 4 || napi_get_buffer_info(env, argv[0], &data, &size) != napi_ok) {
+    nla_throw_type(env, "queueSend(buffer, offset, length, tag): buffer must be a Buffer");
+    return NULL;
+  }
+  int32_t off, len, port = 0;
+  uint32_t tag;
+  if (nla_get_int32(env, argv[1], &off) < 0 || nla_get_int32(env, argv[2], &len) < 0) return NULL;
+  if (napi_get_value_uint32(env, argv[3], &tag) != napi_ok) {
+    nla_throw_type(env, "queueSend: tag must be a number");
+    return NULL;
+  }
+  if (argc >= 5 && nla_get_int32(env, argv[4], &port) < 0) return NULL;
+  if (off < 0 || len < 0 || (size_t)off + (size_t)len > size) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "queueSend: offset/length outside the buffer");
+    return NULL;
+  }
+  if (!s->sender && !(s->sender = nla_sender_start(s->fd))) {
+    nla_throw_errno(env, errno, "pthread_create", NULL);
+    return NULL;
+  }
+  int rc = nla_sender_queue(s->sender, (unsigned char *)data + off, (size_t)len, (uint32_t)port, tag);
+  if (rc != 0) nla_throw_errno(env, rc, "queueSend", NULL);
+  return NULL;
+}
+
+/* flushSend(max = 0) -> how many chunks are still queued or being sent: waits until at most
+ * max are (0: every queued chunk has been sent or has failed). */
+static napi_value sock_flush_send(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  nlsock_t *s = unwrap(env, info, &argc, argv);
+  if (!s) return NULL;
+  int32_t max = 0;
+  if (argc >= 1) {
+    napi_valuetype t;
+    napi_typeof(env, argv[0], &t);
+    if (t == napi_number && nla_get_int32(env, argv[0], &max) < 0) return NULL;
+  }
+  napi_value out;
+  NAPI_CALL(env, napi_create_uint32(env, s->sender ? (uint32_t)nla_sender_flush(s->sender, max < 0 ? 0 : (size_t)max) : 0, &out));
+  return out;
+}
+
+/* sendFailures() -> null, or [tag, errno, tag, errno, ...] of the queued chunks whose send
+ * failed since the last call, oldest first. */
+static napi_value sock_send_failures(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  nlsock_t *s = unwrap(env, info, &argc, NULL);
+  if (!s) return NULL;
+  uint32_t pairs[2 * 64];
+  size_t n = s->sender ? nla_sender_failures(s->sender, pairs, 64) : 0;
+  napi_value out, v;
+  if (!n) {
+    NAPI_CALL(env, napi_get_null(env, &out));
+    return out;
+  }
+  NAPI_CALL(env, napi_create_array_with_length(env, 2 * n, &out));
+  for (size_t i = 0; i < 2 * n; i++) {
+    NAPI_CALL(env, napi_create_uint32(env, pairs[i], &v));
+    NAPI_CALL(env, napi_set_element(env, out, (uint32_t)i, v));
+  }
+  return out;
+}
+
 /* ---------- receive ---------- */
 
-static int ensure_room(nlsock_t *s, size_t used, size_t max) {
-  if (s->scratch_size - used >= DATAGRAM_ROOM) return 1;
-  size_t want = s->scratch_size ? s->scratch_size * 2 : SCRATCH_INITIAL;
-  if (want > max) want = max;
-  if (want < used + DATAGRAM_ROOM) return 0;
-  unsigned char *p = realloc(s->scratch, want);
-  if (!p) return 0;
-  s->scratch = p;
-  s->scratch_size = want;
-  return 1;
-}
-
-static int ensure_meta(nlsock_t *s, size_t count) {
-  if ((count + 1) * META_FIELDS <= s->meta_cap) return 1;
-  size_t want = s->meta_cap ? s->meta_cap * 2 : 1024 * META_FIELDS;
-  uint32_t *p = realloc(s->meta, want * sizeof *p);
-  if (!p) return 0;
-  s->meta = p;
-  s->meta_cap = want;
-  return 1;
-}
-
-/* Reads every ready datagram (up to max bytes). Returns the count; *err gets the first socket
- * error other than EAGAIN (ENOBUFS means the kernel dropped messages for us). */
-static size_t drain_into(nlsock_t *s, size_t max, size_t *used_out, int *err) {
-  size_t used = 0, count = 0;
-  *err = 0;
-  if (max < SCRATCH_INITIAL) max = SCRATCH_INITIAL;
-  while (s->fd >= 0 && ensure_room(s, used, max) && ensure_meta(s, count)) {
-    struct sockaddr_nl from;
-    struct iovec iov = {s->scratch + used, s->scratch_size - used};
-    struct msghdr msg = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1};
-    ssize_t n = recvmsg(s->fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) *err = errno;
-      break;
-    }
-    uint32_t flags = 0;
-    size_t got = (size_t)n;
-    if ((msg.msg_flags & MSG_TRUNC) || got > iov.iov_len) {
-      flags |= META_FLAG_TRUNC;
-      if (got > iov.iov_len) got = iov.iov_len;
-    }
-    uint32_t *m = s->meta + count * META_FIELDS;
-    m[0] = (uint32_t)used;
-    m[1] = (uint32_t)got;
-    m[2] = from.nl_pid;
-    m[3] = flags;
-    count++;
-    used += (got + 3) & ~(size_t)3;
-  }
-  *used_out = used;
-  return count;
-}
-
 /* Builds [data Buffer | null, meta Buffer (u32 LE: offset, length, portId, flags) | null, errno]. */
-static napi_value make_batch(napi_env env, nlsock_t *s, size_t count, size_t used, int err) {
+static napi_value make_batch(napi_env env, const nla_rx_t *b) {
   napi_value arr, data, meta, e, nul;
   NAPI_CALL(env, napi_create_array_with_length(env, 3, &arr));
   NAPI_CALL(env, napi_get_null(env, &nul));
-  if (count) {
-    NAPI_CALL(env, napi_create_buffer_copy(env, used, s->scratch, NULL, &data));
-    NAPI_CALL(env, napi_create_buffer_copy(env, count * META_FIELDS * sizeof(uint32_t), s->meta, NULL, &meta));
+  if (b->count) {
+    NAPI_CALL(env, napi_create_buffer_copy(env, b->used, b->data, NULL, &data));
+    NAPI_CALL(env, napi_create_buffer_copy(env, b->count * NLA_META_FIELDS * sizeof(uint32_t), b->meta, NULL, &meta));
   } else {
     data = nul;
     meta = nul;
   }
-  NAPI_CALL(env, napi_create_int32(env, err, &e));
+  NAPI_CALL(env, napi_create_int32(env, b->err, &e));
   napi_set_element(env, arr, 0, data);
   napi_set_element(env, arr, 1, meta);
   napi_set_element(env, arr, 2, e);
   return arr;
 }
 
-/* drain(maxBytes?) -> null when nothing is ready, else [data, meta, errno]. Synchronous. */
+/* drain(maxBytes?, readAhead = false) -> null when nothing is ready, else [data, meta, errno].
+ * Synchronous. With readAhead, a slice that filled up (a dump in progress) starts the read of
+ * the next one on the read-ahead thread, which the next drain() returns: the kernel fills it
+ * while the caller parses this one. Reads stay in order: a pending read-ahead is always
+ * returned before the socket is read again. */
 static napi_value sock_drain(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   nlsock_t *s = unwrap_open(env, info, &argc, argv);
   if (!s) return NULL;
   int32_t max = DRAIN_DEFAULT_MAX;
+  bool ahead = false;
   if (argc >= 1) {
     napi_valuetype t;
     napi_typeof(env, argv[0], &t);
     if (t == napi_number && nla_get_int32(env, argv[0], &max) < 0) return NULL;
   }
-  size_t used;
-  int err;
-  size_t count = drain_into(s, (size_t)(max > 0 ? max : DRAIN_DEFAULT_MAX), &used, &err);
-  if (!count && !err) {
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &ahead);
+  size_t limit = (size_t)(max > 0 ? max : DRAIN_DEFAULT_MAX);
+  const nla_rx_t *b;
+  if (s->reader && nla_reader_pending(s->reader)) {
+    b = nla_reader_take(s->reader);
+  } else {
+    nla_rx_read(s->fd, &s->rx, limit);
+    b = &s->rx;
+  }
+  if (ahead && b->full && !b->err) {
+    if (!s->reader) s->reader = nla_reader_start(s->fd); /* without one, read as before */
+    if (s->reader) nla_reader_kick(s->reader, limit);
+  }
+  if (!b->count && !b->err) {
     napi_value nul;
     napi_get_null(env, &nul);
     return nul;
   }
-  return make_batch(env, s, count, used, err);
+  return make_batch(env, b);
+}
+
+/* Calls the JS callback with one batch. */
+static void deliver(napi_env env, nlsock_t *s, const nla_rx_t *b) {
+  napi_value batch = make_batch(env, b);
+  napi_value cb, self, argv[3], result;
+  if (batch && napi_get_reference_value(env, s->callback, &cb) == napi_ok &&
+      napi_get_reference_value(env, s->self, &self) == napi_ok) {
+    napi_get_element(env, batch, 0, &argv[0]);
+    napi_get_element(env, batch, 1, &argv[1]);
+    napi_get_element(env, batch, 2, &argv[2]);
+    if (napi_make_callback(env, s->async, self, cb, 3, argv, &result) == napi_pending_exception) {
+      napi_value ex;
+      napi_get_and_clear_last_exception(env, &ex);
+      napi_fatal_exception(env, ex);
+    }
+  }
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
@@ -452,34 +505,27 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   napi_env env = s->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  size_t used = 0, count = 0;
-  int err = 0;
-  if (status == UV_EBADF && s->fd >= 0) {
-    /* POLLERR: the kernel dropped messages for us (a pending ENOBUFS). libuv reports it as
-     * EBADF and stops the watcher; recvmsg() reports and clears the socket error, and the
-     * watcher must be started again or the socket goes silent for good. */
-    count = drain_into(s, DRAIN_DEFAULT_MAX, &used, &err);
-    if (!err) err = ENOBUFS;
-    uv_poll_start(s->poll, UV_READABLE, on_readable);
-  } else if (status < 0) {
-    err = -status;
-  } else {
-    count = drain_into(s, DRAIN_DEFAULT_MAX, &used, &err);
+  /* A slice read ahead comes first (drain() leaves none pending, but keep the order anyway). */
+  if (s->reader && nla_reader_pending(s->reader)) {
+    const nla_rx_t *ahead = nla_reader_take(s->reader);
+    if (ahead->count || ahead->err) deliver(env, s, ahead);
   }
-  if (count || err) {
-    napi_value batch = make_batch(env, s, count, used, err);
-    napi_value cb, self, argv[3], result;
-    if (batch && napi_get_reference_value(env, s->callback, &cb) == napi_ok &&
-        napi_get_reference_value(env, s->self, &self) == napi_ok) {
-      napi_get_element(env, batch, 0, &argv[0]);
-      napi_get_element(env, batch, 1, &argv[1]);
-      napi_get_element(env, batch, 2, &argv[2]);
-      if (napi_make_callback(env, s->async, self, cb, 3, argv, &result) == napi_pending_exception) {
-        napi_value ex;
-        napi_get_and_clear_last_exception(env, &ex);
-        napi_fatal_exception(env, ex);
-      }
+  if (s->fd >= 0 && s->callback) {
+    nla_rx_t *b = &s->rx;
+    if (status == UV_EBADF) {
+      /* POLLERR: the kernel dropped messages for us (a pending ENOBUFS). libuv reports it as
+       * EBADF and stops the watcher; recvmsg() reports and clears the socket error, and the
+       * watcher must be started again or the socket goes silent for good. */
+      nla_rx_read(s->fd, b, DRAIN_DEFAULT_MAX);
+      if (!b->err) b->err = ENOBUFS;
+      if (s->poll) uv_poll_start(s->poll, UV_READABLE, on_readable);
+    } else if (status < 0) {
+      b->count = b->used = 0;
+      b->err = -status;
+    } else {
+      nla_rx_read(s->fd, b, DRAIN_DEFAULT_MAX);
     }
+    if (b->count || b->err) deliver(env, s, b);
   }
   napi_close_handle_scope(env, scope);
 }
@@ -565,12 +611,7 @@ static napi_value sock_close(napi_env env, napi_callback_info info) {
     napi_delete_reference(env, s->callback);
     s->callback = NULL;
   }
-  free(s->scratch);
-  s->scratch = NULL;
-  s->scratch_size = 0;
-  free(s->meta);
-  s->meta = NULL;
-  s->meta_cap = 0;
+  nla_rx_free(&s->rx);
   return NULL;
 }
 
@@ -582,6 +623,9 @@ napi_value nla_init_socket(napi_env env, napi_value exports) {
       {"getOption", NULL, sock_get_option, NULL, NULL, NULL, napi_default, NULL},
       {"setBuffer", NULL, sock_set_buffer, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, sock_send, NULL, NULL, NULL, napi_default, NULL},
+      {"queueSend", NULL, sock_queue_send, NULL, NULL, NULL, napi_default, NULL},
+      {"flushSend", NULL, sock_flush_send, NULL, NULL, NULL, napi_default, NULL},
+      {"sendFailures", NULL, sock_send_failures, NULL, NULL, NULL, napi_default, NULL},
       {"drain", NULL, sock_drain, NULL, NULL, NULL, napi_default, NULL},
       {"start", NULL, sock_start, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, sock_stop, NULL, NULL, NULL, napi_default, NULL},

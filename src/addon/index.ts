@@ -26,8 +26,20 @@ export interface NativeSocket {
   setBuffer(which: 0 | 1, bytes: number, force: boolean): number;
   /** portId 0 (the default) is the kernel; another port only for tests. */
   send(buf: Buffer, offset: number, length: number, portId?: number): number;
-  /** Reads every datagram ready now (up to maxBytes), synchronously; null when none is. */
-  drain(maxBytes?: number): ReceivedBatch | null;
+  /** Copies one chunk into the queue of the socket's send thread, which sends the chunks in
+   * order while the caller goes on (this waits only while the queue is full). A failed send is
+   * reported by sendFailures() under `tag`. Optional, as are flushSend and sendFailures: a
+   * stand-in without them makes NetlinkSocket send every chunk itself. */
+  queueSend?(buf: Buffer, offset: number, length: number, tag: number, portId?: number): void;
+  /** Waits until at most `max` (default 0) queued chunks are unsent; returns how many are. */
+  flushSend?(max?: number): number;
+  /** [tag, errno, tag, errno, ...] of queued chunks whose sendto failed since the last call, or
+   * null. A failure is recorded before the next chunk is sent. */
+  sendFailures?(): number[] | null;
+  /** Reads every datagram ready now (up to maxBytes), synchronously; null when none is. With
+   * readAhead, a slice that filled up starts the read of the next on the socket's read thread,
+   * and the next drain() returns that (reads stay in order). */
+  drain(maxBytes?: number, readAhead?: boolean): ReceivedBatch | null;
   /** Starts polling on the libuv loop: every ready batch goes to callback(data, meta, errno). */
   start(callback: (data: Buffer | null, meta: Buffer | null, errno: number) => void): void;
   /** Stops polling (the socket stays open). */

@@ -18,7 +18,7 @@ import {
   NLM_F_REQUEST,
   SOL_NETLINK,
 } from './constants';
-import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
+import { errnoMessage, errnoName, NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
 import { parseAckError, type AckError } from './ack';
 import { META_FLAG_TRUNC, nativeKernel, type NativeSocket, type NetlinkKernel } from '../addon';
 import { forEachMessage, type MessageView } from './reader';
@@ -58,6 +58,17 @@ export interface NetlinkSocketOptions {
   /** Where the socket is opened: the real kernel (the default) or a stand-in such as a
    * MemoryKernel, for tests without root. netnsPath/netnsFd are resolved by it. */
   kernel?: NetlinkKernel;
+  /**
+   * Helper threads of the socket's own, so that the kernel's work overlaps ours: rtnetlink
+   * does a request's work inside sendmsg() and a dump's inside recvmsg(), on the calling
+   * thread. A batch of more than one send hands its sends to a send thread while the next
+   * requests are encoded; a dump of more than one slice is read ahead on a read thread while
+   * the previous slice is parsed. Outcomes, order and errors are the same either way.
+   * Default: false. Measured (bench/results/after-wave2-iothreads.txt) it pays only when a
+   * second core is free: on a loaded machine the extra thread costs CPU and time, so it is the
+   * caller's choice.
+   */
+  ioThreads?: boolean;
 }
 
 /** Per-call options of NetlinkSocket.request() (and the base of dump and batch options). */
@@ -160,6 +171,12 @@ export interface NetlinkSocketEvents {
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The error of a chunk the send thread could not send, shaped like the addon's errors. */
+function sendError(errno: number): Error {
+  const code = errnoName(errno);
+  return Object.assign(new Error(`sendto ${code}: ${errnoMessage(errno)}`), { code, errno, syscall: 'sendto' });
+}
+
 /**
  * A netlink socket with sequence numbers, acknowledgements, dumps and pipelined batches.
  *
@@ -202,6 +219,11 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   private readonly timeoutMs: number;
   private readonly refWhenListening: boolean;
   private readonly protocol: number;
+  /** Whether batches may use the send thread, and dumps the read-ahead thread (ioThreads). */
+  private readonly sendThread: boolean;
+  private readonly readAhead: boolean;
+  /** Whether any chunk went through the send thread (whose failures must then be collected). */
+  private threadUsed = false;
 
   private constructor(sock: NativeSocket, opts: NetlinkSocketOptions) {
     super();
@@ -210,6 +232,9 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.protocol = opts.protocol ?? NETLINK_ROUTE;
     this.refWhenListening = opts.ref ?? (opts.groups !== undefined && opts.groups.length > 0);
+    this.readAhead = opts.ioThreads ?? false;
+    this.sendThread =
+      this.readAhead && typeof sock.queueSend === 'function' && typeof sock.flushSend === 'function' && typeof sock.sendFailures === 'function';
   }
 
   /** Opens and configures a socket. Throws a Node-style error (code, errno, syscall) on failure,
@@ -236,7 +261,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   static fromNative(raw: NativeSocket, opts: NetlinkSocketOptions = {}): NetlinkSocket {
     const s = new NetlinkSocket(raw, opts);
     raw.ref(s.refWhenListening);
-    raw.start((data, meta, errno) => s.onBatch(data, meta, errno));
+    raw.start((data, meta, errno) => {
+      s.collectSendFailures(); // after the read, before its acks are handled: see pump()
+      s.onBatch(data, meta, errno);
+    });
     return s;
   }
 
@@ -406,16 +434,23 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     };
     this.batches.push(b);
     const w = new MessageWriter(chunkBytes + 4096);
+    // Chunks go through the send thread when more are to come (JS encodes the next ones
+    // meanwhile), and once one has, all later ones do (they must go out in order).
+    let threaded = false;
     let i = 0;
     try {
       let sliceStart = Date.now();
       while (i < count || b.outstanding > 0) {
         if (this.closed) throw new NetlinkClosedError(what);
+        let sliceOver = false;
         // Fill the window with sends of ~chunkBytes each.
         while (i < count && b.outstanding < window && !this.closed) {
           // rtnetlink answers inside sendmsg, so this loop rarely waits: give the event loop a
           // turn every few milliseconds of a long batch.
-          if (Date.now() - sliceStart > 10) break;
+          if (Date.now() - sliceStart > 10) {
+            sliceOver = true;
+            break;
+          }
           w.reset();
           const first = i;
           let last = -1;
@@ -445,12 +480,34 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
           b.outstanding += last - first + 1;
           this.notePeakUnacked();
           try {
-            this.sock.send(w.buf, 0, w.length);
+            if (this.sendThread && (threaded || i < count)) {
+              this.sock.queueSend!(w.buf, 0, w.length, (b.base + first) >>> 0);
+              threaded = this.threadUsed = true;
+            } else {
+              this.sock.send(w.buf, 0, w.length);
+            }
           } catch (e) {
             this.failChunks(b, b.chunkLast.length - 1, this.closed ? new NetlinkClosedError(what) : (e as Error));
           }
           this.pump();
         }
+        if (threaded && !this.closed) {
+          if (sliceOver) {
+            // Let the rest of the process run while the thread sends; acks are read meanwhile.
+            await nextTick();
+            sliceStart = Date.now();
+            continue;
+          }
+          // The window is full or everything is queued: wait for the oldest chunk first (the
+          // thread keeps sending the next meanwhile), then for the rest; their acks are
+          // queued by the time a send returns.
+          for (let max = 1; max >= 0 && b.outstanding > 0 && (i >= count || b.outstanding >= window); max--) {
+            this.sock.flushSend!(max);
+            this.pump();
+          }
+          if (i < count && b.outstanding < window) continue;
+        }
+        if (this.closed) throw new NetlinkClosedError(what);
         if (b.outstanding > 0) {
           // Normally the acks were already drained above; wait for the loop if not.
           await this.waitForProgress(b, timeoutMs);
@@ -500,6 +557,40 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     });
   }
 
+  /** Fails the requests of every chunk whose send on the send thread failed (they never
+   * reached the kernel, so no answer will come for them). */
+  private collectSendFailures(): void {
+    if (!this.threadUsed || this.closed) return;
+    for (let f = this.sock.sendFailures!(); f !== null; f = this.sock.sendFailures!()) {
+      for (let k = 0; k + 1 < f.length; k += 2) {
+        for (const b of this.batches) {
+          const idx = (f[k] - b.base) >>> 0;
+          if (idx < b.count) {
+            this.failChunkAt(b, idx, sendError(f[k + 1]));
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  /** Marks the requests of the one chunk that starts at request `first` as failed (its send
+   * failed, so none of them reached the kernel), if that chunk is still unanswered. */
+  private failChunkAt(b: ActiveBatch, first: number, error: Error): void {
+    const c = b.chunkFirst.indexOf(first);
+    if (c < 0) return;
+    for (let k = first; k <= b.chunkLast[c]; k++) {
+      if (b.errors[k] === undefined) {
+        b.errors[k] = error;
+        b.failed++;
+      }
+    }
+    b.outstanding -= b.chunkLast[c] - first + 1;
+    b.chunkFirst.splice(c, 1);
+    b.chunkLast.splice(c, 1);
+    if (b.outstanding === 0) b.wake?.();
+  }
+
   /** Marks every request of the chunks from `fromChunk` on that has no answer yet as failed. */
   private failChunks(b: ActiveBatch, fromChunk: number, error: Error): void {
     for (let c = fromChunk; c < b.chunkLast.length; c++) {
@@ -522,7 +613,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   private pump(): void {
     for (;;) {
       if (this.closed) return;
-      const r = this.sock.drain(DRAIN_SLICE_BYTES);
+      const r = this.sock.drain(DRAIN_SLICE_BYTES, this.readAhead);
+      // A chunk's failed send is recorded before the next chunk is sent: collected after the
+      // read and before its acks are handled, no ack of a later chunk can mark it answered.
+      this.collectSendFailures();
       if (r === null) return;
       this.onBatch(r[0], r[1], r[2]);
     }

@@ -19,13 +19,55 @@ class FakeNative {
   ref() {}
   start(cb) { this.cb = cb; }
   stop() {}
-  close() { this.closed = true; }
+  close() {
+    this.closed = true;
+    this.sendQueue = [];
+  }
+  /** Throws EBADF once closed, as the addon does. */
+  assertOpen() {
+    if (this.closed) throw Object.assign(new Error('netlink EBADF: socket is closed'), { code: 'EBADF', errno: 9 });
+  }
   send(buf, off, len) {
+    this.assertOpen();
     const copy = Buffer.from(buf.subarray(off, off + len));
     const msgs = wire.parseMessages(copy);
     this.sent.push(...msgs);
     if (this.onSend) this.onSend(msgs, this);
     return len;
+  }
+  /** The addon's send thread (native/sender.c), played in order: up to two chunks wait; the
+   * oldest is "sent" (recorded, answered by onSend) when a third is queued or on flushSend().
+   * failSend(msgs, fake) may return an errno for a chunk instead, as a failed sendto would:
+   * sendFailures() then reports it under its tag. close() drops the chunks not sent yet. */
+  queueSend(buf, off, len, tag) {
+    this.assertOpen();
+    this.sendQueue = this.sendQueue || [];
+    this.failures = this.failures || [];
+    if (this.sendQueue.length === 2) this.completeQueued();
+    this.sendQueue.push({ chunk: Buffer.from(buf.subarray(off, off + len)), tag });
+    this.queuedSends = (this.queuedSends || 0) + 1;
+  }
+  flushSend(max = 0) {
+    while (this.sendQueue && this.sendQueue.length > max) this.completeQueued();
+    return this.sendQueue ? this.sendQueue.length : 0;
+  }
+  sendFailures() {
+    if (!this.failures || !this.failures.length) return null;
+    const f = this.failures;
+    this.failures = [];
+    return f;
+  }
+  completeQueued() {
+    const { chunk, tag } = this.sendQueue.shift();
+    if (this.closed) return;
+    const msgs = wire.parseMessages(chunk);
+    const errno = this.failSend ? this.failSend(msgs, this) : 0;
+    if (errno) {
+      this.failures.push(tag, errno);
+      return;
+    }
+    this.sent.push(...msgs);
+    if (this.onSend) this.onSend(msgs, this);
   }
   drain() {
     return this.queue.length ? this.queue.shift() : null;

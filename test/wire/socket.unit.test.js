@@ -158,3 +158,127 @@ describe('wire: NetlinkSocket logic (stand-in kernel)', function () {
     assert.ok(sends >= 7 && sends <= 10, `${sends} sends`);
   });
 });
+
+describe('wire: batches through the send thread (stand-in kernel)', function () {
+  const EEXIST = 17;
+  const ENOBUFS = require('node:os').constants.errno.ENOBUFS;
+  /** A 100-request batch of 80-byte messages, about 13 per 1 KiB chunk; request i carries i. */
+  const run = (sock, opts = {}) =>
+    sock.batch(
+      100,
+      (i, w) => {
+        if (opts.closeAt === i) sock.close();
+        w.begin(RTM_NEWLINK, wire.NLM_F_CREATE);
+        const off = w.reserve(64);
+        w.buf.writeUInt32LE(i, off);
+        w.end();
+      },
+      { chunkBytes: 1024, window: 40, timeoutMs: 2000 },
+    );
+  const indexOf = (m) => m.buf.readUInt32LE(m.payload);
+  /** Answers like the kernel: an error for each failing request, an ack for each flagged one. */
+  const kernel = (failing) => (msgs, f) => {
+    const replies = [];
+    for (const m of msgs) {
+      if (failing.has(indexOf(m))) replies.push(ack(m.seq, m.pid, -EEXIST));
+      else if (m.flags & wire.NLM_F_ACK) replies.push(ack(m.seq, m.pid, 0));
+    }
+    f.reply(replies);
+  };
+  const outcome = (r) => Array.from({ length: r.count }, (_, i) => (r.ok(i) ? 'ok' : r.errors[i].code));
+
+  it('gives every request the same outcome as sending directly, and uses the thread only when on', async function () {
+    const failing = new Set([3, 10, 11, 57, 99]);
+    const results = {};
+    for (const sendThread of [true, false]) {
+      const fake = new FakeNative();
+      fake.onSend = kernel(failing);
+      const sock = wire.NetlinkSocket.fromNative(fake, { ioThreads: sendThread });
+      try {
+        results[sendThread] = outcome(await run(sock));
+        assert.equal(fake.queuedSends > 0, sendThread, `queued sends: ${fake.queuedSends}`);
+        assert.equal(fake.sent.length, 100);
+      } finally {
+        sock.close();
+      }
+    }
+    assert.deepEqual(results.true, results.false);
+    assert.deepEqual(results.true.flatMap((o, i) => (o === 'ok' ? [] : [i])), [...failing]);
+  });
+
+  it('is off by default: a socket opened without ioThreads sends every chunk itself', async function () {
+    const fake = new FakeNative();
+    fake.onSend = kernel(new Set([7]));
+    const sock = wire.NetlinkSocket.fromNative(fake);
+    try {
+      const r = await run(sock);
+      assert.deepEqual(outcome(r).flatMap((o, i) => (o === 'ok' ? [] : [i])), [7]);
+      assert.equal(fake.queuedSends, undefined);
+      assert.equal(fake.sent.length, 100);
+    } finally {
+      sock.close();
+    }
+  });
+
+  it('a batch that fits in one send is sent directly, not through the thread', async function () {
+    const fake = new FakeNative();
+    fake.onSend = kernel(new Set());
+    const sock = wire.NetlinkSocket.fromNative(fake, { ioThreads: true });
+    try {
+      const r = await sock.batch(5, (i, w) => {
+        w.begin(RTM_NEWLINK, 0);
+        w.reserve(16);
+        w.end();
+      });
+      assert.equal(r.failed, 0);
+      assert.equal(fake.queuedSends, undefined);
+    } finally {
+      sock.close();
+    }
+  });
+
+  for (const where of ['a middle', 'the last']) {
+    it(`a chunk whose send fails on the thread (${where} one) fails exactly its requests, with the sendto error; the others are answered`, async function () {
+      const fake = new FakeNative();
+      fake.onSend = kernel(new Set([2]));
+      const target = where === 'the last' ? 99 : 40;
+      let failedChunk;
+      fake.failSend = (msgs) => {
+        const idx = msgs.map(indexOf);
+        if (!idx.includes(target)) return 0;
+        failedChunk = idx;
+        return ENOBUFS;
+      };
+      const sock = wire.NetlinkSocket.fromNative(fake, { ioThreads: true });
+      try {
+        const r = await run(sock);
+        assert.ok(failedChunk && failedChunk.length > 1, 'the chunk had several requests');
+        for (let i = 0; i < 100; i++) {
+          if (failedChunk.includes(i)) {
+            assert.equal(r.errors[i].code, 'ENOBUFS', `request ${i}`);
+            assert.equal(r.errors[i].syscall, 'sendto');
+          } else if (i === 2) assert.equal(r.errors[i].code, 'EEXIST');
+          else assert.ok(r.ok(i), `request ${i}: ${r.errors[i]}`);
+        }
+        assert.equal(r.failed, failedChunk.length + 1);
+      } finally {
+        sock.close();
+      }
+    });
+  }
+
+  it('close() in the middle: the batch resolves, chunks not yet sent are dropped, every request without an answer carries NetlinkClosedError', async function () {
+    const fake = new FakeNative();
+    fake.onSend = kernel(new Set());
+    const sock = wire.NetlinkSocket.fromNative(fake, { ioThreads: true });
+    const r = await run(sock, { closeAt: 50 });
+    assert.equal(r.count, 100);
+    const sent = new Set(fake.sent.map(indexOf));
+    assert.ok(sent.size > 0 && sent.size < 50, `${sent.size} sent`);
+    for (let i = 0; i < 100; i++) {
+      if (r.ok(i)) assert.ok(sent.has(i), `request ${i} succeeded but was never sent`);
+      else assert.ok(r.errors[i] instanceof wire.NetlinkClosedError, `request ${i}: ${r.errors[i]}`);
+    }
+    assert.ok(r.succeeded > 0);
+  });
+});
