@@ -13,10 +13,13 @@
  * their own (default one day, kept alive while the agent runs), so an agent that restarts within
  * that time gets its old subnet back, and subnets of hosts gone for good are freed eventually.
  */
-import type { Etcd3, IKeyValue, IOperation } from 'etcd3';
+import type { Etcd3, IKeyValue, IOperation, IResponseHeader } from 'etcd3';
+import { parsePrefix, type ParsedPrefix } from '../values/address';
+import { prefixCovers, prefixesOverlap } from '../values/prefix';
 import { Problems } from '../values/problems';
-import { nthSubnet, overlaps, containsPrefix, parsePrefix4, subnetCount, type Prefix4 } from './cidr';
-import { MAX_POD_PREFIX } from './types';
+import { nthSubnet, prefixOf, subnetCount } from './cidr';
+import { readPrefix } from './etcd-range';
+import { MAX_POD_PREFIX, MAX_RECORD_BYTES } from './types';
 
 /** A permanent reservation failure (retrying will not help): no free subnet, or a conflict. */
 export class AllocationError extends Error {
@@ -67,66 +70,95 @@ export function allocKeys(root: string): AllocKeys {
   };
 }
 
-interface Reservation {
-  net: Prefix4;
+/** One subnet reservation as stored: the subnet (from the key) and the node named in it. */
+export interface Reservation {
+  net: ParsedPrefix;
+  /** The owner's name; '' when the value cannot be read (the subnet stays reserved). */
   owner: string;
+  /** When the reservation was made (its key's create_revision): older ones win overlaps. */
+  createRevision: bigint;
 }
 
-interface Snapshot {
+/** The allocator's keys as read at one revision. */
+export interface AllocSnapshot {
+  /** mod_revision of alloc/guard ('0' when there is none yet). */
   guardMod: string;
   reservations: Reservation[];
-  /** What alloc/owner/<name> says, if anything. */
-  mine?: string;
+  /** alloc/owner/<name> -> the subnet text it names. */
+  owners: Map<string, string>;
+  /** The header of the read (revision, cluster id). */
+  header: IResponseHeader;
 }
 
-function readSnapshot(kvs: IKeyValue[], root: string, name: string): Snapshot {
+/** Turns the keys under alloc/ into reservations. Unreadable values still reserve their subnet. */
+export function parseAllocKeys(kvs: IKeyValue[], tooBig: string[], root: string, header: IResponseHeader): AllocSnapshot {
   const keys = allocKeys(root);
   const subnetPrefix = `${keys.prefix}subnet/`;
-  const snap: Snapshot = { guardMod: '0', reservations: [] };
+  const ownerPrefix = `${keys.prefix}owner/`;
+  const snap: AllocSnapshot = { guardMod: '0', reservations: [], owners: new Map(), header };
+  const reserve = (key: string, owner: string, createRevision: bigint) => {
+    const net = prefixOf(key.slice(subnetPrefix.length).replace('-', '/'));
+    if (net) snap.reservations.push({ net, owner, createRevision });
+  };
   for (const kv of kvs) {
     const key = kv.key.toString();
     if (key === keys.guard) snap.guardMod = String(kv.mod_revision);
-    else if (key === keys.owner(name)) snap.mine = kv.value.toString();
-    else if (key.startsWith(subnetPrefix)) {
-      const net = parsePrefix4(new Problems(), '', key.slice(subnetPrefix.length).replace('-', '/'));
+    else if (key.startsWith(ownerPrefix)) {
+      if (kv.value.length <= MAX_RECORD_BYTES) snap.owners.set(key.slice(ownerPrefix.length), kv.value.toString());
+    } else if (key.startsWith(subnetPrefix)) {
       let owner = '';
       try {
-        const v = JSON.parse(kv.value.toString()) as { name?: unknown };
+        const v = kv.value.length <= MAX_RECORD_BYTES ? (JSON.parse(kv.value.toString()) as { name?: unknown }) : undefined;
         if (typeof v?.name === 'string') owner = v.name;
       } catch {
         // An unreadable reservation still reserves its subnet (owner unknown).
       }
-      if (net) snap.reservations.push({ net, owner });
+      reserve(key, owner, BigInt(kv.create_revision));
     }
   }
+  for (const key of tooBig) if (key.startsWith(subnetPrefix)) reserve(key, '', 0n);
   return snap;
 }
 
+/** Reads the allocator's keys (in pages, at one revision). */
+export async function readAllocSnapshot(client: Etcd3, root: string, revision?: string): Promise<AllocSnapshot> {
+  const res = await readPrefix(client, allocKeys(root).prefix, revision !== undefined ? { revision } : {});
+  return parseAllocKeys(res.kvs, res.tooBig, root, res.header);
+}
+
 /** Checks the options; throws ValidationError. */
-export function validateClaim(o: Pick<ClaimOptions, 'podCIDR' | 'clusterCIDR' | 'subnetLength'>): { explicit?: Prefix4; cluster?: Prefix4 } {
+export function validateClaim(o: Pick<ClaimOptions, 'podCIDR' | 'clusterCIDR' | 'subnetLength'>): { explicit?: ParsedPrefix; cluster?: ParsedPrefix } {
   const p = new Problems();
-  const explicit = o.podCIDR !== undefined ? parsePrefix4(p, 'podCIDR', o.podCIDR) : undefined;
-  const cluster = o.clusterCIDR !== undefined ? parsePrefix4(p, 'clusterCIDR', o.clusterCIDR) : undefined;
+  const explicit = o.podCIDR !== undefined ? parsePrefix(p, 'podCIDR', o.podCIDR, 'reject', 4) : undefined;
+  const cluster = o.clusterCIDR !== undefined ? parsePrefix(p, 'clusterCIDR', o.clusterCIDR, 'reject', 4) : undefined;
   if (o.podCIDR === undefined && o.clusterCIDR === undefined) p.add('podCIDR', 'give a podCIDR or a clusterCIDR to allocate one from');
   if (cluster && o.podCIDR === undefined) {
     const len = o.subnetLength;
-    if (typeof len !== 'number' || !Number.isInteger(len) || len < cluster.length || len > MAX_POD_PREFIX) {
-      p.add('subnetLength', `must be an integer from ${cluster.length} (the cluster CIDR's length) to ${MAX_POD_PREFIX}, got ${JSON.stringify(len)}`);
+    if (typeof len !== 'number' || !Number.isInteger(len) || len < cluster.prefixLength || len > MAX_POD_PREFIX) {
+      p.add('subnetLength', `must be an integer from ${cluster.prefixLength} (the cluster CIDR's length) to ${MAX_POD_PREFIX}, got ${JSON.stringify(len)}`);
     }
   }
-  if (explicit && cluster && !containsPrefix(cluster, explicit)) p.add('podCIDR', `${explicit.text} is outside the cluster CIDR ${cluster.text}`);
+  if (explicit && cluster && !prefixCovers(cluster, explicit)) p.add('podCIDR', `${explicit.prefix} is outside the cluster CIDR ${cluster.prefix}`);
   p.throwIfAny('invalid podCIDR allocation');
   return { explicit, cluster };
 }
 
-const ENUMERATE_LIMIT = 1 << 16;
+const ENUMERATE_LIMIT = 1n << 16n;
 
-function chooseFree(cluster: Prefix4, length: number, taken: Reservation[], random: () => number): Prefix4 | undefined {
+/** A random BigInt in [0, n). */
+function randomBelow(n: bigint, random: () => number): bigint {
+  if (n <= BigInt(Number.MAX_SAFE_INTEGER)) return BigInt(Math.floor(random() * Number(n)));
+  let r = 0n;
+  for (let bits = 0n; (1n << bits) < n; bits += 32n) r = (r << 32n) | BigInt(Math.floor(random() * 2 ** 32));
+  return r % n;
+}
+
+function chooseFree(cluster: ParsedPrefix, length: number, taken: Reservation[], random: () => number): ParsedPrefix | undefined {
   const n = subnetCount(cluster, length);
-  const free = (s: Prefix4) => !taken.some((r) => overlaps(r.net, s));
+  const free = (s: ParsedPrefix) => !taken.some((r) => prefixesOverlap(r.net, s));
   if (n <= ENUMERATE_LIMIT) {
-    const all: Prefix4[] = [];
-    for (let i = 0; i < n; i++) {
+    const all: ParsedPrefix[] = [];
+    for (let i = 0n; i < n; i++) {
       const s = nthSubnet(cluster, length, i);
       if (free(s)) all.push(s);
     }
@@ -134,7 +166,7 @@ function chooseFree(cluster: Prefix4, length: number, taken: Reservation[], rand
   }
   // Too many to list: random probes, which find a free one quickly unless the range is nearly full.
   for (let tries = 0; tries < 4096; tries++) {
-    const s = nthSubnet(cluster, length, Math.floor(random() * n));
+    const s = nthSubnet(cluster, length, randomBelow(n, random));
     if (free(s)) return s;
   }
   return undefined;
@@ -152,34 +184,34 @@ export async function claimSubnet(o: ClaimOptions): Promise<string> {
   const random = o.random ?? Math.random;
   const maxAttempts = o.maxAttempts ?? 200;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const res = await o.client.getAll().prefix(keys.prefix).exec();
-    const snap = readSnapshot(res.kvs, o.root, o.name);
+    const snap = await readAllocSnapshot(o.client, o.root);
+    const mine = snap.owners.get(o.name);
     const others = snap.reservations.filter((r) => r.owner !== o.name);
-    let target: Prefix4 | undefined;
+    let target: ParsedPrefix | undefined;
     if (explicit) {
-      const clash = others.find((r) => overlaps(r.net, explicit));
-      if (clash) throw new AllocationError(`podCIDR ${explicit.text} overlaps ${clash.net.text}, reserved by node "${clash.owner || '?'}"`);
+      const clash = others.find((r) => prefixesOverlap(r.net, explicit));
+      if (clash) throw new AllocationError(`podCIDR ${explicit.prefix} overlaps ${clash.net.prefix}, reserved by node "${clash.owner || '?'}"`);
       target = explicit;
     } else {
-      const previous = snap.mine !== undefined ? parsePrefix4(new Problems(), '', snap.mine) : undefined;
-      if (previous && previous.length === o.subnetLength && containsPrefix(cluster!, previous) && !others.some((r) => overlaps(r.net, previous))) {
+      const previous = mine !== undefined ? prefixOf(mine) : undefined;
+      if (previous && previous.prefixLength === o.subnetLength && prefixCovers(cluster!, previous) && !others.some((r) => prefixesOverlap(r.net, previous))) {
         target = previous;
       } else {
         target = chooseFree(cluster!, o.subnetLength!, others, random);
-        if (!target) throw new AllocationError(`no free /${o.subnetLength} left in the cluster CIDR ${cluster!.text} (${others.length} reserved)`);
+        if (!target) throw new AllocationError(`no free /${o.subnetLength} left in the cluster CIDR ${cluster!.prefix} (${others.length} reserved)`);
       }
     }
     const ops: IOperation[] = [
       o.client.put(keys.guard).value(o.name),
-      o.client.put(keys.subnet(target.text)).value(JSON.stringify({ name: o.name, podCIDR: target.text })).lease(o.leaseId),
-      o.client.put(keys.owner(o.name)).value(target.text).lease(o.leaseId),
+      o.client.put(keys.subnet(target.prefix)).value(JSON.stringify({ name: o.name, podCIDR: target.prefix })).lease(o.leaseId),
+      o.client.put(keys.owner(o.name)).value(target.prefix).lease(o.leaseId),
     ];
     // Our own stale reservations (a changed podCIDR) are released in the same transaction.
     for (const r of snap.reservations) {
-      if (r.owner === o.name && r.net.text !== target.text) ops.push(o.client.delete().key(keys.subnet(r.net.text)));
+      if (r.owner === o.name && r.net.prefix !== target.prefix) ops.push(o.client.delete().key(keys.subnet(r.net.prefix)));
     }
     const txn = await o.client.if(keys.guard, 'Mod', '==', snap.guardMod).then(...ops).commit();
-    if (txn.succeeded) return target.text;
+    if (txn.succeeded) return target.prefix;
     // Someone reserved in between: back off a little (randomized, so that racers spread out).
     await new Promise((r) => setTimeout(r, Math.floor(random() * Math.min(50, 2 * attempt))));
   }

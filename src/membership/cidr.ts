@@ -1,73 +1,63 @@
 /**
- * IPv4 prefix arithmetic for membership: overlap and containment checks on node records and
- * the enumeration of subnets for podCIDR allocation. Parsing goes through rtnl/validate so that
- * a prefix means the same thing here as in a desired state.
+ * Prefix arithmetic for membership: what a node address may be, and the enumeration of
+ * subnets for podCIDR allocation. Parsing, overlap and containment are src/values' (the same
+ * rules as a desired state); the enumeration works on bytes with BigInt, so it is the same for
+ * both families.
  */
-import { parseAddress, parsePrefix } from '../values/address';
+import { isLoopback, isMulticast, isUnspecified, parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
+import type { IpFamily } from '../values/ip';
 import { Problems } from '../values/problems';
 
-/** An IPv4 prefix as a 32-bit network number and a length. */
-export interface Prefix4 {
-  /** The network address as an unsigned 32-bit integer (host bits zero). */
-  base: number;
-  length: number;
-  /** "a.b.c.d/len". */
-  text: string;
+/** A prefix without host bits (its text canonical), or undefined. For values already checked. */
+export function prefixOf(v: unknown, family?: IpFamily): ParsedPrefix | undefined {
+  return parsePrefix(new Problems(), '', v, 'reject', family);
 }
 
-/** The netmask of a prefix length as an unsigned 32-bit integer. */
-export function maskOf(length: number): number {
-  return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
+/** An address (its text canonical), or undefined. For values already checked. */
+export function addressOf(v: unknown, family?: IpFamily): ParsedAddress | undefined {
+  return parseAddress(new Problems(), '', v, family);
 }
 
-/** Parses "a.b.c.d/len" (host bits must be zero); adds a problem and returns undefined if not. */
-export function parsePrefix4(p: Problems, path: string, v: unknown): Prefix4 | undefined {
-  const pre = parsePrefix(p, path, v, 'reject', 4);
-  if (!pre) return undefined;
-  return { base: pre.bytes.readUInt32BE(0), length: pre.prefixLength, text: pre.prefix };
+/**
+ * Whether a node may have this underlay address: unicast, not loopback, not unspecified, and
+ * for IPv4 not 0/8 ("this network") nor 240/4 (reserved).
+ */
+export function isUsableNodeAddress(a: ParsedAddress): boolean {
+  if (isMulticast(a) || isLoopback(a) || isUnspecified(a)) return false;
+  return a.family === 6 || (a.bytes[0] !== 0 && a.bytes[0] < 240);
 }
 
-/** Parses an IPv4 address into an unsigned 32-bit integer; adds a problem if it is not one. */
-export function parseIPv4Number(p: Problems, path: string, v: unknown): number | undefined {
-  const a = parseAddress(p, path, v, 4);
-  return a ? a.bytes.readUInt32BE(0) : undefined;
+function toBigInt(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  return n;
 }
 
-/** Do two prefixes share any address? */
-export function overlaps(a: Prefix4, b: Prefix4): boolean {
-  const m = maskOf(Math.min(a.length, b.length));
-  return ((a.base & m) >>> 0) === ((b.base & m) >>> 0);
+function fromBigInt(n: bigint, size: number): Buffer {
+  const out = Buffer.alloc(size);
+  for (let i = size - 1; i >= 0; i--) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return out;
 }
 
-/** Is the address (unsigned 32-bit) inside the prefix? */
-export function containsAddress(prefix: Prefix4, address: number): boolean {
-  const m = maskOf(prefix.length);
-  return ((address & m) >>> 0) === prefix.base;
-}
-
-/** Is `inner` entirely inside `outer`? */
-export function containsPrefix(outer: Prefix4, inner: Prefix4): boolean {
-  return inner.length >= outer.length && containsAddress(outer, inner.base);
-}
-
-/** Formats an unsigned 32-bit network number and a length as "a.b.c.d/len". */
-export function formatPrefix4(base: number, length: number): string {
-  return `${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${length}`;
+/** How many subnets of length `length` fit in `outer` (a BigInt: IPv6 ranges hold 2^64 /64s). */
+export function subnetCount(outer: ParsedPrefix, length: number): bigint {
+  return 1n << BigInt(length - outer.prefixLength);
 }
 
 /** The i-th subnet of length `length` inside `outer` (0-based). */
-export function nthSubnet(outer: Prefix4, length: number, i: number): Prefix4 {
-  const base = (outer.base + i * 2 ** (32 - length)) >>> 0;
-  return { base, length, text: formatPrefix4(base, length) };
+export function nthSubnet(outer: ParsedPrefix, length: number, i: bigint): ParsedPrefix {
+  const bits = outer.bytes.length * 8;
+  const base = toBigInt(outer.bytes) + (i << BigInt(bits - length));
+  const text = `${parseAddress(new Problems(), '', formatBytes(fromBigInt(base, outer.bytes.length)))!.text}/${length}`;
+  return prefixOf(text)!;
 }
 
-/** How many subnets of length `length` fit in `outer`. */
-export function subnetCount(outer: Prefix4, length: number): number {
-  return 2 ** (length - outer.length);
-}
-
-/** Is the address a unicast host address a node may have (not 0/8, 127/8, multicast, class E)? */
-export function isUsableNodeAddress(address: number): boolean {
-  const first = address >>> 24;
-  return first !== 0 && first !== 127 && first < 224;
+function formatBytes(b: Buffer): string {
+  if (b.length === 4) return [...b].join('.');
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i).toString(16));
+  return groups.join(':');
 }

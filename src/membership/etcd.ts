@@ -3,31 +3,46 @@
  * a lease (TTL + keepalive), watches the prefix, and reports the validated node list.
  *
  * Level-triggered: a watch event only says "something changed"; the list is always computed
- * from a full read of the prefix (debounced), also after every reconnect and on a resync
- * interval, so a partial or replayed stream can never leave a stale list. When etcd cannot be
- * reached the last list stays in force (nothing is emitted), the status says so, and reads are
- * retried with exponential backoff until etcd answers again.
+ * from a full read of the prefix (debounced, in pages at one revision), also after every
+ * reconnect and on a resync interval, so a partial or replayed stream can never leave a stale
+ * list. When etcd cannot be reached the last list stays in force (nothing is emitted), the
+ * status says so, and reads are retried with exponential backoff until etcd answers again.
+ *
+ * Besides its record (<prefix>nodes/<name>, node lease) an agent holds its name
+ * (<prefix>lock/<name>, lock lease: one agent per name, see name-lock.ts) and its subnet
+ * reservation (<prefix>alloc/..., reservation lease, see allocate.ts). A peer's record is
+ * accepted only when it is attached to a lease and its podCIDR is reserved for it. When etcd
+ * turns out to be another store than before (data lost, restored: store-identity.ts), all
+ * three are taken again at once and the watch starts anew.
  */
 import type * as Etcd3Module from 'etcd3';
-import type { Etcd3, IOptions, Lease, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, IOptions, IResponseHeader, Lease, Watcher } from 'etcd3';
 import type * as CockatielModule from 'cockatiel';
 import { EventEmitter } from 'eventemitter3';
 import { vtepMacFor, type OverlayMode } from '../overlay/modes';
-import { checkMac } from '../values/mac';
 import { Problems, ValidationError } from '../values/problems';
-import { AllocationError, claimSubnet, releaseSubnet, validateClaim } from './allocate';
-import { isUsableNodeAddress, parseIPv4Number } from './cidr';
+import { prefixesOverlap } from '../values/prefix';
+import { AllocationError, claimSubnet, readAllocSnapshot, releaseSubnet, validateClaim, type AllocSnapshot } from './allocate';
+import { prefixOf } from './cidr';
+import { readPrefix } from './etcd-range';
+import { acquireNameLock, NameTakenError } from './name-lock';
+import { StoreIdentity } from './store-identity';
 import {
   MAX_RECORD_BYTES,
+  MAX_VERSION_LENGTH,
   OVERLAY_MODES,
+  checkNodeIP,
   checkNodeName,
   checkPodCIDR,
+  checkProtectedPrefixes,
+  checkVtepMac,
   screenNodes,
   ScreenedChanges,
   type CandidateRecord,
   type Membership,
   type MembershipEvents,
   type NodeRecord,
+  type ScreenOptions,
 } from './types';
 import { agentVersion } from './version';
 
@@ -58,8 +73,14 @@ export interface EtcdMembershipOptions {
   /** etcd client URLs ("http://127.0.0.1:2379"); several for a cluster. */
   endpoints: string | string[];
   self: EtcdSelf;
-  /** Allocate self.podCIDR (when absent) from this range; records outside it are skipped. */
+  /**
+   * The cluster's pod range: self.podCIDR is allocated from it when absent (and must lie in it
+   * when given), and peers' records whose podCIDR lies outside it are skipped.
+   */
   allocation?: { clusterCIDR: string; /** Default 24. */ subnetLength?: number };
+  /** Prefixes no peer's podCIDR may overlap: this host's underlay subnets ("10.57.4.20/24"
+   * protects 10.57.4.0/24). */
+  protectedPrefixes?: string[];
   /** Key prefix, ending in "/". Default "/netlink-agent/". */
   prefix?: string;
   /** Node record lease TTL in seconds: how long a dead host stays in the others' routes. Default 15. */
@@ -92,7 +113,7 @@ export interface EtcdStopOptions {
 const DEFAULT_PREFIX = '/netlink-agent/';
 
 function isPermanent(e: unknown): boolean {
-  return e instanceof ValidationError || e instanceof AllocationError;
+  return e instanceof ValidationError || e instanceof AllocationError || e instanceof NameTakenError;
 }
 
 function asError(e: unknown): Error {
@@ -120,13 +141,17 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
   if (!s || typeof s !== 'object') p.add('self', 'this host\'s record is required');
   else {
     checkNodeName(p, 'self.name', s.name);
-    const ip = parseIPv4Number(p, 'self.nodeIP', s.nodeIP);
-    if (ip !== undefined && !isUsableNodeAddress(ip)) p.add('self.nodeIP', `${s.nodeIP} is not a unicast host address`);
+    checkNodeIP(p, 'self.nodeIP', s.nodeIP);
     if (s.podCIDR !== undefined) checkPodCIDR(p, 'self.podCIDR', s.podCIDR);
     else if (!o.allocation) p.add('self.podCIDR', 'give a podCIDR, or allocation.clusterCIDR to allocate one');
-    if (s.vtepMac !== undefined) checkMac(p, 'self.vtepMac', s.vtepMac);
+    if (s.vtepMac !== undefined) checkVtepMac(p, 'self.vtepMac', s.vtepMac);
     if (!OVERLAY_MODES.includes(s.mode)) p.add('self.mode', `unknown mode ${JSON.stringify(s.mode)}`);
+    // The record is written here, so it is bounded here: every reader skips bigger ones.
+    if (s.version !== undefined && (typeof s.version !== 'string' || s.version.length > MAX_VERSION_LENGTH)) {
+      p.add('self.version', `must be a string of at most ${MAX_VERSION_LENGTH} characters`);
+    }
   }
+  checkProtectedPrefixes(p, o.protectedPrefixes);
   if (o.allocation) {
     try {
       validateClaim({ podCIDR: s?.podCIDR, clusterCIDR: o.allocation.clusterCIDR, subnetLength: o.allocation.subnetLength ?? 24 });
@@ -162,22 +187,27 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
  *   allocation: { clusterCIDR: '10.244.0.0/16', subnetLength: 24 } });
  * const me = await m.start();            // registered; me.podCIDR allocated
  * m.on('nodes', (nodes) => agent.setNodes(nodes));
- * await m.stop();                        // lease left to expire
+ * m.on('fatal', (e) => process.exit(1)); // another agent took this host's name
+ * await m.stop();                        // record left to expire, name released
  * ```
  * The constructor throws ValidationError for bad options. start() retries (with backoff) while
  * etcd cannot be reached and rejects only for permanent problems: AllocationError (no free
- * subnet, or self.podCIDR overlaps another node's reservation).
+ * subnet, or self.podCIDR overlaps another node's reservation) and NameTakenError (another
+ * live agent runs under self.name).
  */
 export class EtcdMembership extends EventEmitter<MembershipEvents> implements Membership {
   readonly prefix: string;
   private readonly client: Etcd3;
-  private readonly o: Required<Omit<EtcdMembershipOptions, 'allocation' | 'etcd' | 'prefix'>> & Pick<EtcdMembershipOptions, 'allocation'>;
+  private readonly o: Required<Omit<EtcdMembershipOptions, 'allocation' | 'etcd' | 'prefix' | 'protectedPrefixes'>> & Pick<EtcdMembershipOptions, 'allocation'>;
+  private readonly screen: ScreenOptions;
   private record: NodeRecord | undefined;
   private podCIDR: string | undefined;
   /** The reservation lease the podCIDR was last claimed with. */
   private podCIDRLease: string | undefined;
   private nodeLease: Lease | undefined;
   private resLease: Lease | undefined;
+  private lockLease: Lease | undefined;
+  private readonly store = new StoreIdentity();
   private watcher: Watcher | undefined;
   private list: NodeRecord[] = [];
   private readonly changes = new ScreenedChanges({
@@ -223,6 +253,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       maxBackoffMs: options.maxBackoffMs ?? 10000,
       callTimeoutMs: options.callTimeoutMs ?? 5000,
     };
+    this.screen = {
+      ...(this.o.allocation ? { clusterCIDR: this.o.allocation.clusterCIDR } : {}),
+      protectedPrefixes: [...(options.protectedPrefixes ?? [])],
+    };
     const timeout = this.o.callTimeoutMs;
     const { etcd3, cockatiel } = load();
     const { ExponentialBackoff, noop } = cockatiel;
@@ -248,6 +282,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     return `${this.nodesPrefix}${name}`;
   }
 
+  private get lockKey(): string {
+    return `${this.prefix}lock/${this.o.self.name}`;
+  }
+
   /** The last node list (this host included), sorted by name. */
   nodes(): NodeRecord[] {
     return this.list;
@@ -259,8 +297,8 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   }
 
   /**
-   * Registers this host (reserving or allocating its podCIDR), starts watching, and resolves
-   * with this host's record after the first complete read of the prefix.
+   * Registers this host (taking its name, reserving or allocating its podCIDR), starts
+   * watching, and resolves with this host's record after the first complete read of the prefix.
    */
   start(): Promise<NodeRecord> {
     if (this.closed) return Promise.reject(new Error('EtcdMembership: stopped for good; make a new one'));
@@ -272,6 +310,11 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       this.ensureWatcher();
       this.schedule(0);
     });
+  }
+
+  /** Re-reads everything now (as after a watch event), e.g. on SIGHUP. */
+  resync(): void {
+    if (!this.retrying) this.schedule(0);
   }
 
   // ------------------------------------------------------------------ the work loop
@@ -312,12 +355,14 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     } catch (e) {
       failed = true;
       const err = asError(e);
-      if (this.starting && isPermanent(err)) {
+      if (isPermanent(err) && (this.starting || err instanceof NameTakenError)) {
+        // At start, any permanent problem; later, another agent holding our name: give up.
         const s = this.starting;
         this.starting = undefined;
         this.running = false;
-        await this.teardown(false);
-        s.reject(err);
+        await this.teardown(false, !(err instanceof NameTakenError));
+        if (s) s.reject(err);
+        else this.emit('fatal', err);
         return;
       }
       if (!this.stopped) this.retryAfter(err);
@@ -339,7 +384,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   private retryAfter(err: Error): void {
     this.backoff = this.backoff ? Math.min(this.backoff * 2, this.o.maxBackoffMs) : this.o.minBackoffMs;
-    if (this.connected !== false) {
+    if (this.connected !== false && !isPermanent(err)) {
       this.connected = false;
       this.emit('status', { state: 'disconnected', error: err, retryInMs: this.backoff });
     }
@@ -356,47 +401,100 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     }
   }
 
+  /**
+   * Takes a response header; when the store is not the one it was (its data was lost or
+   * restored), everything this agent holds there is taken again at once: leases, the name,
+   * the subnet reservation, the record, and a new watch. Returns whether that happened.
+   */
+  private noticeStore(header: IResponseHeader | undefined): boolean {
+    const change = this.store.observe(header);
+    if (!change) return false;
+    this.emit(
+      'warning',
+      `${change}: etcd lost or replaced its data; registering again${this.podCIDR ? ` and re-claiming podCIDR ${this.podCIDR}` : ''}, watching anew`,
+    );
+    this.needRegister = true;
+    this.podCIDRLease = undefined;
+    // The old leases do not exist in this store: stop renewing them, grant new ones.
+    this.dropLease('node');
+    this.dropLease('res');
+    this.dropLease('lock');
+    this.replaceWatcher();
+    return true;
+  }
+
   // ------------------------------------------------------------------ registration
 
   private newLease(ttl: number): Lease {
     const lease = this.client.lease(ttl);
     lease.on('lost', () => {
       // Etcd says (or the client concluded) that the lease is gone: register again.
-      if (this.stopped || (lease !== this.nodeLease && lease !== this.resLease)) return;
+      if (this.stopped || (lease !== this.nodeLease && lease !== this.resLease && lease !== this.lockLease)) return;
       this.needRegister = true;
       if (!this.retrying) this.schedule(0);
     });
     return lease;
   }
 
-  /** Grants leases as needed, reserves the podCIDR and puts this host's record. A lease that
-   * etcd no longer knows (expired while it was away) is replaced and the step retried. */
+  /** Grants leases as needed, takes the name, reserves the podCIDR and puts this host's
+   * record. A lease that etcd no longer knows (expired while it was away) is replaced and the
+   * step retried; so is the whole step when the store turns out to be another one. */
   private async register(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.registerOnce();
         return;
       } catch (e) {
-        if (!isLeaseInvalid(e) || attempt >= 2) throw e;
+        if (!(isLeaseInvalid(e) || e instanceof StoreChanged) || attempt >= 2) throw e;
       }
     }
   }
 
-  private dropLease(which: 'node' | 'res'): void {
-    const l = which === 'node' ? this.nodeLease : this.resLease;
+  private dropLease(which: 'node' | 'res' | 'lock'): void {
+    const l = which === 'node' ? this.nodeLease : which === 'res' ? this.resLease : this.lockLease;
     l?.removeAllListeners();
+    l?.on('lost', () => undefined);
     l?.release();
     if (which === 'node') this.nodeLease = undefined;
-    else this.resLease = undefined;
+    else if (which === 'res') this.resLease = undefined;
+    else this.lockLease = undefined;
+  }
+
+  private async grant(which: 'node' | 'res' | 'lock', ttl: number): Promise<string> {
+    let l = which === 'node' ? this.nodeLease : which === 'res' ? this.resLease : this.lockLease;
+    if (!l || l.revoked()) {
+      this.dropLease(which);
+      l = this.newLease(ttl);
+      if (which === 'node') this.nodeLease = l;
+      else if (which === 'res') this.resLease = l;
+      else this.lockLease = l;
+    }
+    try {
+      return await l.grant();
+    } catch (e) {
+      if (isLeaseInvalid(e)) this.dropLease(which);
+      throw e;
+    }
   }
 
   private async registerOnce(): Promise<void> {
     const s = this.o.self;
-    if (!this.resLease || this.resLease.revoked()) {
-      this.dropLease('res');
-      this.resLease = this.newLease(this.o.reservationTtlSeconds);
+    const lockId = await this.grant('lock', this.o.ttlSeconds);
+    try {
+      const header = await acquireNameLock({
+        client: this.client,
+        key: this.lockKey,
+        name: s.name,
+        leaseId: lockId,
+        cancelled: () => this.stopped,
+        onWait: (holder, left) => this.emit('warning', `the name "${s.name}" is held ${holder}; waiting up to ${left} s to see whether that agent is alive or its lease ends`),
+      });
+      if (this.noticeStore(header)) throw new StoreChanged();
+    } catch (e) {
+      if (isLeaseInvalid(e)) this.dropLease('lock');
+      throw e;
     }
-    const resId = await this.resLease.grant();
+    const resId = await this.grant('res', this.o.reservationTtlSeconds);
     if (this.podCIDRLease !== resId) {
       try {
         this.podCIDR = await claimSubnet({
@@ -414,11 +512,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       }
       this.podCIDRLease = resId;
     }
-    if (!this.nodeLease || this.nodeLease.revoked()) {
-      this.dropLease('node');
-      this.nodeLease = this.newLease(this.o.ttlSeconds);
-    }
-    const id = await this.nodeLease.grant();
+    const id = await this.grant('node', this.o.ttlSeconds);
     const record: NodeRecord = {
       name: s.name,
       nodeIP: s.nodeIP,
@@ -427,8 +521,12 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       mode: s.mode,
       version: s.version ?? agentVersion(),
     };
+    const text = JSON.stringify(record);
+    if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
+      throw new ValidationError([{ path: 'self', message: `the record is ${Buffer.byteLength(text)} bytes, more than the ${MAX_RECORD_BYTES} every reader accepts` }], 'invalid node record');
+    }
     try {
-      await this.client.put(this.nodeKey(s.name)).value(JSON.stringify(record)).lease(id);
+      await this.client.put(this.nodeKey(s.name)).value(text).lease(id);
     } catch (e) {
       if (isLeaseInvalid(e)) this.dropLease('node');
       throw e;
@@ -441,17 +539,27 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   private ensureWatcher(): void {
     if (this.watcher) return;
-    const w = this.client.watch().prefix(this.nodesPrefix).watcher();
+    const builder = this.client.watch().prefix(this.nodesPrefix);
+    // Large revisions (big values) come in fragments rather than as one response beyond the
+    // client's message limit. The builder has no setter for it; its request is sent as is.
+    const request = (builder as unknown as { request?: { fragment?: boolean } }).request;
+    if (request && typeof request === 'object') request.fragment = true;
+    const w = builder.watcher();
     this.watcher = w;
     w.on('put', () => this.schedule(this.o.debounceMs));
     w.on('delete', () => this.schedule(this.o.debounceMs));
-    // After a reconnect the stream may have missed or replayed events: re-read everything.
+    // After a reconnect the stream may have missed events: re-read everything.
     w.on('connected', () => {
       if (this.watchDown) this.reconnectedAt = Date.now();
       this.watchDown = false;
       this.schedule(0);
     });
     w.on('disconnected', () => {
+      // Resume at the store's current revision, not after the last one seen: everything is
+      // re-read on reconnect anyway, and a store that lost its data would otherwise hold the
+      // watch until it reaches the old revision again (and a backlog of big values would come
+      // as one response larger than the client accepts).
+      delete (w.request as { start_revision?: unknown }).start_revision;
       this.watchDown = true;
       if (!this.retrying) this.schedule(0); // find out (and report) whether etcd is reachable
     });
@@ -468,10 +576,43 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     });
   }
 
-  /** Reads the whole prefix, validates, emits 'nodes'/'skipped' on change. */
+  private replaceWatcher(): void {
+    const w = this.watcher;
+    this.watcher = undefined;
+    if (w) {
+      w.removeAllListeners();
+      w.on('error', () => undefined);
+      void w.cancel().catch(() => undefined);
+    }
+    if (!this.stopped) this.ensureWatcher();
+  }
+
+  /** Reads the records, the reservations and the name lock, all at one revision. */
+  private async readState(): Promise<{ kvs: IKeyValue[]; tooBig: string[]; alloc: AllocSnapshot; lock: IKeyValue | undefined; header: IResponseHeader }> {
+    const nodes = await readPrefix(this.client, this.nodesPrefix);
+    const revision = nodes.header.revision;
+    const [alloc, lock] = await Promise.all([
+      readAllocSnapshot(this.client, this.prefix, revision),
+      this.client.get(this.lockKey).revision(revision).exec(),
+    ]);
+    return { kvs: nodes.kvs, tooBig: nodes.tooBig, alloc, lock: lock.kvs[0], header: nodes.header };
+  }
+
+  /** Reads the prefix, validates, emits 'nodes'/'skipped' on change. */
   private async refresh(): Promise<void> {
-    const res = await this.client.getAll().prefix(this.nodesPrefix).exec();
-    const kvs = [...res.kvs].sort((a, b) => {
+    let state = await this.readState();
+    if (this.noticeStore(state.header)) {
+      await this.register();
+      state = await this.readState();
+    }
+    // Someone removed or replaced our name lock: take it again (or learn who has it).
+    const lockLease = this.lockLease ? await this.lockLease.grant().catch(() => undefined) : undefined;
+    if (!state.lock || String(state.lock.lease) !== lockLease) {
+      this.needRegister = true;
+      await this.register();
+      state = await this.readState();
+    }
+    const kvs = [...state.kvs].sort((a, b) => {
       const d = BigInt(a.create_revision) - BigInt(b.create_revision);
       return d < 0n ? -1 : d > 0n ? 1 : 0;
     });
@@ -479,6 +620,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const ownKey = this.nodeKey(self.name);
     let ownSeen = false;
     const candidates: CandidateRecord[] = [];
+    const stored = new Map<string, IKeyValue>();
     for (const kv of kvs) {
       const key = kv.key.toString();
       const name = key.slice(this.nodesPrefix.length);
@@ -495,6 +637,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
         }
         continue;
       }
+      stored.set(key, kv);
       if (kv.value.length > MAX_RECORD_BYTES) {
         candidates.push({ source: key, value: undefined, expectedName: name, error: `record is ${kv.value.length} bytes, more than ${MAX_RECORD_BYTES}` });
         continue;
@@ -504,6 +647,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       } catch (e) {
         candidates.push({ source: key, value: undefined, expectedName: name, error: `not JSON (${(e as Error).message})` });
       }
+    }
+    for (const key of state.tooBig) {
+      if (key === ownKey) continue;
+      candidates.push({ source: key, value: undefined, expectedName: key.slice(this.nodesPrefix.length), error: 'record is too big to read (more than one etcd response may carry)' });
     }
     if (!ownSeen) {
       // Our record is gone (lease expired while etcd was away, deleted, overwritten): publish it again.
@@ -527,8 +674,26 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
         }, graceLeft + 10);
       }
     }
-    const result = screenNodes(self, candidates, { clusterCIDR: this.o.allocation?.clusterCIDR });
+    const result = screenNodes(self, candidates, { ...this.screen, admit: (rec, c) => this.admit(rec, stored.get(c.source), state.alloc) });
     this.changes.publish(result);
+  }
+
+  /**
+   * The store's own rule for a peer's record: an agent's record is attached to a lease, and
+   * its podCIDR is reserved for it (agents reserve before they publish). A record kept while
+   * etcd settles was admitted before (kv undefined).
+   */
+  private admit(rec: NodeRecord, kv: IKeyValue | undefined, alloc: AllocSnapshot): string | undefined {
+    if (!kv) return undefined;
+    if (String(kv.lease) === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
+    const net = prefixOf(rec.podCIDR);
+    if (!net) return undefined;
+    const own = alloc.reservations.find((r) => r.owner === rec.name && r.net.prefix === rec.podCIDR);
+    if (!own) return `podCIDR ${rec.podCIDR} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
+    // The allocator never lets reservations overlap; if some do (written by hand), the older wins.
+    const older = alloc.reservations.find((r) => r !== own && r.owner !== rec.name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net));
+    if (older) return `podCIDR ${rec.podCIDR} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
+    return undefined;
   }
 
   private warnOnce(message: string): void {
@@ -538,8 +703,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   // ------------------------------------------------------------------ stopping
 
   /**
-   * Stops watching and heartbeats and closes the etcd client. The kernel is not touched. With
-   * `leave`, the record is removed from etcd now (and the podCIDR reservation released).
+   * Stops watching and heartbeats and closes the etcd client. The kernel is not touched. The
+   * name is released at once (a restarted agent takes it without waiting); the record stays
+   * until its lease expires. With `leave`, the record is removed from etcd now (and the podCIDR
+   * reservation released).
    */
   async stop(options: EtcdStopOptions = {}): Promise<void> {
     if (this.stopped && !this.starting) return;
@@ -551,10 +718,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       this.starting = undefined;
       s.reject(new Error('EtcdMembership: stopped before it was registered'));
     }
-    await this.teardown(options.leave ?? false);
+    await this.teardown(options.leave ?? false, true);
   }
 
-  private async teardown(leave: boolean): Promise<void> {
+  private async teardown(leave: boolean, releaseName: boolean): Promise<void> {
     this.stopped = true;
     this.closed = true;
     for (const t of [this.timer, this.graceTimer]) if (t) clearTimeout(t);
@@ -568,8 +735,12 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     }
     const node = this.nodeLease;
     const res = this.resLease;
-    this.nodeLease = this.resLease = undefined;
-    for (const l of [node, res]) l?.removeAllListeners();
+    const lock = this.lockLease;
+    this.nodeLease = this.resLease = this.lockLease = undefined;
+    for (const l of [node, res, lock]) {
+      l?.removeAllListeners();
+      l?.on('lost', () => undefined);
+    }
     if (leave) {
       if (node) await withTimeout(node.revoke(), this.o.callTimeoutMs);
       if (this.record) await withTimeout(releaseSubnet(this.client, this.prefix, this.record.name, this.record.podCIDR), this.o.callTimeoutMs);
@@ -578,7 +749,16 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       node?.release();
       res?.release();
     }
+    if (lock && releaseName) await withTimeout(lock.revoke(), this.o.callTimeoutMs);
+    else lock?.release();
     this.client.close();
+  }
+}
+
+/** Thrown inside registration when the store turned out to be another one: register again. */
+class StoreChanged extends Error {
+  constructor() {
+    super('etcd is another store than before');
   }
 }
 

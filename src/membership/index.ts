@@ -6,6 +6,8 @@ export {
   validateNodeRecord,
   screenNodes,
   toOverlayNodes,
+  effectiveVtepMac,
+  MAX_RECORD_BYTES,
   type NodeRecord,
   type SkippedRecord,
   type CandidateRecord,
@@ -18,4 +20,5 @@ export {
 export { EtcdMembership, validateEtcdMembershipOptions, type EtcdMembershipOptions, type EtcdSelf, type EtcdStopOptions } from './etcd';
 export { StaticMembership, type StaticMembershipOptions } from './static';
 export { MembershipFeed, type NodeSink, type FeedOptions, type FeedEvents } from './feed';
-export { claimSubnet, releaseSubnet, allocKeys, AllocationError, type ClaimOptions, type AllocKeys } from './allocate';
+export { claimSubnet, releaseSubnet, allocKeys, AllocationError, type ClaimOptions, type AllocKeys, type Reservation } from './allocate';
+export { NameTakenError } from './name-lock';

@@ -8,9 +8,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventEmitter } from 'eventemitter3';
 import { Problems, ValidationError } from '../values/problems';
-import { parsePrefix4 } from './cidr';
+import { parsePrefix } from '../values/address';
 import {
   MAX_RECORD_BYTES,
+  checkProtectedPrefixes,
+  type ScreenOptions,
   screenNodes,
   ScreenedChanges,
   validateNodeRecord,
@@ -28,6 +30,8 @@ export interface StaticMembershipOptions {
   self: string | NodeRecord;
   /** When set, records whose podCIDR lies outside it are skipped. */
   clusterCIDR?: string;
+  /** Prefixes no peer's podCIDR may overlap (this host's underlay subnets). */
+  protectedPrefixes?: string[];
   /** Wait this long after a change for more before re-reading. Default 100 ms. */
   debounceMs?: number;
   /** Stat the file this often as a fallback to change notifications. Default 2000 ms. */
@@ -49,7 +53,8 @@ const MAX_FILE_BYTES = 16 * 1024 * 1024;
  * host (ValidationError); later problems are reported through 'status' and 'error'.
  */
 export class StaticMembership extends EventEmitter<MembershipEvents> implements Membership {
-  private readonly o: Required<Omit<StaticMembershipOptions, 'clusterCIDR'>> & Pick<StaticMembershipOptions, 'clusterCIDR'>;
+  private readonly o: Required<Omit<StaticMembershipOptions, 'clusterCIDR' | 'protectedPrefixes'>> & Pick<StaticMembershipOptions, 'clusterCIDR'>;
+  private readonly screen: ScreenOptions;
   private list: NodeRecord[] = [];
   private readonly changes = new ScreenedChanges({
     warning: (w) => this.emit('warning', w),
@@ -74,7 +79,8 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
     const p = new Problems();
     if (typeof options.file !== 'string' || !options.file) p.add('file', 'give the path of the node file');
     if (typeof options.self !== 'string' && (options.self === null || typeof options.self !== 'object')) p.add('self', 'give this host\'s name or record');
-    if (options.clusterCIDR !== undefined) parsePrefix4(p, 'clusterCIDR', options.clusterCIDR);
+    if (options.clusterCIDR !== undefined) parsePrefix(p, 'clusterCIDR', options.clusterCIDR, 'reject', 4);
+    checkProtectedPrefixes(p, options.protectedPrefixes);
     for (const k of ['debounceMs', 'pollIntervalMs'] as const) {
       const v = options[k];
       if (v !== undefined && (!Number.isInteger(v) || v < 0 || v > 3600000)) p.add(k, 'must be an integer 0..3600000');
@@ -86,6 +92,10 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
       clusterCIDR: options.clusterCIDR,
       debounceMs: options.debounceMs ?? 100,
       pollIntervalMs: options.pollIntervalMs ?? 2000,
+    };
+    this.screen = {
+      ...(options.clusterCIDR !== undefined ? { clusterCIDR: options.clusterCIDR } : {}),
+      protectedPrefixes: [...(options.protectedPrefixes ?? [])],
     };
   }
 
@@ -176,7 +186,7 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
       const size = JSON.stringify(value)?.length ?? 0;
       return size > MAX_RECORD_BYTES ? { source, value: undefined, error: `record is ${size} bytes, more than ${MAX_RECORD_BYTES}` } : { source, value };
     });
-    const result = screenNodes(self, candidates, { clusterCIDR: this.o.clusterCIDR });
+    const result = screenNodes(self, candidates, this.screen);
     this.changes.publish(result);
   }
 
@@ -186,6 +196,11 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
     const i = list.findIndex((r) => r !== null && typeof r === 'object' && (r as { name?: unknown }).name === name);
     if (i < 0) throw new ValidationError([{ path: this.o.file, message: `no record of this host ("${name}")` }], 'invalid node file');
     return validateNodeRecord(list[i], `${this.o.file}#${i}`);
+  }
+
+  /** Reads the file again now (e.g. on SIGHUP). */
+  resync(): void {
+    this.changed();
   }
 
   /** Stops following the file. The kernel is not touched. */

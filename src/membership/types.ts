@@ -8,18 +8,12 @@
  * that fails is skipped with a reason and never becomes a route, FDB or neighbour entry.
  */
 import type { EventEmitter } from 'eventemitter3';
-import type { OverlayMode, OverlayNode } from '../overlay/modes';
-import { checkMac } from '../values/mac';
-import { Problems, ValidationError } from '../values/problems';
-import {
-  containsAddress,
-  containsPrefix,
-  isUsableNodeAddress,
-  overlaps,
-  parseIPv4Number,
-  parsePrefix4,
-  type Prefix4,
-} from './cidr';
+import { vtepMacFor, type OverlayMode, type OverlayNode } from '../overlay/modes';
+import { maskedText, parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
+import { checkMac, isMulticastMac, ZERO_MAC } from '../values/mac';
+import { prefixContains, prefixCovers, prefixesOverlap } from '../values/prefix';
+import { Problems, ValidationError, describeValue, own } from '../values/problems';
+import { addressOf, isUsableNodeAddress, prefixOf } from './cidr';
 
 /** What one host publishes about itself. */
 export interface NodeRecord extends OverlayNode {
@@ -61,6 +55,11 @@ export interface MembershipEvents {
   warning: (message: string) => void;
   /** A failure that the source retries by itself. */
   error: (error: Error) => void;
+  /**
+   * A failure that stopped the source for good (another live agent took this host's name):
+   * the node list stays as it was, and the caller should stop (the CLI exits 1).
+   */
+  fatal: (error: Error) => void;
 }
 
 /**
@@ -77,6 +76,8 @@ export interface Membership extends EventEmitter<MembershipEvents> {
   nodes(): NodeRecord[];
   /** This host's record (undefined before start() resolved). */
   self(): NodeRecord | undefined;
+  /** Reads the source again now, as after a change (e.g. on SIGHUP). */
+  resync(): void;
   /** Stops watching. The kernel is not touched. */
   stop(): Promise<void>;
 }
@@ -100,21 +101,44 @@ export function checkNodeName(p: Problems, path: string, v: unknown): v is strin
   return true;
 }
 
-/** Checks a pod subnet: IPv4, no host bits, /8../30. */
-export function checkPodCIDR(p: Problems, path: string, v: unknown): Prefix4 | undefined {
-  const pre = parsePrefix4(p, path, v);
+/** Checks a pod subnet: IPv4 (until dual stack), no host bits, /8../30. */
+export function checkPodCIDR(p: Problems, path: string, v: unknown): ParsedPrefix | undefined {
+  const pre = parsePrefix(p, path, v, 'reject', 4);
   if (!pre) return undefined;
-  if (pre.length < MIN_POD_PREFIX || pre.length > MAX_POD_PREFIX) {
-    p.add(path, `${pre.text}: a pod subnet must be /${MIN_POD_PREFIX}../${MAX_POD_PREFIX}`);
+  if (pre.prefixLength < MIN_POD_PREFIX || pre.prefixLength > MAX_POD_PREFIX) {
+    p.add(path, `${pre.prefix}: a pod subnet must be /${MIN_POD_PREFIX}../${MAX_POD_PREFIX}`);
     return undefined;
   }
   return pre;
 }
 
+/** Checks a node's underlay address: IPv4 (until dual stack) and usable by a host. */
+export function checkNodeIP(p: Problems, path: string, v: unknown): ParsedAddress | undefined {
+  const a = parseAddress(p, path, v, 4);
+  if (a && !isUsableNodeAddress(a)) {
+    p.add(path, `${describeValue(v)} is not a unicast host address`);
+    return undefined;
+  }
+  return a;
+}
+
+/** Checks a VTEP MAC: unicast and not all zeros. Returns it canonical (lower case). */
+export function checkVtepMac(p: Problems, path: string, v: unknown): string | undefined {
+  const mac = checkMac(p, path, v);
+  if (mac === undefined) return undefined;
+  if (isMulticastMac(mac)) p.add(path, `${mac} is a multicast address, a VTEP needs a unicast one`);
+  else if (mac === ZERO_MAC) p.add(path, 'the all-zero MAC is not a VTEP address');
+  else return mac;
+  return undefined;
+}
+
+/** The largest version string a record may carry. */
+export const MAX_VERSION_LENGTH = 64;
+
 /**
  * Validates one record as read from a store or a file and returns it normalized (canonical
- * address and prefix text, lower-case MAC, only the known fields). Throws ValidationError
- * listing every problem. `path` prefixes the problem paths.
+ * address and prefix text, lower-case MAC, only the known fields; only own properties are
+ * read). Throws ValidationError listing every problem. `path` prefixes the problem paths.
  */
 export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
   const p = new Problems();
@@ -122,36 +146,44 @@ export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
     p.add(path, 'a node record must be a JSON object');
     p.throwIfAny('invalid node record');
   }
-  const r = raw as Record<string, unknown>;
-  checkNodeName(p, `${path}.name`, r.name);
-  const ip = parseIPv4Number(p, `${path}.nodeIP`, r.nodeIP);
-  if (ip !== undefined && !isUsableNodeAddress(ip)) p.add(`${path}.nodeIP`, `${String(r.nodeIP)} is not a unicast host address`);
-  const cidr = checkPodCIDR(p, `${path}.podCIDR`, r.podCIDR);
-  let mac: string | undefined;
-  if (r.vtepMac !== undefined) {
-    mac = checkMac(p, `${path}.vtepMac`, r.vtepMac);
-    if (mac) {
-      const first = parseInt(mac.slice(0, 2), 16);
-      if (first & 1) p.add(`${path}.vtepMac`, `${mac} is a multicast address, a VTEP needs a unicast one`);
-      else if (mac === '00:00:00:00:00:00') p.add(`${path}.vtepMac`, 'the all-zero MAC is not a VTEP address');
-    }
+  const r = raw as object;
+  const name = own(r, 'name');
+  const nodeIP = own(r, 'nodeIP');
+  const podCIDR = own(r, 'podCIDR');
+  const vtepMac = own(r, 'vtepMac');
+  const mode = own(r, 'mode');
+  const version = own(r, 'version');
+  checkNodeName(p, `${path}.name`, name);
+  const ip = checkNodeIP(p, `${path}.nodeIP`, nodeIP);
+  const cidr = checkPodCIDR(p, `${path}.podCIDR`, podCIDR);
+  const mac = vtepMac !== undefined ? checkVtepMac(p, `${path}.vtepMac`, vtepMac) : undefined;
+  if (mode !== undefined && !OVERLAY_MODES.includes(mode as OverlayMode)) {
+    p.add(`${path}.mode`, `unknown mode ${describeValue(mode)} (one of ${OVERLAY_MODES.join(', ')})`);
   }
-  if (r.mode !== undefined && !OVERLAY_MODES.includes(r.mode as OverlayMode)) {
-    p.add(`${path}.mode`, `unknown mode ${JSON.stringify(r.mode)} (one of ${OVERLAY_MODES.join(', ')})`);
-  }
-  if (r.version !== undefined && (typeof r.version !== 'string' || r.version.length > 64)) {
-    p.add(`${path}.version`, 'must be a string of at most 64 characters');
+  if (version !== undefined && (typeof version !== 'string' || version.length > MAX_VERSION_LENGTH)) {
+    p.add(`${path}.version`, `must be a string of at most ${MAX_VERSION_LENGTH} characters`);
   }
   p.throwIfAny('invalid node record');
-  const out: NodeRecord = { name: r.name as string, nodeIP: formatIP(ip!), podCIDR: cidr!.text };
+  const out: NodeRecord = { name: name as string, nodeIP: ip!.text, podCIDR: cidr!.prefix };
   if (mac !== undefined) out.vtepMac = mac;
-  if (r.mode !== undefined) out.mode = r.mode as OverlayMode;
-  if (r.version !== undefined) out.version = r.version as string;
+  if (mode !== undefined) out.mode = mode as OverlayMode;
+  if (version !== undefined) out.version = version as string;
   return out;
 }
 
-function formatIP(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+/** The VTEP MAC a node's record means: the one it gives, or the one derived from its IPv4
+ * nodeIP (what the overlay programs); undefined when there is neither. */
+export function effectiveVtepMac(node: Pick<NodeRecord, 'nodeIP' | 'vtepMac'>): string | undefined {
+  if (node.vtepMac !== undefined) return node.vtepMac.toLowerCase();
+  return addressOf(node.nodeIP, 4) ? vtepMacFor(node.nodeIP) : undefined;
+}
+
+/** Checks ScreenOptions.protectedPrefixes: an array of prefixes (interface addresses with
+ * their length are fine: "10.57.4.20/24" protects 10.57.4.0/24). */
+export function checkProtectedPrefixes(p: Problems, v: unknown, path = 'protectedPrefixes'): void {
+  if (v === undefined) return;
+  if (!Array.isArray(v)) p.add(path, `expected an array of prefixes, got ${describeValue(v)}`);
+  else v.forEach((x, i) => parsePrefix(p, `${path}[${i}]`, x, 'keep'));
 }
 
 /** A record as found in a source, before validation. */
@@ -165,11 +197,23 @@ export interface CandidateRecord {
   expectedName?: string;
 }
 
+/** The host-specific and source-specific rules screenNodes applies besides its own. */
 export interface ScreenOptions {
-  /** When set, every podCIDR must lie inside it. */
+  /** When set, every podCIDR must lie inside it (the cluster's pod range). */
   clusterCIDR?: string;
+  /**
+   * Prefixes no podCIDR may overlap: this host's underlay subnets (a peer's podCIDR that
+   * covers part of the underlay would take that part away from the underlay).
+   */
+  protectedPrefixes?: readonly string[];
+  /**
+   * A rule of the source, asked for every record that passed the others (e.g. "its podCIDR is
+   * reserved for it"): returns the reason to skip it, or undefined to accept it.
+   */
+  admit?: (record: NodeRecord, candidate: CandidateRecord) => string | undefined;
 }
 
+/** What screenNodes decided: the node list, and every record left out with its reason. */
 export interface ScreenResult {
   /** This host and the accepted peers, sorted by name. */
   nodes: NodeRecord[];
@@ -178,77 +222,113 @@ export interface ScreenResult {
   warnings: string[];
 }
 
+interface Checked {
+  c: CandidateRecord;
+  rec?: NodeRecord;
+  reason?: string;
+  ip?: ParsedAddress;
+  net?: ParsedPrefix;
+  mac?: string;
+}
+
 /**
  * Validates candidates and keeps the ones this host may program: this host's own record is
- * always in the result (`self` is authoritative, whatever the source says about us). A
- * candidate is skipped when it is malformed, claims this host's name with other data, has our
- * nodeIP, a podCIDR overlapping ours or covering a node's address, lies outside the cluster
- * CIDR, or collides (name, nodeIP, podCIDR) with a candidate accepted before it. Candidates are
- * taken in the order given, so earlier ones (older, in etcd) win collisions.
+ * always in the result (`self` is authoritative, whatever the source says about us). The rules
+ * are per record: a record that breaks one is skipped with its reason and never blocks the
+ * others. A candidate is skipped when it is malformed, claims this host's name with other data,
+ * has our nodeIP or our VTEP MAC, has a podCIDR that overlaps ours, covers a node's address,
+ * overlaps a protected prefix or lies outside the cluster CIDR, fails the source's own rule
+ * (`admit`), or collides (name, nodeIP, podCIDR, VTEP MAC) with a record accepted before it.
+ * Candidates are taken in the order given, so earlier ones (older, in etcd) win collisions,
+ * with one exception: a VTEP MAC belongs to the node it is derived from (vtepMacFor(nodeIP)),
+ * so a record that copies another's derived MAC loses whatever the order.
  */
 export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], options: ScreenOptions = {}): ScreenResult {
-  const selfNet = parsePrefix4(new Problems(), 'self.podCIDR', self.podCIDR)!;
-  const selfIP = parseIPv4Number(new Problems(), 'self.nodeIP', self.nodeIP)!;
-  const cluster = options.clusterCIDR ? parsePrefix4(new Problems(), 'clusterCIDR', options.clusterCIDR) : undefined;
-  const accepted: Array<{ rec: NodeRecord; ip: number; net: Prefix4 }> = [];
+  const selfNet = prefixOf(self.podCIDR)!;
+  const selfIP = addressOf(self.nodeIP)!;
+  const selfMac = effectiveVtepMac(self);
+  const cluster = options.clusterCIDR !== undefined ? prefixOf(options.clusterCIDR) : undefined;
+  const protectedNets = (options.protectedPrefixes ?? []).map((t) => parsePrefix(new Problems(), '', t, 'keep')).filter((x): x is ParsedPrefix => x !== undefined);
+  const accepted: Array<Required<Omit<Checked, 'reason' | 'mac'>> & { mac?: string }> = [];
   const skipped: SkippedRecord[] = [];
   const warnings: string[] = [];
-  for (const c of candidates) {
-    const claimed = nameOf(c.value);
-    const skip = (reason: string) => skipped.push({ source: c.source, ...(claimed !== undefined ? { name: claimed } : {}), reason });
-    if (c.error) {
-      skip(c.error);
-      continue;
-    }
-    let rec: NodeRecord;
+
+  // First pass: validate every candidate, and note whose MAC each derived MAC is.
+  const checked: Checked[] = candidates.map((c) => {
+    if (c.error) return { c, reason: c.error };
     try {
-      rec = validateNodeRecord(c.value, c.source);
+      const rec = validateNodeRecord(c.value, c.source);
+      return { c, rec, ip: addressOf(rec.nodeIP)!, net: prefixOf(rec.podCIDR)!, mac: effectiveVtepMac(rec) };
     } catch (e) {
-      skip(e instanceof ValidationError ? e.problems.map((x) => x.message).join('; ') : String(e));
+      return { c, reason: e instanceof ValidationError ? e.problems.map((x) => x.message).join('; ') : String(e) };
+    }
+  });
+  const derivedOwner = new Map<string, string>();
+  for (const x of checked) {
+    if (x.rec && x.rec.name !== self.name && x.mac !== undefined && x.mac === vtepMacFor(x.rec.nodeIP) && !derivedOwner.has(x.mac)) derivedOwner.set(x.mac, x.rec.name);
+  }
+
+  for (const x of checked) {
+    const claimed = nameOf(x.c.value);
+    const skip = (reason: string) => skipped.push({ source: x.c.source, ...(claimed !== undefined ? { name: claimed } : {}), reason });
+    if (!x.rec) {
+      skip(x.reason!);
       continue;
     }
-    if (c.expectedName !== undefined && rec.name !== c.expectedName) {
-      skip(`the record names "${rec.name}" but is stored under "${c.expectedName}"`);
+    const rec = x.rec;
+    const ip = x.ip!;
+    const net = x.net!;
+    if (x.c.expectedName !== undefined && rec.name !== x.c.expectedName) {
+      skip(`the record names "${rec.name}" but is stored under "${x.c.expectedName}"`);
       continue;
     }
-    const ip = parseIPv4Number(new Problems(), '', rec.nodeIP)!;
-    const net = parsePrefix4(new Problems(), '', rec.podCIDR)!;
     if (rec.name === self.name) {
       if (rec.nodeIP !== self.nodeIP || rec.podCIDR !== self.podCIDR) {
         skip(`claims this host's name with nodeIP ${rec.nodeIP} and podCIDR ${rec.podCIDR}`);
       }
       continue; // our own record: self is authoritative
     }
-    if (ip === selfIP) {
-      skip(`nodeIP ${rec.nodeIP} is this host's address`);
-      continue;
-    }
-    if (overlaps(net, selfNet)) {
-      skip(`podCIDR ${rec.podCIDR} overlaps this host's podCIDR ${self.podCIDR}`);
-      continue;
-    }
-    if (containsAddress(net, selfIP) || containsAddress(net, ip)) {
-      skip(`podCIDR ${rec.podCIDR} covers the node address ${containsAddress(net, selfIP) ? self.nodeIP : rec.nodeIP}`);
-      continue;
-    }
-    if (cluster && !containsPrefix(cluster, net)) {
-      skip(`podCIDR ${rec.podCIDR} is outside the cluster CIDR ${cluster.text}`);
-      continue;
-    }
-    const clash = accepted.find((a) => a.rec.name === rec.name || a.ip === ip || overlaps(a.net, net) || containsAddress(net, a.ip) || containsAddress(a.net, ip));
-    if (clash) {
-      const what =
-        clash.rec.name === rec.name ? 'its name' : clash.ip === ip ? `nodeIP ${rec.nodeIP}` : overlaps(clash.net, net) ? `podCIDR ${rec.podCIDR}` : 'a node address inside a podCIDR';
-      skip(`${what} collides with node "${clash.rec.name}" (registered earlier)`);
+    const reason = ruleBreak();
+    if (reason) {
+      skip(reason);
       continue;
     }
     if (rec.mode !== undefined && self.mode !== undefined && rec.mode !== self.mode) {
       warnings.push(`node "${rec.name}" runs mode ${rec.mode}, this host runs ${self.mode}`);
     }
-    accepted.push({ rec, ip, net });
+    accepted.push({ c: x.c, rec, ip, net, mac: x.mac });
+
+    function ruleBreak(): string | undefined {
+      if (ip.text === selfIP.text) return `nodeIP ${rec.nodeIP} is this host's address`;
+      if (prefixesOverlap(net, selfNet)) return `podCIDR ${rec.podCIDR} overlaps this host's podCIDR ${self.podCIDR}`;
+      if (prefixContains(net, selfIP.bytes)) return `podCIDR ${rec.podCIDR} covers the node address ${self.nodeIP} (this host's)`;
+      if (prefixContains(net, ip.bytes)) return `podCIDR ${rec.podCIDR} covers the node address ${rec.nodeIP} (its own)`;
+      if (cluster && !prefixCovers(cluster, net)) return `podCIDR ${rec.podCIDR} is outside the cluster CIDR ${cluster.prefix}`;
+      const under = protectedNets.find((u) => prefixesOverlap(u, net));
+      if (under) return `podCIDR ${rec.podCIDR} overlaps the underlay subnet ${maskedPrefix(under)} of this host`;
+      if (x.mac !== undefined) {
+        if (x.mac === selfMac) return `vtepMac ${x.mac} is this host's VTEP MAC`;
+        const owner = derivedOwner.get(x.mac);
+        if (owner !== undefined && owner !== rec.name && x.mac !== vtepMacFor(rec.nodeIP)) return `vtepMac ${x.mac} belongs to node "${owner}" (derived from its nodeIP)`;
+      }
+      for (const a of accepted) {
+        if (a.rec.name === rec.name) return `its name collides with node "${a.rec.name}" (registered earlier)`;
+        if (a.ip.text === ip.text) return `nodeIP ${rec.nodeIP} collides with node "${a.rec.name}" (registered earlier)`;
+        if (prefixesOverlap(a.net, net)) return `podCIDR ${rec.podCIDR} collides with node "${a.rec.name}" (registered earlier)`;
+        if (prefixContains(net, a.ip.bytes)) return `podCIDR ${rec.podCIDR} covers the node address of "${a.rec.name}" (registered earlier)`;
+        if (prefixContains(a.net, ip.bytes)) return `nodeIP ${rec.nodeIP} lies in the podCIDR of "${a.rec.name}" (registered earlier)`;
+        if (x.mac !== undefined && a.mac === x.mac) return `vtepMac ${x.mac} collides with node "${a.rec.name}" (registered earlier)`;
+      }
+      return options.admit?.(rec, x.c);
+    }
   }
   const nodes = [self, ...accepted.map((a) => a.rec)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { nodes, skipped, warnings };
+}
+
+/** "10.57.4.20/24" (an interface address) as the subnet "10.57.4.0/24". */
+function maskedPrefix(p: ParsedPrefix): string {
+  return `${maskedText(p, p.prefixLength)}/${p.prefixLength}`;
 }
 
 function nameOf(v: unknown): string | undefined {

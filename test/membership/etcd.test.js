@@ -6,7 +6,7 @@ const { Etcd3 } = require('etcd3');
 const { ValidationError } = require('../../dist');
 const { EtcdMembership, AllocationError } = require('../../dist/membership');
 const { etcdDescribe } = require('../support/etcd');
-const { waitFor, collect } = require('./helpers');
+const { waitFor, collect, publishRecord } = require('./helpers');
 
 let seq = 0;
 
@@ -86,7 +86,16 @@ etcdDescribe('membership: EtcdMembership with a real etcd', function (etcd) {
     await a.start();
     const skipped = collect(a, 'skipped');
     const warnings = collect(a, 'warning');
-    const put = (name, value) => raw.put(`${prefix}nodes/${name}`).value(typeof value === 'string' ? value : JSON.stringify(value));
+    const lease = raw.lease(60);
+    // Every record below but the first breaks one rule; each has a lease and a reservation of
+    // its own (as an agent's has), so that the rule it breaks is the reason it is skipped.
+    const put = async (name, value) => {
+      const v = typeof value === 'string' ? value : JSON.stringify(value);
+      if (value && typeof value === 'object') {
+        await lease.put(`${prefix}alloc/subnet/${value.podCIDR.replace('/', '-')}`).value(JSON.stringify({ name: value.name, podCIDR: value.podCIDR }));
+      }
+      await lease.put(`${prefix}nodes/${name}`).value(v);
+    };
     await put('good', { name: 'good', nodeIP: '10.70.0.9', podCIDR: '10.244.9.0/24' });
     await put('notjson', '{"name": "notjson",');
     await put('badcidr', { name: 'badcidr', nodeIP: '10.70.0.10', podCIDR: '10.244.10.1/24' });
@@ -98,7 +107,12 @@ etcdDescribe('membership: EtcdMembership with a real etcd', function (etcd) {
     await put('huge', { name: 'huge', nodeIP: '10.70.0.16', podCIDR: '10.244.16.0/24', pad: 'x'.repeat(5000) });
     await put('mcast', { name: 'mcast', nodeIP: '10.70.0.17', podCIDR: '10.244.17.0/24', vtepMac: '01:00:5e:00:00:01' });
     await put('host-a', { name: 'host-a', nodeIP: '10.70.0.66', podCIDR: '10.244.66.0/24' });
-    await waitFor(() => a.nodes().length === 2 && skipped.length && skipped[skipped.length - 1].length === 9);
+    // Records an agent would never write: no lease; a podCIDR nobody reserved; one reserved for another node.
+    await raw.put(`${prefix}nodes/nolease`).value(JSON.stringify({ name: 'nolease', nodeIP: '10.70.0.18', podCIDR: '10.244.18.0/24' }));
+    await lease.put(`${prefix}alloc/subnet/10.244.18.0-24`).value(JSON.stringify({ name: 'nolease', podCIDR: '10.244.18.0/24' }));
+    await lease.put(`${prefix}nodes/unreserved`).value(JSON.stringify({ name: 'unreserved', nodeIP: '10.70.0.19', podCIDR: '10.244.19.0/24' }));
+    await lease.put(`${prefix}nodes/squatter`).value(JSON.stringify({ name: 'squatter', nodeIP: '10.70.0.20', podCIDR: '10.244.9.0/24' }));
+    await waitFor(() => a.nodes().length === 2 && skipped.length && skipped[skipped.length - 1].length === 12);
     assert.deepEqual(names(a.nodes()), ['good', 'host-a']);
     assert.equal(a.nodes().find((n) => n.name === 'host-a').nodeIP, A.nodeIP, 'this host\'s own record is authoritative');
     const why = Object.fromEntries(skipped[skipped.length - 1].map((s) => [s.source.slice(prefix.length + 'nodes/'.length), s.reason]));
@@ -111,6 +125,9 @@ etcdDescribe('membership: EtcdMembership with a real etcd', function (etcd) {
     assert.match(why.twin, /nodeIP 10\.70\.0\.9 collides with node "good"/);
     assert.match(why.huge, /more than 4096/);
     assert.match(why.mcast, /multicast/);
+    assert.match(why.nolease, /has no lease/);
+    assert.match(why.unreserved, /podCIDR 10\.244\.19\.0\/24 has no reservation for "unreserved"/);
+    assert.match(why.squatter, /podCIDR 10\.244\.9\.0\/24 (is reserved for node "good"|collides with node "good")/);
     // Someone overwrote our own key: we say so and publish ours again.
     await waitFor(() => warnings.some((w) => /someone else wrote this host's record/.test(w)));
     await waitFor(async () => JSON.parse(await raw.get(`${prefix}nodes/host-a`).string()).nodeIP === A.nodeIP);
@@ -142,10 +159,8 @@ etcdDescribe('membership: EtcdMembership with a real etcd', function (etcd) {
     // Two peers that are only records, with leases the test controls.
     const X = { name: 'x', nodeIP: '10.70.0.24', podCIDR: '10.244.24.0/24' };
     const Y = { name: 'y', nodeIP: '10.70.0.25', podCIDR: '10.244.25.0/24' };
-    const xLease = raw.lease(60);
-    const yLease = raw.lease(60);
-    await xLease.put(`${prefix}nodes/x`).value(JSON.stringify(X));
-    await yLease.put(`${prefix}nodes/y`).value(JSON.stringify(Y));
+    const xLease = await publishRecord(raw, prefix, X);
+    const yLease = await publishRecord(raw, prefix, Y);
     await waitFor(() => [a, b].every((m) => m.nodes().length === 4));
     // Normally a record that goes is dropped at once.
     await yLease.revoke();

@@ -17,4 +17,17 @@ function collect(emitter, event) {
   return seen;
 }
 
-module.exports = { waitFor, collect };
+/**
+ * Writes a node record as an agent would: its podCIDR reserved for it under alloc/, and the
+ * record under nodes/, all attached to `lease` (a lease of the raw etcd3 client; one with a
+ * 60 s TTL when not given). Resolves with the lease.
+ */
+async function publishRecord(raw, prefix, record, lease = raw.lease(60)) {
+  const cidr = record.podCIDR;
+  await lease.put(`${prefix}alloc/subnet/${cidr.replace('/', '-')}`).value(JSON.stringify({ name: record.name, podCIDR: cidr }));
+  await lease.put(`${prefix}alloc/owner/${record.name}`).value(cidr);
+  await lease.put(`${prefix}nodes/${record.name}`).value(JSON.stringify(record));
+  return lease;
+}
+
+module.exports = { waitFor, collect, publishRecord };

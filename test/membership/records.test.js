@@ -57,13 +57,84 @@ describe('membership: node records', function () {
     assert.deepEqual(toOverlayNodes([{ ...SELF, vtepMac: '0e:6e:0a:00:00:01', version: 'x' }]), [{ name: 'h1', nodeIP: '10.0.0.1', podCIDR: '10.244.1.0/24', vtepMac: '0e:6e:0a:00:00:01' }]);
   });
 
+  it('a copied VTEP MAC is skipped per record, never ours, and never blocks the others (issue 17 item 13)', function () {
+    const selfMac = '0e:6e:0a:00:00:01'; // derived from SELF's nodeIP
+    const res = screenNodes(
+      { ...SELF, vtepMac: selfMac },
+      [
+        cand({ name: 'copycat', nodeIP: '10.0.0.9', podCIDR: '10.244.9.0/24', vtepMac: '0e:6e:0a:00:00:02' }), // h2's derived MAC, registered first
+        cand({ name: 'h2', nodeIP: '10.0.0.2', podCIDR: '10.244.2.0/24', vtepMac: '0E:6E:0A:00:00:02' }),
+        cand({ name: 'mine', nodeIP: '10.0.0.8', podCIDR: '10.244.8.0/24', vtepMac: selfMac }),
+        cand({ name: 'implicit', nodeIP: '10.0.0.7', podCIDR: '10.244.7.0/24', vtepMac: '0e:6e:0a:00:00:03' }),
+        cand({ name: 'h3', nodeIP: '10.0.0.3', podCIDR: '10.244.3.0/24' }), // derives ...:03, what "implicit" copied
+        cand({ name: 'a1', nodeIP: '10.0.0.10', podCIDR: '10.244.10.0/24', vtepMac: '02:00:00:00:00:aa' }),
+        cand({ name: 'a2', nodeIP: '10.0.0.11', podCIDR: '10.244.11.0/24', vtepMac: '02:00:00:00:00:AA' }), // same chosen MAC: first wins
+        cand({ name: 'h4', nodeIP: '10.0.0.4', podCIDR: '10.244.4.0/24' }),
+      ],
+    );
+    assert.deepEqual(res.nodes.map((n) => n.name), ['a1', 'h1', 'h2', 'h3', 'h4']);
+    assert.deepEqual(
+      res.skipped.map((s) => [s.name, s.reason]),
+      [
+        ['copycat', 'vtepMac 0e:6e:0a:00:00:02 belongs to node "h2" (derived from its nodeIP)'],
+        ['mine', "vtepMac 0e:6e:0a:00:00:01 is this host's VTEP MAC"],
+        ['implicit', 'vtepMac 0e:6e:0a:00:00:03 belongs to node "h3" (derived from its nodeIP)'],
+        ['a2', 'vtepMac 02:00:00:00:00:aa collides with node "a1" (registered earlier)'],
+      ],
+    );
+    // What the overlay gets has one MAC per node, and ours nowhere else.
+    const macs = toOverlayNodes(res.nodes).map((n) => n.vtepMac ?? n.nodeIP);
+    assert.equal(new Set(macs).size, macs.length);
+  });
+
+  it('peers\' podCIDRs: bounded by the cluster CIDR, never overlapping an underlay subnet or covering a node address (issue 17 item 16)', function () {
+    const res = screenNodes(
+      SELF,
+      [
+        cand({ name: 'wide', nodeIP: '10.0.0.2', podCIDR: '8.0.0.0/8' }),
+        cand({ name: 'half', nodeIP: '10.0.0.3', podCIDR: '10.0.0.128/25' }), // no node address in it, but half the underlay
+        cand({ name: 'covers', nodeIP: '10.0.0.4', podCIDR: '10.0.0.0/24' }),
+        cand({ name: 'ok', nodeIP: '10.0.0.5', podCIDR: '10.244.5.0/24' }),
+      ],
+      { clusterCIDR: '10.244.0.0/16', protectedPrefixes: ['10.0.0.1/24', '192.168.200.7/16'] },
+    );
+    assert.deepEqual(res.nodes.map((n) => n.name), ['h1', 'ok']);
+    assert.deepEqual(
+      res.skipped.map((s) => [s.name, s.reason]),
+      [
+        ['wide', 'podCIDR 8.0.0.0/8 is outside the cluster CIDR 10.244.0.0/16'],
+        ['half', 'podCIDR 10.0.0.128/25 is outside the cluster CIDR 10.244.0.0/16'],
+        ['covers', "podCIDR 10.0.0.0/24 covers the node address 10.0.0.1 (this host's)"],
+      ],
+    );
+    // Without a cluster bound, the underlay subnets still are.
+    const open = screenNodes(SELF, [cand({ name: 'half', nodeIP: '10.0.0.3', podCIDR: '10.0.0.128/25' }), cand({ name: 'far', nodeIP: '10.0.0.6', podCIDR: '192.168.0.0/24' })], {
+      protectedPrefixes: ['10.0.0.1/24', '192.168.200.7/16'],
+    });
+    assert.deepEqual(open.nodes.map((n) => n.name), ['h1']);
+    assert.deepEqual(open.skipped.map((s) => s.reason), [
+      'podCIDR 10.0.0.128/25 overlaps the underlay subnet 10.0.0.0/24 of this host',
+      'podCIDR 192.168.0.0/24 overlaps the underlay subnet 192.168.0.0/16 of this host',
+    ]);
+  });
+
+  it('reads only a record\'s own fields', function () {
+    const rec = Object.assign(Object.create({ vtepMac: '0e:6e:0a:00:00:01' }), { name: 'h2', nodeIP: '10.0.0.2', podCIDR: '10.244.2.0/24' });
+    assert.deepEqual(validateNodeRecord(rec), { name: 'h2', nodeIP: '10.0.0.2', podCIDR: '10.244.2.0/24' });
+    assert.deepEqual(validateNodeRecord(JSON.parse('{"name":"h2","nodeIP":"10.0.0.2","podCIDR":"10.244.2.0/24","__proto__":{"vtepMac":"0e:6e:0a:00:00:01"}}')), {
+      name: 'h2',
+      nodeIP: '10.0.0.2',
+      podCIDR: '10.244.2.0/24',
+    });
+  });
+
   it('property: whatever the records, the accepted ones never overlap, never share an address, and never cover a node address', function () {
     const octet = fc.integer({ min: 0, max: 255 });
     const record = fc.record({
       name: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'h1', 'x-1'),
       nodeIP: fc.tuple(fc.constantFrom(10, 127, 224), octet, octet, octet).map((t) => t.join('.')),
       podCIDR: fc.tuple(fc.constantFrom(10, 192), octet, octet, fc.integer({ min: 6, max: 32 })).map(([a, b, c, l]) => `${a}.${b}.${c}.0/${l}`),
-      vtepMac: fc.option(fc.constantFrom('0e:6e:0a:00:00:09', '01:00:5e:00:00:01', 'nope'), { nil: undefined }),
+      vtepMac: fc.option(fc.constantFrom('0e:6e:0a:00:00:09', '0e:6e:0a:00:00:01', '0e:6e:0a:00:00:05', '02:00:00:00:00:01', '01:00:5e:00:00:01', 'nope'), { nil: undefined }),
     });
     fc.assert(
       fc.property(fc.array(fc.oneof(record, fc.anything()), { maxLength: 12 }), (values) => {
@@ -93,6 +164,9 @@ describe('membership: node records', function () {
           }
         }
         assert.equal(new Set(res.nodes.map((n) => n.name)).size, res.nodes.length);
+        // One VTEP MAC per node (given or derived from the nodeIP), ours included.
+        const macs = res.nodes.map((n) => n.vtepMac ?? `0e:6e:${n.nodeIP.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':')}`);
+        assert.equal(new Set(macs).size, macs.length, `VTEP MACs repeat: ${macs}`);
       }),
       { numRuns: 300 },
     );
