@@ -24,7 +24,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts `netlink-agent overlay` for one host; its log lines are printed with the host's name. */
 function startAgent(sandbox, h, mode, etcdUrl, prefix) {
-  const args = ['overlay', '--mode', mode, '--self', h.name, '--node-ip', h.nodeIP, '--pod-cidr', h.podCIDR,
+  const args = ['overlay', '--mode', mode, '--self', h.name, '--node-ip', h.nodeIP, '--pod-cidr', h.podCIDR, '--cluster-cidr', '192.168.0.0/16',
     '--etcd', etcdUrl, '--prefix', prefix, '--ttl', String(TTL), '--netns', sandbox.hostNs(h.name)];
   console.log(`  $ netlink-agent ${args.join(' ')}`);
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
@@ -42,10 +42,10 @@ function startAgent(sandbox, h, mode, etcdUrl, prefix) {
   return child;
 }
 
-/** The pod subnets a host routes to (routes of protocol 77, read over rtnetlink). */
+/** The pod subnets a host routes to (routes of protocol 78, the overlay's; read over rtnetlink). */
 async function overlayRoutes(sandbox, name) {
   const nl = await sandbox.rtnl(sandbox.hostNs(name));
-  return (await nl.routes.list({ family: 4, protocol: 77 })).map((r) => r.dst).sort();
+  return (await nl.routes.list({ family: 4, protocol: 78 })).map((r) => r.dst).sort();
 }
 
 async function waitRoutes(sandbox, name, want, ms = 20000) {

@@ -33,7 +33,9 @@ export function loggerFor(io: CliIO, opts: CommonOptions): Logger {
  * `--help` does not load the addon. */
 export async function openRtnl(opts: CommonOptions): Promise<Rtnl> {
   const { Rtnl } = await import('../rtnl/rtnl');
-  return Rtnl.open(opts.netns ? { netns: opts.netns } : {});
+  // Given means given: an empty --netns (an unset variable) is refused by Rtnl.open, never
+  // taken as "this namespace".
+  return Rtnl.open(opts.netns !== undefined ? { netns: opts.netns } : {});
 }
 
 /** One line for an error: validation problems listed, kernel errors with their errno code. */
@@ -63,4 +65,43 @@ export function untilSignal(): { done: Promise<NodeJS.Signals>; cancel: () => vo
   process.on('SIGTERM', onTerm);
   process.on('SIGINT', onInt);
   return { done, cancel };
+}
+
+/**
+ * SIGHUP means "reload" for the long-running commands, from the moment they start: a SIGHUP
+ * that comes before the command is ready to reload is kept and acted on once it is (Node's
+ * default for SIGHUP would end the process). Returns ready(handler) to install the reload, and
+ * cancel() to give SIGHUP back.
+ */
+export function reloadOnHangup(): { ready: (reload: () => void) => void; cancel: () => void } {
+  let handler: (() => void) | undefined;
+  let pending = false;
+  const onHup = () => {
+    if (handler) handler();
+    else pending = true;
+  };
+  process.on('SIGHUP', onHup);
+  return {
+    ready: (reload) => {
+      handler = reload;
+      if (pending) {
+        pending = false;
+        reload();
+      }
+    },
+    cancel: () => {
+      handler = undefined;
+      process.off('SIGHUP', onHup);
+    },
+  };
+}
+
+/** Resolves once everything written to the stream so far has been handed to the kernel (or
+ * the stream failed, e.g. EPIPE when the reader went away). */
+export function drained(stream: NodeJS.WritableStream & { destroyed?: boolean; writable?: boolean }): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.writable === false) return resolve();
+    stream.once('error', () => resolve());
+    stream.write('', () => resolve());
+  });
 }

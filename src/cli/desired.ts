@@ -5,39 +5,29 @@
  *   apply  makes the changes; exit 0 when converged, 1 otherwise
  *   watch  keeps the kernel converged until SIGTERM/SIGINT (SIGHUP re-reads the file)
  */
-import * as fs from 'node:fs';
 import { Reconciler } from '../reconcile/reconciler';
 import type { ApplyResult, DesiredState, Plan, ReconcilerOptions } from '../reconcile/types';
-import { ValidationError } from '../values/problems';
-import { EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, untilSignal, type CliIO, type CommonOptions } from './common';
+import { EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, reloadOnHangup, untilSignal, type CliIO, type CommonOptions } from './common';
+import { readJsonFile } from './json-file';
 import type { Logger } from './log';
+import { CONFIG_OWNER, resolveOwner, type OwnerIdentityFlags } from './owner';
 
-export interface DesiredOptions extends CommonOptions {
+/** The options of plan, apply and watch. */
+export interface DesiredOptions extends CommonOptions, OwnerIdentityFlags {
   config: string;
-  /** Route protocol number that marks this agent's routes (ReconcilerOptions.protocol). */
-  protocol?: number;
   /** watch: full re-read interval. */
   resyncMs?: number;
 }
 
-/** Reads and parses the desired-state file; throws ValidationError when it is not JSON. The
+/** Reads and parses the desired-state file; throws ValidationError when it is not JSON, or is
+ * too big or too deeply nested to be one (checked while reading, before parsing). The
  * reconciler validates the content. */
 export function loadDesired(file: string): DesiredState {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new Error(`cannot read ${file}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text) as DesiredState;
-  } catch (e) {
-    throw new ValidationError([{ path: file, message: `not JSON (${(e as Error).message})` }], 'invalid desired state');
-  }
+  return readJsonFile(file, { what: 'invalid desired state' }) as DesiredState;
 }
 
 function reconcilerOptions(o: DesiredOptions): ReconcilerOptions {
-  return o.protocol !== undefined ? { protocol: o.protocol } : {};
+  return resolveOwner(o, CONFIG_OWNER).reconciler;
 }
 
 /** The plan as data (for --json). */
@@ -109,34 +99,38 @@ export function logReconciler(r: Reconciler, log: Logger, what = 'kernel'): void
   r.on('error', (e) => log.error('reconcile', describeError(e)));
 }
 
-/** netlink-agent watch: runs until SIGTERM/SIGINT, then exits 0 leaving the kernel as it is. */
+/** netlink-agent watch: runs until SIGTERM/SIGINT, then exits 0 leaving the kernel as it is;
+ * SIGHUP re-reads the file (an unusable file keeps the previous desired state). */
 export async function watchCommand(o: DesiredOptions, io: CliIO): Promise<number> {
   const log = loggerFor(io, o);
-  let desired = loadDesired(o.config);
-  const nl = await openRtnl(o);
-  const r = new Reconciler(nl, reconcilerOptions(o));
-  logReconciler(r, log);
   const signal = untilSignal();
-  const reload = () => {
-    try {
-      desired = loadDesired(o.config);
-      r.setDesired(desired);
-      log.info('config', `re-read ${o.config}`);
-    } catch (e) {
-      log.error('config', `${describeError(e)}; keeping the previous desired state`);
-    }
-  };
-  process.on('SIGHUP', reload);
+  const hangup = reloadOnHangup();
   try {
-    r.watch(desired, o.resyncMs !== undefined ? { resyncIntervalMs: o.resyncMs } : {});
-    log.info('start', `watching${o.netns ? ` netns ${o.netns}` : ''} for ${o.config}`, { pid: process.pid });
-    const sig = await signal.done;
-    log.info('stop', `${sig}: stopping; the kernel is left as it is`);
-    return EXIT_OK;
+    const desired = loadDesired(o.config);
+    const nl = await openRtnl(o);
+    const id = resolveOwner(o, CONFIG_OWNER);
+    const r = new Reconciler(nl, id.reconciler);
+    logReconciler(r, log);
+    try {
+      r.watch(desired, o.resyncMs !== undefined ? { resyncIntervalMs: o.resyncMs } : {});
+      log.info('start', `watching${o.netns !== undefined ? ` netns ${o.netns}` : ''} for ${o.config}`, { pid: process.pid, owner: id.owner, protocol: id.protocol });
+      hangup.ready(() => {
+        try {
+          r.setDesired(loadDesired(o.config));
+          log.info('config', `SIGHUP: re-read ${o.config}`);
+        } catch (e) {
+          log.error('config', `SIGHUP: ${describeError(e)}; keeping the previous desired state`);
+        }
+      });
+      const sig = await signal.done;
+      log.info('stop', `${sig}: stopping; the kernel is left as it is`);
+      return EXIT_OK;
+    } finally {
+      await r.stop();
+      nl.close();
+    }
   } finally {
     signal.cancel();
-    process.off('SIGHUP', reload);
-    await r.stop();
-    nl.close();
+    hangup.cancel();
   }
 }

@@ -15,7 +15,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { agentVersion } from '../membership/version';
-import { EXIT_FAILURE, describeError, type CliIO } from './common';
+import { EXIT_FAILURE, describeError, drained, type CliIO } from './common';
+import { OWNER_NAME_RE } from './owner';
 import { Logger } from './log';
 
 export type { CliIO } from './common';
@@ -39,6 +40,11 @@ function intArg(min: number, max: number): (v: string) => number {
   };
 }
 
+function ownerArg(v: string): string {
+  if (!OWNER_NAME_RE.test(v)) throw new InvalidArgumentError('must be 1 to 64 letters, digits, \'.\', \'_\' or \'-\'');
+  return v;
+}
+
 const NETNS_HELP = 'work in this network namespace (a name under /run/netns) instead of the current one';
 
 /** Builds the command line parser; `run` receives each subcommand's exit code. */
@@ -56,7 +62,8 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
       .description(summary)
       .requiredOption('-c, --config <file>', 'the desired state: JSON {links, addresses, routes, fdb, neighbors}')
       .option('--netns <name>', NETNS_HELP)
-      .option('--protocol <n>', 'route protocol number that marks routes as this agent\'s (default 77)', intArg(1, 255))
+      .option('--protocol <n>', 'route protocol number that marks routes as this owner\'s (default 77; overlay\'s is 78)', intArg(1, 255))
+      .option('--owner <name>', 'owner name: links are marked with it (default netlink-agent; overlay\'s is netlink-agent-overlay)', ownerArg)
       .option('--json', 'machine-readable output: JSON lines')
       .exitOverride();
     extra?.(c);
@@ -74,8 +81,8 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .addOption(new Option('--mode <mode>', 'overlay mode').choices(['host-gw', 'ipip', 'vxlan', 'hybrid']).makeOptionMandatory())
     .requiredOption('--self <name>', 'this host\'s node name')
     .requiredOption('--node-ip <ip>', 'this host\'s underlay IPv4 address')
-    .addOption(new Option('--pod-cidr <cidr>', 'this host\'s pod subnet').conflicts('clusterCidr'))
-    .option('--cluster-cidr <cidr>', 'allocate this host\'s pod subnet from this range (atomically, in etcd)')
+    .option('--pod-cidr <cidr>', 'this host\'s pod subnet (inside --cluster-cidr when both are given)')
+    .option('--cluster-cidr <cidr>', 'the cluster\'s pod range: peers\' subnets must lie in it; without --pod-cidr, this host\'s is allocated from it (atomically, in etcd)')
     .option('--subnet-length <n>', 'prefix length of allocated pod subnets', intArg(1, 30), 24)
     .addOption(new Option('--etcd <urls>', 'etcd client URLs, comma-separated (http://127.0.0.1:2379)').conflicts('nodes'))
     .option('--nodes <file>', 'instead of etcd: a JSON file of node records, re-read when it changes')
@@ -86,6 +93,8 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .option('--vni <n>', 'VXLAN network identifier (default 100)', intArg(1, 16777215))
     .option('--port <n>', 'VXLAN UDP port (default 4789)', intArg(1, 65535))
     .option('--mtu <n>', 'tunnel MTU (default: underlay MTU minus the encapsulation)', intArg(68, 65535))
+    .option('--protocol <n>', 'route protocol number that marks the overlay\'s routes (default 78, so that plan/apply/watch, 77, can run beside it)', intArg(1, 255))
+    .option('--owner <name>', 'owner name: the overlay\'s links are marked with it (default netlink-agent-overlay)', ownerArg)
     .option('--runtime-file <path>', 'where to write this node\'s subnet and MTU for the CNI plugin (default /run/netlink-agent/network.json; with --netns, none unless given)')
     .option('--netns <name>', NETNS_HELP)
     .option('--json', 'machine-readable logs: one JSON object per line')
@@ -144,12 +153,22 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   }
 }
 
+/**
+ * Exits once stdout and stderr have drained: writes to a pipe are asynchronous, and exiting
+ * with some still queued would cut the output (a plan piped to `wc -l`, a --json result).
+ */
+async function exitWhenDrained(code: number): Promise<never> {
+  process.exitCode = code;
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  process.exit(code);
+}
+
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitWhenDrained(code),
     (e) => {
       process.stderr.write(`error: ${describeError(e)}\n`);
-      process.exit(EXIT_FAILURE);
+      return exitWhenDrained(EXIT_FAILURE);
     },
   );
 }

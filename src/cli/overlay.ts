@@ -1,23 +1,30 @@
 /**
  * `overlay`: this host's part of the pod network, with membership from etcd (or a node file).
- * Registers this host, follows the others, keeps the kernel converged, and on SIGTERM/SIGINT
- * stops, leaving the kernel as it is (the lease expires on its own unless --leave).
+ * Checks what it can locally first (the underlay device, the overlay settings), then registers
+ * this host, follows the others, keeps the kernel converged, reloads on SIGHUP, and on
+ * SIGTERM/SIGINT stops, leaving the kernel as it is (the lease expires on its own unless
+ * --leave). It exits 1 when it cannot start, or when another agent takes this host's name.
  */
 import { EtcdMembership } from '../membership/etcd';
 import { MembershipFeed } from '../membership/feed';
 import { StaticMembership } from '../membership/static';
+import { nthSubnet, prefixOf } from '../membership/cidr';
 import type { Membership, NodeRecord } from '../membership/types';
 import { OverlayAgent } from '../overlay/agent';
-import type { OverlayMode } from '../overlay/modes';
+import { desiredState, type OverlayMode } from '../overlay/modes';
 import { DEFAULT_RUNTIME_FILE, podMtu, writeRuntimeFile } from '../overlay/runtime-file';
 import type { Rtnl } from '../rtnl/rtnl';
-import { parseAddress } from '../values/address';
+import { checkNodeIP, checkNodeName, checkPodCIDR } from '../membership/types';
+import { parseAddress, parsePrefix } from '../values/address';
+import { prefixCovers } from '../values/prefix';
 import { Problems } from '../values/problems';
-import { EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, untilSignal, type CliIO, type CommonOptions } from './common';
+import { EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, reloadOnHangup, untilSignal, type CliIO, type CommonOptions } from './common';
 import { logReconciler } from './desired';
 import type { Logger } from './log';
+import { OVERLAY_OWNER, resolveOwner, type OwnerIdentityFlags } from './owner';
 
-export interface OverlayOptions extends CommonOptions {
+/** The options of `netlink-agent overlay` (see its --help). */
+export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags {
   mode: OverlayMode;
   self: string;
   nodeIp: string;
@@ -43,7 +50,69 @@ export async function deviceWithAddress(nl: Rtnl, ip: string): Promise<string | 
   return own ? (await nl.links.get(own.index)).name : undefined;
 }
 
-function makeMembership(o: OverlayOptions): Membership & { stop(opts?: { leave?: boolean }): Promise<void> } {
+/** A start-up check failed: nothing was registered or changed. The message is the sentence. */
+class NotReady extends Error {}
+
+/** What the host must have before this agent registers anywhere. */
+interface LocalFacts {
+  underlayDev: string;
+  underlayMtu: number;
+  /** The underlay device's addresses ("10.57.4.20/24"): peers' podCIDRs must stay out of them. */
+  underlayPrefixes: string[];
+}
+
+/**
+ * Checks the local preconditions, so that a host that cannot run the overlay says so and
+ * exits rather than publishing a record and then failing forever: the underlay device exists
+ * (given, or the one holding --node-ip), and the overlay settings (VNI, port, MTU against the
+ * underlay's, hybrid's subnet) make a valid desired state for this host.
+ */
+async function checkLocal(nl: Rtnl, o: OverlayOptions): Promise<LocalFacts> {
+  const p = new Problems();
+  checkNodeName(p, '--self', o.self);
+  checkNodeIP(p, '--node-ip', o.nodeIp);
+  const pod = o.podCidr !== undefined ? checkPodCIDR(p, '--pod-cidr', o.podCidr) : undefined;
+  const range = o.clusterCidr !== undefined ? parsePrefix(p, '--cluster-cidr', o.clusterCidr, 'reject', 4) : undefined;
+  if (pod && range && !prefixCovers(range, pod)) p.add('--pod-cidr', `${pod.prefix} is outside the cluster CIDR ${range.prefix}`);
+  if (range && o.podCidr === undefined && o.subnetLength < range.prefixLength) p.add('--subnet-length', `/${o.subnetLength} is shorter than the cluster CIDR's /${range.prefixLength}`);
+  p.throwIfAny('invalid overlay options');
+  const where = o.netns !== undefined ? ` in netns ${o.netns}` : '';
+  let underlayDev = o.underlayDev;
+  if (underlayDev === undefined) {
+    underlayDev = await deviceWithAddress(nl, o.nodeIp);
+    if (!underlayDev) throw new NotReady(`no device has the node IP ${o.nodeIp}${where}; give --underlay-dev`);
+  }
+  let link;
+  try {
+    link = await nl.links.get(underlayDev);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENODEV' || code === 'ENOENT') throw new NotReady(`the underlay device ${underlayDev} does not exist${where}; check --underlay-dev`);
+    throw e;
+  }
+  const addresses = await nl.addresses.list({ dev: link.index });
+  const underlayPrefixes = addresses.filter((a) => a.scope < 253).map((a) => a.address);
+  // This host's overlay alone: every setting that the kernel or the validator would refuse
+  // later is refused now. The subnet is a stand-in when it is allocated later.
+  const cluster = o.clusterCidr !== undefined ? prefixOf(o.clusterCidr) : undefined;
+  const podCIDR = o.podCidr ?? (cluster ? nthSubnet(cluster, o.subnetLength, 0n).prefix : '10.0.0.0/24');
+  const self = { name: o.self, nodeIP: o.nodeIp, podCIDR };
+  const underlaySubnet = addresses.find((a) => a.address.split('/')[0] === o.nodeIp)?.address;
+  desiredState({
+    mode: o.mode,
+    self: o.self,
+    nodes: [self],
+    underlayDev,
+    underlayMtu: link.mtu,
+    ...(underlaySubnet !== undefined ? { underlaySubnet } : o.mode === 'hybrid' ? { underlaySubnet: `${o.nodeIp}/32` } : {}),
+    ...(o.vni !== undefined ? { vni: o.vni } : {}),
+    ...(o.port !== undefined ? { port: o.port } : {}),
+    ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
+  });
+  return { underlayDev, underlayMtu: link.mtu, underlayPrefixes };
+}
+
+function makeMembership(o: OverlayOptions, local: LocalFacts): Membership & { stop(opts?: { leave?: boolean }): Promise<void> } {
   if (o.etcd) {
     return new EtcdMembership({
       endpoints: o.etcd.split(',').map((s) => s.trim()).filter(Boolean),
@@ -51,10 +120,11 @@ function makeMembership(o: OverlayOptions): Membership & { stop(opts?: { leave?:
       ttlSeconds: o.ttl,
       self: { name: o.self, nodeIP: o.nodeIp, mode: o.mode, ...(o.podCidr ? { podCIDR: o.podCidr } : {}) },
       ...(o.clusterCidr ? { allocation: { clusterCIDR: o.clusterCidr, subnetLength: o.subnetLength } } : {}),
+      protectedPrefixes: local.underlayPrefixes,
     });
   }
   const self = o.podCidr ? { name: o.self, nodeIP: o.nodeIp, podCIDR: o.podCidr, mode: o.mode } : o.self;
-  return new StaticMembership({ file: o.nodes!, self, ...(o.clusterCidr ? { clusterCIDR: o.clusterCidr } : {}) });
+  return new StaticMembership({ file: o.nodes!, self, ...(o.clusterCidr ? { clusterCIDR: o.clusterCidr } : {}), protectedPrefixes: local.underlayPrefixes });
 }
 
 /** Logs membership events, one line each. */
@@ -81,26 +151,39 @@ function logMembership(m: Membership, log: Logger, source: string): void {
   m.on('error', (e) => log.error('membership', describeError(e)));
 }
 
-/** netlink-agent overlay: runs until SIGTERM/SIGINT, then exits 0 (1 when it cannot start). */
+/** netlink-agent overlay: runs until SIGTERM/SIGINT, then exits 0 (1 when it cannot start, or
+ * when another agent takes this host's name). SIGHUP re-reads the node file or etcd and the
+ * underlay, and re-applies. */
 export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<number> {
   const log = loggerFor(io, o);
   const signal = untilSignal();
+  const hangup = reloadOnHangup();
   const nl = await openRtnl(o);
   let membership: ReturnType<typeof makeMembership> | undefined;
   let agent: OverlayAgent | undefined;
   let feed: MembershipFeed | undefined;
   try {
-    const underlayDev = o.underlayDev ?? (await deviceWithAddress(nl, o.nodeIp));
-    if (!underlayDev) {
-      log.error('start', `no device has the node IP ${o.nodeIp}${o.netns ? ` in netns ${o.netns}` : ''}; give --underlay-dev`);
+    let local: LocalFacts;
+    try {
+      local = await checkLocal(nl, o);
+    } catch (e) {
+      log.error('start', `${e instanceof NotReady ? e.message : describeError(e)}; nothing was registered or changed`);
       return EXIT_FAILURE;
     }
+    const { underlayDev } = local;
+    const id = resolveOwner(o, OVERLAY_OWNER);
     const source = o.etcd ? `etcd ${o.etcd}` : `node file ${o.nodes}`;
-    membership = makeMembership(o);
+    membership = makeMembership(o, local);
     logMembership(membership, log, source);
-    log.info('start', `${o.mode} overlay for ${o.self} (${o.nodeIp} on ${underlayDev}${o.netns ? `, netns ${o.netns}` : ''}); members from ${source}`, {
+    let fatal: ((e: Error) => void) | undefined;
+    const lost = new Promise<Error>((resolve) => (fatal = resolve));
+    membership.on('fatal', (e) => fatal?.(e));
+    log.info('start', `${o.mode} overlay for ${o.self} (${o.nodeIp} on ${underlayDev}${o.netns !== undefined ? `, netns ${o.netns}` : ''}); members from ${source}`, {
       pid: process.pid,
+      owner: id.owner,
+      protocol: id.protocol,
     });
+    if (!o.clusterCidr) log.warn('start', 'no --cluster-cidr: peers\' pod subnets are bounded only by the underlay and the other nodes; give the cluster\'s pod range to bound them');
     const started = membership.start();
     const first = await Promise.race([started, signal.done]);
     if (typeof first === 'string') {
@@ -114,22 +197,24 @@ export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<numb
       return EXIT_FAILURE;
     }
     log.info('registered', `${self.name} podCIDR ${self.podCIDR}`, { vtepMac: self.vtepMac, version: self.version });
-    agent = new OverlayAgent({
+    const theAgent = new OverlayAgent({
       nl,
       mode: o.mode,
       self: o.self,
       underlayDev,
+      reconciler: id.reconciler,
       ...(o.vni !== undefined ? { vni: o.vni } : {}),
       ...(o.port !== undefined ? { port: o.port } : {}),
       ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
     });
-    logReconciler(agent.reconciler, log);
+    agent = theAgent;
+    logReconciler(theAgent.reconciler, log);
     // The CNI plugin's runtime file: the machine's by default; an agent for a namespace writes one only when told where.
-    const runtimeFile = o.runtimeFile ?? (o.netns ? undefined : DEFAULT_RUNTIME_FILE);
+    const runtimeFile = o.runtimeFile ?? (o.netns !== undefined ? undefined : DEFAULT_RUNTIME_FILE);
     if (runtimeFile) {
       const underlayMtu = (await nl.links.get(underlayDev)).mtu;
       const info = { version: 1 as const, node: self.name, mode: o.mode, networks: o.clusterCidr ? [o.clusterCidr] : [], subnets: [self.podCIDR] };
-      agent.once('desired', (d) => {
+      theAgent.once('desired', (d) => {
         try {
           writeRuntimeFile(runtimeFile, { ...info, mtu: podMtu(d, underlayMtu) });
           log.info('runtime-file', `wrote ${runtimeFile}: subnet ${self.podCIDR}, mtu ${podMtu(d, underlayMtu)}`);
@@ -138,13 +223,24 @@ export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<numb
         }
       });
     }
-    feed = new MembershipFeed(membership, agent);
+    feed = new MembershipFeed(membership, theAgent);
     feed.on('error', (e, retryInMs) => log.error('overlay', `${describeError(e)}; retrying`, { retryInMs }));
-    const sig = await signal.done;
-    log.info('stop', `${sig}: stopping; the kernel is left as it is`);
+    const m = membership;
+    hangup.ready(() => {
+      log.info('reload', `SIGHUP: re-reading ${source} and the underlay`);
+      m.resync();
+      theAgent.refresh().catch((e: unknown) => log.error('reload', `${describeError(e)}; keeping the previous state`));
+    });
+    const end = await Promise.race([signal.done, lost]);
+    if (end instanceof Error) {
+      log.error('stop', `${describeError(end)}; stopping (the kernel is left as it is)`);
+      return EXIT_FAILURE;
+    }
+    log.info('stop', `${end}: stopping; the kernel is left as it is`);
     return EXIT_OK;
   } finally {
     signal.cancel();
+    hangup.cancel();
     await feed?.stop();
     await agent?.stop();
     await membership?.stop({ leave: Boolean(o.leave) });

@@ -48,6 +48,7 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
   readonly reconciler: Reconciler;
   private underlay: { dev: string; mtu: number; subnet?: string } | undefined;
   private watching = false;
+  private lastNodes: OverlayNode[] | undefined;
 
   /** Makes the agent and its Reconciler; nothing is sent until setNodes(). Throws RangeError
    * for a bad reconciler.protocol. */
@@ -99,6 +100,7 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
    * does; kernel refusals of single ops are in the result, not thrown. */
   async setNodes(nodes: OverlayNode[]): Promise<ApplyResult | undefined> {
     const desired = await this.desiredFor(nodes);
+    this.lastNodes = nodes;
     this.emit('desired', desired);
     if (!this.watching) {
       const result = await this.reconciler.apply(desired);
@@ -108,6 +110,23 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
     }
     this.reconciler.setDesired(desired);
     return undefined;
+  }
+
+  /**
+   * Looks at the host again: finds the underlay (device, MTU, subnet) anew, as when the agent
+   * was made, and applies the last node list with it (e.g. on SIGHUP after the underlay's MTU
+   * changed). Resolves with what setNodes() resolves with; does nothing before the first list.
+   */
+  async refresh(): Promise<ApplyResult | undefined> {
+    const previous = this.underlay;
+    this.underlay = undefined;
+    if (!this.lastNodes) return undefined;
+    try {
+      return await this.setNodes(this.lastNodes);
+    } catch (e) {
+      this.underlay ??= previous; // the underlay could not be read: keep what worked
+      throw e;
+    }
   }
 
   /** Stops watching; the kernel keeps the last state. */

@@ -39,7 +39,8 @@ describe('cli: usage', function () {
       [['plan'], /required option '-c, --config <file>' not specified/],
       [['overlay', '--mode', 'warp', '--self', 'a', '--node-ip', '10.0.0.1'], /argument 'warp' is invalid. Allowed choices are host-gw, ipip, vxlan, hybrid/],
       [['overlay', '--mode', 'vxlan', '--self', 'a', '--node-ip', '10.0.0.1', '--pod-cidr', '10.1.0.0/24'], /give --etcd URL\[,URL\] or --nodes FILE/],
-      [['overlay', '--mode', 'vxlan', '--self', 'a', '--node-ip', '10.0.0.1', '--pod-cidr', '10.1.0.0/24', '--cluster-cidr', '10.0.0.0/8', '--etcd', 'http://127.0.0.1:1'], /cannot be used with option '--cluster-cidr/],
+      [['overlay', '--mode', 'vxlan', '--self', 'a', '--node-ip', '10.0.0.1', '--pod-cidr', '10.1.0.0/24', '--cluster-cidr', '10.2.0.0/16', '--etcd', 'http://127.0.0.1:1'], /--pod-cidr: 10\.1\.0\.0\/24 is outside the cluster CIDR 10\.2\.0\.0\/16.*nothing was registered/],
+      [['overlay', '--mode', 'vxlan', '--self', 'a', '--node-ip', '10.0.0.1', '--pod-cidr', '10.1.0.0/24', '--etcd', 'x', '--owner', 'a b'], /--owner <name>' argument 'a b' is invalid/],
       [['overlay', '--mode', 'vxlan', '--self', 'a', '--node-ip', '10.0.0.1', '--etcd', 'http://127.0.0.1:1'], /give --pod-cidr CIDR or --cluster-cidr CIDR/],
       [['overlay', '--mode', 'vxlan', '--self', 'a', '--node-ip', '10.0.0.1', '--pod-cidr', '10.1.0.0/24', '--etcd', 'x', '--ttl', '0'], /--ttl <seconds>' argument '0' is invalid. must be an integer 1\.\.86400/],
       [['watch', '--config', 'x.json', '--resync-ms', 'soon'], /--resync-ms <ms>' argument 'soon' is invalid/],
@@ -74,6 +75,39 @@ describe('cli: usage', function () {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('cli: desired-state files are bounded (issue 17 item 21)', function () {
+  let dir;
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-cli-bounds-'));
+  });
+  afterEach(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a config nested 5,000 levels is a ValidationError, not a stack overflow', function () {
+    const file = path.join(dir, 'deep.json');
+    fs.writeFileSync(file, `{"routes": ${'['.repeat(5000)}${']'.repeat(5000)}}`);
+    const r = runCli(['plan', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: invalid desired state: .*deep\.json: nested deeper than 64 levels \(at byte 74\)/);
+    assert.doesNotMatch(r.stderr, /call stack/);
+    // Brackets inside strings are text, not nesting.
+    fs.writeFileSync(file, JSON.stringify({ routes: [], note: '['.repeat(5000) }));
+    assert.doesNotMatch(runCli(['plan', '--config', file, '--netns', 'no-such-netns-for-sure']).stderr, /nested/);
+  });
+
+  it('a 600 MB config is refused by its size, before it is read', function () {
+    const file = path.join(dir, 'huge.json');
+    fs.writeFileSync(file, '{"routes": [');
+    fs.truncateSync(file, 600 * 1024 * 1024); // sparse: no disk used
+    const t0 = Date.now();
+    const r = runCli(['apply', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: invalid desired state: .*huge\.json: 629145600 bytes, more than the 134217728 a file may have here/);
+    console.log(`      (refused in ${Date.now() - t0} ms)`);
   });
 });
 
@@ -121,6 +155,19 @@ kernelDescribe('cli: plan, apply, watch on the kernel', function () {
     r = runCli(['plan', '--config', config, '--netns', ns()]);
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /^Plan: 0 to create, 0 to update, 0 to recreate, 0 to delete\.$/m);
+  });
+
+  it('output is complete whatever it is piped to: a 100,001-line plan and its --json (issue 17 item 20)', function () {
+    const n = 100000;
+    const routes = Array.from({ length: n }, (_, i) => ({ dst: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32`, via: '10.57.4.1', dev: 'eth0' }));
+    fs.writeFileSync(config, JSON.stringify({ routes }));
+    const r = runCli(['plan', '--config', config, '--netns', ns()], { timeout: 60000 });
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stdout.split('\n').filter(Boolean);
+    assert.equal(lines.filter((l) => l.startsWith('+   route ')).length, n);
+    assert.equal(lines[lines.length - 1], `Plan: ${n} to create, 0 to update, 0 to recreate, 0 to delete.`);
+    const j = runCli(['plan', '--config', config, '--netns', ns(), '--json'], { timeout: 60000 });
+    assert.equal(JSON.parse(j.stdout).ops.length, n, `${j.stdout.length} bytes`);
   });
 
   it('watch repairs drift, logs one JSON line per event, and leaves the kernel as it is on SIGTERM', async function () {

@@ -8,7 +8,7 @@ const CLI = path.join(__dirname, '..', '..', 'dist', 'cli', 'index.js');
 
 /** Runs the command to completion: { code, stdout, stderr }. */
 function runCli(args, { timeout = 30000 } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout });
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 

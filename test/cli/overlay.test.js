@@ -13,7 +13,8 @@ const { startCli, killAll } = require('./helpers');
 
 const HOST3 = { name: 'host3', nodeIP: '10.57.4.22', podCIDR: '192.168.12.0/24', podIP: '192.168.12.10' };
 const HOSTS = [...SEED_HOSTS, HOST3];
-const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '77').map((r) => r.dst).sort();
+// The overlay's routes carry its protocol, 78 (plan/apply/watch use 77).
+const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '78').map((r) => r.dst).sort();
 let counter = 0;
 
 const until = (cond, ms = 15000, what = 'condition') => pollUntil(cond, { ms, what, every: 25 });
@@ -85,7 +86,7 @@ etcdDescribe(
         const line = await a.waitFor(/registered: solo podCIDR /);
         const cidr = line.match(/podCIDR (10\.200\.\d+\.\d+\/26)/)[1];
         const gw = cidr.replace(/\d+\/26$/, (m) => `${Number(m.split('/')[0]) + 1}/32`);
-        await until(() => ip(ns(), '-4', 'addr', 'show', 'dev', 'vxlan0').includes(gw), 10000, 'VTEP address');
+        await until(() => ipJson(ns(), '-4', 'addr', 'show').some((l) => l.ifname === 'vxlan0' && l.addr_info.some((a) => `${a.local}/${a.prefixlen}` === gw)), 10000, 'VTEP address');
         a.child.kill('SIGTERM');
         assert.equal((await a.exited).code, 0);
         a = startCli(args);
@@ -115,7 +116,7 @@ etcdDescribe(
           fs.writeFileSync(file, JSON.stringify({ nodes: [me, peer] }));
           const a = startCli(['overlay', '--mode', 'host-gw', '--self', 'n1', '--node-ip', '10.61.0.1', '--nodes', file, '--netns', ns()]);
           await until(() => routes(ns()).join() === '10.202.2.0/24', 10000, 'route to n2');
-          assert.match(ip(ns(), 'route', 'show', '10.202.2.0/24'), /via 10\.61\.0\.2 dev eth0 proto 77 onlink/);
+          assert.match(ip(ns(), 'route', 'show', '10.202.2.0/24'), /via 10\.61\.0\.2 dev eth0 proto 78 onlink/);
           fs.writeFileSync(`${file}.new`, JSON.stringify({ nodes: [me] }));
           fs.renameSync(`${file}.new`, file);
           await until(() => routes(ns()).length === 0, 10000, 'route to n2 removed');

@@ -56,7 +56,7 @@ cniDescribe('cni: pods on two hosts joined by `netlink-agent overlay`', function
     for (const h of hosts) {
       await until(() => fs.existsSync(h.runtimeFile), 30000, `${h.name}'s runtime file`);
       const other = hosts.find((o) => o !== h);
-      await until(() => ipJson(h.ns, 'route', 'show', 'proto', '77').some((r) => r.dst === other.podCIDR), 30000, `${h.name}'s route to ${other.podCIDR}`);
+      await until(() => ipJson(h.ns, 'route', 'show', 'proto', '78').some((r) => r.dst === other.podCIDR), 30000, `${h.name}'s route to ${other.podCIDR}`);
     }
     const pods = [];
     for (const h of hosts) {
