@@ -235,7 +235,12 @@ kernelDescribe('wire: the I/O threads of a socket on the real kernel', function 
       } finally {
         sock.close();
       }
-      for (const t of mine) if (fs.existsSync(`/proc/self/task/${t}`)) outlived.push(t);
+      // pthread_join returns when the kernel clears the thread's tid, a moment before its
+      // /proc entry goes: give that moment, not more.
+      for (const t of mine) {
+        for (let wait = 0; wait < 200 && fs.existsSync(`/proc/self/task/${t}`); wait++) await new Promise((r) => setTimeout(r, 5));
+        if (fs.existsSync(`/proc/self/task/${t}`)) outlived.push(t);
+      }
     };
     await cycle(0); // warm-up: whatever the process opens once (libuv's pool) is opened now
     const fd0 = fds();
