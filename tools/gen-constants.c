@@ -7,6 +7,8 @@
 #include <linux/if_tunnel.h>
 #include <linux/veth.h>
 #include <linux/if_arp.h>
+#include <linux/nexthop.h>
+#include <linux/fib_rules.h>
 
 int main(void){
   printf("\n// Message types (rtnetlink.h)\n");
@@ -23,6 +25,15 @@ int main(void){
   printf("export const RTM_NEWNEIGH = %lld;\n", (long long)(RTM_NEWNEIGH));
   printf("export const RTM_DELNEIGH = %lld;\n", (long long)(RTM_DELNEIGH));
   printf("export const RTM_GETNEIGH = %lld;\n", (long long)(RTM_GETNEIGH));
+  printf("export const RTM_NEWRULE = %lld;\n", (long long)(RTM_NEWRULE));
+  printf("export const RTM_DELRULE = %lld;\n", (long long)(RTM_DELRULE));
+  printf("export const RTM_GETRULE = %lld;\n", (long long)(RTM_GETRULE));
+  printf("export const RTM_NEWNEXTHOP = %lld;\n", (long long)(RTM_NEWNEXTHOP));
+  printf("export const RTM_DELNEXTHOP = %lld;\n", (long long)(RTM_DELNEXTHOP));
+  printf("export const RTM_GETNEXTHOP = %lld;\n", (long long)(RTM_GETNEXTHOP));
+  printf("export const RTM_NEWNEXTHOPBUCKET = %lld;\n", (long long)(RTM_NEWNEXTHOPBUCKET));
+  printf("export const RTM_DELNEXTHOPBUCKET = %lld;\n", (long long)(RTM_DELNEXTHOPBUCKET));
+  printf("export const RTM_GETNEXTHOPBUCKET = %lld;\n", (long long)(RTM_GETNEXTHOPBUCKET));
   printf("export const RTM_NEWNSID = %lld;\n", (long long)(RTM_NEWNSID));
   printf("export const RTM_GETNSID = %lld;\n", (long long)(RTM_GETNSID));
   printf("\n// Address families\n");
@@ -378,9 +389,72 @@ int main(void){
   printf("export const RTNLGRP_IPV6_MROUTE = %lld;\n", (long long)(RTNLGRP_IPV6_MROUTE));
   printf("export const RTNLGRP_IPV6_ROUTE = %lld;\n", (long long)(RTNLGRP_IPV6_ROUTE));
   printf("export const RTNLGRP_IPV6_IFINFO = %lld;\n", (long long)(RTNLGRP_IPV6_IFINFO));
+  printf("export const RTNLGRP_IPV6_RULE = %lld;\n", (long long)(RTNLGRP_IPV6_RULE));
   printf("export const RTNLGRP_NSID = %lld;\n", (long long)(RTNLGRP_NSID));
+  printf("export const RTNLGRP_NEXTHOP = %lld;\n", (long long)(RTNLGRP_NEXTHOP));
   printf("\n// RTEXT_FILTER (IFLA_EXT_MASK)\n");
   printf("export const RTEXT_FILTER_VF = %lld;\n", (long long)(RTEXT_FILTER_VF));
   printf("export const RTEXT_FILTER_BRVLAN = %lld;\n", (long long)(RTEXT_FILTER_BRVLAN));
   printf("export const RTEXT_FILTER_SKIP_STATS = %lld;\n", (long long)(RTEXT_FILTER_SKIP_STATS));
+  printf("\n// Nexthop objects (nexthop.h)\n");
+  printf("export const NEXTHOP_GRP_TYPE_MPATH = %lld;\n", (long long)(NEXTHOP_GRP_TYPE_MPATH));
+  printf("export const NEXTHOP_GRP_TYPE_RES = %lld;\n", (long long)(NEXTHOP_GRP_TYPE_RES));
+  printf("export const NHA_UNSPEC = %lld;\n", (long long)(NHA_UNSPEC));
+  printf("export const NHA_ID = %lld;\n", (long long)(NHA_ID));
+  printf("export const NHA_GROUP = %lld;\n", (long long)(NHA_GROUP));
+  printf("export const NHA_GROUP_TYPE = %lld;\n", (long long)(NHA_GROUP_TYPE));
+  printf("export const NHA_BLACKHOLE = %lld;\n", (long long)(NHA_BLACKHOLE));
+  printf("export const NHA_OIF = %lld;\n", (long long)(NHA_OIF));
+  printf("export const NHA_GATEWAY = %lld;\n", (long long)(NHA_GATEWAY));
+  printf("export const NHA_ENCAP_TYPE = %lld;\n", (long long)(NHA_ENCAP_TYPE));
+  printf("export const NHA_ENCAP = %lld;\n", (long long)(NHA_ENCAP));
+  printf("export const NHA_GROUPS = %lld;\n", (long long)(NHA_GROUPS));
+  printf("export const NHA_MASTER = %lld;\n", (long long)(NHA_MASTER));
+  printf("export const NHA_FDB = %lld;\n", (long long)(NHA_FDB));
+  printf("export const NHA_RES_GROUP = %lld;\n", (long long)(NHA_RES_GROUP));
+  printf("export const NHA_RES_BUCKET = %lld;\n", (long long)(NHA_RES_BUCKET));
+  printf("export const NHA_RES_GROUP_PAD = %lld;\n", (long long)(NHA_RES_GROUP_PAD));
+  printf("export const NHA_RES_GROUP_BUCKETS = %lld;\n", (long long)(NHA_RES_GROUP_BUCKETS));
+  printf("export const NHA_RES_GROUP_IDLE_TIMER = %lld;\n", (long long)(NHA_RES_GROUP_IDLE_TIMER));
+  printf("export const NHA_RES_GROUP_UNBALANCED_TIMER = %lld;\n", (long long)(NHA_RES_GROUP_UNBALANCED_TIMER));
+  printf("export const NHA_RES_GROUP_UNBALANCED_TIME = %lld;\n", (long long)(NHA_RES_GROUP_UNBALANCED_TIME));
+  printf("export const NHA_RES_BUCKET_PAD = %lld;\n", (long long)(NHA_RES_BUCKET_PAD));
+  printf("export const NHA_RES_BUCKET_INDEX = %lld;\n", (long long)(NHA_RES_BUCKET_INDEX));
+  printf("export const NHA_RES_BUCKET_IDLE_TIME = %lld;\n", (long long)(NHA_RES_BUCKET_IDLE_TIME));
+  printf("export const NHA_RES_BUCKET_NH_ID = %lld;\n", (long long)(NHA_RES_BUCKET_NH_ID));
+  printf("\n// Policy rules (fib_rules.h)\n");
+  printf("export const FIB_RULE_PERMANENT = %lld;\n", (long long)(FIB_RULE_PERMANENT));
+  printf("export const FIB_RULE_INVERT = %lld;\n", (long long)(FIB_RULE_INVERT));
+  printf("export const FIB_RULE_UNRESOLVED = %lld;\n", (long long)(FIB_RULE_UNRESOLVED));
+  printf("export const FIB_RULE_IIF_DETACHED = %lld;\n", (long long)(FIB_RULE_IIF_DETACHED));
+  printf("export const FIB_RULE_OIF_DETACHED = %lld;\n", (long long)(FIB_RULE_OIF_DETACHED));
+  printf("export const FIB_RULE_FIND_SADDR = %lld;\n", (long long)(FIB_RULE_FIND_SADDR));
+  printf("export const FRA_UNSPEC = %lld;\n", (long long)(FRA_UNSPEC));
+  printf("export const FRA_DST = %lld;\n", (long long)(FRA_DST));
+  printf("export const FRA_SRC = %lld;\n", (long long)(FRA_SRC));
+  printf("export const FRA_IIFNAME = %lld;\n", (long long)(FRA_IIFNAME));
+  printf("export const FRA_GOTO = %lld;\n", (long long)(FRA_GOTO));
+  printf("export const FRA_PRIORITY = %lld;\n", (long long)(FRA_PRIORITY));
+  printf("export const FRA_FWMARK = %lld;\n", (long long)(FRA_FWMARK));
+  printf("export const FRA_FLOW = %lld;\n", (long long)(FRA_FLOW));
+  printf("export const FRA_TUN_ID = %lld;\n", (long long)(FRA_TUN_ID));
+  printf("export const FRA_SUPPRESS_IFGROUP = %lld;\n", (long long)(FRA_SUPPRESS_IFGROUP));
+  printf("export const FRA_SUPPRESS_PREFIXLEN = %lld;\n", (long long)(FRA_SUPPRESS_PREFIXLEN));
+  printf("export const FRA_TABLE = %lld;\n", (long long)(FRA_TABLE));
+  printf("export const FRA_FWMASK = %lld;\n", (long long)(FRA_FWMASK));
+  printf("export const FRA_OIFNAME = %lld;\n", (long long)(FRA_OIFNAME));
+  printf("export const FRA_PAD = %lld;\n", (long long)(FRA_PAD));
+  printf("export const FRA_L3MDEV = %lld;\n", (long long)(FRA_L3MDEV));
+  printf("export const FRA_UID_RANGE = %lld;\n", (long long)(FRA_UID_RANGE));
+  printf("export const FRA_PROTOCOL = %lld;\n", (long long)(FRA_PROTOCOL));
+  printf("export const FRA_IP_PROTO = %lld;\n", (long long)(FRA_IP_PROTO));
+  printf("export const FRA_SPORT_RANGE = %lld;\n", (long long)(FRA_SPORT_RANGE));
+  printf("export const FRA_DPORT_RANGE = %lld;\n", (long long)(FRA_DPORT_RANGE));
+  printf("export const FR_ACT_UNSPEC = %lld;\n", (long long)(FR_ACT_UNSPEC));
+  printf("export const FR_ACT_TO_TBL = %lld;\n", (long long)(FR_ACT_TO_TBL));
+  printf("export const FR_ACT_GOTO = %lld;\n", (long long)(FR_ACT_GOTO));
+  printf("export const FR_ACT_NOP = %lld;\n", (long long)(FR_ACT_NOP));
+  printf("export const FR_ACT_BLACKHOLE = %lld;\n", (long long)(FR_ACT_BLACKHOLE));
+  printf("export const FR_ACT_UNREACHABLE = %lld;\n", (long long)(FR_ACT_UNREACHABLE));
+  printf("export const FR_ACT_PROHIBIT = %lld;\n", (long long)(FR_ACT_PROHIBIT));
 return 0;}
