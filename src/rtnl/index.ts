@@ -43,4 +43,20 @@ export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } fr
 export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator, RouteSpecReader, type SpecFields, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor } from './neighbor';
 export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb } from './fdb';
+export {
+  Nexthops,
+  describeNexthop,
+  lookUpNexthops,
+  parseNexthopMessage,
+  parseNexthopBucketMessage,
+  encodeNexthop,
+  validateNexthopSpec,
+  checkNexthopRefs,
+  isGroupSpec,
+  USER_HZ,
+  type NexthopRef,
+  type NexthopAddManyOptions,
+  type NexthopDumpRequest,
+} from './nexthop';
+export { Rules, ruleKey, describeRule, parseRuleMessage, encodeRule, validateRuleSpec } from './rule';
 export { Monitor, type MonitorGroup, type MonitorOptions, type MonitorEvent, type MonitorEvents } from './monitor';

@@ -26,17 +26,27 @@ import {
   RTNLGRP_IPV6_ROUTE,
   RTNLGRP_LINK,
   RTNLGRP_NEIGH,
+  RTNLGRP_NEXTHOP,
+  RTNLGRP_IPV4_RULE,
+  RTNLGRP_IPV6_RULE,
+  RTM_NEWNEXTHOP,
+  RTM_DELNEXTHOP,
+  RTM_NEWRULE,
+  RTM_DELRULE,
 } from './constants';
 import type { RtnlContext } from './context';
 import { parseFdbMessage } from './fdb';
 import { parseLinkMessage } from './link';
 import { parseNeighborMessage } from './neighbor';
 import { parseRouteMessage } from './route';
-import type { Address, FdbEntry, Link, Neighbor, Route } from './types';
+import { parseNexthopMessage } from './nexthop/codec';
+import { parseRuleMessage } from './rule';
+import type { Address, FdbEntry, Link, Neighbor, NexthopObject, Route, Rule } from './types';
 import { Problems, checkBool, checkInt, checkKeys, describeValue, own } from '../values/problems';
 
-/** What to listen to: 'neigh' carries both neighbour and FDB (AF_BRIDGE) events. */
-export type MonitorGroup = 'link' | 'addr' | 'route' | 'neigh';
+/** What to listen to: 'neigh' carries both neighbour and FDB (AF_BRIDGE) events; 'nexthop'
+ * nexthop objects (RTNLGRP_NEXTHOP); 'rule' IPv4 and IPv6 rules (RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE). */
+export type MonitorGroup = 'link' | 'addr' | 'route' | 'neigh' | 'nexthop' | 'rule';
 
 /** The RTNLGRP_* groups each MonitorGroup joins. */
 export const MONITOR_GROUPS: Record<MonitorGroup, readonly number[]> = {
@@ -44,6 +54,8 @@ export const MONITOR_GROUPS: Record<MonitorGroup, readonly number[]> = {
   addr: [RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR],
   route: [RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE],
   neigh: [RTNLGRP_NEIGH],
+  nexthop: [RTNLGRP_NEXTHOP],
+  rule: [RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE],
 };
 
 /** What Rtnl.monitor() takes. */
@@ -79,6 +91,11 @@ export interface MonitorEvents {
   neighbor: (e: MonitorEvent<Neighbor>) => void;
   /** AF_BRIDGE neighbour messages: FDB entries. */
   fdb: (e: MonitorEvent<FdbEntry>) => void;
+  /** RTM_NEWNEXTHOP / RTM_DELNEXTHOP (group 'nexthop'). The kernel sends no event for the
+   * routes it removes with a deleted nexthop, nor for a group's member change by replace. */
+  nexthop: (e: MonitorEvent<NexthopObject>) => void;
+  /** RTM_NEWRULE / RTM_DELRULE, IPv4 and IPv6 (group 'rule'). */
+  rule: (e: MonitorEvent<Rule>) => void;
   /** The kernel dropped events (ENOBUFS): state mirrored from events is stale, re-read it. */
   overflow: () => void;
   /** A message that could not be decoded (the monitor keeps going). */
@@ -253,6 +270,10 @@ export class Monitor extends EventEmitter<MonitorEvents> {
         return void this.emit('neighbor', { action, object: ev.object });
       case 'fdb':
         return void this.emit('fdb', { action, object: ev.object });
+      case 'nexthop':
+        return void this.emit('nexthop', { action, object: ev.object });
+      case 'rule':
+        return void this.emit('rule', { action, object: ev.object });
     }
   }
 }
@@ -263,6 +284,8 @@ type Decoded =
   | { kind: 'route'; object: Route }
   | { kind: 'neighbor'; object: Neighbor }
   | { kind: 'fdb'; object: FdbEntry }
+  | { kind: 'nexthop'; object: NexthopObject }
+  | { kind: 'rule'; object: Rule }
   | { kind: 'skip' };
 
 /** Decodes an event message; throws for one that cannot be decoded. */
@@ -284,6 +307,15 @@ function decode(m: MessageView): Decoded {
       const fam = familyOf(m);
       if (fam === AF_BRIDGE) return { kind: 'fdb', object: parseFdbMessage(m) };
       if (fam === AF_INET || fam === AF_INET6) return { kind: 'neighbor', object: parseNeighborMessage(m) };
+      return { kind: 'skip' };
+    }
+    case RTM_NEWNEXTHOP:
+    case RTM_DELNEXTHOP:
+      return { kind: 'nexthop', object: parseNexthopMessage(m) };
+    case RTM_NEWRULE:
+    case RTM_DELRULE: {
+      const fam = familyOf(m);
+      if (fam === AF_INET || fam === AF_INET6) return { kind: 'rule', object: parseRuleMessage(m) };
       return { kind: 'skip' };
     }
     default:

@@ -6,6 +6,8 @@ import { Fdb } from './fdb';
 import { Links } from './link';
 import { Monitor, type MonitorOptions } from './monitor';
 import { Neighbors } from './neighbor';
+import { Nexthops } from './nexthop';
+import { Rules } from './rule';
 import { DeviceResolver } from './resolve';
 import { Routes } from './route';
 import { checkNetns, netnsPath } from '../values/names';
@@ -47,6 +49,10 @@ export class Rtnl {
   readonly fdb: Fdb;
   /** Neighbour (ARP / NDP) entries. */
   readonly neighbors: Neighbors;
+  /** Nexthop objects: single nexthops and groups that routes and vxlan FDB entries name by id. */
+  readonly nexthops: Nexthops;
+  /** Policy routing rules (IPv4 and IPv6). */
+  readonly rules: Rules;
   /** Device name <-> index lookups used by the others. */
   readonly devices: DeviceResolver;
   private readonly ctx: RtnlContext;
@@ -63,6 +69,8 @@ export class Rtnl {
     this.routes = new Routes(this.ctx);
     this.fdb = new Fdb(this.ctx);
     this.neighbors = new Neighbors(this.ctx);
+    this.nexthops = new Nexthops(this.ctx);
+    this.rules = new Rules(this.ctx);
   }
 
   /** Opens a socket in the namespace asked for. Rejects with ValidationError for a netns that

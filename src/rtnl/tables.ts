@@ -12,6 +12,8 @@ import { linkKinds } from './link/kinds';
 import { LINKINFO_ATTRS, LINK_ATTRS, LINK_CHANGE_FIELDS, LINK_COMMON_FIELDS, LINK_FILTER_FIELDS } from './link/table';
 import { VETH_PEER_FIELDS } from './link/veth';
 import { METRICS_ATTRS, NEXTHOP_ATTRS, NEXTHOP_FIELDS, ROUTE_ATTRS, ROUTE_FIELDS, ROUTE_FILTER_FIELDS, ROUTE_LOOKUP_FIELDS } from './route/table';
+import { NHA_ATTRS, NHA_RES_BUCKET_ATTRS, NHA_RES_GROUP_ATTRS, NH_FILTER_FIELDS, NH_GROUP_FIELDS, NH_GROUP_MEMBER_FIELDS, NH_SINGLE_FIELDS } from './nexthop/table';
+import { FRA_ATTRS, RULE_FIELDS, RULE_FILTER_FIELDS } from './rule/table';
 import type { FieldTable } from './spec';
 
 /** The spec field tables, each naming the interface it describes. */
@@ -32,11 +34,17 @@ export function specTables(): FieldTable[] {
     NEXTHOP_FIELDS,
     ROUTE_FILTER_FIELDS,
     ROUTE_LOOKUP_FIELDS,
+    NH_SINGLE_FIELDS,
+    NH_GROUP_FIELDS,
+    NH_GROUP_MEMBER_FIELDS,
+    NH_FILTER_FIELDS,
+    RULE_FIELDS,
+    RULE_FILTER_FIELDS,
   ];
 }
 
 /** The attribute tables, by message kind. */
 export function attrTables(): Array<AttrTable<AttrSpec>> {
   const kindData = linkKinds().flatMap((k) => (k.data ? [k.data] : []));
-  return [IFA_ATTRS, NEIGHBOR_ATTRS, FDB_ATTRS, LINK_ATTRS, LINKINFO_ATTRS, ...kindData, ROUTE_ATTRS, METRICS_ATTRS, NEXTHOP_ATTRS];
+  return [IFA_ATTRS, NEIGHBOR_ATTRS, FDB_ATTRS, LINK_ATTRS, LINKINFO_ATTRS, ...kindData, ROUTE_ATTRS, METRICS_ATTRS, NEXTHOP_ATTRS, NHA_ATTRS, NHA_RES_GROUP_ATTRS, NHA_RES_BUCKET_ATTRS, FRA_ATTRS];
 }

@@ -55,6 +55,8 @@ export type LinkSpec = RegisteredLinkSpec;
 /** The link kinds links.add() can create: 'vxlan', 'ipip', 'veth', 'bridge', 'wireguard' or 'macvlan'. */
 export type LinkKind = LinkSpec['kind'];
 export type * from './link/kinds';
+export type * from './nexthop/types';
+export type * from './rule/types';
 
 /** What links.set() can change in place. */
 export interface LinkChanges {
@@ -307,6 +309,8 @@ export interface RouteSpec {
   advmss?: number;
   /** Multipath: exclusive with via/dev. */
   nexthops?: NexthopSpec[];
+  /** Use the nexthop object with this id (RTA_NH_ID): exclusive with via, dev, onlink and nexthops; not an FDB nexthop. */
+  nhid?: number;
 }
 
 /** One path of a multipath route as read back. */
@@ -355,6 +359,8 @@ export interface Route {
   advmss?: number;
   /** The paths of a multipath route (RTA_MULTIPATH). */
   nexthops?: Nexthop[];
+  /** RTA_NH_ID: the nexthop object the route uses, when it uses one (via, dev or nexthops then show what it resolves to). */
+  nhid?: number;
   /** rtm_flags (RTNH_F_* and RTM_F_*). */
   flags: number;
   /** RTA_* attributes this library does not decode (RTA_NH_ID, RTA_EXPIRES, ...), as the
@@ -489,6 +495,8 @@ export interface FdbSpec {
   self?: boolean;
   /** NTF_MASTER: the bridge's table, for a bridge port. */
   master?: boolean;
+  /** An FDB nexthop group's id (NDA_NH_ID) instead of dst: a vxlan device only; exclusive with dst, vni and port. */
+  nhid?: number;
 }
 
 /** An FDB entry as fdb.list() returns it. */
@@ -525,6 +533,8 @@ export interface FdbEntry {
   linkNetnsId?: number;
   /** NDA_PROTOCOL: who made the entry, when set. */
   protocol?: number;
+  /** NDA_NH_ID: the FDB nexthop group the entry sends to, when set. */
+  nhid?: number;
   /** Attributes this library does not decode, as the kernel sent them (present only when there are some). */
   unknown?: RawAttribute[];
 }

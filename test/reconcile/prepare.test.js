@@ -29,6 +29,7 @@ const OTHER = {
   mtu: 1400,
   advmss: 1360,
   nexthops: [{ via: '10.57.4.1', dev: 'eth0' }],
+  nhid: 10,
 };
 const SIMPLE_FIELDS = ['dst', 'via', 'dev', 'onlink', 'protocol'];
 
@@ -40,7 +41,8 @@ describe('reconcile: the route kind\'s prepare', function () {
 
   it('a route with any other field set is not simple (it is compared through its expected Route)', function () {
     for (const [k, v] of Object.entries(OTHER)) {
-      const spec = k === 'nexthops' ? { dst: BASE.dst, nexthops: v } : { ...BASE, [k]: v };
+      // nexthops and nhid exclude via/dev: they replace them.
+      const spec = k === 'nexthops' || k === 'nhid' ? { dst: BASE.dst, [k]: v } : { ...BASE, [k]: v };
       const p = prepareDesired({ routes: [spec] }, 77);
       assert.equal(p.routes.length, 1, k);
       assert.equal(p.routes[0].simple, false, k);

@@ -28,7 +28,7 @@ describe('reliability: decoder fuzzing', function () {
 
   it('the corpus is real kernel output of every kind, and every captured message decodes cleanly', function () {
     const kinds = new Set(corpus.messages.map((m) => m.decoder));
-    for (const k of ['link', 'route', 'address', 'neighbor', 'fdb', 'ack', 'done']) assert.ok(kinds.has(k), `no captured ${k} message`);
+    for (const k of ['link', 'route', 'address', 'neighbor', 'fdb', 'nexthop', 'nexthopBucket', 'rule', 'ack', 'done']) assert.ok(kinds.has(k), `no captured ${k} message`);
     // The error fixtures carry the kernel's extended-ack text: the corpus reaches the TLV parser.
     const acks = corpus.messages.filter((m) => m.decoder === 'ack').map((m) => wire.parseAckError(fuzz.viewOf(m.bytes, 0, m.bytes.length)));
     assert.ok(acks.some((a) => a.errno < 0 && a.ack.message), 'an error with extended-ack text');

@@ -45,6 +45,9 @@ const DECODERS = {
   address: (m) => rtnl.parseAddressMessage(m),
   neighbor: (m) => rtnl.parseNeighborMessage(m),
   fdb: (m) => rtnl.parseFdbMessage(m),
+  nexthop: (m) => rtnl.parseNexthopMessage(m),
+  nexthopBucket: (m) => rtnl.parseNexthopBucketMessage(m),
+  rule: (m) => rtnl.parseRuleMessage(m),
   ack: (m) => wire.parseAckError(m),
   done: (m) => wire.parseAckError(m, true),
   attrs: (m) => walkAttrs(m.buf, Math.min(m.payload + 16, m.end), m.end, 0),
@@ -146,6 +149,15 @@ function decoderFor(type, family) {
     case C.RTM_NEWNEIGH:
     case C.RTM_DELNEIGH:
       return family === C.AF_BRIDGE ? 'fdb' : 'neighbor';
+    case C.RTM_NEWNEXTHOP:
+    case C.RTM_DELNEXTHOP:
+      return 'nexthop';
+    case C.RTM_NEWNEXTHOPBUCKET:
+    case C.RTM_DELNEXTHOPBUCKET:
+      return 'nexthopBucket';
+    case C.RTM_NEWRULE:
+    case C.RTM_DELRULE:
+      return 'rule';
     case wire.NLMSG_ERROR:
       return 'ack';
     case wire.NLMSG_DONE:
@@ -200,6 +212,11 @@ function familyHeaderLen(type) {
     case 'neighbor':
     case 'fdb':
       return C.NDMSG_LEN;
+    case 'nexthop':
+    case 'nexthopBucket':
+      return C.NHMSG_LEN;
+    case 'rule':
+      return C.FIB_RULE_HDR_LEN;
     default:
       return 0;
   }

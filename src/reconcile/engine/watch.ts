@@ -50,7 +50,7 @@ export function watchTiming(options: unknown): WatchTiming {
 }
 
 /** The monitor group that carries each kind of event. */
-const GROUP_OF: Record<ObjectEvent, MonitorGroup> = { link: 'link', address: 'addr', route: 'route', neighbor: 'neigh', fdb: 'neigh' };
+const GROUP_OF: Record<ObjectEvent, MonitorGroup> = { link: 'link', address: 'addr', route: 'route', neighbor: 'neigh', fdb: 'neigh', nexthop: 'nexthop', rule: 'rule' };
 
 /** What a WatchLoop asks of its owner. */
 export interface WatchHooks {

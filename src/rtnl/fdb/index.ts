@@ -17,7 +17,9 @@ import { AF_BRIDGE, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_REACHABL
 import type { RtnlContext } from '../context';
 import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg } from '../ndmsg';
 import type { FdbEntry, FdbFilter, FdbSpec } from '../types';
-import { Problems, own } from '../../values/problems';
+import { Problems, describeValue, own } from '../../values/problems';
+import { Links } from '../link';
+import { lookUpNexthops } from '../nexthop';
 import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
 
 export { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
@@ -42,6 +44,12 @@ export function validateFdbSpec(p: Problems, path: string, x: unknown): boolean 
   if (own(x, 'self') === false && own(x, 'master') !== true) {
     p.add(path ? `${path}.self` : 'self', 'self: false needs master: true (an entry must go in some table)');
   }
+  if (own(x, 'nhid') !== undefined) {
+    for (const f of ['dst', 'vni', 'port']) {
+      if (own(x, f) !== undefined) p.add(path ? `${path}.nhid` : 'nhid', `nhid and ${f} are exclusive (the nexthop group holds the remotes)`);
+    }
+    if (own(x, 'master') === true) p.add(path ? `${path}.nhid` : 'nhid', "a bridge's table takes no nhid (only a vxlan device's own)");
+  }
   return p.list.length === before;
 }
 
@@ -59,7 +67,7 @@ function ntfOf(e: FdbSpec): number {
 export function encodeFdb(w: MessageWriter, type: number, flags: number, e: FdbSpec, devIndex: number): void {
   w.begin(type, flags);
   writeNdmsg(w, AF_BRIDGE, devIndex, e.permanent === false ? FDB_STATE_STATIC : FDB_STATE_PERMANENT, ntfOf(e));
-  FDB_ATTRS.encode(w, { mac: e.mac, dst: e.dst, vlan: e.vlan, port: e.port, vni: e.vni });
+  FDB_ATTRS.encode(w, { mac: e.mac, dst: e.dst, vlan: e.vlan, port: e.port, vni: e.vni, nhid: e.nhid });
   w.end();
 }
 
@@ -87,6 +95,7 @@ interface FdbValues {
   linkNetnsId: number | undefined;
   protocol: number | undefined;
   flagsExt: number | undefined;
+  nhid: number | undefined;
 }
 
 /**
@@ -110,6 +119,7 @@ export function parseFdbMessage(m: MessageView): FdbEntry {
     linkNetnsId: undefined,
     protocol: undefined,
     flagsExt: undefined,
+    nhid: undefined,
   };
   const unknown = FDB_ATTRS.decodeInto(m.buf, m.payload + NDMSG.size, m.end, v);
   if (v.mac === undefined) throw new NetlinkParseError('FDB message without NDA_LLADDR', m.payload);
@@ -132,6 +142,7 @@ export function parseFdbMessage(m: MessageView): FdbEntry {
   if (v.srcVni !== undefined) out.srcVni = v.srcVni;
   if (v.linkNetnsId !== undefined) out.linkNetnsId = v.linkNetnsId;
   if (v.protocol !== undefined) out.protocol = v.protocol;
+  if (v.nhid !== undefined) out.nhid = v.nhid;
   if (unknown !== undefined) out.unknown = unknown;
   return out;
 }
@@ -142,6 +153,7 @@ function describe(e: FdbSpec): string {
   if (e.vni !== undefined) s += ` vni ${e.vni}`;
   if (e.port !== undefined) s += ` port ${e.port}`;
   if (e.vlan !== undefined) s += ` vlan ${e.vlan}`;
+  if (e.nhid !== undefined) s += ` nhid ${e.nhid}`;
   return s + devText(e.dev);
 }
 
@@ -157,6 +169,7 @@ function specOf(e: FdbEntry): FdbSpec {
     vni: e.vni,
     port: e.port,
     vlan: e.vlan,
+    nhid: e.nhid,
     self: e.self || onBridgeItself || !master,
     master,
   };
@@ -253,12 +266,28 @@ export class Fdb {
     return runMany(this.ctx, 'fdb.delMany', all, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_DELNEIGH, 0, e, i), describe);
   }
 
+  /**
+   * An entry with nhid: the device must be a vxlan device and the nexthop an FDB nexthop group
+   * (what the vxlan driver accepts). Looked up before anything is written (reads only): a
+   * ValidationError naming the field otherwise.
+   */
+  private async checkNhid(e: FdbSpec, index: number, what: string): Promise<void> {
+    const p = new Problems();
+    const link = await new Links(this.ctx).get(index);
+    if (link.kind !== 'vxlan') p.add('nhid', `${describeValue(e.dev)} is ${link.kind === null ? 'a device without kind' : `a ${link.kind} device`}: only vxlan devices take FDB entries with nhid`);
+    const ref = (await lookUpNexthops(this.ctx, [e.nhid!], what)).get(e.nhid!);
+    if (ref === undefined) p.add('nhid', `no nexthop with id ${e.nhid}`);
+    else if (!ref.fdb || !ref.group) p.add('nhid', `nexthop ${e.nhid} is not an FDB nexthop group (add one with { id, group, fdb: true })`);
+    p.throwIfAny(what);
+  }
+
   private async modify(op: string, e: FdbSpec, type: number, flags: number): Promise<void> {
     const p = new Problems();
     validateFdbSpec(p, '', e);
     p.throwIfAny(op);
     const what = `${op} ${describe(e)}`;
     const index = await this.ctx.devices.index(e.dev, what);
+    if (own(e, 'nhid') !== undefined && type === RTM_NEWNEIGH) await this.checkNhid(e, index, what);
     await this.ctx.socket.request((w) => encodeFdb(w, type, flags, e, index), { what });
   }
 }

@@ -4,7 +4,7 @@
  * an FdbSpec and an FdbFilter.
  */
 import { attr, be16, ip, mac, s32, skip, u16, u32, u8, defineAttrs } from '../../wire/attrs';
-import { NDA_CACHEINFO, NDA_DST, NDA_FLAGS_EXT, NDA_IFINDEX, NDA_LINK_NETNSID, NDA_LLADDR, NDA_MASTER, NDA_PORT, NDA_PROTOCOL, NDA_SRC_VNI, NDA_VLAN, NDA_VNI } from '../constants';
+import { NDA_CACHEINFO, NDA_DST, NDA_FLAGS_EXT, NDA_IFINDEX, NDA_LINK_NETNSID, NDA_LLADDR, NDA_MASTER, NDA_NH_ID, NDA_PORT, NDA_PROTOCOL, NDA_SRC_VNI, NDA_VLAN, NDA_VNI } from '../constants';
 import { address, bool, defineFields, device, fieldOf, int, mac as macCheck } from '../spec';
 
 /** Largest VXLAN network identifier (24 bits). */
@@ -14,7 +14,7 @@ export const VLAN_MAX = 4094;
 
 /**
  * The NDA_* attributes of an FDB entry, in the order `bridge fdb` writes them (LLADDR, DST,
- * VLAN, PORT, VNI), then the ones a dump request filters by and the kernel reports.
+ * VLAN, PORT, VNI; NH_ID instead of DST), then the ones a dump request filters by and the kernel reports.
  */
 export const FDB_ATTRS = defineAttrs('NDA', {
   mac: attr(NDA_LLADDR, mac),
@@ -22,6 +22,8 @@ export const FDB_ATTRS = defineAttrs('NDA', {
   vlan: attr(NDA_VLAN, u16),
   port: attr(NDA_PORT, be16),
   vni: attr(NDA_VNI, u32),
+  /** NDA_NH_ID: an FDB nexthop group instead of a destination. */
+  nhid: attr(NDA_NH_ID, u32),
   /** NDA_IFINDEX: in a dump request, the device filter; in a vxlan entry, the outgoing device. */
   ifindex: attr(NDA_IFINDEX, u32),
   /** NDA_MASTER: the bridge whose table holds the entry (also a dump filter). */
@@ -51,6 +53,7 @@ export const FDB_FIELDS = defineFields(
     permanent: fieldOf(bool, 'Default true (NUD_PERMANENT); false makes a static (NUD_NOARP) entry.'),
     self: fieldOf(bool, "NTF_SELF: the device's own table (vxlan). Default: true unless master is set."),
     master: fieldOf(bool, "NTF_MASTER: the bridge's table, for a bridge port."),
+    nhid: fieldOf(int(1, 0xffffffff), "An FDB nexthop group's id (NDA_NH_ID) instead of dst: a vxlan device only; exclusive with dst, vni and port."),
   },
   { lladdr: 'mac', remote: 'dst', vid: 'vlan' },
 );

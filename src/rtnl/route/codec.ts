@@ -20,6 +20,7 @@ import {
   RTA_GATEWAY,
   RTA_METRICS,
   RTA_MULTIPATH,
+  RTA_NH_ID,
   RTA_OIF,
   RTA_PREFSRC,
   RTA_PRIORITY,
@@ -204,7 +205,8 @@ export class RouteEncoder {
     const table = tableOf(r.table, rtype);
     const via = r.via;
     const nexthops = r.nexthops;
-    const gateway = via !== undefined || nexthops !== undefined;
+    const nhid = r.nhid;
+    const gateway = via !== undefined || nexthops !== undefined || nhid !== undefined;
     const scope = scopeOf(r.scope, family, rtype, gateway, del);
     const dev = r.dev;
     const metric = r.metric;
@@ -226,6 +228,7 @@ export class RouteEncoder {
     if (dev !== undefined) w.u32(RTA_OIF, oif);
     writeMetrics(w, mtu, advmss);
     if (nexthops !== undefined) this.writeMultipath(w, family, nexthops, devIndex);
+    if (nhid !== undefined) w.u32(RTA_NH_ID, nhid);
     w.end();
   }
 
@@ -234,16 +237,20 @@ export class RouteEncoder {
     this.parseDst(r.dst, family);
     w.begin(type, flags);
     // Only the flag a request may carry: DEAD/LINKDOWN/OFFLOAD are the kernel's to report.
-    const rflags = r.onlink ? RTNH_F_ONLINK : 0;
+    // A route on a nexthop object is named by its nhid alone: the paths it reports are the
+    // object's, and the kernel refuses them next to RTA_NH_ID.
+    const nhid = r.nhid;
+    const rflags = r.onlink && nhid === undefined ? RTNH_F_ONLINK : 0;
     writeHeader(w, family, this.dstLen, 0, r.tos, r.table, r.protocol, r.scope, routeTypeOf(r.type, false), rflags);
     this.writeDstAttr(w);
     if (r.prefsrc !== undefined) w.ip(RTA_PREFSRC, r.prefsrc);
-    if (r.via !== undefined) this.writeGateway(w, family, r.via);
+    if (r.via !== undefined && nhid === undefined) this.writeGateway(w, family, r.via);
     if (r.table > 255) w.u32(RTA_TABLE, r.table);
     if (r.metric !== undefined) w.u32(RTA_PRIORITY, r.metric);
-    if (r.dev !== undefined) w.u32(RTA_OIF, r.dev);
+    if (r.dev !== undefined && nhid === undefined) w.u32(RTA_OIF, r.dev);
     writeMetrics(w, r.mtu, r.advmss);
-    if (r.nexthops !== undefined) this.writeMultipath(w, family, r.nexthops, devIndex);
+    if (r.nexthops !== undefined && nhid === undefined) this.writeMultipath(w, family, r.nexthops, devIndex);
+    if (nhid !== undefined) w.u32(RTA_NH_ID, nhid);
     w.end();
   }
 

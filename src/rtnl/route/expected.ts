@@ -60,7 +60,7 @@ export function expectedRoute(r: RouteSpec, devIndex: DevIndex): Route {
   const family = specFamily(r);
   const af = family === 6 ? AF_INET6 : AF_INET;
   const rtype = routeTypeOf(r.type, false);
-  const gateway = r.via !== undefined || r.nexthops !== undefined;
+  const gateway = r.via !== undefined || r.nexthops !== undefined || r.nhid !== undefined;
   let via = r.via;
   let devRef = r.dev;
   let onlink = r.onlink === true;
@@ -94,6 +94,7 @@ export function expectedRoute(r: RouteSpec, devIndex: DevIndex): Route {
     r.advmss,
     nexthops,
     onlink ? RTNH_F_ONLINK : 0,
+    r.nhid,
   );
 }
 

@@ -23,6 +23,7 @@ import {
   RTA_GATEWAY,
   RTA_METRICS,
   RTA_MULTIPATH,
+  RTA_NH_ID,
   RTA_OIF,
   RTA_PREFSRC,
   RTA_PRIORITY,
@@ -93,6 +94,8 @@ export class RouteFacts {
    * holds the rest.
    */
   complete = true;
+  /** RTA_NH_ID, or 0 when the route names no nexthop object (then complete is false). */
+  nhid = 0;
 
   // Where the rest of the message being visited lies (offsets of attribute values in msg.buf).
   private msg: MessageView | undefined;
@@ -145,6 +148,7 @@ export class RouteFacts {
     this.hasGateway6 = false;
     this.gateway6a = this.gateway6b = this.gateway6c = this.gateway6d = 0;
     this.complete = true;
+    this.nhid = 0;
     this.dstOff = this.gatewayOff = this.prefsrcOff = this.viaOff = this.metricsOff = this.multipathOff = -1;
     this.hasUnknown = false;
     let off = p + RTMSG_LEN;
@@ -214,6 +218,10 @@ export class RouteFacts {
           this.viaLen = vl;
           this.gatewayOff = -1;
           break;
+        case RTA_NH_ID:
+          this.complete = false;
+          this.nhid = u32le(buf, v, vl, 'RTA_NH_ID');
+          break;
         case RTA_MULTIPATH:
           this.complete = false;
           this.multipathOff = v;
@@ -281,6 +289,7 @@ export class RouteFacts {
       advmss,
       nexthops,
       this.flags,
+      this.nhid || undefined,
     );
     if (this.hasUnknown) r.unknown = unknownAttrs(buf, m.payload + RTMSG_LEN, m.end);
     return r;

@@ -51,6 +51,8 @@ export interface SpecFields {
   advmss: unknown;
   /** RouteSpec.nexthops as given. */
   nexthops: unknown;
+  /** RouteSpec.nhid as given. */
+  nhid: unknown;
   /** Names of fields a RouteSpec does not have (undefined when there are none). */
   unknown: string[] | undefined;
   /** Names of RouteSpec fields the spec only inherits, never read (undefined when there are none). */
@@ -60,7 +62,7 @@ export interface SpecFields {
 /** A validated spec's fields, typed as RouteSpec's. */
 export type ValidSpecFields = { readonly [K in keyof RouteSpec]-?: RouteSpec[K] | undefined };
 
-const FIELDS = new Set(['dst', 'family', 'via', 'dev', 'onlink', 'table', 'protocol', 'scope', 'type', 'metric', 'prefsrc', 'tos', 'mtu', 'advmss', 'nexthops']);
+const FIELDS = new Set(['dst', 'family', 'via', 'dev', 'onlink', 'table', 'protocol', 'scope', 'type', 'metric', 'prefsrc', 'tos', 'mtu', 'advmss', 'nexthops', 'nhid']);
 const hasOwn = Object.prototype.hasOwnProperty;
 
 /** Whether Object.prototype has an enumerable property (then for-in would read it on every object). */
@@ -86,6 +88,7 @@ export class RouteSpecReader implements SpecFields {
   mtu: unknown = undefined;
   advmss: unknown = undefined;
   nexthops: unknown = undefined;
+  nhid: unknown = undefined;
   unknown: string[] | undefined = undefined;
   inherited: string[] | undefined = undefined;
 
@@ -96,7 +99,7 @@ export class RouteSpecReader implements SpecFields {
    */
   read(s: object, collectUnknown = true): this {
     this.dst = this.family = this.via = this.dev = this.onlink = this.table = this.protocol = this.scope = undefined;
-    this.type = this.metric = this.prefsrc = this.tos = this.mtu = this.advmss = this.nexthops = undefined;
+    this.type = this.metric = this.prefsrc = this.tos = this.mtu = this.advmss = this.nexthops = this.nhid = undefined;
     this.unknown = this.inherited = undefined;
     const o = s as Record<string, unknown>;
     const proto: unknown = Object.getPrototypeOf(o);
@@ -154,6 +157,9 @@ export class RouteSpecReader implements SpecFields {
           break;
         case 'nexthops':
           this.nexthops = v;
+          break;
+        case 'nhid':
+          this.nhid = v;
           break;
         default:
           if (collectUnknown) (this.unknown ??= []).push(k);

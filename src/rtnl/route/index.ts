@@ -20,6 +20,7 @@ import { RouteSpecReader } from './fields';
 import { ParsedDsts, RouteEncoder, encodeRouteDump, encodeRouteGet, isRoute, routeTypeOf, type DevIndex, type RouteDumpRequest } from './codec';
 import { RouteValidator } from './validate';
 import { RouteText } from './text';
+import { lookUpNexthops } from '../nexthop';
 
 export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, ParsedDsts, RouteEncoder, routeTypeOf, tableOf, scopeOf, protocolOf, specFamily, type DevIndex, type RouteDumpRequest } from './codec';
 export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
@@ -43,6 +44,7 @@ export function describeRoute(r: unknown): string {
   if (Array.isArray(o.nexthops)) s += ` (${o.nexthops.length} nexthops)`;
   if (o.table !== undefined && o.table !== 'main' && o.table !== RT_TABLE_MAIN) s += ` table ${String(o.table)}`;
   if (o.metric) s += ` metric ${String(o.metric)}`;
+  if (o.nhid !== undefined) s += ` nhid ${String(o.nhid)}`;
   return s;
 }
 
@@ -110,6 +112,7 @@ export class Routes {
     else this.validator.spec(p, 'route', -1, r, readBackOk);
     const what = `${verb} ${describeRoute(r)}`;
     p.throwIfAny(what);
+    if (!readBackOk) await this.checkNhids([r], 'route', what);
     const devIndex = await this.deviceIndexes([r], what, undefined);
     try {
       await this.ctx.socket.request((w) => this.encoder.encode(w, type, flags, r, devIndex), { what });
@@ -139,6 +142,7 @@ export class Routes {
     // did not still cannot reach the kernel half-encoded: the encoder throws and that one
     // request fails on its own.
     const parsed = opts.validated ? opts.parsed : this.checkMany(specs, `${verb}Many`, false);
+    if (!opts.validated) await this.checkNhids(specs, 'routes', `${verb}Many`);
     return this.batch(RTM_NEWROUTE, NLM_F_CREATE | (opts.replace ? NLM_F_REPLACE : NLM_F_EXCL), specs, verb, protocol, parsed);
   }
 
@@ -146,6 +150,31 @@ export class Routes {
   async delMany(routes: Array<RouteSpec | Route>): Promise<BatchResult> {
     const parsed = this.checkMany(routes, 'routes.delMany', true);
     return this.batch(RTM_DELROUTE, 0, routes, 'routes.del', undefined, parsed);
+  }
+
+  /**
+   * The nexthop objects routes name (nhid) must exist and must not be FDB nexthops (those are
+   * for vxlan FDB entries only; the kernel refuses a route on one): looked up once per distinct
+   * id (reads only), a ValidationError naming each route's nhid otherwise, nothing written.
+   */
+  private async checkNhids(items: ReadonlyArray<RouteSpec | Route>, base: string, what: string): Promise<void> {
+    let ids: Set<number> | undefined;
+    for (const r of items) {
+      const id = own(r, 'nhid');
+      if (typeof id === 'number') (ids ??= new Set()).add(id);
+    }
+    if (ids === undefined) return;
+    const known = await lookUpNexthops(this.ctx, ids, what);
+    const p = new Problems();
+    items.forEach((r, i) => {
+      const id = own(r, 'nhid');
+      if (typeof id !== 'number') return;
+      const path = base === 'route' ? 'route.nhid' : `${base}[${i}].nhid`;
+      const ref = known.get(id);
+      if (ref === undefined) p.add(path, `no nexthop with id ${id}`);
+      else if (ref.fdb) p.add(path, `nexthop ${id} is an FDB nexthop: only FDB entries on vxlan devices may use it, not routes`);
+    });
+    p.throwIfAny(what);
   }
 
   /** Validates every item (one ValidationError for all); returns the destinations it parsed. */

@@ -11,7 +11,7 @@
 import type { Nexthop, Route, RouteTypeName } from '../types';
 
 /** Builds a Route; see the module comment. Keys in order: family, dst, table, protocol, scope,
- * type, tos, metric, via, dev, onlink, prefsrc, mtu, advmss, nexthops, flags. */
+ * type, tos, metric, via, dev, onlink, prefsrc, mtu, advmss, nexthops, nhid, flags. */
 export function makeRoute(
   family: 4 | 6,
   dst: string,
@@ -29,8 +29,9 @@ export function makeRoute(
   advmss: number | undefined,
   nexthops: Nexthop[] | undefined,
   flags: number,
+  nhid?: number,
 ): Route {
-  const rare = prefsrc !== undefined || mtu !== undefined || advmss !== undefined || nexthops !== undefined;
+  const rare = prefsrc !== undefined || mtu !== undefined || advmss !== undefined || nexthops !== undefined || nhid !== undefined;
   if (!rare) {
     const shape = (metric !== undefined ? 1 : 0) | (via !== undefined ? 2 : 0) | (dev !== undefined ? 4 : 0);
     switch (shape) {
@@ -55,6 +56,7 @@ export function makeRoute(
   if (mtu !== undefined) r.mtu = mtu;
   if (advmss !== undefined) r.advmss = advmss;
   if (nexthops !== undefined) r.nexthops = nexthops;
+  if (nhid !== undefined) r.nhid = nhid;
   r.flags = flags;
   return r;
 }

@@ -39,6 +39,7 @@ import {
   RTA_METRICS,
   RTA_MFC_STATS,
   RTA_MULTIPATH,
+  RTA_NH_ID,
   RTA_OIF,
   RTA_PAD,
   RTA_PREF,
@@ -177,7 +178,7 @@ export const multipath: AttrCodec<RtnexthopValues[]> = {
  * (`ip route add`: DST, PREFSRC, GATEWAY or VIA, TABLE, PRIORITY, OIF, METRICS, MULTIPATH).
  * RTA_CACHEINFO (every IPv6 route's volatile counters), RTA_PREF (an IPv6 router preference,
  * medium unless learnt from an RA) and RTA_PAD are named and passed over; any other attribute
- * (RTA_NH_ID, RTA_EXPIRES, RTA_ENCAP, RTA_MARK, ...) is kept on Route.unknown.
+ * (RTA_EXPIRES, RTA_ENCAP, RTA_MARK, ...) is kept on Route.unknown.
  */
 export const ROUTE_ATTRS = defineAttrs('RTA', {
   dst: attr(RTA_DST, ip),
@@ -189,6 +190,7 @@ export const ROUTE_ATTRS = defineAttrs('RTA', {
   oif: attr(RTA_OIF, u32),
   metrics: attr(RTA_METRICS, nested(METRICS_ATTRS)),
   multipath: attr(RTA_MULTIPATH, multipath),
+  nhid: attr(RTA_NH_ID, u32),
   cacheinfo: skip(RTA_CACHEINFO),
   pref: skip(RTA_PREF),
   pad: skip(RTA_PAD),
@@ -229,6 +231,7 @@ export const ROUTE_FIELDS = defineFields(
     mtu: fieldOf(int(1, MAX_ROUTE_MTU), 'RTAX_MTU.'),
     advmss: fieldOf(int(1, MAX_ROUTE_ADVMSS), 'RTAX_ADVMSS.'),
     nexthops: fieldOf(checkedElsewhere, 'Multipath: exclusive with via/dev.'),
+    nhid: fieldOf(int(1, 0xffffffff), 'Use the nexthop object with this id (RTA_NH_ID): exclusive with via, dev, onlink and nexthops; not an FDB nexthop.'),
   },
   { src: 'prefsrc', prefix: 'dst' },
 );

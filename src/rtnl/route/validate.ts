@@ -226,6 +226,15 @@ export class RouteValidator {
     if (s.mtu !== undefined) checkInt(p, this.here('mtu'), s.mtu, 1, MAX_MTU);
     if (s.advmss !== undefined) checkInt(p, this.here('advmss'), s.advmss, 1, MAX_ADVMSS);
 
+    // Nexthop object.
+    const hasNhid = s.nhid !== undefined;
+    if (hasNhid) {
+      checkInt(p, this.here('nhid'), s.nhid, 1, 0xffffffff);
+      if (hasVia || hasDev || nexthops !== undefined || onlink !== undefined) {
+        p.add(this.here('nhid'), 'nhid and via/dev/onlink/nexthops are exclusive: the nexthop object says where the route goes');
+      }
+    }
+
     // Multipath.
     const hasNexthops = nexthops !== undefined;
     if (hasNexthops) {
@@ -241,13 +250,14 @@ export class RouteValidator {
 
     // What the type needs and refuses.
     if (REJECT_TYPES.has(type)) {
-      if (hasVia || hasDev || hasNexthops || onlink === true) p.add(this.here('type'), `a ${type} route takes no via, dev, onlink or nexthops`);
+      if (hasVia || hasDev || hasNexthops || onlink === true || hasNhid) p.add(this.here('type'), `a ${type} route takes no via, dev, onlink, nexthops or nhid`);
     } else if (forDelete) {
       // matches on what it names
     } else if (DEVICE_TYPES.has(type)) {
       if (!hasDev) p.add(this.here('dev'), `a ${type} route needs dev`);
-    } else if (!hasVia && !hasDev && !hasNexthops) {
-      p.add(this.here(''), 'a unicast route needs via, dev or nexthops');
+      if (hasNhid) p.add(this.here('nhid'), `a ${type} route takes no nhid`);
+    } else if (!hasVia && !hasDev && !hasNexthops && !hasNhid) {
+      p.add(this.here(''), 'a unicast route needs via, dev, nexthops or nhid');
     }
     return p.list.length === before;
   }
@@ -303,6 +313,7 @@ export class RouteValidator {
     checkInt(p, this.here('tos'), r.tos, 0, 255);
     if (typeof r.type !== 'number' && !Object.prototype.hasOwnProperty.call(ROUTE_TYPES, r.type)) p.add(this.here('type'), `${show(r.type)} is not a route type`);
     if (r.metric !== undefined) checkInt(p, this.here('metric'), r.metric, 0, 0xffffffff);
+    if (r.nhid !== undefined) checkInt(p, this.here('nhid'), r.nhid, 1, 0xffffffff);
     if (r.nexthops !== undefined) {
       if (!Array.isArray(r.nexthops)) p.add(this.here('nexthops'), 'expected an array');
       else {

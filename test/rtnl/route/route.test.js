@@ -530,7 +530,7 @@ kernelDescribe('rtnl routes on the kernel', function () {
       [{ dst: '10.0.0.0/8', via: '10.0.0.1', onlink: true }, /route\.onlink: onlink needs dev/],
       [{ dst: '10.0.0.0/8', dev: 'veth0', onlink: true }, /route\.onlink: onlink needs a gateway/],
       [{ dst: '10.0.0.0/8', type: 'blackhole', dev: 'veth0' }, /a blackhole route takes no via, dev/],
-      [{ dst: '10.0.0.0/8' }, /a unicast route needs via, dev or nexthops/],
+      [{ dst: '10.0.0.0/8' }, /a unicast route needs via, dev, nexthops or nhid/],
       [{ dst: 'default', type: 'unreachable' }, /"default" needs family/],
       [{ dst: '10.0.0.0/8', dev: 'veth0', tos: 3 }, /route\.tos: 3 has ECN bits set/],
       [{ dst: 'fd00::/64', dev: 'veth0', tos: 8 }, /IPv6 routes take no tos/],

@@ -55,6 +55,7 @@ function genericRoute(b) {
       return { ...o, weight: nh.hops + 1, onlink: (nh.flags & C.RTNH_F_ONLINK) !== 0, flags: nh.flags };
     });
   }
+  if (v.nhid !== undefined) r.nhid = v.nhid;
   r.flags = h.flags;
   if (unknown.length) r.unknown = unknown;
   return r;
@@ -157,12 +158,12 @@ describe('rtnl routes: the table and the specialised paths agree', function () {
     assert.equal(route.parseRouteMessage(view(b)).unknown, undefined);
     const extra = Buffer.alloc(8);
     extra.writeUInt16LE(8, 0);
-    extra.writeUInt16LE(C.RTA_NH_ID, 2);
+    extra.writeUInt16LE(C.RTA_EXPIRES, 2);
     extra.writeUInt32LE(42, 4);
     const m = Buffer.concat([b, extra]);
     m.writeUInt32LE(m.length, 0);
     const r = route.parseRouteMessage(view(m));
-    assert.deepEqual(r.unknown, [{ type: C.RTA_NH_ID, data: Buffer.from([42, 0, 0, 0]) }]);
+    assert.deepEqual(r.unknown, [{ type: C.RTA_EXPIRES, data: Buffer.from([42, 0, 0, 0]) }]);
     const facts = new route.RouteFacts().read(view(m));
     assert.equal(facts.complete, false, 'facts with an attribute they do not know send the caller to route()');
     assert.deepEqual(facts.route(), r);
