@@ -6,6 +6,17 @@ const { contract, routes, addresses } = require('./world');
 
 const veth = (extra = {}) => ({ kind: 'veth', name: 'va', peer: { name: 'vb' }, ...extra });
 
+// An up veth whose peer is down has no carrier, and the routes the kernel makes for its addresses
+// say `linkdown`. On Linux 6.1 a route made right after the device came up can miss the mark (seen
+// in the VM lane: made before linkwatch has run, it is never marked); once linkwatch has set the
+// operstate it is always there, as on 6.18. So a case that adds addresses on such a device first
+// waits for linkwatch, as an agent would wait for the link.
+const lowerLayerDown = (w, nl) =>
+  w.eventually(async () => assert.equal((await nl.links.get('va')).operstate, 'lowerlayerdown'), 'va lowerlayerdown');
+
+// Linux 6.1 refuses a duplicate or missing address without an extended-ack text; 6.18 says why.
+const said = (w, code, kernelMessage) => (w.atLeast618 ? { code, kernelMessage } : { code });
+
 contract('addresses', [
   {
     name: 'an IPv4 address on a down device has only its local route; up adds the prefix and broadcast routes',
@@ -15,6 +26,7 @@ contract('addresses', [
       await nl.addresses.add({ dev: 'va', address: '10.1.0.1/24' });
       const down = await routes(nl);
       await nl.links.set('va', { up: true });
+      await lowerLayerDown(w, nl);
       return [down, await routes(nl), await addresses(nl)];
     },
     expect: [
@@ -32,6 +44,7 @@ contract('addresses', [
     run: async (w) => {
       const nl = await w.open();
       await nl.links.add(veth({ up: true }));
+      await lowerLayerDown(w, nl);
       await nl.addresses.add({ dev: 'va', address: '192.168.10.0/32' });
       await nl.addresses.add({ dev: 'va', address: '10.2.0.1/32', peer: '10.2.0.2' });
       await nl.addresses.add({ dev: 'va', address: '10.3.0.1/24', noprefixroute: true });
@@ -57,12 +70,12 @@ contract('addresses', [
         await addresses(nl),
       ];
     },
-    expect: [
-      { code: 'EEXIST', kernelMessage: 'ipv4: Address already assigned' },
+    expect: (w) => [
+      said(w, 'EEXIST', 'ipv4: Address already assigned'),
       'ok',
       'ok',
       'ok',
-      { code: 'EEXIST', kernelMessage: 'ipv6: address already assigned' },
+      said(w, 'EEXIST', 'ipv6: address already assigned'),
       ['va 10.1.0.1/16 scope 0', 'va 10.1.0.1/24 scope 0', 'va fd00::1/64 scope 0 nodad'],
     ],
   },
@@ -73,16 +86,14 @@ contract('addresses', [
       await nl.links.add(veth());
       return [await w.outcome(nl.addresses.del({ dev: 'va', address: '10.1.0.7/24' })), await w.outcome(nl.addresses.del({ dev: 'va', address: 'fd00::7/64' }))];
     },
-    expect: [
-      { code: 'EADDRNOTAVAIL', kernelMessage: 'ipv4: Address not found' },
-      { code: 'EADDRNOTAVAIL', kernelMessage: 'ipv6: address not found' },
-    ],
+    expect: (w) => [said(w, 'EADDRNOTAVAIL', 'ipv4: Address not found'), said(w, 'EADDRNOTAVAIL', 'ipv6: address not found')],
   },
   {
     name: 'a second address in the subnet is secondary (no prefix route of its own); deleting the primary takes it too',
     run: async (w) => {
       const nl = await w.open();
       await nl.links.add(veth({ up: true }));
+      await lowerLayerDown(w, nl);
       await nl.addresses.add({ dev: 'va', address: '10.1.0.1/24' });
       await nl.addresses.add({ dev: 'va', address: '10.1.0.2/24' });
       const both = [await addresses(nl), await routes(nl)];

@@ -110,7 +110,16 @@ contract('events', [
       await rec.until((s) => s.includes('del fdb 00:00:00:00:00:00 dst 10.1.0.2') && s.includes('del neighbor 10.1.0.9'), 'deletions');
       return uniq(rec.seen.filter((x) => !x.includes('ff02') && !x.includes('33:33'))).sort();
     },
-    expect: ['del fdb 00:00:00:00:00:00 dst 10.1.0.2', 'del neighbor 10.1.0.9', 'new fdb 00:00:00:00:00:00 dst 10.1.0.2', 'new neighbor 10.1.0.9'],
+    // Linux 6.1 also announces vxlan's all-zeros entry itself, without a destination, when its
+    // first remote comes and when its last one goes; 6.18 announces only the remotes.
+    expect: (w) => [
+      ...(w.atLeast618 ? [] : ['del fdb 00:00:00:00:00:00']),
+      'del fdb 00:00:00:00:00:00 dst 10.1.0.2',
+      'del neighbor 10.1.0.9',
+      ...(w.atLeast618 ? [] : ['new fdb 00:00:00:00:00:00']),
+      'new fdb 00:00:00:00:00:00 dst 10.1.0.2',
+      'new neighbor 10.1.0.9',
+    ],
   },
   {
     name: 'events that do not fit a small receive buffer are lost and reported as overflow',

@@ -225,13 +225,14 @@ async function neighbors(nl, filter = {}) {
     .sort();
 }
 
-/** FDB entries as "mac [dst D] dev X [flags]" lines (sorted); multicast MACs of address lists left out. */
+/** FDB entries as "mac [vlan V] [dst D] dev X [flags]" lines (sorted); multicast MACs of address lists left out. */
 async function fdb(nl, filter = {}) {
   const names = await nameMap(nl);
   return (await nl.fdb.list(filter))
     .filter((e) => !/^(33:33|01:00:5e)/.test(e.mac))
     .map((e) => {
       let s = `${e.mac}`;
+      if (e.vlan !== undefined) s += ` vlan ${e.vlan}`;
       if (e.dst) s += ` dst ${e.dst}`;
       if (e.vni !== undefined) s += ` vni ${e.vni}`;
       if (e.port !== undefined) s += ` port ${e.port}`;
