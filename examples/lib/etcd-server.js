@@ -9,12 +9,17 @@
  *   etcd.url          // "http://127.0.0.1:41234"
  *   await etcd.restart({ downMs: 2000 });
  *   await etcd.stop();
+ *
+ * With { tls: { certFile, keyFile, caFile, clientCertAuth } } it serves https:// only (and, with
+ * clientCertAuth, only to clients presenting a certificate signed by caFile); give
+ * tls.client { cert, key } (PEM) for the health probe when client certificates are required.
  */
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const net = require('node:net');
 const http = require('node:http');
+const https = require('node:https');
 const { spawn } = require('node:child_process');
 
 const ETCD_BINARY = process.env.NETLINK_AGENT_ETCD || '/usr/bin/etcd';
@@ -41,9 +46,10 @@ function freePort() {
   });
 }
 
-function healthy(url) {
+function healthy(url, tls) {
   return new Promise((resolve) => {
-    const req = http.get(`${url}/health`, { timeout: 500 }, (res) => {
+    const secure = tls ? { ca: fs.readFileSync(tls.caFile), ...(tls.client ?? {}) } : {};
+    const req = (tls ? https : http).get(`${url}/health`, { timeout: 500, ...secure, ...(tls ? { servername: '' } : {}) }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve(res.statusCode === 200 && /"health":\s*"true"/.test(body)));
@@ -56,23 +62,24 @@ function healthy(url) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class EtcdServer {
-  constructor(clientPort, peerPort, dataDir) {
+  constructor(clientPort, peerPort, dataDir, tls) {
     this.clientPort = clientPort;
     this.peerPort = peerPort;
     this.dataDir = dataDir;
-    this.url = `http://127.0.0.1:${clientPort}`;
+    this.tls = tls;
+    this.url = `${tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
     this.proc = undefined;
     this.log = [];
   }
 
   /** Starts a fresh etcd on free loopback ports; resolves when it answers /health. */
-  static async start({ name = 'nla', startTimeoutMs = 15000 } = {}) {
+  static async start({ name = 'nla', startTimeoutMs = 15000, tls } = {}) {
     if (!etcdInstalled()) throw new Error(`etcd is not installed at ${ETCD_BINARY} (Debian: apt-get install etcd-server)`);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `nla-etcd-${process.pid}-`));
     const clientPort = await freePort();
     let peerPort = await freePort();
     while (peerPort === clientPort) peerPort = await freePort();
-    const server = new EtcdServer(clientPort, peerPort, dataDir);
+    const server = new EtcdServer(clientPort, peerPort, dataDir, tls);
     server.name = name;
     try {
       await server.spawn(startTimeoutMs);
@@ -99,6 +106,10 @@ class EtcdServer {
       '--log-outputs', 'stderr',
       '--log-level', 'error',
     ];
+    if (this.tls) {
+      args.push('--cert-file', this.tls.certFile, '--key-file', this.tls.keyFile, '--trusted-ca-file', this.tls.caFile);
+      if (this.tls.clientCertAuth) args.push('--client-cert-auth');
+    }
     // Its own environment: no ETCD_* variables of the caller leak in.
     const env = { PATH: process.env.PATH || '/usr/bin:/bin', HOME: this.dataDir };
     const proc = spawn(ETCD_BINARY, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
@@ -111,7 +122,7 @@ class EtcdServer {
     proc.exitedPromise = exited;
     const t0 = Date.now();
     for (;;) {
-      if (await healthy(this.url)) return;
+      if (await healthy(this.url, this.tls)) return;
       const early = await Promise.race([exited, sleep(100).then(() => undefined)]);
       if (early) throw new Error(`etcd exited (${early.code ?? early.sig}) while starting: ${this.log.join('').slice(-2000)}`);
       if (Date.now() - t0 > timeoutMs) throw new Error(`etcd did not become healthy in ${timeoutMs} ms: ${this.log.join('').slice(-2000)}`);
