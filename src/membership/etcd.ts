@@ -14,6 +14,12 @@
  * accepted only when it is attached to a lease and its podCIDR is reserved for it. When etcd
  * turns out to be another store than before (data lost, restored: store-identity.ts), all
  * three are taken again at once and the watch starts anew.
+ *
+ * TLS, client certificates and etcd users: see etcd-access.ts. What etcd refuses (an untrusted
+ * certificate, a wrong password, a key this agent's etcd user may not write) is an
+ * EtcdAccessError: start() rejects with it; later, a refused write stops the membership
+ * ('fatal', like a lost name) instead of retrying it forever, and other refusals are reported
+ * while the last node list stays in force.
  */
 import type * as Etcd3Module from 'etcd3';
 import type { Etcd3, IKeyValue, IOptions, IResponseHeader, Lease, Watcher } from 'etcd3';
@@ -22,6 +28,7 @@ import { EventEmitter } from 'eventemitter3';
 import { vtepMacFor, type OverlayMode } from '../overlay/modes';
 import { Problems, ValidationError } from '../values/problems';
 import { prefixesOverlap } from '../values/prefix';
+import { EtcdAccessError, checkEtcdAccess, etcd3AccessOptions, etcdIdentity, explainEtcdError, redactEndpoint, type EtcdAuthOptions, type EtcdTlsOptions } from './etcd-access';
 import { AllocationError, claimSubnet, readAllocSnapshot, releaseSubnet, validateClaim, type AllocSnapshot } from './allocate';
 import { prefixOf } from './cidr';
 import { readPrefix } from './etcd-range';
@@ -70,8 +77,18 @@ export interface EtcdSelf {
 
 /** How EtcdMembership reaches etcd, publishes this host and paces itself. */
 export interface EtcdMembershipOptions {
-  /** etcd client URLs ("http://127.0.0.1:2379"); several for a cluster. */
+  /**
+   * etcd client URLs ("https://10.0.0.2:2379", "http://127.0.0.1:2379"); several for a
+   * cluster. http:// to a host other than this one is refused unless `insecure`.
+   */
   endpoints: string | string[];
+  /** TLS: the CA of etcd's certificate, and a client certificate and key (PEM). */
+  tls?: EtcdTlsOptions;
+  /** An etcd user and its password (etcd's auth enabled). Without it and with tls.cert, etcd
+   * takes the certificate's CN as the user. */
+  auth?: EtcdAuthOptions;
+  /** Allow plain http:// to a non-loopback etcd (records readable and forgeable on the way). */
+  insecure?: boolean;
   self: EtcdSelf;
   /**
    * The cluster's pod range: self.podCIDR is allocated from it when absent (and must lie in it
@@ -96,8 +113,9 @@ export interface EtcdMembershipOptions {
   maxBackoffMs?: number;
   /** Deadline of each etcd request. Default 5 s. */
   callTimeoutMs?: number;
-  /** More etcd3 client options (TLS credentials, auth, gRPC options). */
-  etcd?: Omit<IOptions, 'hosts' | 'faultHandling' | 'defaultCallOptions'>;
+  /** More etcd3 client options (gRPC options). TLS and auth are `tls` and `auth` above, so
+   * that they are checked. */
+  etcd?: Omit<IOptions, 'hosts' | 'faultHandling' | 'defaultCallOptions' | 'credentials' | 'auth'>;
 }
 
 /** How EtcdMembership.stop() leaves. */
@@ -113,7 +131,7 @@ export interface EtcdStopOptions {
 const DEFAULT_PREFIX = '/netlink-agent/';
 
 function isPermanent(e: unknown): boolean {
-  return e instanceof ValidationError || e instanceof AllocationError || e instanceof NameTakenError;
+  return e instanceof ValidationError || e instanceof AllocationError || e instanceof NameTakenError || e instanceof EtcdAccessError;
 }
 
 function asError(e: unknown): Error {
@@ -134,9 +152,15 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
         url = undefined;
       }
       if (!url || !['http:', 'https:'].includes(url.protocol) || !url.port || (url.pathname !== '/' && url.pathname !== '')) {
-        p.add(`endpoints[${i}]`, `${JSON.stringify(u)} is not an etcd client URL like http://127.0.0.1:2379`);
+        p.add(`endpoints[${i}]`, `${JSON.stringify(redactEndpoint(String(u)))} is not an etcd client URL like https://10.0.0.2:2379`);
       }
     });
+  if (Array.isArray(endpoints)) checkEtcdAccess(p, { endpoints, tls: o.tls, auth: o.auth, insecure: o.insecure });
+  const raw = o.etcd as Record<string, unknown> | undefined;
+  if (raw && typeof raw === 'object') {
+    if ('credentials' in raw) p.add('etcd.credentials', 'give TLS as tls {ca, cert, key}, so that it is checked');
+    if ('auth' in raw) p.add('etcd.auth', 'give the user as auth {username, password}');
+  }
   const s = o.self;
   if (!s || typeof s !== 'object') p.add('self', 'this host\'s record is required');
   else {
@@ -198,7 +222,9 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
 export class EtcdMembership extends EventEmitter<MembershipEvents> implements Membership {
   readonly prefix: string;
   private readonly client: Etcd3;
-  private readonly o: Required<Omit<EtcdMembershipOptions, 'allocation' | 'etcd' | 'prefix' | 'protectedPrefixes'>> & Pick<EtcdMembershipOptions, 'allocation'>;
+  private readonly o: Required<Omit<EtcdMembershipOptions, 'allocation' | 'etcd' | 'prefix' | 'protectedPrefixes' | 'tls' | 'auth' | 'insecure'>> & Pick<EtcdMembershipOptions, 'allocation'>;
+  /** Who etcd takes this client for, in messages (never the password). */
+  private readonly who: string;
   private readonly screen: ScreenOptions;
   private record: NodeRecord | undefined;
   private podCIDR: string | undefined;
@@ -260,8 +286,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const timeout = this.o.callTimeoutMs;
     const { etcd3, cockatiel } = load();
     const { ExponentialBackoff, noop } = cockatiel;
+    this.who = etcdIdentity(options);
     this.client = new etcd3.Etcd3({
       ...(options.etcd ?? {}),
+      ...etcd3AccessOptions(options),
       hosts: this.o.endpoints,
       // Our own loop retries with backoff and keeps the last state; the client must fail fast
       // rather than queue requests behind its circuit breaker.
@@ -354,8 +382,11 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       }
     } catch (e) {
       failed = true;
-      const err = asError(e);
-      if (isPermanent(err) && (this.starting || err instanceof NameTakenError)) {
+      const err = explainEtcdError(asError(e), this.who);
+      // A refused write never succeeds by retrying: stop (the kernel stays as it is) rather
+      // than hammer etcd with it.
+      const refused = err instanceof EtcdAccessError && err.problem === 'permission';
+      if (isPermanent(err) && (this.starting || err instanceof NameTakenError || refused)) {
         // At start, any permanent problem; later, another agent holding our name: give up.
         const s = this.starting;
         this.starting = undefined;
@@ -384,12 +415,15 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   private retryAfter(err: Error): void {
     this.backoff = this.backoff ? Math.min(this.backoff * 2, this.o.maxBackoffMs) : this.o.minBackoffMs;
-    if (this.connected !== false && !isPermanent(err)) {
+    // etcd refusing us (a certificate that expired meanwhile, a changed password) is an outage
+    // like a lost connection: the last list stays, and the status says why.
+    const access = err instanceof EtcdAccessError;
+    if (this.connected !== false && (!isPermanent(err) || access)) {
       this.connected = false;
       this.emit('status', { state: 'disconnected', error: err, retryInMs: this.backoff });
     }
     // Connection errors are reported once by the status; anything else once per distinct text.
-    if (isPermanent(err) && err.message !== this.lastErrorText) this.emit('error', err);
+    if (isPermanent(err) && !access && err.message !== this.lastErrorText) this.emit('error', err);
     this.lastErrorText = err.message;
     this.retrying = true; // run() schedules the retry once it has finished
   }
@@ -450,6 +484,15 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     }
   }
 
+  /** Runs one step; what etcd refuses in it becomes an EtcdAccessError saying which step. */
+  private async doing<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (e) {
+      throw explainEtcdError(asError(e), this.who, what);
+    }
+  }
+
   private dropLease(which: 'node' | 'res' | 'lock'): void {
     const l = which === 'node' ? this.nodeLease : which === 'res' ? this.resLease : this.lockLease;
     l?.removeAllListeners();
@@ -481,14 +524,14 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const s = this.o.self;
     const lockId = await this.grant('lock', this.o.ttlSeconds);
     try {
-      const header = await acquireNameLock({
+      const header = await this.doing(`taking the name lock ${this.lockKey}`, () => acquireNameLock({
         client: this.client,
         key: this.lockKey,
         name: s.name,
         leaseId: lockId,
         cancelled: () => this.stopped,
         onWait: (holder, left) => this.emit('warning', `the name "${s.name}" is held ${holder}; waiting up to ${left} s to see whether that agent is alive or its lease ends`),
-      });
+      }));
       if (this.noticeStore(header)) throw new StoreChanged();
     } catch (e) {
       if (isLeaseInvalid(e)) this.dropLease('lock');
@@ -497,7 +540,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const resId = await this.grant('res', this.o.reservationTtlSeconds);
     if (this.podCIDRLease !== resId) {
       try {
-        this.podCIDR = await claimSubnet({
+        this.podCIDR = await this.doing(`reserving a podCIDR under ${this.prefix}alloc/`, () => claimSubnet({
           client: this.client,
           root: this.prefix,
           name: s.name,
@@ -505,7 +548,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
           podCIDR: s.podCIDR ?? this.podCIDR,
           clusterCIDR: this.o.allocation?.clusterCIDR,
           subnetLength: this.o.allocation?.subnetLength,
-        });
+        }));
       } catch (e) {
         if (isLeaseInvalid(e)) this.dropLease('res');
         throw e;
@@ -526,7 +569,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       throw new ValidationError([{ path: 'self', message: `the record is ${Buffer.byteLength(text)} bytes, more than the ${MAX_RECORD_BYTES} every reader accepts` }], 'invalid node record');
     }
     try {
-      await this.client.put(this.nodeKey(s.name)).value(text).lease(id);
+      await this.doing(`writing ${this.nodeKey(s.name)}`, () => this.client.put(this.nodeKey(s.name)).value(text).lease(id).exec());
     } catch (e) {
       if (isLeaseInvalid(e)) this.dropLease('node');
       throw e;
@@ -589,7 +632,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   /** Reads the records, the reservations and the name lock, all at one revision. */
   private async readState(): Promise<{ kvs: IKeyValue[]; tooBig: string[]; alloc: AllocSnapshot; lock: IKeyValue | undefined; header: IResponseHeader }> {
-    const nodes = await readPrefix(this.client, this.nodesPrefix);
+    const nodes = await this.doing(`reading ${this.nodesPrefix}`, () => readPrefix(this.client, this.nodesPrefix));
     const revision = nodes.header.revision;
     const [alloc, lock] = await Promise.all([
       readAllocSnapshot(this.client, this.prefix, revision),

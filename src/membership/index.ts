@@ -22,3 +22,4 @@ export { StaticMembership, type StaticMembershipOptions } from './static';
 export { MembershipFeed, type NodeSink, type FeedOptions, type FeedEvents } from './feed';
 export { claimSubnet, releaseSubnet, allocKeys, AllocationError, type ClaimOptions, type AllocKeys, type Reservation } from './allocate';
 export { NameTakenError } from './name-lock';
+export { EtcdAccessError, isLoopbackHost, type EtcdAccessProblem, type EtcdTlsOptions, type EtcdAuthOptions } from './etcd-access';
