@@ -18,6 +18,7 @@ import { agentVersion } from '../membership/version';
 import { EXIT_FAILURE, describeError, drained, type CliIO } from './common';
 import { OWNER_NAME_RE } from './owner';
 import { Logger } from './log';
+import { PASSWORD_ON_ARGV, addEtcdAccessOptions } from './etcd-flags';
 
 export type { CliIO } from './common';
 import type { DesiredOptions } from './desired';
@@ -75,7 +76,7 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     c.option('--resync-ms <ms>', 'full re-read interval (default 30000)', intArg(100, 86400000)),
   );
 
-  program
+  const overlayCmd = program
     .command('overlay')
     .description('run this host\'s part of the pod overlay with membership from etcd (or a node file) until SIGTERM/SIGINT; the kernel is left as it is on exit')
     .addOption(new Option('--mode <mode>', 'overlay mode').choices(['host-gw', 'ipip', 'vxlan', 'hybrid']).makeOptionMandatory())
@@ -98,8 +99,10 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .option('--runtime-file <path>', 'where to write this node\'s subnet and MTU for the CNI plugin (default /run/netlink-agent/network.json; with --netns, none unless given)')
     .option('--netns <name>', NETNS_HELP)
     .option('--json', 'machine-readable logs: one JSON object per line')
-    .exitOverride()
+    .exitOverride();
+  addEtcdAccessOptions(overlayCmd)
     .action((o: OverlayOptions, cmd: Command) => {
+      if (o.etcdPassword !== undefined) return cmd.error(PASSWORD_ON_ARGV);
       if (!o.etcd && !o.nodes) return cmd.error('error: give --etcd URL[,URL] or --nodes FILE');
       if (!o.podCidr && !o.clusterCidr && o.etcd) return cmd.error('error: give --pod-cidr CIDR or --cluster-cidr CIDR');
       run(overlay(o, io));

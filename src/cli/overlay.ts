@@ -22,9 +22,10 @@ import { EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, reloadOnHang
 import { logReconciler } from './desired';
 import type { Logger } from './log';
 import { OVERLAY_OWNER, resolveOwner, type OwnerIdentityFlags } from './owner';
+import { etcdAccessFromFlags, withEtcdFlagNames, type EtcdAccessFlags } from './etcd-flags';
 
 /** The options of `netlink-agent overlay` (see its --help). */
-export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags {
+export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdAccessFlags {
   mode: OverlayMode;
   self: string;
   nodeIp: string;
@@ -114,14 +115,15 @@ async function checkLocal(nl: Rtnl, o: OverlayOptions): Promise<LocalFacts> {
 
 function makeMembership(o: OverlayOptions, local: LocalFacts): Membership & { stop(opts?: { leave?: boolean }): Promise<void> } {
   if (o.etcd) {
-    return new EtcdMembership({
-      endpoints: o.etcd.split(',').map((s) => s.trim()).filter(Boolean),
+    return withEtcdFlagNames(() => new EtcdMembership({
+      ...etcdAccessFromFlags(o, process.env),
+      endpoints: o.etcd!.split(',').map((s) => s.trim()).filter(Boolean),
       prefix: o.prefix,
       ttlSeconds: o.ttl,
       self: { name: o.self, nodeIP: o.nodeIp, mode: o.mode, ...(o.podCidr ? { podCIDR: o.podCidr } : {}) },
       ...(o.clusterCidr ? { allocation: { clusterCIDR: o.clusterCidr, subnetLength: o.subnetLength } } : {}),
       protectedPrefixes: local.underlayPrefixes,
-    });
+    }));
   }
   const self = o.podCidr ? { name: o.self, nodeIP: o.nodeIp, podCIDR: o.podCidr, mode: o.mode } : o.self;
   return new StaticMembership({ file: o.nodes!, self, ...(o.clusterCidr ? { clusterCIDR: o.clusterCidr } : {}), protectedPrefixes: local.underlayPrefixes });
