@@ -34,7 +34,8 @@ function hostLike(ns, address) {
 /** Everything of a namespace the overlay could change. */
 function kernelOf(ns) {
   return JSON.stringify({
-    links: ipJson(ns, '-d', 'link', 'show').map((l) => [l.ifname, l.operstate, l.mtu, l.address, l.linkinfo?.info_kind]),
+    // Admin state, not operstate: a fresh veth pair's carrier comes up by itself a moment later.
+    links: ipJson(ns, '-d', 'link', 'show').map((l) => [l.ifname, l.flags.includes('UP'), l.mtu, l.address, l.linkinfo?.info_kind]),
     addrs: ipJson(ns, 'addr', 'show').map((l) => [l.ifname, l.addr_info.filter((a) => !a.local.startsWith('fe80')).map((a) => `${a.local}/${a.prefixlen}`)]),
     // IPv6 link-local routes come and go by themselves (DAD) and are no agent's business.
     routes: ipJson(ns, 'route', 'show', 'table', 'all').filter((r) => !/^(fe80|ff00)/.test(r.dst)),
