@@ -24,3 +24,4 @@ export * from './overlay';
 export * from './membership';
 export * as cni from './cni';
 export * from './memory';
+export * from './metrics';

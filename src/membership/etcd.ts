@@ -719,6 +719,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     }
     const result = screenNodes(self, candidates, { ...this.screen, admit: (rec, c) => this.admit(rec, stored.get(c.source), state.alloc) });
     this.changes.publish(result);
+    this.emit('read', { revision: String(state.header.revision) });
   }
 
   /**

@@ -141,7 +141,10 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
 
   private changed(fromPoll = false): void {
     if (!this.started) return;
-    if (fromPoll && this.fileStamp() === this.stamp) return;
+    if (fromPoll && this.fileStamp() === this.stamp) {
+      if (this.healthy) this.emit('read', {}); // checked: unchanged, still in sync
+      return;
+    }
     if (this.debounce) clearTimeout(this.debounce);
     this.debounce = setTimeout(() => {
       this.debounce = undefined;
@@ -188,6 +191,7 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
     });
     const result = screenNodes(self, candidates, this.screen);
     this.changes.publish(result);
+    this.emit('read', {});
   }
 
   private resolveSelf(list: unknown[]): NodeRecord {

@@ -51,6 +51,9 @@ export interface MembershipEvents {
   skipped: (skipped: SkippedRecord[]) => void;
   /** Connection changes (only transitions are reported). */
   status: (status: MembershipStatus) => void;
+  /** The source was read in full and the node list is in sync with it (etcd: at this store
+   * revision; a node file: read, or checked unchanged). For metrics: how stale the list may be. */
+  read: (info: { revision?: string }) => void;
   /** Something worth a log line that is not an error (e.g. another agent uses our name). */
   warning: (message: string) => void;
   /** A failure that the source retries by itself. */

@@ -194,7 +194,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     if (this.loop && !this.loop.isStopped) {
       this.watched = prepared;
       this.loop.retime(timing);
-      this.loop.trigger(0);
+      this.loop.trigger(0, 'desired');
       return;
     }
     if (this.nl.socket.isClosed) throw new NetlinkClosedError('reconciler watch');
@@ -205,6 +205,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
         run: () => this.cycle(),
         relevant: (event, object) => this.relevant(event, object),
         failed: (error) => this.failed(error),
+        starting: (reason) => this.report(() => this.emit('cycleStart', reason)),
+        cycled: (cycle) => this.report(() => this.emit('cycle', cycle)),
+        overflowed: () => this.report(() => this.emit('overflow')),
       });
     } catch (e) {
       lock.release();
@@ -219,7 +222,16 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   setDesired(next: DesiredState): void {
     const prepared = this.prepare(next);
     this.watched = prepared;
-    if (this.loop && !this.loop.isStopped) this.loop.trigger(0);
+    if (this.loop && !this.loop.isStopped) this.loop.trigger(0, 'desired');
+  }
+
+  /** Emits an event from the watch loop's timers: a listener's exception goes to the event loop. */
+  private report(emit: () => void): void {
+    try {
+      emit();
+    } catch (e) {
+      throwOnLoop(e);
+    }
   }
 
   /** One watch cycle: apply, then report. */

@@ -165,6 +165,27 @@ export interface ReconcilerEvents {
   error: (error: Error) => void;
   /** In watch mode: a cycle ended with every op applied and no conflicts. */
   converged: () => void;
+  /** In watch mode: a cycle starts (why it runs). A cycle that starts and never ends is a stuck reconciler. */
+  cycleStart: (reason: CycleReason) => void;
+  /** In watch mode: a cycle ended (why it ran, how long it took, how it ended): for metrics and health. */
+  cycle: (cycle: WatchCycle) => void;
+  /** In watch mode: the event monitor's receive buffer overflowed; events were lost and a full
+   * re-read follows (a cycle with reason 'overflow'). */
+  overflow: () => void;
+}
+
+/** Why a watch cycle ran: the first one, a relevant kernel event, the periodic resync, an event
+ * overflow, a retry after failures, or a new desired state (setDesired, watch again). */
+export type CycleReason = 'start' | 'event' | 'resync' | 'overflow' | 'retry' | 'desired';
+
+/** One watch cycle, as the 'cycle' event reports it. */
+export interface WatchCycle {
+  reason: CycleReason;
+  /** Wall time of the cycle (read, plan, apply), ms. */
+  durationMs: number;
+  /** 'done': every op applied (converged unless conflicts remain); 'failed-ops': some op
+   * failed, retried with backoff; 'error': the cycle threw (a dump failed), retried too. */
+  outcome: 'done' | 'failed-ops' | 'error';
 }
 
 export { RTPROT_NETLINK_AGENT, DEFAULT_OWNER, RESERVED_PROTOCOLS } from './engine/owner';

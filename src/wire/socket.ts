@@ -207,6 +207,12 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   /** Messages sent, by nlmsg_type (types above 255 are counted at 255). Tests and the
    * reconciler use it to prove how many modifying requests something cost. */
   readonly sentByType = new Uint32Array(256);
+  /** Requests that failed, by errno name ('EEXIST', 'ETIMEDOUT' for no answer in time, 'ENOBUFS'
+   * for answers lost to an overflow): counted as they happen, read by metrics. */
+  readonly errorsByCode = new Map<string, number>();
+  /** Dumps that completed, and the objects they returned in all (their sizes, for metrics). */
+  dumpsCompleted = 0;
+  dumpObjects = 0;
   private peakUnacked = 0;
 
   private readonly sock: NativeSocket;
@@ -392,6 +398,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       p.timer = setTimeout(() => {
         if (this.pending.get(seq) === p) {
           this.pending.delete(seq);
+          this.countError('ETIMEDOUT');
           reject(new NetlinkTimeoutError(what, ms));
         }
       }, ms);
@@ -674,6 +681,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       if (!p.dump) return;
       const ack = m.end - m.payload >= 4 ? parseAckError(m, true) : { errno: 0, ack: {} };
       if (ack.errno !== 0) return this.finish(p, m.seq, this.toError(ack, p.what));
+      if (!p.interrupted) {
+        this.dumpsCompleted++;
+        this.dumpObjects += p.results.length;
+      }
       return this.finish(p, m.seq, null, { results: p.results, interrupted: p.interrupted });
     }
     if (p.dump) {
@@ -728,7 +739,12 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
 
   /** m: the NLMSG_ERROR that carried the failure (it echoes the request's header), if any. */
   private toError(ack: AckError, what: string, m?: MessageView): NetlinkError {
+    this.countError(errnoName(-ack.errno));
     return new NetlinkError(-ack.errno, ack.ack, what, privilegeAdvice(ack.errno, m !== undefined && this.wasModifying(m)));
+  }
+
+  private countError(code: string): void {
+    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
   }
 
   /** Whether the request an NLMSG_ERROR answers changed state: an rtnetlink NEW, DEL or SET
@@ -749,7 +765,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
         'the receive buffer overflowed and the answer was lost; the request may have been applied, re-read the state',
       );
     for (const [seq, p] of this.pending) {
-      if (!p.dump) this.finish(p, seq, lost(p.what));
+      if (!p.dump) {
+        this.countError('ENOBUFS');
+        this.finish(p, seq, lost(p.what));
+      }
     }
     for (const b of this.batches) this.failChunks(b, 0, lost(b.what));
     this.emit('overflow');

@@ -9,7 +9,7 @@
 import type { Monitor, MonitorGroup } from '../../rtnl/monitor';
 import type { Rtnl } from '../../rtnl/rtnl';
 import { Problems, ValidationError, checkInt, checkKeys, describeValue, isObject, own } from '../../values/problems';
-import type { WatchOptions } from '../types';
+import type { CycleReason, WatchCycle, WatchOptions } from '../types';
 import type { EventObjects, ObjectEvent } from './kind';
 
 /** WatchOptions with every default filled in. */
@@ -52,6 +52,9 @@ export function watchTiming(options: unknown): WatchTiming {
 /** The monitor group that carries each kind of event. */
 const GROUP_OF: Record<ObjectEvent, MonitorGroup> = { link: 'link', address: 'addr', route: 'route', neighbor: 'neigh', fdb: 'neigh', nexthop: 'nexthop', rule: 'rule' };
 
+/** Which reason names a cycle that several triggers asked for: the higher. */
+const REASON_RANK: Record<CycleReason, number> = { event: 0, retry: 1, resync: 1, desired: 2, overflow: 3, start: 4 };
+
 /** What a WatchLoop asks of its owner. */
 export interface WatchHooks {
   /** One reconcile. Resolves 'retry' when some op failed (backoff), 'done' otherwise; throws
@@ -61,6 +64,12 @@ export interface WatchHooks {
   relevant<E extends ObjectEvent>(event: E, object: EventObjects[E]): boolean;
   /** A cycle or the monitor failed. Returns false when the watch cannot go on (the handle is closed): the loop then stops. */
   failed(error: Error): boolean;
+  /** A cycle starts (for metrics and health: a cycle that never ends is a stuck reconciler). */
+  starting?(reason: CycleReason): void;
+  /** A cycle ended, with why it ran, how long it took and how it ended. */
+  cycled?(cycle: WatchCycle): void;
+  /** The monitor's receive buffer overflowed: events were lost, a full re-read follows. */
+  overflowed?(): void;
 }
 
 /** The running part of a watch: monitor, timers, backoff. */
@@ -72,6 +81,8 @@ export class WatchLoop {
   private running = false;
   private rerun = false;
   private stopped = false;
+  /** Why the next cycle runs: the first reason since the last cycle started. */
+  private reason: CycleReason | undefined;
   private readonly monitor: Monitor;
 
   /** Opens the monitor (throws, keeping nothing, when it cannot) and starts the first cycle. */
@@ -91,11 +102,14 @@ export class WatchLoop {
     if (wanted.has('route')) m.on('route', (e) => this.hooks.relevant('route', e.object) && this.trigger());
     if (wanted.has('neighbor')) m.on('neighbor', (e) => this.hooks.relevant('neighbor', e.object) && this.trigger());
     if (wanted.has('fdb')) m.on('fdb', (e) => this.hooks.relevant('fdb', e.object) && this.trigger());
-    m.on('overflow', () => this.trigger(0)); // events were lost: re-read everything
+    m.on('overflow', () => {
+      this.hooks.overflowed?.();
+      this.trigger(0, 'overflow'); // events were lost: re-read everything
+    });
     m.on('error', (err: Error) => {
       if (!this.hooks.failed(err)) this.stop();
     });
-    this.trigger(0);
+    this.trigger(0, 'start');
   }
 
   /** New timing for a running watch (watch() called again). */
@@ -109,8 +123,10 @@ export class WatchLoop {
   }
 
   /** A cycle after delay (default: the debounce). */
-  trigger(delay = this.timing.debounceMs): void {
+  trigger(delay = this.timing.debounceMs, reason: CycleReason = 'event'): void {
     if (this.stopped) return;
+    // Triggers that come together make one cycle, named by the most telling of their reasons.
+    if (this.reason === undefined || REASON_RANK[reason] > REASON_RANK[this.reason]) this.reason = reason;
     if (this.debounceTimer) {
       // A cycle is already due: later events ride along instead of pushing it back, or steady
       // churn (events closer together than debounceMs) would starve every repair.
@@ -123,7 +139,7 @@ export class WatchLoop {
     }, delay);
   }
 
-  private async cycle(): Promise<void> {
+  private async cycle(timer?: 'retry' | 'resync'): Promise<void> {
     if (this.stopped) return;
     if (this.running) {
       this.rerun = true;
@@ -132,6 +148,10 @@ export class WatchLoop {
     this.running = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    const reason = this.reason ?? timer ?? 'event';
+    this.reason = undefined;
+    const started = performance.now();
+    this.hooks.starting?.(reason);
     let outcome: 'retry' | 'done' | Error;
     try {
       outcome = await this.hooks.run();
@@ -139,6 +159,7 @@ export class WatchLoop {
       outcome = e instanceof Error ? e : new Error(String(e));
     }
     this.running = false;
+    this.hooks.cycled?.({ reason, durationMs: performance.now() - started, outcome: outcome instanceof Error ? 'error' : outcome === 'retry' ? 'failed-ops' : 'done' });
     if (outcome instanceof Error) {
       if (this.hooks.failed(outcome)) this.scheduleRetry();
       else this.stop();
@@ -147,7 +168,7 @@ export class WatchLoop {
     this.scheduleResync();
     if (this.rerun) {
       this.rerun = false;
-      this.trigger(0);
+      this.trigger(0, this.reason ?? 'event');
     }
   }
 
@@ -155,13 +176,13 @@ export class WatchLoop {
     if (this.stopped) return;
     const t = this.timing;
     this.backoff = this.backoff ? Math.min(this.backoff * 2, t.maxBackoffMs) : t.minBackoffMs;
-    this.retryTimer = setTimeout(() => void this.cycle(), this.backoff);
+    this.retryTimer = setTimeout(() => void this.cycle('retry'), this.backoff);
   }
 
   private scheduleResync(): void {
     if (this.stopped) return;
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
-    this.resyncTimer = setTimeout(() => void this.cycle(), this.timing.resyncIntervalMs);
+    this.resyncTimer = setTimeout(() => void this.cycle('resync'), this.timing.resyncIntervalMs);
   }
 
   /** Stops: no cycle starts afterwards (a running one finishes), the monitor is closed. */
