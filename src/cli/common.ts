@@ -3,12 +3,15 @@
  * namespace), waiting for SIGTERM/SIGINT, and turning errors into one readable line.
  */
 import type { Rtnl } from '../rtnl/rtnl';
-import { Logger, type LogSink } from './log';
+import { Logger, type LogLevel, type LogSink } from './log';
 
 /** Exit codes: 0 ok / no changes, 1 error or not converged, 2 plan has pending changes. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_CHANGES = 2;
+/** The agent's exit code for bad input found at start (an address that cannot be bound, an
+ * --iface that matches nothing): nothing was changed. */
+export const EXIT_USAGE = 2;
 
 /** Streams a command writes to (process.stdout/stderr, or test doubles). */
 export interface CliIO {
@@ -22,11 +25,13 @@ export interface CliIO {
 export interface CommonOptions {
   netns?: string;
   json?: boolean;
+  /** --log-level: the least severe level written (default info). */
+  logLevel?: LogLevel;
 }
 
 /** The logger of a command: stderr, text or JSON. */
 export function loggerFor(io: CliIO, opts: CommonOptions): Logger {
-  return new Logger(io.stderr, Boolean(opts.json));
+  return new Logger(io.stderr, Boolean(opts.json), opts.logLevel);
 }
 
 /** Opens rtnetlink in the namespace of --netns (or the current one). Loaded on use, so that

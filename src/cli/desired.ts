@@ -97,6 +97,10 @@ export function logReconciler(r: Reconciler, log: Logger, what = 'kernel'): void
     converged = true;
   });
   r.on('error', (e) => log.error('reconcile', describeError(e)));
+  r.on('overflow', () => log.warn('overflow', 'kernel events were lost (receive buffer overflow); re-reading everything'));
+  r.on('cycle', (c) => {
+    if (log.enabled('debug')) log.debug('cycle', `${c.reason} cycle ${c.outcome} in ${c.durationMs.toFixed(1)} ms`);
+  });
 }
 
 /** netlink-agent watch: runs until SIGTERM/SIGINT, then exits 0 leaving the kernel as it is;

@@ -17,7 +17,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { agentVersion } from '../membership/version';
 import { EXIT_FAILURE, describeError, drained, type CliIO } from './common';
 import { OWNER_NAME_RE } from './owner';
-import { Logger } from './log';
+import { LOG_LEVELS, Logger } from './log';
 import { PASSWORD_ON_ARGV, addEtcdAccessOptions } from './etcd-flags';
 
 export type { CliIO } from './common';
@@ -48,6 +48,12 @@ function ownerArg(v: string): string {
 
 const NETNS_HELP = 'work in this network namespace (a name under /run/netns) instead of the current one';
 
+/** --log-level, for the commands that log. */
+const logLevelOption = () => new Option('--log-level <level>', 'least severe log lines written').choices(LOG_LEVELS).default('info');
+
+/** Collects a repeatable option's values. */
+const repeatable = (v: string, previous: string[] | undefined): string[] => [...(previous ?? []), v];
+
 /** Builds the command line parser; `run` receives each subcommand's exit code. */
 export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Command {
   const program = new Command('netlink-agent')
@@ -66,6 +72,7 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
       .option('--protocol <n>', 'route protocol number that marks routes as this owner\'s (default 77; overlay\'s is 78)', intArg(1, 255))
       .option('--owner <name>', 'owner name: links are marked with it (default netlink-agent; overlay\'s is netlink-agent-overlay)', ownerArg)
       .option('--json', 'machine-readable output: JSON lines')
+      .addOption(logLevelOption())
       .exitOverride();
     extra?.(c);
     c.action((o: DesiredOptions) => run(body(o, io)));
@@ -81,7 +88,10 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .description('run this host\'s part of the pod overlay with membership from etcd (or a node file) until SIGTERM/SIGINT; the kernel is left as it is on exit')
     .addOption(new Option('--mode <mode>', 'overlay mode').choices(['host-gw', 'ipip', 'vxlan', 'hybrid']).makeOptionMandatory())
     .requiredOption('--self <name>', 'this host\'s node name')
-    .requiredOption('--node-ip <ip>', 'this host\'s underlay IPv4 address')
+    .option('--node-ip <ip>', 'this host\'s underlay IPv4 address (default: found with the underlay device, see --iface)')
+    .option('--iface <name|ip|regex>', 'underlay device: a name, an address it holds, or a regular expression matching whole names; repeatable, first match wins (default: the device of the default route)', repeatable)
+    .option('--iface-can-reach <ip>', 'underlay device: the one the route to this address leaves through, and the source address the kernel picks for it')
+    .option('--metrics-addr <host:port>', 'serve Prometheus metrics on /metrics and probes on /healthz and /readyz at this address (e.g. 127.0.0.1:9464; default off)')
     .option('--pod-cidr <cidr>', 'this host\'s pod subnet (inside --cluster-cidr when both are given)')
     .option('--cluster-cidr <cidr>', 'the cluster\'s pod range: peers\' subnets must lie in it; without --pod-cidr, this host\'s is allocated from it (atomically, in etcd)')
     .option('--subnet-length <n>', 'prefix length of allocated pod subnets', intArg(1, 30), 24)
@@ -99,6 +109,7 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .option('--runtime-file <path>', 'where to write this node\'s subnet and MTU for the CNI plugin (default /run/netlink-agent/network.json; with --netns, none unless given)')
     .option('--netns <name>', NETNS_HELP)
     .option('--json', 'machine-readable logs: one JSON object per line')
+    .addOption(logLevelOption())
     .exitOverride();
   addEtcdAccessOptions(overlayCmd)
     .action((o: OverlayOptions, cmd: Command) => {

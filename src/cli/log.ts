@@ -5,6 +5,9 @@
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** The levels from the most verbose up: a logger writes its level and those after it. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
 /** Extra structured data of a log line (JSON-serializable). */
 export type LogFields = Record<string, string | number | boolean | null | undefined | string[]>;
 
@@ -14,15 +17,26 @@ export interface LogSink {
   write(line: string): unknown;
 }
 
-/** A line-per-event logger. */
+/** A line-per-event logger that writes lines of `level` and above (default info). */
 export class Logger {
+  private readonly min: number;
+
   constructor(
     private readonly sink: LogSink,
     private readonly json: boolean,
-  ) {}
+    level: LogLevel = 'info',
+  ) {
+    this.min = LOG_LEVELS.indexOf(level);
+  }
+
+  /** Whether lines of this level are written (to skip building a debug line nobody reads). */
+  enabled(level: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(level) >= this.min;
+  }
 
   /** Writes one line. `event` is a short stable word ("nodes", "applied", "etcd"). */
   log(level: LogLevel, event: string, msg: string, fields: LogFields = {}): void {
+    if (!this.enabled(level)) return;
     const time = new Date().toISOString();
     if (this.json) {
       const clean: LogFields = {};
@@ -39,6 +53,9 @@ export class Logger {
     this.sink.write(`${time} ${level.padEnd(5)} ${event}: ${text}${extra ? ` ${extra}` : ''}\n`);
   }
 
+  debug(event: string, msg: string, fields?: LogFields): void {
+    this.log('debug', event, msg, fields);
+  }
   info(event: string, msg: string, fields?: LogFields): void {
     this.log('info', event, msg, fields);
   }

@@ -18,7 +18,11 @@ import { checkNodeIP, checkNodeName, checkPodCIDR } from '../membership/types';
 import { parseAddress, parsePrefix } from '../values/address';
 import { prefixCovers } from '../values/prefix';
 import { Problems } from '../values/problems';
-import { EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, reloadOnHangup, untilSignal, type CliIO, type CommonOptions } from './common';
+import { AgentStats } from '../metrics/stats';
+import { agentVersion } from '../membership/version';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, describeError, loggerFor, openRtnl, reloadOnHangup, untilSignal, type CliIO, type CommonOptions } from './common';
+import type { MetricsServer } from './metrics-server';
+import { checkUnderlayQuery, detectUnderlay, UnderlayNotFound } from './underlay';
 import { logReconciler } from './desired';
 import type { Logger } from './log';
 import { OVERLAY_OWNER, resolveOwner, type OwnerIdentityFlags } from './owner';
@@ -28,6 +32,7 @@ import { etcdAccessFromFlags, withEtcdFlagNames, type EtcdAccessFlags } from './
 export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdAccessFlags {
   mode: OverlayMode;
   self: string;
+  /** Given, or found with the underlay (--iface, --iface-can-reach, the default route). */
   nodeIp: string;
   podCidr?: string;
   clusterCidr?: string;
@@ -42,6 +47,30 @@ export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdA
   mtu?: number;
   leave?: boolean;
   runtimeFile?: string;
+  /** --iface: device names, addresses or name regexps, first match wins. */
+  iface?: string[];
+  /** --iface-can-reach: the underlay is the device of the route to this address. */
+  ifaceCanReach?: string;
+  /** --metrics-addr HOST:PORT: serve /metrics, /healthz and /readyz there. */
+  metricsAddr?: string;
+}
+
+/**
+ * The underlay and node IP from --iface / --iface-can-reach / the default route, when --node-ip
+ * or the device is not spelled out. Returns the options with nodeIp and underlayDev filled in;
+ * throws UnderlayNotFound (a sentence) when nothing matches.
+ */
+async function resolveUnderlay(nl: Rtnl, o: OverlayOptions, log: Logger): Promise<OverlayOptions> {
+  const auto = o.iface !== undefined || o.ifaceCanReach !== undefined;
+  if (auto && o.underlayDev !== undefined) throw new UnderlayNotFound('give --underlay-dev or --iface/--iface-can-reach, not both');
+  if (!auto && o.nodeIp !== undefined) return o;
+  const q = { family: 4 as const, ifaces: o.iface, canReach: o.ifaceCanReach, where: o.netns !== undefined ? ` in netns ${o.netns}` : '' };
+  checkUnderlayQuery(q);
+  const u = await detectUnderlay(nl, q);
+  const nodeIp = o.nodeIp ?? u.address;
+  if (nodeIp === undefined) throw new UnderlayNotFound(`the underlay device ${u.dev} (${u.how}) has no global IPv4 address; give --node-ip`);
+  log.info('underlay', `${u.dev} (${nodeIp}, mtu ${u.mtu}), chosen by ${u.how}`);
+  return { ...o, nodeIp, underlayDev: u.dev };
 }
 
 /** The device that holds `ip` in this namespace (the underlay), or undefined. */
@@ -156,16 +185,39 @@ function logMembership(m: Membership, log: Logger, source: string): void {
 /** netlink-agent overlay: runs until SIGTERM/SIGINT, then exits 0 (1 when it cannot start, or
  * when another agent takes this host's name). SIGHUP re-reads the node file or etcd and the
  * underlay, and re-applies. */
-export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<number> {
-  const log = loggerFor(io, o);
+export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<number> {
+  const log = loggerFor(io, given);
+  let listen: { host: string; port: number } | undefined;
+  let metricsModule: typeof import('./metrics-server') | undefined;
+  if (given.metricsAddr !== undefined) {
+    metricsModule = await import('./metrics-server');
+    try {
+      listen = metricsModule.parseListenAddress(given.metricsAddr);
+    } catch (e) {
+      log.error('start', `${describeError(e)}; nothing was registered or changed`);
+      return EXIT_USAGE;
+    }
+  }
   const signal = untilSignal();
   const hangup = reloadOnHangup();
-  const nl = await openRtnl(o);
+  const nl = await openRtnl(given);
   let membership: ReturnType<typeof makeMembership> | undefined;
   let agent: OverlayAgent | undefined;
   let feed: MembershipFeed | undefined;
+  let metrics: MetricsServer | undefined;
+  const stats = new AgentStats();
+  stats.observeNetlink(nl);
+  let watching = false;
+  let o = given;
   try {
     let local: LocalFacts;
+    try {
+      o = await resolveUnderlay(nl, given, log);
+    } catch (e) {
+      if (!(e instanceof UnderlayNotFound)) throw e;
+      log.error('start', `${e.message}; nothing was registered or changed`);
+      return EXIT_USAGE;
+    }
     try {
       local = await checkLocal(nl, o);
     } catch (e) {
@@ -174,8 +226,20 @@ export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<numb
     }
     const { underlayDev } = local;
     const id = resolveOwner(o, OVERLAY_OWNER);
+    if (metricsModule && listen) {
+      try {
+        metrics = await metricsModule.startMetricsServer({ ...listen, stats, watching: () => watching, info: { node: o.self, mode: o.mode, version: agentVersion() } });
+      } catch (e) {
+        if (!(e instanceof metricsModule.MetricsAddressError)) throw e;
+        log.error('start', `${e.message}; nothing was registered or changed`);
+        return EXIT_USAGE;
+      }
+      const shown = metrics.host.includes(':') ? `[${metrics.host}]` : metrics.host;
+      log.info('metrics', `serving http://${shown}:${metrics.port}/metrics, /healthz and /readyz`, { port: metrics.port });
+    }
     const source = o.etcd ? `etcd ${o.etcd}` : `node file ${o.nodes}`;
     membership = makeMembership(o, local);
+    stats.observeMembership(membership);
     logMembership(membership, log, source);
     let fatal: ((e: Error) => void) | undefined;
     const lost = new Promise<Error>((resolve) => (fatal = resolve));
@@ -210,6 +274,7 @@ export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<numb
       ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
     });
     agent = theAgent;
+    stats.observeReconciler(theAgent.reconciler);
     logReconciler(theAgent.reconciler, log);
     // The CNI plugin's runtime file: the machine's by default; an agent for a namespace writes one only when told where.
     const runtimeFile = o.runtimeFile ?? (o.netns !== undefined ? undefined : DEFAULT_RUNTIME_FILE);
@@ -226,6 +291,7 @@ export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<numb
       });
     }
     feed = new MembershipFeed(membership, theAgent);
+    watching = true;
     feed.on('error', (e, retryInMs) => log.error('overlay', `${describeError(e)}; retrying`, { retryInMs }));
     const m = membership;
     hangup.ready(() => {
@@ -246,6 +312,7 @@ export async function overlayCommand(o: OverlayOptions, io: CliIO): Promise<numb
     await feed?.stop();
     await agent?.stop();
     await membership?.stop({ leave: Boolean(o.leave) });
+    await metrics?.close();
     nl.close();
   }
 }
