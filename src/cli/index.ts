@@ -5,8 +5,9 @@
  *   netlink-agent plan    --config desired.json [--netns NAME]
  *   netlink-agent apply   --config desired.json [--netns NAME]
  *   netlink-agent watch   --config desired.json [--netns NAME]
- *   netlink-agent overlay --mode vxlan --self NAME --node-ip IP
+ *   netlink-agent overlay --mode vxlan --self NAME [--node-ip IP] [--iface X... | --iface-can-reach IP]
  *                         [--pod-cidr CIDR | --cluster-cidr CIDR] --etcd URL[,URL] [--netns NAME]
+ *                         [--metrics-addr HOST:PORT] [--log-level LEVEL]
  *   netlink-agent cni install [--bin-dir /opt/cni/bin]
  *   netlink-agent cni gc --network NAME [--data-dir DIR] [--netns NAME]
  *
