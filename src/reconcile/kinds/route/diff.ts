@@ -152,7 +152,10 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
   const onForeignLink = (r: Route): boolean => foreignLinks && ((r.dev !== undefined && view.foreign.has(r.dev)) || (r.nexthops ?? []).some((h) => h.dev !== undefined && view.foreign.has(h.dev)));
 
   const leaving = new VanishingRoutes(obs.onVanishing);
-  const creates = new Map<number, number>(); // desired position -> index in ops of its create
+  // Desired position -> 1 + index in ops of its create (0: none), kept only when foreign routes
+  // were read (a namespace always has the kernel's own): a typed array, not a Map of 100k entries.
+  const creates = obs.foreign.length ? new Int32Array(list.length) : undefined;
+  let createCount = 0;
   for (let i = 0; i < list.length; i++) {
     const d = list[i];
     if (marks.found(i)) {
@@ -178,7 +181,10 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
       continue;
     }
     // The spec as given: the reconciler's protocol is added when it is sent (apply.ts).
-    if (obs.foreign.length) creates.set(i, ops.length);
+    if (creates) {
+      creates[i] = ops.length + 1;
+      createCount++;
+    }
     ops.push({ action: 'create', kind: 'route', key: readableKey(d.dst, d.table), reason: 'missing', desired: d.spec });
   }
   // Deletions last: they run in a later stage, and a plan already in stage order is not copied.
@@ -186,7 +192,7 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
     if (onForeignLink(r)) continue; // nothing on another owner's link is touched
     ops.push({ action: 'delete', kind: 'route', key: readableKey(r.dst, r.table), reason: 'not desired any more', actual: r });
   }
-  if (creates.size === 0) return { ops, conflicts };
+  if (!creates || createCount === 0) return { ops, conflicts };
   const drop = checkForeignRoutes(ops, conflicts, creates, desired, obs.foreign, view, ctx);
   return { ops: drop.size ? ops.filter((_, k) => !drop.has(k)) : ops, conflicts };
 }
@@ -204,7 +210,7 @@ function onForeign(d: PreparedRoute, dev: DeviceRef, view: LinkView, have: Route
 function checkForeignRoutes(
   ops: RouteOp[],
   conflicts: RouteConflict[],
-  creates: Map<number, number>,
+  creates: Int32Array,
   desired: PreparedRoutes,
   foreign: Route[],
   view: LinkView,
@@ -214,9 +220,9 @@ function checkForeignRoutes(
   for (const f of foreign) {
     if (f.dev !== undefined && view.vanishing.has(f.dev)) continue;
     const at = desired.index.findRoute(f);
-    const k = at < 0 ? undefined : creates.get(at);
-    if (k === undefined) continue; // not desired, or ours is there already
-    creates.delete(at); // one foreign route per key decides
+    const k = at < 0 ? -1 : creates[at] - 1;
+    if (k < 0) continue; // not desired, or ours is there already
+    creates[at] = 0; // one foreign route per key decides
     const op = ops[k];
     if (op.action !== 'create') continue;
     if (ctx.adoptConflicts) {
