@@ -9,16 +9,18 @@ const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { pollUntil } = require('../support/poll');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { kernelDescribe, netnsPerTest, ip, ipJson, slow } = require('../support/kernel');
 const { startCli, runCli, killAll } = require('./helpers');
 
-const until = (cond, ms = 15000, what = 'condition') => pollUntil(cond, { ms, what, every: 25 });
+// Waits are bounds, scaled for the VM lane (slow); nothing asserts a timing.
+const until = (cond, ms = 15000, what = 'condition') => pollUntil(cond, { ms: ms * slow, what, every: 25 });
+const WAIT = 15000 * slow;
 const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '78').map((r) => r.dst).sort();
 
 /** GET (or another method) on the agent's endpoint: { status, headers, body }. */
 function request(port, p, method = 'GET') {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, timeout: 5000 }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, timeout: 5000 * slow }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -74,7 +76,7 @@ kernelDescribe('cli ops: the overlay agent\'s metrics, probes, underlay detectio
     hostLike(ns(), '10.61.0.1/24', '10.61.0.254');
     const file = nodeFile([ME, ...PEERS]);
     const a = startCli(['overlay', '--mode', 'host-gw', '--self', 'n1', '--nodes', file, '--netns', ns(), '--metrics-addr', '127.0.0.1:0', '--json']);
-    const port = JSON.parse(await a.waitFor(/"event":"metrics"/)).port;
+    const port = JSON.parse(await a.waitFor(/"event":"metrics"/, WAIT)).port;
     await until(() => routes(ns()).length === 2, 15000, 'routes to both peers');
     await until(async () => (await request(port, '/readyz')).status === 200, 10000, 'ready');
     const m = await request(port, '/metrics');
@@ -136,9 +138,9 @@ kernelDescribe('cli ops: the overlay agent\'s metrics, probes, underlay detectio
     const file = nodeFile([me, peer]);
     const run = async (extra, expectLine) => {
       const a = startCli(['overlay', '--mode', 'vxlan', '--self', 'n1', '--nodes', file, '--netns', ns(), ...extra]);
-      const line = await a.waitFor(/underlay: /);
+      const line = await a.waitFor(/underlay: /, WAIT);
       assert.match(line, expectLine);
-      await a.waitFor(/converged: kernel is in the desired state/);
+      await a.waitFor(/converged: kernel is in the desired state/, WAIT);
       const vx = ipJson(ns(), '-d', 'link', 'show', 'vxlan0')[0];
       a.child.kill('SIGTERM');
       assert.equal((await a.exited).code, 0, a.out.stderr);
@@ -155,7 +157,7 @@ kernelDescribe('cli ops: the overlay agent\'s metrics, probes, underlay detectio
     await run(['--iface', '10.62.0.7'], /underlay: ens5 \(10\.62\.0\.7, mtu 1400\), chosen by --iface 10\.62\.0\.7/);
     ip(ns(), 'link', 'del', 'vxlan0');
     // No flag: the default route's device, eth0, whose address is not n1's record: refused.
-    const r = runCli(['overlay', '--mode', 'vxlan', '--self', 'n1', '--nodes', file, '--netns', ns()]);
+    const r = runCli(['overlay', '--mode', 'vxlan', '--self', 'n1', '--nodes', file, '--netns', ns()], { timeout: 30000 * slow });
     assert.match(r.stderr, /underlay: eth0 \(10\.61\.0\.1, mtu 1500\), chosen by default route/);
     assert.match(r.stderr, /nodeIP 10\.62\.0\.7, not 10\.61\.0\.1/);
     assert.equal(r.code, 1);
@@ -166,11 +168,11 @@ kernelDescribe('cli ops: the overlay agent\'s metrics, probes, underlay detectio
     const file = nodeFile([ME, PEERS[0]]);
     const args = ['overlay', '--mode', 'host-gw', '--self', 'n1', '--nodes', file, '--netns', ns()];
     let a = startCli([...args, '--log-level', 'debug']);
-    await a.waitFor(/debug cycle: start cycle done in [0-9.]+ ms/);
+    await a.waitFor(/debug cycle: start cycle done in [0-9.]+ ms/, WAIT);
     a.child.kill('SIGTERM');
     assert.equal((await a.exited).code, 0);
     a = startCli([...args, '--log-level', 'warn']);
-    await a.waitFor(/warn  start: no --cluster-cidr/);
+    await a.waitFor(/warn  start: no --cluster-cidr/, WAIT);
     await until(() => routes(ns()).length === 1, 10000, 'route');
     a.child.kill('SIGTERM');
     assert.equal((await a.exited).code, 0);
