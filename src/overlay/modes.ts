@@ -146,7 +146,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
   const self = c.nodes.find((n) => n.name === c.self)!;
   const remotes = c.nodes.filter((n) => n.name !== c.self);
   const underlayMtu = c.underlayMtu ?? 1500;
-  const out: Required<DesiredState> = { links: [], addresses: [], routes: [], fdb: [], neighbors: [] };
+  const out: Required<Omit<DesiredState, 'nexthops' | 'rules'>> & DesiredState = { links: [], addresses: [], routes: [], fdb: [], neighbors: [] };
 
   let direct: OverlayNode[] = [];
   let tunneled: OverlayNode[] = remotes;

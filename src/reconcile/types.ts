@@ -8,12 +8,25 @@ import type { FdbConflict, FdbOp } from './kinds/fdb/types';
 import type { LinkConflict, LinkOp } from './kinds/link/types';
 import type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
 import type { RouteConflict, RouteOp } from './kinds/route/types';
+import type { DesiredNexthop, NexthopConflict, NexthopOp } from './kinds/nexthop/types';
+import type { RuleConflict, RuleOp } from './kinds/rule/types';
+import type { RuleSpec } from '../rtnl/rule/types';
 
 export type { AddressConflict, AddressOp } from './kinds/address/types';
 export type { FdbConflict, FdbOp } from './kinds/fdb/types';
 export type { LinkConflict, LinkOp, LinkPatch } from './kinds/link/types';
 export type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
 export type { RouteConflict, RouteOp } from './kinds/route/types';
+export type { DesiredNexthop, DesiredNexthopMember, NexthopConflict, NexthopOp } from './kinds/nexthop/types';
+export type { RuleConflict, RuleOp } from './kinds/rule/types';
+export { NAMED_NEXTHOP_ID_BASE, NAMED_NEXTHOP_ID_SPAN } from './kinds/nexthop/ids';
+
+/** A desired route on a named desired nexthop: everything a RouteSpec has but the path
+ * (via, dev, onlink, nexthops, nhid), which is the nexthop's. */
+export type NamedNexthopRoute = Omit<RouteSpec, 'via' | 'dev' | 'onlink' | 'nexthops' | 'nhid'> & {
+  /** The name of a desired nexthop (DesiredState.nexthops[].name). */
+  nexthop: string;
+};
 export type { ConflictOf, EntryOp } from './engine/ops';
 
 /** Everything a host should have: one list per kind. Anything not listed is left alone unless
@@ -24,12 +37,18 @@ export interface DesiredState {
   links?: LinkSpec[];
   /** Addresses that should exist. */
   addresses?: AddressSpec[];
-  /** Routes that should exist (marked with the reconciler's protocol). */
-  routes?: RouteSpec[];
+  /** Routes that should exist (marked with the reconciler's protocol): a RouteSpec (with
+   * `nhid` for a nexthop object by id), or `{ dst, nexthop: 'name' }` for a named one. */
+  routes?: Array<RouteSpec | NamedNexthopRoute>;
   /** FDB entries that should exist. */
   fdb?: FdbSpec[];
   /** Neighbour entries that should exist. */
   neighbors?: NeighborSpec[];
+  /** Nexthop objects that should exist (marked with the reconciler's protocol), by id or by
+   * name (a stable id is given; see the README's "Nexthop objects and rules"). */
+  nexthops?: DesiredNexthop[];
+  /** Policy rules that should exist (marked with the reconciler's protocol, FRA_PROTOCOL). */
+  rules?: RuleSpec[];
 }
 
 /** The kinds of object the reconciler manages, one per DesiredState list. */
@@ -44,14 +63,15 @@ export type OpAction = 'create' | 'update' | 'recreate' | 'delete';
 
 /** One change a Plan will make to one object: a union over the kinds, each with its own
  * desired and actual types (narrow on `kind`, then on `action`). */
-export type Op = LinkOp | AddressOp | NeighborOp | FdbOp | RouteOp;
+export type Op = LinkOp | AddressOp | NeighborOp | FdbOp | RouteOp | NexthopOp | RuleOp;
 
 /** A desired object left alone because another owner holds its key (or the link it is on). */
-export type Conflict = LinkConflict | AddressConflict | NeighborConflict | FdbConflict | RouteConflict;
+export type Conflict = LinkConflict | AddressConflict | NeighborConflict | FdbConflict | RouteConflict | NexthopConflict | RuleConflict;
 
 /**
  * What a reconcile would change: the ops in the order they will be applied (links first, then
- * addresses, neighbours and FDB, routes last; deletions after all creations, in reverse), and
+ * addresses, nexthop objects, neighbours and FDB, routes, rules; deletions after all
+ * creations, in reverse), and
  * the conflicts left alone.
  *
  * @example

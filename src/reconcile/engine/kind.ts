@@ -16,6 +16,7 @@ import type { Rtnl } from '../../rtnl/rtnl';
 import type { DeviceRef, Link } from '../../rtnl/types';
 import type { Problems } from '../../values/problems';
 import type { OwnerIdentity } from './owner';
+import type { NexthopIds } from '../kinds/nexthop/ids';
 
 /** What an op does to its object (see OpAction in types.ts). */
 export type Action = 'create' | 'update' | 'recreate' | 'delete';
@@ -87,6 +88,8 @@ export interface PrepareContext {
   readonly references: Reference[];
   /** The desired links (prepared before every other kind). */
   readonly links: DesiredLinks;
+  /** Named nexthops: declared by the nexthop kind, given ids in each plan, referred to by name by routes. */
+  readonly nexthopIds: NexthopIds;
 }
 
 /** How a device stands for the kinds that put entries on it. */

@@ -9,6 +9,7 @@ import type { Reference } from './kind';
 import type { OwnerIdentity } from './owner';
 import { LINKS, ON_LINKS, type PreparedKind } from './registry';
 import type { PreparedLinks } from '../kinds/link/prepare';
+import { NexthopIds } from '../kinds/nexthop/ids';
 
 /** A desired state that passed validation, in the shapes the kinds work with. */
 export interface PreparedState {
@@ -42,8 +43,9 @@ export function prepareDesired(state: DesiredState, owner: OwnerIdentity): Prepa
   }
   checkKeys(p, '', state, FIELDS);
   const references: Reference[] = [];
-  const links = LINKS.prepare(p, list(p, state, LINKS.field), { owner, references });
-  const ctx = { owner, references, links };
+  const nexthopIds = new NexthopIds();
+  const links = LINKS.prepare(p, list(p, state, LINKS.field), { owner, references, nexthopIds });
+  const ctx = { owner, references, links, nexthopIds };
   const kinds = ON_LINKS.map((k) => k.prepare(p, list(p, state, k.field), ctx));
   p.throwIfAny('invalid desired state');
   return { links, kinds, references };

@@ -7,7 +7,9 @@ import { addressKind } from '../kinds/address';
 import { fdbKind } from '../kinds/fdb';
 import { linkKind } from '../kinds/link';
 import { neighborKind } from '../kinds/neighbor';
+import { nexthopKind } from '../kinds/nexthop';
 import { routeKind } from '../kinds/route';
+import { ruleKind } from '../kinds/rule';
 import type { Conflict, Op } from '../types';
 import { isEventOf, type EventObjects, type KindContext, type KindModule, type KindTypes, type LinkView, type ObjectEvent, type Outcome, type PrepareContext, type Stages } from './kind';
 import type { Rtnl } from '../../rtnl/rtnl';
@@ -19,9 +21,11 @@ export const LINKS = linkKind;
 /** The kinds on links, each bound for the engine (see bind below). */
 export const ON_LINKS: readonly RegisteredKind[] = [
   bind(addressKind),
+  bind(nexthopKind), // before the kinds that name nexthops (it gives named ones their ids)
   bind(neighborKind),
   bind(fdbKind),
   bind(routeKind),
+  bind(ruleKind),
 ];
 
 /** A kind's types, as the engine may hold them: its ops and conflicts are in the public unions. */

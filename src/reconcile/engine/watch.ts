@@ -102,6 +102,8 @@ export class WatchLoop {
     if (wanted.has('route')) m.on('route', (e) => this.hooks.relevant('route', e.object) && this.trigger());
     if (wanted.has('neighbor')) m.on('neighbor', (e) => this.hooks.relevant('neighbor', e.object) && this.trigger());
     if (wanted.has('fdb')) m.on('fdb', (e) => this.hooks.relevant('fdb', e.object) && this.trigger());
+    if (wanted.has('nexthop')) m.on('nexthop', (e) => this.hooks.relevant('nexthop', e.object) && this.trigger());
+    if (wanted.has('rule')) m.on('rule', (e) => this.hooks.relevant('rule', e.object) && this.trigger());
     m.on('overflow', () => {
       this.hooks.overflowed?.();
       this.trigger(0, 'overflow'); // events were lost: re-read everything

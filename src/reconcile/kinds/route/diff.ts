@@ -13,7 +13,8 @@ import type { KindContext, KindDiff, LinkView } from '../../engine/kind';
 import { keyOfRoute, routeKey } from './desired-index';
 import type { ObservedRoutes } from './observe';
 import type { PreparedRoutes } from './prepare';
-import { expectedOf, type PreparedRoute } from './prepared';
+import { expectedOf, resolvedSpec, wantedNhid, type PreparedRoute } from './prepared';
+import type { NexthopIds } from '../nexthop/ids';
 import type { RouteConflict, RouteOp } from './types';
 
 function same(a: unknown, b: unknown): boolean {
@@ -67,7 +68,8 @@ function simpleMatches(d: PreparedRoute, have: Route, view: LinkView): boolean {
     have.prefsrc === undefined &&
     have.mtu === undefined &&
     have.advmss === undefined &&
-    have.nexthops === undefined
+    have.nexthops === undefined &&
+    have.nhid === undefined
   );
 }
 
@@ -101,10 +103,32 @@ export function readableKey(dst: string, table: number): string {
   return dst + suffix;
 }
 
+/**
+ * A route on a nexthop object against the kernel's: its nhid and what is not the path (the
+ * kernel reports the nexthop's gateway and device too, which are the nexthop kind's business).
+ */
+function compareNhidRoute(d: PreparedRoute, have: Route, ids: NexthopIds, protocol: number): RouteOp | undefined {
+  const want = wantedNhid(d, ids);
+  const e = expectedOf(d, protocol);
+  const out: string[] = [];
+  if (have.nhid !== want) out.push(have.nhid === undefined ? `${have.nexthops ? 'multipath' : `via ${have.via ?? '(none)'}`} -> nhid ${String(want)}` : `nhid ${have.nhid} -> ${String(want)}`);
+  else if (want !== undefined && ids.recreated.has(want)) out.push(`re-added: nexthop ${want} is recreated`);
+  if (e.type !== have.type) out.push(`type ${have.type} -> ${e.type}`);
+  if (e.scope !== have.scope) out.push(`scope ${have.scope} -> ${e.scope}`);
+  if (e.prefsrc !== have.prefsrc) out.push(`prefsrc ${show(have.prefsrc)} -> ${show(e.prefsrc)}`);
+  if (e.mtu !== have.mtu) out.push(`mtu ${show(have.mtu)} -> ${show(e.mtu)}`);
+  if (e.advmss !== have.advmss) out.push(`advmss ${show(have.advmss)} -> ${show(e.advmss)}`);
+  if (out.length === 0) return undefined;
+  return { action: 'update', kind: 'route', key: readableKey(d.dst, d.table), reason: out.join(', '), desired: resolvedSpec(d, ids), actual: have };
+}
+
 /** An update op when the kernel's route differs from the desired one, else undefined. */
-function compareRoute(d: PreparedRoute, have: Route, view: LinkView, protocol: number): RouteOp | undefined {
+function compareRoute(d: PreparedRoute, have: Route, view: LinkView, protocol: number, ids: NexthopIds): RouteOp | undefined {
   if (d.simple && simpleMatches(d, have, view)) return undefined;
+  if (d.spec.nhid !== undefined) return compareNhidRoute(d, have, ids, protocol);
   const readable = readableKey(d.dst, d.table);
+  // On a nexthop object, though the path is the desired one: back to a path of its own.
+  if (have.nhid !== undefined) return { action: 'update', kind: 'route', key: readable, reason: `nhid ${have.nhid} -> its own path`, desired: d.spec, actual: have };
   // A device that does not exist yet (created in this apply) cannot carry the route now.
   if (d.devs.some((x) => view.index(x) === undefined)) {
     return { action: 'update', kind: 'route', key: readable, reason: 'its device appears', desired: d.spec, actual: have };
@@ -148,6 +172,7 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
   const conflicts: RouteConflict[] = [];
   const { list, marks } = desired;
   const protocol = ctx.owner.protocol;
+  const ids = desired.nexthopIds;
   const foreignLinks = view.foreign.size > 0;
   const onForeignLink = (r: Route): boolean => foreignLinks && ((r.dev !== undefined && view.foreign.has(r.dev)) || (r.nexthops ?? []).some((h) => h.dev !== undefined && view.foreign.has(h.dev)));
 
@@ -161,7 +186,7 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
     if (marks.found(i)) {
       const have = marks.actual(i);
       if (have === undefined) continue; // settled equal by the read
-      const op = compareRoute(d, have, view, protocol);
+      const op = compareRoute(d, have, view, protocol, ids);
       if (!op) continue;
       const held = foreignLinks ? foreignDevice(d, view) : undefined;
       if (held !== undefined) conflicts.push(onForeign(d, held, view, have));
@@ -172,7 +197,7 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
     if (was) {
       const name = was.dev === undefined ? 'its link' : view.name(was.dev);
       const reason = d.spec.dev === name ? `re-added: ${name} is recreated` : `moves off ${name}, which goes away`;
-      ops.push({ action: 'update', kind: 'route', key: readableKey(d.dst, d.table), reason, desired: d.spec, actual: was });
+      ops.push({ action: 'update', kind: 'route', key: readableKey(d.dst, d.table), reason, desired: resolvedSpec(d, ids), actual: was });
       continue;
     }
     const held = foreignLinks ? foreignDevice(d, view) : undefined;
@@ -185,7 +210,7 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
       creates[i] = ops.length + 1;
       createCount++;
     }
-    ops.push({ action: 'create', kind: 'route', key: readableKey(d.dst, d.table), reason: 'missing', desired: d.spec });
+    ops.push({ action: 'create', kind: 'route', key: readableKey(d.dst, d.table), reason: 'missing', desired: resolvedSpec(d, ids) });
   }
   // Deletions last: they run in a later stage, and a plan already in stage order is not copied.
   for (const r of obs.extra) {

@@ -18,6 +18,8 @@ import { FoundMarks } from '../../engine/settle';
 import { checkRouteLinkUp } from '../link/rules';
 import { DesiredRouteIndex, describeRouteKey, routeKey } from './desired-index';
 import { SimpleRoute, SimpleRoute6, type PreparedRoute } from './prepared';
+import type { NexthopIds } from '../nexthop/ids';
+import { isObject, own } from '../../../values/problems';
 
 /** The desired routes, validated and indexed. */
 export interface PreparedRoutes {
@@ -27,6 +29,8 @@ export interface PreparedRoutes {
   readonly index: DesiredRouteIndex;
   /** What the current read found of them (engine/settle.ts). */
   readonly marks: FoundMarks<Route>;
+  /** The named nexthops' ids of the current plan (routes may name one). */
+  readonly nexthopIds: NexthopIds;
 }
 
 const v6scratch = Buffer.alloc(16);
@@ -101,10 +105,21 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
     }
   };
   const duplicate = (i: number, had: number, key: string): void => {
-    const at = given.indexOf(out.list[had].spec); // only for the message
+    const first = out.list[had];
+    const at = given.indexOf(first.source ?? first.spec); // only for the message
     p.add(`routes[${i}]`, `route ${describeRouteKey(key)} is already desired at routes[${at}]`);
   };
-  given.forEach((spec: unknown, i) => {
+  given.forEach((given0: unknown, i) => {
+    let spec = given0;
+    // A route on a named nexthop: checked as a route with nhid, resolved per plan.
+    const nexthopName = isObject(given0) && own(given0, 'nexthop') !== undefined ? namedNexthop(p, i, given0, ctx.nexthopIds) : undefined;
+    if (nexthopName === null) return;
+    if (nexthopName !== undefined) {
+      const check: Record<string, unknown> = {};
+      for (const k of Object.keys(given0 as object)) if (k !== 'nexthop') check[k] = (given0 as Record<string, unknown>)[k];
+      check.nhid = NAMED_PLACEHOLDER;
+      spec = check;
+    }
     if (!checkRouteSpecAt(p, 'routes', i, spec)) return; // builds its path only for a problem
     const protocol = spec.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, spec.protocol);
     if (protocol !== defaultProtocol) {
@@ -171,8 +186,38 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
       gw4: -1,
       onlink: spec.onlink === true,
       expected,
+      ...(nexthopName !== undefined ? { nexthopName, source: given0 } : {}),
     });
     checkDevsOnce(i, devs);
   });
-  return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length) };
+  return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length), nexthopIds: ctx.nexthopIds };
+}
+
+/** The nhid a named nexthop's route is checked with (resolved per plan). */
+const NAMED_PLACEHOLDER = 1;
+
+/** The name of the desired nexthop a route names (routes[i].nexthop), or null after a problem. */
+function namedNexthop(p: Problems, i: number, spec: Record<string, unknown>, ids: NexthopIds): string | null {
+  const name = own(spec, 'nexthop');
+  const path = `routes[${i}].nexthop`;
+  if (typeof name !== 'string' || name.length === 0) {
+    p.add(path, `${JSON.stringify(name) ?? String(name)} must be the name of a desired nexthop`);
+    return null;
+  }
+  for (const f of ['via', 'dev', 'onlink', 'nexthops', 'nhid']) {
+    if (own(spec, f) !== undefined) {
+      p.add(path, `nexthop and ${f} are exclusive: the nexthop object says where the route goes`);
+      return null;
+    }
+  }
+  const facts = ids.declared.get(name);
+  if (facts === undefined) {
+    p.add(path, `no desired nexthop is named "${name}" (nexthops[].name)`);
+    return null;
+  }
+  if (facts.fdb) {
+    p.add(path, `nexthop "${name}" is an FDB nexthop: it carries FDB entries of a vxlan device, not routes`);
+    return null;
+  }
+  return name;
 }

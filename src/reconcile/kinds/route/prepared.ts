@@ -5,6 +5,7 @@
 import { IP6_RT_PRIO_USER, canonicalDst, expectedRoute } from '../../../rtnl/route/expected';
 import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import type { DeviceRef, Route, RouteSpec } from '../../../rtnl/types';
+import type { NexthopIds } from '../nexthop/ids';
 
 /** A validated desired route, with its identity and the values the kernel will report. */
 export interface PreparedRoute {
@@ -40,6 +41,22 @@ export interface PreparedRoute {
   readonly onlink: boolean;
   /** What the kernel will report once applied (device indexes are placeholders); built lazily. */
   expected: Route | undefined;
+  /** A route on a named desired nexthop: the name (spec.nhid is then a placeholder, resolved
+   * per plan by resolvedSpec). */
+  readonly nexthopName?: string;
+  /** The object given in the desired state, when spec is made from it (named nexthop routes). */
+  readonly source?: unknown;
+}
+
+/** The spec to send: a named nexthop's route gets the id the nexthop kind gave it in this plan. */
+export function resolvedSpec(d: PreparedRoute, ids: NexthopIds): RouteSpec {
+  if (d.nexthopName === undefined) return d.spec;
+  return { ...d.spec, nhid: ids.id(d.nexthopName) };
+}
+
+/** The nexthop id a desired route wants (explicit nhid or a named nexthop's), or undefined. */
+export function wantedNhid(d: PreparedRoute, ids: NexthopIds): number | undefined {
+  return d.nexthopName !== undefined ? ids.id(d.nexthopName) : d.spec.nhid;
 }
 
 const NO_REFS: Array<DeviceRef | undefined> = [];

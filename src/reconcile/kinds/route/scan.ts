@@ -37,7 +37,7 @@ export async function scanOwnedRoutes(nl: Rtnl, desired: PreparedRoutes, view: L
     { table: 'all', protocol },
     (f) => {
       // Unicast via a gateway on a device, main table, tos 0, the family's default metric.
-      if (f.complete && f.table === RT_TABLE_MAIN && f.tos === 0 && f.dstLen > 0 && f.type === RTN_UNICAST && f.scope === RT_SCOPE_UNIVERSE && f.oif > 0) {
+      if (f.complete && f.table === RT_TABLE_MAIN && f.tos === 0 && f.dstLen > 0 && f.type === RTN_UNICAST && f.scope === RT_SCOPE_UNIVERSE && f.oif > 0 && f.nhid === 0) {
         let i = -1;
         let d: PreparedRoute | undefined;
         if (f.family === 4) {
