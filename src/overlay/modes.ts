@@ -14,7 +14,7 @@
  * hybrid   host-gw to nodes on this host's underlay subnet, vxlan (or ipip) to the others
  *          (flannel DirectRouting, calico CrossSubnet).
  */
-import type { AddressSpec, FdbSpec, LinkSpec, NeighborSpec, RouteSpec } from '../rtnl/types';
+import type { AddressSpec, FdbSpec, LinkSpec, NeighborSpec } from '../rtnl/types';
 import { parseAddress, parsePrefix } from '../values/address';
 import { checkMac } from '../values/mac';
 import { checkIfName } from '../values/names';
@@ -75,6 +75,12 @@ export interface OverlayConfig {
   vxlanLearning?: boolean;
   /** The encapsulation hybrid uses for nodes on other subnets. Default vxlan. */
   hybridFallback?: 'vxlan' | 'ipip';
+  /**
+   * Route through nexthop objects: one named nexthop per remote node ("node/<name>": via its
+   * node IP, or its VTEP address onlink on the vxlan device), every pod route of that node on
+   * it, so a node's new IP is one nexthop replace. Default false (routes carry their gateway).
+   */
+  nexthops?: boolean;
 }
 
 const VXLAN_OVERHEAD = 50;
@@ -114,6 +120,7 @@ export function validateOverlay(c: OverlayConfig): void {
   if (c.mtu !== undefined) checkInt(p, 'mtu', c.mtu, 68, 65535);
   if (c.mode === 'hybrid' && !c.underlaySubnet) p.add('underlaySubnet', 'hybrid mode needs this host\'s underlay subnet');
   if (c.underlaySubnet !== undefined) parsePrefix(p, 'underlaySubnet', c.underlaySubnet, 'keep', 4);
+  if (c.nexthops !== undefined && typeof c.nexthops !== 'boolean') p.add('nexthops', `expected true or false, got ${JSON.stringify(c.nexthops)}`);
   if (!Array.isArray(c.nodes)) p.add('nodes', 'must be an array');
   const names = new Set<string>();
   const ips = new Set<string>();
@@ -162,14 +169,21 @@ export function desiredState(c: OverlayConfig): DesiredState {
     encap = c.hybridFallback ?? 'vxlan';
   }
 
-  for (const n of direct) out.routes.push({ dst: n.podCIDR, via: n.nodeIP, dev: c.underlayDev, onlink: true });
+  // A remote node's pod route: on the node's nexthop object, or with its gateway inline.
+  const podRoute = (n: OverlayNode, via: string, dev: string): void => {
+    if (!c.nexthops) return void out.routes.push({ dst: n.podCIDR, via, dev, onlink: true });
+    const name = `node/${n.name}`;
+    (out.nexthops ??= []).push({ name, via, dev, onlink: true });
+    out.routes.push({ dst: n.podCIDR, nexthop: name });
+  };
+  for (const n of direct) podRoute(n, n.nodeIP, c.underlayDev);
 
   if (encap === 'ipip') {
     const tun = c.tunnelName ?? 'ipip0';
     const link: LinkSpec = { kind: 'ipip', name: tun, local: self.nodeIP, ttl: 64, mtu: c.mtu ?? underlayMtu - IPIP_OVERHEAD, up: true };
     out.links.push(link);
     out.addresses.push({ dev: tun, address: `${gatewayAddress(self.podCIDR)}/32` } satisfies AddressSpec);
-    for (const n of tunneled) out.routes.push({ dst: n.podCIDR, via: n.nodeIP, dev: tun, onlink: true } satisfies RouteSpec);
+    for (const n of tunneled) podRoute(n, n.nodeIP, tun);
   } else if (encap === 'vxlan') {
     const dev = c.tunnelName ?? 'vxlan0';
     const learning = c.vxlanLearning ?? false;
@@ -195,7 +209,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
         out.fdb.push({ dev, mac, dst: n.nodeIP } satisfies FdbSpec);
         out.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
       }
-      out.routes.push({ dst: n.podCIDR, via: vtepIP, dev, onlink: true });
+      podRoute(n, vtepIP, dev);
     }
   }
   return out;

@@ -1,0 +1,167 @@
+'use strict';
+// The modes with `nexthops: true` (issue 20, modes): one nexthop object per remote node, every
+// pod route of the node on it; pods reach each other in every mode, and after a node's IP
+// changes (in host-gw one nexthop replace on each peer, whatever its number of routes).
+const assert = require('node:assert/strict');
+const { pollUntil } = require('../support/poll');
+const { OverlayAgent, Rtnl, Netns, overlay } = require('../../dist');
+const { Sandbox, SEED_HOSTS, FAR_HOST } = require('../../examples/lib/sandbox');
+const { kernelDescribe, ip, ipJson, slow } = require('../support/kernel');
+const { namedNexthopCandidate } = require('../../dist/reconcile/kinds/nexthop/ids');
+
+let counter = 0;
+const nhidOf = (node) => namedNexthopCandidate(77, 'netlink-agent', `node/${node}`, 0);
+
+async function allPairs(sandbox, hosts = sandbox.hosts.map((h) => h.name)) {
+  const bad = [];
+  for (const a of hosts) {
+    for (const b of hosts) {
+      if (a === b) continue;
+      const r = await sandbox.traffic(a, b);
+      if (!r.udp.ok || !r.tcp.ok) bad.push(`${a}->${b}: udp ${JSON.stringify(r.udp)} tcp ${JSON.stringify(r.tcp)}`);
+    }
+  }
+  return bad;
+}
+
+async function kernelHasIpip() {
+  const name = `nla-probe-${process.pid}-${++counter}`;
+  Netns.create(name);
+  try {
+    const nl = await Rtnl.open({ netns: name });
+    try {
+      await nl.links.add({ kind: 'ipip', name: 'probe0', local: '10.0.0.1' });
+      return true;
+    } catch (e) {
+      if (e.code === 'EOPNOTSUPP') return false;
+      throw e;
+    } finally {
+      nl.close();
+    }
+  } finally {
+    Netns.delete(name);
+  }
+}
+
+describe('overlay modes with nexthops: true (desired state)', function () {
+  const nodes = [
+    { name: 'host1', nodeIP: '10.57.4.20', podCIDR: '192.168.10.0/24' },
+    { name: 'host2', nodeIP: '10.57.4.21', podCIDR: '192.168.11.0/24' },
+  ];
+  it('host-gw: a nexthop per remote node via its node IP, the pod route on it by name; the route form stays the default', function () {
+    const s = overlay.desiredState({ mode: 'host-gw', self: 'host1', nodes, underlayDev: 'eth0', nexthops: true });
+    assert.deepEqual(s.nexthops, [{ name: 'node/host2', via: '10.57.4.21', dev: 'eth0', onlink: true }]);
+    assert.deepEqual(s.routes, [{ dst: '192.168.11.0/24', nexthop: 'node/host2' }]);
+    const plain = overlay.desiredState({ mode: 'host-gw', self: 'host1', nodes, underlayDev: 'eth0' });
+    assert.equal(plain.nexthops, undefined);
+    assert.deepEqual(plain.routes, [{ dst: '192.168.11.0/24', via: '10.57.4.21', dev: 'eth0', onlink: true }]);
+  });
+  it('vxlan: via the VTEP address onlink on the vxlan device', function () {
+    const s = overlay.desiredState({ mode: 'vxlan', self: 'host1', nodes, underlayDev: 'eth0', nexthops: true });
+    assert.deepEqual(s.nexthops, [{ name: 'node/host2', via: '192.168.11.1', dev: 'vxlan0', onlink: true }]);
+    assert.deepEqual(s.routes, [{ dst: '192.168.11.0/24', nexthop: 'node/host2' }]);
+  });
+  it('nexthops must be a boolean', function () {
+    assert.throws(() => overlay.desiredState({ mode: 'vxlan', self: 'host1', nodes, underlayDev: 'eth0', nexthops: 'yes' }), (e) => e.name === 'ValidationError' && e.problems.some((p) => p.path === 'nexthops'));
+  });
+});
+
+kernelDescribe('overlay: end to end with nexthops: true', function () {
+  this.timeout(120000 * slow);
+  let sandbox;
+  let agents;
+
+  async function start(mode, hosts, agentOpts = {}) {
+    sandbox = new Sandbox({ prefix: `nla-nho${process.pid}x${++counter}`, hosts });
+    await sandbox.build();
+    for (const h of sandbox.hosts) {
+      const nl = await sandbox.rtnl(sandbox.hostNs(h.name));
+      const agent = new OverlayAgent({ nl, mode, self: h.name, nexthops: true, watch: { debounceMs: 20 }, ...agentOpts });
+      agents.set(h.name, agent);
+      const res = await agent.setNodes(sandbox.nodes());
+      assert.deepEqual(res.failed.map((f) => f.error.message), [], `${h.name}: ${res.plan.text()}`);
+      assert.ok(res.converged, res.plan.text());
+    }
+  }
+
+  /** host2 gets a new node IP on its underlay; every agent is given the new node list. */
+  async function moveHost2(newIP) {
+    const h2 = sandbox.hostNs('host2');
+    const old = sandbox.host('host2').nodeIP;
+    Netns.sysctl(h2, { 'net.ipv4.conf.eth0.promote_secondaries': 1 });
+    ip(h2, 'addr', 'add', `${newIP}/24`, 'dev', 'eth0');
+    ip(h2, 'addr', 'del', `${old}/24`, 'dev', 'eth0');
+    ip(h2, 'route', 'replace', 'default', 'via', '10.57.4.1', 'dev', 'eth0', 'proto', 'static');
+    sandbox.host('host2').nodeIP = newIP;
+    const nodes = sandbox.nodes();
+    for (const a of agents.values()) await a.setNodes(nodes);
+  }
+
+  beforeEach(function () {
+    agents = new Map();
+  });
+  afterEach(async function () {
+    for (const a of agents.values()) await a.stop();
+    if (sandbox) await sandbox.destroy();
+    sandbox = undefined;
+  });
+
+  it("host-gw: pod routes on nexthop objects; a node's new IP is one nexthop replace on each peer, and pods talk again", async function () {
+    const hosts = SEED_HOSTS.map((h) => ({ ...h }));
+    await start('host-gw', hosts);
+    const h1 = sandbox.hostNs('host1');
+    const r = ipJson(h1, 'route', 'show', '192.168.11.0/24')[0];
+    assert.equal(r.nhid, nhidOf('host2'));
+    assert.equal(r.gateway, '10.57.4.21');
+    assert.equal(ipJson(h1, 'nexthop', 'show', 'id', String(nhidOf('host2')))[0].protocol, '77');
+    assert.deepEqual(await allPairs(sandbox), []);
+
+    const drift = [];
+    const nl = await sandbox.rtnl(h1);
+    const before = nl.modifyingRequests();
+    agents.get('host1').on('applied', (res) => drift.push(...res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key}`)));
+    await moveHost2('10.57.4.31');
+    await pollUntil(() => ipJson(h1, 'route', 'show', '192.168.11.0/24')[0]?.gateway === '10.57.4.31', { ms: 5000 * slow, what: 'host1 following host2' });
+    assert.deepEqual(drift, [`update nexthop node/host2 (id ${nhidOf('host2')})`]);
+    assert.equal(nl.modifyingRequests() - before, 1);
+    assert.equal(ipJson(h1, 'route', 'show', '192.168.11.0/24')[0].nhid, nhidOf('host2'));
+    await pollUntil(async () => (await allPairs(sandbox)).length === 0, { ms: 10000 * slow, what: 'pods talking again after the IP change' });
+  });
+
+  it('vxlan: traffic both ways on nexthop objects, and after a node IP change', async function () {
+    const hosts = SEED_HOSTS.map((h) => ({ ...h }));
+    await start('vxlan', hosts);
+    const h1 = sandbox.hostNs('host1');
+    const r = ipJson(h1, 'route', 'show', '192.168.11.0/24')[0];
+    assert.equal(r.nhid, nhidOf('host2'));
+    assert.equal(r.gateway, '192.168.11.1');
+    assert.equal(r.dev, 'vxlan0');
+    assert.deepEqual(await allPairs(sandbox), []);
+    await moveHost2('10.57.4.31');
+    await pollUntil(async () => (await allPairs(sandbox)).length === 0, { ms: 10000 * slow, what: 'pods talking again after the IP change' });
+  });
+
+  it('hybrid: host-gw nexthops on the same subnet, vxlan ones across the router; all pods reach each other', async function () {
+    await start('hybrid', [...SEED_HOSTS, FAR_HOST]);
+    const h1 = sandbox.hostNs('host1');
+    assert.equal(ipJson(h1, 'route', 'show', '192.168.11.0/24')[0].gateway, '10.57.4.21');
+    assert.equal(ipJson(h1, 'route', 'show', '192.168.12.0/24')[0].dev, 'vxlan0');
+    assert.equal(ipJson(h1, 'route', 'show', '192.168.12.0/24')[0].nhid, nhidOf('host3'));
+    assert.deepEqual(await allPairs(sandbox), []);
+  });
+
+  it('ipip: traffic both ways on nexthop objects (needs a kernel with CONFIG_NET_IPIP)', async function () {
+    if (!(await kernelHasIpip())) {
+      console.log('      (skipped: this kernel has no ipip, CONFIG_NET_IPIP; the VM lane runs this test)');
+      this.skip();
+    }
+    await start('ipip', SEED_HOSTS.map((h) => ({ ...h })));
+    const h1 = sandbox.hostNs('host1');
+    const r = ipJson(h1, 'route', 'show', '192.168.11.0/24')[0];
+    assert.equal(r.nhid, nhidOf('host2'));
+    assert.equal(r.dev, 'ipip0');
+    assert.deepEqual(await allPairs(sandbox), []);
+    await moveHost2('10.57.4.31');
+    await pollUntil(async () => (await allPairs(sandbox)).length === 0, { ms: 10000 * slow, what: 'pods talking again after the IP change' });
+  });
+});
