@@ -5,6 +5,7 @@
  * in one run, in throwaway namespaces.
  *
  *   node bench/run.js                          all workloads, N = 100000 (W4, W8, W9: 10000), 5 rounds
+ *   node bench/run.js --only W8nh,W9nh,W10nh   issue 20's W8-W10: nexthop objects against inline gateways
  *   node bench/run.js --only W1,W5 --n 10000 --rounds 7 --json out.json
  *   node bench/run.js --n 300 --n-small 100 --rounds 1 --no-settle   a smoke run (test/bench)
  *   options: --floor DIR (netlink-floor sources), --no-floor, --no-go, --cache DIR,
@@ -546,6 +547,188 @@ const workloads = {
     console.log(`  modifying requests: ${cost.modifyingRequests} (${cost.ops.join(', ')})`);
     return out;
   },
+
+  /** Issue 20's W8: move N routes from gateway A to gateway B, N route replaces against one
+   * replace of the nexthop object they all use (which should cost the same whatever N is). */
+  async W8nh() {
+    const A = '10.57.0.2';
+    const B = '10.57.0.3';
+    const viaAll = (gw) => routeSpecs(N, PROTO).map((r) => ({ dst: r.dst, via: gw, dev: 'veth0', onlink: true, protocol: PROTO }));
+    const nhRoutes = onNexthop(N, 1);
+    const nh = (gw) => ({ id: 1, via: gw, dev: 'veth0', onlink: true, protocol: PROTO });
+    const named = (gw) => ({ nexthops: [{ name: 'gw', via: gw, dev: 'veth0', onlink: true }], routes: routeSpecs(N).map((r) => ({ dst: r.dst, nexthop: 'gw' })) });
+    const followed = (ns, gw) => {
+      const r = JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'route', 'show', nhRoutes[N - 1].dst], { encoding: 'utf8' }))[0];
+      if (!r || r.gateway !== gw) throw new Error(`route ${nhRoutes[N - 1].dst} did not follow to ${gw}: ${JSON.stringify(r)}`);
+    };
+    const cost = {};
+    const runs = await interleave(ROUNDS, [
+      ...oursCols(`ours: ${N} route replaces (routes.addMany replace)`, (io) =>
+        withNamespace(
+          async (ns, nl) => {
+            check(await nl.routes.addMany(viaAll(A)), 'adds');
+            const t = await ours(async () => check(await nl.routes.addMany(viaAll(B), { replace: true }), 'replaces'));
+            followed(ns, B);
+            return t;
+          },
+          { io },
+        ),
+      ),
+      {
+        name: `ours: one nexthop replace (${N} routes on it)`,
+        who: 'ours',
+        run: () =>
+          withNamespace(async (ns, nl) => {
+            await nl.nexthops.add(nh(A));
+            check(await nl.routes.addMany(nhRoutes), 'adds');
+            const before = nl.modifyingRequests();
+            const t = await ours(() => nl.nexthops.replace(nh(B)));
+            cost.nexthopReplaceRequests = nl.modifyingRequests() - before;
+            followed(ns, B);
+            return t;
+          }),
+      },
+      {
+        name: 'ours: reconciler.apply, named nexthop moved',
+        who: 'ours',
+        run: () =>
+          withNamespace(async (ns, nl) => {
+            const rec = new Reconciler(nl, { protocol: PROTO });
+            converged(await rec.apply(named(A)));
+            const t = await ours(async () => {
+              const res = await rec.apply(named(B));
+              converged(res);
+              if (res.requests !== 1) throw new Error(`moving the nexthop cost ${res.requests} requests: ${res.plan.text().slice(0, 300)}`);
+              cost.reconcilerRequests = res.requests;
+            });
+            followed(ns, B);
+            return t;
+          }),
+      },
+      {
+        name: `ip -batch: ${N} route replaces`,
+        who: 'iproute2',
+        run: () =>
+          withNamespace((ns) => {
+            ipBatch(ns, viaAll(A).map((r) => routeLine(r)));
+            return ipBatch(ns, viaAll(B).map((r) => routeLine(r, 'replace')));
+          }),
+      },
+      {
+        name: 'ip nexthop replace',
+        who: 'iproute2',
+        run: () =>
+          withNamespace((ns) => {
+            ipBatch(ns, [`nexthop add id 1 via ${A} dev veth0 onlink proto ${PROTO}`, ...nhRoutes.map((r) => `route add ${r.dst} nhid 1 proto ${PROTO}`)]);
+            return timeChild('ip', ['-n', ns, 'nexthop', 'replace', 'id', '1', 'via', B, 'dev', 'veth0', 'onlink', 'proto', String(PROTO)]);
+          }),
+      },
+    ]);
+    const out = report(`W8nh move ${N} routes from gateway A to B`, ROUNDS, runs, {
+      floor: 'no equivalent workload (the floor has no route replace and no nexthop objects)',
+      go: 'no equivalent workload (vishvananda/netlink has nexthop objects on master only, in no release)',
+    });
+    Object.assign(out[0], cost);
+    console.log(`  modifying requests: nexthop replace ${cost.nexthopReplaceRequests}, reconciler ${cost.reconcilerRequests}`);
+    return out;
+  },
+
+  /** Issue 20's W9: add N routes on one nexthop object (nhid) against the same with via (W1). */
+  async W9nh() {
+    const viaRoutes = routeSpecs(N, PROTO);
+    const nhRoutes = onNexthop(N, 1);
+    const nh = { id: 1, via: '10.57.0.2', dev: 'veth0', onlink: true, protocol: PROTO };
+    const named = { nexthops: [{ name: 'gw', via: '10.57.0.2', dev: 'veth0', onlink: true }], routes: routeSpecs(N).map((r) => ({ dst: r.dst, nexthop: 'gw' })) };
+    const [floorCols, , notes] = peerColumns({
+      n: N,
+      max: FLOOR_MAX_ROUTES,
+      floorRun: () => withNamespace((ns) => floorWrite('route-add', ns, N)),
+    });
+    const runs = await interleave(ROUNDS, [
+      ...floorCols.map((c) => ({ ...c, name: 'C floor (routes with via: it has no nexthop objects)' })),
+      ...oursCols('ours: routes.addMany, nhid', (io) =>
+        withNamespace(
+          async (ns, nl) => {
+            await nl.nexthops.add(nh);
+            return ours(async () => check(await nl.routes.addMany(nhRoutes), 'adds'));
+          },
+          { io },
+        ),
+      ),
+      ...oursCols('ours: routes.addMany, via (W1)', (io) => withNamespace((ns, nl) => ours(async () => check(await nl.routes.addMany(viaRoutes), 'adds')), { io })),
+      {
+        name: 'ours: reconciler.apply, routes on a named nexthop',
+        who: 'ours',
+        run: () => withNamespace((ns, nl) => ours(async () => converged(await new Reconciler(nl, { protocol: PROTO }).apply(named)))),
+      },
+      {
+        name: 'ip -batch, nhid',
+        who: 'iproute2',
+        run: () =>
+          withNamespace((ns) => {
+            ipBatch(ns, [`nexthop add id 1 via 10.57.0.2 dev veth0 onlink proto ${PROTO}`]);
+            return ipBatch(ns, nhRoutes.map((r) => `route add ${r.dst} nhid 1 proto ${PROTO}`));
+          }),
+      },
+      { name: 'ip -batch, via (W1)', who: 'iproute2', run: () => withNamespace((ns) => ipBatch(ns, viaRoutes.map((s) => routeLine(s)))) },
+    ]);
+    return report(`W9nh add ${N} routes on one nexthop (nhid) and with via`, ROUNDS, runs, {
+      ...notes,
+      go: 'no equivalent workload (vishvananda/netlink has nexthop objects on master only, in no release)',
+    });
+  },
+
+  /** Issue 20's W10: N/100 nodes with 100 pod routes each; one node changes its IP. The ops
+   * sent and the time, with the routes carrying the gateway and with a nexthop per node. */
+  async W10nh() {
+    const nodes = Math.max(2, Math.round(N / 100));
+    const per = 100;
+    const moved = nodes >> 1;
+    const state = (useNexthops, round) => podState(nodes, per, useNexthops, moved, round);
+    const cost = {};
+    const col = (useNexthops) => ({
+      name: useNexthops ? 'ours: reconciler, a nexthop per node' : 'ours: reconciler, routes with via',
+      who: 'ours',
+      run: (r) =>
+        withNamespace(async (ns, nl) => {
+          const rec = new Reconciler(nl, { protocol: PROTO });
+          converged(await rec.apply(state(useNexthops, -1)));
+          const next = state(useNexthops, r);
+          return ours(async () => {
+            const res = await rec.apply(next);
+            converged(res);
+            const want = useNexthops ? 1 : per;
+            if (res.requests !== want) throw new Error(`one node's new IP cost ${res.requests} requests, expected ${want}: ${res.plan.text().slice(0, 300)}`);
+            cost[useNexthops ? 'nexthopRequests' : 'routeRequests'] = res.requests;
+          });
+        }),
+    });
+    const lines = (useNexthops, round) => {
+      const s = state(useNexthops, round);
+      if (!useNexthops) return s.routes.map((x) => `route replace ${x.dst} via ${x.via} dev veth0 onlink proto ${PROTO}`);
+      return s.nexthops.map((x, i) => `nexthop replace id ${i + 1} via ${x.via} dev veth0 onlink proto ${PROTO}`);
+    };
+    const ipCol = (useNexthops) => ({
+      name: useNexthops ? 'ip nexthop replace (one line)' : `ip -batch: ${per} route replaces`,
+      who: 'iproute2',
+      run: (r) =>
+        withNamespace((ns) => {
+          const all = lines(useNexthops, -1);
+          if (useNexthops) ipBatch(ns, [...all.map((l) => l.replace('replace', 'add')), ...podRoutes(nodes, per).map((x, k) => `route add ${x} nhid ${Math.floor(k / per) + 1} proto ${PROTO}`)]);
+          else ipBatch(ns, all);
+          const changed = lines(useNexthops, r).filter((l, k) => l !== all[k]);
+          return ipBatch(ns, changed);
+        }),
+    });
+    const runs = await interleave(ROUNDS, [col(false), col(true), ipCol(false), ipCol(true)]);
+    const out = report(`W10nh one node's new IP among ${nodes} nodes x ${per} pod routes`, ROUNDS, runs, {
+      floor: 'no equivalent workload',
+      go: 'no equivalent workload (vishvananda/netlink has nexthop objects on master only, in no release)',
+    });
+    Object.assign(out[0], cost);
+    console.log(`  modifying requests: routes with via ${cost.routeRequests}, a nexthop per node ${cost.nexthopRequests}`);
+    return out;
+  },
 };
 
 /** The desired state of a vxlan overlay of n remote nodes, node i (k = i + 2): pod subnet
@@ -565,6 +748,29 @@ function overlayState(n, change) {
     fdb[i] = { dev: 'vxlan0', mac, dst: `10.57.${k >> 8}.${k & 255}` };
   }
   return { links: [VXLAN], routes, neighbors, fdb };
+}
+
+/** n routes (routeSpecs' destinations) on nexthop object `id`, with the owner's protocol. */
+function onNexthop(n, id) {
+  return routeSpecs(n).map((r) => ({ dst: r.dst, nhid: id, protocol: PROTO }));
+}
+
+/** The pod routes of `nodes` nodes, `per` each: node i, route j is 20+(i>>8).(i&255).j.0/24. */
+function podRoutes(nodes, per) {
+  const out = [];
+  for (let i = 0; i < nodes; i++) for (let j = 0; j < per; j++) out.push(`${20 + (i >> 8)}.${i & 255}.${j}.0/24`);
+  return out;
+}
+
+/** W10nh's desired state: node i at 10.58.(i>>8).(i&255) (onlink on veth0), its pod routes
+ * through it, inline or on a nexthop named after the node; in round r >= 0 node `moved` has
+ * the address 10.59.r.1 instead. */
+function podState(nodes, per, useNexthops, moved, round) {
+  const ipOf = (i) => (i === moved && round >= 0 ? `10.59.${round & 255}.1` : `10.58.${i >> 8}.${i & 255}`);
+  const dsts = podRoutes(nodes, per);
+  if (!useNexthops) return { routes: dsts.map((dst, k) => ({ dst, via: ipOf(Math.floor(k / per)), dev: 'veth0', onlink: true })) };
+  const nexthops = Array.from({ length: nodes }, (_, i) => ({ name: `node-${i}`, via: ipOf(i), dev: 'veth0', onlink: true }));
+  return { nexthops, routes: dsts.map((dst, k) => ({ dst, nexthop: `node-${Math.floor(k / per)}` })) };
 }
 
 /** The iproute2 way to check W5: `ip route show proto N`, its text parsed into keys and diffed. */

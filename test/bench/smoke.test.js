@@ -13,7 +13,7 @@ const { kernelDescribe } = require('../support/kernel');
 kernelDescribe('bench: smoke run (N = 300)', function () {
   this.timeout(180000);
 
-  it('runs W1-W9 (and W5 for IPv6) to the end against the floor, iproute2 and Go, writes the JSON figures', function () {
+  it('runs W1-W9 (and W5 for IPv6, and issue 20\'s W8-W10 on nexthop objects) to the end against the floor, iproute2 and Go, writes the JSON figures', function () {
     const out = path.join(os.tmpdir(), `nla-bench-smoke-${process.pid}.json`);
     try {
       const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bench', 'run.js'), '--n', '300', '--n-small', '100', '--rounds', '1', '--no-settle', '--json', out], {
@@ -24,7 +24,7 @@ kernelDescribe('bench: smoke run (N = 300)', function () {
       const j = JSON.parse(fs.readFileSync(out, 'utf8'));
       assert.equal(j.n, 300);
       const workloads = new Set(j.results.map((x) => x.workload.split(' ')[0]));
-      assert.deepEqual([...workloads].sort(), ['W1', 'W2', 'W3', 'W4', 'W5', 'W5v6', 'W6', 'W7', 'W8', 'W9']);
+      assert.deepEqual([...workloads].sort(), ['W10nh', 'W1', 'W2', 'W3', 'W4', 'W5', 'W5v6', 'W6', 'W7', 'W8', 'W8nh', 'W9', 'W9nh'].sort());
       for (const x of j.results.filter((x) => x.wallSeconds !== undefined)) {
         assert.ok(x.wallSeconds > 0 && Number.isFinite(x.userSeconds) && Number.isFinite(x.systemSeconds), JSON.stringify(x));
         assert.ok(['floor', 'ours', 'iproute2', 'go'].includes(x.who), JSON.stringify(x));
@@ -52,10 +52,18 @@ kernelDescribe('bench: smoke run (N = 300)', function () {
       assert.ok(byWorkload('W5 ').some((x) => x.name === 'ours: no-op plan of new spec objects'));
       for (const x of byWorkload('W5v6')) assert.match(x.notes.floor, /no equivalent/);
       assert.equal(j.results.find((x) => x.workload.startsWith('W6')).modifyingRequests, 1);
-      const w9 = j.results.find((x) => x.workload.startsWith('W9'));
+      const w9 = j.results.find((x) => x.workload.startsWith('W9 '));
       assert.equal(w9.modifyingRequests, 3);
       assert.deepEqual(w9.ops, ['create fdb', 'delete fdb', 'update neighbor']);
       assert.ok(j.results.find((x) => x.workload.startsWith('W7')).maxRssMB > 10);
+      // Issue 20: moving every route is one nexthop replace, by hand and through the reconciler;
+      // one node's new IP is 100 route replaces inline, one nexthop replace with nexthops.
+      const w8nh = j.results.find((x) => x.workload.startsWith('W8nh'));
+      assert.equal(w8nh.nexthopReplaceRequests, 1);
+      assert.equal(w8nh.reconcilerRequests, 1);
+      const w10nh = j.results.find((x) => x.workload.startsWith('W10nh'));
+      assert.equal(w10nh.routeRequests, 100);
+      assert.equal(w10nh.nexthopRequests, 1);
       assert.match(r.stdout, /W5 no-op reconcile of 300 routes/);
       assert.match(r.stdout, /\| workload \| ours \| user \/ sys \| C floor \| ours\/floor \|/);
     } finally {
