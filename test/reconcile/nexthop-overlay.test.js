@@ -121,7 +121,8 @@ kernelDescribe('overlay: end to end with nexthops: true', function () {
     const before = nl.modifyingRequests();
     agents.get('host1').on('applied', (res) => drift.push(...res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key}`)));
     await moveHost2('10.57.4.31');
-    await pollUntil(() => ipJson(h1, 'route', 'show', '192.168.11.0/24')[0]?.gateway === '10.57.4.31', { ms: 5000 * slow, what: 'host1 following host2' });
+    // The kernel has the change before the apply that made it reports: wait for both.
+    await pollUntil(() => drift.length > 0 && ipJson(h1, 'route', 'show', '192.168.11.0/24')[0]?.gateway === '10.57.4.31', { ms: 5000 * slow, what: 'host1 following host2' });
     assert.deepEqual(drift, [`update nexthop node/host2 (id ${nhidOf('host2')})`]);
     assert.equal(nl.modifyingRequests() - before, 1);
     assert.equal(ipJson(h1, 'route', 'show', '192.168.11.0/24')[0].nhid, nhidOf('host2'));

@@ -224,6 +224,33 @@ kernelDescribe('reconcile: nexthop objects', function () {
     assert.equal((await rec.plan(s)).ops.length, 0);
   });
 
+  it('IPv6 nexthops and routes on them, and a resilient group: converge, then no churn; a bucket count change is a recreate', async function () {
+    const s = (buckets) => ({
+      nexthops: [
+        { name: 'v6a', via: 'fe80::1', dev: 'eth0' },
+        { name: 'v6b', via: 'FE80:0:0::2', dev: 'eth0' },
+        { name: 'res', group: [{ nexthop: 'v6a' }, { nexthop: 'v6b', weight: 3 }], type: 'resilient', buckets, idleTimer: 30 },
+      ],
+      routes: [
+        { dst: 'fd00:7::/64', nexthop: 'v6a' },
+        { dst: 'fd00:8::/64', nexthop: 'res' },
+      ],
+    });
+    const res = await rec.apply(s(8));
+    assert.ok(res.converged, res.failed.map((f) => f.error.message).join('; '));
+    const g = byId(nexthops(ns())).get(idOf('res'));
+    assert.equal(g.type, 'resilient');
+    assert.equal(g.resilient_args.buckets, 8);
+    assert.equal(ipJson(ns(), '-6', 'route', 'show', 'fd00:7::/64')[0].nhid, idOf('v6a'));
+    assert.equal((await rec.plan(s(8))).ops.length, 0);
+    const res2 = await rec.apply(s(16));
+    assert.deepEqual(res2.plan.ops.map((o) => `${o.action} ${o.kind}: ${o.reason}`), ['recreate nexthop: buckets 8 -> 16', 'update route: re-added: nexthop ' + idOf('res') + ' is recreated']);
+    assert.ok(res2.converged, res2.failed.map((f) => f.error.message).join('; '));
+    assert.equal(byId(nexthops(ns())).get(idOf('res')).resilient_args.buckets, 16);
+    assert.equal(ipJson(ns(), '-6', 'route', 'show', 'fd00:8::/64')[0].nhid, idOf('res'));
+    assert.equal((await rec.plan(s(16))).ops.length, 0);
+  });
+
   describe('bad input is one ValidationError naming the field, nothing sent', function () {
     const cases = [
       ['id 0', { nexthops: [{ id: 0, via: '10.57.4.7', dev: 'eth0' }] }, 'nexthops[0].id'],
