@@ -17,7 +17,7 @@ export type { FdbConflict, FdbOp } from './kinds/fdb/types';
 export type { LinkConflict, LinkOp, LinkPatch } from './kinds/link/types';
 export type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
 export type { RouteConflict, RouteOp } from './kinds/route/types';
-export type { DesiredNexthop, DesiredNexthopMember, NexthopConflict, NexthopOp } from './kinds/nexthop/types';
+export type { DesiredNexthop, DesiredNexthopGroup, DesiredNexthopIdentity, DesiredNexthopMember, DesiredSingleNexthop, NexthopConflict, NexthopKey, NexthopOp } from './kinds/nexthop/types';
 export type { RuleConflict, RuleOp } from './kinds/rule/types';
 export { NAMED_NEXTHOP_ID_BASE, NAMED_NEXTHOP_ID_SPAN } from './kinds/nexthop/ids';
 
