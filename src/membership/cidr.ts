@@ -4,7 +4,7 @@
  * rules as a desired state); the enumeration works on bytes with BigInt, so it is the same for
  * both families.
  */
-import { isLoopback, isMulticast, isUnspecified, parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
+import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
 import type { IpFamily } from '../values/ip';
 import { Problems } from '../values/problems';
 
@@ -18,14 +18,8 @@ export function addressOf(v: unknown, family?: IpFamily): ParsedAddress | undefi
   return parseAddress(new Problems(), '', v, family);
 }
 
-/**
- * Whether a node may have this underlay address: unicast, not loopback, not unspecified, and
- * for IPv4 not 0/8 ("this network") nor 240/4 (reserved).
- */
-export function isUsableNodeAddress(a: ParsedAddress): boolean {
-  if (isMulticast(a) || isLoopback(a) || isUnspecified(a)) return false;
-  return a.family === 6 || (a.bytes[0] !== 0 && a.bytes[0] < 240);
-}
+/** Whether a node may have this underlay address (the overlay's rule: see overlay/stack). */
+export { isUsableNodeAddress } from '../overlay/stack';
 
 function toBigInt(bytes: Uint8Array): bigint {
   let n = 0n;

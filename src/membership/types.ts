@@ -8,21 +8,31 @@
  * that fails is skipped with a reason and never becomes a route, FDB or neighbour entry.
  */
 import type { EventEmitter } from 'eventemitter3';
-import { vtepMacFor, type OverlayMode, type OverlayNode } from '../overlay/modes';
+import { vtepMacFor, vtepMacOf, type OverlayMode, type OverlayNode } from '../overlay/modes';
+import { FAMILIES, MAX_POD_PREFIX6, MIN_POD_PREFIX6, checkStack, normalStack, stackOf, type NodeStack } from '../overlay/stack';
 import { maskedText, parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
 import { checkMac, isMulticastMac, ZERO_MAC } from '../values/mac';
 import { prefixContains, prefixCovers, prefixesOverlap } from '../values/prefix';
 import { Problems, ValidationError, describeValue, own } from '../values/problems';
 import { addressOf, isUsableNodeAddress, prefixOf } from './cidr';
+import { isLinkLocal6, isV4Mapped } from '../values/address';
 
 /** What one host publishes about itself. */
 export interface NodeRecord extends OverlayNode {
   /** The host's name: 1..253 characters of [A-Za-z0-9._-], starting and ending alphanumeric. */
   name: string;
+  /** The primary underlay address (IPv4 or IPv6). */
   nodeIP: string;
+  /** The primary pod subnet (IPv4 or IPv6). */
   podCIDR: string;
-  /** The MAC of the host's VTEP (vxlan). Agents always publish it. */
+  /** Dual-stack underlay: both addresses, primary first (absent for a single family). */
+  nodeIPs?: string[];
+  /** Dual-stack pods: both subnets, primary first (absent for a single family). */
+  podCIDRs?: string[];
+  /** The MAC of the host's VTEP on the IPv4 underlay (vxlan). Agents always publish it. */
   vtepMac?: string;
+  /** The MAC of the host's VTEP on the IPv6 underlay (vxlan). Agents with an IPv6 node IP publish it. */
+  vtepMac6?: string;
   /** The overlay mode the host runs. */
   mode?: OverlayMode;
   /** The netlink-agent version the host runs. */
@@ -104,22 +114,24 @@ export function checkNodeName(p: Problems, path: string, v: unknown): v is strin
   return true;
 }
 
-/** Checks a pod subnet: IPv4 (until dual stack), no host bits, /8../30. */
-export function checkPodCIDR(p: Problems, path: string, v: unknown): ParsedPrefix | undefined {
-  const pre = parsePrefix(p, path, v, 'reject', 4);
+/** Checks a pod subnet (of `family` when given): no host bits, IPv4 /8../30, IPv6 /48../120. */
+export function checkPodCIDR(p: Problems, path: string, v: unknown, family?: 4 | 6): ParsedPrefix | undefined {
+  const pre = parsePrefix(p, path, v, 'reject', family);
   if (!pre) return undefined;
-  if (pre.prefixLength < MIN_POD_PREFIX || pre.prefixLength > MAX_POD_PREFIX) {
-    p.add(path, `${pre.prefix}: a pod subnet must be /${MIN_POD_PREFIX}../${MAX_POD_PREFIX}`);
+  const [min, max] = pre.family === 4 ? [MIN_POD_PREFIX, MAX_POD_PREFIX] : [MIN_POD_PREFIX6, MAX_POD_PREFIX6];
+  if (pre.prefixLength < min || pre.prefixLength > max) {
+    p.add(path, `${pre.prefix}: ${pre.family === 6 ? 'an IPv6 pod subnet' : 'a pod subnet'} must be /${min}../${max}`);
     return undefined;
   }
   return pre;
 }
 
-/** Checks a node's underlay address: IPv4 (until dual stack) and usable by a host. */
-export function checkNodeIP(p: Problems, path: string, v: unknown): ParsedAddress | undefined {
-  const a = parseAddress(p, path, v, 4);
+/** Checks a node's underlay address (of `family` when given): usable by a host (no loopback,
+ * multicast, unspecified; for IPv6 no link-local and no IPv4-mapped address). */
+export function checkNodeIP(p: Problems, path: string, v: unknown, family?: 4 | 6): ParsedAddress | undefined {
+  const a = parseAddress(p, path, v, family);
   if (a && !isUsableNodeAddress(a)) {
-    p.add(path, `${describeValue(v)} is not a unicast host address`);
+    p.add(path, isV4Mapped(a) ? `${a.text} is an IPv4-mapped address: give the IPv4 address itself` : isLinkLocal6(a) ? `${a.text} is link-local: a node needs a global or unique-local address` : `${describeValue(v)} is not a unicast host address`);
     return undefined;
   }
   return a;
@@ -153,13 +165,18 @@ export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
   const name = own(r, 'name');
   const nodeIP = own(r, 'nodeIP');
   const podCIDR = own(r, 'podCIDR');
+  const nodeIPs = own(r, 'nodeIPs');
+  const podCIDRs = own(r, 'podCIDRs');
   const vtepMac = own(r, 'vtepMac');
+  const vtepMac6 = own(r, 'vtepMac6');
   const mode = own(r, 'mode');
   const version = own(r, 'version');
   checkNodeName(p, `${path}.name`, name);
-  const ip = checkNodeIP(p, `${path}.nodeIP`, nodeIP);
-  const cidr = checkPodCIDR(p, `${path}.podCIDR`, podCIDR);
+  const stack = checkStack(p, path, { nodeIP, podCIDR, nodeIPs, podCIDRs }, { usableAddresses: true, podLength4: [MIN_POD_PREFIX, MAX_POD_PREFIX], allowOwnAddress: true });
   const mac = vtepMac !== undefined ? checkVtepMac(p, `${path}.vtepMac`, vtepMac) : undefined;
+  const mac6 = vtepMac6 !== undefined ? checkVtepMac(p, `${path}.vtepMac6`, vtepMac6) : undefined;
+  if (stack && mac !== undefined && !stack.ip[4]) p.add(`${path}.vtepMac`, 'is the MAC of the VTEP on the IPv4 underlay, and the record has no IPv4 node IP');
+  if (stack && mac6 !== undefined && !stack.ip[6]) p.add(`${path}.vtepMac6`, 'is the MAC of the VTEP on the IPv6 underlay, and the record has no IPv6 node IP');
   if (mode !== undefined && !OVERLAY_MODES.includes(mode as OverlayMode)) {
     p.add(`${path}.mode`, `unknown mode ${describeValue(mode)} (one of ${OVERLAY_MODES.join(', ')})`);
   }
@@ -167,18 +184,32 @@ export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
     p.add(`${path}.version`, `must be a string of at most ${MAX_VERSION_LENGTH} characters`);
   }
   p.throwIfAny('invalid node record');
-  const out: NodeRecord = { name: name as string, nodeIP: ip!.text, podCIDR: cidr!.prefix };
+  const primaryIP = parseAddress(p, '', nodeIP)!.family;
+  const primaryCIDR = parsePrefix(p, '', podCIDR, 'reject')!.family;
+  const out: NodeRecord = { name: name as string, ...normalStack(stack!, primaryIP, primaryCIDR) } as NodeRecord;
   if (mac !== undefined) out.vtepMac = mac;
+  if (mac6 !== undefined) out.vtepMac6 = mac6;
   if (mode !== undefined) out.mode = mode as OverlayMode;
   if (version !== undefined) out.version = version as string;
   return out;
 }
 
-/** The VTEP MAC a node's record means: the one it gives, or the one derived from its IPv4
- * nodeIP (what the overlay programs); undefined when there is neither. */
-export function effectiveVtepMac(node: Pick<NodeRecord, 'nodeIP' | 'vtepMac'>): string | undefined {
+/** The VTEP MAC a node's record means on the IPv4 underlay: the one it gives, or the one
+ * derived from its IPv4 node IP (what the overlay programs); undefined when there is neither. */
+export function effectiveVtepMac(node: Pick<NodeRecord, 'nodeIP' | 'vtepMac' | 'nodeIPs'>): string | undefined {
   if (node.vtepMac !== undefined) return node.vtepMac.toLowerCase();
-  return addressOf(node.nodeIP, 4) ? vtepMacFor(node.nodeIP) : undefined;
+  const v4 = [node.nodeIP, ...(node.nodeIPs ?? [])].find((x) => addressOf(x, 4));
+  return v4 !== undefined ? vtepMacFor(v4) : undefined;
+}
+
+/** Every VTEP MAC a validated record means (per underlay family it has), with whether it is the derived one. */
+function vtepMacsOf(rec: NodeRecord, s: NodeStack): Array<{ mac: string; derived: boolean }> {
+  const out: Array<{ mac: string; derived: boolean }> = [];
+  for (const f of FAMILIES) {
+    const mac = vtepMacOf(rec, s, f);
+    if (mac !== undefined) out.push({ mac, derived: mac === vtepMacFor(s.ip[f]!.text) });
+  }
+  return out;
 }
 
 /** Checks ScreenOptions.protectedPrefixes: an array of prefixes (interface addresses with
@@ -202,8 +233,10 @@ export interface CandidateRecord {
 
 /** The host-specific and source-specific rules screenNodes applies besides its own. */
 export interface ScreenOptions {
-  /** When set, every podCIDR must lie inside it (the cluster's pod range). */
+  /** When set, every podCIDR of its family must lie inside it (the cluster's pod range). */
   clusterCIDR?: string;
+  /** The cluster's pod ranges, at most one per family (dual stack); each binds its family. */
+  clusterCIDRs?: readonly string[];
   /**
    * Prefixes no podCIDR may overlap: this host's underlay subnets (a peer's podCIDR that
    * covers part of the underlay would take that part away from the underlay).
@@ -229,30 +262,40 @@ interface Checked {
   c: CandidateRecord;
   rec?: NodeRecord;
   reason?: string;
-  ip?: ParsedAddress;
-  net?: ParsedPrefix;
-  mac?: string;
+  stack?: NodeStack;
+  macs?: Array<{ mac: string; derived: boolean }>;
 }
+
+interface Accepted {
+  rec: NodeRecord;
+  stack: NodeStack;
+  macs: Array<{ mac: string; derived: boolean }>;
+}
+
+const addressesOf = (s: NodeStack): ParsedAddress[] => FAMILIES.map((f) => s.ip[f]).filter((x): x is ParsedAddress => x !== undefined);
+const netsOf = (s: NodeStack): ParsedPrefix[] => FAMILIES.map((f) => s.cidr[f]).filter((x): x is ParsedPrefix => x !== undefined);
 
 /**
  * Validates candidates and keeps the ones this host may program: this host's own record is
  * always in the result (`self` is authoritative, whatever the source says about us). The rules
  * are per record: a record that breaks one is skipped with its reason and never blocks the
  * others. A candidate is skipped when it is malformed, claims this host's name with other data,
- * has our nodeIP or our VTEP MAC, has a podCIDR that overlaps ours, covers a node's address,
- * overlaps a protected prefix or lies outside the cluster CIDR, fails the source's own rule
- * (`admit`), or collides (name, nodeIP, podCIDR, VTEP MAC) with a record accepted before it.
- * Candidates are taken in the order given, so earlier ones (older, in etcd) win collisions,
- * with one exception: a VTEP MAC belongs to the node it is derived from (vtepMacFor(nodeIP)),
- * so a record that copies another's derived MAC loses whatever the order.
+ * has one of our node IPs or VTEP MACs, has a podCIDR that overlaps ours, covers a node's
+ * address, overlaps a protected prefix or lies outside the cluster CIDR of its family, fails
+ * the source's own rule (`admit`), or collides (name, a node IP, a podCIDR, a VTEP MAC) with a
+ * record accepted before it. Every rule holds per family (IPv4 and IPv6 alike). Candidates are
+ * taken in the order given, so earlier ones (older, in etcd) win collisions, with one
+ * exception: a VTEP MAC belongs to the node it is derived from (vtepMacFor(nodeIP)), so a
+ * record that copies another's derived MAC loses whatever the order.
  */
 export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], options: ScreenOptions = {}): ScreenResult {
-  const selfNet = prefixOf(self.podCIDR)!;
-  const selfIP = addressOf(self.nodeIP)!;
-  const selfMac = effectiveVtepMac(self);
-  const cluster = options.clusterCIDR !== undefined ? prefixOf(options.clusterCIDR) : undefined;
+  const selfStack = stackOf(self);
+  const selfIPs = addressesOf(selfStack);
+  const selfNets = netsOf(selfStack);
+  const selfMacs = new Set(vtepMacsOf(self, selfStack).map((m) => m.mac));
+  const clusters = [options.clusterCIDR, ...(options.clusterCIDRs ?? [])].filter((x): x is string => x !== undefined).map((t) => prefixOf(t)).filter((x): x is ParsedPrefix => x !== undefined);
   const protectedNets = (options.protectedPrefixes ?? []).map((t) => parsePrefix(new Problems(), '', t, 'keep')).filter((x): x is ParsedPrefix => x !== undefined);
-  const accepted: Array<Required<Omit<Checked, 'reason' | 'mac'>> & { mac?: string }> = [];
+  const accepted: Accepted[] = [];
   const skipped: SkippedRecord[] = [];
   const warnings: string[] = [];
 
@@ -261,14 +304,16 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
     if (c.error) return { c, reason: c.error };
     try {
       const rec = validateNodeRecord(c.value, c.source);
-      return { c, rec, ip: addressOf(rec.nodeIP)!, net: prefixOf(rec.podCIDR)!, mac: effectiveVtepMac(rec) };
+      const stack = stackOf(rec);
+      return { c, rec, stack, macs: vtepMacsOf(rec, stack) };
     } catch (e) {
       return { c, reason: e instanceof ValidationError ? e.problems.map((x) => x.message).join('; ') : String(e) };
     }
   });
   const derivedOwner = new Map<string, string>();
   for (const x of checked) {
-    if (x.rec && x.rec.name !== self.name && x.mac !== undefined && x.mac === vtepMacFor(x.rec.nodeIP) && !derivedOwner.has(x.mac)) derivedOwner.set(x.mac, x.rec.name);
+    if (!x.rec || x.rec.name === self.name) continue;
+    for (const m of x.macs!) if (m.derived && !derivedOwner.has(m.mac)) derivedOwner.set(m.mac, x.rec.name);
   }
 
   for (const x of checked) {
@@ -279,15 +324,17 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
       continue;
     }
     const rec = x.rec;
-    const ip = x.ip!;
-    const net = x.net!;
+    const stack = x.stack!;
+    const ips = addressesOf(stack);
+    const nets = netsOf(stack);
+    const macs = x.macs!;
     if (x.c.expectedName !== undefined && rec.name !== x.c.expectedName) {
       skip(`the record names "${rec.name}" but is stored under "${x.c.expectedName}"`);
       continue;
     }
     if (rec.name === self.name) {
-      if (rec.nodeIP !== self.nodeIP || rec.podCIDR !== self.podCIDR) {
-        skip(`claims this host's name with nodeIP ${rec.nodeIP} and podCIDR ${rec.podCIDR}`);
+      if (stackKey(rec) !== stackKey(self)) {
+        skip(`claims this host's name with nodeIP ${(rec.nodeIPs ?? [rec.nodeIP]).join(',')} and podCIDR ${(rec.podCIDRs ?? [rec.podCIDR]).join(',')}`);
       }
       continue; // our own record: self is authoritative
     }
@@ -299,34 +346,51 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
     if (rec.mode !== undefined && self.mode !== undefined && rec.mode !== self.mode) {
       warnings.push(`node "${rec.name}" runs mode ${rec.mode}, this host runs ${self.mode}`);
     }
-    accepted.push({ c: x.c, rec, ip, net, mac: x.mac });
+    accepted.push({ rec, stack, macs });
 
     function ruleBreak(): string | undefined {
-      if (ip.text === selfIP.text) return `nodeIP ${rec.nodeIP} is this host's address`;
-      if (prefixesOverlap(net, selfNet)) return `podCIDR ${rec.podCIDR} overlaps this host's podCIDR ${self.podCIDR}`;
-      if (prefixContains(net, selfIP.bytes)) return `podCIDR ${rec.podCIDR} covers the node address ${self.nodeIP} (this host's)`;
-      if (prefixContains(net, ip.bytes)) return `podCIDR ${rec.podCIDR} covers the node address ${rec.nodeIP} (its own)`;
-      if (cluster && !prefixCovers(cluster, net)) return `podCIDR ${rec.podCIDR} is outside the cluster CIDR ${cluster.prefix}`;
-      const under = protectedNets.find((u) => prefixesOverlap(u, net));
-      if (under) return `podCIDR ${rec.podCIDR} overlaps the underlay subnet ${maskedPrefix(under)} of this host`;
-      if (x.mac !== undefined) {
-        if (x.mac === selfMac) return `vtepMac ${x.mac} is this host's VTEP MAC`;
-        const owner = derivedOwner.get(x.mac);
-        if (owner !== undefined && owner !== rec.name && x.mac !== vtepMacFor(rec.nodeIP)) return `vtepMac ${x.mac} belongs to node "${owner}" (derived from its nodeIP)`;
+      for (const ip of ips) if (selfIPs.some((a) => a.text === ip.text)) return `nodeIP ${ip.text} is this host's address`;
+      for (const net of nets) {
+        const mine = selfNets.find((n) => prefixesOverlap(n, net));
+        if (mine) return `podCIDR ${net.prefix} overlaps this host's podCIDR ${mine.prefix}`;
+        const selfIP = selfIPs.find((a) => prefixContains(net, a.bytes));
+        if (selfIP) return `podCIDR ${net.prefix} covers the node address ${selfIP.text} (this host's)`;
+        const ownIP = ips.find((a) => prefixContains(net, a.bytes));
+        if (ownIP) return `podCIDR ${net.prefix} covers the node address ${ownIP.text} (its own)`;
+        const cluster = clusters.find((cl) => cl.family === net.family);
+        if (cluster && !prefixCovers(cluster, net)) return `podCIDR ${net.prefix} is outside the cluster CIDR ${cluster.prefix}`;
+        const under = protectedNets.find((u) => prefixesOverlap(u, net));
+        if (under) return `podCIDR ${net.prefix} overlaps the underlay subnet ${maskedPrefix(under)} of this host`;
+      }
+      for (const m of macs) {
+        if (selfMacs.has(m.mac)) return `vtepMac ${m.mac} is this host's VTEP MAC`;
+        const owner = derivedOwner.get(m.mac);
+        if (owner !== undefined && owner !== rec.name && !m.derived) return `vtepMac ${m.mac} belongs to node "${owner}" (derived from its nodeIP)`;
       }
       for (const a of accepted) {
-        if (a.rec.name === rec.name) return `its name collides with node "${a.rec.name}" (registered earlier)`;
-        if (a.ip.text === ip.text) return `nodeIP ${rec.nodeIP} collides with node "${a.rec.name}" (registered earlier)`;
-        if (prefixesOverlap(a.net, net)) return `podCIDR ${rec.podCIDR} collides with node "${a.rec.name}" (registered earlier)`;
-        if (prefixContains(net, a.ip.bytes)) return `podCIDR ${rec.podCIDR} covers the node address of "${a.rec.name}" (registered earlier)`;
-        if (prefixContains(a.net, ip.bytes)) return `nodeIP ${rec.nodeIP} lies in the podCIDR of "${a.rec.name}" (registered earlier)`;
-        if (x.mac !== undefined && a.mac === x.mac) return `vtepMac ${x.mac} collides with node "${a.rec.name}" (registered earlier)`;
+        const earlier = `node "${a.rec.name}" (registered earlier)`;
+        if (a.rec.name === rec.name) return `its name collides with ${earlier}`;
+        const aIPs = addressesOf(a.stack);
+        const aNets = netsOf(a.stack);
+        for (const ip of ips) if (aIPs.some((o) => o.text === ip.text)) return `nodeIP ${ip.text} collides with ${earlier}`;
+        for (const net of nets) {
+          if (aNets.some((o) => prefixesOverlap(o, net))) return `podCIDR ${net.prefix} collides with ${earlier}`;
+          if (aIPs.some((o) => prefixContains(net, o.bytes))) return `podCIDR ${net.prefix} covers the node address of ${earlier}`;
+        }
+        for (const ip of ips) if (aNets.some((o) => prefixContains(o, ip.bytes))) return `nodeIP ${ip.text} lies in the podCIDR of ${earlier}`;
+        for (const m of macs) if (a.macs.some((o) => o.mac === m.mac)) return `vtepMac ${m.mac} collides with ${earlier}`;
       }
       return options.admit?.(rec, x.c);
     }
   }
   const nodes = [self, ...accepted.map((a) => a.rec)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { nodes, skipped, warnings };
+}
+
+/** A record's addresses and subnets, for comparing two records of one node. */
+function stackKey(n: NodeRecord): string {
+  const s = stackOf(n);
+  return FAMILIES.map((f) => `${s.ip[f]?.text ?? ''}|${s.cidr[f]?.prefix ?? ''}`).join(' ');
 }
 
 /** "10.57.4.20/24" (an interface address) as the subnet "10.57.4.0/24". */
@@ -342,12 +406,20 @@ function nameOf(v: unknown): string | undefined {
 
 /** The node list as the overlay takes it (only the fields it uses). */
 export function toOverlayNodes(nodes: NodeRecord[]): OverlayNode[] {
-  return nodes.map(({ name, nodeIP, podCIDR, vtepMac }) => (vtepMac ? { name, nodeIP, podCIDR, vtepMac } : { name, nodeIP, podCIDR }));
+  return nodes.map(({ name, nodeIP, podCIDR, nodeIPs, podCIDRs, vtepMac, vtepMac6 }) => ({
+    name,
+    nodeIP,
+    podCIDR,
+    ...(nodeIPs ? { nodeIPs: [...nodeIPs] } : {}),
+    ...(podCIDRs ? { podCIDRs: [...podCIDRs] } : {}),
+    ...(vtepMac ? { vtepMac } : {}),
+    ...(vtepMac6 ? { vtepMac6 } : {}),
+  }));
 }
 
 /** Stable identity of a node list, to emit 'nodes' only on change. */
 export function nodesKey(nodes: NodeRecord[]): string {
-  return JSON.stringify(nodes.map((n) => [n.name, n.nodeIP, n.podCIDR, n.vtepMac ?? '', n.mode ?? '', n.version ?? '']));
+  return JSON.stringify(nodes.map((n) => [n.name, n.nodeIP, n.podCIDR, n.vtepMac ?? '', n.mode ?? '', n.version ?? '', n.nodeIPs ?? [], n.podCIDRs ?? [], n.vtepMac6 ?? '']));
 }
 
 /** Stable identity of a skipped set. */

@@ -2,10 +2,11 @@ import { EventEmitter } from 'eventemitter3';
 import { Reconciler } from '../reconcile/reconciler';
 import type { ApplyResult, DesiredState, ReconcilerOptions, WatchOptions } from '../reconcile/types';
 import type { Rtnl } from '../rtnl/rtnl';
+import { canonicalIP } from '../values/address';
 import { desiredState, validateOverlay, type OverlayConfig, type OverlayNode } from './modes';
 
 /** What an OverlayAgent is made with: an OverlayConfig without the node list (given to setNodes), with the underlay found when not given. */
-export interface OverlayAgentOptions extends Omit<OverlayConfig, 'nodes' | 'underlayDev' | 'underlayMtu' | 'underlaySubnet'> {
+export interface OverlayAgentOptions extends Omit<OverlayConfig, 'nodes' | 'underlayDev' | 'underlayMtu' | 'underlaySubnet' | 'underlaySubnets'> {
   /** The rtnetlink handle of the host (namespace) to configure. */
   nl: Rtnl;
   /** Default: the device of the kernel's route to the first peer (or to this node's own IP). */
@@ -14,6 +15,8 @@ export interface OverlayAgentOptions extends Omit<OverlayConfig, 'nodes' | 'unde
   underlayMtu?: number;
   /** Default: the prefix of this node's IP address on the underlay device. */
   underlaySubnet?: string;
+  /** Default: the prefixes of this node's IP addresses (one per family) on the underlay device. */
+  underlaySubnets?: string[];
   /** Options of the Reconciler (ownership marks). */
   reconciler?: ReconcilerOptions;
   /** Options of the Reconciler's watch (debounce, resync, backoff). */
@@ -46,7 +49,7 @@ export interface OverlayAgentEvents {
 export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
   /** The Reconciler that applies and watches this host's desired state. */
   readonly reconciler: Reconciler;
-  private underlay: { dev: string; mtu: number; subnet?: string } | undefined;
+  private underlay: { dev: string; mtu: number; subnets: string[] } | undefined;
   private watching = false;
   private lastNodes: OverlayNode[] | undefined;
 
@@ -61,7 +64,7 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
   }
 
   /** Finds the underlay device, its MTU and this host's subnet on it (once). */
-  private async resolveUnderlay(nodes: OverlayNode[]): Promise<{ dev: string; mtu: number; subnet?: string }> {
+  private async resolveUnderlay(nodes: OverlayNode[]): Promise<{ dev: string; mtu: number; subnets: string[] }> {
     if (this.underlay) return this.underlay;
     const { nl } = this.opts;
     const self = nodes.find((n) => n.name === this.opts.self);
@@ -74,12 +77,19 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
       dev = (await nl.links.get(route.dev)).name;
     }
     const link = await nl.links.get(dev);
-    let subnet = this.opts.underlaySubnet;
-    if (!subnet && self) {
-      const own = (await nl.addresses.list({ dev: link.index, family: 4 })).find((a) => a.address.split('/')[0] === self.nodeIP);
-      if (own) subnet = own.address;
+    // Given subnets win; the families without one take the prefix of this node's address on the device.
+    const subnets = [this.opts.underlaySubnet, ...(this.opts.underlaySubnets ?? [])].filter((x): x is string => x !== undefined);
+    if (self) {
+      const given = new Set(subnets.map((x) => (x.includes(':') ? 6 : 4)));
+      const mine = new Set([self.nodeIP, ...(self.nodeIPs ?? [])].map((x) => canonicalIP(x)));
+      for (const a of await nl.addresses.list({ dev: link.index })) {
+        if (!given.has(a.family) && mine.has(a.address.split('/')[0])) {
+          given.add(a.family);
+          subnets.push(a.address);
+        }
+      }
     }
-    const underlay = { dev, mtu: this.opts.underlayMtu ?? link.mtu, subnet };
+    const underlay = { dev, mtu: this.opts.underlayMtu ?? link.mtu, subnets };
     this.underlay = underlay;
     return underlay;
   }
@@ -90,7 +100,7 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
   async desiredFor(nodes: OverlayNode[]): Promise<DesiredState> {
     const u = await this.resolveUnderlay(nodes);
     const { nl: _nl, reconciler: _r, watch: _w, ...config } = this.opts;
-    const c: OverlayConfig = { ...config, nodes, underlayDev: u.dev, underlayMtu: u.mtu, underlaySubnet: u.subnet };
+    const c: OverlayConfig = { ...config, nodes, underlayDev: u.dev, underlayMtu: u.mtu, underlaySubnet: undefined, underlaySubnets: u.subnets };
     validateOverlay(c);
     return desiredState(c);
   }

@@ -13,29 +13,47 @@
  *          neighbour entries (the seed's variant).
  * hybrid   host-gw to nodes on this host's underlay subnet, vxlan (or ipip) to the others
  *          (flannel DirectRouting, calico CrossSubnet).
+ *
+ * Dual stack (IPv4, IPv6 or both, per node: see ./stack): everything above is per pod family,
+ * for the families this host has pods in. host-gw routes a family via the peer's node IP of that
+ * family. vxlan has one device per underlay family (vxlan0 over IPv4, MTU - 50; vxlan6 over
+ * IPv6, MTU - 70); a pod family travels over the underlay of the same family when both ends
+ * have it, else over the other one (so an IPv4 underlay carries IPv6 pods and an IPv6-only
+ * underlay carries IPv4 pods). IPv6 VTEP addresses get permanent neighbour entries like IPv4
+ * ones (no NDP across the tunnel). hybrid decides per family (same subnet of that family ->
+ * host-gw). ipip stays IPv4 (pods and underlay).
  */
 import type { AddressSpec, FdbSpec, LinkSpec, NeighborSpec } from '../rtnl/types';
-import { parseAddress, parsePrefix } from '../values/address';
+import { parseAddress, parsePrefix, type ParsedPrefix } from '../values/address';
 import { checkMac } from '../values/mac';
 import { checkIfName } from '../values/names';
 import { Problems, checkInt } from '../values/problems';
-import { formatIPv4 } from '../values/ip';
-import { prefixContains } from '../values/prefix';
+import type { IpFamily } from '../values/ip';
+import { prefixContains, prefixesOverlap } from '../values/prefix';
+import { FAMILIES, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
 import type { DesiredState } from '../reconcile/types';
 
 /** The cross-host modes: plain routes (host-gw), ipip or vxlan tunnels, or hybrid (host-gw on the same subnet, a tunnel across). */
 export type OverlayMode = 'host-gw' | 'ipip' | 'vxlan' | 'hybrid';
 
-/** One node of the cluster, as the membership feed or a config file lists it. */
-export interface OverlayNode {
+/** One node of the cluster, as the membership feed or a config file lists it. A v4-only node is
+ * `{ name, nodeIP, podCIDR }`; a dual-stack one adds both families in nodeIPs and podCIDRs
+ * (the primary first), as Kubernetes' node.spec.podCIDRs. */
+export interface OverlayNode extends StackFields {
   /** Unique node name. */
   name: string;
-  /** The node's underlay address (IPv4). */
+  /** The node's primary underlay address (IPv4 or IPv6). */
   nodeIP: string;
-  /** The node's pod subnet, e.g. "192.168.10.0/24". */
+  /** The node's primary pod subnet, e.g. "192.168.10.0/24" or "fd10:0:0:b::/64". */
   podCIDR: string;
-  /** The node's VTEP MAC (vxlan); derived from nodeIP when absent. */
+  /** Both underlay addresses of a dual-stack node (at most one per family, nodeIP among them). */
+  nodeIPs?: string[];
+  /** Both pod subnets of a dual-stack node (at most one per family, podCIDR among them). */
+  podCIDRs?: string[];
+  /** The MAC of the node's VTEP on the IPv4 underlay (vxlan); derived from its IPv4 address when absent. */
   vtepMac?: string;
+  /** The MAC of the node's VTEP on the IPv6 underlay (vxlan); derived from its IPv6 address when absent. */
+  vtepMac6?: string;
 }
 
 /**
@@ -61,156 +79,290 @@ export interface OverlayConfig {
   underlayDev: string;
   /** Underlay MTU; tunnel MTUs are derived from it. Default 1500. */
   underlayMtu?: number;
-  /** This host's underlay subnet (hybrid: which nodes are on the same L2). */
+  /** This host's underlay subnet (hybrid: which nodes are on the same L2), either family. */
   underlaySubnet?: string;
+  /** This host's underlay subnets, at most one per family (hybrid, dual-stack underlay). */
+  underlaySubnets?: string[];
   /** VXLAN network identifier. Default 100. */
   vni?: number;
   /** VXLAN UDP port. Default 4789. */
   port?: number;
-  /** Tunnel device name. Default "vxlan0" (vxlan, hybrid) or "ipip0" (ipip). */
+  /** Tunnel device name. Default "vxlan0" (vxlan, hybrid) or "ipip0" (ipip); the vxlan device on the IPv4 underlay. */
   tunnelName?: string;
-  /** Tunnel MTU, overriding the derived one. */
+  /** The vxlan device on the IPv6 underlay. Default "vxlan6". */
+  tunnelName6?: string;
+  /** Tunnel MTU, overriding the derived ones (underlay - 50 for vxlan over IPv4, - 70 over IPv6, - 20 for ipip). */
   mtu?: number;
   /** The seed's learning variant of vxlan: flood entries instead of per-node FDB+neighbour. */
   vxlanLearning?: boolean;
   /** The encapsulation hybrid uses for nodes on other subnets. Default vxlan. */
   hybridFallback?: 'vxlan' | 'ipip';
   /**
-   * Route through nexthop objects: one named nexthop per remote node ("node/<name>": via its
-   * node IP, or its VTEP address onlink on the vxlan device), every pod route of that node on
-   * it, so a node's new IP is one nexthop replace. Default false (routes carry their gateway).
+   * Route through nexthop objects: one named nexthop per remote node and pod family
+   * ("node/<name>" for IPv4, "node/<name>/v6" for IPv6: via its node IP, or its VTEP address
+   * onlink on the vxlan device), every pod route of that node on it, so a node's new IP is one
+   * nexthop replace. Default false (routes carry their gateway).
    */
   nexthops?: boolean;
 }
 
+/** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
 const VXLAN_OVERHEAD = 50;
+/** Outer IPv6 (40) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
+const VXLAN6_OVERHEAD = 70;
 const IPIP_OVERHEAD = 20;
 
-/** A locally administered unicast MAC derived from an IPv4 node address (0e:6e:a.b.c.d), so
- * every node computes the same VTEP MAC for a peer without a shared store. Throws TypeError
- * when nodeIP is not an IPv4 address. Example: vtepMacFor('10.57.4.21') is '0e:6e:0a:39:04:15'. */
+/**
+ * A locally administered unicast MAC derived from a node address, so every node computes the
+ * same VTEP MAC for a peer without a shared store: 0e:6e:a:b:c:d for IPv4 (the whole address),
+ * 0e:6f + the last 32 bits for IPv6 (distinct from every IPv4-derived MAC; distinct among nodes
+ * whose addresses differ in their last 32 bits, as in one /96; membership skips a record whose
+ * MAC collides, and vtepMac6 can always be given). Throws TypeError when nodeIP is not an IP
+ * address. Example: vtepMacFor('10.57.4.21') is '0e:6e:0a:39:04:15', vtepMacFor('fd57:4::21')
+ * is '0e:6f:00:00:00:21'.
+ */
 export function vtepMacFor(nodeIP: string): string {
-  const p = new Problems();
-  const a = parseAddress(p, 'nodeIP', nodeIP, 4);
-  if (!a) throw new TypeError(`vtepMacFor: ${JSON.stringify(nodeIP)} is not an IPv4 address`);
-  return ['0e', '6e', ...[...a.bytes].map((b) => b.toString(16).padStart(2, '0'))].join(':');
+  const a = parseAddress(new Problems(), 'nodeIP', nodeIP);
+  if (!a) throw new TypeError(`vtepMacFor: ${JSON.stringify(nodeIP)} is not an IP address`);
+  const tail = a.family === 4 ? a.bytes : a.bytes.subarray(12);
+  return ['0e', a.family === 4 ? '6e' : '6f', ...[...tail].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
-/** The first host address of a prefix (192.168.10.0/24 -> 192.168.10.1): a node's gateway and
- * VTEP address on its tunnel device. Throws TypeError for anything but an IPv4 prefix without
- * host bits. */
+/** The first host address of a prefix (192.168.10.0/24 -> 192.168.10.1, fd10:0:0:b::/64 ->
+ * fd10:0:0:b::1): a node's gateway and VTEP address on its tunnel device. Throws TypeError for
+ * anything but a prefix without host bits. */
 export function gatewayAddress(podCIDR: string): string {
   const p = new Problems();
-  const pre = parsePrefix(p, 'podCIDR', podCIDR, 'reject', 4);
+  const pre = parsePrefix(p, 'podCIDR', podCIDR, 'reject');
   if (!pre) throw new TypeError(`gatewayAddress: ${p.list.map((x) => x.message).join('; ')}`);
+  const hostBits = pre.bytes.length * 8 - pre.prefixLength;
+  if (hostBits < 2) return pre.text; // /31, /32, /127, /128: no network address to skip
   const b = Buffer.from(pre.bytes);
-  b.writeUInt32BE((b.readUInt32BE(0) + (pre.prefixLength < 31 ? 1 : 0)) >>> 0, 0);
-  return formatIPv4(b, 0);
+  b[b.length - 1] += 1; // the last byte of a network address with >= 2 host bits is even: no carry
+  return parseAddress(p, '', pre.family === 4 ? [...b].join('.') : formatGroups(b))!.text;
 }
 
-/** Checks a config (mode, names, addresses, overlaps, ranges); throws ValidationError listing every problem. */
+function formatGroups(b: Buffer): string {
+  const g: string[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i).toString(16));
+  return g.join(':');
+}
+
+/** The effective VTEP MAC of a node on one underlay family (given, else derived); undefined without an address of that family. */
+export function vtepMacOf(n: OverlayNode, s: NodeStack, underlay: IpFamily): string | undefined {
+  const ip = s.ip[underlay];
+  if (!ip) return undefined;
+  const given = underlay === 4 ? n.vtepMac : n.vtepMac6;
+  return (given ?? vtepMacFor(ip.text)).toLowerCase();
+}
+
+/** How this host reaches one pod subnet of a remote node. */
+type Path =
+  | { how: 'direct'; family: IpFamily; node: number }
+  | { how: 'vxlan'; family: IpFamily; underlay: IpFamily; node: number }
+  | { how: 'ipip'; family: 4; node: number };
+
+interface Plan {
+  selfIndex: number;
+  stacks: NodeStack[];
+  paths: Path[];
+  /** Tunnel families this host has a device for (vxlan: per underlay family; ipip: 4). */
+  vxlanDevices: Set<IpFamily>;
+  ipip: boolean;
+}
+
+/** Checks a config (mode, names, addresses of both families, overlaps, ranges, what each mode
+ * can carry); throws ValidationError listing every problem. */
 export function validateOverlay(c: OverlayConfig): void {
+  plan(c);
+}
+
+/** Validates and decides, per remote node and pod family, how this host reaches it. */
+function plan(c: OverlayConfig): Plan {
   const p = new Problems();
   if (!['host-gw', 'ipip', 'vxlan', 'hybrid'].includes(c.mode)) p.add('mode', `unknown mode ${JSON.stringify(c.mode)}`);
   checkIfName(p, 'underlayDev', c.underlayDev);
   if (c.tunnelName !== undefined) checkIfName(p, 'tunnelName', c.tunnelName);
+  if (c.tunnelName6 !== undefined) checkIfName(p, 'tunnelName6', c.tunnelName6);
   if (c.vni !== undefined) checkInt(p, 'vni', c.vni, 1, 16777215);
   if (c.port !== undefined) checkInt(p, 'port', c.port, 1, 65535);
   if (c.underlayMtu !== undefined) checkInt(p, 'underlayMtu', c.underlayMtu, 576, 65535);
   if (c.mtu !== undefined) checkInt(p, 'mtu', c.mtu, 68, 65535);
-  if (c.mode === 'hybrid' && !c.underlaySubnet) p.add('underlaySubnet', 'hybrid mode needs this host\'s underlay subnet');
-  if (c.underlaySubnet !== undefined) parsePrefix(p, 'underlaySubnet', c.underlaySubnet, 'keep', 4);
   if (c.nexthops !== undefined && typeof c.nexthops !== 'boolean') p.add('nexthops', `expected true or false, got ${JSON.stringify(c.nexthops)}`);
+  if (c.hybridFallback !== undefined && c.hybridFallback !== 'vxlan' && c.hybridFallback !== 'ipip') p.add('hybridFallback', `must be "vxlan" or "ipip", got ${JSON.stringify(c.hybridFallback)}`);
+  const subnets: { 4?: ParsedPrefix; 6?: ParsedPrefix } = {};
+  const addSubnet = (path: string, v: unknown) => {
+    const s = parsePrefix(p, path, v, 'keep');
+    if (!s) return;
+    if (subnets[s.family] && subnets[s.family]!.prefix !== s.prefix) p.add(path, `a second ${familyName(s.family)} underlay subnet (${subnets[s.family]!.prefix} and ${s.prefix}): at most one per family`);
+    subnets[s.family] = s;
+  };
+  if (c.underlaySubnet !== undefined) addSubnet('underlaySubnet', c.underlaySubnet);
+  if (c.underlaySubnets !== undefined) {
+    if (!Array.isArray(c.underlaySubnets)) p.add('underlaySubnets', 'must be an array of prefixes');
+    else c.underlaySubnets.forEach((v, i) => addSubnet(`underlaySubnets[${i}]`, v));
+  }
+  if (c.mode === 'hybrid' && !subnets[4] && !subnets[6]) p.add('underlaySubnet', "hybrid mode needs this host's underlay subnet");
   if (!Array.isArray(c.nodes)) p.add('nodes', 'must be an array');
+  const nodes = Array.isArray(c.nodes) ? c.nodes : [];
   const names = new Set<string>();
-  const ips = new Set<string>();
-  const cidrs: Array<{ at: string; bytes: Buffer; prefixLength: number }> = [];
-  (Array.isArray(c.nodes) ? c.nodes : []).forEach((n, i) => {
+  const ips = new Map<string, string>();
+  const cidrs: Array<{ at: string; net: ParsedPrefix }> = [];
+  const stacks: NodeStack[] = [];
+  nodes.forEach((n, i) => {
     const at = `nodes[${i}]`;
     if (typeof n?.name !== 'string' || !n.name) p.add(`${at}.name`, 'a node needs a name');
     else if (names.has(n.name)) p.add(`${at}.name`, `node "${n.name}" appears twice`);
     else names.add(n.name);
-    const ip = parseAddress(p, `${at}.nodeIP`, n?.nodeIP, 4);
-    if (ip && ips.has(ip.text)) p.add(`${at}.nodeIP`, `${ip.text} is the address of another node too`);
-    if (ip) ips.add(ip.text);
-    const cidr = parsePrefix(p, `${at}.podCIDR`, n?.podCIDR, 'reject', 4);
-    if (cidr) {
-      for (const o of cidrs) {
-        const len = Math.min(o.prefixLength, cidr.prefixLength);
-        if (prefixContains({ bytes: o.bytes, prefixLength: len }, cidr.bytes)) p.add(`${at}.podCIDR`, `${cidr.prefix} overlaps the podCIDR of ${o.at}`);
+    const s = n !== null && typeof n === 'object' ? checkStack(p, at, n) : (p.add(at, 'a node must be an object'), undefined);
+    if (!s) return;
+    stacks[i] = s;
+    for (const f of FAMILIES) {
+      const ip = s.ip[f];
+      if (ip) {
+        if (ips.has(ip.text)) p.add(`${at}.nodeIP`, `${ip.text} is the address of another node too`);
+        ips.set(ip.text, at);
       }
-      cidrs.push({ at, bytes: cidr.bytes, prefixLength: cidr.prefixLength });
+      const net = s.cidr[f];
+      if (net) {
+        for (const o of cidrs) if (prefixesOverlap(o.net, net)) p.add(`${at}.podCIDR`, `${net.prefix} overlaps the podCIDR of ${o.at}`);
+        cidrs.push({ at, net });
+      }
     }
-    if (n?.vtepMac !== undefined) checkMac(p, `${at}.vtepMac`, n.vtepMac);
+    if (n.vtepMac !== undefined && checkMac(p, `${at}.vtepMac`, n.vtepMac) !== undefined && !s.ip[4]) p.add(`${at}.vtepMac`, 'is the MAC of the VTEP on the IPv4 underlay, and this node has no IPv4 node IP (give vtepMac6)');
+    if (n.vtepMac6 !== undefined && checkMac(p, `${at}.vtepMac6`, n.vtepMac6) !== undefined && !s.ip[6]) p.add(`${at}.vtepMac6`, 'is the MAC of the VTEP on the IPv6 underlay, and this node has no IPv6 node IP');
   });
-  if (Array.isArray(c.nodes) && !c.nodes.some((n) => n?.name === c.self)) p.add('self', `node "${c.self}" is not in nodes`);
+  const selfIndex = nodes.findIndex((n) => n?.name === c.self);
+  if (Array.isArray(c.nodes) && selfIndex < 0) p.add('self', `node "${c.self}" is not in nodes`);
   p.throwIfAny('invalid overlay configuration');
+
+  const self = stacks[selfIndex];
+  const selfAt = `nodes[${selfIndex}]`;
+  for (const f of FAMILIES) {
+    if (subnets[f] && !self.ip[f]) p.add(c.underlaySubnets ? 'underlaySubnets' : 'underlaySubnet', `${subnets[f]!.prefix} is ${familyName(f)} and this node has no ${familyName(f)} node IP (family mismatch with the underlay)`);
+  }
+  const tunnelNames = [c.tunnelName ?? 'vxlan0', c.tunnelName6 ?? 'vxlan6'];
+  if (tunnelNames[0] === tunnelNames[1]) p.add('tunnelName6', `must differ from tunnelName (${tunnelNames[0]})`);
+  const out: Plan = { selfIndex, stacks, paths: [], vxlanDevices: new Set(), ipip: false };
+  const fallback = c.mode === 'ipip' || (c.mode === 'hybrid' && c.hybridFallback === 'ipip') ? 'ipip' : 'vxlan';
+  if (c.mode === 'ipip' || (c.mode === 'hybrid' && fallback === 'ipip')) {
+    if (self.ip[4]) out.ipip = true;
+    else if (c.mode === 'ipip') p.add(`${selfAt}.nodeIP`, 'ipip runs over an IPv4 underlay and this node has no IPv4 node IP (use vxlan)');
+  }
+  if (c.mode === 'vxlan' || (c.mode === 'hybrid' && fallback === 'vxlan')) {
+    // This host's own pod families travel on the device of the same underlay family, else the other.
+    for (const f of FAMILIES) if (self.cidr[f]) out.vxlanDevices.add(self.ip[f] ? f : otherFamily(f));
+  }
+  if (c.mode === 'ipip' && self.cidr[6]) p.add(`${selfAt}.podCIDRs`, 'ipip carries IPv4 pods only (this kernel has no ip6tnl/sit): use vxlan or hybrid for IPv6 pods');
+
+  nodes.forEach((_, i) => {
+    if (i === selfIndex) return;
+    const r = stacks[i];
+    const at = `nodes[${i}]`;
+    for (const f of FAMILIES) {
+      if (!self.cidr[f] || !r.cidr[f]) continue; // a family this host has no pods in, or the peer has none in
+      const both = (u: IpFamily) => self.ip[u] !== undefined && r.ip[u] !== undefined;
+      let direct = c.mode === 'host-gw';
+      if (c.mode === 'hybrid') direct = both(f) && subnets[f] !== undefined && prefixContains(subnets[f]!, r.ip[f]!.bytes);
+      if (direct) {
+        if (!both(f)) {
+          const who = self.ip[f] ? `node "${nodes[i].name}"` : 'this node';
+          p.add(`${self.ip[f] ? at : selfAt}.nodeIPs`, `host-gw routes ${familyName(f)} pods via the node's ${familyName(f)} address, and ${who} has none (family mismatch: use vxlan or hybrid)`);
+          continue;
+        }
+        out.paths.push({ how: 'direct', family: f, node: i });
+      } else if (fallback === 'ipip') {
+        if (f === 6) p.add(`${at}.podCIDRs`, `ipip carries IPv4 pods only: node "${nodes[i].name}"'s IPv6 pods need vxlan (this kernel has no ip6tnl/sit)`);
+        else if (!both(4)) p.add(`${self.ip[4] ? at : selfAt}.nodeIPs`, `ipip needs an IPv4 underlay on both ends (node "${nodes[i].name}")`);
+        else out.paths.push({ how: 'ipip', family: 4, node: i });
+      } else {
+        const underlay = both(f) ? f : both(otherFamily(f)) ? otherFamily(f) : undefined;
+        if (underlay === undefined) {
+          p.add(`${at}.nodeIPs`, `node "${nodes[i].name}" shares no underlay family with this node (family mismatch)`);
+          continue;
+        }
+        out.vxlanDevices.add(underlay);
+        out.paths.push({ how: 'vxlan', family: f, underlay, node: i });
+      }
+    }
+  });
+  p.throwIfAny('invalid overlay configuration');
+  return out;
 }
 
 /** The DesiredState of this host for the given mode and nodes. Throws ValidationError. */
 export function desiredState(c: OverlayConfig): DesiredState {
-  validateOverlay(c);
-  const self = c.nodes.find((n) => n.name === c.self)!;
-  const remotes = c.nodes.filter((n) => n.name !== c.self);
+  const plan_ = plan(c);
+  const { stacks, paths, selfIndex } = plan_;
+  const selfNode = c.nodes[selfIndex];
+  const self = stacks[selfIndex];
   const underlayMtu = c.underlayMtu ?? 1500;
   const out: Required<Omit<DesiredState, 'nexthops' | 'rules'>> & DesiredState = { links: [], addresses: [], routes: [], fdb: [], neighbors: [] };
 
-  let direct: OverlayNode[] = [];
-  let tunneled: OverlayNode[] = remotes;
-  let encap: 'vxlan' | 'ipip' | 'none' = c.mode === 'host-gw' ? 'none' : c.mode === 'ipip' ? 'ipip' : 'vxlan';
-  if (c.mode === 'host-gw') {
-    direct = remotes;
-    tunneled = [];
-  } else if (c.mode === 'hybrid') {
-    const p = new Problems();
-    const subnet = parsePrefix(p, 'underlaySubnet', c.underlaySubnet, 'keep', 4)!;
-    direct = remotes.filter((n) => prefixContains(subnet, parseAddress(p, 'nodeIP', n.nodeIP, 4)!.bytes));
-    tunneled = remotes.filter((n) => !direct.includes(n));
-    encap = c.hybridFallback ?? 'vxlan';
+  // A remote node's pod route: on the node's nexthop object (one per family), or with its gateway inline.
+  const podRoute = (node: number, family: IpFamily, via: string, dev: string): void => {
+    const dst = stacks[node].cidr[family]!.prefix;
+    if (!c.nexthops) return void out.routes.push({ dst, via, dev, onlink: true });
+    const name = `node/${c.nodes[node].name}${family === 6 ? '/v6' : ''}`;
+    (out.nexthops ??= []).push({ name, via, dev, onlink: true });
+    out.routes.push({ dst, nexthop: name });
+  };
+  for (const x of paths) {
+    if (x.how !== 'direct') continue;
+    podRoute(x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev);
   }
 
-  // A remote node's pod route: on the node's nexthop object, or with its gateway inline.
-  const podRoute = (n: OverlayNode, via: string, dev: string): void => {
-    if (!c.nexthops) return void out.routes.push({ dst: n.podCIDR, via, dev, onlink: true });
-    const name = `node/${n.name}`;
-    (out.nexthops ??= []).push({ name, via, dev, onlink: true });
-    out.routes.push({ dst: n.podCIDR, nexthop: name });
-  };
-  for (const n of direct) podRoute(n, n.nodeIP, c.underlayDev);
-
-  if (encap === 'ipip') {
+  if (plan_.ipip) {
     const tun = c.tunnelName ?? 'ipip0';
-    const link: LinkSpec = { kind: 'ipip', name: tun, local: self.nodeIP, ttl: 64, mtu: c.mtu ?? underlayMtu - IPIP_OVERHEAD, up: true };
+    const link: LinkSpec = { kind: 'ipip', name: tun, local: self.ip[4]!.text, ttl: 64, mtu: c.mtu ?? underlayMtu - IPIP_OVERHEAD, up: true };
     out.links.push(link);
-    out.addresses.push({ dev: tun, address: `${gatewayAddress(self.podCIDR)}/32` } satisfies AddressSpec);
-    for (const n of tunneled) podRoute(n, n.nodeIP, tun);
-  } else if (encap === 'vxlan') {
-    const dev = c.tunnelName ?? 'vxlan0';
-    const learning = c.vxlanLearning ?? false;
+    if (self.cidr[4]) out.addresses.push({ dev: tun, address: `${gatewayAddress(self.cidr[4].prefix)}/32` } satisfies AddressSpec);
+    for (const x of paths) {
+      if (x.how !== 'ipip') continue;
+      podRoute(x.node, 4, stacks[x.node].ip[4]!.text, tun);
+    }
+    return out;
+  }
+
+  const devName = (u: IpFamily) => (u === 4 ? (c.tunnelName ?? 'vxlan0') : (c.tunnelName6 ?? 'vxlan6'));
+  const learning = c.vxlanLearning ?? false;
+  for (const u of FAMILIES) {
+    if (!plan_.vxlanDevices.has(u)) continue;
     out.links.push({
       kind: 'vxlan',
-      name: dev,
+      name: devName(u),
       vni: c.vni ?? 100,
       port: c.port ?? 4789,
-      local: self.nodeIP,
+      local: self.ip[u]!.text,
       dev: c.underlayDev,
       learning,
-      mtu: c.mtu ?? underlayMtu - VXLAN_OVERHEAD,
-      address: self.vtepMac ?? vtepMacFor(self.nodeIP),
+      mtu: c.mtu ?? underlayMtu - (u === 4 ? VXLAN_OVERHEAD : VXLAN6_OVERHEAD),
+      address: vtepMacOf(selfNode, self, u)!,
       up: true,
     });
-    out.addresses.push({ dev, address: `${gatewayAddress(self.podCIDR)}/32` });
-    for (const n of tunneled) {
-      const vtepIP = gatewayAddress(n.podCIDR);
-      const mac = (n.vtepMac ?? vtepMacFor(n.nodeIP)).toLowerCase();
-      if (learning) {
-        out.fdb.push({ dev, mac: '00:00:00:00:00:00', dst: n.nodeIP } satisfies FdbSpec);
-      } else {
-        out.fdb.push({ dev, mac, dst: n.nodeIP } satisfies FdbSpec);
-        out.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
-      }
-      podRoute(n, vtepIP, dev);
+  }
+  for (const f of FAMILIES) {
+    const net = self.cidr[f];
+    if (!net || plan_.vxlanDevices.size === 0) continue;
+    const home: IpFamily = self.ip[f] ? f : otherFamily(f);
+    const dev = devName(plan_.vxlanDevices.has(home) ? home : [...plan_.vxlanDevices][0]);
+    out.addresses.push(f === 4 ? { dev, address: `${gatewayAddress(net.prefix)}/32` } : { dev, address: `${gatewayAddress(net.prefix)}/128`, nodad: true });
+  }
+  const fdbSeen = new Set<string>();
+  for (const x of paths) {
+    if (x.how !== 'vxlan') continue;
+    const r = stacks[x.node];
+    const dev = devName(x.underlay);
+    const vtepIP = gatewayAddress(r.cidr[x.family]!.prefix);
+    const mac = vtepMacOf(c.nodes[x.node], r, x.underlay)!;
+    const dst = r.ip[x.underlay]!.text;
+    const key = `${dev} ${dst}`;
+    if (!fdbSeen.has(key)) {
+      fdbSeen.add(key);
+      out.fdb.push({ dev, mac: learning ? '00:00:00:00:00:00' : mac, dst } satisfies FdbSpec);
     }
+    if (!learning) out.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
+    podRoute(x.node, x.family, vtepIP, dev);
   }
   return out;
 }
