@@ -7,7 +7,10 @@
  *   per host: a host ns (eth0 = its underlay NIC) and one pod ns joined to it by a veth
  *
  * Pods get a /32 address and reach the world through a link-local gateway (169.254.10.24)
- * that their host answers for by proxy ARP, as in the seed article. The overlay itself
+ * that their host answers for by proxy ARP, as in the seed article. A host with nodeIP6 has an
+ * IPv6 underlay address too (fd57:4::/64 on the switch, fd57:5::/64 behind the router); one with
+ * podIP6 gives its pod a /128 with the default route via fe80::1 (the host end's address). A host
+ * without nodeIP is IPv6-only on the underlay. The overlay itself
  * (routes between hosts) is NOT set up here: that is what the agents under test do.
  */
 const path = require('node:path');
@@ -19,6 +22,23 @@ const SEED_HOSTS = [
   { name: 'host2', nodeIP: '10.57.4.21', podCIDR: '192.168.11.0/24', podIP: '192.168.11.10' },
 ];
 const FAR_HOST = { name: 'host3', nodeIP: '10.57.5.22', podCIDR: '192.168.12.0/24', podIP: '192.168.12.10', far: true };
+const GATEWAY6 = 'fe80::1';
+
+/** The seed hosts with IPv6 too: `v6` adds an IPv6 underlay address and IPv6 pods; `dual`
+ * keeps IPv4 as well (false: IPv6 only); `underlay6` drops the IPv4 underlay only. */
+function withIPv6(hosts, { dual = true, underlay6 = false } = {}) {
+  return hosts.map((h) => {
+    const n = h.nodeIP.split('.')[3];
+    const net = h.podCIDR.split('.')[2];
+    const v6 = { ...h, nodeIP6: `fd57:${h.far ? 5 : 4}::${n}`, podCIDR6: `fd10:0:0:${Number(net).toString(16)}::/64`, podIP6: `fd10:0:0:${Number(net).toString(16)}::10` };
+    if (!dual) {
+      delete v6.nodeIP;
+      delete v6.podCIDR;
+      delete v6.podIP;
+    } else if (underlay6) delete v6.nodeIP;
+    return v6;
+  });
+}
 
 class Sandbox {
   /**
@@ -43,9 +63,13 @@ class Sandbox {
   host(name) {
     return this.hosts.find((h) => h.name === name);
   }
-  /** The node list an overlay agent takes. */
+  /** The node list an overlay agent takes (nodeIPs/podCIDRs for the hosts with two families). */
   nodes() {
-    return this.hosts.map(({ name, nodeIP, podCIDR }) => ({ name, nodeIP, podCIDR }));
+    return this.hosts.map(({ name, nodeIP, podCIDR, nodeIP6, podCIDR6 }) => {
+      const ips = [nodeIP, nodeIP6].filter(Boolean);
+      const cidrs = [podCIDR, podCIDR6].filter(Boolean);
+      return { name, nodeIP: ips[0], podCIDR: cidrs[0], ...(ips.length > 1 ? { nodeIPs: ips } : {}), ...(cidrs.length > 1 ? { podCIDRs: cidrs } : {}) };
+    });
   }
 
   async rtnl(ns) {
@@ -76,8 +100,9 @@ class Sandbox {
       const rtnl = await this.rtnl(rt);
       await this.up(rtnl, 'lo');
       await rtnl.addresses.add({ dev: 'eth0', address: '10.57.4.1/24' });
+      await rtnl.addresses.add({ dev: 'eth0', address: 'fd57:4::1/64', nodad: true });
       await this.up(rtnl, 'eth0');
-      Netns.sysctl(rt, { 'net.ipv4.ip_forward': 1 });
+      Netns.sysctl(rt, { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 });
     }
     for (const h of this.hosts) {
       const hns = this.hostNs(h.name);
@@ -90,27 +115,34 @@ class Sandbox {
         const rtDev = `eth1-${h.name}`.slice(0, 15);
         await rtnl.links.add({ kind: 'veth', name: rtDev, peer: { name: 'eth0', netns: hns } });
         await rtnl.addresses.add({ dev: rtDev, address: '10.57.5.1/24' });
+        await rtnl.addresses.add({ dev: rtDev, address: 'fd57:5::1/64', nodad: true });
         await this.up(rtnl, rtDev);
-        await nl.addresses.add({ dev: 'eth0', address: `${h.nodeIP}/24` });
-        await this.up(nl, 'eth0');
-        await nl.routes.add({ dst: 'default', via: '10.57.5.1', dev: 'eth0', protocol: 'static' });
+        await this.underlay(nl, h, '10.57.5.1', 'fd57:5::1');
       } else {
         await this.plugIntoSwitch(swnl, `sw-${h.name}`.slice(0, 15), hns);
-        await nl.addresses.add({ dev: 'eth0', address: `${h.nodeIP}/24` });
-        await this.up(nl, 'eth0');
         // Like a real host, a default route (to the sandbox's router address). Proxy ARP needs
         // it: the host answers for the pods' gateway only if it can route that address
         // through another interface than the pod's.
-        await nl.routes.add({ dst: 'default', via: '10.57.4.1', dev: 'eth0', protocol: 'static' });
+        await this.underlay(nl, h, '10.57.4.1', 'fd57:4::1');
       }
       Netns.sysctl(hns, {
         'net.ipv4.ip_forward': 1,
+        'net.ipv6.conf.all.forwarding': 1,
         'net.ipv4.conf.all.rp_filter': 0,
         'net.ipv4.conf.default.rp_filter': 0,
       });
       await this.addPod(h);
     }
     return this;
+  }
+
+  /** The host's eth0: its node addresses (no DAD for the IPv6 one) and default routes. */
+  async underlay(nl, h, gw4, gw6) {
+    if (h.nodeIP) await nl.addresses.add({ dev: 'eth0', address: `${h.nodeIP}/24` });
+    if (h.nodeIP6) await nl.addresses.add({ dev: 'eth0', address: `${h.nodeIP6}/64`, nodad: true });
+    await this.up(nl, 'eth0');
+    if (h.nodeIP) await nl.routes.add({ dst: 'default', via: gw4, dev: 'eth0', protocol: 'static' });
+    if (h.nodeIP6) await nl.routes.add({ dst: '::/0', via: gw6, dev: 'eth0', protocol: 'static' });
   }
 
   async plugIntoSwitch(swnl, swDev, intoNs) {
@@ -131,23 +163,36 @@ class Sandbox {
     await nl.links.add({ kind: 'veth', name: 'vpod', peer: { name: 'eth0', netns: pns } });
     await this.up(nl, 'vpod');
     Netns.sysctl(hns, { 'net.ipv4.conf.vpod.proxy_arp': 1, 'net.ipv4.conf.vpod.rp_filter': 0 });
-    await nl.routes.add({ dst: `${h.podIP}/32`, dev: 'vpod', scope: 'link', protocol: 'static' });
     const pod = await this.rtnl(pns);
     await this.up(pod, 'lo');
     await this.up(pod, 'eth0');
-    await pod.addresses.add({ dev: 'eth0', address: `${h.podIP}/32` });
-    await pod.routes.add({ dst: `${GATEWAY}/32`, dev: 'eth0', scope: 'link', protocol: 'static' });
-    await pod.routes.add({ dst: 'default', via: GATEWAY, dev: 'eth0', protocol: 'static' });
+    if (h.podIP) {
+      // Proxy ARP answers only for an address routed out of another device: a host without an
+      // IPv4 underlay (no IPv4 default route) owns the pods' gateway address instead.
+      if (!h.nodeIP) await nl.addresses.add({ dev: 'vpod', address: `${GATEWAY}/32` });
+      await nl.routes.add({ dst: `${h.podIP}/32`, dev: 'vpod', scope: 'link', protocol: 'static' });
+      await pod.addresses.add({ dev: 'eth0', address: `${h.podIP}/32` });
+      await pod.routes.add({ dst: `${GATEWAY}/32`, dev: 'eth0', scope: 'link', protocol: 'static' });
+      await pod.routes.add({ dst: 'default', via: GATEWAY, dev: 'eth0', protocol: 'static' });
+    }
+    if (h.podIP6) {
+      // IPv6 needs no proxy: the host end has fe80::1 itself and the pod routes via it.
+      await nl.addresses.add({ dev: 'vpod', address: `${GATEWAY6}/64`, nodad: true });
+      await nl.routes.add({ dst: `${h.podIP6}/128`, dev: 'vpod', protocol: 'static' });
+      await pod.addresses.add({ dev: 'eth0', address: `${h.podIP6}/128`, nodad: true });
+      await pod.routes.add({ dst: '::/0', via: GATEWAY6, dev: 'eth0', protocol: 'static' });
+    }
   }
 
   /**
-   * UDP and TCP from the pod of `from` to the pod of `to` (both ways of one pair is two calls).
+   * UDP and TCP from the pod of `from` to the pod of `to` (both ways of one pair is two calls),
+   * to its IPv4 pod address or (family 6) its IPv6 one.
    * Resolves { udp, tcp } with ok flags and what arrived. `payload` is what is sent (and must
    * come back after "echo:").
    */
-  async traffic(from, to, { port = 7777, timeoutMs = 3000, payload = `hello from ${from}` } = {}) {
+  async traffic(from, to, { port = 7777, timeoutMs = 3000, payload = `hello from ${from}`, family = 4 } = {}) {
     const worker = path.join(__dirname, 'traffic-worker.js');
-    const dst = this.host(to).podIP;
+    const dst = family === 6 ? this.host(to).podIP6 : this.host(to).podIP;
     const server = Netns.worker(this.podNs(to), worker, { workerData: { role: 'server', port } });
     try {
       await once(server, (m) => m.ready);
@@ -218,4 +263,4 @@ function cleanupOnSignals(sandbox) {
   process.once('SIGTERM', handler);
 }
 
-module.exports = { Sandbox, SEED_HOSTS, FAR_HOST, GATEWAY, cleanupOnSignals };
+module.exports = { Sandbox, SEED_HOSTS, FAR_HOST, GATEWAY, GATEWAY6, withIPv6, cleanupOnSignals };
