@@ -46,7 +46,8 @@ async function applyConfigFile(file) {
 }
 
 /**
- * @param {{ title: string, mode: string, hosts?: object[], agent?: object }} spec
+ * @param {{ title: string, mode: string, hosts?: object[], agent?: object, families?: number[] }} spec
+ *   families: the pod address families to send over (default [4]; dual stack [4, 6]).
  */
 async function runExample(spec) {
   const args = process.argv.slice(2);
@@ -61,7 +62,8 @@ async function runExample(spec) {
   try {
     console.log(`${spec.title}\n`);
     await sandbox.build();
-    console.log(`Sandbox: ${sandbox.hosts.map((h) => `${h.name} (${h.nodeIP}, pods ${h.podCIDR}, pod ${h.podIP})`).join(', ')}\n`);
+    const list = (...xs) => xs.filter(Boolean).join(' + ');
+    console.log(`Sandbox: ${sandbox.hosts.map((h) => `${h.name} (${list(h.nodeIP, h.nodeIP6)}, pods ${list(h.podCIDR, h.podCIDR6)}, pod ${list(h.podIP, h.podIP6)})`).join(', ')}\n`);
     for (const h of sandbox.hosts) {
       const nl = await sandbox.rtnl(sandbox.hostNs(h.name));
       const agent = new OverlayAgent({ nl, mode: spec.mode, self: h.name, ...(spec.agent || {}) });
@@ -79,14 +81,17 @@ async function runExample(spec) {
     }
     console.log('\nPod-to-pod traffic (sockets opened inside the pod namespaces):');
     const hosts = sandbox.hosts.map((h) => h.name);
-    for (const a of hosts) {
-      for (const b of hosts) {
-        if (a === b) continue;
-        const r = await sandbox.traffic(a, b);
-        const ok = r.udp.ok && r.tcp.ok;
-        if (!ok) code = 1;
-        const detail = (x) => (x.ok ? 'ok' : `FAILED (${x.error || x.reply})`);
-        console.log(`  ${a} pod ${sandbox.host(a).podIP} -> ${b} pod ${sandbox.host(b).podIP}: UDP ${detail(r.udp)}, TCP ${detail(r.tcp)}`);
+    for (const family of spec.families || [4]) {
+      const podIP = (h) => (family === 6 ? sandbox.host(h).podIP6 : sandbox.host(h).podIP);
+      for (const a of hosts) {
+        for (const b of hosts) {
+          if (a === b) continue;
+          const r = await sandbox.traffic(a, b, { family });
+          const ok = r.udp.ok && r.tcp.ok;
+          if (!ok) code = 1;
+          const detail = (x) => (x.ok ? 'ok' : `FAILED (${x.error || x.reply})`);
+          console.log(`  ${a} pod ${podIP(a)} -> ${b} pod ${podIP(b)}: UDP ${detail(r.udp)}, TCP ${detail(r.tcp)}`);
+        }
       }
     }
     console.log(code === 0 ? '\nAll pods reach each other.' : '\nSome traffic did not arrive.');
