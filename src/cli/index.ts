@@ -42,6 +42,11 @@ function intArg(min: number, max: number): (v: string) => number {
   };
 }
 
+/** A flag that may be given twice (one value per family): the values joined by ",". */
+function perFamily(v: string, previous: string | undefined): string {
+  return previous === undefined ? v : `${previous},${v}`;
+}
+
 function ownerArg(v: string): string {
   if (!OWNER_NAME_RE.test(v)) throw new InvalidArgumentError('must be 1 to 64 letters, digits, \'.\', \'_\' or \'-\'');
   return v;
@@ -89,13 +94,17 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .description('run this host\'s part of the pod overlay with membership from etcd (or a node file) until SIGTERM/SIGINT; the kernel is left as it is on exit')
     .addOption(new Option('--mode <mode>', 'overlay mode').choices(['host-gw', 'ipip', 'vxlan', 'hybrid']).makeOptionMandatory())
     .requiredOption('--self <name>', 'this host\'s node name')
-    .option('--node-ip <ip>', 'this host\'s underlay IPv4 address (default: found with the underlay device, see --iface)')
+    .option('--node-ip <ip>', 'this host\'s underlay address (default: found with the underlay device, see --iface); twice for a dual-stack underlay (one per family)', perFamily)
+    .option('--node-ip6 <ip>', 'this host\'s IPv6 underlay address (the same as a second --node-ip)')
     .option('--iface <name|ip|regex>', 'underlay device: a name, an address it holds, or a regular expression matching whole names; repeatable, first match wins (default: the device of the default route)', repeatable)
     .option('--iface-can-reach <ip>', 'underlay device: the one the route to this address leaves through, and the source address the kernel picks for it')
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics on /metrics and probes on /healthz and /readyz at this address (e.g. 127.0.0.1:9464; default off)')
-    .option('--pod-cidr <cidr>', 'this host\'s pod subnet (inside --cluster-cidr when both are given)')
+    .option('--pod-cidr <cidr>', 'this host\'s pod subnet (inside --cluster-cidr when both are given); twice for dual-stack pods', perFamily)
+    .option('--pod-cidr6 <cidr>', 'this host\'s IPv6 pod subnet (the same as a second --pod-cidr)')
     .option('--cluster-cidr <cidr>', 'the cluster\'s pod range: peers\' subnets must lie in it; without --pod-cidr, this host\'s is allocated from it (atomically, in etcd)')
+    .option('--cluster-cidr6 <cidr>', 'the cluster\'s IPv6 pod range (e.g. a /48): this host\'s IPv6 subnet is allocated from it in the same transaction as the IPv4 one')
     .option('--subnet-length <n>', 'prefix length of allocated pod subnets', intArg(1, 30), 24)
+    .option('--subnet-length6 <n>', 'prefix length of allocated IPv6 pod subnets (default 64)', intArg(48, 120))
     .addOption(new Option('--etcd <urls>', 'etcd client URLs, comma-separated (http://127.0.0.1:2379)').conflicts('nodes'))
     .option('--nodes <file>', 'instead of etcd: a JSON file of node records, re-read when it changes')
     .option('--prefix <key>', 'etcd key prefix', '/netlink-agent/')
@@ -116,7 +125,7 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .action((o: OverlayOptions, cmd: Command) => {
       if (o.etcdPassword !== undefined) return cmd.error(PASSWORD_ON_ARGV);
       if (!o.etcd && !o.nodes) return cmd.error('error: give --etcd URL[,URL] or --nodes FILE');
-      if (!o.podCidr && !o.clusterCidr && o.etcd) return cmd.error('error: give --pod-cidr CIDR or --cluster-cidr CIDR');
+      if (!o.podCidr && !o.podCidr6 && !o.clusterCidr && !o.clusterCidr6 && o.etcd) return cmd.error('error: give --pod-cidr CIDR or --cluster-cidr CIDR');
       run(overlay(o, io));
     });
 

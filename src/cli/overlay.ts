@@ -15,7 +15,8 @@ import { desiredState, type OverlayMode } from '../overlay/modes';
 import { DEFAULT_RUNTIME_FILE, podMtu, writeRuntimeFile } from '../overlay/runtime-file';
 import type { Rtnl } from '../rtnl/rtnl';
 import { checkNodeIP, checkNodeName, checkPodCIDR } from '../membership/types';
-import { parseAddress, parsePrefix } from '../values/address';
+import { parseAddress, parsePrefix, type ParsedPrefix } from '../values/address';
+import type { IpFamily } from '../values/ip';
 import { prefixCovers } from '../values/prefix';
 import { Problems } from '../values/problems';
 import { AgentStats } from '../metrics/stats';
@@ -32,11 +33,17 @@ import { etcdAccessFromFlags, withEtcdFlagNames, type EtcdAccessFlags } from './
 export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdAccessFlags {
   mode: OverlayMode;
   self: string;
-  /** Given, or found with the underlay (--iface, --iface-can-reach, the default route). */
+  /** Given (once or twice, one per family: the values joined by ","), or found with the
+   * underlay (--iface, --iface-can-reach, the default route). */
   nodeIp: string;
+  nodeIp6?: string;
+  /** --pod-cidr, given once or twice (one per family: the values joined by ","). */
   podCidr?: string;
+  podCidr6?: string;
   clusterCidr?: string;
+  clusterCidr6?: string;
   subnetLength: number;
+  subnetLength6?: number;
   etcd?: string;
   nodes?: string;
   prefix: string;
@@ -73,11 +80,52 @@ async function resolveUnderlay(nl: Rtnl, o: OverlayOptions, log: Logger): Promis
   return { ...o, nodeIp, underlayDev: u.dev };
 }
 
-/** The device that holds `ip` in this namespace (the underlay), or undefined. */
+/** The device that holds `ip` (either family) in this namespace (the underlay), or undefined. */
 export async function deviceWithAddress(nl: Rtnl, ip: string): Promise<string | undefined> {
-  const want = parseAddress(new Problems(), 'ip', ip, 4)?.text;
-  const own = (await nl.addresses.list({ family: 4 })).find((a) => a.address.split('/')[0] === want);
+  const want = parseAddress(new Problems(), 'ip', ip);
+  if (!want) return undefined;
+  const own = (await nl.addresses.list({ family: want.family })).find((a) => a.address.split('/')[0] === want.text);
   return own ? (await nl.links.get(own.index)).name : undefined;
+}
+
+/** This host's addresses and subnets from the flags, by family (primary first). */
+export interface StackFlags {
+  nodeIPs: string[];
+  /** The pod subnets given (none when they are allocated). */
+  podCIDRs: string[];
+  /** The cluster ranges by family. */
+  cluster: { 4?: ParsedPrefix; 6?: ParsedPrefix };
+}
+
+/**
+ * Reads --node-ip (once or twice) and --node-ip6, --pod-cidr (once or twice) and --pod-cidr6,
+ * --cluster-cidr and --cluster-cidr6: one value per family, the *6 flags IPv6 only, each
+ * problem named by its flag (a family mismatch, two of a family, an IPv4-mapped address...).
+ */
+export function stackFlags(p: Problems, o: OverlayOptions): StackFlags {
+  const out: StackFlags = { nodeIPs: [], podCIDRs: [], cluster: {} };
+  const split = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const take = <T extends { family: IpFamily; text: string }>(flag: string, values: string[], six: string | undefined, check: (flag: string, v: string) => T | undefined, show: (x: T) => string): string[] => {
+    const got: T[] = [];
+    const all = [...values.map((v) => [flag, v] as const), ...(six !== undefined ? [[`${flag}6`, six] as const] : [])];
+    for (const [f, v] of all) {
+      const x = check(f, v);
+      if (!x) continue;
+      if (f.endsWith('6') && x.family !== 6) p.add(f, `${show(x)} is IPv4 (family mismatch): give it with ${flag}`);
+      else if (got.some((g) => g.family === x.family)) p.add(f, `a second ${x.family === 4 ? 'IPv4' : 'IPv6'} value (${show(got.find((g) => g.family === x.family)!)} and ${show(x)}): give one per family`);
+      else got.push(x);
+    }
+    return got.map(show);
+  };
+  out.nodeIPs = take('--node-ip', split(o.nodeIp), o.nodeIp6, (f, v) => checkNodeIP(p, f, v), (x) => x.text);
+  out.podCIDRs = take('--pod-cidr', split(o.podCidr), o.podCidr6, (f, v) => checkPodCIDR(p, f, v), (x) => (x as ParsedPrefix).prefix);
+  const c4 = o.clusterCidr !== undefined ? parsePrefix(p, '--cluster-cidr', o.clusterCidr, 'reject') : undefined;
+  const c6 = o.clusterCidr6 !== undefined ? parsePrefix(p, '--cluster-cidr6', o.clusterCidr6, 'reject') : undefined;
+  if (c6 && c6.family !== 6) p.add('--cluster-cidr6', `${c6.prefix} is IPv4 (family mismatch): give it with --cluster-cidr`);
+  else if (c6 && c4?.family === 6) p.add('--cluster-cidr6', `--cluster-cidr is IPv6 already (${c4.prefix}): give one range per family`);
+  else if (c6) out.cluster[6] = c6;
+  if (c4) out.cluster[c4.family] = c4;
+  return out;
 }
 
 /** A start-up check failed: nothing was registered or changed. The message is the sentence. */
@@ -89,6 +137,8 @@ interface LocalFacts {
   underlayMtu: number;
   /** The underlay device's addresses ("10.57.4.20/24"): peers' podCIDRs must stay out of them. */
   underlayPrefixes: string[];
+  /** This host's addresses and subnets from the flags. */
+  stack: StackFlags;
 }
 
 /**
@@ -100,17 +150,27 @@ interface LocalFacts {
 async function checkLocal(nl: Rtnl, o: OverlayOptions): Promise<LocalFacts> {
   const p = new Problems();
   checkNodeName(p, '--self', o.self);
-  checkNodeIP(p, '--node-ip', o.nodeIp);
-  const pod = o.podCidr !== undefined ? checkPodCIDR(p, '--pod-cidr', o.podCidr) : undefined;
-  const range = o.clusterCidr !== undefined ? parsePrefix(p, '--cluster-cidr', o.clusterCidr, 'reject', 4) : undefined;
-  if (pod && range && !prefixCovers(range, pod)) p.add('--pod-cidr', `${pod.prefix} is outside the cluster CIDR ${range.prefix}`);
-  if (range && o.podCidr === undefined && o.subnetLength < range.prefixLength) p.add('--subnet-length', `/${o.subnetLength} is shorter than the cluster CIDR's /${range.prefixLength}`);
+  const stack = stackFlags(p, o);
+  const pods = stack.podCIDRs.map((c) => prefixOf(c)!);
+  const lengthOf = (f: IpFamily) => (f === 4 ? o.subnetLength : (o.subnetLength6 ?? 64));
+  for (const f of [4, 6] as const) {
+    const range = stack.cluster[f];
+    if (!range) continue;
+    const pod = pods.find((x) => x.family === f);
+    const flag = f === 4 || o.clusterCidr6 === undefined ? '--cluster-cidr' : '--cluster-cidr6';
+    if (pod && !prefixCovers(range, pod)) p.add(f === 6 && o.podCidr6 !== undefined ? '--pod-cidr6' : '--pod-cidr', `${pod.prefix} is outside the cluster CIDR ${range.prefix}`);
+    const lenFlag = f === 4 ? '--subnet-length' : '--subnet-length6';
+    if (!pod && lengthOf(f) < range.prefixLength) p.add(lenFlag, `/${lengthOf(f)} is shorter than the cluster CIDR's /${range.prefixLength} (${flag})`);
+    if (!pod && f === 6 && (lengthOf(f) < 48 || lengthOf(f) > 120)) p.add(lenFlag, `an IPv6 pod subnet must be /48../120, got /${lengthOf(f)}`);
+    if (!pod && f === 4 && lengthOf(f) > 30) p.add(lenFlag, `an IPv4 pod subnet must be /8../30, got /${lengthOf(f)}`);
+  }
   p.throwIfAny('invalid overlay options');
   const where = o.netns !== undefined ? ` in netns ${o.netns}` : '';
+  const nodeIP = stack.nodeIPs[0];
   let underlayDev = o.underlayDev;
   if (underlayDev === undefined) {
-    underlayDev = await deviceWithAddress(nl, o.nodeIp);
-    if (!underlayDev) throw new NotReady(`no device has the node IP ${o.nodeIp}${where}; give --underlay-dev`);
+    underlayDev = await deviceWithAddress(nl, nodeIP);
+    if (!underlayDev) throw new NotReady(`no device has the node IP ${nodeIP}${where}; give --underlay-dev`);
   }
   let link;
   try {
@@ -124,38 +184,52 @@ async function checkLocal(nl: Rtnl, o: OverlayOptions): Promise<LocalFacts> {
   const underlayPrefixes = addresses.filter((a) => a.scope < 253).map((a) => a.address);
   // This host's overlay alone: every setting that the kernel or the validator would refuse
   // later is refused now. The subnet is a stand-in when it is allocated later.
-  const cluster = o.clusterCidr !== undefined ? prefixOf(o.clusterCidr) : undefined;
-  const podCIDR = o.podCidr ?? (cluster ? nthSubnet(cluster, o.subnetLength, 0n).prefix : '10.0.0.0/24');
-  const self = { name: o.self, nodeIP: o.nodeIp, podCIDR };
-  const underlaySubnet = addresses.find((a) => a.address.split('/')[0] === o.nodeIp)?.address;
+  for (const ip of stack.nodeIPs.slice(1)) {
+    if (!addresses.some((a) => a.address.split('/')[0] === ip)) throw new NotReady(`the node IP ${ip} is not an address of the underlay device ${underlayDev}${where}`);
+  }
+  const podCIDRs = [...stack.podCIDRs];
+  for (const f of [4, 6] as const) {
+    const range = stack.cluster[f];
+    if (range && !pods.some((x) => x.family === f)) podCIDRs.push(nthSubnet(range, lengthOf(f), 0n).prefix);
+  }
+  if (podCIDRs.length === 0) podCIDRs.push('10.0.0.0/24');
+  const self = { name: o.self, nodeIP, podCIDR: podCIDRs[0], ...(stack.nodeIPs.length > 1 ? { nodeIPs: stack.nodeIPs } : {}), ...(podCIDRs.length > 1 ? { podCIDRs } : {}) };
+  const underlaySubnets = addresses.filter((a) => stack.nodeIPs.includes(a.address.split('/')[0])).map((a) => a.address);
   desiredState({
     mode: o.mode,
     self: o.self,
     nodes: [self],
     underlayDev,
     underlayMtu: link.mtu,
-    ...(underlaySubnet !== undefined ? { underlaySubnet } : o.mode === 'hybrid' ? { underlaySubnet: `${o.nodeIp}/32` } : {}),
+    ...(underlaySubnets.length ? { underlaySubnets } : o.mode === 'hybrid' ? { underlaySubnet: `${nodeIP}/${nodeIP.includes(':') ? 128 : 32}` } : {}),
     ...(o.vni !== undefined ? { vni: o.vni } : {}),
     ...(o.port !== undefined ? { port: o.port } : {}),
     ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
   });
-  return { underlayDev, underlayMtu: link.mtu, underlayPrefixes };
+  return { underlayDev, underlayMtu: link.mtu, underlayPrefixes, stack };
 }
 
 function makeMembership(o: OverlayOptions, local: LocalFacts): Membership & { stop(opts?: { leave?: boolean }): Promise<void> } {
+  const { nodeIPs, podCIDRs, cluster } = local.stack;
+  const ips = { nodeIP: nodeIPs[0], ...(nodeIPs.length > 1 ? { nodeIPs } : {}) };
+  const pods = podCIDRs.length ? { podCIDR: podCIDRs[0], ...(podCIDRs.length > 1 ? { podCIDRs } : {}) } : {};
+  const ranges = [cluster[4], cluster[6]].filter((x): x is ParsedPrefix => x !== undefined);
   if (o.etcd) {
+    const [first, second] = ranges;
     return withEtcdFlagNames(() => new EtcdMembership({
       ...etcdAccessFromFlags(o, process.env),
       endpoints: o.etcd!.split(',').map((s) => s.trim()).filter(Boolean),
       prefix: o.prefix,
       ttlSeconds: o.ttl,
-      self: { name: o.self, nodeIP: o.nodeIp, mode: o.mode, ...(o.podCidr ? { podCIDR: o.podCidr } : {}) },
-      ...(o.clusterCidr ? { allocation: { clusterCIDR: o.clusterCidr, subnetLength: o.subnetLength } } : {}),
+      self: { name: o.self, ...ips, mode: o.mode, ...pods },
+      ...(first
+        ? { allocation: { clusterCIDR: first.prefix, subnetLength: first.family === 4 ? o.subnetLength : (o.subnetLength6 ?? 64), ...(second ? { clusterCIDR6: second.prefix } : {}), ...(o.subnetLength6 !== undefined ? { subnetLength6: o.subnetLength6 } : {}) } }
+        : {}),
       protectedPrefixes: local.underlayPrefixes,
     }));
   }
-  const self = o.podCidr ? { name: o.self, nodeIP: o.nodeIp, podCIDR: o.podCidr, mode: o.mode } : o.self;
-  return new StaticMembership({ file: o.nodes!, self, ...(o.clusterCidr ? { clusterCIDR: o.clusterCidr } : {}), protectedPrefixes: local.underlayPrefixes });
+  const self = podCIDRs.length ? { name: o.self, ...ips, ...pods, mode: o.mode } as NodeRecord : o.self;
+  return new StaticMembership({ file: o.nodes!, self, ...(ranges.length ? { clusterCIDRs: ranges.map((r) => r.prefix) } : {}), protectedPrefixes: local.underlayPrefixes });
 }
 
 /** Logs membership events, one line each. */
@@ -244,12 +318,12 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
     let fatal: ((e: Error) => void) | undefined;
     const lost = new Promise<Error>((resolve) => (fatal = resolve));
     membership.on('fatal', (e) => fatal?.(e));
-    log.info('start', `${o.mode} overlay for ${o.self} (${o.nodeIp} on ${underlayDev}${o.netns !== undefined ? `, netns ${o.netns}` : ''}); members from ${source}`, {
+    log.info('start', `${o.mode} overlay for ${o.self} (${local.stack.nodeIPs.join(' ')} on ${underlayDev}${o.netns !== undefined ? `, netns ${o.netns}` : ''}); members from ${source}`, {
       pid: process.pid,
       owner: id.owner,
       protocol: id.protocol,
     });
-    if (!o.clusterCidr) log.warn('start', 'no --cluster-cidr: peers\' pod subnets are bounded only by the underlay and the other nodes; give the cluster\'s pod range to bound them');
+    if (!o.clusterCidr && !o.clusterCidr6) log.warn('start', 'no --cluster-cidr: peers\' pod subnets are bounded only by the underlay and the other nodes; give the cluster\'s pod range to bound them');
     const started = membership.start();
     const first = await Promise.race([started, signal.done]);
     if (typeof first === 'string') {
@@ -258,11 +332,13 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
       return EXIT_OK;
     }
     const self = first;
-    if (self.nodeIP !== o.nodeIp) {
-      log.error('start', `the node file says ${self.name} has nodeIP ${self.nodeIP}, not ${o.nodeIp}`);
+    const selfIPs = (self.nodeIPs ?? [self.nodeIP]).join(' ');
+    if (selfIPs !== local.stack.nodeIPs.join(' ')) {
+      log.error('start', `the node file says ${self.name} has nodeIP ${selfIPs}, not ${local.stack.nodeIPs.join(' ')}`);
       return EXIT_FAILURE;
     }
-    log.info('registered', `${self.name} podCIDR ${self.podCIDR}`, { vtepMac: self.vtepMac, version: self.version });
+    const selfPods = self.podCIDRs ?? [self.podCIDR];
+    log.info('registered', `${self.name} podCIDR ${selfPods.join(' ')}`, { vtepMac: self.vtepMac, ...(self.vtepMac6 ? { vtepMac6: self.vtepMac6 } : {}), version: self.version });
     const theAgent = new OverlayAgent({
       nl,
       mode: o.mode,
@@ -280,11 +356,12 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
     const runtimeFile = o.runtimeFile ?? (o.netns !== undefined ? undefined : DEFAULT_RUNTIME_FILE);
     if (runtimeFile) {
       const underlayMtu = (await nl.links.get(underlayDev)).mtu;
-      const info = { version: 1 as const, node: self.name, mode: o.mode, networks: o.clusterCidr ? [o.clusterCidr] : [], subnets: [self.podCIDR] };
+      const networks = [local.stack.cluster[4], local.stack.cluster[6]].filter((x): x is ParsedPrefix => x !== undefined).map((x) => x.prefix);
+      const info = { version: 1 as const, node: self.name, mode: o.mode, networks, subnets: selfPods };
       theAgent.once('desired', (d) => {
         try {
           writeRuntimeFile(runtimeFile, { ...info, mtu: podMtu(d, underlayMtu) });
-          log.info('runtime-file', `wrote ${runtimeFile}: subnet ${self.podCIDR}, mtu ${podMtu(d, underlayMtu)}`);
+          log.info('runtime-file', `wrote ${runtimeFile}: subnet ${selfPods.join(' ')}, mtu ${podMtu(d, underlayMtu)}`);
         } catch (e) {
           log.error('runtime-file', `cannot write ${runtimeFile}: ${describeError(e)}`);
         }

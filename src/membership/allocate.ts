@@ -6,6 +6,11 @@
  *   alloc/subnet/<a.b.c.d-L> {"name": owner, "podCIDR": "a.b.c.d/L"}   (reservation lease)
  *   alloc/owner/<name>       "a.b.c.d/L"                              (reservation lease)
  *
+ * Dual stack: a node reserves one subnet per family in ONE transaction (both subnet keys, and
+ * alloc/owner/<name> = "a.b.c.d/L,x:y::/M"), so it gets both or neither, and a restart gets both
+ * back. IPv6 subnet keys read "fd44:0:0:1::-64". A single-family owner value is what the
+ * current version wrote, so its reservations read unchanged.
+ *
  * One attempt reads the whole alloc/ range (a single consistent snapshot), decides, and commits
  * a transaction guarded by "alloc/guard has not changed since the snapshot". Any concurrent
  * reservation bumps the guard, so of two agents that chose the same (or an overlapping) subnet
@@ -20,6 +25,8 @@ import { Problems } from '../values/problems';
 import { nthSubnet, prefixOf, subnetCount } from './cidr';
 import { readPrefix } from './etcd-range';
 import { MAX_POD_PREFIX, MAX_RECORD_BYTES } from './types';
+import { MAX_POD_PREFIX6, MIN_POD_PREFIX6, familyName } from '../overlay/stack';
+import type { IpFamily } from '../values/ip';
 
 /** A permanent reservation failure (retrying will not help): no free subnet, or a conflict. */
 export class AllocationError extends Error {
@@ -41,6 +48,11 @@ export interface ClaimOptions {
   /** Otherwise allocate a free subnet of `subnetLength` from this range. */
   clusterCIDR?: string;
   subnetLength?: number;
+  /** Dual stack: the other family's subnet, reserved in the same transaction (given, or allocated
+   * from clusterCIDR6 with subnetLength6, default 64 for IPv6). */
+  podCIDR6?: string;
+  clusterCIDR6?: string;
+  subnetLength6?: number;
   /** Transactions to try before giving up under contention. Default 200. */
   maxAttempts?: number;
   /** Source of randomness for the choice among free subnets (tests may fix it). */
@@ -126,21 +138,48 @@ export async function readAllocSnapshot(client: Etcd3, root: string, revision?: 
   return parseAllocKeys(res.kvs, res.tooBig, root, res.header);
 }
 
-/** Checks the options; throws ValidationError. */
-export function validateClaim(o: Pick<ClaimOptions, 'podCIDR' | 'clusterCIDR' | 'subnetLength'>): { explicit?: ParsedPrefix; cluster?: ParsedPrefix } {
+/** One family's part of a claim: the subnet given, or the range and length to allocate from. */
+export interface FamilyClaim {
+  family: IpFamily;
+  explicit?: ParsedPrefix;
+  cluster?: ParsedPrefix;
+  length?: number;
+}
+
+/** Checks the options; throws ValidationError. The claims, one per family (the first family's
+ * fields are podCIDR/clusterCIDR/subnetLength, of either family; the second's the *6 ones). */
+export function validateClaims(o: Pick<ClaimOptions, 'podCIDR' | 'clusterCIDR' | 'subnetLength' | 'podCIDR6' | 'clusterCIDR6' | 'subnetLength6'>): FamilyClaim[] {
   const p = new Problems();
-  const explicit = o.podCIDR !== undefined ? parsePrefix(p, 'podCIDR', o.podCIDR, 'reject', 4) : undefined;
-  const cluster = o.clusterCIDR !== undefined ? parsePrefix(p, 'clusterCIDR', o.clusterCIDR, 'reject', 4) : undefined;
-  if (o.podCIDR === undefined && o.clusterCIDR === undefined) p.add('podCIDR', 'give a podCIDR or a clusterCIDR to allocate one from');
-  if (cluster && o.podCIDR === undefined) {
-    const len = o.subnetLength;
-    if (typeof len !== 'number' || !Number.isInteger(len) || len < cluster.prefixLength || len > MAX_POD_PREFIX) {
-      p.add('subnetLength', `must be an integer from ${cluster.prefixLength} (the cluster CIDR's length) to ${MAX_POD_PREFIX}, got ${JSON.stringify(len)}`);
+  const claims: FamilyClaim[] = [];
+  const one = (suffix: '' | '6', podCIDR: unknown, clusterCIDR: unknown, subnetLength: unknown) => {
+    const family = suffix === '6' ? 6 : undefined;
+    const explicit = podCIDR !== undefined ? parsePrefix(p, `podCIDR${suffix}`, podCIDR, 'reject', family) : undefined;
+    const cluster = clusterCIDR !== undefined ? parsePrefix(p, `clusterCIDR${suffix}`, clusterCIDR, 'reject', family) : undefined;
+    if (explicit && cluster && explicit.family !== cluster.family) p.add(`podCIDR${suffix}`, `${explicit.prefix} and the cluster CIDR ${cluster.prefix} are of different families`);
+    const f = explicit?.family ?? cluster?.family;
+    let length: number | undefined;
+    if (cluster && podCIDR === undefined) {
+      const [min, max] = cluster.family === 4 ? [cluster.prefixLength, MAX_POD_PREFIX] : [Math.max(cluster.prefixLength, MIN_POD_PREFIX6), MAX_POD_PREFIX6];
+      const len = subnetLength ?? (cluster.family === 6 ? 64 : undefined);
+      if (typeof len !== 'number' || !Number.isInteger(len) || len < min || len > max) {
+        p.add(`subnetLength${suffix}`, `must be an integer from ${min}${min === cluster.prefixLength ? " (the cluster CIDR's length)" : ''} to ${max}, got ${JSON.stringify(len)}`);
+      } else length = len;
     }
-  }
-  if (explicit && cluster && !prefixCovers(cluster, explicit)) p.add('podCIDR', `${explicit.prefix} is outside the cluster CIDR ${cluster.prefix}`);
+    if (explicit && cluster && explicit.family === cluster.family && !prefixCovers(cluster, explicit)) p.add(`podCIDR${suffix}`, `${explicit.prefix} is outside the cluster CIDR ${cluster.prefix}`);
+    if (f !== undefined) claims.push({ family: f, explicit, cluster, length });
+  };
+  if (o.podCIDR === undefined && o.clusterCIDR === undefined && o.podCIDR6 === undefined && o.clusterCIDR6 === undefined) p.add('podCIDR', 'give a podCIDR or a clusterCIDR to allocate one from');
+  if (o.podCIDR !== undefined || o.clusterCIDR !== undefined) one('', o.podCIDR, o.clusterCIDR, o.subnetLength);
+  if (o.podCIDR6 !== undefined || o.clusterCIDR6 !== undefined) one('6', o.podCIDR6, o.clusterCIDR6, o.subnetLength6);
+  if (claims.length === 2 && claims[0].family === claims[1].family) p.add('podCIDR6', `two ${familyName(claims[0].family)} claims: at most one subnet per family`);
   p.throwIfAny('invalid podCIDR allocation');
-  return { explicit, cluster };
+  return claims;
+}
+
+/** Checks the options of a single-family claim; throws ValidationError. */
+export function validateClaim(o: Pick<ClaimOptions, 'podCIDR' | 'clusterCIDR' | 'subnetLength' | 'podCIDR6' | 'clusterCIDR6' | 'subnetLength6'>): { explicit?: ParsedPrefix; cluster?: ParsedPrefix } {
+  const [first] = validateClaims(o);
+  return { explicit: first?.explicit, cluster: first?.cluster };
 }
 
 const ENUMERATE_LIMIT = 1n << 16n;
@@ -172,6 +211,16 @@ function chooseFree(cluster: ParsedPrefix, length: number, taken: Reservation[],
   return undefined;
 }
 
+/** The subnets an owner key names ("a/L" or "a/L,b/M"), by family. */
+export function ownerSubnets(value: string | undefined): Map<IpFamily, ParsedPrefix> {
+  const out = new Map<IpFamily, ParsedPrefix>();
+  for (const t of (value ?? '').split(',')) {
+    const n = t ? prefixOf(t.trim()) : undefined;
+    if (n && !out.has(n.family)) out.set(n.family, n);
+  }
+  return out;
+}
+
 /**
  * Reserves this node's podCIDR: the given one, or its previous reservation, or a free subnet of
  * the cluster CIDR chosen at random. Resolves with the subnet ("a.b.c.d/L"). Throws
@@ -179,50 +228,63 @@ function chooseFree(cluster: ParsedPrefix, length: number, taken: Reservation[],
  * the given podCIDR overlaps another node's reservation), and etcd errors when the store fails.
  */
 export async function claimSubnet(o: ClaimOptions): Promise<string> {
-  const { explicit, cluster } = validateClaim(o);
+  return (await claimSubnets(o))[0];
+}
+
+/**
+ * Reserves this node's pod subnets, one per family claimed (podCIDR/clusterCIDR and, for dual
+ * stack, podCIDR6/clusterCIDR6), in one guarded transaction: both or neither. Resolves with the
+ * subnets in the order of the claims. Throws as claimSubnet does.
+ */
+export async function claimSubnets(o: ClaimOptions): Promise<string[]> {
+  const claims = validateClaims(o);
   const keys = allocKeys(o.root);
   const random = o.random ?? Math.random;
   const maxAttempts = o.maxAttempts ?? 200;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const snap = await readAllocSnapshot(o.client, o.root);
-    const mine = snap.owners.get(o.name);
+    const mine = ownerSubnets(snap.owners.get(o.name));
     const others = snap.reservations.filter((r) => r.owner !== o.name);
-    let target: ParsedPrefix | undefined;
-    if (explicit) {
-      const clash = others.find((r) => prefixesOverlap(r.net, explicit));
-      if (clash) throw new AllocationError(`podCIDR ${explicit.prefix} overlaps ${clash.net.prefix}, reserved by node "${clash.owner || '?'}"`);
-      target = explicit;
-    } else {
-      const previous = mine !== undefined ? prefixOf(mine) : undefined;
-      if (previous && previous.prefixLength === o.subnetLength && prefixCovers(cluster!, previous) && !others.some((r) => prefixesOverlap(r.net, previous))) {
-        target = previous;
+    const targets: ParsedPrefix[] = [];
+    for (const c of claims) {
+      if (c.explicit) {
+        const explicit = c.explicit;
+        const clash = others.find((r) => prefixesOverlap(r.net, explicit));
+        if (clash) throw new AllocationError(`podCIDR ${explicit.prefix} overlaps ${clash.net.prefix}, reserved by node "${clash.owner || '?'}"`);
+        targets.push(explicit);
+        continue;
+      }
+      const previous = mine.get(c.family);
+      if (previous && previous.prefixLength === c.length && prefixCovers(c.cluster!, previous) && !others.some((r) => prefixesOverlap(r.net, previous))) {
+        targets.push(previous);
       } else {
-        target = chooseFree(cluster!, o.subnetLength!, others, random);
-        if (!target) throw new AllocationError(`no free /${o.subnetLength} left in the cluster CIDR ${cluster!.prefix} (${others.length} reserved)`);
+        const chosen = chooseFree(c.cluster!, c.length!, others, random);
+        if (!chosen) throw new AllocationError(`no free /${c.length} left in the cluster CIDR ${c.cluster!.prefix} (${others.length} reserved)`);
+        targets.push(chosen);
       }
     }
-    const ops: IOperation[] = [
-      o.client.put(keys.guard).value(o.name),
-      o.client.put(keys.subnet(target.prefix)).value(JSON.stringify({ name: o.name, podCIDR: target.prefix })).lease(o.leaseId),
-      o.client.put(keys.owner(o.name)).value(target.prefix).lease(o.leaseId),
-    ];
+    const ops: IOperation[] = [o.client.put(keys.guard).value(o.name)];
+    for (const t of targets) ops.push(o.client.put(keys.subnet(t.prefix)).value(JSON.stringify({ name: o.name, podCIDR: t.prefix })).lease(o.leaseId));
+    ops.push(o.client.put(keys.owner(o.name)).value(targets.map((t) => t.prefix).join(',')).lease(o.leaseId));
     // Our own stale reservations (a changed podCIDR) are released in the same transaction.
     for (const r of snap.reservations) {
-      if (r.owner === o.name && r.net.prefix !== target.prefix) ops.push(o.client.delete().key(keys.subnet(r.net.prefix)));
+      if (r.owner === o.name && !targets.some((t) => t.prefix === r.net.prefix)) ops.push(o.client.delete().key(keys.subnet(r.net.prefix)));
     }
     const txn = await o.client.if(keys.guard, 'Mod', '==', snap.guardMod).then(...ops).commit();
-    if (txn.succeeded) return target.prefix;
+    if (txn.succeeded) return targets.map((t) => t.prefix);
     // Someone reserved in between: back off a little (randomized, so that racers spread out).
     await new Promise((r) => setTimeout(r, Math.floor(random() * Math.min(50, 2 * attempt))));
   }
   throw new AllocationError(`could not reserve a subnet after ${maxAttempts} attempts (too much contention)`);
 }
 
-/** Releases the node's reservation now (both keys), e.g. when a host leaves the cluster for good. */
-export async function releaseSubnet(client: Etcd3, root: string, name: string, podCIDR: string): Promise<void> {
+/** Releases the node's reservation now (its owner key and every subnet key), e.g. when a host
+ * leaves the cluster for good. podCIDR is what claimSubnet(s) resolved with (joined by "," for two). */
+export async function releaseSubnet(client: Etcd3, root: string, name: string, podCIDR: string | readonly string[]): Promise<void> {
   const keys = allocKeys(root);
+  const list = typeof podCIDR === 'string' ? podCIDR.split(',') : [...podCIDR];
   await client
-    .if(keys.owner(name), 'Value', '==', podCIDR)
-    .then(client.delete().key(keys.owner(name)), client.delete().key(keys.subnet(podCIDR)), client.put(keys.guard).value(name))
+    .if(keys.owner(name), 'Value', '==', list.join(','))
+    .then(client.delete().key(keys.owner(name)), ...list.map((c) => client.delete().key(keys.subnet(c))), client.put(keys.guard).value(name))
     .commit();
 }

@@ -29,8 +29,9 @@ import { vtepMacFor, type OverlayMode } from '../overlay/modes';
 import { Problems, ValidationError } from '../values/problems';
 import { prefixesOverlap } from '../values/prefix';
 import { EtcdAccessError, checkEtcdAccess, etcd3AccessOptions, etcdIdentity, explainEtcdError, redactEndpoint, type EtcdAuthOptions, type EtcdTlsOptions } from './etcd-access';
-import { AllocationError, claimSubnet, readAllocSnapshot, releaseSubnet, validateClaim, type AllocSnapshot } from './allocate';
-import { prefixOf } from './cidr';
+import { AllocationError, claimSubnets, readAllocSnapshot, releaseSubnet, validateClaims, type AllocSnapshot, type ClaimOptions } from './allocate';
+import { addressOf, prefixOf } from './cidr';
+import type { IpFamily } from '../values/ip';
 import { readPrefix } from './etcd-range';
 import { acquireNameLock, NameTakenError } from './name-lock';
 import { StoreIdentity } from './store-identity';
@@ -65,11 +66,19 @@ const isLeaseInvalid = (e: unknown): boolean => libs !== undefined && e instance
 /** This host, as EtcdMembership publishes it. */
 export interface EtcdSelf {
   name: string;
+  /** The primary underlay address (IPv4 or IPv6). */
   nodeIP: string;
+  /** Dual stack: both underlay addresses (one per family, nodeIP among them). */
+  nodeIPs?: string[];
   /** Omit to have one allocated (see EtcdMembershipOptions.allocation). */
   podCIDR?: string;
-  /** Default: derived from nodeIP (vtepMacFor), as the overlay does. */
+  /** Dual stack: the pod subnets given (one per family); a family with a cluster range but
+   * no subnet here gets one allocated. */
+  podCIDRs?: string[];
+  /** Default: derived from the IPv4 node IP (vtepMacFor), as the overlay does. */
   vtepMac?: string;
+  /** Default: derived from the IPv6 node IP (vtepMacFor), as the overlay does. */
+  vtepMac6?: string;
   mode: OverlayMode;
   /** Default: this package's version. */
   version?: string;
@@ -94,7 +103,16 @@ export interface EtcdMembershipOptions {
    * The cluster's pod range: self.podCIDR is allocated from it when absent (and must lie in it
    * when given), and peers' records whose podCIDR lies outside it are skipped.
    */
-  allocation?: { clusterCIDR: string; /** Default 24. */ subnetLength?: number };
+  allocation?: {
+    /** The pod range of either family. */
+    clusterCIDR?: string;
+    /** Default 24 (IPv4). */
+    subnetLength?: number;
+    /** The IPv6 pod range of a dual-stack cluster (e.g. a /48). */
+    clusterCIDR6?: string;
+    /** Default 64. */
+    subnetLength6?: number;
+  };
   /** Prefixes no peer's podCIDR may overlap: this host's underlay subnets ("10.57.4.20/24"
    * protects 10.57.4.0/24). */
   protectedPrefixes?: string[];
@@ -129,6 +147,83 @@ export interface EtcdStopOptions {
 }
 
 const DEFAULT_PREFIX = '/netlink-agent/';
+
+/** Checks nodeIP and nodeIPs (one per family, nodeIP among them); the families, or undefined. */
+function checkNodeIPs(p: Problems, at: string, nodeIP: unknown, nodeIPs: unknown): Set<IpFamily> | undefined {
+  const first = checkNodeIP(p, `${at}.nodeIP`, nodeIP);
+  if (nodeIPs === undefined) return first ? new Set([first.family]) : undefined;
+  return checkFamilies(p, `${at}.nodeIPs`, nodeIPs, (path, v) => checkNodeIP(p, path, v), first?.text, 'nodeIP');
+}
+
+/** Checks podCIDR and podCIDRs the same way. */
+function checkPodCIDRs(p: Problems, at: string, podCIDR: unknown, podCIDRs: unknown): void {
+  const first = podCIDR !== undefined ? checkPodCIDR(p, `${at}.podCIDR`, podCIDR) : undefined;
+  if (podCIDRs !== undefined) checkFamilies(p, `${at}.podCIDRs`, podCIDRs, (path, v) => checkPodCIDR(p, path, v), first?.prefix, 'podCIDR');
+}
+
+function checkFamilies(p: Problems, path: string, list: unknown, check: (path: string, v: unknown) => { family: IpFamily; text: string; prefix?: string } | undefined, primary: string | undefined, primaryName: string): Set<IpFamily> | undefined {
+  if (!Array.isArray(list) || list.length < 1 || list.length > 2) {
+    p.add(path, 'expected one or two entries (at most one per family)');
+    return undefined;
+  }
+  const seen = new Set<IpFamily>();
+  const texts: string[] = [];
+  list.forEach((v, i) => {
+    const x = check(`${path}[${i}]`, v);
+    if (!x) return;
+    if (seen.has(x.family)) p.add(`${path}[${i}]`, `a second ${x.family === 4 ? 'IPv4' : 'IPv6'} entry: at most one per family`);
+    seen.add(x.family);
+    texts.push(x.prefix ?? x.text);
+  });
+  if (primary !== undefined && !texts.includes(primary)) p.add(path, `must include ${primaryName} ${primary}`);
+  return seen;
+}
+
+/** The claim (one subnet per family) this host makes: the given subnets, else the family's
+ * cluster range (clusterCIDR of either family, clusterCIDR6 for IPv6). */
+function claimFields(s: Pick<EtcdSelf, 'podCIDR' | 'podCIDRs'> | undefined, a: EtcdMembershipOptions['allocation']): Pick<ClaimOptions, 'podCIDR' | 'clusterCIDR' | 'subnetLength' | 'podCIDR6' | 'clusterCIDR6' | 'subnetLength6'> {
+  const given = new Map<IpFamily, string>();
+  for (const c of [s?.podCIDR, ...(s?.podCIDRs ?? [])]) {
+    const n = c !== undefined ? prefixOf(c) : undefined;
+    if (n && !given.has(n.family)) given.set(n.family, c!);
+  }
+  const range = a?.clusterCIDR !== undefined ? prefixOf(a.clusterCIDR) : undefined;
+  const range4 = range?.family === 4 ? a!.clusterCIDR : undefined;
+  const range6 = a?.clusterCIDR6 ?? (range?.family === 6 ? a!.clusterCIDR : undefined);
+  const c4 = { podCIDR: given.get(4), clusterCIDR: range4, subnetLength: a?.subnetLength ?? 24 };
+  const c6 = { podCIDR: given.get(6), clusterCIDR: range6, subnetLength: a?.subnetLength6 ?? 64 };
+  const has4 = c4.podCIDR !== undefined || c4.clusterCIDR !== undefined;
+  const has6 = c6.podCIDR !== undefined || c6.clusterCIDR !== undefined;
+  if (has4 && has6) return { ...c4, podCIDR6: c6.podCIDR, clusterCIDR6: c6.clusterCIDR, subnetLength6: c6.subnetLength };
+  if (has6) return c6;
+  if (has4) return c4;
+  // Nothing usable (validation names the fields): pass what was given so that it does.
+  return { podCIDR: s?.podCIDR, clusterCIDR: a?.clusterCIDR, subnetLength: a?.subnetLength, clusterCIDR6: a?.clusterCIDR6 };
+}
+
+/** This host's record: the primary pair first (nodeIP as given; the pod subnet of its family
+ * when there is one), both families in nodeIPs/podCIDRs, a VTEP MAC per underlay family. */
+function selfRecord(s: EtcdSelf, claimed: string[]): NodeRecord {
+  const ips = s.nodeIPs ?? [s.nodeIP];
+  const ipFamilies = ips.map((x) => addressOf(x)!);
+  const nets = claimed.map((c) => prefixOf(c)!);
+  const primaryNet = (s.podCIDR !== undefined ? nets.find((n) => n.prefix === prefixOf(s.podCIDR)!.prefix) : undefined) ?? nets.find((n) => n.family === addressOf(s.nodeIP)!.family) ?? nets[0];
+  const orderedIPs = [addressOf(s.nodeIP)!.text, ...ipFamilies.filter((a) => a.text !== addressOf(s.nodeIP)!.text).map((a) => a.text)];
+  const orderedNets = [primaryNet.prefix, ...nets.filter((n) => n !== primaryNet).map((n) => n.prefix)];
+  const v4 = ipFamilies.find((a) => a.family === 4);
+  const v6 = ipFamilies.find((a) => a.family === 6);
+  return {
+    name: s.name,
+    nodeIP: orderedIPs[0],
+    podCIDR: orderedNets[0],
+    ...(orderedIPs.length > 1 ? { nodeIPs: orderedIPs } : {}),
+    ...(orderedNets.length > 1 ? { podCIDRs: orderedNets } : {}),
+    ...(v4 ? { vtepMac: (s.vtepMac ?? vtepMacFor(v4.text)).toLowerCase() } : {}),
+    ...(v6 ? { vtepMac6: (s.vtepMac6 ?? vtepMacFor(v6.text)).toLowerCase() } : {}),
+    mode: s.mode,
+    version: s.version ?? agentVersion(),
+  };
+}
 
 function isPermanent(e: unknown): boolean {
   return e instanceof ValidationError || e instanceof AllocationError || e instanceof NameTakenError || e instanceof EtcdAccessError;
@@ -165,10 +260,11 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
   if (!s || typeof s !== 'object') p.add('self', 'this host\'s record is required');
   else {
     checkNodeName(p, 'self.name', s.name);
-    checkNodeIP(p, 'self.nodeIP', s.nodeIP);
-    if (s.podCIDR !== undefined) checkPodCIDR(p, 'self.podCIDR', s.podCIDR);
-    else if (!o.allocation) p.add('self.podCIDR', 'give a podCIDR, or allocation.clusterCIDR to allocate one');
-    if (s.vtepMac !== undefined) checkVtepMac(p, 'self.vtepMac', s.vtepMac);
+    const ips = checkNodeIPs(p, 'self', s.nodeIP, s.nodeIPs);
+    checkPodCIDRs(p, 'self', s.podCIDR, s.podCIDRs);
+    if (s.podCIDR === undefined && s.podCIDRs === undefined && !o.allocation) p.add('self.podCIDR', 'give a podCIDR, or allocation.clusterCIDR to allocate one');
+    if (s.vtepMac !== undefined && checkVtepMac(p, 'self.vtepMac', s.vtepMac) && ips && !ips.has(4)) p.add('self.vtepMac', 'is the MAC of the VTEP on the IPv4 underlay, and this host has no IPv4 node IP');
+    if (s.vtepMac6 !== undefined && checkVtepMac(p, 'self.vtepMac6', s.vtepMac6) && ips && !ips.has(6)) p.add('self.vtepMac6', 'is the MAC of the VTEP on the IPv6 underlay, and this host has no IPv6 node IP');
     if (!OVERLAY_MODES.includes(s.mode)) p.add('self.mode', `unknown mode ${JSON.stringify(s.mode)}`);
     // The record is written here, so it is bounded here: every reader skips bigger ones.
     if (s.version !== undefined && (typeof s.version !== 'string' || s.version.length > MAX_VERSION_LENGTH)) {
@@ -178,7 +274,7 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
   checkProtectedPrefixes(p, o.protectedPrefixes);
   if (o.allocation) {
     try {
-      validateClaim({ podCIDR: s?.podCIDR, clusterCIDR: o.allocation.clusterCIDR, subnetLength: o.allocation.subnetLength ?? 24 });
+      validateClaims(claimFields(s, o.allocation));
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e;
       for (const x of e.problems) p.add(`allocation.${x.path}`, x.message);
@@ -227,7 +323,8 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private readonly who: string;
   private readonly screen: ScreenOptions;
   private record: NodeRecord | undefined;
-  private podCIDR: string | undefined;
+  /** The pod subnets claimed (one per family). */
+  private podCIDRs: string[] | undefined;
   /** The reservation lease the podCIDR was last claimed with. */
   private podCIDRLease: string | undefined;
   private nodeLease: Lease | undefined;
@@ -270,7 +367,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     this.o = {
       endpoints: typeof options.endpoints === 'string' ? [options.endpoints] : [...options.endpoints],
       self: { ...options.self },
-      allocation: options.allocation ? { clusterCIDR: options.allocation.clusterCIDR, subnetLength: options.allocation.subnetLength ?? 24 } : undefined,
+      allocation: options.allocation ? { ...options.allocation, subnetLength: options.allocation.subnetLength ?? 24 } : undefined,
       ttlSeconds: options.ttlSeconds ?? 15,
       reservationTtlSeconds: options.reservationTtlSeconds ?? 86400,
       debounceMs: options.debounceMs ?? 100,
@@ -280,7 +377,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       callTimeoutMs: options.callTimeoutMs ?? 5000,
     };
     this.screen = {
-      ...(this.o.allocation ? { clusterCIDR: this.o.allocation.clusterCIDR } : {}),
+      ...(this.o.allocation ? { clusterCIDRs: [this.o.allocation.clusterCIDR, this.o.allocation.clusterCIDR6].filter((x): x is string => x !== undefined) } : {}),
       protectedPrefixes: [...(options.protectedPrefixes ?? [])],
     };
     const timeout = this.o.callTimeoutMs;
@@ -445,7 +542,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     if (!change) return false;
     this.emit(
       'warning',
-      `${change}: etcd lost or replaced its data; registering again${this.podCIDR ? ` and re-claiming podCIDR ${this.podCIDR}` : ''}, watching anew`,
+      `${change}: etcd lost or replaced its data; registering again${this.podCIDRs ? ` and re-claiming podCIDR ${this.podCIDRs.join(',')}` : ''}, watching anew`,
     );
     this.needRegister = true;
     this.podCIDRLease = undefined;
@@ -540,14 +637,14 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const resId = await this.grant('res', this.o.reservationTtlSeconds);
     if (this.podCIDRLease !== resId) {
       try {
-        this.podCIDR = await this.doing(`reserving a podCIDR under ${this.prefix}alloc/`, () => claimSubnet({
+        // What was claimed before is claimed again (a new reservation lease, same subnets).
+        const given = s.podCIDRs ?? (s.podCIDR !== undefined ? [s.podCIDR] : this.podCIDRs);
+        this.podCIDRs = await this.doing(`reserving a podCIDR under ${this.prefix}alloc/`, () => claimSubnets({
           client: this.client,
           root: this.prefix,
           name: s.name,
           leaseId: resId,
-          podCIDR: s.podCIDR ?? this.podCIDR,
-          clusterCIDR: this.o.allocation?.clusterCIDR,
-          subnetLength: this.o.allocation?.subnetLength,
+          ...claimFields({ ...s, podCIDR: undefined, podCIDRs: given }, this.o.allocation),
         }));
       } catch (e) {
         if (isLeaseInvalid(e)) this.dropLease('res');
@@ -556,14 +653,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       this.podCIDRLease = resId;
     }
     const id = await this.grant('node', this.o.ttlSeconds);
-    const record: NodeRecord = {
-      name: s.name,
-      nodeIP: s.nodeIP,
-      podCIDR: this.podCIDR!,
-      vtepMac: (s.vtepMac ?? vtepMacFor(s.nodeIP)).toLowerCase(),
-      mode: s.mode,
-      version: s.version ?? agentVersion(),
-    };
+    const record = selfRecord(s, this.podCIDRs!);
     const text = JSON.stringify(record);
     if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
       throw new ValidationError([{ path: 'self', message: `the record is ${Buffer.byteLength(text)} bytes, more than the ${MAX_RECORD_BYTES} every reader accepts` }], 'invalid node record');
@@ -730,13 +820,15 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private admit(rec: NodeRecord, kv: IKeyValue | undefined, alloc: AllocSnapshot): string | undefined {
     if (!kv) return undefined;
     if (String(kv.lease) === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
-    const net = prefixOf(rec.podCIDR);
-    if (!net) return undefined;
-    const own = alloc.reservations.find((r) => r.owner === rec.name && r.net.prefix === rec.podCIDR);
-    if (!own) return `podCIDR ${rec.podCIDR} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
-    // The allocator never lets reservations overlap; if some do (written by hand), the older wins.
-    const older = alloc.reservations.find((r) => r !== own && r.owner !== rec.name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net));
-    if (older) return `podCIDR ${rec.podCIDR} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
+    for (const cidr of rec.podCIDRs ?? [rec.podCIDR]) {
+      const net = prefixOf(cidr);
+      if (!net) continue;
+      const own = alloc.reservations.find((r) => r.owner === rec.name && r.net.prefix === cidr);
+      if (!own) return `podCIDR ${cidr} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
+      // The allocator never lets reservations overlap; if some do (written by hand), the older wins.
+      const older = alloc.reservations.find((r) => r !== own && r.owner !== rec.name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net));
+      if (older) return `podCIDR ${cidr} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
+    }
     return undefined;
   }
 
@@ -787,7 +879,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     }
     if (leave) {
       if (node) await withTimeout(node.revoke(), this.o.callTimeoutMs);
-      if (this.record) await withTimeout(releaseSubnet(this.client, this.prefix, this.record.name, this.record.podCIDR), this.o.callTimeoutMs);
+      if (this.record) await withTimeout(releaseSubnet(this.client, this.prefix, this.record.name, this.podCIDRs ?? [this.record.podCIDR]), this.o.callTimeoutMs);
       if (res) await withTimeout(res.revoke(), this.o.callTimeoutMs);
     } else {
       node?.release();

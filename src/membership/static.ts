@@ -28,8 +28,10 @@ export interface StaticMembershipOptions {
   file: string;
   /** This host: its name (its record must be in the file) or its full record. */
   self: string | NodeRecord;
-  /** When set, records whose podCIDR lies outside it are skipped. */
+  /** When set, records whose podCIDR (of its family) lies outside it are skipped. */
   clusterCIDR?: string;
+  /** Dual stack: the cluster's pod ranges, at most one per family; each binds its family. */
+  clusterCIDRs?: string[];
   /** Prefixes no peer's podCIDR may overlap (this host's underlay subnets). */
   protectedPrefixes?: string[];
   /** Wait this long after a change for more before re-reading. Default 100 ms. */
@@ -53,7 +55,7 @@ const MAX_FILE_BYTES = 16 * 1024 * 1024;
  * host (ValidationError); later problems are reported through 'status' and 'error'.
  */
 export class StaticMembership extends EventEmitter<MembershipEvents> implements Membership {
-  private readonly o: Required<Omit<StaticMembershipOptions, 'clusterCIDR' | 'protectedPrefixes'>> & Pick<StaticMembershipOptions, 'clusterCIDR'>;
+  private readonly o: Required<Omit<StaticMembershipOptions, 'clusterCIDR' | 'clusterCIDRs' | 'protectedPrefixes'>> & Pick<StaticMembershipOptions, 'clusterCIDR'>;
   private readonly screen: ScreenOptions;
   private list: NodeRecord[] = [];
   private readonly changes = new ScreenedChanges({
@@ -79,7 +81,11 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
     const p = new Problems();
     if (typeof options.file !== 'string' || !options.file) p.add('file', 'give the path of the node file');
     if (typeof options.self !== 'string' && (options.self === null || typeof options.self !== 'object')) p.add('self', 'give this host\'s name or record');
-    if (options.clusterCIDR !== undefined) parsePrefix(p, 'clusterCIDR', options.clusterCIDR, 'reject', 4);
+    if (options.clusterCIDR !== undefined) parsePrefix(p, 'clusterCIDR', options.clusterCIDR, 'reject');
+    if (options.clusterCIDRs !== undefined) {
+      if (!Array.isArray(options.clusterCIDRs)) p.add('clusterCIDRs', 'expected an array of prefixes');
+      else options.clusterCIDRs.forEach((c, i) => parsePrefix(p, `clusterCIDRs[${i}]`, c, 'reject'));
+    }
     checkProtectedPrefixes(p, options.protectedPrefixes);
     for (const k of ['debounceMs', 'pollIntervalMs'] as const) {
       const v = options[k];
@@ -95,6 +101,7 @@ export class StaticMembership extends EventEmitter<MembershipEvents> implements 
     };
     this.screen = {
       ...(options.clusterCIDR !== undefined ? { clusterCIDR: options.clusterCIDR } : {}),
+      ...(Array.isArray(options.clusterCIDRs) ? { clusterCIDRs: [...options.clusterCIDRs] } : {}),
       protectedPrefixes: [...(options.protectedPrefixes ?? [])],
     };
   }
