@@ -22,7 +22,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
-const { Netns, Rtnl, Reconciler } = require('..');
+const { Netns, Rtnl, Reconciler, overlay } = require('..');
 const { cacheDir, prepareFloor, prepareGo, runPeer } = require('./lib/peers');
 const { interleave, report, summary } = require('./lib/report');
 
@@ -428,6 +428,52 @@ const workloads = {
       out = report(`W5v6 no-op reconcile of ${N} IPv6 routes`, ROUNDS, runs, {
         floor: 'no equivalent workload (the floor has no IPv6 routes)',
         go: 'no equivalent workload (bench/go has no IPv6 routes)',
+      });
+    });
+    return out;
+  },
+
+  /** Not one of the issue's workloads: a dual-stack vxlan cluster's no-op reconcile (issue 21):
+   * this host and --n-nodes peers (default 5000, or --n-small when smaller) with an IPv4 underlay carrying both pod
+   * families, i.e. 2 routes, 2 permanent neighbours and 1 FDB entry per peer. */
+  async W5ds() {
+    const peers = Number(opt('n-nodes', Math.min(5000, N_SMALL)));
+    const node = (i) => {
+      const v4 = `10.${128 + (i >> 8)}.${i & 255}.0/24`;
+      const v6 = `fd10:0:${(i + 1).toString(16)}::/64`;
+      return { name: `n${i}`, nodeIP: `10.57.${(i + 2) >> 8}.${(i + 2) & 255}`, podCIDR: v4, podCIDRs: [v4, v6] };
+    };
+    const nodes = [{ ...node(peers), nodeIP: '10.57.0.1' }, ...Array.from({ length: peers }, (_, i) => node(i))];
+    const build = () => overlay.desiredState({ mode: 'vxlan', self: `n${peers}`, nodes, underlayDev: 'veth0', underlayMtu: 1500 });
+    const desired = build();
+    let out;
+    await withNamespace(async (ns, nl) => {
+      await nl.addresses.add({ dev: 'veth0', address: '10.57.0.1/16' });
+      const rec = new Reconciler(nl, { protocol: PROTO });
+      converged(await rec.apply(desired));
+      const runs = await interleave(ROUNDS, [
+        {
+          name: 'ours: no-op apply (dual stack)',
+          who: 'ours',
+          run: () =>
+            ours(async () => {
+              const res = await rec.apply(desired);
+              if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+            }),
+        },
+        {
+          name: 'ours: overlay.desiredState + no-op apply',
+          who: 'ours',
+          run: () =>
+            ours(async () => {
+              const res = await rec.apply(build());
+              if (res.requests !== 0) throw new Error(`no-op sent ${res.requests} requests`);
+            }),
+        },
+      ]);
+      out = report(`W5ds no-op reconcile of a dual-stack vxlan cluster of ${peers} nodes (${desired.routes.length} routes, ${desired.neighbors.length} neighbours, ${desired.fdb.length} FDB)`, ROUNDS, runs, {
+        floor: 'no equivalent workload',
+        go: 'no equivalent workload',
       });
     });
     return out;

@@ -24,7 +24,7 @@ kernelDescribe('bench: smoke run (N = 300)', function () {
       const j = JSON.parse(fs.readFileSync(out, 'utf8'));
       assert.equal(j.n, 300);
       const workloads = new Set(j.results.map((x) => x.workload.split(' ')[0]));
-      assert.deepEqual([...workloads].sort(), ['W10nh', 'W1', 'W2', 'W3', 'W4', 'W5', 'W5v6', 'W6', 'W7', 'W8', 'W8nh', 'W9', 'W9nh'].sort());
+      assert.deepEqual([...workloads].sort(), ['W10nh', 'W1', 'W2', 'W3', 'W4', 'W5', 'W5ds', 'W5v6', 'W6', 'W7', 'W8', 'W8nh', 'W9', 'W9nh'].sort());
       for (const x of j.results.filter((x) => x.wallSeconds !== undefined)) {
         assert.ok(x.wallSeconds > 0 && Number.isFinite(x.userSeconds) && Number.isFinite(x.systemSeconds), JSON.stringify(x));
         assert.ok(['floor', 'ours', 'iproute2', 'go'].includes(x.who), JSON.stringify(x));
@@ -51,6 +51,8 @@ kernelDescribe('bench: smoke run (N = 300)', function () {
       assert.equal(byWorkload('W4 ').filter((x) => x.name === 'ours: reconciler.apply').length, 2);
       assert.ok(byWorkload('W5 ').some((x) => x.name === 'ours: no-op plan of new spec objects'));
       for (const x of byWorkload('W5v6')) assert.match(x.notes.floor, /no equivalent/);
+      // Issue 21: a dual-stack cluster's no-op reconcile (2 routes, 2 neighbours, 1 FDB entry per node).
+      assert.match(byWorkload('W5ds')[0].workload, /of 100 nodes \(200 routes, 200 neighbours, 100 FDB\)/);
       assert.equal(j.results.find((x) => x.workload.startsWith('W6')).modifyingRequests, 1);
       const w9 = j.results.find((x) => x.workload.startsWith('W9 '));
       assert.equal(w9.modifyingRequests, 3);
