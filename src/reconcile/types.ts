@@ -11,6 +11,7 @@ import type { RouteConflict, RouteOp } from './kinds/route/types';
 import type { DesiredNexthop, NexthopConflict, NexthopOp } from './kinds/nexthop/types';
 import type { RuleConflict, RuleOp } from './kinds/rule/types';
 import type { RuleSpec } from '../rtnl/rule/types';
+import type { WireGuardConflict, WireGuardOp, WireGuardSpec } from './kinds/wireguard/types';
 
 export type { AddressConflict, AddressOp } from './kinds/address/types';
 export type { FdbConflict, FdbOp } from './kinds/fdb/types';
@@ -27,6 +28,7 @@ export type NamedNexthopRoute = Omit<RouteSpec, 'via' | 'dev' | 'onlink' | 'next
   /** The name of a desired nexthop (DesiredState.nexthops[].name). */
   nexthop: string;
 };
+export type { WireGuardConflict, WireGuardDeviceChange, WireGuardDeviceOp, WireGuardOp, WireGuardPeerOp, WireGuardSpec } from './kinds/wireguard/types';
 export type { ConflictOf, EntryOp } from './engine/ops';
 
 /** Everything a host should have: one list per kind. Anything not listed is left alone unless
@@ -49,6 +51,8 @@ export interface DesiredState {
   nexthops?: DesiredNexthop[];
   /** Policy rules that should exist (marked with the reconciler's protocol, FRA_PROTOCOL). */
   rules?: RuleSpec[];
+  /** WireGuard device configurations (keys, port, fwmark, peers), one per device. */
+  wireguard?: WireGuardSpec[];
 }
 
 /** The kinds of object the reconciler manages, one per DesiredState list. */
@@ -63,10 +67,10 @@ export type OpAction = 'create' | 'update' | 'recreate' | 'delete';
 
 /** One change a Plan will make to one object: a union over the kinds, each with its own
  * desired and actual types (narrow on `kind`, then on `action`). */
-export type Op = LinkOp | AddressOp | NeighborOp | FdbOp | RouteOp | NexthopOp | RuleOp;
+export type Op = LinkOp | AddressOp | NeighborOp | FdbOp | RouteOp | NexthopOp | RuleOp | WireGuardOp;
 
 /** A desired object left alone because another owner holds its key (or the link it is on). */
-export type Conflict = LinkConflict | AddressConflict | NeighborConflict | FdbConflict | RouteConflict | NexthopConflict | RuleConflict;
+export type Conflict = LinkConflict | AddressConflict | NeighborConflict | FdbConflict | RouteConflict | NexthopConflict | RuleConflict | WireGuardConflict;
 
 /**
  * What a reconcile would change: the ops in the order they will be applied (links first, then

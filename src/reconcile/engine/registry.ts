@@ -10,6 +10,7 @@ import { neighborKind } from '../kinds/neighbor';
 import { nexthopKind } from '../kinds/nexthop';
 import { routeKind } from '../kinds/route';
 import { ruleKind } from '../kinds/rule';
+import { wireguardKind } from '../kinds/wireguard';
 import type { Conflict, Op } from '../types';
 import { isEventOf, type EventObjects, type KindContext, type KindModule, type KindTypes, type LinkView, type ObjectEvent, type Outcome, type PrepareContext, type Stages } from './kind';
 import type { Rtnl } from '../../rtnl/rtnl';
@@ -26,6 +27,7 @@ export const ON_LINKS: readonly RegisteredKind[] = [
   bind(fdbKind),
   bind(routeKind),
   bind(ruleKind),
+  bind(wireguardKind),
 ];
 
 /** A kind's types, as the engine may hold them: its ops and conflicts are in the public unions. */
