@@ -28,6 +28,9 @@ import { logReconciler } from './desired';
 import type { Logger } from './log';
 import { OVERLAY_OWNER, resolveOwner, type OwnerIdentityFlags } from './owner';
 import { etcdAccessFromFlags, withEtcdFlagNames, type EtcdAccessFlags } from './etcd-flags';
+import { describeKeyError, loadWgKey, rotateWgKey, wgKeyFile } from './wireguard';
+import type { PrivateKey } from '../genl/wireguard/key';
+import type { NodeWireGuard } from '../overlay/modes';
 
 /** The options of `netlink-agent overlay` (see its --help). */
 export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdAccessFlags {
@@ -60,6 +63,12 @@ export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdA
   ifaceCanReach?: string;
   /** --metrics-addr HOST:PORT: serve /metrics, /healthz and /readyz there. */
   metricsAddr?: string;
+  /** wireguard: the private key's file (0600). */
+  wgKeyFile?: string;
+  /** wireguard: replace the key before registering; peers take the new public key from membership. */
+  rotateKey?: boolean;
+  /** wireguard: keepalive to every peer, seconds. */
+  wgKeepalive?: number;
 }
 
 /**
@@ -139,6 +148,8 @@ interface LocalFacts {
   underlayPrefixes: string[];
   /** This host's addresses and subnets from the flags. */
   stack: StackFlags;
+  /** wireguard: this host's key and what it publishes. */
+  wireguard?: { key: PrivateKey; record: NodeWireGuard };
 }
 
 /**
@@ -147,7 +158,7 @@ interface LocalFacts {
  * (given, or the one holding --node-ip), and the overlay settings (VNI, port, MTU against the
  * underlay's, hybrid's subnet) make a valid desired state for this host.
  */
-async function checkLocal(nl: Rtnl, o: OverlayOptions): Promise<LocalFacts> {
+async function checkLocal(nl: Rtnl, o: OverlayOptions, log: Logger): Promise<LocalFacts> {
   const p = new Problems();
   checkNodeName(p, '--self', o.self);
   const stack = stackFlags(p, o);
@@ -164,7 +175,21 @@ async function checkLocal(nl: Rtnl, o: OverlayOptions): Promise<LocalFacts> {
     if (!pod && f === 6 && (lengthOf(f) < 48 || lengthOf(f) > 120)) p.add(lenFlag, `an IPv6 pod subnet must be /48../120, got /${lengthOf(f)}`);
     if (!pod && f === 4 && lengthOf(f) > 30) p.add(lenFlag, `an IPv4 pod subnet must be /8../30, got /${lengthOf(f)}`);
   }
+  if (o.mode !== 'wireguard' && (o.wgKeyFile !== undefined || o.rotateKey || o.wgKeepalive !== undefined)) p.add('--mode', '--wg-key-file, --rotate-key and --wg-keepalive are for --mode wireguard');
+  const keyFile = o.mode === 'wireguard' ? wgKeyFile(o) : undefined;
+  if (typeof keyFile === 'object') p.add('--wg-key-file', keyFile.problem);
+  if (o.rotateKey && !o.etcd) p.add('--rotate-key', 'needs --etcd: a node file cannot publish the new public key');
   p.throwIfAny('invalid overlay options');
+  let wgKey: PrivateKey | undefined;
+  if (typeof keyFile === 'string') {
+    try {
+      wgKey = await loadWgKey(keyFile, log);
+    } catch (e) {
+      const why = describeKeyError(e);
+      if (why) throw new NotReady(why);
+      throw e;
+    }
+  }
   const where = o.netns !== undefined ? ` in netns ${o.netns}` : '';
   const nodeIP = stack.nodeIPs[0];
   let underlayDev = o.underlayDev;
@@ -205,8 +230,12 @@ async function checkLocal(nl: Rtnl, o: OverlayOptions): Promise<LocalFacts> {
     ...(o.vni !== undefined ? { vni: o.vni } : {}),
     ...(o.port !== undefined ? { port: o.port } : {}),
     ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
+    ...(wgKey ? { wireguardKey: wgKey } : {}),
+    ...(o.wgKeepalive !== undefined ? { persistentKeepalive: o.wgKeepalive } : {}),
   });
-  return { underlayDev, underlayMtu: link.mtu, underlayPrefixes, stack };
+  if (wgKey && o.rotateKey) wgKey = await rotateWgKey(keyFile as string, log);
+  const wireguard = wgKey ? { key: wgKey, record: { publicKey: wgKey.publicKey().toBase64(), ...(o.port !== undefined ? { port: o.port } : {}) } } : undefined;
+  return { underlayDev, underlayMtu: link.mtu, underlayPrefixes, stack, ...(wireguard ? { wireguard } : {}) };
 }
 
 function makeMembership(o: OverlayOptions, local: LocalFacts): Membership & { stop(opts?: { leave?: boolean }): Promise<void> } {
@@ -221,14 +250,14 @@ function makeMembership(o: OverlayOptions, local: LocalFacts): Membership & { st
       endpoints: o.etcd!.split(',').map((s) => s.trim()).filter(Boolean),
       prefix: o.prefix,
       ttlSeconds: o.ttl,
-      self: { name: o.self, ...ips, mode: o.mode, ...pods },
+      self: { name: o.self, ...ips, mode: o.mode, ...pods, ...(local.wireguard ? { wireguard: local.wireguard.record } : {}) },
       ...(first
         ? { allocation: { clusterCIDR: first.prefix, subnetLength: first.family === 4 ? o.subnetLength : (o.subnetLength6 ?? 64), ...(second ? { clusterCIDR6: second.prefix } : {}), ...(o.subnetLength6 !== undefined ? { subnetLength6: o.subnetLength6 } : {}) } }
         : {}),
       protectedPrefixes: local.underlayPrefixes,
     }));
   }
-  const self = podCIDRs.length ? { name: o.self, ...ips, ...pods, mode: o.mode } as NodeRecord : o.self;
+  const self = podCIDRs.length ? { name: o.self, ...ips, ...pods, mode: o.mode, ...(local.wireguard ? { wireguard: local.wireguard.record } : {}) } as NodeRecord : o.self;
   return new StaticMembership({ file: o.nodes!, self, ...(ranges.length ? { clusterCIDRs: ranges.map((r) => r.prefix) } : {}), protectedPrefixes: local.underlayPrefixes });
 }
 
@@ -293,7 +322,7 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
       return EXIT_USAGE;
     }
     try {
-      local = await checkLocal(nl, o);
+      local = await checkLocal(nl, o, log);
     } catch (e) {
       log.error('start', `${e instanceof NotReady ? e.message : describeError(e)}; nothing was registered or changed`);
       return EXIT_FAILURE;
@@ -338,7 +367,11 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
       return EXIT_FAILURE;
     }
     const selfPods = self.podCIDRs ?? [self.podCIDR];
-    log.info('registered', `${self.name} podCIDR ${selfPods.join(' ')}`, { vtepMac: self.vtepMac, ...(self.vtepMac6 ? { vtepMac6: self.vtepMac6 } : {}), version: self.version });
+    log.info('registered', `${self.name} podCIDR ${selfPods.join(' ')}`, { vtepMac: self.vtepMac, ...(self.vtepMac6 ? { vtepMac6: self.vtepMac6 } : {}), version: self.version, ...(self.wireguard ? { wireguardPublicKey: self.wireguard.publicKey } : {}) });
+    if (local.wireguard && self.wireguard?.publicKey !== local.wireguard.record.publicKey) {
+      log.error('start', `the node file gives ${self.name} the WireGuard public key ${self.wireguard?.publicKey ?? '(none)'}, but the key file's is ${local.wireguard.record.publicKey}`);
+      return EXIT_FAILURE;
+    }
     const theAgent = new OverlayAgent({
       nl,
       mode: o.mode,
@@ -348,6 +381,8 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
       ...(o.vni !== undefined ? { vni: o.vni } : {}),
       ...(o.port !== undefined ? { port: o.port } : {}),
       ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
+      ...(local.wireguard ? { wireguardKey: local.wireguard.key } : {}),
+      ...(o.wgKeepalive !== undefined ? { persistentKeepalive: o.wgKeepalive } : {}),
     });
     agent = theAgent;
     stats.observeReconciler(theAgent.reconciler);

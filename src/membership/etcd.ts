@@ -25,7 +25,7 @@ import type * as Etcd3Module from 'etcd3';
 import type { Etcd3, IKeyValue, IOptions, IResponseHeader, Lease, Watcher } from 'etcd3';
 import type * as CockatielModule from 'cockatiel';
 import { EventEmitter } from 'eventemitter3';
-import { vtepMacFor, type OverlayMode } from '../overlay/modes';
+import { checkNodeWireGuard, vtepMacFor, type NodeWireGuard, type OverlayMode } from '../overlay/modes';
 import { Problems, ValidationError } from '../values/problems';
 import { prefixesOverlap } from '../values/prefix';
 import { EtcdAccessError, checkEtcdAccess, etcd3AccessOptions, etcdIdentity, explainEtcdError, redactEndpoint, type EtcdAuthOptions, type EtcdTlsOptions } from './etcd-access';
@@ -82,6 +82,8 @@ export interface EtcdSelf {
   mode: OverlayMode;
   /** Default: this package's version. */
   version?: string;
+  /** wireguard mode: this host's public key (and port) for the others' peers. */
+  wireguard?: NodeWireGuard;
 }
 
 /** How EtcdMembership reaches etcd, publishes this host and paces itself. */
@@ -266,6 +268,7 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
     if (s.vtepMac !== undefined && checkVtepMac(p, 'self.vtepMac', s.vtepMac) && ips && !ips.has(4)) p.add('self.vtepMac', 'is the MAC of the VTEP on the IPv4 underlay, and this host has no IPv4 node IP');
     if (s.vtepMac6 !== undefined && checkVtepMac(p, 'self.vtepMac6', s.vtepMac6) && ips && !ips.has(6)) p.add('self.vtepMac6', 'is the MAC of the VTEP on the IPv6 underlay, and this host has no IPv6 node IP');
     if (!OVERLAY_MODES.includes(s.mode)) p.add('self.mode', `unknown mode ${JSON.stringify(s.mode)}`);
+    if (s.wireguard !== undefined) checkNodeWireGuard(p, 'self.wireguard', s.wireguard);
     // The record is written here, so it is bounded here: every reader skips bigger ones.
     if (s.version !== undefined && (typeof s.version !== 'string' || s.version.length > MAX_VERSION_LENGTH)) {
       p.add('self.version', `must be a string of at most ${MAX_VERSION_LENGTH} characters`);
@@ -653,7 +656,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       this.podCIDRLease = resId;
     }
     const id = await this.grant('node', this.o.ttlSeconds);
-    const record = selfRecord(s, this.podCIDRs!);
+    const record: NodeRecord = { ...selfRecord(s, this.podCIDRs!), ...(s.wireguard ? { wireguard: s.wireguard } : {}) };
     const text = JSON.stringify(record);
     if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
       throw new ValidationError([{ path: 'self', message: `the record is ${Buffer.byteLength(text)} bytes, more than the ${MAX_RECORD_BYTES} every reader accepts` }], 'invalid node record');

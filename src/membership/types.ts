@@ -8,7 +8,7 @@
  * that fails is skipped with a reason and never becomes a route, FDB or neighbour entry.
  */
 import type { EventEmitter } from 'eventemitter3';
-import { vtepMacFor, vtepMacOf, type OverlayMode, type OverlayNode } from '../overlay/modes';
+import { checkNodeWireGuard, vtepMacFor, vtepMacOf, type NodeWireGuard, type OverlayMode, type OverlayNode } from '../overlay/modes';
 import { FAMILIES, MAX_POD_PREFIX6, MIN_POD_PREFIX6, checkStack, normalStack, stackOf, type NodeStack } from '../overlay/stack';
 import { maskedText, parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
 import { checkMac, isMulticastMac, ZERO_MAC } from '../values/mac';
@@ -37,6 +37,8 @@ export interface NodeRecord extends OverlayNode {
   mode?: OverlayMode;
   /** The netlink-agent version the host runs. */
   version?: string;
+  /** Its WireGuard public key and port (wireguard mode). */
+  wireguard?: NodeWireGuard;
 }
 
 /** A record that was not accepted, and why. */
@@ -95,7 +97,7 @@ export interface Membership extends EventEmitter<MembershipEvents> {
   stop(): Promise<void>;
 }
 
-export const OVERLAY_MODES: readonly OverlayMode[] = ['host-gw', 'ipip', 'vxlan', 'hybrid'];
+export const OVERLAY_MODES: readonly OverlayMode[] = ['host-gw', 'ipip', 'vxlan', 'hybrid', 'wireguard'];
 
 const NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$/;
 /** Pod subnets shorter than /8 would capture most of the address space: refused. */
@@ -171,6 +173,8 @@ export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
   const vtepMac6 = own(r, 'vtepMac6');
   const mode = own(r, 'mode');
   const version = own(r, 'version');
+  const wireguard = own(r, 'wireguard');
+  const wg = wireguard !== undefined && checkNodeWireGuard(p, `${path}.wireguard`, wireguard) ? (wireguard as NodeWireGuard) : undefined;
   checkNodeName(p, `${path}.name`, name);
   const stack = checkStack(p, path, { nodeIP, podCIDR, nodeIPs, podCIDRs }, { usableAddresses: true, podLength4: [MIN_POD_PREFIX, MAX_POD_PREFIX], allowOwnAddress: true });
   const mac = vtepMac !== undefined ? checkVtepMac(p, `${path}.vtepMac`, vtepMac) : undefined;
@@ -191,6 +195,7 @@ export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
   if (mac6 !== undefined) out.vtepMac6 = mac6;
   if (mode !== undefined) out.mode = mode as OverlayMode;
   if (version !== undefined) out.version = version as string;
+  if (wg) out.wireguard = { publicKey: wg.publicKey, ...(wg.port !== undefined ? { port: wg.port } : {}) };
   return out;
 }
 
@@ -350,6 +355,7 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
 
     function ruleBreak(): string | undefined {
       for (const ip of ips) if (selfIPs.some((a) => a.text === ip.text)) return `nodeIP ${ip.text} is this host's address`;
+      if (rec.wireguard && rec.wireguard.publicKey === self.wireguard?.publicKey) return 'its WireGuard public key is this host\'s';
       for (const net of nets) {
         const mine = selfNets.find((n) => prefixesOverlap(n, net));
         if (mine) return `podCIDR ${net.prefix} overlaps this host's podCIDR ${mine.prefix}`;
@@ -379,6 +385,7 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
         }
         for (const ip of ips) if (aNets.some((o) => prefixContains(o, ip.bytes))) return `nodeIP ${ip.text} lies in the podCIDR of ${earlier}`;
         for (const m of macs) if (a.macs.some((o) => o.mac === m.mac)) return `vtepMac ${m.mac} collides with ${earlier}`;
+        if (rec.wireguard && a.rec.wireguard?.publicKey === rec.wireguard.publicKey) return `its WireGuard public key is ${earlier}'s`;
       }
       return options.admit?.(rec, x.c);
     }
@@ -406,7 +413,7 @@ function nameOf(v: unknown): string | undefined {
 
 /** The node list as the overlay takes it (only the fields it uses). */
 export function toOverlayNodes(nodes: NodeRecord[]): OverlayNode[] {
-  return nodes.map(({ name, nodeIP, podCIDR, nodeIPs, podCIDRs, vtepMac, vtepMac6 }) => ({
+  return nodes.map(({ name, nodeIP, podCIDR, nodeIPs, podCIDRs, vtepMac, vtepMac6, wireguard }) => ({
     name,
     nodeIP,
     podCIDR,
@@ -414,12 +421,13 @@ export function toOverlayNodes(nodes: NodeRecord[]): OverlayNode[] {
     ...(podCIDRs ? { podCIDRs: [...podCIDRs] } : {}),
     ...(vtepMac ? { vtepMac } : {}),
     ...(vtepMac6 ? { vtepMac6 } : {}),
+    ...(wireguard ? { wireguard } : {}),
   }));
 }
 
 /** Stable identity of a node list, to emit 'nodes' only on change. */
 export function nodesKey(nodes: NodeRecord[]): string {
-  return JSON.stringify(nodes.map((n) => [n.name, n.nodeIP, n.podCIDR, n.vtepMac ?? '', n.mode ?? '', n.version ?? '', n.nodeIPs ?? [], n.podCIDRs ?? [], n.vtepMac6 ?? '']));
+  return JSON.stringify(nodes.map((n) => [n.name, n.nodeIP, n.podCIDR, n.vtepMac ?? '', n.mode ?? '', n.version ?? '', n.nodeIPs ?? [], n.podCIDRs ?? [], n.vtepMac6 ?? '', n.wireguard?.publicKey ?? '', n.wireguard?.port ?? 0]));
 }
 
 /** Stable identity of a skipped set. */

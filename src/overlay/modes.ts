@@ -13,6 +13,11 @@
  *          neighbour entries (the seed's variant).
  * hybrid   host-gw to nodes on this host's underlay subnet, vxlan (or ipip) to the others
  *          (flannel DirectRouting, calico CrossSubnet).
+ * wireguard flannel's wireguard backend: one WireGuard device (MTU underlay - 60), own gateway
+ *          address /32 on it, this host's private key and listen port (default 51820); per
+ *          remote node that publishes a public key, a peer with endpoint nodeIP:its port and
+ *          allowed IPs = its podCIDR (its tunnel address is the podCIDR's first address), and
+ *          podCIDR dev <wg> (scope link). A node without a published key gets neither.
  *
  * Dual stack (IPv4, IPv6 or both, per node: see ./stack): everything above is per pod family,
  * for the families this host has pods in. host-gw routes a family via the peer's node IP of that
@@ -32,9 +37,19 @@ import type { IpFamily } from '../values/ip';
 import { prefixContains } from '../values/prefix';
 import { FAMILIES, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
 import type { DesiredState } from '../reconcile/types';
+import { PrivateKey, keyTextProblem } from '../genl/wireguard/key';
+import type { WgPeerConfig } from '../genl/wireguard/types';
 
 /** The cross-host modes: plain routes (host-gw), ipip or vxlan tunnels, or hybrid (host-gw on the same subnet, a tunnel across). */
-export type OverlayMode = 'host-gw' | 'ipip' | 'vxlan' | 'hybrid';
+export type OverlayMode = 'host-gw' | 'ipip' | 'vxlan' | 'hybrid' | 'wireguard';
+
+/** What a node publishes for the wireguard mode. */
+export interface NodeWireGuard {
+  /** Its WireGuard public key (base64, as wg prints it). */
+  publicKey: string;
+  /** The UDP port it listens on; default: the port of the mode (OverlayConfig.port, 51820). */
+  port?: number;
+}
 
 /** One node of the cluster, as the membership feed or a config file lists it. A v4-only node is
  * `{ name, nodeIP, podCIDR }`; a dual-stack one adds both families in nodeIPs and podCIDRs
@@ -54,6 +69,8 @@ export interface OverlayNode extends StackFields {
   vtepMac?: string;
   /** The MAC of the node's VTEP on the IPv6 underlay (vxlan); derived from its IPv6 address when absent. */
   vtepMac6?: string;
+  /** The node's WireGuard public key and port (wireguard mode). */
+  wireguard?: NodeWireGuard;
 }
 
 /**
@@ -85,9 +102,13 @@ export interface OverlayConfig {
   underlaySubnets?: string[];
   /** VXLAN network identifier. Default 100. */
   vni?: number;
-  /** VXLAN UDP port. Default 4789. */
+  /** VXLAN UDP port (default 4789), or WireGuard listen port (default 51820). */
   port?: number;
-  /** Tunnel device name. Default "vxlan0" (vxlan, hybrid) or "ipip0" (ipip); the vxlan device on the IPv4 underlay. */
+  /** wireguard: this host's private key (a PrivateKey: never printed). Required in that mode. */
+  wireguardKey?: PrivateKey;
+  /** wireguard: keepalive interval towards every peer, seconds (for NAT); default off. */
+  persistentKeepalive?: number;
+  /** Tunnel device name. Default "vxlan0" (vxlan, hybrid) "ipip0" (ipip) or "wg-overlay" (wireguard); the vxlan device on the IPv4 underlay. */
   tunnelName?: string;
   /** The vxlan device on the IPv6 underlay. Default "vxlan6". */
   tunnelName6?: string;
@@ -111,6 +132,11 @@ const VXLAN_OVERHEAD = 50;
 /** Outer IPv6 (40) + UDP (8) + VXLAN (8) + inner Ethernet (14). */
 const VXLAN6_OVERHEAD = 70;
 const IPIP_OVERHEAD = 20;
+/** WireGuard over IPv4: 20 IP + 8 UDP + 32 WireGuard header and tag (flannel, calico: 60; 80 over IPv6). */
+const WIREGUARD_OVERHEAD = 60;
+/** The wireguard mode's device name and listen port when not given (calico's port). */
+export const WIREGUARD_DEFAULT_DEV = 'wg-overlay';
+export const WIREGUARD_DEFAULT_PORT = 51820;
 
 /**
  * A locally administered unicast MAC derived from a node address, so every node computes the
@@ -212,7 +238,11 @@ function overlaps<T extends { index: number; net: ParsedPrefix }>(list: T[]): Ar
 /** Validates and decides, per remote node and pod family, how this host reaches it. */
 function plan(c: OverlayConfig): Plan {
   const p = new Problems();
-  if (!['host-gw', 'ipip', 'vxlan', 'hybrid'].includes(c.mode)) p.add('mode', `unknown mode ${JSON.stringify(c.mode)}`);
+  if (!['host-gw', 'ipip', 'vxlan', 'hybrid', 'wireguard'].includes(c.mode)) p.add('mode', `unknown mode ${JSON.stringify(c.mode)}`);
+  if (c.mode === 'wireguard' && !(c.wireguardKey instanceof PrivateKey)) {
+    p.add('wireguardKey', c.wireguardKey === undefined ? 'wireguard mode needs this host\'s private key (a PrivateKey)' : 'must be a PrivateKey (key text is not taken here: it would be a secret in a plain string)');
+  }
+  if (c.persistentKeepalive !== undefined) checkInt(p, 'persistentKeepalive', c.persistentKeepalive, 0, 65535);
   checkIfName(p, 'underlayDev', c.underlayDev);
   if (c.tunnelName !== undefined) checkIfName(p, 'tunnelName', c.tunnelName);
   if (c.tunnelName6 !== undefined) checkIfName(p, 'tunnelName6', c.tunnelName6);
@@ -260,6 +290,7 @@ function plan(c: OverlayConfig): Plan {
     }
     if (n.vtepMac !== undefined && checkMac(p, `${at}.vtepMac`, n.vtepMac) !== undefined && !s.ip[4]) p.add(`${at}.vtepMac`, 'is the MAC of the VTEP on the IPv4 underlay, and this node has no IPv4 node IP (give vtepMac6)');
     if (n.vtepMac6 !== undefined && checkMac(p, `${at}.vtepMac6`, n.vtepMac6) !== undefined && !s.ip[6]) p.add(`${at}.vtepMac6`, 'is the MAC of the VTEP on the IPv6 underlay, and this node has no IPv6 node IP');
+    if (n?.wireguard !== undefined) checkNodeWireGuard(p, `${at}.wireguard`, n.wireguard);
   });
   for (const [later, earlier] of overlaps(cidrs)) p.add(`${later.at}.podCIDR`, `${later.net.prefix} overlaps the podCIDR of ${earlier.at}`);
   const selfIndex = nodes.findIndex((n) => n?.name === c.self);
@@ -320,6 +351,52 @@ function plan(c: OverlayConfig): Plan {
   return out;
 }
 
+/** Checks a node's WireGuard part: a public key (base64, 32 bytes) and a port 1..65535. */
+export function checkNodeWireGuard(p: Problems, path: string, v: unknown): v is NodeWireGuard {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    p.add(path, 'expected { publicKey, port? }');
+    return false;
+  }
+  const before = p.list.length;
+  const w = v as Record<string, unknown>;
+  for (const k of Object.keys(w)) if (k !== 'publicKey' && k !== 'port') p.add(`${path}.${k}`, 'unknown field (publicKey, port)');
+  const problem = keyTextProblem(w.publicKey);
+  if (problem !== undefined) p.add(`${path}.publicKey`, problem);
+  if (w.port !== undefined) checkInt(p, `${path}.port`, w.port, 1, 65535);
+  return p.list.length === before;
+}
+
+/** The wireguard mode's part: the device, its address, its configuration, a route per peer. */
+function wireguardState(c: OverlayConfig, self: OverlayNode, remotes: OverlayNode[], underlayMtu: number, out: ModeState): void {
+  const dev = c.tunnelName ?? WIREGUARD_DEFAULT_DEV;
+  const port = c.port ?? WIREGUARD_DEFAULT_PORT;
+  const own = c.wireguardKey!.publicKey().toBase64();
+  // Over an IPv6 underlay the outer header is 20 bytes longer (flannel, calico: - 80).
+  out.links.push({ kind: 'wireguard', name: dev, mtu: c.mtu ?? underlayMtu - WIREGUARD_OVERHEAD - (self.nodeIP.includes(':') ? 20 : 0), up: true });
+  // The tunnel address: the first host address of the IPv4 pod subnet (IPv6 pods are routed without one).
+  const own4 = (self.podCIDRs ?? [self.podCIDR]).find((x) => !x.includes(':'));
+  if (own4) out.addresses.push({ dev, address: `${gatewayAddress(own4)}/32` });
+  const peers: WgPeerConfig[] = [];
+  const keys = new Set([own]);
+  for (const n of remotes) {
+    // A node that publishes no key (yet), or ours or another's, gets no peer and no route.
+    if (!n.wireguard || keys.has(n.wireguard.publicKey)) continue;
+    keys.add(n.wireguard.publicKey);
+    const pods = n.podCIDRs ?? [n.podCIDR];
+    peers.push({
+      publicKey: n.wireguard.publicKey,
+      endpoint: n.nodeIP.includes(':') ? `[${n.nodeIP}]:${n.wireguard.port ?? port}` : `${n.nodeIP}:${n.wireguard.port ?? port}`,
+      allowedIps: [...pods],
+      ...(c.persistentKeepalive ? { persistentKeepalive: c.persistentKeepalive } : {}),
+    });
+    for (const dst of pods) out.routes.push({ dst, dev });
+  }
+  (out.wireguard ??= []).push({ dev, privateKey: c.wireguardKey!, listenPort: port, fwmark: 0, peers });
+}
+
+/** The lists every mode fills. */
+type ModeState = Required<Pick<DesiredState, 'links' | 'addresses' | 'routes' | 'fdb' | 'neighbors'>> & DesiredState;
+
 /** The DesiredState of this host for the given mode and nodes. Throws ValidationError. */
 export function desiredState(c: OverlayConfig): DesiredState {
   const plan_ = plan(c);
@@ -327,7 +404,11 @@ export function desiredState(c: OverlayConfig): DesiredState {
   const selfNode = c.nodes[selfIndex];
   const self = stacks[selfIndex];
   const underlayMtu = c.underlayMtu ?? 1500;
-  const out: Required<Omit<DesiredState, 'nexthops' | 'rules'>> & DesiredState = { links: [], addresses: [], routes: [], fdb: [], neighbors: [] };
+  const out: ModeState = { links: [], addresses: [], routes: [], fdb: [], neighbors: [] };
+  if (c.mode === 'wireguard') {
+    wireguardState(c, selfNode, c.nodes.filter((_, i) => i !== selfIndex), underlayMtu, out);
+    return out;
+  }
 
   // A remote node's pod route: on the node's nexthop object (one per family), or with its gateway inline.
   const podRoute = (node: number, family: IpFamily, via: string, dev: string): void => {

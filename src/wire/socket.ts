@@ -77,6 +77,9 @@ export interface RequestOptions {
   what?: string;
   /** Timeout for this call, ms; then NetlinkTimeoutError. Default: the socket's timeoutMs. */
   timeoutMs?: number;
+  /** The request carries a secret (a WireGuard private key): the socket's reused buffer is
+   * zeroed as soon as it is sent, so the bytes do not linger there until the next request. */
+  secret?: boolean;
 }
 
 /** Per-call options of NetlinkSocket.dump(). */
@@ -409,6 +412,8 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
         this.pending.delete(seq);
         clearTimeout(p.timer);
         return reject(this.closed ? new NetlinkClosedError(what) : e);
+      } finally {
+        if (opts.secret) w.buf.fill(0, 0, w.length);
       }
       this.pump();
     });

@@ -55,6 +55,7 @@ export class MessageWriter {
     while (size < need) size *= 2;
     const next = Buffer.alloc(size);
     this.buf.copy(next, 0, 0, this.length);
+    this.buf.fill(0, 0, this.length); // the old buffer may hold a secret being written; it is dropped zeroed
     this.buf = next;
   }
 

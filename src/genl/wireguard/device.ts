@@ -175,7 +175,8 @@ export class WireGuard {
         const m = messages[i];
         const part =
           messages.length === 1 ? what : `${what} (message ${i + 1} of ${messages.length}${m.firstPeer >= 0 ? `: peers ${m.firstPeer}..${m.lastPeer}` : ''}${i ? '; the earlier ones were applied' : ''})`;
-        await this.genl.request(WG_GENL_NAME, (w, fam) => writeWgSetMessage(w, fam.id, m), { what: part }).catch((e) => {
+        // secret: the socket's reused buffer is zeroed once sent (it held the keys).
+        await this.genl.request(WG_GENL_NAME, (w, fam) => writeWgSetMessage(w, fam.id, m), { what: part, secret: true }).catch((e) => {
           throw notWireGuard(e, ref, part);
         });
       }

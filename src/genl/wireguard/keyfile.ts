@@ -7,8 +7,9 @@
  * what is wrong, never the content.
  */
 import { constants as fsc } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { PrivateKey, WG_KEY_BASE64_LEN } from './key';
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { PrivateKey, WG_KEY_BASE64_LEN, type PublicKey } from './key';
 
 /** A key file that must not be trusted (its mode, owner or type), or that holds no key. */
 export class KeyFileError extends Error {
@@ -110,4 +111,38 @@ export async function loadOrCreatePrivateKey(path: string): Promise<LoadedKey> {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     return { key: await readPrivateKeyFile(path), created: false };
   }
+}
+
+/** What rotatePrivateKey() did. */
+export interface RotatedKey {
+  /** The new key, now in the file. */
+  key: PrivateKey;
+  /** The public key of the key it replaced, when the file held one. */
+  previous?: PublicKey;
+}
+
+/**
+ * Replaces the key in `path` with a new one (generated here), atomically: the new key is
+ * written to a temporary file beside it (0600, O_EXCL) and renamed over it, so the file holds
+ * the old key or the new one, never a mix or nothing. The old file must pass the same checks as
+ * readPrivateKeyFile (a file that cannot be trusted is not silently replaced); a missing file is
+ * created. Only the old key's public half is returned.
+ */
+export async function rotatePrivateKey(path: string): Promise<RotatedKey> {
+  let previous: PublicKey | undefined;
+  try {
+    previous = (await readPrivateKeyFile(path)).publicKey();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const key = PrivateKey.generate();
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
+  try {
+    await writePrivateKeyFile(tmp, key);
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  return previous ? { key, previous } : { key };
 }

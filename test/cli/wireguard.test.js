@@ -1,0 +1,79 @@
+'use strict';
+// `netlink-agent overlay --mode wireguard` start-up, as root on any kernel: the key file is
+// created 0600 and kept across restarts, only its public key is logged, a key file others may
+// read stops the agent before it registers, and the flags that need each other say so. (The
+// WireGuard device itself needs a kernel with WireGuard: test/overlay/wireguard-cluster.test.js.)
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { readPrivateKeyFile } = require('../../dist');
+const { kernelDescribe, netnsPerTest, ip } = require('../support/kernel');
+const { startCli, runCli, killAll } = require('./helpers');
+
+kernelDescribe('cli: overlay --mode wireguard (key file, flags)', function () {
+  this.timeout(60000);
+  const ns = netnsPerTest('wgcli');
+  let dir;
+  beforeEach(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-wgcli-'));
+    ip(ns(), 'link', 'set', 'lo', 'up');
+    ip(ns(), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
+    ip(ns(), 'addr', 'add', '10.62.0.1/24', 'dev', 'eth0');
+    ip(ns(), 'link', 'set', 'eth0', 'up');
+  });
+  afterEach(async function () {
+    await killAll();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const base = (extra) => ['overlay', '--mode', 'wireguard', '--self', 'n1', '--node-ip', '10.62.0.1', '--pod-cidr', '10.203.1.0/24', '--nodes', path.join(dir, 'nodes.json'), '--netns', ns(), ...extra];
+
+  it('creates the key 0600 on first start, logs only its public key, keeps it across a restart', async function () {
+    const keyFile = path.join(dir, 'keys', 'wg.key');
+    fs.writeFileSync(path.join(dir, 'nodes.json'), JSON.stringify({ nodes: [{ name: 'n2', nodeIP: '10.62.0.2', podCIDR: '10.203.2.0/24' }] }));
+    const a = startCli(base(['--wg-key-file', keyFile]));
+    const created = await a.waitFor(/created the key in .*public key /);
+    await a.waitFor(/registered/);
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.dirname(keyFile)).mode & 0o777, 0o700);
+    const key = await readPrivateKeyFile(keyFile);
+    assert.ok(created.includes(key.publicKey().toBase64()));
+    a.child.kill('SIGTERM');
+    assert.equal((await a.exited).code, 0);
+    assert.ok(!a.out.stderr.includes(key.revealBase64()) && !a.out.stdout.includes(key.revealBase64()), 'the private key was logged');
+
+    const b = startCli(base(['--wg-key-file', keyFile, '--json']));
+    const loaded = JSON.parse(await b.waitFor(/loaded the key/));
+    assert.ok(loaded.msg.includes(key.publicKey().toBase64()));
+    b.child.kill('SIGTERM');
+    await b.exited;
+    assert.ok((await readPrivateKeyFile(keyFile)).equals(key), 'the same key after the restart');
+    assert.ok(!b.out.stderr.includes(key.revealBase64()));
+  });
+
+  it('a key file others may read, a missing --wg-key-file with --netns, --rotate-key without etcd: exit 1 before registering, naming the flag or file, never the key', function () {
+    fs.writeFileSync(path.join(dir, 'nodes.json'), JSON.stringify({ nodes: [] }));
+    const keyFile = path.join(dir, 'open.key');
+    const secret = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
+    fs.writeFileSync(keyFile, `${secret}\n`, { mode: 0o644 });
+    fs.chmodSync(keyFile, 0o644);
+    const open = runCli(base(['--wg-key-file', keyFile]));
+    assert.equal(open.code, 1);
+    assert.match(open.stderr, /open\.key: has mode 0644.*nothing was registered/);
+    assert.ok(!open.stderr.includes(secret));
+
+    const none = runCli(base([]));
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /--wg-key-file: with --netns, give --wg-key-file/);
+
+    const rotate = runCli(base(['--wg-key-file', path.join(dir, 'r.key'), '--rotate-key']));
+    assert.equal(rotate.code, 1);
+    assert.match(rotate.stderr, /--rotate-key: needs --etcd/);
+    assert.ok(!fs.existsSync(path.join(dir, 'r.key')), 'nothing was created');
+
+    const vx = runCli(['overlay', '--mode', 'vxlan', '--self', 'n1', '--node-ip', '10.62.0.1', '--pod-cidr', '10.203.1.0/24', '--nodes', path.join(dir, 'nodes.json'), '--netns', ns(), '--rotate-key']);
+    assert.equal(vx.code, 1);
+    assert.match(vx.stderr, /--mode: --wg-key-file, --rotate-key and --wg-keepalive are for --mode wireguard/);
+  });
+});

@@ -1,0 +1,149 @@
+'use strict';
+// The wireguard mode end to end (VM lane: Debian 6.1 has WireGuard; this host skips with one
+// line): three host namespaces with a pod each, one agent per host (EtcdMembership +
+// OverlayAgent, --mode wireguard), one real etcd on loopback started by the suite. Each record
+// carries the node's public key; `wg show` is the oracle for every host's peers. Pods talk over
+// the tunnel; a node leaving is removed from every device; a node's new key (rotation) reaches
+// every peer through membership and its pods are reachable again.
+const assert = require('node:assert/strict');
+const { OverlayAgent, PrivateKey } = require('../../dist');
+const { EtcdMembership, MembershipFeed } = require('../../dist/membership');
+const { Sandbox, SEED_HOSTS } = require('../../examples/lib/sandbox');
+const { etcdDescribe } = require('../support/etcd');
+const { ipJson } = require('../support/kernel');
+const { pollUntil } = require('../support/poll');
+const { HAS_WIREGUARD, NO_WIREGUARD, wgShowDump } = require('../support/wg');
+
+const HOST3 = { name: 'host3', nodeIP: '10.57.4.22', podCIDR: '192.168.12.0/24', podIP: '192.168.12.10' };
+const HOSTS = [...SEED_HOSTS, HOST3];
+const DEV = 'wg-overlay';
+let counter = 0;
+
+const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '77').map((r) => `${r.dst} dev ${r.dev}`).sort();
+/** A host's peers as `wg show` has them: "publicKey endpoint allowedIps", sorted. */
+const peersOf = (ns) => wgShowDump(ns, DEV).peers.map((p) => `${p.publicKey} ${p.endpoint} ${p.allowedIps.join(',')}`).sort();
+
+const title = HAS_WIREGUARD ? 'overlay: wireguard mode, three agents and one etcd (end to end)' : `overlay: wireguard mode, three agents and one etcd (end to end) (${NO_WIREGUARD})`;
+
+etcdDescribe(
+  title,
+  function (etcd) {
+    this.timeout(240000);
+    let sandbox;
+    let agents;
+    let keys;
+    let prefix;
+
+    before(function () {
+      if (!HAS_WIREGUARD) this.skip();
+    });
+
+    const want = (name) =>
+      HOSTS.filter((h) => h.name !== name && agents.has(h.name))
+        .map((h) => `${keys.get(h.name).publicKey().toBase64()} ${h.nodeIP}:51820 ${h.podCIDR}`)
+        .sort();
+
+    async function startAgent(h) {
+      const nl = await sandbox.rtnl(sandbox.hostNs(h.name));
+      const key = keys.get(h.name);
+      const membership = new EtcdMembership({
+        endpoints: etcd().url,
+        prefix,
+        self: { name: h.name, nodeIP: h.nodeIP, podCIDR: h.podCIDR, mode: 'wireguard', wireguard: { publicKey: key.publicKey().toBase64() } },
+        ttlSeconds: 2,
+        debounceMs: 20,
+        minBackoffMs: 50,
+        maxBackoffMs: 500,
+        callTimeoutMs: 2000,
+      });
+      const agent = new OverlayAgent({ nl, mode: 'wireguard', self: h.name, underlayDev: 'eth0', wireguardKey: key, watch: { debounceMs: 20 } });
+      const entry = { membership, agent, feed: undefined };
+      agents.set(h.name, entry);
+      await membership.start();
+      entry.feed = new MembershipFeed(membership, agent);
+      return entry;
+    }
+    async function stopAgent(name, opts) {
+      const e = agents.get(name);
+      agents.delete(name);
+      if (!e) return;
+      await e.feed?.stop();
+      await e.agent.stop();
+      await e.membership.stop(opts);
+    }
+    async function converged(hosts = [...agents.keys()], ms = 60000) {
+      for (const name of hosts) {
+        const ns = sandbox.hostNs(name);
+        await pollUntil(() => peersOf(ns).join('|') === want(name).join('|'), { ms, what: () => `${name}'s peers: ${peersOf(ns).join('|')} (want ${want(name).join('|')})` });
+      }
+    }
+    async function allPairs(names) {
+      const bad = [];
+      for (const a of names) {
+        for (const b of names) {
+          if (a === b) continue;
+          const r = await sandbox.traffic(a, b, { timeoutMs: 10000 });
+          if (!r.udp.ok || !r.tcp.ok) bad.push(`${a}->${b}: ${JSON.stringify(r)}`);
+        }
+      }
+      return bad;
+    }
+
+    beforeEach(async function () {
+      agents = new Map();
+      keys = new Map(HOSTS.map((h) => [h.name, PrivateKey.generate()]));
+      prefix = `/nla-wgcl-${process.pid}-${++counter}/`;
+      sandbox = new Sandbox({ prefix: `nla-wc${process.pid}x${counter}`, hosts: HOSTS });
+      try {
+        await sandbox.build();
+        await Promise.all(HOSTS.map((h) => startAgent(h)));
+        await converged();
+      } catch (e) {
+        for (const name of [...agents.keys()]) await stopAgent(name).catch(() => undefined);
+        await sandbox.destroy();
+        sandbox = undefined;
+        throw e;
+      }
+    });
+    afterEach(async function () {
+      try {
+        for (const name of [...agents.keys()]) await stopAgent(name);
+      } finally {
+        if (sandbox) await sandbox.destroy();
+        sandbox = undefined;
+      }
+    });
+
+    it('every host has the others as peers (key from membership, pod subnet, endpoint), routes via the device; pods talk both ways', async function () {
+      for (const h of HOSTS) {
+        const ns = sandbox.hostNs(h.name);
+        const dump = wgShowDump(ns, DEV);
+        assert.equal(dump.publicKey, keys.get(h.name).publicKey().toBase64());
+        assert.equal(dump.listenPort, 51820);
+        assert.deepEqual(routes(ns), HOSTS.filter((o) => o !== h).map((o) => `${o.podCIDR} dev ${DEV}`).sort());
+        const [link] = ipJson(ns, 'link', 'show', DEV);
+        assert.equal(link.mtu, 1440, 'underlay 1500 - 60');
+      }
+      assert.deepEqual(await allPairs(['host1', 'host2', 'host3']), []);
+      // The traffic went through the tunnels: every peer of host1 has had a handshake.
+      assert.ok(wgShowDump(sandbox.hostNs('host1'), DEV).peers.every((p) => p.latestHandshake > 0));
+    });
+
+    it('a node leaving is removed from every device; a node\'s new key reaches every peer through membership', async function () {
+      await stopAgent('host3', { leave: true });
+      await converged(['host1', 'host2']);
+      for (const name of ['host1', 'host2']) assert.ok(!routes(sandbox.hostNs(name)).some((r) => r.startsWith('192.168.12.0/24')));
+
+      // host2 restarts with a new key (what --rotate-key does before registering).
+      const old = keys.get('host2').publicKey().toBase64();
+      await stopAgent('host2');
+      keys.set('host2', PrivateKey.generate());
+      await startAgent(SEED_HOSTS[1]);
+      await converged(['host1', 'host2']);
+      assert.equal(wgShowDump(sandbox.hostNs('host2'), DEV).publicKey, keys.get('host2').publicKey().toBase64());
+      assert.ok(!peersOf(sandbox.hostNs('host1')).some((p) => p.startsWith(old)), 'the old key is gone from host1');
+      assert.deepEqual(await allPairs(['host1', 'host2']), []);
+    });
+  },
+  { root: true },
+);
