@@ -8,7 +8,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { readPrivateKeyFile } = require('../../dist');
+const { Etcd3 } = require('etcd3');
 const { kernelDescribe, netnsPerTest, ip } = require('../support/kernel');
+const { etcdDescribe } = require('../support/etcd');
+const { pollUntil } = require('../support/poll');
 const { startCli, runCli, killAll } = require('./helpers');
 
 kernelDescribe('cli: overlay --mode wireguard (key file, flags)', function () {
@@ -77,3 +80,55 @@ kernelDescribe('cli: overlay --mode wireguard (key file, flags)', function () {
     assert.match(vx.stderr, /--mode: --wg-key-file, --rotate-key and --wg-keepalive are for --mode wireguard/);
   });
 });
+
+etcdDescribe(
+  'cli: overlay --mode wireguard publishes its public key; --rotate-key publishes the new one',
+  function (etcd) {
+    this.timeout(90000);
+    const ns = netnsPerTest('wgrot');
+    let dir;
+    let raw;
+    beforeEach(function () {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-wgrot-'));
+      ip(ns(), 'link', 'set', 'lo', 'up');
+      ip(ns(), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
+      ip(ns(), 'addr', 'add', '10.63.0.1/24', 'dev', 'eth0');
+      ip(ns(), 'link', 'set', 'eth0', 'up');
+      raw = new Etcd3({ hosts: etcd().url });
+    });
+    afterEach(async function () {
+      await killAll();
+      raw.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('the record carries the key file\'s public key; after --rotate-key, the new file\'s, and the old is logged as replaced', async function () {
+      const keyFile = path.join(dir, 'wg.key');
+      const prefix = `/nla-wgrot-${process.pid}/`;
+      const args = ['overlay', '--mode', 'wireguard', '--self', 'r1', '--node-ip', '10.63.0.1', '--pod-cidr', '10.204.1.0/24', '--etcd', etcd().url, '--prefix', prefix, '--netns', ns(), '--wg-key-file', keyFile, '--leave'];
+      const record = async () => JSON.parse((await raw.get(`${prefix}nodes/r1`).string()) ?? 'null');
+      const a = startCli(args);
+      await a.waitFor(/registered/);
+      const first = await readPrivateKeyFile(keyFile);
+      assert.deepEqual((await record()).wireguard, { publicKey: first.publicKey().toBase64() });
+      assert.equal((await record()).mode, 'wireguard');
+      a.child.kill('SIGTERM');
+      assert.equal((await a.exited).code, 0);
+
+      const b = startCli([...args, '--rotate-key']);
+      const rotated = await b.waitFor(/rotated the key/);
+      await b.waitFor(/registered/);
+      const second = await readPrivateKeyFile(keyFile);
+      assert.ok(!second.equals(first));
+      assert.ok(rotated.includes(`${first.publicKey().toBase64()} -> ${second.publicKey().toBase64()}`));
+      await pollUntil(async () => (await record())?.wireguard?.publicKey === second.publicKey().toBase64(), { ms: 10000, what: 'the new key in the record' });
+      assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+      b.child.kill('SIGTERM');
+      await b.exited;
+      for (const out of [a.out.stderr, a.out.stdout, b.out.stderr, b.out.stdout]) {
+        assert.ok(!out.includes(first.revealBase64()) && !out.includes(second.revealBase64()), 'a private key was logged');
+      }
+    });
+  },
+  { root: true },
+);

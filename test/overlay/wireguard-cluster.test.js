@@ -21,7 +21,15 @@ let counter = 0;
 
 const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '77').map((r) => `${r.dst} dev ${r.dev}`).sort();
 /** A host's peers as `wg show` has them: "publicKey endpoint allowedIps", sorted. */
-const peersOf = (ns) => wgShowDump(ns, DEV).peers.map((p) => `${p.publicKey} ${p.endpoint} ${p.allowedIps.join(',')}`).sort();
+const peersOf = (ns) => {
+  let dump;
+  try {
+    dump = wgShowDump(ns, DEV);
+  } catch {
+    return ['(no device yet)'];
+  }
+  return dump.peers.map((p) => `${p.publicKey} ${p.endpoint} ${p.allowedIps.join(',')}`).sort();
+};
 
 const title = HAS_WIREGUARD ? 'overlay: wireguard mode, three agents and one etcd (end to end)' : `overlay: wireguard mode, three agents and one etcd (end to end) (${NO_WIREGUARD})`;
 
