@@ -1,6 +1,6 @@
 /** The overlay modes (host-gw, ipip, vxlan, hybrid) and the agent that keeps one host in them. */
 import { desiredState, gatewayAddress, validateOverlay, vtepMacFor } from './modes';
-export type { OverlayConfig, OverlayMode, OverlayNode } from './modes';
+export type { NodeWireGuard, OverlayConfig, OverlayMode, OverlayNode } from './modes';
 export { OverlayAgent, type OverlayAgentOptions, type OverlayAgentEvents } from './agent';
 export { DEFAULT_RUNTIME_FILE, writeRuntimeFile, readRuntimeFile, validateRuntimeInfo, podMtu, type RuntimeInfo } from './runtime-file';
 
