@@ -70,14 +70,21 @@ kernelDescribe(
         endpoints: etcd().url,
         prefix,
         self: { name: h.name, nodeIP: h.nodeIP, podCIDR: h.podCIDR, mode: 'wireguard', wireguard: { publicKey: key.publicKey().toBase64() } },
-        ttlSeconds: 2,
+        // Under TCG (the VM lane) a 2 s lease can lapse between keepalives.
+        ttlSeconds: process.env.NETLINK_AGENT_VM ? 10 : 2,
         debounceMs: 20,
         minBackoffMs: 50,
         maxBackoffMs: 500,
         callTimeoutMs: 2000,
       });
       const agent = new OverlayAgent({ nl, mode: 'wireguard', self: h.name, underlayDev: 'eth0', wireguardKey: key, watch: { debounceMs: 20 } });
-      const entry = { membership, agent, feed: undefined };
+      const entry = { membership, agent, feed: undefined, events: [] };
+      const note = (what) => entry.events.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
+      membership.on('nodes', (list) => note(`nodes ${list.map((n) => `${n.name}:${n.wireguard?.publicKey.slice(0, 6)}`).join(',')}`));
+      membership.on('status', (st) => note(`status ${st.state}`));
+      membership.on('skipped', (sk) => sk.length && note(`skipped ${JSON.stringify(sk)}`));
+      agent.on('error', (e) => note(`error ${e.message}`));
+      agent.on('applied', (r) => r.plan.ops.length && note(`applied ${r.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key.slice(0, 30)}`).join('; ')}${r.failed.length ? ` FAILED ${r.failed.map((f) => f.error.message).join('; ')}` : ''}`));
       agents.set(h.name, entry);
       await membership.start();
       entry.feed = new MembershipFeed(membership, agent);
@@ -94,7 +101,10 @@ kernelDescribe(
     async function converged(hosts = [...agents.keys()], ms = 60000) {
       for (const name of hosts) {
         const ns = sandbox.hostNs(name);
-        await pollUntil(() => peersOf(ns).join('|') === want(name).join('|'), { ms, what: () => `${name}'s peers: ${peersOf(ns).join('|')} (want ${want(name).join('|')})` });
+        await pollUntil(() => peersOf(ns).join('|') === want(name).join('|'), {
+          ms,
+          what: () => `${name}'s peers: ${peersOf(ns).join('|')} (want ${want(name).join('|')}); its agent saw:\n${(agents.get(name)?.events ?? []).join('\n')}`,
+        });
       }
     }
     async function allPairs(names) {
