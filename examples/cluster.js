@@ -5,8 +5,13 @@
 // traffic, shows a host leaving (its lease runs out, the others drop its routes) and coming
 // back, then removes everything.
 //
-// Run as root:  node examples/cluster.js [--etcd http://127.0.0.1:2379] [--mode vxlan|host-gw] [--keep]
+// With --mode wireguard each host keeps its key in a 0600 file, publishes the public key in its
+// record, and at the end host3 restarts with --rotate-key: the others take its new key.
+//
+// Run as root:  node examples/cluster.js [--etcd http://127.0.0.1:2379] [--mode vxlan|host-gw|wireguard] [--keep]
 // Without --etcd it starts a throwaway etcd (Debian: apt-get install etcd-server) on 127.0.0.1.
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { Sandbox, SEED_HOSTS, cleanupOnSignals } = require('./lib/sandbox');
@@ -15,6 +20,8 @@ const { EtcdServer, etcdInstalled } = require('./lib/etcd-server');
 const HOSTS = [...SEED_HOSTS, { name: 'host3', nodeIP: '10.57.4.22', podCIDR: '192.168.12.0/24', podIP: '192.168.12.10' }];
 const CLI = path.join(__dirname, '..', 'dist', 'cli', 'index.js');
 const TTL = 3;
+/** wireguard: where the hosts keep their keys (one file each, as on separate machines). */
+const KEY_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-cluster-keys-'));
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -23,9 +30,10 @@ const arg = (name, dflt) => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts `netlink-agent overlay` for one host; its log lines are printed with the host's name. */
-function startAgent(sandbox, h, mode, etcdUrl, prefix) {
+function startAgent(sandbox, h, mode, etcdUrl, prefix, extra = []) {
   const args = ['overlay', '--mode', mode, '--self', h.name, '--node-ip', h.nodeIP, '--pod-cidr', h.podCIDR, '--cluster-cidr', '192.168.0.0/16',
-    '--etcd', etcdUrl, '--prefix', prefix, '--ttl', String(TTL), '--netns', sandbox.hostNs(h.name)];
+    '--etcd', etcdUrl, '--prefix', prefix, '--ttl', String(TTL), '--netns', sandbox.hostNs(h.name),
+    ...(mode === 'wireguard' ? ['--wg-key-file', path.join(KEY_DIR, `${h.name}.key`)] : []), ...extra];
   console.log(`  $ netlink-agent ${args.join(' ')}`);
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
   let buf = '';
@@ -70,6 +78,17 @@ async function proveTraffic(sandbox, names) {
     }
   }
   return ok;
+}
+
+/** The key in `file` once it is no longer the one whose public key is `previous`. */
+async function readPrivateKeyFileWhenReplaced(read, file, previous) {
+  const t0 = Date.now();
+  for (;;) {
+    const key = await read(file).catch(() => undefined);
+    if (key && key.publicKey().toBase64() !== previous) return key;
+    if (Date.now() - t0 > 60000) throw new Error(`${file} was not replaced`);
+    await sleep(100);
+  }
 }
 
 async function main() {
@@ -117,6 +136,32 @@ async function main() {
     for (const h of HOSTS) await waitRoutes(sandbox, h.name, others(h.name));
     if (!(await proveTraffic(sandbox, ['host1', 'host3']))) code = 1;
 
+    if (mode === 'wireguard') {
+      console.log('\nhost3 restarts with --rotate-key: a new key, published in its record; the others replace its peer:');
+      const { WireGuard, readPrivateKeyFile } = require('netlink-agent');
+      const file = path.join(KEY_DIR, 'host3.key');
+      const before = (await readPrivateKeyFile(file)).publicKey().toBase64();
+      const old = agents.get('host3');
+      old.kill('SIGTERM');
+      await old.exited;
+      agents.set('host3', startAgent(sandbox, HOSTS[2], mode, etcdUrl, prefix, ['--rotate-key']));
+      const want = (await readPrivateKeyFileWhenReplaced(readPrivateKeyFile, file, before)).publicKey().toBase64();
+      const wg = await WireGuard.open({ netns: sandbox.hostNs('host1') });
+      try {
+        const t0 = Date.now();
+        for (;;) {
+          const peers = (await wg.get('wg-overlay')).peers.map((p) => p.publicKey.toBase64());
+          if (peers.includes(want)) break;
+          if (Date.now() - t0 > 60000) throw new Error(`host1 never got host3's new key ${want}`);
+          await sleep(100);
+        }
+        console.log(`  host1 has host3's new public key ${want} as its peer, ${Date.now() - t0} ms after the restart.`);
+      } finally {
+        wg.close();
+      }
+      if (!(await proveTraffic(sandbox, ['host1', 'host3']))) code = 1;
+    }
+
     console.log(code === 0 ? '\nAll pods reach each other.' : '\nSome traffic did not arrive.');
     if (keep) console.log(`\n--keep: the sandbox stays (namespaces: ${sandbox.created.join(' ')}); agents and etcd are stopped.`);
     return code;
@@ -126,6 +171,7 @@ async function main() {
     if (!keep) await sandbox.destroy();
     else for (const nl of sandbox.handles.values()) nl.close();
     if (etcd) await etcd.stop();
+    fs.rmSync(KEY_DIR, { recursive: true, force: true });
     console.log(keep ? '' : '\nRemoved the sandbox and the etcd.');
   }
 }
