@@ -385,7 +385,7 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
         }
         for (const ip of ips) if (aNets.some((o) => prefixContains(o, ip.bytes))) return `nodeIP ${ip.text} lies in the podCIDR of ${earlier}`;
         for (const m of macs) if (a.macs.some((o) => o.mac === m.mac)) return `vtepMac ${m.mac} collides with ${earlier}`;
-        if (rec.wireguard && a.rec.wireguard?.publicKey === rec.wireguard.publicKey) return `its WireGuard public key is ${earlier}'s`;
+        if (rec.wireguard && a.rec.wireguard?.publicKey === rec.wireguard.publicKey) return `its WireGuard public key is node "${a.rec.name}"'s (registered earlier)`;
       }
       return options.admit?.(rec, x.c);
     }
