@@ -86,6 +86,31 @@ kernelDescribe('reconcile: nexthop objects', function () {
     assert.equal(again.requests, 0);
   });
 
+  it('a no-op cycle settles routes on nexthop objects on the numbers of the dump: none is decoded whole', async function () {
+    const { RouteFacts } = require('../../dist/rtnl');
+    const many = state();
+    for (let i = 0; i < 200; i++) many.routes.push({ dst: `10.245.${i}.0/24`, nexthop: i % 2 ? 'node-7' : 'both' });
+    assert.ok((await rec.apply(many)).converged);
+    const decode = RouteFacts.prototype.route;
+    let decoded = 0;
+    RouteFacts.prototype.route = function () {
+      decoded++;
+      return decode.call(this);
+    };
+    try {
+      const plan = await rec.plan(many);
+      assert.equal(plan.ops.length, 0, plan.text());
+      assert.equal(decoded, 0, 'routes decoded whole in a no-op cycle');
+      // A route on the wrong nexthop is not settled by its numbers: it is decoded and updated.
+      ip(ns(), 'route', 'replace', '10.245.3.0/24', 'nhid', String(idOf('node-8')), 'proto', '77');
+      const drift = await rec.plan(many);
+      assert.deepEqual(drift.ops.map((o) => `${o.action} ${o.key}`), ['update 10.245.3.0/24 table 254']);
+      assert.equal(decoded, 1);
+    } finally {
+      RouteFacts.prototype.route = decode;
+    }
+  });
+
   it('ids are stable across restarts: a new reconciler finds nothing to do', async function () {
     await rec.apply(state());
     const before = nexthops(ns());

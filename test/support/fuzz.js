@@ -109,6 +109,9 @@ function routeAgreement(m) {
   if (f.complete && (r.prefsrc !== undefined || r.mtu !== undefined || r.advmss !== undefined || r.nexthops !== undefined || r.unknown !== undefined)) {
     throw new Error('RouteFacts said complete but the Route has more');
   }
+  if (f.nhidOnly && (r.nhid !== f.nhid || r.prefsrc !== undefined || r.mtu !== undefined || r.advmss !== undefined || r.unknown !== undefined)) {
+    throw new Error(`RouteFacts said nhid ${f.nhid} and only its path, but the Route is ${JSON.stringify(r)}`);
+  }
   return { agreed: true };
 }
 

@@ -96,6 +96,13 @@ export class RouteFacts {
   complete = true;
   /** RTA_NH_ID, or 0 when the route names no nexthop object (then complete is false). */
   nhid = 0;
+  /**
+   * True when the route names a nexthop object (nhid) and all it has beyond these numbers is
+   * that object's path as the kernel resolves it (RTA_GATEWAY, RTA_VIA, RTA_MULTIPATH): no
+   * preferred source, no mtu/advmss metric, no attribute the tables do not name. Such a route
+   * can be compared on nhid and the numbers alone, as the path is the nexthop's business.
+   */
+  nhidOnly = false;
 
   // Where the rest of the message being visited lies (offsets of attribute values in msg.buf).
   private msg: MessageView | undefined;
@@ -149,6 +156,7 @@ export class RouteFacts {
     this.gateway6a = this.gateway6b = this.gateway6c = this.gateway6d = 0;
     this.complete = true;
     this.nhid = 0;
+    let beyondPath = false; // prefsrc, a route metric or an unknown attribute
     this.dstOff = this.gatewayOff = this.prefsrcOff = this.viaOff = this.metricsOff = this.multipathOff = -1;
     this.hasUnknown = false;
     let off = p + RTMSG_LEN;
@@ -203,12 +211,14 @@ export class RouteFacts {
           // Only mtu and advmss are Route fields; other metrics (hoplimit, ...) are not decoded.
           if (hasRouteMetric(buf, v, v + vl)) {
             this.complete = false;
+            beyondPath = true;
             this.metricsOff = v;
             this.metricsLen = vl;
           } else this.metricsOff = -1;
           break;
         case RTA_PREFSRC:
           this.complete = false; // route() decodes (and checks) it
+          beyondPath = true;
           this.prefsrcOff = v;
           this.prefsrcLen = vl;
           break;
@@ -232,11 +242,13 @@ export class RouteFacts {
           if (!ROUTE_ATTRS.knows(type)) {
             this.hasUnknown = true;
             this.complete = false;
+            beyondPath = true;
           }
       }
       off += (len + 3) & ~3;
     }
     if (dLen > 0 && this.dstOff < 0) throw new NetlinkParseError(`route with rtm_dst_len ${dLen} but no RTA_DST`, p);
+    this.nhidOnly = this.nhid !== 0 && !beyondPath;
     return this;
   }
 

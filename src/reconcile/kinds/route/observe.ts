@@ -21,7 +21,7 @@ export interface ObservedRoutes {
 
 /** Reads the owned routes and, where needed, the foreign ones; matches them to the desired routes. */
 export async function observeRoutes(nl: Rtnl, desired: PreparedRoutes, view: LinkView, protocol: number): Promise<ObservedRoutes> {
-  const owned = await scanOwnedRoutes(nl, desired, view, protocol);
+  const owned = await scanOwnedRoutes(nl, desired, view, protocol, desired.nexthopIds);
   const { index, list, marks } = desired;
   const extra: Route[] = [];
   const onVanishing: Route[] = [];

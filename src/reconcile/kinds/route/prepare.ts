@@ -10,7 +10,7 @@ import { RouteSpecReader, type SpecFields } from '../../../rtnl/route/fields';
 import { checkRouteSpecAt } from '../../../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../../values/ip';
-import type { DeviceRef, Route } from '../../../rtnl/types';
+import type { DeviceRef, Route, RouteSpec } from '../../../rtnl/types';
 import type { Problems } from '../../../values/problems';
 import { PROTOCOLS, lookup } from '../../../rtnl/names';
 import type { PrepareContext } from '../../engine/kind';
@@ -121,6 +121,32 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
       spec = check;
     }
     if (!checkRouteSpecAt(p, 'routes', i, spec)) return; // builds its path only for a problem
+    // The overlay's shape with `nexthops: true`: an IPv4 prefix on a nexthop object, nothing
+    // else (thousands per node). Keyed on the numbers like a simple route; the expected Route
+    // is built only if a cycle ever needs it (prepared.ts expectedOf).
+    if (onlyDstAndNhid(spec) && v4.parse(spec.dst) && v4.length > 0 && v4.slashed) {
+      const had = out.index.addMainV4(v4.address, v4.length, out.list.length);
+      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, spec.dst, 0, 0));
+      out.list.push({
+        spec,
+        family: 4,
+        dst: spec.dst,
+        table: RT_TABLE_MAIN,
+        tos: 0,
+        metric: 0,
+        devs: NO_DEVS,
+        devRef: undefined,
+        nexthopRefs: NO_REFS,
+        simple: false,
+        gateway: undefined,
+        gw4: -1,
+        onlink: false,
+        expected: undefined,
+        plainNhid: true,
+        ...(nexthopName !== undefined ? { nexthopName, source: given0 } : {}),
+      });
+      return;
+    }
     const protocol = spec.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, spec.protocol);
     if (protocol !== defaultProtocol) {
       p.add(`routes[${i}].protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
@@ -191,6 +217,13 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
     checkDevsOnce(i, devs);
   });
   return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length), nexthopIds: ctx.nexthopIds };
+}
+
+/** Whether a validated spec sets only dst (a string) and nhid (the protocol is the owner's). */
+function onlyDstAndNhid(spec: RouteSpec): spec is RouteSpec & { dst: string; nhid: number } {
+  if (typeof spec.dst !== 'string' || spec.nhid === undefined) return false;
+  for (const k in spec) if (k !== 'dst' && k !== 'nhid' && k !== 'protocol' && (spec as unknown as Record<string, unknown>)[k] !== undefined) return false;
+  return true;
 }
 
 /** The nhid a named nexthop's route is checked with (resolved per plan). */

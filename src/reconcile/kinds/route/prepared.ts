@@ -46,6 +46,9 @@ export interface PreparedRoute {
   readonly nexthopName?: string;
   /** The object given in the desired state, when spec is made from it (named nexthop routes). */
   readonly source?: unknown;
+  /** True when the spec sets only dst (an IPv4 prefix in the main table) and a nexthop: unicast,
+   * scope universe, nothing else to compare once the nhid matches. */
+  readonly plainNhid?: boolean;
 }
 
 /** The spec to send: a named nexthop's route gets the id the nexthop kind gave it in this plan. */

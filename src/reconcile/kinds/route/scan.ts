@@ -14,8 +14,22 @@ import { RTN_UNICAST, RTNH_F_ONLINK, RT_SCOPE_UNIVERSE, RT_TABLE_MAIN } from '..
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { Route } from '../../../rtnl/types';
 import type { LinkView } from '../../engine/kind';
+import type { NexthopIds } from '../nexthop/ids';
 import type { PreparedRoutes } from './prepare';
-import { SimpleRoute6, type PreparedRoute } from './prepared';
+import { SimpleRoute6, expectedOf, wantedNhid, type PreparedRoute } from './prepared';
+
+/**
+ * Whether a desired route on a nexthop object is settled by a kernel route that names nexthop
+ * `nhid` and has nothing beyond its path (RouteFacts.nhidOnly): what compareNhidRoute (diff.ts)
+ * would find equal, decided without decoding the route. The kernel reports the nexthop's
+ * gateway and device on such a route too; they are the nexthop kind's business.
+ */
+function nhidSettles(d: PreparedRoute, nhid: number, ids: NexthopIds, protocol: number): boolean {
+  if (wantedNhid(d, ids) !== nhid || ids.recreated.has(nhid)) return false;
+  if (d.plainNhid) return true; // no expected Route needed (prepare.ts)
+  const e = expectedOf(d, protocol);
+  return e.type === 'unicast' && e.scope === RT_SCOPE_UNIVERSE && e.prefsrc === undefined && e.mtu === undefined && e.advmss === undefined;
+}
 
 /**
  * Dumps the routes carrying the reconciler's protocol (every table, filtered by the kernel),
@@ -23,7 +37,7 @@ import { SimpleRoute6, type PreparedRoute } from './prepared';
  * devices are never settled here: they go with their device, and the diff decides. Returns the
  * owned routes it did not settle, decoded.
  */
-export async function scanOwnedRoutes(nl: Rtnl, desired: PreparedRoutes, view: LinkView, protocol: number): Promise<Route[]> {
+export async function scanOwnedRoutes(nl: Rtnl, desired: PreparedRoutes, view: LinkView, protocol: number, ids: NexthopIds): Promise<Route[]> {
   const idx = desired.index;
   const routes = desired.list;
   const marks = desired.marks;
@@ -59,6 +73,13 @@ export async function scanOwnedRoutes(nl: Rtnl, desired: PreparedRoutes, view: L
           }
           if (f.oif === lastIndex && marks.settle(i)) return;
         }
+      } else if (f.nhidOnly && f.table === RT_TABLE_MAIN && f.tos === 0 && f.dstLen > 0 && f.type === RTN_UNICAST && f.scope === RT_SCOPE_UNIVERSE && !vanishing.has(f.oif)) {
+        // A route on a nexthop object (overlay `nexthops: true`): settled on its nhid.
+        let i = -1;
+        if (f.family === 4) {
+          if (f.metric <= 0) i = idx.findMainV4(f.dst4, f.dstLen);
+        } else if (f.metric === IP6_RT_PRIO_USER) i = idx.findMainV6(f.dst6a, f.dst6b, f.dst6c, f.dst6d, f.dstLen);
+        if (i >= 0 && !marks.found(i) && nhidSettles(routes[i], f.nhid, ids, protocol) && marks.settle(i)) return;
       }
       owned.push(f.route());
     },
