@@ -7,6 +7,7 @@
  * (every field), then screened against this host and the records already accepted. A record
  * that fails is skipped with a reason and never becomes a route, FDB or neighbour entry.
  */
+import { AcceptedIndex, type IndexedRecord } from './accepted-index';
 import type { EventEmitter } from 'eventemitter3';
 import { checkNodeWireGuard, vtepMacFor, vtepMacOf, type NodeWireGuard, type OverlayMode, type OverlayNode } from '../overlay/modes';
 import { FAMILIES, MAX_POD_PREFIX6, MIN_POD_PREFIX6, checkStack, normalStack, stackOf, type NodeStack } from '../overlay/stack';
@@ -301,6 +302,7 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
   const clusters = [options.clusterCIDR, ...(options.clusterCIDRs ?? [])].filter((x): x is string => x !== undefined).map((t) => prefixOf(t)).filter((x): x is ParsedPrefix => x !== undefined);
   const protectedNets = (options.protectedPrefixes ?? []).map((t) => parsePrefix(new Problems(), '', t, 'keep')).filter((x): x is ParsedPrefix => x !== undefined);
   const accepted: Accepted[] = [];
+  const index = new AcceptedIndex();
   const skipped: SkippedRecord[] = [];
   const warnings: string[] = [];
 
@@ -333,6 +335,7 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
     const ips = addressesOf(stack);
     const nets = netsOf(stack);
     const macs = x.macs!;
+    const indexed: IndexedRecord = { name: rec.name, ips, nets, macs: macs.map((m) => m.mac), wireguardKey: rec.wireguard?.publicKey };
     if (x.c.expectedName !== undefined && rec.name !== x.c.expectedName) {
       skip(`the record names "${rec.name}" but is stored under "${x.c.expectedName}"`);
       continue;
@@ -351,6 +354,7 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
     if (rec.mode !== undefined && self.mode !== undefined && rec.mode !== self.mode) {
       warnings.push(`node "${rec.name}" runs mode ${rec.mode}, this host runs ${self.mode}`);
     }
+    index.add(accepted.length, indexed);
     accepted.push({ rec, stack, macs });
 
     function ruleBreak(): string | undefined {
@@ -373,7 +377,10 @@ export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], opt
         const owner = derivedOwner.get(m.mac);
         if (owner !== undefined && owner !== rec.name && !m.derived) return `vtepMac ${m.mac} belongs to node "${owner}" (derived from its nodeIP)`;
       }
-      for (const a of accepted) {
+      // Only the accepted records the index says may collide, in acceptance order: the same
+      // first collision, with the same message, as comparing with every one of them.
+      for (const k of index.mayCollide(indexed)) {
+        const a = accepted[k];
         const earlier = `node "${a.rec.name}" (registered earlier)`;
         if (a.rec.name === rec.name) return `its name collides with ${earlier}`;
         const aIPs = addressesOf(a.stack);
