@@ -288,6 +288,8 @@ kernelDescribe('reconcile: nexthop objects', function () {
       ['a route with a nexthop and via', { nexthops: [{ name: 'n', via: '10.57.4.7', dev: 'eth0' }], routes: [{ dst: '10.1.0.0/24', nexthop: 'n', via: '10.57.4.7' }] }, 'routes[0].nexthop'],
       ['a name twice', { nexthops: [{ name: 'n', via: '10.57.4.7', dev: 'eth0' }, { name: 'n', via: '10.57.4.8', dev: 'eth0' }] }, 'nexthops[1].name'],
       ['another protocol', { nexthops: [{ id: 5, via: '10.57.4.7', dev: 'eth0', protocol: 'static' }] }, 'nexthops[0].protocol'],
+      ['a route on a nexthop with another protocol', { nexthops: [{ name: 'n', via: '10.57.4.7', dev: 'eth0' }], routes: [{ dst: '10.1.0.0/24', nexthop: 'n', protocol: 'boot' }] }, 'routes[0].protocol'],
+      ['a route on an nhid with another protocol', { nexthops: [{ id: 5, via: '10.57.4.7', dev: 'eth0' }], routes: [{ dst: '10.1.0.0/24', nhid: 5, protocol: 5 }] }, 'routes[0].protocol'],
     ];
     for (const [title, desired, path] of cases) {
       it(title, async function () {

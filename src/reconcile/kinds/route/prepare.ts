@@ -219,10 +219,11 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
   return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length), nexthopIds: ctx.nexthopIds };
 }
 
-/** Whether a validated spec sets only dst (a string) and nhid (the protocol is the owner's). */
+/** Whether a validated spec sets only dst (a string) and nhid. Anything else, a protocol
+ * included (which the general path refuses unless it is the owner's), takes the general path. */
 function onlyDstAndNhid(spec: RouteSpec): spec is RouteSpec & { dst: string; nhid: number } {
   if (typeof spec.dst !== 'string' || spec.nhid === undefined) return false;
-  for (const k in spec) if (k !== 'dst' && k !== 'nhid' && k !== 'protocol' && (spec as unknown as Record<string, unknown>)[k] !== undefined) return false;
+  for (const k in spec) if (k !== 'dst' && k !== 'nhid' && (spec as unknown as Record<string, unknown>)[k] !== undefined) return false;
   return true;
 }
 
