@@ -82,7 +82,12 @@ describe('ops: AgentStats counts what a reconciler and its socket did (MemoryKer
     await other.routes.del({ dst: '192.168.12.0/24' });
     ns.dropEvents(0);
     ns.overflowMonitors();
-    await until(() => stats.snapshot().reconcile.driftRepairs === 1, 'drift repaired');
+    // The repair and the overflow's count arrive in either order (a deletion event already queued
+    // may repair first): wait for both, and for the cycle the overflow started.
+    await until(() => {
+      const x = stats.snapshot().reconcile;
+      return x.driftRepairs === 1 && x.overflows === 1 && x.cycles.some((c) => c.reason === 'overflow' && c.outcome === 'done');
+    }, 'drift repaired and the overflow counted');
     const s = stats.snapshot();
     assert.equal(s.reconcile.overflows, 1);
     assert.ok(s.reconcile.cycles.some((c) => c.reason === 'overflow' && c.outcome === 'done'), JSON.stringify(s.reconcile.cycles));
