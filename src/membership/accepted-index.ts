@@ -10,6 +10,7 @@
  * those, so its decisions and messages stay what the pairwise loop gave.
  */
 import type { ParsedAddress, ParsedPrefix } from '../values/address';
+import { addressValue, prefixRange } from '../values/prefix';
 
 /** What a record brings to the index. */
 export interface IndexedRecord {
@@ -18,19 +19,6 @@ export interface IndexedRecord {
   nets: readonly ParsedPrefix[];
   macs: readonly string[];
   wireguardKey: string | undefined;
-}
-
-function valueOf(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = 0; i < bytes.length; i++) v = (v << 8n) | BigInt(bytes[i]);
-  return v;
-}
-
-/** A prefix as its first and last address. */
-function rangeOf(p: ParsedPrefix): [bigint, bigint] {
-  const host = BigInt(p.bytes.length * 8 - p.prefixLength);
-  const start = (valueOf(p.bytes) >> host) << host;
-  return [start, start + (1n << host) - 1n];
 }
 
 /** The first index in sorted `xs` whose value is >= v. */
@@ -87,11 +75,11 @@ export class AcceptedIndex {
     this.byName.set(r.name, position);
     for (const ip of r.ips) {
       this.byIP.set(ip.text, position);
-      const v = valueOf(ip.bytes);
+      const v = addressValue(ip.bytes);
       this.sorted(this.ips, ip.family).insert(v, v, position);
     }
     for (const net of r.nets) {
-      const [start, end] = rangeOf(net);
+      const [start, end] = prefixRange(net);
       this.sorted(this.nets, net.family).insert(start, end, position);
     }
     for (const mac of r.macs) this.byMac.set(mac, position);
@@ -110,11 +98,11 @@ export class AcceptedIndex {
     one(this.byName, r.name);
     for (const ip of r.ips) {
       one(this.byIP, ip.text);
-      const v = valueOf(ip.bytes);
+      const v = addressValue(ip.bytes);
       this.nets.get(ip.family)?.meeting(v, v, out);
     }
     for (const net of r.nets) {
-      const [start, end] = rangeOf(net);
+      const [start, end] = prefixRange(net);
       this.nets.get(net.family)?.meeting(start, end, out);
       this.ips.get(net.family)?.meeting(start, end, out);
     }

@@ -6,6 +6,7 @@
  */
 import { parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
 import type { IpFamily } from '../values/ip';
+import { addressValue } from '../values/prefix';
 import { Problems } from '../values/problems';
 
 /** A prefix without host bits (its text canonical), or undefined. For values already checked. */
@@ -20,12 +21,6 @@ export function addressOf(v: unknown, family?: IpFamily): ParsedAddress | undefi
 
 /** Whether a node may have this underlay address (the overlay's rule: see overlay/stack). */
 export { isUsableNodeAddress } from '../overlay/stack';
-
-function toBigInt(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
-  return n;
-}
 
 function fromBigInt(n: bigint, size: number): Buffer {
   const out = Buffer.alloc(size);
@@ -44,7 +39,7 @@ export function subnetCount(outer: ParsedPrefix, length: number): bigint {
 /** The i-th subnet of length `length` inside `outer` (0-based). */
 export function nthSubnet(outer: ParsedPrefix, length: number, i: bigint): ParsedPrefix {
   const bits = outer.bytes.length * 8;
-  const base = toBigInt(outer.bytes) + (i << BigInt(bits - length));
+  const base = addressValue(outer.bytes) + (i << BigInt(bits - length));
   const text = `${parseAddress(new Problems(), '', formatBytes(fromBigInt(base, outer.bytes.length)))!.text}/${length}`;
   return prefixOf(text)!;
 }

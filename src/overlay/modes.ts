@@ -34,7 +34,7 @@ import { checkMac } from '../values/mac';
 import { checkIfName } from '../values/names';
 import { Problems, checkInt } from '../values/problems';
 import type { IpFamily } from '../values/ip';
-import { prefixContains } from '../values/prefix';
+import { prefixContains, prefixRange } from '../values/prefix';
 import { FAMILIES, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
 import type { DesiredState } from '../reconcile/types';
 import { PrivateKey, keyTextProblem } from '../genl/wireguard/key';
@@ -203,12 +203,6 @@ export function validateOverlay(c: OverlayConfig): void {
   plan(c);
 }
 
-function bigOf(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
-  return n;
-}
-
 /**
  * The overlapping pairs among pod subnets, each as [the one later in the node list, the earlier
  * one], found in O(n log n): sorted by first address (longer ranges first), a subnet overlaps
@@ -218,12 +212,11 @@ function bigOf(bytes: Uint8Array): bigint {
 function overlaps<T extends { index: number; net: ParsedPrefix }>(list: T[]): Array<[T, T]> {
   const out: Array<[T, T]> = [];
   for (const family of FAMILIES) {
-    const bits = BigInt(family === 4 ? 32 : 128);
     const items = list
       .filter((x) => x.net.family === family)
       .map((x) => {
-        const start = bigOf(x.net.bytes);
-        return { x, start, end: start + (1n << (bits - BigInt(x.net.prefixLength))) - 1n };
+        const [start, end] = prefixRange(x.net);
+        return { x, start, end };
       })
       .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : a.x.index - b.x.index));
     let cover: (typeof items)[number] | undefined;

@@ -133,6 +133,20 @@ export function prefixContains(prefix: PrefixBytes, address: Uint8Array): boolea
   return prefix.bytes.length === address.length && samePrefixBits(prefix.bytes, address, prefix.prefixLength);
 }
 
+/** An address's bytes as one number (BigInt: IPv6 needs 128 bits). */
+export function addressValue(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = 0; i < bytes.length; i++) n = (n << 8n) | BigInt(bytes[i]);
+  return n;
+}
+
+/** A prefix as its first and last address (bits past the length are ignored). */
+export function prefixRange(p: PrefixBytes): [bigint, bigint] {
+  const host = BigInt(p.bytes.length * 8 - p.prefixLength);
+  const start = (addressValue(p.bytes) >> host) << host;
+  return [start, start + (1n << host) - 1n];
+}
+
 /** Whether `inner` lies entirely inside `outer`; false across families. */
 export function prefixCovers(outer: PrefixBytes, inner: PrefixBytes): boolean {
   return (
