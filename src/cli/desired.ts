@@ -7,9 +7,13 @@
  */
 import { Reconciler } from '../reconcile/reconciler';
 import type { ApplyResult, DesiredState, Plan, ReconcilerOptions } from '../reconcile/types';
-import { EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, describeError, loggerFor, openRtnl, reloadOnHangup, untilSignal, type CliIO, type CommonOptions } from './common';
+import { EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, describeError, loggerFor, openRtnl, reloadOnHangup, untilSignal, type CliIO, type CommonOptions } from './common';
 import { readJsonFile } from './json-file';
 import type { Logger } from './log';
+import type { MetricsServer } from './metrics-server';
+import { AgentStats } from '../metrics/stats';
+import { agentVersion } from '../membership/version';
+import { hostname } from 'node:os';
 import { CONFIG_OWNER, resolveOwner, type OwnerIdentityFlags } from './owner';
 
 /** The options of plan, apply and watch. */
@@ -17,6 +21,8 @@ export interface DesiredOptions extends CommonOptions, OwnerIdentityFlags {
   config: string;
   /** watch: full re-read interval. */
   resyncMs?: number;
+  /** watch: --metrics-addr HOST:PORT, serve /metrics, /healthz and /readyz there. */
+  metricsAddr?: string;
 }
 
 /** Reads and parses the desired-state file; throws ValidationError when it is not JSON, or is
@@ -104,9 +110,23 @@ export function logReconciler(r: Reconciler, log: Logger, what = 'kernel'): void
 }
 
 /** netlink-agent watch: runs until SIGTERM/SIGINT, then exits 0 leaving the kernel as it is;
- * SIGHUP re-reads the file (an unusable file keeps the previous desired state). */
+ * SIGHUP re-reads the file (an unusable file keeps the previous desired state). With
+ * --metrics-addr it serves the reconciler's and the socket's counters, /healthz and /readyz
+ * (ready once the kernel was converged) as the overlay agent does; an address that is not
+ * HOST:PORT or cannot be bound exits 2 before anything is changed. */
 export async function watchCommand(o: DesiredOptions, io: CliIO): Promise<number> {
   const log = loggerFor(io, o);
+  let metricsModule: typeof import('./metrics-server') | undefined;
+  let listen: { host: string; port: number } | undefined;
+  if (o.metricsAddr !== undefined) {
+    metricsModule = await import('./metrics-server');
+    try {
+      listen = metricsModule.parseListenAddress(o.metricsAddr);
+    } catch (e) {
+      log.error('start', `${describeError(e)}; nothing was changed`);
+      return EXIT_USAGE;
+    }
+  }
   const signal = untilSignal();
   const hangup = reloadOnHangup();
   try {
@@ -114,9 +134,26 @@ export async function watchCommand(o: DesiredOptions, io: CliIO): Promise<number
     const nl = await openRtnl(o);
     const id = resolveOwner(o, CONFIG_OWNER);
     const r = new Reconciler(nl, id.reconciler);
-    logReconciler(r, log);
+    let metrics: MetricsServer | undefined;
+    let watching = false;
     try {
+      if (metricsModule && listen) {
+        const stats = new AgentStats();
+        stats.observeNetlink(nl);
+        stats.observeReconciler(r);
+        try {
+          metrics = await metricsModule.startMetricsServer({ ...listen, stats, watching: () => watching, membership: false, info: { node: hostname(), mode: 'watch', version: agentVersion() } });
+        } catch (e) {
+          if (!(e instanceof metricsModule.MetricsAddressError)) throw e;
+          log.error('start', `${e.message}; nothing was changed`);
+          return EXIT_USAGE;
+        }
+        const shown = metrics.host.includes(':') ? `[${metrics.host}]` : metrics.host;
+        log.info('metrics', `serving http://${shown}:${metrics.port}/metrics, /healthz and /readyz`, { port: metrics.port });
+      }
+      logReconciler(r, log);
       r.watch(desired, o.resyncMs !== undefined ? { resyncIntervalMs: o.resyncMs } : {});
+      watching = true;
       log.info('start', `watching${o.netns !== undefined ? ` netns ${o.netns}` : ''} for ${o.config}`, { pid: process.pid, owner: id.owner, protocol: id.protocol });
       hangup.ready(() => {
         try {
@@ -131,6 +168,7 @@ export async function watchCommand(o: DesiredOptions, io: CliIO): Promise<number
       return EXIT_OK;
     } finally {
       await r.stop();
+      await metrics?.close();
       nl.close();
     }
   } finally {

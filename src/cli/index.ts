@@ -4,7 +4,7 @@
  *
  *   netlink-agent plan    --config desired.json [--netns NAME]
  *   netlink-agent apply   --config desired.json [--netns NAME]
- *   netlink-agent watch   --config desired.json [--netns NAME]
+ *   netlink-agent watch   --config desired.json [--netns NAME] [--metrics-addr HOST:PORT]
  *   netlink-agent overlay --mode vxlan --self NAME [--node-ip IP] [--iface X... | --iface-can-reach IP]
  *                         [--pod-cidr CIDR | --cluster-cidr CIDR] --etcd URL[,URL] [--netns NAME]
  *                         [--metrics-addr HOST:PORT] [--log-level LEVEL]
@@ -86,7 +86,9 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
   desired('plan', 'show what would change, like a terraform plan; exit 0 when nothing would, 2 when changes are pending', plan);
   desired('apply', 'make the changes; exit 0 when the kernel is in the desired state afterwards, 1 otherwise', apply);
   desired('watch', 'keep the kernel in the desired state until SIGTERM/SIGINT (SIGHUP re-reads the file)', watch, (c) =>
-    c.option('--resync-ms <ms>', 'full re-read interval (default 30000)', intArg(100, 86400000)),
+    c
+      .option('--resync-ms <ms>', 'full re-read interval (default 30000)', intArg(100, 86400000))
+      .option('--metrics-addr <host:port>', 'serve Prometheus metrics on /metrics and probes on /healthz and /readyz (ready once converged) at this address (e.g. 127.0.0.1:9464; default off)'),
   );
 
   const overlayCmd = program
@@ -96,8 +98,8 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .requiredOption('--self <name>', 'this host\'s node name')
     .option('--node-ip <ip>', 'this host\'s underlay address (default: found with the underlay device, see --iface); twice for a dual-stack underlay (one per family)', perFamily)
     .option('--node-ip6 <ip>', 'this host\'s IPv6 underlay address (the same as a second --node-ip)')
-    .option('--iface <name|ip|regex>', 'underlay device: a name, an address it holds, or a regular expression matching whole names; repeatable, first match wins (default: the device of the default route)', repeatable)
-    .option('--iface-can-reach <ip>', 'underlay device: the one the route to this address leaves through, and the source address the kernel picks for it')
+    .option('--iface <name|ip|regex>', 'underlay device: a name, an address it holds, or a regular expression matching whole names; repeatable, first match wins (default: the device of the IPv4 default route, else of the IPv6 one); its IPv6 address is used too when the cluster has IPv6 pods', repeatable)
+    .option('--iface-can-reach <ip>', 'underlay device: the one the route to this address leaves through, and the source address the kernel picks for it; twice for a dual-stack underlay (one address per family, both routes through one device)', perFamily)
     .option('--metrics-addr <host:port>', 'serve Prometheus metrics on /metrics and probes on /healthz and /readyz at this address (e.g. 127.0.0.1:9464; default off)')
     .option('--pod-cidr <cidr>', 'this host\'s pod subnet (inside --cluster-cidr when both are given); twice for dual-stack pods', perFamily)
     .option('--pod-cidr6 <cidr>', 'this host\'s IPv6 pod subnet (the same as a second --pod-cidr)')

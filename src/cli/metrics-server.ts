@@ -17,8 +17,11 @@ export interface MetricsServerOptions {
   stats: AgentStats;
   /** Whether the reconciler's watch has started (healthz checks cycles only then). */
   watching: () => boolean;
-  /** Constant labels of netlink_agent_info. */
+  /** Constant labels of netlink_agent_info (mode: the overlay mode, or "watch"). */
   info: { node: string; mode: string; version: string };
+  /** Whether the agent has a membership source (default true): without one (`watch`), the
+   * membership series are not served and /readyz asks only for a converged kernel. */
+  membership?: boolean;
   bounds?: HealthBounds;
 }
 
@@ -117,19 +120,21 @@ function buildRegistry(o: MetricsServerOptions): Registry {
     const t = seconds(s.reconcile.lastConverged);
     if (t !== undefined) g.set(t);
   });
-  gauge('nodes', 'Nodes in the membership list (this one included).', [], (g, s) => g.set(s.membership.nodes));
-  gauge('membership_skipped_records', 'Membership records skipped as invalid or unsafe.', [], (g, s) => g.set(s.membership.skipped));
-  gauge('membership_connected', '1 when the membership source is reachable and in sync, else 0.', [], (g, s) => g.set(s.membership.state === 'connected' ? 1 : 0));
-  gauge('membership_revision', 'Store revision of the last full membership read (etcd).', [], (g, s) => {
-    if (s.membership.revision !== undefined) g.set(Number(s.membership.revision));
-  });
-  gauge('membership_last_read_timestamp_seconds', 'When the membership list was last known in sync with its source (Unix time).', [], (g, s) => {
-    const t = seconds(s.membership.lastRead);
-    if (t !== undefined) g.set(t);
-  });
-  gauge('membership_last_read_age_seconds', 'Seconds since the membership list was last known in sync with its source.', [], (g, s) => {
-    if (s.membership.lastRead !== undefined) g.set((s.at - s.membership.lastRead) / 1000);
-  });
+  if (o.membership !== false) {
+    gauge('nodes', 'Nodes in the membership list (this one included).', [], (g, s) => g.set(s.membership.nodes));
+    gauge('membership_skipped_records', 'Membership records skipped as invalid or unsafe.', [], (g, s) => g.set(s.membership.skipped));
+    gauge('membership_connected', '1 when the membership source is reachable and in sync, else 0.', [], (g, s) => g.set(s.membership.state === 'connected' ? 1 : 0));
+    gauge('membership_revision', 'Store revision of the last full membership read (etcd).', [], (g, s) => {
+      if (s.membership.revision !== undefined) g.set(Number(s.membership.revision));
+    });
+    gauge('membership_last_read_timestamp_seconds', 'When the membership list was last known in sync with its source (Unix time).', [], (g, s) => {
+      const t = seconds(s.membership.lastRead);
+      if (t !== undefined) g.set(t);
+    });
+    gauge('membership_last_read_age_seconds', 'Seconds since the membership list was last known in sync with its source.', [], (g, s) => {
+      if (s.membership.lastRead !== undefined) g.set((s.at - s.membership.lastRead) / 1000);
+    });
+  }
   counter('netlink_requests_total', 'Netlink requests sent, by op: read (GET, dumps) or modify (NEW, DEL, SET).', ['op'], (c, s) => {
     c.inc({ op: 'read' }, s.netlink.readRequests);
     c.inc({ op: 'modify' }, s.netlink.modifyingRequests);
@@ -139,7 +144,7 @@ function buildRegistry(o: MetricsServerOptions): Registry {
   });
   counter('netlink_dumps_total', 'Netlink dumps completed.', [], (c, s) => c.inc(s.netlink.dumps));
   counter('netlink_dump_objects_total', 'Objects returned by completed netlink dumps.', [], (c, s) => c.inc(s.netlink.dumpObjects));
-  gauge('ready', '1 when /readyz answers ok.', [], (g, s) => g.set(readiness(s).ok ? 1 : 0));
+  gauge('ready', '1 when /readyz answers ok.', [], (g, s) => g.set(readiness(s, o).ok ? 1 : 0));
   return register;
 }
 
@@ -162,7 +167,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
       return res.end('method not allowed: only GET\n');
     }
     if (path === '/healthz') return probe(res, liveness(o.stats.snapshot(), o.watching(), o.bounds));
-    if (path === '/readyz') return probe(res, readiness(o.stats.snapshot()));
+    if (path === '/readyz') return probe(res, readiness(o.stats.snapshot(), o));
     const body = await register.metrics();
     res.writeHead(200, { 'content-type': register.contentType });
     res.end(body);

@@ -59,7 +59,8 @@ export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdA
   runtimeFile?: string;
   /** --iface: device names, addresses or name regexps, first match wins. */
   iface?: string[];
-  /** --iface-can-reach: the underlay is the device of the route to this address. */
+  /** --iface-can-reach (once, or twice: one address per family, the values joined by ","): the
+   * underlay is the device of the route to it. */
   ifaceCanReach?: string;
   /** --metrics-addr HOST:PORT: serve /metrics, /healthz and /readyz there. */
   metricsAddr?: string;
@@ -71,22 +72,32 @@ export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdA
   wgKeepalive?: number;
 }
 
+/** Whether the flags speak of IPv6 (pods or node addresses): then the underlay's IPv6 address is looked for too. */
+function wantsIPv6(o: OverlayOptions): boolean {
+  const any6 = (v: string | undefined) => v !== undefined && v.includes(':');
+  return o.podCidr6 !== undefined || o.clusterCidr6 !== undefined || o.nodeIp6 !== undefined || any6(o.podCidr) || any6(o.clusterCidr) || any6(o.nodeIp);
+}
+
 /**
- * The underlay and node IP from --iface / --iface-can-reach / the default route, when --node-ip
- * or the device is not spelled out. Returns the options with nodeIp and underlayDev filled in;
- * throws UnderlayNotFound (a sentence) when nothing matches.
+ * The underlay and node IPs from --iface / --iface-can-reach / the default route (see
+ * ./underlay), when the node IPs or the device are not spelled out. Per family, a given
+ * --node-ip wins over the detected address. Returns the options with nodeIp (both families,
+ * primary first) and underlayDev filled in; throws UnderlayNotFound (a sentence) when nothing matches.
  */
 async function resolveUnderlay(nl: Rtnl, o: OverlayOptions, log: Logger): Promise<OverlayOptions> {
   const auto = o.iface !== undefined || o.ifaceCanReach !== undefined;
   if (auto && o.underlayDev !== undefined) throw new UnderlayNotFound('give --underlay-dev or --iface/--iface-can-reach, not both');
-  if (!auto && o.nodeIp !== undefined) return o;
-  const q = { family: 4 as const, ifaces: o.iface, canReach: o.ifaceCanReach, where: o.netns !== undefined ? ` in netns ${o.netns}` : '' };
+  if (!auto && (o.nodeIp !== undefined || o.nodeIp6 !== undefined)) return o;
+  const split = (v: string | undefined) => (v ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const q = { ifaces: o.iface, canReach: split(o.ifaceCanReach), want6: wantsIPv6(o), where: o.netns !== undefined ? ` in netns ${o.netns}` : '' };
   checkUnderlayQuery(q);
   const u = await detectUnderlay(nl, q);
-  const nodeIp = o.nodeIp ?? u.address;
-  if (nodeIp === undefined) throw new UnderlayNotFound(`the underlay device ${u.dev} (${u.how}) has no global IPv4 address; give --node-ip`);
-  log.info('underlay', `${u.dev} (${nodeIp}, mtu ${u.mtu}), chosen by ${u.how}`);
-  return { ...o, nodeIp, underlayDev: u.dev };
+  const given = [...split(o.nodeIp), ...split(o.nodeIp6)];
+  const ip4 = given.find((x) => !x.includes(':')) ?? u.addresses[4];
+  const ip6 = given.find((x) => x.includes(':')) ?? u.addresses[6];
+  const nodeIPs = [ip4, ip6].filter((x): x is string => x !== undefined);
+  log.info('underlay', `${u.dev} (${nodeIPs.join(' ')}, mtu ${u.mtu}), chosen by ${u.how}`);
+  return { ...o, nodeIp: nodeIPs.join(','), nodeIp6: undefined, underlayDev: u.dev };
 }
 
 /** The device that holds `ip` (either family) in this namespace (the underlay), or undefined. */

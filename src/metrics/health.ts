@@ -8,6 +8,7 @@
  * - ready (readyz): the kernel was brought to the desired state at least once, and the
  *   membership source is in sync (connected). Until then the node is not part of the pod
  *   network yet; when the source is lost it keeps its routes but is no longer up to date.
+ *   An agent without a membership source (a desired state from a file) is ready once converged.
  */
 import type { StatsSnapshot } from './stats';
 
@@ -42,10 +43,16 @@ export function liveness(s: StatsSnapshot, watching: boolean, bounds: HealthBoun
   return { ok: reasons.length === 0, reasons };
 }
 
+/** What readiness asks of an agent: `membership: false` for one without a membership source
+ * (`netlink-agent watch`: a desired state from a file), ready once converged. */
+export interface ReadinessOptions {
+  membership?: boolean;
+}
+
 /** readyz: see the module doc. */
-export function readiness(s: StatsSnapshot): ProbeResult {
+export function readiness(s: StatsSnapshot, o: ReadinessOptions = {}): ProbeResult {
   const reasons: string[] = [];
   if (s.reconcile.firstConverged === undefined) reasons.push('the kernel has not yet been brought to the desired state');
-  if (s.membership.state !== 'connected') reasons.push(s.membership.state === 'unknown' ? 'membership has not been read yet' : 'membership source unreachable: the node list may be stale');
+  if (o.membership !== false && s.membership.state !== 'connected') reasons.push(s.membership.state === 'unknown' ? 'membership has not been read yet' : 'membership source unreachable: the node list may be stale');
   return { ok: reasons.length === 0, reasons };
 }

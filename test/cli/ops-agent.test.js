@@ -215,8 +215,8 @@ kernelDescribe('cli ops: the overlay agent\'s metrics, probes, underlay detectio
       expectRefused(runCli([...base, '--iface', 'wlan[0-9]', '--iface', 'bond.*']), new RegExp(`no device in netns ${ns()} matches --iface wlan\\[0-9\\], bond\\.\\*`));
       expectRefused(runCli([...base, '--iface', 'eth(']), /--iface "eth\(" is neither a device name nor a valid regular expression/);
       expectRefused(runCli([...base, '--iface-can-reach', '203.0.113.9']), new RegExp(`--iface-can-reach 203\\.0\\.113\\.9: there is no route to it in netns ${ns()}`));
-      expectRefused(runCli([...base, '--iface-can-reach', 'host1']), /--iface-can-reach "host1" is not an IPv4 address/);
-      expectRefused(runCli(base), new RegExp(`there is no IPv4 default route in netns ${ns()} to find the underlay by; give --iface or --iface-can-reach`));
+      expectRefused(runCli([...base, '--iface-can-reach', 'host1']), /--iface-can-reach "host1" is not an IP address/);
+      expectRefused(runCli(base), new RegExp(`there is no IPv4 or IPv6 default route in netns ${ns()} to find the underlay by; give --iface or --iface-can-reach`));
       expectRefused(runCli([...base, '--iface', 'eth0', '--underlay-dev', 'eth0']), /give --underlay-dev or --iface\/--iface-can-reach, not both/);
     });
   });
