@@ -582,6 +582,36 @@ static napi_value sock_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* wipeReceive(): zeroes the receive scratch (and the read-ahead slices not being filled), which
+ * still holds the replies drain() copied out: after a reply that carried a secret. */
+static napi_value sock_wipe_receive(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  nlsock_t *s = unwrap(env, info, &argc, NULL);
+  if (!s) return NULL;
+  nla_rx_wipe(&s->rx);
+  if (s->reader) nla_reader_wipe_idle(s->reader);
+  return NULL;
+}
+
+/* receiveScratchIncludes(buffer) -> whether the receive scratch holds those bytes anywhere.
+ * For tests of wipeReceive(): it answers yes or no and copies nothing out. */
+static napi_value sock_scratch_includes(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  nlsock_t *s = unwrap(env, info, &argc, argv);
+  if (!s) return NULL;
+  void *data;
+  size_t size;
+  if (argc < 1 || napi_get_buffer_info(env, argv[0], &data, &size) != napi_ok) {
+    nla_throw_type(env, "receiveScratchIncludes(buffer): buffer must be a Buffer");
+    return NULL;
+  }
+  int found = nla_rx_includes(&s->rx, data, size) || (s->reader && nla_reader_includes(s->reader, data, size));
+  napi_value r;
+  NAPI_CALL(env, napi_get_boolean(env, found, &r));
+  return r;
+}
+
 /* ref(bool): whether an active receive keeps the event loop alive. */
 static napi_value sock_ref(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -631,6 +661,8 @@ napi_value nla_init_socket(napi_env env, napi_value exports) {
       {"stop", NULL, sock_stop, NULL, NULL, NULL, napi_default, NULL},
       {"ref", NULL, sock_ref, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, sock_close, NULL, NULL, NULL, napi_default, NULL},
+      {"wipeReceive", NULL, sock_wipe_receive, NULL, NULL, NULL, napi_default, NULL},
+      {"receiveScratchIncludes", NULL, sock_scratch_includes, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value cls;
   NAPI_CALL(env, napi_define_class(env, "NlSocket", NAPI_AUTO_LENGTH, sock_new, NULL,

@@ -18,8 +18,15 @@ static int ensure_room(nla_rx_t *b, size_t max) {
   size_t want = b->size ? b->size * 2 : SCRATCH_INITIAL;
   if (want > max) want = max;
   if (want < b->used + DATAGRAM_ROOM) return 0;
-  unsigned char *p = realloc(b->data, want);
+  /* Not realloc(): a moved block would be freed with the replies it held (maybe a secret, see
+   * nla_rx_wipe) still in it. Growing is rare: the scratch lives as long as the socket. */
+  unsigned char *p = malloc(want);
   if (!p) return 0;
+  if (b->data) {
+    memcpy(p, b->data, b->used);
+    memset(b->data, 0, b->size);
+    free(b->data);
+  }
   b->data = p;
   b->size = want;
   return 1;
@@ -71,7 +78,16 @@ void nla_rx_read(int fd, nla_rx_t *b, size_t max) {
   }
 }
 
+void nla_rx_wipe(nla_rx_t *b) {
+  if (b->data) memset(b->data, 0, b->size);
+}
+
+int nla_rx_includes(const nla_rx_t *b, const void *needle, size_t len) {
+  return b->data && len && memmem(b->data, b->size, needle, len) != NULL;
+}
+
 void nla_rx_free(nla_rx_t *b) {
+  nla_rx_wipe(b);
   free(b->data);
   free(b->meta);
   memset(b, 0, sizeof *b);
@@ -156,6 +172,20 @@ nla_rx_t *nla_reader_take(nla_reader_t *r) {
   r->kicked = r->done = 0;
   pthread_mutex_unlock(&r->mu);
   return b;
+}
+
+void nla_reader_wipe_idle(nla_reader_t *r) {
+  pthread_mutex_lock(&r->mu);
+  nla_rx_wipe(&r->bufs[r->next ^ 1]); /* the one taken last */
+  if (!r->kicked) nla_rx_wipe(&r->bufs[r->next]); /* not being filled */
+  pthread_mutex_unlock(&r->mu);
+}
+
+int nla_reader_includes(nla_reader_t *r, const void *needle, size_t len) {
+  pthread_mutex_lock(&r->mu);
+  int found = nla_rx_includes(&r->bufs[r->next ^ 1], needle, len) || (!r->kicked && nla_rx_includes(&r->bufs[r->next], needle, len));
+  pthread_mutex_unlock(&r->mu);
+  return found;
 }
 
 void nla_reader_stop(nla_reader_t *r) {

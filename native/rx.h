@@ -29,6 +29,11 @@ typedef struct {
 
 /* Reads every ready datagram into b, up to about max bytes (at least 256 KiB). */
 void nla_rx_read(int fd, nla_rx_t *b, size_t max);
+/* Zeroes the whole scratch (replies may have held a secret: a WireGuard private key). */
+void nla_rx_wipe(nla_rx_t *b);
+/* Whether the scratch holds `needle` anywhere (for tests of nla_rx_wipe). */
+int nla_rx_includes(const nla_rx_t *b, const void *needle, size_t len);
+/* Zeroes the scratch (it is freed zeroed, and zeroed when it grows). */
 void nla_rx_free(nla_rx_t *b);
 
 typedef struct nla_reader nla_reader_t;
@@ -41,6 +46,10 @@ void nla_reader_kick(nla_reader_t *r, size_t max);
 int nla_reader_pending(nla_reader_t *r);
 /* Waits for the kicked slice and returns it; it stays valid until the next take. */
 nla_rx_t *nla_reader_take(nla_reader_t *r);
+/* Zeroes the slices not being filled now (nla_rx_wipe). */
+void nla_reader_wipe_idle(nla_reader_t *r);
+/* nla_rx_includes over the slices not being filled now. */
+int nla_reader_includes(nla_reader_t *r, const void *needle, size_t len);
 /* Stops the thread (a read in progress is finished first). Frees r. */
 void nla_reader_stop(nla_reader_t *r);
 

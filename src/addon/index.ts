@@ -48,6 +48,11 @@ export interface NativeSocket {
   ref(on: boolean): void;
   /** Stops polling and closes the descriptor. */
   close(): void;
+  /** Zeroes the receive scratch drain() and the poll read into (it keeps the last replies after
+   * copying them out): after replies that carried a secret. Optional for stand-ins. */
+  wipeReceive?(): void;
+  /** Whether the receive scratch holds these bytes anywhere (copies nothing out): for tests of wipeReceive(). */
+  receiveScratchIncludes?(needle: Buffer): boolean;
 }
 
 /**

@@ -77,8 +77,13 @@ export interface RequestOptions {
   what?: string;
   /** Timeout for this call, ms; then NetlinkTimeoutError. Default: the socket's timeoutMs. */
   timeoutMs?: number;
-  /** The request carries a secret (a WireGuard private key): the socket's reused buffer is
-   * zeroed as soon as it is sent, so the bytes do not linger there until the next request. */
+  /**
+   * The request or its replies carry a secret (a WireGuard private key): the socket's reused
+   * send buffer is zeroed as soon as it is sent, and every reply is zeroed once handled, in the
+   * copy JavaScript got and in the addon's receive scratch, so the bytes do not linger until
+   * they happen to be overwritten. A dump's parse must copy what it keeps (the reply it reads
+   * is zeroed when it returns); a request's replies other than its ack are the caller's.
+   */
   secret?: boolean;
 }
 
@@ -143,6 +148,7 @@ interface Pending {
   parse?: (m: MessageView) => unknown;
   results: unknown[];
   interrupted: boolean;
+  secret: boolean;
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
   timer?: NodeJS.Timeout;
@@ -221,6 +227,11 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   private readonly sock: NativeSocket;
   private readonly writer = new MessageWriter(64 * 1024);
   private readonly pending = new Map<number, Pending>();
+  /** Sequence numbers of secret requests whose last reply has not come yet: whether each is a
+   * dump. Their replies are zeroed even after the request timed out or its parse failed. */
+  private readonly secretSeqs = new Map<number, boolean>();
+  /** A secret reply was handled in this receive batch: the addon's scratch is wiped after it. */
+  private wipeAfterBatch = false;
   private readonly batches: ActiveBatch[] = [];
   private seq = 1;
   private closed = false;
@@ -396,7 +407,9 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       w.buf.writeUInt16LE(flags, 6);
       w.buf.writeUInt32LE(seq, 8);
       w.buf.writeUInt32LE(this.portId, 12);
-      const p: Pending = { what, dump, replies: [], parse, results: [], interrupted: false, resolve, reject };
+      const secret = opts.secret === true;
+      const p: Pending = { what, dump, replies: [], parse, results: [], interrupted: false, secret, resolve, reject };
+      if (secret) this.secretSeqs.set(seq, dump);
       const ms = opts.timeoutMs ?? this.timeoutMs;
       p.timer = setTimeout(() => {
         if (this.pending.get(seq) === p) {
@@ -656,6 +669,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
         }
       }
     }
+    if (this.wipeAfterBatch) {
+      this.wipeAfterBatch = false;
+      this.sock.wipeReceive?.();
+    }
     if (errno === ENOBUFS) this.onOverflow();
     else if (errno) this.emit('error', Object.assign(new Error(`netlink receive failed: errno ${errno}`), { errno }));
   }
@@ -663,6 +680,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   private onMessage(m: MessageView): void {
     if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) return;
     const mine = m.pid === this.portId;
+    if (mine && this.secretSeqs.size !== 0 && this.secretSeqs.has(m.seq)) return this.onSecretReply(m);
     const p = mine ? this.pending.get(m.seq) : undefined;
     if (p) return this.onReply(p, m);
     if (mine && this.batches.length) {
@@ -672,6 +690,23 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       }
     }
     this.emit('message', m);
+  }
+
+  /**
+   * A reply to a secret request: handled as any reply (or dropped when its request is gone),
+   * then its bytes zeroed, except a request's non-ack replies, which its caller reads later.
+   */
+  private onSecretReply(m: MessageView): void {
+    const dump = this.secretSeqs.get(m.seq)!;
+    const p = this.pending.get(m.seq);
+    const last = m.type === NLMSG_DONE || (m.type === NLMSG_ERROR && (!dump || (m.end - m.payload >= 4 && m.buf.readInt32LE(m.payload) !== 0)));
+    try {
+      if (p) this.onReply(p, m);
+    } finally {
+      if (!(p && !dump && m.type !== NLMSG_ERROR)) m.buf.fill(0, m.start, m.end);
+      this.wipeAfterBatch = true;
+      if (last) this.secretSeqs.delete(m.seq);
+    }
   }
 
   private onReply(p: Pending, m: MessageView): void {
@@ -783,7 +818,8 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.sock.close();
+    this.sock.close(); // the addon frees its receive scratch zeroed
+    this.secretSeqs.clear();
     for (const [seq, p] of this.pending) this.finish(p, seq, new NetlinkClosedError(p.what));
     for (const b of this.batches) this.failChunks(b, 0, new NetlinkClosedError(b.what));
     this.removeAllListeners();

@@ -93,7 +93,9 @@ export class WireGuard {
     const what = `wireguard.get ${deviceText(ref)}`;
     checkRef(ref, what);
     const parts = await this.genl
-      .dump<WgDevicePart>(WG_GENL_NAME, (w, fam) => encodeWgGetDevice(w, fam.id, ref), parseWgDeviceMessage, { what })
+      // secret: the replies hold the private key; each is zeroed once parsed (the parse copies
+      // what it keeps), as is the addon's receive scratch.
+      .dump<WgDevicePart>(WG_GENL_NAME, (w, fam) => encodeWgGetDevice(w, fam.id, ref), parseWgDeviceMessage, { what, secret: true })
       .catch((e) => {
         throw notWireGuard(e, ref, what);
       });

@@ -50,7 +50,15 @@ function checkBytes(bytes: Uint8Array, what: string): Buffer {
   if (!(bytes instanceof Uint8Array) || bytes.length !== WG_KEY_LEN) {
     throw new TypeError(`${what}: a WireGuard key is ${WG_KEY_LEN} bytes, got ${bytes instanceof Uint8Array ? `${bytes.length} bytes` : typeof bytes}`);
   }
-  return Buffer.from(bytes);
+  return ownCopy(bytes);
+}
+
+/** A copy in memory of its own: Buffer.from() may place small copies in a pool slab shared
+ * with unrelated buffers, which would keep a secret reachable for as long as any of them. */
+function ownCopy(bytes: Uint8Array): Buffer {
+  const b = Buffer.alloc(WG_KEY_LEN);
+  b.set(bytes);
+  return b;
 }
 
 function parseText(text: unknown, field: string, what: string): Buffer {
@@ -60,7 +68,10 @@ function parseText(text: unknown, field: string, what: string): Buffer {
     p.add(field, problem);
     p.throwIfAny(what);
   }
-  return Buffer.from(text as string, 'base64');
+  const pooled = Buffer.from(text as string, 'base64');
+  const own = ownCopy(pooled);
+  pooled.fill(0);
+  return own;
 }
 
 /** What the three kinds of key share: 32 bytes and constant-time comparison. */
