@@ -15,7 +15,7 @@ export {
   GenlSocket,
   GenlFamilyNotFoundError,
 } from './wire';
-export type { NetlinkSocketOptions, RequestOptions, DumpOptions, BatchOptions, MessageView, GenlSocketOptions, GenlFamily, GenlEncode } from './wire';
+export type { NetlinkSocketOptions, RequestOptions, DumpOptions, BatchOptions, MessageView, GenlSocketOptions, GenlRequestOptions, GenlFamily, GenlEncode } from './wire';
 export * from './rtnl';
 export * from './genl';
 export * from './netns';

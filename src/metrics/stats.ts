@@ -22,6 +22,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Membership } from '../membership/types';
 import type { Reconciler } from '../reconcile/reconciler';
 import type { ApplyResult, CycleReason, WatchCycle } from '../reconcile/types';
+import type { GenlSocket } from '../wire/genl';
 import type { NetlinkSocket } from '../wire/socket';
 
 /** How many ops of one kind and action were applied and failed. */
@@ -125,6 +126,8 @@ export class AgentStats extends EventEmitter<AgentStatsEvents> {
   private nodes = 0;
   private skipped = 0;
   private readonly sockets = new Set<NetlinkSocket>();
+  /** Rtnl handles whose generic netlink socket (WireGuard's requests) is summed too, once opened. */
+  private readonly genlSources = new Set<{ genlIfOpen(): GenlSocket | undefined }>();
 
   /** `now` is for tests (default Date.now). */
   constructor(options: { now?: () => number } = {}) {
@@ -202,11 +205,17 @@ export class AgentStats extends EventEmitter<AgentStatsEvents> {
     };
   }
 
-  /** Adds a netlink socket (or an Rtnl's) whose counters the snapshots sum. */
-  observeNetlink(source: NetlinkSocket | { socket: NetlinkSocket }): () => void {
+  /** Adds a netlink socket (or an Rtnl's: its socket, and its generic netlink socket once
+   * genl() opened it) whose counters the snapshots sum. */
+  observeNetlink(source: NetlinkSocket | { socket: NetlinkSocket; genlIfOpen?(): GenlSocket | undefined }): () => void {
     const s = 'socket' in source ? source.socket : source;
     this.sockets.add(s);
-    return () => this.sockets.delete(s);
+    const g = 'genlIfOpen' in source && typeof source.genlIfOpen === 'function' ? (source as { genlIfOpen(): GenlSocket | undefined }) : undefined;
+    if (g) this.genlSources.add(g);
+    return () => {
+      this.sockets.delete(s);
+      if (g) this.genlSources.delete(g);
+    };
   }
 
   private op(kind: string, action: string): OpCount {
@@ -241,6 +250,16 @@ export class AgentStats extends EventEmitter<AgentStatsEvents> {
       for (const [code, n] of s.errorsByCode) errors[code] = (errors[code] ?? 0) + n;
       dumps += s.dumpsCompleted;
       dumpObjects += s.dumpObjects;
+    }
+    for (const source of this.genlSources) {
+      const g = source.genlIfOpen();
+      if (!g) continue;
+      // Generic netlink message types are family ids, not RTM_*: the socket classifies its own.
+      readRequests += g.readRequests;
+      modifyingRequests += g.modifyingRequests;
+      for (const [code, n] of g.socket.errorsByCode) errors[code] = (errors[code] ?? 0) + n;
+      dumps += g.socket.dumpsCompleted;
+      dumpObjects += g.socket.dumpObjects;
     }
     return {
       at: this.now(),

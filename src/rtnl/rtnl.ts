@@ -1,4 +1,5 @@
 import { NetlinkClosedError } from '../wire/errors';
+import { GenlSocket } from '../wire/genl';
 import { NetlinkSocket, type NetlinkSocketOptions } from '../wire/socket';
 import type { RtnlContext } from './context';
 import { Addresses } from './address';
@@ -57,6 +58,7 @@ export class Rtnl {
   readonly devices: DeviceResolver;
   private readonly ctx: RtnlContext;
   private readonly monitors = new Set<Monitor>();
+  private genlSocket: GenlSocket | undefined;
 
   private constructor(
     readonly socket: NetlinkSocket,
@@ -117,9 +119,32 @@ export class Rtnl {
     return m;
   }
 
-  /** Requests sent so far that change state (NEW/DEL/SET), as opposed to reads (GET). */
+  /**
+   * A generic netlink socket in this handle's namespace, for families such as WireGuard
+   * (WireGuard.on(nl.genl())): opened on first use with this handle's socket options, kept
+   * (its family ids cached) and closed with the handle. Throws NetlinkClosedError after
+   * close(), Error on an in-memory kernel (it has no generic netlink), a Node-style error when
+   * the socket cannot open.
+   */
+  genl(): GenlSocket {
+    if (this.socket.isClosed) throw new NetlinkClosedError('genl');
+    if (!this.genlSocket) {
+      const { netns: _netns, kernel, ...rest } = this.options;
+      if (kernel !== undefined) throw new Error('genl: generic netlink needs the real kernel; this Rtnl works on an in-memory kernel');
+      this.genlSocket = GenlSocket.open({ ...rest, netnsPath: this.ctx.netnsPath });
+    }
+    return this.genlSocket;
+  }
+
+  /** The generic netlink socket genl() opened, if it did (for counters: opens nothing). */
+  genlIfOpen(): GenlSocket | undefined {
+    return this.genlSocket;
+  }
+
+  /** Requests sent so far that change state (NEW/DEL/SET, and generic netlink requests such as
+   * WireGuard's SET_DEVICE on genl()), as opposed to reads (GET, dumps). */
   modifyingRequests(): number {
-    let n = 0;
+    let n = this.genlSocket?.modifyingRequests ?? 0;
     const t = this.socket.sentByType;
     for (let type = 16; type < t.length; type++) if ((type & 3) !== 2) n += t[type];
     return n;
@@ -128,6 +153,7 @@ export class Rtnl {
   /** Closes the socket and every monitor made from this handle; pending requests reject with NetlinkClosedError. */
   close(): void {
     for (const m of [...this.monitors]) m.close();
+    this.genlSocket?.close();
     this.socket.close();
   }
 

@@ -31,6 +31,12 @@ export interface GenlSocketOptions extends Omit<NetlinkSocketOptions, 'protocol'
   followFamilies?: boolean;
 }
 
+/** Options of GenlSocket.request(). */
+export interface GenlRequestOptions extends RequestOptions {
+  /** The request only reads (a family's GET of one object, not a dump): counted in readRequests, not modifyingRequests. */
+  readOnly?: boolean;
+}
+
 /** Writes one complete generic netlink message for `family` (use beginGenl(w, family.id, ...)). */
 export type GenlEncode = (w: MessageWriter, family: GenlFamily) => void;
 
@@ -106,6 +112,14 @@ export class GenlSocket extends EventEmitter<GenlSocketEvents> {
   readonly socket: NetlinkSocket;
   private readonly families = new Map<string, Promise<GenlFamily>>();
   private readonly sentPerFamily = new Map<string, number>();
+  /**
+   * Requests sent to families (retries included; the controller lookups behind family() are
+   * not counted): reads are dumps and requests marked readOnly, every other request changes
+   * state (generic netlink has no GET/SET in its header: a family's commands say which). The
+   * reconciler and the agent's metrics add modifyingRequests to rtnetlink's NEW/DEL/SET.
+   */
+  readRequests = 0;
+  modifyingRequests = 0;
 
   private constructor(socket: NetlinkSocket, follow: boolean) {
     super();
@@ -201,9 +215,11 @@ export class GenlSocket extends EventEmitter<GenlSocketEvents> {
     return this.family(name);
   }
 
-  private counted(fam: GenlFamily, encode: GenlEncode): (w: MessageWriter) => void {
+  private counted(fam: GenlFamily, encode: GenlEncode, modifying: boolean): (w: MessageWriter) => void {
     return (w) => {
       this.sentPerFamily.set(fam.name, (this.sentPerFamily.get(fam.name) ?? 0) + 1);
+      if (modifying) this.modifyingRequests++;
+      else this.readRequests++;
       encode(w, fam);
     };
   }
@@ -228,10 +244,12 @@ export class GenlSocket extends EventEmitter<GenlSocketEvents> {
    * Sends one request to a family (NLM_F_REQUEST | NLM_F_ACK are added) and resolves with the
    * messages that came back before the acknowledgement. encode gets the resolved family for
    * its id. Rejects with NetlinkError when the kernel refuses (EPERM explained as a missing
-   * CAP_NET_ADMIN), GenlFamilyNotFoundError when the family is not registered.
+   * CAP_NET_ADMIN), GenlFamilyNotFoundError when the family is not registered. Counted as a
+   * modifying request unless opts.readOnly says it only reads.
    */
-  request(family: string, encode: GenlEncode, opts: RequestOptions = {}): Promise<MessageView[]> {
-    return this.withFamily(family, (fam) => this.socket.request(this.counted(fam, encode), opts));
+  request(family: string, encode: GenlEncode, opts: GenlRequestOptions = {}): Promise<MessageView[]> {
+    const { readOnly, ...rest } = opts;
+    return this.withFamily(family, (fam) => this.socket.request(this.counted(fam, encode, readOnly !== true), rest));
   }
 
   /**
@@ -239,7 +257,7 @@ export class GenlSocket extends EventEmitter<GenlSocketEvents> {
    * skips one); interrupted dumps (NLM_F_DUMP_INTR) are restarted as NetlinkSocket.dump does.
    */
   dump<T>(family: string, encode: GenlEncode, parse: (m: MessageView) => T | undefined, opts: DumpOptions = {}): Promise<T[]> {
-    return this.withFamily(family, (fam) => this.socket.dump(this.counted(fam, encode), parse, opts));
+    return this.withFamily(family, (fam) => this.socket.dump(this.counted(fam, encode, false), parse, opts));
   }
 
   /**
@@ -255,7 +273,7 @@ export class GenlSocket extends EventEmitter<GenlSocketEvents> {
   ): Promise<BatchResult> {
     const fam = await this.family(family);
     const run = (f: GenlFamily, which: number[] | undefined, o: BatchOptions) =>
-      this.socket.batch(which ? which.length : count, (i, w) => this.counted(f, (ww, ff) => encode(which ? which[i] : i, ww, ff))(w), o);
+      this.socket.batch(which ? which.length : count, (i, w) => this.counted(f, (ww, ff) => encode(which ? which[i] : i, ww, ff), true)(w), o);
     const first = await run(fam, undefined, opts);
     const errors = Array.from({ length: count }, (_, i) => explainOrUndefined(first.errors[i]));
     const stale: number[] = [];

@@ -5,7 +5,7 @@
 // the other peer's session (its handshake) alone; peers nobody desires go from owned devices
 // only; a foreign device is a conflict; a removed peer comes back at the next resync.
 const assert = require('node:assert/strict');
-const { Reconciler, PrivateKey, WireGuard } = require('../../dist');
+const { Reconciler, PrivateKey, WireGuard, AgentStats } = require('../../dist');
 const { overlay } = require('../../dist/overlay');
 const { Sandbox, SEED_HOSTS } = require('../../examples/lib/sandbox');
 const { kernelDescribe } = require('../support/kernel');
@@ -24,6 +24,7 @@ kernelDescribe(title, function () {
   let sandbox;
   let keys;
   let recs;
+  let nls;
 
   before(function () {
     if (!HAS_WIREGUARD) this.skip();
@@ -37,8 +38,12 @@ kernelDescribe(title, function () {
     keys = HOSTS.map(() => PrivateKey.generate());
     sandbox = new Sandbox({ prefix: `nla-wgk${process.pid}x${++counter}`, hosts: HOSTS });
     recs = new Map();
+    nls = new Map();
     await sandbox.build();
-    for (const h of HOSTS) recs.set(h.name, new Reconciler(await sandbox.rtnl(sandbox.hostNs(h.name)), { owner: 'wg-test' }));
+    for (const h of HOSTS) {
+      nls.set(h.name, await sandbox.rtnl(sandbox.hostNs(h.name)));
+      recs.set(h.name, new Reconciler(nls.get(h.name), { owner: 'wg-test' }));
+    }
   });
   afterEach(async function () {
     for (const r of recs?.values() ?? []) await r.stop();
@@ -51,6 +56,9 @@ kernelDescribe(title, function () {
       const res = await recs.get(h.name).apply(desiredOf(h.name));
       assert.equal(res.converged, true, JSON.stringify(res.failed.map((f) => `${f.op.key}: ${f.error.message}`)));
       assert.deepEqual(res.plan.ops.filter((o) => o.kind === 'wireguard').map((o) => `${o.target} ${o.action}`), ['device create', 'peer create', 'peer create']);
+      // The device's settings and both peers went as one WG_CMD_SET_DEVICE, counted in requests.
+      assert.equal(nls.get(h.name).genlIfOpen().modifyingRequests, 1);
+      assert.ok(res.requests >= 2, `requests ${res.requests}: the links and routes, and the SET`);
     }
     for (const [i, h] of HOSTS.entries()) {
       const dump = wgShowDump(sandbox.hostNs(h.name), DEV);
@@ -81,9 +89,20 @@ kernelDescribe(title, function () {
     // host2's peer gets one more allowed prefix.
     const state = desiredOf('host1');
     state.wireguard[0].peers.find((p) => p.publicKey === pub('host2')).allowedIps.push('10.99.2.0/24');
+    const stats = new AgentStats();
+    stats.observeNetlink(nls.get('host1'));
+    const before0 = stats.snapshot().netlink;
     const res = await recs.get('host1').apply(state);
     assert.equal(res.converged, true);
     assert.deepEqual(res.plan.ops.map((o) => [o.kind, o.action, o.key, o.reason]), [['wireguard', 'update', `${DEV} peer ${pub('host2')}`, 'allowedIps 192.168.11.0/24 -> 192.168.11.0/24,10.99.2.0/24']]);
+    // Counted like an rtnetlink request: one SET in ApplyResult.requests and in the agent's
+    // metrics (modifying); the GET_DEVICE dump that observed the device as a read.
+    assert.equal(res.requests, 1, 'the change is one WG_CMD_SET_DEVICE, counted in requests');
+    const after0 = stats.snapshot().netlink;
+    assert.equal(after0.modifyingRequests - before0.modifyingRequests, 1, 'AgentStats counts the SET as modifying');
+    assert.ok(after0.readRequests - before0.readRequests >= 2, 'the link dump and the GET_DEVICE dump are reads');
+    const noop = await recs.get('host1').apply(state);
+    assert.equal(noop.requests, 0, 'a no-op apply sends nothing');
     const after = wgShowDump(h1, DEV).peers;
     assert.deepEqual(after.find((p) => p.publicKey === pub('host2')).allowedIps.sort(), ['10.99.2.0/24', '192.168.11.0/24']);
     const kept = after.find((p) => p.publicKey === pub('host3'));

@@ -70,10 +70,13 @@ function prepareWireGuard(p: Problems, given: readonly unknown[], ctx: PrepareCo
   return { list };
 }
 
-/** A WireGuard handle in the reconciler's namespace, for one read or one apply. */
+/**
+ * A WireGuard handle on the Rtnl's generic netlink socket (opened once, kept with the handle):
+ * its requests count in ApplyResult.requests and the agent's metrics like rtnetlink's.
+ */
 async function openWireGuard(nl: Rtnl): Promise<WireGuard> {
   if (nl.openOptions.kernel !== undefined) throw new Error('wireguard: a WireGuard configuration needs a real kernel (generic netlink); this Rtnl works on an in-memory kernel');
-  return WireGuard.open({ ...(nl.netnsPath !== undefined ? { netns: nl.netnsPath } : {}) });
+  return WireGuard.on(nl.genl());
 }
 
 /** How a desired device stands, and what to read of it. */
