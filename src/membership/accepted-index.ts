@@ -19,6 +19,14 @@ export interface IndexedRecord {
   nets: readonly ParsedPrefix[];
   macs: readonly string[];
   wireguardKey: string | undefined;
+  /** The ips' values and the nets' ranges, computed once per record (screenNodes keeps the
+   * IndexedRecord of an unchanged candidate between screenings). */
+  values?: { ips: bigint[]; nets: Array<[bigint, bigint]> };
+}
+
+function valuesOf(r: IndexedRecord): { ips: bigint[]; nets: Array<[bigint, bigint]> } {
+  r.values ??= { ips: r.ips.map((ip) => addressValue(ip.bytes)), nets: r.nets.map((n) => prefixRange(n)) };
+  return r.values;
 }
 
 /** The first index in sorted `xs` whose value is >= v. */
@@ -73,15 +81,16 @@ export class AcceptedIndex {
   /** Records the accepted record at `position` (accepted records never collide with each other). */
   add(position: number, r: IndexedRecord): void {
     this.byName.set(r.name, position);
-    for (const ip of r.ips) {
+    const values = valuesOf(r);
+    r.ips.forEach((ip, i) => {
       this.byIP.set(ip.text, position);
-      const v = addressValue(ip.bytes);
+      const v = values.ips[i];
       this.sorted(this.ips, ip.family).insert(v, v, position);
-    }
-    for (const net of r.nets) {
-      const [start, end] = prefixRange(net);
+    });
+    r.nets.forEach((net, i) => {
+      const [start, end] = values.nets[i];
       this.sorted(this.nets, net.family).insert(start, end, position);
-    }
+    });
     for (const mac of r.macs) this.byMac.set(mac, position);
     if (r.wireguardKey !== undefined) this.byKey.set(r.wireguardKey, position);
   }
@@ -96,18 +105,20 @@ export class AcceptedIndex {
       if (at !== undefined) out.add(at);
     };
     one(this.byName, r.name);
-    for (const ip of r.ips) {
+    const values = valuesOf(r);
+    r.ips.forEach((ip, i) => {
       one(this.byIP, ip.text);
-      const v = addressValue(ip.bytes);
+      const v = values.ips[i];
       this.nets.get(ip.family)?.meeting(v, v, out);
-    }
-    for (const net of r.nets) {
-      const [start, end] = prefixRange(net);
+    });
+    r.nets.forEach((net, i) => {
+      const [start, end] = values.nets[i];
       this.nets.get(net.family)?.meeting(start, end, out);
       this.ips.get(net.family)?.meeting(start, end, out);
-    }
+    });
     for (const mac of r.macs) one(this.byMac, mac);
     one(this.byKey, r.wireguardKey);
+    if (out.size === 0) return [];
     return [...out].sort((a, b) => a - b);
   }
 }

@@ -2,11 +2,19 @@
  * Cluster membership in etcd: each agent keeps its node record under <prefix>nodes/<name> with
  * a lease (TTL + keepalive), watches the prefix, and reports the validated node list.
  *
- * Level-triggered: a watch event only says "something changed"; the list is always computed
- * from a full read of the prefix (debounced, in pages at one revision), also after every
- * reconnect and on a resync interval, so a partial or replayed stream can never leave a stale
- * list. When etcd cannot be reached the last list stays in force (nothing is emitted), the
- * status says so, and reads are retried with exponential backoff until etcd answers again.
+ * Reads (issue 24), `reads: 'incremental'` (the default): one consistent read of the records,
+ * reservations and name lock (in pages at one revision), then a watch from the next revision
+ * whose events are applied key by key to a copy of them (mirror.ts); each change is screened
+ * again (debounced) without reading anything, and records that did not change are not
+ * validated again (ScreenCache). The copy is read again in full only on start, when the watch
+ * cannot resume (its revision was compacted, the watch was cancelled), when the store turns out
+ * to be another one, on resync(), and when the periodic check (a count of the records and of the
+ * reservations at the copy's revision, every resyncIntervalMs) disagrees with the copy.
+ * `reads: 'full'` is the former design, kept for comparison: a watch event only says "something
+ * changed", and the list is computed from a full read of the prefix (debounced), also after
+ * every reconnect and on the resync interval. Both hand the same list to the agent.
+ * When etcd cannot be reached the last list stays in force (nothing is emitted), the status
+ * says so, and reads are retried with exponential backoff until etcd answers again.
  *
  * Besides its record (<prefix>nodes/<name>, node lease) an agent holds its name
  * (<prefix>lock/<name>, lock lease: one agent per name, see name-lock.ts) and its subnet
@@ -27,12 +35,13 @@ import type * as CockatielModule from 'cockatiel';
 import { EventEmitter } from 'eventemitter3';
 import { checkNodeWireGuard, vtepMacFor, type NodeWireGuard, type OverlayMode } from '../overlay/modes';
 import { Problems, ValidationError } from '../values/problems';
-import { prefixesOverlap } from '../values/prefix';
 import { EtcdAccessError, checkEtcdAccess, etcd3AccessOptions, etcdIdentity, explainEtcdError, redactEndpoint, type EtcdAuthOptions, type EtcdTlsOptions } from './etcd-access';
-import { AllocationError, claimSubnets, readAllocSnapshot, releaseSubnet, validateClaims, type AllocSnapshot, type ClaimOptions } from './allocate';
+import { AllocationError, allocKeys, claimSubnets, parseAllocKeys, releaseSubnet, validateClaims, type AllocSnapshot, type ClaimOptions } from './allocate';
 import { addressOf, prefixOf } from './cidr';
 import type { IpFamily } from '../values/ip';
-import { readPrefix } from './etcd-range';
+import { prefixEnd, readPrefix } from './etcd-range';
+import { ReservationIndex } from './admit';
+import { MembershipMirror, candidateOf, orderNodeKvs, tooBigCandidate, type MirrorSnapshot } from './mirror';
 import { acquireNameLock, NameTakenError } from './name-lock';
 import { StoreIdentity } from './store-identity';
 import {
@@ -45,6 +54,7 @@ import {
   checkProtectedPrefixes,
   checkVtepMac,
   screenNodes,
+  ScreenCache,
   ScreenedChanges,
   type CandidateRecord,
   type Membership,
@@ -126,7 +136,14 @@ export interface EtcdMembershipOptions {
   reservationTtlSeconds?: number;
   /** Wait this long after a watch event for more before re-reading. Default 100 ms. */
   debounceMs?: number;
-  /** Full re-read even without events. Default 30 s. */
+  /**
+   * How the records are followed: 'incremental' (default) applies the watch's events to a copy
+   * started from one read; 'full' re-reads every record after every event (the former design,
+   * kept for comparison). Both give the same node list.
+   */
+  reads?: 'incremental' | 'full';
+  /** 'full': a full re-read even without events; 'incremental': a check that the copy still
+   * matches the store (counts at its revision). Default 30 s. */
   resyncIntervalMs?: number;
   /** Retry delays after failures: first, doubled up to the max. Default 200 ms / 10 s. */
   minBackoffMs?: number;
@@ -275,6 +292,7 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
     }
   }
   checkProtectedPrefixes(p, o.protectedPrefixes);
+  if (o.reads !== undefined && o.reads !== 'incremental' && o.reads !== 'full') p.add('reads', `must be "incremental" or "full", got ${JSON.stringify(o.reads)}`);
   if (o.allocation) {
     try {
       validateClaims(claimFields(s, o.allocation));
@@ -335,6 +353,13 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private lockLease: Lease | undefined;
   private readonly store = new StoreIdentity();
   private watcher: Watcher | undefined;
+  /** 'incremental': the copy of the store the list is computed from; undefined until read (again). */
+  private mirror: MembershipMirror | undefined;
+  private readonly screenCache = new ScreenCache();
+  /** When the copy was last checked against the store (or read). */
+  private lastCheck = 0;
+  /** The reservations of the last screening, indexed. */
+  private reservations: { alloc: AllocSnapshot; index: ReservationIndex } | undefined;
   private list: NodeRecord[] = [];
   private readonly changes = new ScreenedChanges({
     warning: (w) => this.emit('warning', w),
@@ -375,6 +400,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       reservationTtlSeconds: options.reservationTtlSeconds ?? 86400,
       debounceMs: options.debounceMs ?? 100,
       resyncIntervalMs: options.resyncIntervalMs ?? 30000,
+      reads: options.reads ?? 'incremental',
       minBackoffMs: options.minBackoffMs ?? 200,
       maxBackoffMs: options.maxBackoffMs ?? 10000,
       callTimeoutMs: options.callTimeoutMs ?? 5000,
@@ -440,8 +466,9 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     });
   }
 
-  /** Re-reads everything now (as after a watch event), e.g. on SIGHUP. */
+  /** Re-reads everything now, e.g. on SIGHUP. */
   resync(): void {
+    if (this.o.reads === 'incremental' && this.mirror) this.replaceWatcher();
     if (!this.retrying) this.schedule(0);
   }
 
@@ -675,44 +702,70 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   private ensureWatcher(): void {
     if (this.watcher) return;
-    const builder = this.client.watch().prefix(this.nodesPrefix);
+    const incremental = this.o.reads === 'incremental';
+    // Incremental: the watch starts where the read the copy was made from ends (it is made
+    // after that read); it watches the whole root, since reservations and the name lock count too.
+    const mirror = this.mirror;
+    if (incremental && !mirror) return;
+    const builder = incremental ? this.client.watch().prefix(this.prefix).startRevision(String(mirror!.revision + 1n)) : this.client.watch().prefix(this.nodesPrefix);
     // Large revisions (big values) come in fragments rather than as one response beyond the
     // client's message limit. The builder has no setter for it; its request is sent as is.
     const request = (builder as unknown as { request?: { fragment?: boolean } }).request;
     if (request && typeof request === 'object') request.fragment = true;
     const w = builder.watcher();
     this.watcher = w;
-    w.on('put', () => this.schedule(this.o.debounceMs));
-    w.on('delete', () => this.schedule(this.o.debounceMs));
-    // After a reconnect the stream may have missed events: re-read everything.
-    w.on('connected', () => {
+    if (mirror) {
+      const apply = (type: 'put' | 'delete') => (kv: IKeyValue) => {
+        if (this.watcher !== w || this.mirror !== mirror) return;
+        if (mirror.apply({ type, kv })) this.schedule(this.o.debounceMs);
+      };
+      w.on('put', apply('put'));
+      w.on('delete', apply('delete'));
+    } else {
+      w.on('put', () => this.schedule(this.o.debounceMs));
+      w.on('delete', () => this.schedule(this.o.debounceMs));
+    }
+    w.on('connected', (res?: { header?: IResponseHeader }) => {
       if (this.watchDown) this.reconnectedAt = Date.now();
       this.watchDown = false;
+      // A store that lost its data answers a resumed watch with a lower revision: register again.
+      if (mirror) this.noticeStore(res?.header);
+      // Full reads: after a reconnect the stream may have missed events, re-read everything.
+      // Incremental: the watch resumed where it stopped (or was cancelled, see 'error').
       this.schedule(0);
     });
     w.on('disconnected', () => {
-      // Resume at the store's current revision, not after the last one seen: everything is
-      // re-read on reconnect anyway, and a store that lost its data would otherwise hold the
-      // watch until it reaches the old revision again (and a backlog of big values would come
-      // as one response larger than the client accepts).
-      delete (w.request as { start_revision?: unknown }).start_revision;
+      if (mirror) {
+        // Resume after the last revision applied: etcd replays what was missed, or cancels the
+        // watch when that revision is compacted (then everything is read again).
+        (w.request as { start_revision?: unknown }).start_revision = String(mirror.revision + 1n);
+      } else {
+        // Resume at the store's current revision, not after the last one seen: everything is
+        // re-read on reconnect anyway, and a store that lost its data would otherwise hold the
+        // watch until it reaches the old revision again (and a backlog of big values would come
+        // as one response larger than the client accepts).
+        delete (w.request as { start_revision?: unknown }).start_revision;
+      }
       this.watchDown = true;
       if (!this.retrying) this.schedule(0); // find out (and report) whether etcd is reachable
     });
     w.on('error', (err: Error) => {
-      // The watch was cancelled by etcd (e.g. compaction): start a new one and re-read.
+      // The watch was cancelled by etcd (e.g. its revision was compacted): start a new one and
+      // re-read (incremental: the new watch starts after the new read).
       if (this.watcher === w) this.watcher = undefined;
       w.removeAllListeners();
       w.on('error', () => undefined);
       void w.cancel().catch(() => undefined);
       if (this.stopped) return;
       this.emit('warning', `etcd watch ended (${err.message}); watching again`);
+      if (mirror && this.mirror === mirror) this.mirror = undefined;
       this.ensureWatcher();
       this.schedule(0);
     });
   }
 
-  private replaceWatcher(): void {
+  /** Cancels the watch and starts another (incremental: after the next full read). */
+  private replaceWatcher(keepMirror = false): void {
     const w = this.watcher;
     this.watcher = undefined;
     if (w) {
@@ -720,49 +773,128 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       w.on('error', () => undefined);
       void w.cancel().catch(() => undefined);
     }
+    if (!keepMirror) this.mirror = undefined;
     if (!this.stopped) this.ensureWatcher();
   }
 
   /** Reads the records, the reservations and the name lock, all at one revision. */
-  private async readState(): Promise<{ kvs: IKeyValue[]; tooBig: string[]; alloc: AllocSnapshot; lock: IKeyValue | undefined; header: IResponseHeader }> {
+  private async readState(): Promise<MirrorSnapshot> {
     const nodes = await this.doing(`reading ${this.nodesPrefix}`, () => readPrefix(this.client, this.nodesPrefix));
     const revision = nodes.header.revision;
     const [alloc, lock] = await Promise.all([
-      readAllocSnapshot(this.client, this.prefix, revision),
+      readPrefix(this.client, allocKeys(this.prefix).prefix, { revision }),
       this.client.get(this.lockKey).revision(revision).exec(),
     ]);
-    return { kvs: nodes.kvs, tooBig: nodes.tooBig, alloc, lock: lock.kvs[0], header: nodes.header };
+    return { nodes: nodes.kvs, nodesTooBig: nodes.tooBig, alloc: alloc.kvs, allocTooBig: alloc.tooBig, lock: lock.kvs[0], header: nodes.header };
   }
 
-  /** Reads the prefix, validates, emits 'nodes'/'skipped' on change. */
+  /** Whether our name lock is gone or held under another lease (someone removed or replaced it). */
+  private async lockLost(lock: IKeyValue | undefined): Promise<boolean> {
+    const lockLease = this.lockLease ? await this.lockLease.grant().catch(() => undefined) : undefined;
+    return !lock || String(lock.lease) !== lockLease;
+  }
+
+  /** Computes the list and emits 'nodes'/'skipped' on change (reads: see the module doc). */
   private async refresh(): Promise<void> {
+    const view = this.o.reads === 'full' ? await this.fullView() : await this.incrementalView();
+    await this.screenView(view);
+  }
+
+  /** reads 'full': everything read now. */
+  private async fullView(): Promise<ReadView> {
     let state = await this.readState();
     if (this.noticeStore(state.header)) {
       await this.register();
       state = await this.readState();
     }
     // Someone removed or replaced our name lock: take it again (or learn who has it).
-    const lockLease = this.lockLease ? await this.lockLease.grant().catch(() => undefined) : undefined;
-    if (!state.lock || String(state.lock.lease) !== lockLease) {
+    if (await this.lockLost(state.lock)) {
       this.needRegister = true;
       await this.register();
       state = await this.readState();
     }
-    const kvs = [...state.kvs].sort((a, b) => {
-      const d = BigInt(a.create_revision) - BigInt(b.create_revision);
-      return d < 0n ? -1 : d > 0n ? 1 : 0;
-    });
+    return {
+      entries: orderNodeKvs(state.nodes).map((kv) => ({ kv, candidate: candidateOf(kv, this.nodesPrefix) })),
+      tooBig: state.nodesTooBig,
+      alloc: parseAllocKeys(state.alloc, state.allocTooBig, this.prefix, state.header),
+      revision: String(state.header.revision),
+      cache: false,
+    };
+  }
+
+  /** reads 'incremental': the copy, read in full only when there is none or it fails its check. */
+  private async incrementalView(): Promise<ReadView> {
+    let m = this.mirror;
+    // Checked on the resync interval, and while the watch is down or etcd refused or failed
+    // us (which also finds out whether etcd answers, for the status): while etcd refuses this
+    // agent, events a still open watch delivers change nothing, as a refused read would not.
+    const due = this.watchDown || this.connected === false || Date.now() - this.lastCheck >= this.o.resyncIntervalMs;
+    if (m && due && !(await this.mirrorAgrees(m))) m = undefined;
+    if (!m || this.mirror !== m) m = await this.readMirror();
+    if (await this.lockLost(m.lock)) {
+      this.needRegister = true;
+      await this.register();
+      m = await this.readMirror();
+    }
+    return { entries: m.nodeEntries(), tooBig: m.tooBigNodes(), alloc: m.allocSnapshot(), revision: String(m.revision), cache: true };
+  }
+
+  /** Reads everything into a new copy and watches from the revision after the read. */
+  private async readMirror(): Promise<MembershipMirror> {
+    let state = await this.readState();
+    if (this.noticeStore(state.header)) {
+      await this.register();
+      state = await this.readState();
+    }
+    const m = new MembershipMirror(this.prefix, this.lockKey);
+    m.reset(state);
+    this.mirror = m;
+    this.lastCheck = Date.now();
+    this.replaceWatcher(true);
+    return m;
+  }
+
+  /**
+   * The periodic check of the copy: etcd's count of the records and of the reservation keys at
+   * the copy's revision (two count-only requests, a few bytes each, whatever N) must match the
+   * copy's. False when it does not, or when that revision cannot be read any more (compacted).
+   */
+  private async mirrorAgrees(m: MembershipMirror): Promise<boolean> {
+    const revision = String(m.revision);
+    const count = (prefix: string) => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix)), count_only: true, revision });
+    let counts;
+    try {
+      counts = await Promise.all([count(this.nodesPrefix), count(allocKeys(this.prefix).prefix)]);
+    } catch (e) {
+      if (/compacted|future revision/i.test(asError(e).message)) return false;
+      throw e;
+    }
+    this.lastCheck = Date.now();
+    if (this.noticeStore(counts[0].header)) return false;
+    const want = m.counts();
+    const [nodes, alloc] = counts.map((c) => Number(c.count));
+    if (nodes === want.nodes && alloc === want.alloc) return true;
+    this.emit('warning', `the copy of ${this.prefix} at revision ${revision} has ${want.nodes} records and ${want.alloc} reservation keys, etcd ${nodes} and ${alloc}: reading everything again`);
+    return false;
+  }
+
+  private reservationIndex(alloc: AllocSnapshot): ReservationIndex {
+    if (this.reservations?.alloc !== alloc) this.reservations = { alloc, index: new ReservationIndex(alloc) };
+    return this.reservations.index;
+  }
+
+  /** Screens what was read (or followed), emits 'nodes'/'skipped' on change. */
+  private async screenView(view: ReadView): Promise<void> {
     const self = this.record!;
     const ownKey = this.nodeKey(self.name);
     let ownSeen = false;
     const candidates: CandidateRecord[] = [];
-    const stored = new Map<string, IKeyValue>();
-    for (const kv of kvs) {
-      const key = kv.key.toString();
-      const name = key.slice(this.nodesPrefix.length);
-      if (key === ownKey) {
+    const leases = new Map<CandidateRecord, string>();
+    const ownText = JSON.stringify(self);
+    for (const { kv, candidate } of view.entries) {
+      if (candidate.source === ownKey) {
         ownSeen = true;
-        if (kv.value.toString() !== JSON.stringify(self)) {
+        if (kv.value.toString() !== ownText) {
           this.warnOnce(`someone else wrote this host's record (${self.name}): ${kv.value.toString().slice(0, 200)}`);
           // Publish ours again, but at most once per resync interval: two live agents with
           // the same name must not overwrite each other in a tight loop.
@@ -773,21 +905,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
         }
         continue;
       }
-      stored.set(key, kv);
-      if (kv.value.length > MAX_RECORD_BYTES) {
-        candidates.push({ source: key, value: undefined, expectedName: name, error: `record is ${kv.value.length} bytes, more than ${MAX_RECORD_BYTES}` });
-        continue;
-      }
-      try {
-        candidates.push({ source: key, value: JSON.parse(kv.value.toString()) as unknown, expectedName: name });
-      } catch (e) {
-        candidates.push({ source: key, value: undefined, expectedName: name, error: `not JSON (${(e as Error).message})` });
-      }
+      candidates.push(candidate);
+      leases.set(candidate, String(kv.lease));
     }
-    for (const key of state.tooBig) {
-      if (key === ownKey) continue;
-      candidates.push({ source: key, value: undefined, expectedName: key.slice(this.nodesPrefix.length), error: 'record is too big to read (more than one etcd response may carry)' });
-    }
+    for (const key of view.tooBig) if (key !== ownKey) candidates.push(tooBigCandidate(key, this.nodesPrefix));
     if (!ownSeen) {
       // Our record is gone (lease expired while etcd was away, deleted, overwritten): publish it again.
       this.needRegister = true;
@@ -810,29 +931,15 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
         }, graceLeft + 10);
       }
     }
-    const result = screenNodes(self, candidates, { ...this.screen, admit: (rec, c) => this.admit(rec, stored.get(c.source), state.alloc) });
+    const reservations = this.reservationIndex(view.alloc);
+    const result = screenNodes(self, candidates, {
+      ...this.screen,
+      ...(view.cache ? { cache: this.screenCache } : {}),
+      // A record kept while etcd settles has no lease here: it was admitted before.
+      admit: (rec, c) => reservations.admitCached(c, rec, leases.get(c)),
+    });
     this.changes.publish(result);
-    this.emit('read', { revision: String(state.header.revision) });
-  }
-
-  /**
-   * The store's own rule for a peer's record: an agent's record is attached to a lease, and
-   * its podCIDR is reserved for it (agents reserve before they publish). A record kept while
-   * etcd settles was admitted before (kv undefined).
-   */
-  private admit(rec: NodeRecord, kv: IKeyValue | undefined, alloc: AllocSnapshot): string | undefined {
-    if (!kv) return undefined;
-    if (String(kv.lease) === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
-    for (const cidr of rec.podCIDRs ?? [rec.podCIDR]) {
-      const net = prefixOf(cidr);
-      if (!net) continue;
-      const own = alloc.reservations.find((r) => r.owner === rec.name && r.net.prefix === cidr);
-      if (!own) return `podCIDR ${cidr} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
-      // The allocator never lets reservations overlap; if some do (written by hand), the older wins.
-      const older = alloc.reservations.find((r) => r !== own && r.owner !== rec.name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net));
-      if (older) return `podCIDR ${cidr} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
-    }
-    return undefined;
+    this.emit('read', { revision: view.revision });
   }
 
   private warnOnce(message: string): void {
@@ -892,6 +999,17 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     else lock?.release();
     this.client.close();
   }
+}
+
+/** What one screening works on: the records in screening order, read now or followed. */
+interface ReadView {
+  entries: ReadonlyArray<{ kv: IKeyValue; candidate: CandidateRecord }>;
+  /** Records too big to read. */
+  tooBig: readonly string[];
+  alloc: AllocSnapshot;
+  revision: string;
+  /** Whether the candidates are kept between screenings (then their validation is too). */
+  cache: boolean;
 }
 
 /** Thrown inside registration when the store turned out to be another one: register again. */

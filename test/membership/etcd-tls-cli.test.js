@@ -92,9 +92,13 @@ secureEtcdDescribe('cli: netlink-agent overlay with TLS, client certificates and
     const before = kernelOf(ns());
     await ctx().root.user('host-c').setPassword('pw-rotated-3');
     try {
-      // host-b leaves meanwhile: an agent that could read etcd would remove its route.
-      await ctx().root.delete().key(`${PREFIX}nodes/host-b`);
+      // The agent follows etcd's watch and reads again on its resync interval (30 s) or on
+      // SIGHUP: the read is refused and reported.
+      c.child.kill('SIGHUP');
       await c.waitFor(/membership: etcd .* unreachable: etcd refused the user name or password of etcd user "host-c" \(authentication failed\).*keeping the last known nodes/, 20000);
+      // host-b leaves meanwhile: an agent that could read etcd would remove its route (the
+      // still open watch delivers the deletion; it changes nothing while etcd refuses us).
+      await ctx().root.delete().key(`${PREFIX}nodes/host-b`);
       await sleep(1500);
       assert.equal(kernelOf(ns()), before, 'the kernel is left as it was');
       c.child.kill('SIGTERM');

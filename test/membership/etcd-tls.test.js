@@ -140,26 +140,30 @@ secureEtcdDescribe('membership: EtcdMembership with TLS, client certificates and
     }
   });
 
-  it('a password changed under a running agent: it reports the refusal and keeps its last node list', async function () {
-    const a = member('host-a', { tls: tlsFor('host-a') });
-    const c = member('host-c', { tls: tlsFor('host-a'), auth: { username: 'host-c', password: PASSWORD_C } });
-    await Promise.all([a.start(), c.start()]);
-    await waitFor(() => c.nodes().length === 2, 10000, 'two nodes');
-    const status = collect(c, 'status');
-    const nodes = collect(c, 'nodes');
-    await ctx().root.user('host-c').setPassword('rotated-Pw-5');
-    try {
-      await ctx().root.delete().key(`${PREFIX}nodes/host-a`); // a change c would otherwise see
-      await waitFor(() => status.some((s) => s.state === 'disconnected'), 15000, 'disconnected status');
-      const s = status.find((x) => x.state === 'disconnected');
-      assert.ok(s.error instanceof EtcdAccessError && s.error.problem === 'authentication', String(s.error));
-      await sleep(1000);
-      assert.deepEqual(nodes, [], 'nothing emitted while etcd refuses us');
-      assert.deepEqual(names(c.nodes()), ['host-a', 'host-c'], 'the last list stays');
-    } finally {
-      await ctx().root.user('host-c').setPassword(PASSWORD_C);
-    }
-  });
+  for (const reads of ['full', 'incremental']) {
+    // reads 'full' finds out at the re-read a change triggers; 'incremental' applies the change
+    // the watch already delivers (no read needed) and finds out at its periodic check.
+    it(`a password changed under a running agent (reads ${reads}): it reports the refusal and keeps its last node list`, async function () {
+      const a = member('host-a', { tls: tlsFor('host-a') });
+      const c = member('host-c', { tls: tlsFor('host-a'), auth: { username: 'host-c', password: PASSWORD_C }, reads, ...(reads === 'incremental' ? { resyncIntervalMs: 500 } : {}) });
+      await Promise.all([a.start(), c.start()]);
+      await waitFor(() => c.nodes().length === 2, 10000, 'two nodes');
+      const status = collect(c, 'status');
+      const nodes = collect(c, 'nodes');
+      await ctx().root.user('host-c').setPassword('rotated-Pw-5');
+      try {
+        if (reads === 'full') await ctx().root.delete().key(`${PREFIX}nodes/host-a`); // a change c would otherwise see
+        await waitFor(() => status.some((s) => s.state === 'disconnected'), 15000, 'disconnected status');
+        const s = status.find((x) => x.state === 'disconnected');
+        assert.ok(s.error instanceof EtcdAccessError && s.error.problem === 'authentication', String(s.error));
+        await sleep(1000);
+        assert.deepEqual(nodes, [], 'nothing emitted while etcd refuses us');
+        assert.deepEqual(names(c.nodes()), ['host-a', 'host-c'], 'the last list stays');
+      } finally {
+        await ctx().root.user('host-c').setPassword(PASSWORD_C);
+      }
+    });
+  }
 });
 
 describe('membership: EtcdMembership security options (checked before any connection)', function () {

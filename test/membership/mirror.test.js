@@ -1,0 +1,206 @@
+'use strict';
+// The incremental core of EtcdMembership without etcd (issue 24): a model store with revisions
+// produces watch events; a MembershipMirror follows them (with repeated revisions after a
+// resumed watch, resets after a compaction or a reconnect that cannot resume). At random points
+// the list screened from the mirror (its candidates kept, validation cached) must be IDENTICAL
+// (nodes, skipped with reasons, warnings) to the list screened from a full read of the model at
+// the same revision, the way reads 'full' computes it. ReservationIndex is held to the scan it
+// replaced.
+const assert = require('node:assert/strict');
+const fc = require('fast-check');
+const { screenNodes } = require('../../dist/membership');
+const { ScreenCache } = require('../../dist/membership/types');
+const { MembershipMirror, candidateOf, orderNodeKvs, tooBigCandidate } = require('../../dist/membership/mirror');
+const { ReservationIndex, admitByScan } = require('../../dist/membership/admit');
+const { parseAllocKeys } = require('../../dist/membership/allocate');
+
+const ROOT = '/r/';
+const NODES = `${ROOT}nodes/`;
+const LOCK = `${ROOT}lock/self`;
+const SELF = { name: 'self', nodeIP: '10.0.0.1', podCIDR: '10.250.0.0/24', mode: 'vxlan' };
+
+/** An etcd-like store: revisions, create/mod revisions, leases; every change is an event. */
+class Store {
+  constructor() {
+    this.rev = 1;
+    this.kvs = new Map();
+    this.log = []; // { type, kv } in revision order
+  }
+  txn(ops) {
+    const before = this.log.length;
+    this.rev++;
+    for (const op of ops) {
+      const old = this.kvs.get(op.key);
+      if (op.type === 'delete') {
+        if (!old) continue;
+        this.kvs.delete(op.key);
+        this.log.push({ type: 'delete', kv: { key: Buffer.from(op.key), value: Buffer.alloc(0), create_revision: '0', mod_revision: String(this.rev), version: '0', lease: '0' } });
+      } else {
+        const kv = {
+          key: Buffer.from(op.key),
+          value: Buffer.from(op.value),
+          create_revision: old ? old.create_revision : String(this.rev),
+          mod_revision: String(this.rev),
+          version: String(old ? Number(old.version) + 1 : 1),
+          lease: op.lease ?? '7',
+        };
+        this.kvs.set(op.key, kv);
+        this.log.push({ type: 'put', kv });
+      }
+    }
+    if (this.log.length === before) this.rev--; // etcd: a request that changes nothing keeps the revision
+  }
+  /** Keys under `prefix`, in key order (as a range read). */
+  range(prefix) {
+    return [...this.kvs.values()].filter((kv) => kv.key.toString().startsWith(prefix)).sort((a, b) => Buffer.compare(a.key, b.key));
+  }
+  snapshot() {
+    return { nodes: this.range(NODES), nodesTooBig: [], alloc: this.range(`${ROOT}alloc/`), allocTooBig: [], lock: this.kvs.get(LOCK), header: { revision: String(this.rev), cluster_id: '1', member_id: '1', raft_term: '1' } };
+  }
+}
+
+/** What EtcdMembership.screenView does with a view (own record left out, leases for admit). */
+function screen(view, cache, useScan) {
+  const candidates = [];
+  const leases = new Map();
+  for (const { kv, candidate } of view.entries) {
+    if (candidate.source === `${NODES}self`) continue;
+    candidates.push(candidate);
+    leases.set(candidate, String(kv.lease));
+  }
+  for (const key of view.tooBig) candidates.push(tooBigCandidate(key, NODES));
+  const index = new ReservationIndex(view.alloc);
+  return screenNodes(SELF, candidates, {
+    clusterCIDRs: ['10.0.0.0/8'],
+    ...(cache ? { cache } : {}),
+    admit: (rec, c) => {
+      const got = index.admit(rec, leases.get(c));
+      if (useScan) assert.equal(got, admitByScan(rec, leases.get(c), view.alloc), `admit of ${rec.name}`);
+      return got;
+    },
+  });
+}
+
+function fullView(store) {
+  const s = store.snapshot();
+  return { entries: orderNodeKvs(s.nodes).map((kv) => ({ kv, candidate: candidateOf(kv, NODES) })), tooBig: [], alloc: parseAllocKeys(s.alloc, [], ROOT, s.header) };
+}
+
+const name = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'self');
+const subnet = fc.oneof(
+  fc.integer({ min: 0, max: 5 }).map((i) => `10.20.${i}.0/24`),
+  fc.integer({ min: 0, max: 2 }).map((i) => `10.20.${i * 2}.0/23`),
+  fc.constant('10.250.0.0/24'),
+);
+const record = fc.record({
+  name,
+  nodeIP: fc.integer({ min: 1, max: 6 }).map((i) => `10.0.1.${i}`),
+  podCIDR: subnet,
+  mac: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+  mode: fc.constantFrom('vxlan', 'vxlan', 'host-gw'),
+});
+/** A value as stored: a record (maybe under another name's key), or junk. */
+const stored = fc.oneof(
+  { weight: 6, arbitrary: record.map((r) => ({ key: r.name, value: JSON.stringify({ name: r.name, nodeIP: r.nodeIP, podCIDR: r.podCIDR, mode: r.mode, ...(r.mac ? { vtepMac: `0e:00:00:00:00:0${r.mac}` } : {}) }) })) },
+  { weight: 1, arbitrary: fc.tuple(name, record).map(([k, r]) => ({ key: k, value: JSON.stringify({ name: r.name, nodeIP: r.nodeIP, podCIDR: r.podCIDR }) })) },
+  { weight: 1, arbitrary: name.map((k) => ({ key: k, value: '{"name": broken' })) },
+  { weight: 1, arbitrary: name.map((k) => ({ key: k, value: JSON.stringify({ name: k, nodeIP: 'nope', podCIDR: '10.20.0.0/24' }) })) },
+  { weight: 1, arbitrary: name.map((k) => ({ key: k, value: JSON.stringify({ name: k, nodeIP: '10.0.1.9', podCIDR: '10.20.9.0/24', pad: 'x'.repeat(5000) }) })) },
+);
+const op = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(stored, fc.constantFrom('7', '7', '7', '0')).map(([s, lease]) => ({ kind: 'put', s, lease })) },
+  { weight: 3, arbitrary: name.map((k) => ({ kind: 'delete', k })) },
+  { weight: 3, arbitrary: fc.tuple(name, subnet).map(([k, cidr]) => ({ kind: 'reserve', k, cidr })) },
+  { weight: 2, arbitrary: subnet.map((cidr) => ({ kind: 'unreserve', cidr })) },
+  { weight: 2, arbitrary: fc.tuple(stored, subnet).map(([s, cidr]) => ({ kind: 'join', s, cidr })) },
+  { weight: 1, arbitrary: fc.constantFrom('lock', 'unlock', 'other-lock').map((k) => ({ kind: k })) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'reset' }) }, // compaction / a reconnect that cannot resume
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }).map((back) => ({ kind: 'replay', back })) }, // a resumed watch repeating revisions
+  { weight: 2, arbitrary: fc.constant({ kind: 'check' }) },
+);
+
+function reserveOps(k, cidr) {
+  return [
+    { type: 'put', key: `${ROOT}alloc/subnet/${cidr.replace('/', '-')}`, value: JSON.stringify({ name: k, podCIDR: cidr }) },
+    { type: 'put', key: `${ROOT}alloc/owner/${k}`, value: cidr },
+    { type: 'put', key: `${ROOT}alloc/guard`, value: 'x' },
+  ];
+}
+
+describe('membership: the incremental copy (MembershipMirror) against full reads', function () {
+  it('random puts, deletes, invalid records, reservations, resets and replays: the screened list is identical to a full read at the same revision', function () {
+    let compared = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 60 }), (ops) => {
+        const store = new Store();
+        store.txn([{ type: 'put', key: LOCK, value: 'self', lease: '9' }, { type: 'put', key: `${NODES}self`, value: JSON.stringify(SELF) }]);
+        const mirror = new MembershipMirror(ROOT, LOCK);
+        mirror.reset(store.snapshot());
+        let seen = store.log.length; // events delivered so far
+        const cache = new ScreenCache();
+        const deliver = () => {
+          for (; seen < store.log.length; seen++) mirror.apply(store.log[seen]);
+        };
+        for (const o of ops) {
+          if (o.kind === 'put') store.txn([{ type: 'put', key: `${NODES}${o.s.key}`, value: o.s.value, lease: o.lease }]);
+          else if (o.kind === 'delete') store.txn([{ type: 'delete', key: `${NODES}${o.k}` }]);
+          else if (o.kind === 'reserve') store.txn(reserveOps(o.k, o.cidr));
+          else if (o.kind === 'unreserve') store.txn([{ type: 'delete', key: `${ROOT}alloc/subnet/${o.cidr.replace('/', '-')}` }]);
+          else if (o.kind === 'join') {
+            // An agent's start: reservation, then its record, one revision each.
+            store.txn(reserveOps(o.s.key, o.cidr));
+            store.txn([{ type: 'put', key: `${NODES}${o.s.key}`, value: o.s.value }]);
+          } else if (o.kind === 'lock') store.txn([{ type: 'put', key: LOCK, value: 'self', lease: '9' }]);
+          else if (o.kind === 'unlock') store.txn([{ type: 'delete', key: LOCK }]);
+          else if (o.kind === 'other-lock') store.txn([{ type: 'put', key: `${ROOT}lock/a`, value: 'a' }]);
+          else if (o.kind === 'reset') {
+            deliver();
+            mirror.reset(store.snapshot());
+          } else if (o.kind === 'replay') {
+            deliver();
+            // Everything from a few events back again, as a watch resumed at an older revision.
+            for (let i = Math.max(0, store.log.length - o.back); i < store.log.length; i++) mirror.apply(store.log[i]);
+          }
+          if (o.kind !== 'check') continue;
+          deliver();
+          assert.equal(mirror.revision, BigInt(store.rev));
+          const want = screen(fullView(store), undefined, true);
+          const got = screen({ entries: mirror.nodeEntries(), tooBig: mirror.tooBigNodes(), alloc: mirror.allocSnapshot() }, cache, false);
+          assert.deepEqual(got, want);
+          assert.equal(mirror.lock?.value.toString(), store.kvs.get(LOCK)?.value.toString());
+          assert.deepEqual(mirror.counts(), { nodes: store.range(NODES).length, alloc: store.range(`${ROOT}alloc/`).length });
+          compared++;
+        }
+        // And always at the end.
+        deliver();
+        const want = screen(fullView(store), undefined, true);
+        assert.deepEqual(screen({ entries: mirror.nodeEntries(), tooBig: mirror.tooBigNodes(), alloc: mirror.allocSnapshot() }, cache, false), want);
+        compared++;
+      }),
+      { numRuns: 300 },
+    );
+    assert.ok(compared > 300);
+  });
+
+  it('a record that did not change is not validated again (same candidate object, cached check)', function () {
+    const store = new Store();
+    store.txn([{ type: 'put', key: `${NODES}a`, value: JSON.stringify({ name: 'a', nodeIP: '10.0.1.1', podCIDR: '10.20.0.0/24' }) }]);
+    store.txn([{ type: 'put', key: `${NODES}b`, value: JSON.stringify({ name: 'b', nodeIP: '10.0.1.2', podCIDR: '10.20.1.0/24' }) }]);
+    const mirror = new MembershipMirror(ROOT, LOCK);
+    mirror.reset(store.snapshot());
+    const [a1, b1] = mirror.nodeEntries().map((e) => e.candidate);
+    store.txn([{ type: 'put', key: `${NODES}b`, value: JSON.stringify({ name: 'b', nodeIP: '10.0.1.3', podCIDR: '10.20.1.0/24' }) }]);
+    mirror.apply(store.log[store.log.length - 1]);
+    const [a2, b2] = mirror.nodeEntries().map((e) => e.candidate);
+    assert.equal(a2, a1, 'the unchanged record keeps its candidate');
+    assert.notEqual(b2, b1, 'the changed one gets a new one');
+    assert.equal(b2.value.nodeIP, '10.0.1.3');
+    // Order stays by create revision: b was created after a and stays after it.
+    assert.deepEqual(mirror.nodeEntries().map((e) => e.key), [`${NODES}a`, `${NODES}b`]);
+    // Deleted and created again: now the newest.
+    store.txn([{ type: 'delete', key: `${NODES}a` }]);
+    store.txn([{ type: 'put', key: `${NODES}a`, value: JSON.stringify({ name: 'a', nodeIP: '10.0.1.1', podCIDR: '10.20.0.0/24' }) }]);
+    for (const ev of store.log.slice(-2)) mirror.apply(ev);
+    assert.deepEqual(mirror.nodeEntries().map((e) => e.key), [`${NODES}b`, `${NODES}a`]);
+  });
+});
