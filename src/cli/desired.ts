@@ -9,6 +9,7 @@ import { Reconciler } from '../reconcile/reconciler';
 import type { ApplyResult, DesiredState, Plan, ReconcilerOptions } from '../reconcile/types';
 import { EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, describeError, loggerFor, openRtnl, reloadOnHangup, untilSignal, type CliIO, type CommonOptions } from './common';
 import { readJsonFile } from './json-file';
+import { readDesiredKeyFiles } from './wireguard';
 import type { Logger } from './log';
 import type { MetricsServer } from './metrics-server';
 import { AgentStats } from '../metrics/stats';
@@ -26,10 +27,12 @@ export interface DesiredOptions extends CommonOptions, OwnerIdentityFlags {
 }
 
 /** Reads and parses the desired-state file; throws ValidationError when it is not JSON, or is
- * too big or too deeply nested to be one (checked while reading, before parsing). The
+ * too big or too deeply nested to be one (checked while reading, before parsing), or when a
+ * WireGuard device's privateKeyFile cannot be read as a key (readDesiredKeyFiles). The
  * reconciler validates the content. */
-export function loadDesired(file: string): DesiredState {
-  return readJsonFile(file, { what: 'invalid desired state' }) as DesiredState;
+export async function loadDesired(file: string): Promise<DesiredState> {
+  const what = 'invalid desired state';
+  return readDesiredKeyFiles(readJsonFile(file, { what }) as DesiredState, file, what);
 }
 
 function reconcilerOptions(o: DesiredOptions): ReconcilerOptions {
@@ -47,7 +50,7 @@ export function planToJson(plan: Plan): object {
 
 /** netlink-agent plan: exit 0 (no changes), 2 (changes pending), 1 (error). */
 export async function planCommand(o: DesiredOptions, io: CliIO): Promise<number> {
-  const desired = loadDesired(o.config);
+  const desired = await loadDesired(o.config);
   const nl = await openRtnl(o);
   try {
     const plan = await new Reconciler(nl, reconcilerOptions(o)).plan(desired);
@@ -70,7 +73,7 @@ function resultToJson(r: ApplyResult): object {
 
 /** netlink-agent apply: exit 0 when the kernel is in the desired state afterwards, 1 otherwise. */
 export async function applyCommand(o: DesiredOptions, io: CliIO): Promise<number> {
-  const desired = loadDesired(o.config);
+  const desired = await loadDesired(o.config);
   const nl = await openRtnl(o);
   try {
     const r = await new Reconciler(nl, reconcilerOptions(o)).apply(desired);
@@ -130,7 +133,7 @@ export async function watchCommand(o: DesiredOptions, io: CliIO): Promise<number
   const signal = untilSignal();
   const hangup = reloadOnHangup();
   try {
-    const desired = loadDesired(o.config);
+    const desired = await loadDesired(o.config);
     const nl = await openRtnl(o);
     const id = resolveOwner(o, CONFIG_OWNER);
     const r = new Reconciler(nl, id.reconciler);
@@ -155,13 +158,22 @@ export async function watchCommand(o: DesiredOptions, io: CliIO): Promise<number
       r.watch(desired, o.resyncMs !== undefined ? { resyncIntervalMs: o.resyncMs } : {});
       watching = true;
       log.info('start', `watching${o.netns !== undefined ? ` netns ${o.netns}` : ''} for ${o.config}`, { pid: process.pid, owner: id.owner, protocol: id.protocol });
+      // SIGHUP re-reads the file and the key files it names: a replaced key file reconfigures the device.
+      let reloads = 0;
       hangup.ready(() => {
-        try {
-          r.setDesired(loadDesired(o.config));
-          log.info('config', `SIGHUP: re-read ${o.config}`);
-        } catch (e) {
-          log.error('config', `SIGHUP: ${describeError(e)}; keeping the previous desired state`);
-        }
+        const n = ++reloads; // a later SIGHUP's read wins, whichever finishes first
+        loadDesired(o.config).then(
+          (d) => {
+            if (n !== reloads) return;
+            try {
+              r.setDesired(d);
+              log.info('config', `SIGHUP: re-read ${o.config}`);
+            } catch (e) {
+              log.error('config', `SIGHUP: ${describeError(e)}; keeping the previous desired state`);
+            }
+          },
+          (e: unknown) => log.error('config', `SIGHUP: ${describeError(e)}; keeping the previous desired state`),
+        );
       });
       const sig = await signal.done;
       log.info('stop', `${sig}: stopping; the kernel is left as it is`);

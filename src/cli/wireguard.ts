@@ -3,8 +3,9 @@
  * replaced by --rotate-key. Only public keys are ever logged.
  */
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { KeyFileError, loadOrCreatePrivateKey, rotatePrivateKey } from '../genl/wireguard/keyfile';
+import { dirname, resolve } from 'node:path';
+import { KeyFileError, loadOrCreatePrivateKey, readPrivateKeyFile, rotatePrivateKey } from '../genl/wireguard/keyfile';
+import { Problems } from '../values/problems';
 import type { PrivateKey } from '../genl/wireguard/key';
 import type { Logger } from './log';
 
@@ -31,6 +32,39 @@ export async function rotateWgKey(path: string, log: Logger): Promise<PrivateKey
   const { key, previous } = await rotatePrivateKey(path);
   log.info('wireguard', `rotated the key in ${path}: public key ${previous ? `${previous.toBase64()} -> ` : ''}${key.publicKey().toBase64()}; peers take the new one from membership`);
   return key;
+}
+
+/**
+ * A desired-state file's WireGuard devices may name their key by file, `privateKeyFile`
+ * (absolute, or relative to the desired-state file), instead of holding it as `privateKey`
+ * text: the key stays out of the config (and of argv and logs), in a file kept 0600 as
+ * `wg genkey` users keep theirs (readPrivateKeyFile's checks). Each such entry gets the key
+ * read as a PrivateKey in place of the file name, on every read of the config, so a SIGHUP
+ * after replacing the file reconfigures the device with the new key. Throws ValidationError
+ * naming each entry's field and file (never the key) before anything reaches the kernel.
+ */
+export async function readDesiredKeyFiles<T>(desired: T, configFile: string, what: string): Promise<T> {
+  const list = (desired as { wireguard?: unknown } | null)?.wireguard;
+  if (!Array.isArray(list)) return desired;
+  const p = new Problems();
+  const out = await Promise.all(
+    list.map(async (spec: unknown, i) => {
+      if (spec === null || typeof spec !== 'object' || !('privateKeyFile' in spec)) return spec;
+      const { privateKeyFile: file, ...rest } = spec as { privateKeyFile: unknown } & Record<string, unknown>;
+      const field = `wireguard[${i}].privateKeyFile`;
+      if ('privateKey' in rest) return p.add(field, 'give privateKey or privateKeyFile, not both'), spec;
+      if (typeof file !== 'string' || file.length === 0) return p.add(field, 'expected the path of a file holding the private key (wg genkey > FILE; chmod 600 FILE)'), spec;
+      const path = resolve(dirname(configFile), file);
+      try {
+        return { ...rest, privateKey: await readPrivateKeyFile(path) };
+      } catch (e) {
+        p.add(field, describeKeyError(e) ?? `${path}: ${(e as Error).message}`);
+        return spec;
+      }
+    }),
+  );
+  p.throwIfAny(what);
+  return { ...(desired as object), wireguard: out } as T;
 }
 
 /** A key file problem as one sentence for the start-up error. */
