@@ -43,6 +43,7 @@ export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } fr
 export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator, RouteSpecReader, type SpecFields, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor } from './neighbor';
 export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb } from './fdb';
+export { NeighFacts } from './neigh-facts';
 export {
   Nexthops,
   describeNexthop,

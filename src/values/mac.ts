@@ -40,10 +40,18 @@ export function formatMac(buf: Uint8Array, off: number, len = 6): string {
  * compare in this form.
  */
 export function canonicalMac(s: unknown): string | undefined {
-  if (typeof s !== 'string') return undefined;
-  const b = Buffer.allocUnsafe(6);
-  return parseMacInto(s, b, 0) ? formatMac(b, 0, 6) : undefined;
+  if (typeof s !== 'string' || !parseMacInto(s, scratch, 0)) return undefined;
+  // Most MACs are written canonically already: then the text itself, no new string.
+  let canonical = true;
+  for (let k = 0; k < 17 && canonical; k++) {
+    const c = s.charCodeAt(k);
+    canonical = k % 3 === 2 ? c === 58 : (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+  }
+  return canonical ? s : formatMac(scratch, 0, 6);
 }
+
+/** canonicalMac()'s bytes (it never keeps them past the call). */
+const scratch = new Uint8Array(6);
 
 /**
  * A MAC address ("aa:bb:cc:dd:ee:ff", '-' separators accepted). Returns its canonical form,

@@ -11,6 +11,7 @@
  * replaced, but an entry someone placed there (a permanent neighbour, an address) that differs
  * on a desired key is a conflict, left alone unless adoptConflicts; nothing there is removed.
  */
+import { constants as osConstants } from 'node:os';
 import { NetlinkError } from '../../wire/errors';
 import type { DeviceRef } from '../../rtnl/types';
 import type { KindContext, KindDiff, LinkView } from './kind';
@@ -109,28 +110,155 @@ export async function readOnDevices<A extends KernelEntry>(devices: ReadonlySet<
 }
 
 /**
- * Matches what the kernel has against the desired entries (engine/settle.ts): an equal entry
- * settles its desired position, a different one is kept for the diff; entries on no desired key
- * (or a second on one) are returned as leftovers.
+ * Whether entry kinds settle their steady state on the numbers of their dumps (the default).
+ * Off, they decode every entry and match it by key string: the general path, which the fast
+ * one must agree with exactly (the tests compare the two). Not part of the public API.
  */
+let fastReads = true;
+
+/** Turns the fast reads of entry kinds off or on (tests: the general path as an oracle). */
+export function setFastEntryReads(on: boolean): void {
+  fastReads = on;
+}
+
+/** Whether entry kinds read on the numbers of their dumps. */
+export function fastEntryReads(): boolean {
+  return fastReads;
+}
+
+/**
+ * Matches what the kernel has against the desired entries (engine/settle.ts), one entry at a
+ * time: an equal entry settles its desired position, a different one is kept for the diff;
+ * entries on no desired key (or a second on one) are kept as leftovers. The fast reads settle
+ * the common case on numbers and offer only the rest here, decoded, with the position they
+ * already looked up; so both paths decide every entry by this one rule.
+ */
+export class EntryMatcher<K extends string, S, A extends KernelEntry> {
+  /** Entries on no desired key, or a second one on a key. */
+  left: A[] = [];
+  private at: Map<string, number> | undefined;
+
+  constructor(
+    private readonly desired: PreparedEntries<S, A>,
+    private readonly view: LinkView,
+    private readonly rules: EntryRules<K, S, A>,
+  ) {}
+
+  /** Starts a read (or starts it over): nothing found, nothing left over. */
+  begin(): void {
+    this.desired.marks.begin();
+    this.left = [];
+  }
+
+  /**
+   * One entry the kernel has. pos: the desired position on its key when the caller looked it
+   * up (-1: none); without it, it is looked up here by key string.
+   */
+  offer(a: A, pos?: number): void {
+    const { rules, view } = this;
+    if (!rules.considered(a) || view.vanishing.has(a.index)) return;
+    const i = pos ?? this.position(a);
+    const marks = this.desired.marks;
+    if (i < 0) this.left.push(a);
+    else if (!view.foreign.has(a.index) && rules.differences(this.desired.list[i].spec, a).length === 0) {
+      if (!marks.settle(i)) this.left.push(a);
+    } else if (!marks.take(i, a)) this.left.push(a);
+  }
+
+  private position(a: A): number {
+    if (this.at === undefined) {
+      this.at = new Map();
+      const list = this.desired.list;
+      for (let i = 0; i < list.length; i++) {
+        const index = this.view.index(list[i].dev);
+        if (index !== undefined) this.at.set(`${index} ${list[i].id}`, i);
+      }
+    }
+    return this.at.get(`${a.index} ${this.rules.idOf(a)}`) ?? -1;
+  }
+}
+
+/** The general path: every entry decoded, matched by key string (see EntryMatcher). */
 export function matchEntries<K extends string, S, A extends KernelEntry>(desired: PreparedEntries<S, A>, actual: readonly A[], view: LinkView, rules: EntryRules<K, S, A>): A[] {
-  const { list, marks } = desired;
-  marks.begin();
-  const at = new Map<string, number>();
-  for (let i = 0; i < list.length; i++) {
-    const index = view.index(list[i].dev);
-    if (index !== undefined) at.set(`${index} ${list[i].id}`, i);
+  const m = new EntryMatcher(desired, view, rules);
+  m.begin();
+  for (const a of actual) m.offer(a);
+  return m.left;
+}
+
+/**
+ * The distinct devices desired entries name, each numbered (its slot): typed keys of desired
+ * entries carry the slot, and a read maps each kernel interface index to one.
+ */
+export class DeviceSlots {
+  private readonly refs: DeviceRef[] = [];
+  private readonly slots = new Map<DeviceRef, number>();
+
+  /** The slot of a device reference (a new one for a reference not seen before). */
+  slotOf(ref: DeviceRef): number {
+    let s = this.slots.get(ref);
+    if (s === undefined) {
+      s = this.refs.length;
+      this.refs.push(ref);
+      this.slots.set(ref, s);
+    }
+    return s;
   }
-  const left: A[] = [];
-  for (const a of actual) {
-    if (!rules.considered(a) || view.vanishing.has(a.index)) continue;
-    const i = at.get(`${a.index} ${rules.idOf(a)}`);
-    if (i === undefined) left.push(a);
-    else if (!view.foreign.has(a.index) && rules.differences(list[i].spec, a).length === 0) {
-      if (!marks.settle(i)) left.push(a);
-    } else if (!marks.take(i, a)) left.push(a);
+
+  /**
+   * Interface index -> slot in this view, for the devices that exist; undefined when two
+   * references name one device (a name and its index): then the general path decides, which
+   * matches such entries by key string.
+   */
+  resolve(view: LinkView): Map<number, number> | undefined {
+    const out = new Map<number, number>();
+    for (let s = 0; s < this.refs.length; s++) {
+      const index = view.index(this.refs[s]);
+      if (index === undefined) continue;
+      if (out.has(index)) return undefined;
+      out.set(index, s);
+    }
+    return out;
   }
-  return left;
+}
+
+/** Times a read of several dumps starts over when one is interrupted before giving up. */
+const MAX_READ_RESTARTS = 5;
+
+/**
+ * The fast reads' dumps: one per device (or, with all, one of everything when the devices are
+ * more than a few), begin() called first and whenever a dump restarts. A restart forgets what
+ * earlier devices' dumps settled too, so then every device is read again. A device that went
+ * away since the links were read has no entries when missingOk (the next cycle sees it gone).
+ */
+export async function scanDevices(
+  devices: ReadonlySet<number>,
+  opts: { all: boolean; missingOk: boolean; what: string },
+  begin: () => void,
+  scan: (index: number, onRestart: () => void) => Promise<unknown>,
+): Promise<void> {
+  begin();
+  if (devices.size === 0) return;
+  const list = opts.all && devices.size > PER_DEVICE_DUMPS ? [0] : [...devices];
+  for (let attempt = 0; ; attempt++) {
+    let redo = false;
+    for (let k = 0; k < list.length; k++) {
+      const onRestart = (): void => {
+        begin();
+        if (k > 0) redo = true;
+      };
+      try {
+        await scan(list[k], onRestart);
+      } catch (e) {
+        if (!(opts.missingOk && e instanceof NetlinkError && e.code === 'ENODEV')) throw e;
+      }
+    }
+    if (!redo) return;
+    if (attempt >= MAX_READ_RESTARTS) {
+      throw new NetlinkError(osConstants.errno.EINTR, {}, opts.what, `the read was interrupted by concurrent changes ${attempt + 1} times (NLM_F_DUMP_INTR); giving up`);
+    }
+    begin();
+  }
 }
 
 /** Desired entries against the matched read: ops and conflicts, by the ownership rule above. */
@@ -148,14 +276,14 @@ export function diffEntries<K extends string, S, A extends KernelEntry>(
   for (let i = 0; i < list.length; i++) {
     const d = list[i];
     const status = view.status(d.dev);
-    const key = `${view.name(d.dev)} ${d.label}`;
     const have = marks.actual(i);
+    if (status !== 'foreign' && marks.found(i) && have === undefined) continue; // settled equal by the read
+    const key = `${view.name(d.dev)} ${d.label}`;
     if (status === 'foreign') {
       // Not adopted (an adopted link is owned in this plan): nothing on it is touched.
       conflicts.push({ kind, key, reason: `on ${view.name(d.dev)}, a link another owner holds`, desired: d.spec, actual: have });
       continue;
     }
-    if (marks.found(i) && have === undefined) continue; // settled equal by the read
     if (have === undefined) {
       ops.push({ kind, action: 'create', key, reason: 'missing', desired: d.spec });
       continue;

@@ -8,7 +8,7 @@
  * how the all-zero MAC floods to several VTEPs (head-end replication); `del` with a dst removes
  * exactly that pair, without dst the whole MAC.
  */
-import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_FILTERED, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
 import { NetlinkParseError } from '../../wire/errors';
 import type { MessageView } from '../../wire/reader';
 import type { BatchResult } from '../../wire/socket';
@@ -20,6 +20,7 @@ import type { FdbEntry, FdbFilter, FdbSpec } from '../types';
 import { Problems, describeValue, own } from '../../values/problems';
 import { Links } from '../link';
 import { lookUpNexthops } from '../nexthop';
+import { NeighFacts } from '../neigh-facts';
 import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
 
 export { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
@@ -246,6 +247,51 @@ export class Fdb {
       },
       { what },
     );
+  }
+
+  /**
+   * Like list(), but hands visit the numbers of each entry (one reused NeighFacts, see
+   * neigh-facts.ts) instead of an FdbEntry: the way to compare a big table against a wanted set
+   * cheaply; parseFdbMessage(facts.msg) gives the whole entry of the message being visited.
+   * Filtered in the kernel by device and bridge (with master, entries of other tables are
+   * still visited: compare NDA_MASTER yourself, or use list()). A dump the kernel restarts
+   * (NLM_F_DUMP_INTR) calls onRestart before it starts over. Resolves with the number of
+   * entries visited.
+   */
+  async scan(filter: FdbFilter, visit: (facts: NeighFacts) => void, onRestart?: () => void): Promise<number> {
+    const p = new Problems();
+    FDB_FILTER_FIELDS.check(p, 'filter', filter, 'a filter');
+    p.throwIfAny('fdb.scan');
+    const devRef = own(filter, 'dev') as FdbFilter['dev'];
+    const masterRef = own(filter, 'master') as FdbFilter['master'];
+    let what = 'fdb.scan';
+    if (devRef !== undefined) what += devText(devRef);
+    if (masterRef !== undefined) what += ` master ${masterRef}`;
+    const dev = devRef === undefined ? 0 : await this.ctx.devices.index(devRef, what);
+    const master = masterRef === undefined ? 0 : await this.ctx.devices.index(masterRef, what);
+    const facts = new NeighFacts();
+    let n = 0;
+    let attempts = 0;
+    await this.ctx.socket.dump(
+      (w) => {
+        if (attempts++ > 0) {
+          n = 0;
+          onRestart?.();
+        }
+        encodeFdbDump(w, dev, master);
+      },
+      (m) => {
+        facts.read(m);
+        if (facts.family !== AF_BRIDGE) return undefined;
+        if (dev !== 0 && (m.flags & NLM_F_DUMP_FILTERED) === 0 && facts.ifindex !== dev) return undefined;
+        n++;
+        visit(facts);
+        return undefined;
+      },
+      { what },
+    );
+    facts.msg = undefined;
+    return n;
   }
 
   /** append() for many entries in one pipelined batch. Throws ValidationError naming every bad

@@ -11,9 +11,10 @@ import type { FdbEntry, FdbSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
 import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
 import type { Problems } from '../../../values/problems';
-import { devicesToRead, diffEntries, matchEntries, preparedEntries, type EntryRules, type PreparedEntries, type PreparedEntry } from '../../engine/entries';
+import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import type { KindModule, PrepareContext } from '../../engine/kind';
 import { collect, one } from '../../engine/outcome';
+import { FdbKeys, scanFdb, type PreparedFdb } from './fast';
 import type { FdbConflict, FdbOp } from './types';
 
 function show(v: unknown): string {
@@ -25,6 +26,12 @@ function label(mac: string, dst: string | undefined): string {
   return dst ? `${mac} dst ${dst}` : mac;
 }
 
+/** Whether a MAC (as a spec gives it) is a unicast one: one remote per device. */
+function isUnicast(mac: string): boolean {
+  const m = canonicalMac(mac) ?? mac;
+  return m !== ZERO_MAC && !isMulticastMac(m);
+}
+
 /** The FDB kind's rules for the shared entry logic. */
 export const FDB_RULES: EntryRules<'fdb', FdbSpec, FdbEntry> = {
   kind: 'fdb',
@@ -32,6 +39,8 @@ export const FDB_RULES: EntryRules<'fdb', FdbSpec, FdbEntry> = {
   labelOf: (e) => label(e.mac, e.dst),
   // Static entries in the device's own table; learned ones are the kernel's.
   considered: (e) => e.self && (e.state & (NUD_PERMANENT | NUD_NOARP)) !== 0,
+  // The fast read (fast.ts, FdbKeys.settles) decides these same fields on numbers: a field
+  // compared here must be compared there too (or, as nhid, kept off the fast path there).
   differences(d, e) {
     const out: string[] = [];
     const permanent = d.permanent ?? true;
@@ -49,40 +58,43 @@ function isFdbSpec(p: Problems, path: string, x: unknown): x is FdbSpec {
 }
 
 /** Validates the desired FDB entries: canonical MAC and dst, no key twice, one remote per unicast MAC. */
-function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedEntries<FdbSpec, FdbEntry> {
+function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedFdb {
   const list: PreparedEntry<FdbSpec>[] = [];
-  const seen = new Map<string, string>();
-  const unicast = new Map<string, { dst: string; path: string }>();
+  const paths: string[] = [];
+  const keys = new FdbKeys(given.length);
   given.forEach((spec, i) => {
     const path = `fdb[${i}]`;
     if (!isFdbSpec(p, path, spec)) return;
     const mac = canonicalMac(spec.mac) ?? spec.mac;
-    const dst = spec.dst === undefined ? '' : (parseAddress(p, `${path}.dst`, spec.dst)?.text ?? '');
-    const key = `${spec.dev} ${mac} ${dst}`;
-    const had = seen.get(key);
-    if (had) return p.add(path, `FDB entry ${label(mac, dst)} on ${spec.dev} is already desired at ${had}`);
-    seen.set(key, path);
+    const parsed = spec.dst === undefined ? undefined : parseAddress(p, `${path}.dst`, spec.dst);
+    if (spec.dst !== undefined && parsed === undefined) return; // reported
+    const dst = parsed?.text ?? '';
+    const pos = list.length;
+    keys.keyOf(spec.dev, mac, parsed);
+    const had = keys.find();
+    if (had >= 0) return p.add(path, `FDB entry ${label(mac, dst)} on ${spec.dev} is already desired at ${paths[had]}`);
     // A vxlan device keeps one remote per unicast MAC (it acknowledges a second append without
     // adding it): only the all-zero and multicast MACs take several destinations.
     if (mac !== ZERO_MAC && !isMulticastMac(mac)) {
-      const unicastKey = `${spec.dev} ${mac} ${spec.vlan ?? ''}`;
-      const other = unicast.get(unicastKey);
-      if (other && other.dst !== dst) {
-        return p.add(path, `unicast MAC ${mac} on ${spec.dev} already goes to ${other.dst || '(no dst)'} at ${other.path}: a device keeps one destination per unicast MAC`);
+      const other = keys.firstUnicast(pos, spec.vlan);
+      const otherDst = other === pos ? dst : list[other].id.slice(mac.length + 1);
+      if (otherDst !== dst) {
+        return p.add(path, `unicast MAC ${mac} on ${spec.dev} already goes to ${otherDst || '(no dst)'} at ${paths[other]}: a device keeps one destination per unicast MAC`);
       }
-      unicast.set(unicastKey, { dst, path });
     }
+    keys.record(pos, spec);
+    paths.push(path);
     list.push({ spec, dev: spec.dev, id: `${mac} ${dst}`, label: label(mac, dst) });
     ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
   });
-  return preparedEntries(list);
+  return { ...preparedEntries(list), keys };
 }
 
 /** The types the FDB kind works with. */
 export interface FdbTypes {
   kind: 'fdb';
   field: 'fdb';
-  prepared: PreparedEntries<FdbSpec, FdbEntry>;
+  prepared: PreparedFdb;
   observed: FdbEntry[];
   op: FdbOp;
   conflict: FdbConflict;
@@ -100,15 +112,20 @@ export const fdbKind: KindModule<FdbTypes> = {
     // Owned vxlan devices (their entries are ours) and the devices desired entries are on.
     const devices = devicesToRead(desired.list, view, false);
     for (const i of view.owned) if (!view.vanishing.has(i) && view.byIndex.get(i)?.kind === 'vxlan') devices.add(i);
+    const slots = fastEntryReads() ? desired.keys.devs.resolve(view) : undefined;
+    if (slots !== undefined) return scanFdb(nl, desired, devices, view, slots, FDB_RULES);
     const read: FdbEntry[] = [];
     for (const dev of devices) for (const e of await nl.fdb.list({ dev })) read.push(e);
     return matchEntries(desired, read, view, FDB_RULES);
   },
   diff: (desired, leftovers, view, ctx) => diffEntries(desired, leftovers, view, ctx, FDB_RULES),
   async apply(nl, ops, _ctx, out) {
-    // A missing (mac, dst) is appended (several remotes per MAC are allowed); a changed unicast
-    // entry is replaced; a changed all-zero (flood) entry is removed and appended again,
-    // because replace would rewrite the first remote of the MAC, not this one.
+    // A missing (mac, dst) of the all-zero or a multicast MAC is appended (several remotes per
+    // MAC are allowed); a missing unicast one is a replace, as a device keeps one remote per
+    // unicast MAC and ignores an append when the MAC has one (its old dst, deleted as undesired
+    // in a later stage: which then finds nothing to remove). A changed unicast entry is
+    // replaced; a changed all-zero (flood) entry is removed and appended again, because replace
+    // would rewrite the first remote of the MAC, not this one.
     const added: FdbOp[] = [];
     const addSpecs: FdbSpec[] = [];
     const replaced: FdbOp[] = [];
@@ -116,9 +133,12 @@ export const fdbKind: KindModule<FdbTypes> = {
     const gone: FdbOp[] = [];
     const goneEntries: FdbEntry[] = [];
     for (const op of ops) {
-      if (op.action === 'create') {
+      if (op.action === 'create' && !isUnicast(op.desired.mac)) {
         added.push(op);
         addSpecs.push(op.desired);
+      } else if (op.action === 'create') {
+        replaced.push(op);
+        replaceSpecs.push(op.desired);
       } else if (op.action === 'delete') {
         gone.push(op);
         goneEntries.push(op.actual);

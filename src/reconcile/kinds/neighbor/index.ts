@@ -9,9 +9,10 @@ import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
 import { canonicalMac } from '../../../values/mac';
 import type { Problems } from '../../../values/problems';
-import { devicesToRead, diffEntries, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntries, type PreparedEntry } from '../../engine/entries';
+import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import type { KindModule, PrepareContext } from '../../engine/kind';
 import { collect } from '../../engine/outcome';
+import { NeighborKeys, scanNeighbors, type PreparedNeighbors } from './fast';
 import type { NeighborConflict, NeighborOp } from './types';
 
 /** The neighbour kind's rules for the shared entry logic. */
@@ -20,6 +21,8 @@ export const NEIGHBOR_RULES: EntryRules<'neighbor', NeighborSpec, Neighbor> = {
   idOf: (n) => n.ip,
   labelOf: (n) => n.ip,
   considered: (n) => !n.proxy,
+  // The fast read (fast.ts, NeighborKeys.settles) decides these same fields on numbers: a
+  // field compared here must be compared there too.
   differences(d, n) {
     const out: string[] = [];
     // Most specs spell the MAC as the kernel does: compare canonical text only when they differ.
@@ -41,29 +44,29 @@ function isNeighborSpec(p: Problems, path: string, x: unknown): x is NeighborSpe
 }
 
 /** Validates the desired neighbours: canonical ip, no key twice. */
-function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedEntries<NeighborSpec, Neighbor> {
+function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedNeighbors {
   const list: PreparedEntry<NeighborSpec>[] = [];
-  const seen = new Map<string, string>();
+  const paths: string[] = [];
+  const keys = new NeighborKeys(given.length);
   given.forEach((spec, i) => {
     const path = `neighbors[${i}]`;
     if (!isNeighborSpec(p, path, spec)) return;
     const ip = parseAddress(p, `${path}.ip`, spec.ip);
     if (!ip) return;
-    const key = `${spec.dev} ${ip.text}`;
-    const had = seen.get(key);
-    if (had) return p.add(path, `neighbour ${ip.text} on ${spec.dev} is already desired at ${had}`);
-    seen.set(key, path);
+    const had = keys.add(list.length, spec, ip);
+    if (had >= 0) return p.add(path, `neighbour ${ip.text} on ${spec.dev} is already desired at ${paths[had]}`);
+    paths.push(path);
     list.push({ spec, dev: spec.dev, id: ip.text, label: ip.text });
     ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
   });
-  return preparedEntries(list);
+  return { ...preparedEntries(list), keys };
 }
 
 /** The types the neighbour kind works with. */
 export interface NeighborTypes {
   kind: 'neighbor';
   field: 'neighbors';
-  prepared: PreparedEntries<NeighborSpec, Neighbor>;
+  prepared: PreparedNeighbors;
   observed: Neighbor[];
   op: NeighborOp;
   conflict: NeighborConflict;
@@ -79,6 +82,15 @@ export const neighborKind: KindModule<NeighborTypes> = {
   prepare: prepareNeighbors,
   async observe(nl, desired, view) {
     const devices = devicesToRead(desired.list, view);
+    const slots = fastEntryReads() ? desired.keys.devs.resolve(view) : undefined;
+    if (slots !== undefined) {
+      // A device nobody here owns is read for the desired entries only: one family when they have one.
+      const families = (index: number) => {
+        const slot = slots.get(index);
+        return slot === undefined || view.owned.has(index) ? undefined : desired.keys.familyOf(slot);
+      };
+      return scanNeighbors(nl, desired, devices, families, view, slots, NEIGHBOR_RULES);
+    }
     const read = await readOnDevices(devices, (dev) => nl.neighbors.list({ dev }), () => nl.neighbors.list());
     return matchEntries(desired, read, view, NEIGHBOR_RULES);
   },

@@ -1,0 +1,171 @@
+/**
+ * The FDB kind's steady-state read on numbers, as the neighbour kind's (../neighbor/fast.ts):
+ * each entry of a device's dump is looked up by (device slot, MAC, destination) in a typed
+ * index and compared on numbers (NeighFacts); an equal one settles its desired position
+ * without an FdbEntry being made. Everything else is decoded whole and decided by the general
+ * rule (EntryMatcher.offer with FDB_RULES).
+ *
+ * What settles here must be exactly what FDB_RULES.differences() finds equal (settles(),
+ * fastComparable()). A spec with nhid and an entry with NDA_NH_ID are never settled here: a
+ * comparison of nhid added to differences() is then made by the general path alone. Any other
+ * field added to differences() must be compared in settles() too.
+ */
+import { NTF_SELF, NUD_NOARP, NUD_PERMANENT } from '../../../rtnl/constants';
+import { parseFdbMessage } from '../../../rtnl/fdb';
+import type { NeighFacts } from '../../../rtnl/neigh-facts';
+import type { Rtnl } from '../../../rtnl/rtnl';
+import type { DeviceRef, FdbEntry, FdbSpec } from '../../../rtnl/types';
+import { parseMacInto } from '../../../values/mac';
+import type { ParsedAddress } from '../../../values/address';
+import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
+import type { LinkView } from '../../engine/kind';
+import { WordKeyIndex } from '../../engine/key-index';
+
+/** Words of a key: device slot, MAC (2 + 4 bytes), dst length (0: none), dst in four words. */
+const KEY_WIDTH = 8;
+/** Words of a unicast key: device slot, MAC, vlan (-1: none). */
+const UNICAST_WIDTH = 4;
+
+/**
+ * Whether the fast read can compare a spec. Its fields are FDB_FIELDS' (validation refuses
+ * others): the key (dev, mac, dst), the ones settles() compares as differences() does
+ * (permanent, vni, port), the ones differences() ignores (vlan, self, master), and nhid,
+ * which is left to the general path (with the entries that carry NDA_NH_ID): a comparison of
+ * it added to differences() needs no change here.
+ */
+function fastComparable(spec: FdbSpec): boolean {
+  return spec.nhid === undefined;
+}
+
+/** The desired FDB entries as numbers: positions by (device slot, MAC, dst), and what each wants. */
+export class FdbKeys {
+  /** The devices desired entries name. */
+  readonly devs = new DeviceSlots();
+  /** Positions by key. */
+  readonly index: WordKeyIndex;
+  /** First positions by unicast key (one destination per unicast MAC and vlan on a device). */
+  private readonly unicast: WordKeyIndex;
+  /** 1: compared here; 0: by the general path only. */
+  private readonly fast: Uint8Array;
+  private readonly permanent: Uint8Array;
+  /** NDA_VNI wanted, -1: any. */
+  private readonly vni: Int32Array;
+  /** NDA_PORT wanted, -1: any. */
+  private readonly port: Int32Array;
+  private readonly mac = Buffer.alloc(6);
+
+  constructor(expected: number) {
+    this.index = new WordKeyIndex(KEY_WIDTH, expected);
+    this.unicast = new WordKeyIndex(UNICAST_WIDTH, expected);
+    this.fast = new Uint8Array(expected);
+    this.permanent = new Uint8Array(expected);
+    this.vni = new Int32Array(expected);
+    this.port = new Int32Array(expected);
+  }
+
+  /** Writes the key of (dev, mac, dst) (a validated spec's canonical MAC and parsed dst) for find() and record(). */
+  keyOf(dev: DeviceRef, mac: string, dst: ParsedAddress | undefined): void {
+    if (!parseMacInto(mac, this.mac, 0)) throw new Error(`FDB entry: MAC ${mac} passed validation but does not parse`);
+    const k = this.index.key;
+    k[0] = this.devs.slotOf(dev);
+    k[1] = (this.mac[0] << 8) | this.mac[1];
+    k[2] = this.mac.readInt32BE(2);
+    const b = dst?.bytes;
+    k[3] = b === undefined ? 0 : b.length;
+    k[4] = b === undefined ? 0 : b.readInt32BE(0);
+    k[5] = b !== undefined && b.length === 16 ? b.readInt32BE(4) : 0;
+    k[6] = b !== undefined && b.length === 16 ? b.readInt32BE(8) : 0;
+    k[7] = b !== undefined && b.length === 16 ? b.readInt32BE(12) : 0;
+  }
+
+  /** The position already on the key last written, or -1. */
+  find(): number {
+    return this.index.find();
+  }
+
+  /**
+   * The first position with the unicast key (device, MAC of the key last written, vlan):
+   * pos itself when there is none yet (then pos is recorded as it).
+   */
+  firstUnicast(pos: number, vlan: number | undefined): number {
+    const u = this.unicast.key;
+    const k = this.index.key;
+    u[0] = k[0];
+    u[1] = k[1];
+    u[2] = k[2];
+    u[3] = vlan ?? -1;
+    const had = this.unicast.add(pos);
+    return had >= 0 ? had : pos;
+  }
+
+  /** Records desired entry pos on the key last written. */
+  record(pos: number, spec: FdbSpec): void {
+    this.index.add(pos);
+    this.fast[pos] = fastComparable(spec) ? 1 : 0;
+    this.permanent[pos] = spec.permanent === false ? 0 : 1;
+    this.vni[pos] = spec.vni ?? -1;
+    this.port[pos] = spec.port ?? -1;
+  }
+
+  /** Whether the entry in f (found at pos, considered) is what pos wants: FDB_RULES.differences() empty. */
+  settles(pos: number, f: NeighFacts): boolean {
+    if (this.fast[pos] === 0 || f.nhid >= 0) return false;
+    if (((f.state & NUD_PERMANENT) !== 0) !== (this.permanent[pos] === 1)) return false;
+    const vni = this.vni[pos];
+    if (vni >= 0 && f.vni !== vni) return false;
+    const port = this.port[pos];
+    return port < 0 || f.port === port;
+  }
+}
+
+/** The prepared form of the desired FDB entries. */
+export interface PreparedFdb extends PreparedEntries<FdbSpec, FdbEntry> {
+  /** The same entries as numbers. */
+  readonly keys: FdbKeys;
+}
+
+/**
+ * Reads the FDB entries of the given devices (one kernel-filtered dump each) and matches them
+ * against the desired ones, settling equal entries on numbers. Returns the leftovers, as matchEntries.
+ */
+export async function scanFdb(nl: Rtnl, desired: PreparedFdb, devices: ReadonlySet<number>, view: LinkView, slots: Map<number, number>, rules: EntryRules<'fdb', FdbSpec, FdbEntry>): Promise<FdbEntry[]> {
+  const { keys, marks } = desired;
+  const index = keys.index;
+  const key = index.key;
+  const { vanishing, foreign } = view;
+  const m = new EntryMatcher(desired, view, rules);
+  let lastIf = -1;
+  let lastSlot = -1;
+  const visit = (f: NeighFacts): void => {
+    const ifi = f.ifindex;
+    let pos = -1;
+    if (!f.odd) {
+      if (ifi !== lastIf) {
+        lastIf = ifi;
+        lastSlot = slots.get(ifi) ?? -1;
+      }
+      if (lastSlot >= 0 && f.llLen === 6) {
+        key[0] = lastSlot;
+        key[1] = f.llHi;
+        key[2] = f.llLo;
+        key[3] = f.dstLen;
+        key[4] = f.dst0;
+        key[5] = f.dst1;
+        key[6] = f.dst2;
+        key[7] = f.dst3;
+        pos = index.find();
+        // Considered (FDB_RULES.considered): a static entry in the device's own table.
+        const considered = (f.flags & NTF_SELF) !== 0 && (f.state & (NUD_PERMANENT | NUD_NOARP)) !== 0;
+        if (pos >= 0 && considered && !vanishing.has(ifi) && !foreign.has(ifi) && keys.settles(pos, f) && marks.settle(pos)) return;
+      }
+    }
+    m.offer(parseFdbMessage(f.msg!), f.odd ? undefined : pos);
+  };
+  await scanDevices(
+    devices,
+    { all: false, missingOk: false, what: 'FDB read' },
+    () => m.begin(),
+    (dev, onRestart) => nl.fdb.scan({ dev }, visit, onRestart),
+  );
+  return m.left;
+}

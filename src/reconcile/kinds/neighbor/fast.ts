@@ -1,0 +1,162 @@
+/**
+ * The neighbour kind's steady-state read on numbers. A cycle that finds the kernel as desired
+ * reads 10k entries and finds 10k equal: each is looked up by (device slot, address) in a
+ * typed index and compared on ndm_state and the MAC as numbers (NeighFacts), and an equal one
+ * settles its desired position without a Neighbor being made. Every other entry (a different
+ * one, a duplicate, one on a foreign or vanishing device, a proxy, a malformed message) is
+ * decoded whole and decided by the general rule (EntryMatcher.offer with NEIGHBOR_RULES), so
+ * the plan is the one the general path makes.
+ *
+ * What settles here must be exactly what NEIGHBOR_RULES.differences() finds equal: the MAC
+ * when the spec gives one, and the state.
+ */
+import { NTF_PROXY } from '../../../rtnl/constants';
+import { parseNeighborMessage } from '../../../rtnl/neighbor';
+import type { NeighFacts } from '../../../rtnl/neigh-facts';
+import type { Rtnl } from '../../../rtnl/rtnl';
+import type { DeviceRef, Neighbor, NeighborSpec } from '../../../rtnl/types';
+import { NUD_STATES } from '../../../rtnl/names';
+import { parseMacInto } from '../../../values/mac';
+import type { ParsedAddress } from '../../../values/address';
+import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
+import type { LinkView } from '../../engine/kind';
+import { WordKeyIndex } from '../../engine/key-index';
+
+/** How a desired entry is compared on numbers. */
+const NO_MAC = 0; // the spec gives no MAC: the state alone
+const MAC = 1; // the MAC and the state
+
+/** Words of a key: device slot, address length (4 or 16), the address in four words. */
+const KEY_WIDTH = 6;
+
+/** The desired neighbours as numbers: positions by (device slot, address), and what each wants. */
+export class NeighborKeys {
+  /** The devices desired entries name. */
+  readonly devs = new DeviceSlots();
+  /** Positions by key. */
+  readonly index: WordKeyIndex;
+  private readonly mode: Uint8Array;
+  private readonly macHi: Int32Array;
+  private readonly macLo: Int32Array;
+  /** The NUD_* bit the state must have; 0: the state must be 0 ('none'). */
+  private readonly stateBit: Int32Array;
+  private readonly mac = Buffer.alloc(6);
+  /** The address families desired on each device slot: bit 1 IPv4, bit 2 IPv6. */
+  private readonly slotFamilies: number[] = [];
+
+  constructor(expected: number) {
+    this.index = new WordKeyIndex(KEY_WIDTH, expected);
+    this.mode = new Uint8Array(expected);
+    this.macHi = new Int32Array(expected);
+    this.macLo = new Int32Array(expected);
+    this.stateBit = new Int32Array(expected);
+  }
+
+  /** Writes the key of (dev, ip) into index.key. */
+  private keyOf(dev: DeviceRef, ip: ParsedAddress): void {
+    const k = this.index.key;
+    const b = ip.bytes;
+    k[0] = this.devs.slotOf(dev);
+    k[1] = b.length;
+    k[2] = b.readInt32BE(0);
+    k[3] = b.length === 16 ? b.readInt32BE(4) : 0;
+    k[4] = b.length === 16 ? b.readInt32BE(8) : 0;
+    k[5] = b.length === 16 ? b.readInt32BE(12) : 0;
+  }
+
+  /** Records desired entry pos (a validated spec): returns the position already on its key, or -1. */
+  add(pos: number, spec: NeighborSpec, ip: ParsedAddress): number {
+    this.keyOf(spec.dev, ip);
+    const had = this.index.add(pos);
+    if (had >= 0) return had;
+    const slot = this.index.key[0];
+    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | (ip.family === 4 ? 1 : 2);
+    this.mode[pos] = NO_MAC;
+    if (spec.lladdr !== undefined) {
+      // Validated as a MAC: it parses (a spec that did not would only ever be compared by text).
+      if (!parseMacInto(spec.lladdr, this.mac, 0)) throw new Error(`neighbour ${ip.text}: lladdr ${spec.lladdr} passed validation but does not parse`);
+      this.mode[pos] = MAC;
+      this.macHi[pos] = (this.mac[0] << 8) | this.mac[1];
+      this.macLo[pos] = this.mac.readInt32BE(2);
+    }
+    this.stateBit[pos] = NUD_STATES[spec.state ?? 'permanent'];
+    return -1;
+  }
+
+  /** The one family desired entries on a slot have, or undefined when they have both. */
+  familyOf(slot: number): 4 | 6 | undefined {
+    const f = this.slotFamilies[slot];
+    return f === 1 ? 4 : f === 2 ? 6 : undefined;
+  }
+
+  /** Whether the entry in f (found at pos) is what pos wants: NEIGHBOR_RULES.differences() empty. */
+  settles(pos: number, f: NeighFacts): boolean {
+    if (this.mode[pos] === MAC && (f.llLen !== 6 || f.llHi !== this.macHi[pos] || f.llLo !== this.macLo[pos])) return false;
+    const bit = this.stateBit[pos];
+    return bit === 0 ? f.state === 0 : (f.state & bit) !== 0;
+  }
+}
+
+/** The prepared form of the desired neighbours. */
+export interface PreparedNeighbors extends PreparedEntries<NeighborSpec, Neighbor> {
+  /** The same entries as numbers. */
+  readonly keys: NeighborKeys;
+}
+
+/**
+ * Reads the neighbours on the given devices (kernel-filtered dumps) and matches them against
+ * the desired ones, settling equal entries on numbers. Returns the leftovers, as matchEntries.
+ */
+export async function scanNeighbors(
+  nl: Rtnl,
+  desired: PreparedNeighbors,
+  devices: ReadonlySet<number>,
+  families: (index: number) => 4 | 6 | undefined,
+  view: LinkView,
+  slots: Map<number, number>,
+  rules: EntryRules<'neighbor', NeighborSpec, Neighbor>,
+): Promise<Neighbor[]> {
+  const { keys, marks } = desired;
+  const index = keys.index;
+  const key = index.key;
+  const { vanishing, foreign } = view;
+  const m = new EntryMatcher(desired, view, rules);
+  let filterHere = false;
+  // Thousands of entries are on one device: its slot is looked up once per run of it.
+  let lastIf = -1;
+  let lastSlot = -1;
+  const visit = (f: NeighFacts): void => {
+    const ifi = f.ifindex;
+    if (filterHere && !devices.has(ifi)) return;
+    let pos = -1;
+    if (!f.odd) {
+      if (ifi !== lastIf) {
+        lastIf = ifi;
+        lastSlot = slots.get(ifi) ?? -1;
+      }
+      if (lastSlot >= 0 && f.dstLen !== 0) {
+        key[0] = lastSlot;
+        key[1] = f.dstLen;
+        key[2] = f.dst0;
+        key[3] = f.dst1;
+        key[4] = f.dst2;
+        key[5] = f.dst3;
+        pos = index.find();
+        if (pos >= 0 && (f.flags & NTF_PROXY) === 0 && !vanishing.has(ifi) && !foreign.has(ifi) && keys.settles(pos, f) && marks.settle(pos)) return;
+      }
+    }
+    // Decoded whole (a malformed message throws here, as in list()).
+    m.offer(parseNeighborMessage(f.msg!), f.odd ? undefined : pos);
+  };
+  await scanDevices(
+    devices,
+    { all: true, missingOk: true, what: 'neighbour read' },
+    () => m.begin(),
+    (dev, onRestart) => {
+      filterHere = dev === 0;
+      const family = dev === 0 ? undefined : families(dev);
+      return nl.neighbors.scan(dev === 0 ? {} : family === undefined ? { dev } : { dev, family }, visit, onRestart);
+    },
+  );
+  return m.left;
+}
