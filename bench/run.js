@@ -6,6 +6,7 @@
  *
  *   node bench/run.js                          all workloads, N = 100000 (W4, W8, W9: 10000), 5 rounds
  *   node bench/run.js --only W8nh,W9nh,W10nh   issue 20's W8-W10: nexthop objects against inline gateways
+ *   node bench/run.js --only W4,W11            issue 19's L2 kinds: W4 writes, W11 the no-op overlay
  *   node bench/run.js --only W1,W5 --n 10000 --rounds 7 --json out.json
  *   node bench/run.js --n 300 --n-small 100 --rounds 1 --no-settle   a smoke run (test/bench)
  *   options: --floor DIR (netlink-floor sources), --no-floor, --no-go, --cache DIR,
@@ -591,6 +592,76 @@ const workloads = {
     });
     Object.assign(out[0], cost);
     console.log(`  modifying requests: ${cost.modifyingRequests} (${cost.ops.join(', ')})`);
+    return out;
+  },
+
+  /** Issue 19's no-op overlay: W8's state of an N_SMALL-node vxlan overlay (one route, one
+   * neighbour and one FDB entry per node), its no-op apply, and each kind's share alone (each in
+   * a namespace of its own, so the others are not there to be deleted). The floor has no
+   * neighbour or FDB dump: its column is `reconcile-noop` of N_SMALL routes, the equivalent of
+   * the routes-alone row only; for the whole state the peer is iproute2's three dumps. */
+  async W11() {
+    const n = N_SMALL;
+    const full = overlayState(n);
+    const parts = {
+      routes: { links: full.links, routes: full.routes },
+      neighbours: { links: full.links, neighbors: full.neighbors },
+      FDB: { links: full.links, fdb: full.fdb },
+    };
+    let out;
+    // One namespace per desired state, each applied once (untimed), then measured interleaved.
+    const states = [['overlay', full], ...Object.entries(parts)];
+    const recs = {};
+    const nest = async (k) => {
+      if (k === states.length) return measure();
+      const [name, desired] = states[k];
+      return withNamespace(async (ns, nl) => {
+        const rec = new Reconciler(nl, { protocol: PROTO });
+        converged(await rec.apply(desired));
+        recs[name] = { ns, rec, desired };
+        return nest(k + 1);
+      });
+    };
+    const noop = (name) => () =>
+      ours(async () => {
+        const res = await recs[name].rec.apply(recs[name].desired);
+        if (res.requests !== 0 || !res.plan.empty) throw new Error(`no-op sent ${res.requests} requests: ${res.plan.text().slice(0, 300)}`);
+      });
+    const measure = async () => {
+      const run = async (floorNs) => {
+        const [floorCols, , notes] = peerColumns({ n, max: FLOOR_MAX_ROUTES, floorRun: floorNs && (() => floorDump('reconcile-noop', floorNs, n)) });
+        const runs = await interleave(ROUNDS, [
+          ...floorCols.map((c) => ({ ...c, name: `C floor (reconcile-noop, ${n} routes only)` })),
+          { name: 'ours: no-op apply, whole overlay', who: 'ours', run: noop('overlay') },
+          {
+            name: 'ours: no-op plan of new spec objects',
+            who: 'ours',
+            run: () => {
+              const fresh = overlayState(n); // untimed: what a caller builds anyway
+              return ours(async () => {
+                const plan = await recs.overlay.rec.plan(fresh);
+                if (!plan.empty) throw new Error(`no-op plan has ${plan.ops.length} ops`);
+              });
+            },
+          },
+          { name: `ours: no-op apply, the ${n} routes alone`, who: 'ours', run: noop('routes') },
+          { name: `ours: no-op apply, the ${n} neighbours alone`, who: 'ours', run: noop('neighbours') },
+          { name: `ours: no-op apply, the ${n} FDB entries alone`, who: 'ours', run: noop('FDB') },
+          { name: 'ip route + ip neigh + bridge fdb show, text diff', who: 'iproute2', run: () => overlayTextDiff(recs.overlay.ns, full) },
+        ]);
+        out = report(`W11 no-op reconcile of a ${n}-node vxlan overlay (${n} routes + ${n} neighbours + ${n} FDB entries)`, ROUNDS, runs, {
+          ...notes,
+          go: 'no equivalent workload',
+        });
+      };
+      if (floorFor(n, FLOOR_MAX_ROUTES) === undefined) {
+        await withNamespace(async (fns) => {
+          floorWrite('route-add', fns, n);
+          await run(fns);
+        });
+      } else await run(undefined);
+    };
+    await nest(0);
     return out;
   },
 

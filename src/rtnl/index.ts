@@ -44,6 +44,7 @@ export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor } from './neighbor';
 export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb } from './fdb';
 export { NeighFacts } from './neigh-facts';
+export type { ManyOptions } from './ndmsg';
 export {
   Nexthops,
   describeNexthop,

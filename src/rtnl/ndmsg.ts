@@ -73,6 +73,13 @@ export async function resolveForBatch(
   return out;
 }
 
+/** Options of the neighbour and FDB xxxMany() calls. */
+export interface ManyOptions {
+  /** Every spec already passed validation, as the reconciler's have (skips it; a bad spec then
+   * fails alone, with the error encoding it gave). */
+  validated?: boolean;
+}
+
 /**
  * The shape of every xxxMany(): validate each spec (one ValidationError naming every problem,
  * nothing sent), resolve devices, then one pipelined batch whose BatchResult says, per entry,
@@ -85,10 +92,11 @@ export async function runMany<S extends { dev: DeviceRef }>(
   validate: (p: Problems, path: string, x: unknown) => boolean,
   encode: (w: MessageWriter, spec: S, devIndex: number) => void,
   describe: (spec: S) => string,
+  opts: ManyOptions = {},
 ): Promise<BatchResult> {
   const p = new Problems();
   if (!Array.isArray(specs)) p.add('', `expected an array of specs, got ${typeof specs}`);
-  else for (let i = 0; i < specs.length; i++) validate(p, `[${i}]`, specs[i]);
+  else if (opts.validated !== true) for (let i = 0; i < specs.length; i++) validate(p, `[${i}]`, specs[i]);
   p.throwIfAny(what);
   const devs = await resolveForBatch(
     ctx,

@@ -13,7 +13,7 @@ const { kernelDescribe } = require('../support/kernel');
 kernelDescribe('bench: smoke run (N = 300)', function () {
   this.timeout(180000);
 
-  it('runs W1-W9 (and W5 for IPv6, and issue 20\'s W8-W10 on nexthop objects) to the end against the floor, iproute2 and Go, writes the JSON figures', function () {
+  it('runs W1-W9 (and W5 for IPv6, issue 20\'s W8-W10 on nexthop objects, issue 19\'s W11) to the end against the floor, iproute2 and Go, writes the JSON figures', function () {
     const out = path.join(os.tmpdir(), `nla-bench-smoke-${process.pid}.json`);
     try {
       const r = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bench', 'run.js'), '--n', '300', '--n-small', '100', '--rounds', '1', '--no-settle', '--json', out], {
@@ -24,7 +24,7 @@ kernelDescribe('bench: smoke run (N = 300)', function () {
       const j = JSON.parse(fs.readFileSync(out, 'utf8'));
       assert.equal(j.n, 300);
       const workloads = new Set(j.results.map((x) => x.workload.split(' ')[0]));
-      assert.deepEqual([...workloads].sort(), ['W10nh', 'W1', 'W2', 'W3', 'W4', 'W5', 'W5ds', 'W5v6', 'W6', 'W7', 'W8', 'W8nh', 'W9', 'W9nh'].sort());
+      assert.deepEqual([...workloads].sort(), ['W10nh', 'W11', 'W1', 'W2', 'W3', 'W4', 'W5', 'W5ds', 'W5v6', 'W6', 'W7', 'W8', 'W8nh', 'W9', 'W9nh'].sort());
       for (const x of j.results.filter((x) => x.wallSeconds !== undefined)) {
         assert.ok(x.wallSeconds > 0 && Number.isFinite(x.userSeconds) && Number.isFinite(x.systemSeconds), JSON.stringify(x));
         assert.ok(['floor', 'ours', 'iproute2', 'go'].includes(x.who), JSON.stringify(x));

@@ -15,7 +15,7 @@ import type { BatchResult } from '../../wire/socket';
 import type { MessageWriter } from '../../wire/writer';
 import { AF_BRIDGE, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
 import type { RtnlContext } from '../context';
-import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg } from '../ndmsg';
+import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
 import type { FdbEntry, FdbFilter, FdbSpec } from '../types';
 import { Problems, describeValue, own } from '../../values/problems';
 import { Links } from '../link';
@@ -297,13 +297,13 @@ export class Fdb {
   /** append() for many entries in one pipelined batch. Throws ValidationError naming every bad
    * spec before anything is sent; otherwise resolves with each entry's outcome (an entry whose
    * device does not exist carries ENODEV; the others still go ahead). */
-  appendMany(specs: readonly FdbSpec[]): Promise<BatchResult> {
-    return runMany(this.ctx, 'fdb.appendMany', specs, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_NEWNEIGH, CREATE_APPEND, e, i), describe);
+  appendMany(specs: readonly FdbSpec[], opts: ManyOptions = {}): Promise<BatchResult> {
+    return runMany(this.ctx, 'fdb.appendMany', specs, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_NEWNEIGH, CREATE_APPEND, e, i), describe, opts);
   }
 
   /** replace() for many entries in one pipelined batch; the contract of appendMany(). */
-  replaceMany(specs: readonly FdbSpec[]): Promise<BatchResult> {
-    return runMany(this.ctx, 'fdb.replaceMany', specs, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_NEWNEIGH, CREATE_REPLACE, e, i), describe);
+  replaceMany(specs: readonly FdbSpec[], opts: ManyOptions = {}): Promise<BatchResult> {
+    return runMany(this.ctx, 'fdb.replaceMany', specs, validateFdbSpec, (w, e, i) => encodeFdb(w, RTM_NEWNEIGH, CREATE_REPLACE, e, i), describe, opts);
   }
 
   /** del() for many entries (specs or entries read back) in one pipelined batch; the contract of appendMany(). */

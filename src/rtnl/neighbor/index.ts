@@ -14,7 +14,7 @@ import type { BatchResult } from '../../wire/socket';
 import type { MessageWriter } from '../../wire/writer';
 import { AF_INET, AF_INET6, AF_UNSPEC, NTF_PROXY, NTF_ROUTER, NUD_PERMANENT, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
 import type { RtnlContext } from '../context';
-import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg } from '../ndmsg';
+import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
 import { NUD_STATES, nudStateNames } from '../names';
 import { NeighFacts } from '../neigh-facts';
 import type { IpFamily, Neighbor, NeighborFilter, NeighborSpec } from '../types';
@@ -217,8 +217,8 @@ export class Neighbors {
   /** replace() for many entries in one pipelined batch. Throws ValidationError naming every bad
    * spec before anything is sent; otherwise resolves with each entry's outcome (an entry whose
    * device does not exist carries ENODEV; the others still go ahead). */
-  replaceMany(specs: readonly NeighborSpec[]): Promise<BatchResult> {
-    return runMany(this.ctx, 'neighbors.replaceMany', specs, validateNeighborSpec, (w, n, i) => encodeNeighbor(w, RTM_NEWNEIGH, CREATE_REPLACE, n, i), describe);
+  replaceMany(specs: readonly NeighborSpec[], opts: ManyOptions = {}): Promise<BatchResult> {
+    return runMany(this.ctx, 'neighbors.replaceMany', specs, validateNeighborSpec, (w, n, i) => encodeNeighbor(w, RTM_NEWNEIGH, CREATE_REPLACE, n, i), describe, opts);
   }
 
   /** Removes many entries (specs or entries read back) in one pipelined batch; each failure, e.g.

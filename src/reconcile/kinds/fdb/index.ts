@@ -90,6 +90,9 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
   return { ...preparedEntries(list), keys };
 }
 
+/** Desired specs passed prepare's validation: the batch does not check them again. */
+const VALIDATED = { validated: true };
+
 /** The types the FDB kind works with. */
 export interface FdbTypes {
   kind: 'fdb';
@@ -153,8 +156,8 @@ export const fdbKind: KindModule<FdbTypes> = {
         });
       }
     }
-    if (added.length) collect(added, await nl.fdb.appendMany(addSpecs), out);
-    if (replaced.length) collect(replaced, await nl.fdb.replaceMany(replaceSpecs), out);
+    if (added.length) collect(added, await nl.fdb.appendMany(addSpecs, VALIDATED), out);
+    if (replaced.length) collect(replaced, await nl.fdb.replaceMany(replaceSpecs, VALIDATED), out);
     if (gone.length) collect(gone, await nl.fdb.delMany(goneEntries), out);
   },
   relevant: (e, desired, view) => view === undefined || view.owned.has(e.index) || desired.devs.has(e.index) || desired.devs.has(view.byIndex.get(e.index)?.name ?? ''),

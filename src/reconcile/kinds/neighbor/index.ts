@@ -62,6 +62,9 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
   return { ...preparedEntries(list), keys };
 }
 
+/** Desired specs passed prepare's validation: the batch does not check them again. */
+const VALIDATED = { validated: true };
+
 /** The types the neighbour kind works with. */
 export interface NeighborTypes {
   kind: 'neighbor';
@@ -109,7 +112,7 @@ export const neighborKind: KindModule<NeighborTypes> = {
         putSpecs.push(op.desired);
       }
     }
-    if (put.length) collect(put, await nl.neighbors.replaceMany(putSpecs), out);
+    if (put.length) collect(put, await nl.neighbors.replaceMany(putSpecs, VALIDATED), out);
     if (gone.length) collect(gone, await nl.neighbors.delMany(goneEntries), out);
   },
   relevant: (n, desired, view) => view === undefined || view.owned.has(n.index) || desired.devs.has(n.index) || desired.devs.has(view.byIndex.get(n.index)?.name ?? ''),
