@@ -122,7 +122,9 @@ export interface OverlayConfig {
    * Route through nexthop objects: one named nexthop per remote node and pod family
    * ("node/<name>" for IPv4, "node/<name>/v6" for IPv6: via its node IP, or its VTEP address
    * onlink on the vxlan device), every pod route of that node on it, so a node's new IP is one
-   * nexthop replace. Default false (routes carry their gateway).
+   * nexthop replace. vxlan (without vxlanLearning): the node's FDB entry on an FDB nexthop group
+   * too ("vtep/<name>/group", its member "vtep/<name>" via the node IP; "vtep6/..." over IPv6).
+   * Default false (routes carry their gateway, FDB entries their dst).
    */
   nexthops?: boolean;
 }
@@ -387,6 +389,21 @@ function wireguardState(c: OverlayConfig, self: OverlayNode, remotes: OverlayNod
   (out.wireguard ??= []).push({ dev, privateKey: c.wireguardKey!, listenPort: port, fwmark: 0, peers });
 }
 
+/**
+ * vxlan with nexthops: a remote node's VTEP MAC goes to an FDB nexthop group holding one FDB
+ * nexthop via its underlay address (the vxlan driver takes only a group of FDB nexthops as an
+ * entry's nhid), so a node's new underlay address is one nexthop replace here too. Named
+ * "vtep/<node>" ("vtep6/<node>" on the IPv6 underlay) and "<that>/group". The learning variant
+ * keeps its plain flood entries: an all-zero entry on a group sends each frame to one member
+ * (multipath), it does not flood to all.
+ */
+function vtepNexthop(out: ModeState, node: string, underlay: IpFamily, dev: string, mac: string, dst: string): void {
+  const name = `${underlay === 4 ? 'vtep' : 'vtep6'}/${node}`;
+  const group = `${name}/group`;
+  (out.nexthops ??= []).push({ name, via: dst, fdb: true }, { name: group, group: [{ nexthop: name }], fdb: true });
+  out.fdb.push({ dev, mac, nexthop: group });
+}
+
 /** The lists every mode fills. */
 type ModeState = Required<Pick<DesiredState, 'links' | 'addresses' | 'routes' | 'fdb' | 'neighbors'>> & DesiredState;
 
@@ -463,7 +480,8 @@ export function desiredState(c: OverlayConfig): DesiredState {
     const key = `${dev} ${dst}`;
     if (!fdbSeen.has(key)) {
       fdbSeen.add(key);
-      out.fdb.push({ dev, mac: learning ? '00:00:00:00:00:00' : mac, dst } satisfies FdbSpec);
+      if (c.nexthops && !learning) vtepNexthop(out, c.nodes[x.node].name, x.underlay, dev, mac, dst);
+      else out.fdb.push({ dev, mac: learning ? '00:00:00:00:00:00' : mac, dst } satisfies FdbSpec);
     }
     if (!learning) out.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
     podRoute(x.node, x.family, vtepIP, dev);

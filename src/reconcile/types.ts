@@ -4,7 +4,7 @@
  */
 import type { AddressSpec, FdbSpec, LinkSpec, NeighborSpec, RouteSpec } from '../rtnl/types';
 import type { AddressConflict, AddressOp } from './kinds/address/types';
-import type { FdbConflict, FdbOp } from './kinds/fdb/types';
+import type { FdbConflict, FdbOp, NamedNexthopFdb } from './kinds/fdb/types';
 import type { LinkConflict, LinkOp } from './kinds/link/types';
 import type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
 import type { RouteConflict, RouteOp } from './kinds/route/types';
@@ -14,7 +14,7 @@ import type { RuleSpec } from '../rtnl/rule/types';
 import type { WireGuardConflict, WireGuardOp, WireGuardSpec } from './kinds/wireguard/types';
 
 export type { AddressConflict, AddressOp } from './kinds/address/types';
-export type { FdbConflict, FdbOp } from './kinds/fdb/types';
+export type { FdbConflict, FdbOp, NamedNexthopFdb } from './kinds/fdb/types';
 export type { LinkConflict, LinkOp, LinkPatch } from './kinds/link/types';
 export type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
 export type { RouteConflict, RouteOp } from './kinds/route/types';
@@ -42,8 +42,9 @@ export interface DesiredState {
   /** Routes that should exist (marked with the reconciler's protocol): a RouteSpec (with
    * `nhid` for a nexthop object by id), or `{ dst, nexthop: 'name' }` for a named one. */
   routes?: Array<RouteSpec | NamedNexthopRoute>;
-  /** FDB entries that should exist. */
-  fdb?: FdbSpec[];
+  /** FDB entries that should exist: an FdbSpec, or `{ dev, mac, nexthop: 'name' }` on a named
+   * desired FDB nexthop group (vxlan). */
+  fdb?: Array<FdbSpec | NamedNexthopFdb>;
   /** Neighbour entries that should exist. */
   neighbors?: NeighborSpec[];
   /** Nexthop objects that should exist (marked with the reconciler's protocol), by id or by

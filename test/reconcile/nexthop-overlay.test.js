@@ -11,6 +11,7 @@ const { namedNexthopCandidate } = require('../../dist/reconcile/kinds/nexthop/id
 
 let counter = 0;
 const nhidOf = (node) => namedNexthopCandidate(77, 'netlink-agent', `node/${node}`, 0);
+const vtepIdOf = (node, group) => namedNexthopCandidate(77, 'netlink-agent', `vtep/${node}${group ? '/group' : ''}`, 0);
 
 async function allPairs(sandbox, hosts = sandbox.hosts.map((h) => h.name)) {
   const bad = [];
@@ -56,10 +57,29 @@ describe('overlay modes with nexthops: true (desired state)', function () {
     assert.equal(plain.nexthops, undefined);
     assert.deepEqual(plain.routes, [{ dst: '192.168.11.0/24', via: '10.57.4.21', dev: 'eth0', onlink: true }]);
   });
-  it('vxlan: via the VTEP address onlink on the vxlan device', function () {
+  it('vxlan: via the VTEP address onlink on the vxlan device; the VTEP MAC on an FDB nexthop group via the node IP', function () {
     const s = overlay.desiredState({ mode: 'vxlan', self: 'host1', nodes, underlayDev: 'eth0', nexthops: true });
-    assert.deepEqual(s.nexthops, [{ name: 'node/host2', via: '192.168.11.1', dev: 'vxlan0', onlink: true }]);
+    assert.deepEqual(s.nexthops, [
+      { name: 'vtep/host2', via: '10.57.4.21', fdb: true },
+      { name: 'vtep/host2/group', group: [{ nexthop: 'vtep/host2' }], fdb: true },
+      { name: 'node/host2', via: '192.168.11.1', dev: 'vxlan0', onlink: true },
+    ]);
     assert.deepEqual(s.routes, [{ dst: '192.168.11.0/24', nexthop: 'node/host2' }]);
+    assert.deepEqual(s.fdb, [{ dev: 'vxlan0', mac: '0e:6e:0a:39:04:15', nexthop: 'vtep/host2/group' }]);
+    // The learning variant keeps its flood entry: on a group, an all-zero entry would send each frame to one member.
+    const learning = overlay.desiredState({ mode: 'vxlan', self: 'host1', nodes, underlayDev: 'eth0', nexthops: true, vxlanLearning: true });
+    assert.deepEqual(learning.fdb, [{ dev: 'vxlan0', mac: '00:00:00:00:00:00', dst: '10.57.4.21' }]);
+    assert.deepEqual(learning.nexthops.map((n) => n.name), ['node/host2']);
+    // An IPv6 underlay: vtep6/<node>, via the node's IPv6 address, on vxlan6.
+    const v6 = overlay.desiredState({ mode: 'vxlan', self: 'a', underlayDev: 'eth0', nexthops: true, nodes: [
+      { name: 'a', nodeIP: 'fd57:4::20', podCIDR: '192.168.10.0/24' },
+      { name: 'b', nodeIP: 'fd57:4::21', podCIDR: '192.168.11.0/24' },
+    ] });
+    assert.deepEqual(v6.nexthops.slice(0, 2), [
+      { name: 'vtep6/b', via: 'fd57:4::21', fdb: true },
+      { name: 'vtep6/b/group', group: [{ nexthop: 'vtep6/b' }], fdb: true },
+    ]);
+    assert.deepEqual(v6.fdb, [{ dev: 'vxlan6', mac: '0e:6f:00:00:00:21', nexthop: 'vtep6/b/group' }]);
   });
   it('nexthops must be a boolean', function () {
     assert.throws(() => overlay.desiredState({ mode: 'vxlan', self: 'host1', nodes, underlayDev: 'eth0', nexthops: 'yes' }), (e) => e.name === 'ValidationError' && e.problems.some((p) => p.path === 'nexthops'));
@@ -84,8 +104,9 @@ kernelDescribe('overlay: end to end with nexthops: true', function () {
     }
   }
 
-  /** host2 gets a new node IP on its underlay; every agent is given the new node list. */
-  async function moveHost2(newIP) {
+  /** host2 gets a new node IP on its underlay; every agent is given the new node list
+   * (with `extra` merged into host2's record: a fixed vtepMac, say). */
+  async function moveHost2(newIP, extra = {}) {
     const h2 = sandbox.hostNs('host2');
     const old = sandbox.host('host2').nodeIP;
     Netns.sysctl(h2, { 'net.ipv4.conf.eth0.promote_secondaries': 1 });
@@ -93,7 +114,7 @@ kernelDescribe('overlay: end to end with nexthops: true', function () {
     ip(h2, 'addr', 'del', `${old}/24`, 'dev', 'eth0');
     ip(h2, 'route', 'replace', 'default', 'via', '10.57.4.1', 'dev', 'eth0', 'proto', 'static');
     sandbox.host('host2').nodeIP = newIP;
-    const nodes = sandbox.nodes();
+    const nodes = sandbox.nodes().map((n) => (n.name === 'host2' ? { ...n, ...extra } : n));
     for (const a of agents.values()) await a.setNodes(nodes);
   }
 
@@ -129,7 +150,7 @@ kernelDescribe('overlay: end to end with nexthops: true', function () {
     await pollUntil(async () => (await allPairs(sandbox)).length === 0, { ms: 10000 * slow, what: 'pods talking again after the IP change' });
   });
 
-  it('vxlan: traffic both ways on nexthop objects, and after a node IP change', async function () {
+  it('vxlan: traffic both ways on nexthop objects, the VTEP MAC on an FDB nexthop; after a node IP change', async function () {
     const hosts = SEED_HOSTS.map((h) => ({ ...h }));
     await start('vxlan', hosts);
     const h1 = sandbox.hostNs('host1');
@@ -137,9 +158,37 @@ kernelDescribe('overlay: end to end with nexthops: true', function () {
     assert.equal(r.nhid, nhidOf('host2'));
     assert.equal(r.gateway, '192.168.11.1');
     assert.equal(r.dev, 'vxlan0');
+    // The FDB entry of host2's VTEP MAC names an FDB nexthop group, whose one member goes via host2's node IP.
+    const mac = overlay.vtepMacFor('10.57.4.21');
+    const fdbOf = () => ipJson(h1, 'link', 'show', 'vxlan0') && JSON.parse(require('node:child_process').execFileSync('bridge', ['-n', h1, '-j', 'fdb', 'show', 'dev', 'vxlan0'], { encoding: 'utf8' })).filter((e) => e.mac === mac);
+    const [entry] = fdbOf();
+    assert.equal(entry.nhid, vtepIdOf('host2', 'group'), JSON.stringify(entry));
+    assert.equal(entry.dst, undefined);
+    const member = ipJson(h1, 'nexthop', 'show', 'id', String(vtepIdOf('host2')))[0];
+    assert.equal(member.gateway, '10.57.4.21');
+    assert.ok('fdb' in member, JSON.stringify(member)); // ip -j prints the flag as "fdb": null
+    assert.equal(member.protocol, '77');
+    assert.deepEqual(ipJson(h1, 'nexthop', 'show', 'id', String(vtepIdOf('host2', 'group')))[0].group.map((m) => m.id), [vtepIdOf('host2')]);
     assert.deepEqual(await allPairs(sandbox), []);
-    await moveHost2('10.57.4.31');
+
+    // host2 moves, keeping its VTEP MAC: on host1 that is one FDB nexthop replace, nothing else.
+    const drift = [];
+    const nl = await sandbox.rtnl(h1);
+    const before = nl.modifyingRequests();
+    agents.get('host1').on('applied', (res) => drift.push(...res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key}`)));
+    await moveHost2('10.57.4.31', { vtepMac: mac });
+    await pollUntil(() => drift.length > 0, { ms: 5000 * slow, what: 'host1 following host2' });
+    assert.deepEqual(drift, [`update nexthop vtep/host2 (id ${vtepIdOf('host2')})`]);
+    assert.equal(nl.modifyingRequests() - before, 1);
+    assert.equal(ipJson(h1, 'nexthop', 'show', 'id', String(vtepIdOf('host2')))[0].gateway, '10.57.4.31');
+    assert.equal(fdbOf()[0].nhid, vtepIdOf('host2', 'group'));
     await pollUntil(async () => (await allPairs(sandbox)).length === 0, { ms: 10000 * slow, what: 'pods talking again after the IP change' });
+
+    // And again with the MAC derived from the new IP: the entry moves to the new MAC, still on the group.
+    await moveHost2('10.57.4.32');
+    const moved = overlay.vtepMacFor('10.57.4.32');
+    await pollUntil(() => JSON.parse(require('node:child_process').execFileSync('bridge', ['-n', h1, '-j', 'fdb', 'show', 'dev', 'vxlan0'], { encoding: 'utf8' })).some((e) => e.mac === moved && e.nhid === vtepIdOf('host2', 'group')), { ms: 5000 * slow, what: 'the FDB entry of the new MAC' });
+    await pollUntil(async () => (await allPairs(sandbox)).length === 0, { ms: 10000 * slow, what: 'pods talking again after the second IP change' });
   });
 
   it('hybrid: host-gw nexthops on the same subnet, vxlan ones across the router; all pods reach each other', async function () {

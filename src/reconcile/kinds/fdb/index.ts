@@ -4,15 +4,22 @@
  * (learned ones are the kernel's); on owned links, undesired ones are removed from vxlan
  * devices only (a bridge keeps its ports' own entries). Read with one kernel-filtered dump per
  * device (a full dump lists every port's multicast entries too).
+ *
+ * An entry may name a desired FDB nexthop group instead of a dst ({ dev, mac, nexthop }): its
+ * id is looked up in each plan (the nexthop kind plans first) and compared with the entry's
+ * NDA_NH_ID (by the general path: fast.ts leaves nhid to it). A unicast MAC has one entry per
+ * device, and the vxlan driver replaces neither a dst entry with an nhid one nor the other way
+ * round: such a change is one recreate (delete the MAC, add it again).
  */
 import { NUD_NOARP, NUD_PERMANENT } from '../../../rtnl/constants';
 import { validateFdbSpec } from '../../../rtnl/fdb';
 import type { FdbEntry, FdbSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
 import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
-import type { Problems } from '../../../values/problems';
+import { describeValue, isObject, own, type Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
-import type { KindModule, PrepareContext } from '../../engine/kind';
+import type { KindModule, LinkView, PrepareContext } from '../../engine/kind';
+import type { NexthopIds } from '../nexthop/ids';
 import { collect, one } from '../../engine/outcome';
 import { FdbKeys, scanFdb, type PreparedFdb } from './fast';
 import type { FdbConflict, FdbOp } from './types';
@@ -45,6 +52,7 @@ export const FDB_RULES: EntryRules<'fdb', FdbSpec, FdbEntry> = {
     const out: string[] = [];
     const permanent = d.permanent ?? true;
     if (permanent !== e.permanent) out.push(permanent ? 'static -> permanent' : 'permanent -> static');
+    if (d.nhid !== e.nhid) out.push(`nhid ${show(e.nhid)} -> ${show(d.nhid)}`);
     if (d.vni !== undefined && d.vni !== e.vni) out.push(`vni ${show(e.vni)} -> ${d.vni}`);
     if (d.port !== undefined && d.port !== e.port) out.push(`port ${show(e.port)} -> ${d.port}`);
     return out;
@@ -57,13 +65,62 @@ function isFdbSpec(p: Problems, path: string, x: unknown): x is FdbSpec {
   return validateFdbSpec(p, path, x);
 }
 
+/** The desired FDB entries, with those on named nexthop groups (their nhid given per plan). */
+export interface PreparedFdbEntries extends PreparedFdb {
+  /** Positions in list of entries on a named nexthop, with the name and the spec without nhid. */
+  readonly named: ReadonlyArray<{ readonly at: number; readonly name: string; readonly base: FdbSpec }>;
+  /** The names' ids in the current plan. */
+  readonly nexthopIds: NexthopIds;
+}
+
+/** The nhid an entry on a named nexthop is checked with (resolved per plan; it keeps the entry off the fast read). */
+const NAMED_PLACEHOLDER = 1;
+
+/** An entry on a named nexthop group ({ dev, mac, nexthop }): the spec to check (nhid a
+ * placeholder) and the name, or null after a problem. */
+function namedEntry(p: Problems, path: string, x: Record<string, unknown>, ids: NexthopIds): { spec: FdbSpec; name: string } | null {
+  const name = own(x, 'nexthop');
+  if (typeof name !== 'string' || name.length === 0) {
+    p.add(`${path}.nexthop`, `${describeValue(name)} must be the name of a desired FDB nexthop group`);
+    return null;
+  }
+  for (const f of ['dst', 'vni', 'port', 'nhid', 'master']) {
+    if (own(x, f) !== undefined) {
+      p.add(`${path}.nexthop`, `nexthop and ${f} are exclusive: the nexthop group holds the remotes`);
+      return null;
+    }
+  }
+  const facts = ids.declared.get(name);
+  if (facts === undefined) {
+    p.add(`${path}.nexthop`, `no desired nexthop is named "${name}" (nexthops[].name)`);
+    return null;
+  }
+  if (!facts.fdb || !facts.group) {
+    p.add(`${path}.nexthop`, `nexthop "${name}" is not an FDB nexthop group: a vxlan entry takes only { group, fdb: true }`);
+    return null;
+  }
+  const spec: Record<string, unknown> = {};
+  for (const k of Object.keys(x)) if (k !== 'nexthop') spec[k] = x[k];
+  spec.nhid = NAMED_PLACEHOLDER;
+  return { spec: spec as unknown as FdbSpec, name };
+}
+
 /** Validates the desired FDB entries: canonical MAC and dst, no key twice, one remote per unicast MAC. */
-function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedFdb {
+function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedFdbEntries {
   const list: PreparedEntry<FdbSpec>[] = [];
   const paths: string[] = [];
+  const named: Array<{ at: number; name: string; base: FdbSpec }> = [];
   const keys = new FdbKeys(given.length);
-  given.forEach((spec, i) => {
+  given.forEach((x, i) => {
     const path = `fdb[${i}]`;
+    let spec: unknown = x;
+    let name: string | undefined;
+    if (isObject(x) && own(x, 'nexthop') !== undefined) {
+      const n = namedEntry(p, path, x, ctx.nexthopIds);
+      if (!n) return;
+      spec = n.spec;
+      name = n.name;
+    }
     if (!isFdbSpec(p, path, spec)) return;
     const mac = canonicalMac(spec.mac) ?? spec.mac;
     const parsed = spec.dst === undefined ? undefined : parseAddress(p, `${path}.dst`, spec.dst);
@@ -84,10 +141,60 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
     }
     keys.record(pos, spec);
     paths.push(path);
-    list.push({ spec, dev: spec.dev, id: `${mac} ${dst}`, label: label(mac, dst) });
+    if (name !== undefined) {
+      const { nhid: _placeholder, ...base } = spec;
+      named.push({ at: pos, name, base });
+    }
+    list.push({ spec, dev: spec.dev, id: `${mac} ${dst}`, label: name !== undefined ? `${mac} nexthop ${name}` : label(mac, dst) });
     ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
   });
-  return { ...preparedEntries(list), keys };
+  return { ...preparedEntries(list), keys, named, nexthopIds: ctx.nexthopIds };
+}
+
+/** Entries on named nexthops get this plan's ids (the nexthop kind has planned): new spec
+ * objects, so the ops of an earlier plan keep theirs. */
+function resolveNamed(desired: PreparedFdbEntries): void {
+  for (const n of desired.named) {
+    const e = desired.list[n.at];
+    const nhid = desired.nexthopIds.id(n.name);
+    if (e.spec.nhid !== nhid) desired.list[n.at] = { ...e, spec: { ...n.base, nhid } };
+  }
+}
+
+/** "<ifindex> <mac> <vlan>" of a unicast MAC on a device; undefined for the all-zero and multicast MACs. */
+function unicastKey(index: number | undefined, mac: string, vlan: number | undefined): string | undefined {
+  if (index === undefined || !isUnicast(mac)) return undefined;
+  return `${index} ${canonicalMac(mac) ?? mac} ${vlan ?? ''}`;
+}
+
+/**
+ * A create and a delete on the same unicast MAC of one device, one of them with an nhid, are
+ * one entry changing form: the driver refuses to replace a dst entry with an nhid one
+ * (EOPNOTSUPP) and ignores a dst replace of an nhid one, so the delete (a later stage) would
+ * leave the MAC without an entry until the next cycle. Made one recreate: delete, then add.
+ */
+function pairNhidChanges(ops: FdbOp[], view: LinkView): FdbOp[] {
+  const deletes = new Map<string, number>();
+  ops.forEach((op, k) => {
+    if (op.action !== 'delete') return;
+    const key = unicastKey(op.actual.index, op.actual.mac, op.actual.vlan);
+    if (key !== undefined) deletes.set(key, k);
+  });
+  if (deletes.size === 0) return ops;
+  const gone = new Set<number>();
+  const out = ops.map((op): FdbOp => {
+    if (op.action !== 'create') return op;
+    const key = unicastKey(view.index(op.desired.dev), op.desired.mac, op.desired.vlan);
+    const k = key === undefined ? undefined : deletes.get(key);
+    if (k === undefined || gone.has(k)) return op;
+    const actual = (ops[k] as Extract<FdbOp, { action: 'delete' }>).actual;
+    if (actual.nhid === undefined && op.desired.nhid === undefined) return op; // dst to dst: the create is a replace (apply)
+    gone.add(k);
+    const was = actual.nhid !== undefined ? `nhid ${actual.nhid}` : `dst ${show(actual.dst)}`;
+    const now = op.desired.nhid !== undefined ? `nhid ${op.desired.nhid}` : `dst ${show(op.desired.dst)}`;
+    return { kind: 'fdb', action: 'recreate', key: op.key, reason: `${was} -> ${now}`, desired: op.desired, actual };
+  });
+  return gone.size ? out.filter((_, k) => !gone.has(k)) : out;
 }
 
 /** Desired specs passed prepare's validation: the batch does not check them again. */
@@ -97,7 +204,7 @@ const VALIDATED = { validated: true };
 export interface FdbTypes {
   kind: 'fdb';
   field: 'fdb';
-  prepared: PreparedFdb;
+  prepared: PreparedFdbEntries;
   observed: FdbEntry[];
   op: FdbOp;
   conflict: FdbConflict;
@@ -112,6 +219,7 @@ export const fdbKind: KindModule<FdbTypes> = {
   event: 'fdb',
   prepare: prepareFdb,
   async observe(nl, desired, view) {
+    resolveNamed(desired);
     // Owned vxlan devices (their entries are ours) and the devices desired entries are on.
     const devices = devicesToRead(desired.list, view, false);
     for (const i of view.owned) if (!view.vanishing.has(i) && view.byIndex.get(i)?.kind === 'vxlan') devices.add(i);
@@ -121,7 +229,10 @@ export const fdbKind: KindModule<FdbTypes> = {
     for (const dev of devices) for (const e of await nl.fdb.list({ dev })) read.push(e);
     return matchEntries(desired, read, view, FDB_RULES);
   },
-  diff: (desired, leftovers, view, ctx) => diffEntries(desired, leftovers, view, ctx, FDB_RULES),
+  diff(desired, leftovers, view, ctx) {
+    const d = diffEntries(desired, leftovers, view, ctx, FDB_RULES);
+    return { ops: pairNhidChanges(d.ops, view), conflicts: d.conflicts };
+  },
   async apply(nl, ops, _ctx, out) {
     // A missing (mac, dst) of the all-zero or a multicast MAC is appended (several remotes per
     // MAC are allowed); a missing unicast one is a replace, as a device keeps one remote per
@@ -145,6 +256,13 @@ export const fdbKind: KindModule<FdbTypes> = {
       } else if (op.action === 'delete') {
         gone.push(op);
         goneEntries.push(op.actual);
+      } else if (op.action === 'recreate') {
+        // The MAC's one entry goes (no dst, no nhid: the whole MAC), then comes back in the other form.
+        const { desired, actual } = op;
+        await one(op, out, async () => {
+          await nl.fdb.del({ dev: actual.index, mac: actual.mac, ...(actual.vlan !== undefined ? { vlan: actual.vlan } : {}) });
+          await nl.fdb.append(desired);
+        });
       } else if (canonicalMac(op.desired.mac) !== ZERO_MAC) {
         replaced.push(op);
         replaceSpecs.push(op.desired);

@@ -47,7 +47,9 @@ function resolveMembers(d: PreparedNexthop, ids: ReadonlyMap<string, number>): A
 function compare(d: PreparedNexthop, k: NexthopObject, view: LinkView, ids: ReadonlyMap<string, number>): Difference {
   const reasons: string[] = [];
   if (d.group !== (k.kind === 'group')) return { reasons: [d.group ? 'a single nexthop becomes a group' : 'a group becomes a single nexthop'], recreate: true };
-  if (d.fdb !== k.fdb) reasons.push(d.fdb ? 'becomes an FDB nexthop' : 'stops being an FDB nexthop');
+  // The kernel refuses to replace either way ("Cannot change nexthop FDB status while in a
+  // group", "Route cannot point to a fdb nexthop").
+  if (d.fdb !== k.fdb) return { reasons: [d.fdb ? 'becomes an FDB nexthop' : 'stops being an FDB nexthop'], recreate: true };
   if (k.kind === 'group') {
     if (d.type !== k.type) return { reasons: [`type ${k.type} -> ${d.type}`], recreate: true };
     if (d.type === 'resilient' && d.buckets !== k.buckets) return { reasons: [`buckets ${show(k.buckets)} -> ${d.buckets}`], recreate: true };

@@ -7,7 +7,9 @@
  * Order: created and changed after addresses (a gateway without onlink needs its connected
  * route) and before FDB entries, neighbours and routes that use them, single nexthops before
  * the groups made of them; deleted after the routes and FDB entries that used them, groups
- * before their members.
+ * before their members. A recreate (what the kernel cannot replace) deletes groups before
+ * members too: a member's delete would take a group along (the kernel removes a group with its
+ * last member), and the group's own delete would then fail.
  */
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { NexthopObjectSpec } from '../../../rtnl/nexthop/types';
@@ -59,28 +61,41 @@ async function applyNexthops(nl: Rtnl, ops: readonly NexthopOp[], ctx: KindConte
     await batch(groups, out, () => nl.nexthops.delMany(groups.map((o) => o.actual.id)));
     await batch(singles, out, () => nl.nexthops.delMany(singles.map((o) => o.actual.id)));
   }
-  // A recreate first removes what the kernel cannot replace; its add goes with the replaces.
+  // A recreate first removes what the kernel cannot replace, groups before their members (a
+  // group whose last member goes is gone already: ENOENT is fine); its add goes with the replaces.
   const replaces: NexthopOp[] = [];
   const creates: NexthopOp[] = [];
+  const recreates = ops.filter((o) => o.action === 'recreate');
+  recreates.sort((a, b) => Number(b.actual!.kind === 'group') - Number(a.actual!.kind === 'group'));
   for (const op of ops) {
     if (op.action === 'create') creates.push(op);
     else if (op.action === 'update') replaces.push(op);
-    else if (op.action === 'recreate') {
-      const { actual } = op;
-      const gone: Outcome<NexthopOp> = { applied: [], failed: [] };
-      await one(op, gone, () => nl.nexthops.del(actual.id));
-      if (gone.failed.length) out.failed.push(...gone.failed);
-      else replaces.push(op);
-    }
+  }
+  for (const op of recreates) {
+    const { actual } = op;
+    const gone: Outcome<NexthopOp> = { applied: [], failed: [] };
+    await one(op, gone, async () => {
+      try {
+        await nl.nexthops.del(actual!.id);
+      } catch (e) {
+        if (!(e instanceof NetlinkError && e.code === 'ENOENT' && actual!.kind === 'group')) throw e;
+      }
+    });
+    if (gone.failed.length) out.failed.push(...gone.failed);
+    else replaces.push(op);
   }
   const specOf = (o: NexthopOp): NexthopObjectSpec => ({ ...o.desired!, protocol });
-  // Single nexthops before the groups made of them.
+  // A member that becomes a blackhole waits for its groups to shrink to it (the kernel allows
+  // a blackhole only alone in a group); every other single nexthop goes before the groups made of it.
+  const toBlackhole = (o: NexthopOp): boolean => o.action === 'update' && o.actual.kind === 'single' && !o.actual.blackhole && (o.desired as { blackhole?: boolean }).blackhole === true;
+  const last = replaces.filter(toBlackhole);
   for (const group of [false, true]) {
     const c = creates.filter((o) => isGroup(o.desired!) === group);
-    const r = replaces.filter((o) => isGroup(o.desired!) === group);
+    const r = replaces.filter((o) => isGroup(o.desired!) === group && !toBlackhole(o));
     await batch(c, out, () => nl.nexthops.addMany(c.map(specOf)));
     await batch(r, out, () => nl.nexthops.replaceMany(r.map(specOf)));
   }
+  await batch(last, out, () => nl.nexthops.replaceMany(last.map(specOf)));
 }
 
 /** Nexthop objects: after addresses, before FDB entries, neighbours and routes; deleted after them. */

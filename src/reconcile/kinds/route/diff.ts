@@ -215,6 +215,7 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
   // Deletions last: they run in a later stage, and a plan already in stage order is not copied.
   for (const r of obs.extra) {
     if (onForeignLink(r)) continue; // nothing on another owner's link is touched
+    if (r.nhid !== undefined && ids.recreated.has(r.nhid)) continue; // the kernel removes it with its nexthop
     ops.push({ action: 'delete', kind: 'route', key: readableKey(r.dst, r.table), reason: 'not desired any more', actual: r });
   }
   if (!creates || createCount === 0) return { ops, conflicts };
