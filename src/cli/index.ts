@@ -7,7 +7,7 @@
  *   netlink-agent watch   --config desired.json [--netns NAME] [--metrics-addr HOST:PORT]
  *   netlink-agent overlay --mode vxlan --self NAME [--node-ip IP] [--iface X... | --iface-can-reach IP]
  *                         [--pod-cidr CIDR | --cluster-cidr CIDR] --etcd URL[,URL] [--netns NAME]
- *                         [--metrics-addr HOST:PORT] [--log-level LEVEL]
+ *                         [--nexthops] [--metrics-addr HOST:PORT] [--log-level LEVEL]
  *   netlink-agent cni install [--bin-dir /opt/cni/bin]
  *   netlink-agent cni gc --network NAME [--data-dir DIR] [--netns NAME]
  *
@@ -45,6 +45,15 @@ function intArg(min: number, max: number): (v: string) => number {
 /** A flag that may be given twice (one value per family): the values joined by ",". */
 function perFamily(v: string, previous: string | undefined): string {
   return previous === undefined ? v : `${previous},${v}`;
+}
+
+/** A switch that also takes a value (--nexthops=off), so a ConfigMap key can set it either way. */
+function onOff(v: string | boolean): boolean {
+  if (typeof v === 'boolean') return v; // the preset of the bare flag
+  const t = v.toLowerCase();
+  if (t === 'on' || t === 'true' || t === '1' || t === 'yes') return true;
+  if (t === 'off' || t === 'false' || t === '0' || t === 'no' || t === '') return false;
+  throw new InvalidArgumentError('must be on or off (true/false)');
 }
 
 function ownerArg(v: string): string {
@@ -119,6 +128,11 @@ export function buildProgram(io: CliIO, run: (p: Promise<number>) => void): Comm
     .option('--rotate-key', 'wireguard: replace the key (atomically) before registering; every peer takes the new public key from membership (needs --etcd)')
     .option('--wg-keepalive <s>', 'wireguard: persistent keepalive to every peer, seconds (for NAT; default off)', intArg(1, 65535))
     .option('--mtu <n>', 'tunnel MTU (default: underlay MTU minus the encapsulation)', intArg(68, 65535))
+    .addOption(
+      new Option('--nexthops [on|off]', 'route through nexthop objects: one per remote node, every pod route of the node on it, so a node\'s new IP is one nexthop replace (vxlan: its FDB entry on an FDB nexthop group too); default off: routes carry their gateway')
+        .preset(true)
+        .argParser(onOff),
+    )
     .option('--protocol <n>', 'route protocol number that marks the overlay\'s routes (default 78, so that plan/apply/watch, 77, can run beside it)', intArg(1, 255))
     .option('--owner <name>', 'owner name: the overlay\'s links are marked with it (default netlink-agent-overlay)', ownerArg)
     .option('--runtime-file <path>', 'where to write this node\'s subnet and MTU for the CNI plugin (default /run/netlink-agent/network.json; with --netns, none unless given)')

@@ -70,6 +70,8 @@ export interface OverlayOptions extends CommonOptions, OwnerIdentityFlags, EtcdA
   rotateKey?: boolean;
   /** wireguard: keepalive to every peer, seconds. */
   wgKeepalive?: number;
+  /** --nexthops: pod routes (and vxlan's FDB entries) on one nexthop object per remote node. */
+  nexthops?: boolean;
 }
 
 /** Whether the flags speak of IPv6 (pods or node addresses): then the underlay's IPv6 address is looked for too. */
@@ -243,6 +245,7 @@ async function checkLocal(nl: Rtnl, o: OverlayOptions, log: Logger): Promise<Loc
     ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
     ...(wgKey ? { wireguardKey: wgKey } : {}),
     ...(o.wgKeepalive !== undefined ? { persistentKeepalive: o.wgKeepalive } : {}),
+    ...(o.nexthops ? { nexthops: true } : {}),
   });
   if (wgKey && o.rotateKey) wgKey = await rotateWgKey(keyFile as string, log);
   const wireguard = wgKey ? { key: wgKey, record: { publicKey: wgKey.publicKey().toBase64(), ...(o.port !== undefined ? { port: o.port } : {}) } } : undefined;
@@ -358,10 +361,11 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
     let fatal: ((e: Error) => void) | undefined;
     const lost = new Promise<Error>((resolve) => (fatal = resolve));
     membership.on('fatal', (e) => fatal?.(e));
-    log.info('start', `${o.mode} overlay for ${o.self} (${local.stack.nodeIPs.join(' ')} on ${underlayDev}${o.netns !== undefined ? `, netns ${o.netns}` : ''}); members from ${source}`, {
+    log.info('start', `${o.mode} overlay for ${o.self} (${local.stack.nodeIPs.join(' ')} on ${underlayDev}${o.netns !== undefined ? `, netns ${o.netns}` : ''}); members from ${source}${o.nexthops ? '; routes on nexthop objects' : ''}`, {
       pid: process.pid,
       owner: id.owner,
       protocol: id.protocol,
+      nexthops: Boolean(o.nexthops),
     });
     if (!o.clusterCidr && !o.clusterCidr6) log.warn('start', 'no --cluster-cidr: peers\' pod subnets are bounded only by the underlay and the other nodes; give the cluster\'s pod range to bound them');
     const started = membership.start();
@@ -394,6 +398,7 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
       ...(o.mtu !== undefined ? { mtu: o.mtu } : {}),
       ...(local.wireguard ? { wireguardKey: local.wireguard.key } : {}),
       ...(o.wgKeepalive !== undefined ? { persistentKeepalive: o.wgKeepalive } : {}),
+      ...(o.nexthops ? { nexthops: true } : {}),
     });
     agent = theAgent;
     stats.observeReconciler(theAgent.reconciler);

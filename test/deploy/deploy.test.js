@@ -92,6 +92,8 @@ describe('deploy: the DaemonSet manifest', function () {
     assert.equal(o.clusterCidr, '10.244.0.0/16');
     assert.equal(o.ifaceCanReach, '10.57.4.20');
     assert.equal(o.metricsAddr, '10.57.4.20:9464');
+    assert.equal(o.nexthops, false, 'the ConfigMap\'s nexthops: "off"');
+    assert.equal(parseOverlayArgs(agent.args.map((a) => expand(a, { ...env, NEXTHOPS: 'on' }))).nexthops, true);
     const port = agent.ports.find((p) => p.name === 'metrics');
     assert.equal(String(port.containerPort), o.metricsAddr.split(':')[1]);
     assert.deepEqual(agent.livenessProbe.httpGet, { path: '/healthz', port: 'metrics' });
