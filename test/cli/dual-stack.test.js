@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const { Etcd3 } = require('etcd3');
 const { Sandbox, SEED_HOSTS, withIPv6 } = require('../../examples/lib/sandbox');
 const { etcdDescribe } = require('../support/etcd');
-const { ipJson } = require('../support/kernel');
+const { ipJson, slow } = require('../support/kernel');
 const { pollUntil } = require('../support/poll');
 const { startCli, killAll } = require('./helpers');
 
@@ -41,17 +41,18 @@ etcdDescribe('cli: overlay for a dual-stack cluster (real etcd, namespaces)', fu
     // host1 names its second address with --node-ip again, host2 with --node-ip6.
     const a1 = startCli(['overlay', '--mode', 'vxlan', ...flags(h1), '--node-ip', h1.nodeIP6, '--pod-cidr', h1.podCIDR, '--pod-cidr', h1.podCIDR6, '--cluster-cidr', '192.168.0.0/16', '--cluster-cidr6', 'fd10::/48']);
     const a2 = startCli(['overlay', '--mode', 'vxlan', ...flags(h2), '--node-ip6', h2.nodeIP6, '--pod-cidr', h2.podCIDR, '--pod-cidr6', h2.podCIDR6, '--cluster-cidr', '192.168.0.0/16', '--cluster-cidr6', 'fd10::/48']);
-    await a1.waitFor(/"event":"registered"/, 20000);
-    await a2.waitFor(/"event":"registered"/, 20000);
+    // Bounds scaled for the VM lane's TCG (slow; 1 elsewhere).
+    await a1.waitFor(/"event":"registered"/, 20000 * slow);
+    await a2.waitFor(/"event":"registered"/, 20000 * slow);
     assert.equal(await raw.get(`${prefix}alloc/owner/host1`).string(), `${h1.podCIDR},${h1.podCIDR6}`);
     const rec = JSON.parse(await raw.get(`${prefix}nodes/host2`).string());
     assert.deepEqual([rec.nodeIPs, rec.podCIDRs, rec.vtepMac6], [[h2.nodeIP, h2.nodeIP6], [h2.podCIDR, h2.podCIDR6], '0e:6f:00:00:00:21']);
     const ns1 = sandbox.hostNs('host1');
-    await pollUntil(() => routes(ns1, 4).join() === h2.podCIDR && routes(ns1, 6).join() === h2.podCIDR6, { ms: 20000, what: 'host1 routes of both families' });
+    await pollUntil(() => routes(ns1, 4).join() === h2.podCIDR && routes(ns1, 6).join() === h2.podCIDR6, { ms: 20000 * slow, what: 'host1 routes of both families' });
     assert.equal(ipJson(ns1, 'link', 'show', 'vxlan6')[0].mtu, 1430);
     for (const family of [4, 6]) {
       for (const [from, to] of [['host1', 'host2'], ['host2', 'host1']]) {
-        const r = await sandbox.traffic(from, to, { family });
+        const r = await sandbox.traffic(from, to, { family, timeoutMs: 3000 * slow });
         assert.ok(r.udp.ok && r.tcp.ok, `IPv${family} ${from}->${to}: ${JSON.stringify(r)}`);
       }
     }

@@ -2,11 +2,13 @@
 // Small helpers for membership tests.
 
 const { pollUntil } = require('../support/poll');
+const { slow } = require('../support/kernel');
 
-/** Polls `cond` (sync or async) until it is truthy (test/support/poll); resolves with the ms it took. */
+/** Polls `cond` (sync or async) until it is truthy (test/support/poll); resolves with the ms it
+ * took. The bound is scaled for the VM lane's TCG (slow; 1 elsewhere). */
 async function waitFor(cond, ms = 5000, what = 'condition') {
   const t0 = Date.now();
-  await pollUntil(cond, { ms, what });
+  await pollUntil(cond, { ms: ms * slow, what });
   return Date.now() - t0;
 }
 

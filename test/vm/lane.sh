@@ -8,8 +8,12 @@
 #     (soak, coexist, crash, overflow, interference: long runs whose point is endurance, not the
 #     kernel: TCG would make them take most of CI's time for no new kernel behaviour)
 #   - every other test with "ipip", "wireguard" or "generic netlink" in its title
-#   - node examples/ipip.js, node examples/hybrid.js --ipip (hybrid with the ipip fallback) and
-#     node examples/wireguard.js
+#   - dual stack outside test/overlay: the CLI's dual-stack agents (test/cli/dual-stack.test.js),
+#     per-family underlay detection (test/cli/ops-underlay6.test.js) and dual-stack membership
+#     in a real etcd (test/membership/dual-stack-*.test.js)
+#   - node examples/ipip.js, node examples/hybrid.js --ipip (hybrid with the ipip fallback),
+#     node examples/wireguard.js, and node examples/dual-stack.js (dual-stack underlay) and
+#     --underlay6 (vxlan over an IPv6-only underlay)
 # With --all: the whole suite instead. Mocha timeouts are scaled for TCG (test/vm/slow.js).
 # Prints each part's counts and seconds, and ends with "tests: N passed, N failed, N skipped"
 # (each example counts as one test).
@@ -62,10 +66,14 @@ else
     'test/reliability/resync.test.js'
   part "other tests titled ipip, wireguard or generic netlink" "${mocha[@]}" --grep 'ipip|wireguard|generic netlink' \
     --ignore 'test/{rtnl,reconcile,netns,overlay,wire,genl}/**' --ignore 'test/reliability/resync.test.js' 'test/**/*.test.js'
+  part "dual stack: test/cli/dual-stack, test/cli/ops-underlay6, test/membership/dual-stack-*" "${mocha[@]}" \
+    'test/cli/dual-stack.test.js' 'test/cli/ops-underlay6.test.js' 'test/membership/dual-stack-*.test.js'
 fi
 part "node examples/ipip.js" example examples/ipip.js
 part "node examples/hybrid.js --ipip" example examples/hybrid.js --ipip
 part "node examples/wireguard.js" example examples/wireguard.js
+part "node examples/dual-stack.js" example examples/dual-stack.js
+part "node examples/dual-stack.js --underlay6" example examples/dual-stack.js --underlay6
 
 echo
 echo "VM lane on kernel $(uname -r), $(( $(date +%s) - lane_start )) s:"
