@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const { pollUntil } = require('../support/poll');
 const { OverlayAgent, Rtnl, Netns, overlay } = require('../../dist');
-const { Sandbox, SEED_HOSTS, FAR_HOST } = require('../../examples/lib/sandbox');
+const { Sandbox, SEED_HOSTS, FAR_HOST, withIPv6 } = require('../../examples/lib/sandbox');
 const { kernelDescribe, ip, ipJson, slow } = require('../support/kernel');
 const { namedNexthopCandidate } = require('../../dist/reconcile/kinds/nexthop/ids');
 
@@ -189,6 +189,31 @@ kernelDescribe('overlay: end to end with nexthops: true', function () {
     const moved = overlay.vtepMacFor('10.57.4.32');
     await pollUntil(() => JSON.parse(require('node:child_process').execFileSync('bridge', ['-n', h1, '-j', 'fdb', 'show', 'dev', 'vxlan0'], { encoding: 'utf8' })).some((e) => e.mac === moved && e.nhid === vtepIdOf('host2', 'group')), { ms: 5000 * slow, what: 'the FDB entry of the new MAC' });
     await pollUntil(async () => (await allPairs(sandbox)).length === 0, { ms: 10000 * slow, what: 'pods talking again after the second IP change' });
+  });
+
+  it('vxlan, dual stack: FDB nexthops on both underlays (vtep/, vtep6/), pod routes of both families on nexthops; pods reach each other; a fresh agent sends nothing', async function () {
+    await start('vxlan', withIPv6(SEED_HOSTS, { dual: true }));
+    const h1 = sandbox.hostNs('host1');
+    const fdbOn = (dev) => JSON.parse(require('node:child_process').execFileSync('bridge', ['-n', h1, '-j', 'fdb', 'show', 'dev', dev], { encoding: 'utf8' })).filter((e) => e.state === 'permanent');
+    assert.deepEqual(fdbOn('vxlan0').map((e) => [e.mac, e.nhid]), [[overlay.vtepMacFor('10.57.4.21'), vtepIdOf('host2', 'group')]]);
+    const v6group = namedNexthopCandidate(77, 'netlink-agent', 'vtep6/host2/group', 0);
+    assert.deepEqual(fdbOn('vxlan6').map((e) => [e.mac, e.nhid]), [[overlay.vtepMacFor('fd57:4::21'), v6group]]);
+    assert.equal(ipJson(h1, 'nexthop', 'show', 'id', String(namedNexthopCandidate(77, 'netlink-agent', 'vtep6/host2', 0)))[0].gateway, 'fd57:4::21');
+    assert.equal(ipJson(h1, '-6', 'route', 'show', 'fd10:0:0:b::/64')[0].nhid, namedNexthopCandidate(77, 'netlink-agent', 'node/host2/v6', 0));
+    for (const family of [4, 6]) {
+      for (const [a, b] of [['host1', 'host2'], ['host2', 'host1']]) {
+        const r = await sandbox.traffic(a, b, { family });
+        assert.ok(r.udp.ok && r.tcp.ok, `IPv${family} ${a}->${b}: ${JSON.stringify(r)}`);
+      }
+    }
+    await agents.get('host1').stop();
+    const nl = await sandbox.rtnl(h1);
+    const before = nl.modifyingRequests();
+    const fresh = new OverlayAgent({ nl, mode: 'vxlan', self: 'host1', nexthops: true });
+    agents.set('host1', fresh);
+    const res = await fresh.setNodes(sandbox.nodes());
+    assert.equal(res.plan.ops.length, 0, res.plan.text());
+    assert.equal(nl.modifyingRequests() - before, 0);
   });
 
   it('hybrid: host-gw nexthops on the same subnet, vxlan ones across the router; all pods reach each other', async function () {
