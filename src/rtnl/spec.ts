@@ -8,7 +8,7 @@
  * A spec is plain data: only its own properties are fields (an inherited `up`, from a polluted
  * prototype or `{ __proto__: ... }` through Object.assign, is reported, never read).
  */
-import { parseAddress, parseFamily, parsePrefix } from '../values/address';
+import { checkAddress, parseFamily, parsePrefix } from '../values/address';
 import type { IpFamily } from '../values/ip';
 import { checkMac, checkUnicastMac } from '../values/mac';
 import { checkIfName, checkNetns } from '../values/names';
@@ -110,12 +110,12 @@ export class FieldTable {
     for (const name of this.names) {
       const f = this.fields[name];
       const v = own(x, name);
-      const at = path ? `${path}.${name}` : name;
+      // The path is made only for a field there is something to say about (10k specs a cycle).
       if (v === undefined) {
-        if (f.required !== undefined) p.add(at, f.required);
+        if (f.required !== undefined) p.add(path ? `${path}.${name}` : name, f.required);
         continue;
       }
-      f.check(p, at, v);
+      f.check(p, path ? `${path}.${name}` : name, v);
     }
   }
 
@@ -155,7 +155,7 @@ export const unicastMac: FieldCheck = (p, path, v) => checkUnicastMac(p, path, v
 export const address =
   (family?: IpFamily): FieldCheck =>
   (p, path, v) =>
-    parseAddress(p, path, v, family);
+    checkAddress(p, path, v, family);
 /** A prefix whose host bits are the address itself (interface addresses). */
 export const prefixKeep: FieldCheck = (p, path, v) => parsePrefix(p, path, v, 'keep');
 /** An address family: 4 or 6, 'inet' or 'inet6', AF_INET 2 or AF_INET6 10. */

@@ -41,7 +41,7 @@ export function readAddress(v: string): ParsedAddress | undefined {
   if (v4 >= 0) {
     const bytes = Buffer.allocUnsafe(4);
     bytes.writeUInt32BE(v4, 0);
-    return { family: 4, bytes, text: formatIPv4(bytes, 0) };
+    return { family: 4, bytes, text: v }; // parseIPv4 takes the canonical dotted quad only
   }
   if (!v.includes(':')) return undefined;
   const bytes = Buffer.alloc(16);
@@ -70,6 +70,15 @@ export function parseAddress(p: Problems, path: string, v: unknown, family?: IpF
     return undefined;
   }
   return out;
+}
+
+/**
+ * parseAddress() for a check alone: the same problems, and nothing made for an IPv4 literal
+ * (specs by the ten thousand are checked per cycle). Returns whether v is an address.
+ */
+export function checkAddress(p: Problems, path: string, v: unknown, family?: IpFamily): boolean {
+  if (typeof v === 'string' && family !== 6 && parseIPv4(v) >= 0) return true;
+  return parseAddress(p, path, v, family) !== undefined;
 }
 
 /**

@@ -14,7 +14,7 @@ const { setFastEntryReads } = require('../../dist/reconcile/engine/entries');
 const { kernelDescribe, netnsPerTest, ip } = require('../support/kernel');
 
 const PROTO = 77;
-const RUNS = Number(process.env.ENTRIES_FAST_RUNS || 12);
+const RUNS = Number(process.env.ENTRIES_FAST_RUNS || (process.env.NETLINK_AGENT_VM === '1' ? 4 : 12));
 const SEED = Number(process.env.ENTRIES_FAST_SEED || Date.now() % 1e9);
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed. */

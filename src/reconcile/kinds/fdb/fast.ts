@@ -16,7 +16,6 @@ import type { NeighFacts } from '../../../rtnl/neigh-facts';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { DeviceRef, FdbEntry, FdbSpec } from '../../../rtnl/types';
 import { parseMacInto } from '../../../values/mac';
-import type { ParsedAddress } from '../../../values/address';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
@@ -63,19 +62,21 @@ export class FdbKeys {
     this.port = new Int32Array(expected);
   }
 
-  /** Writes the key of (dev, mac, dst) (a validated spec's canonical MAC and parsed dst) for find() and record(). */
-  keyOf(dev: DeviceRef, mac: string, dst: ParsedAddress | undefined): void {
+  /**
+   * Writes the key of (dev, mac, dst) for find() and record(): a validated spec's canonical MAC,
+   * its dst as length (0: none, 4 or 16) and four big-endian words (an IPv4 one in d0).
+   */
+  keyOf(dev: DeviceRef, mac: string, len: number, d0: number, d1: number, d2: number, d3: number): void {
     if (!parseMacInto(mac, this.mac, 0)) throw new Error(`FDB entry: MAC ${mac} passed validation but does not parse`);
     const k = this.index.key;
     k[0] = this.devs.slotOf(dev);
     k[1] = (this.mac[0] << 8) | this.mac[1];
-    k[2] = this.mac.readInt32BE(2);
-    const b = dst?.bytes;
-    k[3] = b === undefined ? 0 : b.length;
-    k[4] = b === undefined ? 0 : b.readInt32BE(0);
-    k[5] = b !== undefined && b.length === 16 ? b.readInt32BE(4) : 0;
-    k[6] = b !== undefined && b.length === 16 ? b.readInt32BE(8) : 0;
-    k[7] = b !== undefined && b.length === 16 ? b.readInt32BE(12) : 0;
+    k[2] = (this.mac[2] << 24) | (this.mac[3] << 16) | (this.mac[4] << 8) | this.mac[5];
+    k[3] = len;
+    k[4] = d0;
+    k[5] = d1;
+    k[6] = d2;
+    k[7] = d3;
   }
 
   /** The position already on the key last written, or -1. */

@@ -15,6 +15,7 @@ import { NUD_NOARP, NUD_PERMANENT } from '../../../rtnl/constants';
 import { validateFdbSpec } from '../../../rtnl/fdb';
 import type { FdbEntry, FdbSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
+import { parseIPv4 } from '../../../values/ip';
 import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
 import { describeValue, isObject, own, type Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
@@ -111,6 +112,7 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
   const paths: string[] = [];
   const named: Array<{ at: number; name: string; base: FdbSpec }> = [];
   const keys = new FdbKeys(given.length);
+  const referenced = new Set<FdbSpec['dev']>(); // 10k entries name one device: checked once
   given.forEach((x, i) => {
     const path = `fdb[${i}]`;
     let spec: unknown = x;
@@ -123,11 +125,21 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
     }
     if (!isFdbSpec(p, path, spec)) return;
     const mac = canonicalMac(spec.mac) ?? spec.mac;
-    const parsed = spec.dst === undefined ? undefined : parseAddress(p, `${path}.dst`, spec.dst);
-    if (spec.dst !== undefined && parsed === undefined) return; // reported
-    const dst = parsed?.text ?? '';
     const pos = list.length;
-    keys.keyOf(spec.dev, mac, parsed);
+    // An IPv4 literal that parses is canonical text already: no parsed object made for it.
+    const v4 = spec.dst === undefined ? -1 : parseIPv4(spec.dst);
+    let dst = '';
+    if (spec.dst === undefined) keys.keyOf(spec.dev, mac, 0, 0, 0, 0, 0);
+    else if (v4 >= 0) {
+      dst = spec.dst;
+      keys.keyOf(spec.dev, mac, 4, v4 | 0, 0, 0, 0);
+    } else {
+      const parsed = parseAddress(p, `${path}.dst`, spec.dst);
+      if (parsed === undefined) return; // reported
+      dst = parsed.text;
+      const b = parsed.bytes;
+      keys.keyOf(spec.dev, mac, 16, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+    }
     const had = keys.find();
     if (had >= 0) return p.add(path, `FDB entry ${label(mac, dst)} on ${spec.dev} is already desired at ${paths[had]}`);
     // A vxlan device keeps one remote per unicast MAC (it acknowledges a second append without
@@ -146,7 +158,10 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
       named.push({ at: pos, name, base });
     }
     list.push({ spec, dev: spec.dev, id: `${mac} ${dst}`, label: name !== undefined ? `${mac} nexthop ${name}` : label(mac, dst) });
-    ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
+    if (!referenced.has(spec.dev)) {
+      referenced.add(spec.dev);
+      ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
+    }
   });
   return { ...preparedEntries(list), keys, named, nexthopIds: ctx.nexthopIds };
 }

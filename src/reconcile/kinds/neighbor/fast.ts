@@ -14,10 +14,9 @@ import { NTF_PROXY } from '../../../rtnl/constants';
 import { parseNeighborMessage } from '../../../rtnl/neighbor';
 import type { NeighFacts } from '../../../rtnl/neigh-facts';
 import type { Rtnl } from '../../../rtnl/rtnl';
-import type { DeviceRef, Neighbor, NeighborSpec } from '../../../rtnl/types';
+import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
 import { NUD_STATES } from '../../../rtnl/names';
 import { parseMacInto } from '../../../values/mac';
-import type { ParsedAddress } from '../../../values/address';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
@@ -52,29 +51,26 @@ export class NeighborKeys {
     this.stateBit = new Int32Array(expected);
   }
 
-  /** Writes the key of (dev, ip) into index.key. */
-  private keyOf(dev: DeviceRef, ip: ParsedAddress): void {
+  /**
+   * Records desired entry pos (a validated spec; its address as length 4 or 16 and four
+   * big-endian words, an IPv4 one in w0): returns the position already on its key, or -1.
+   */
+  add(pos: number, spec: NeighborSpec, len: 4 | 16, w0: number, w1: number, w2: number, w3: number): number {
     const k = this.index.key;
-    const b = ip.bytes;
-    k[0] = this.devs.slotOf(dev);
-    k[1] = b.length;
-    k[2] = b.readInt32BE(0);
-    k[3] = b.length === 16 ? b.readInt32BE(4) : 0;
-    k[4] = b.length === 16 ? b.readInt32BE(8) : 0;
-    k[5] = b.length === 16 ? b.readInt32BE(12) : 0;
-  }
-
-  /** Records desired entry pos (a validated spec): returns the position already on its key, or -1. */
-  add(pos: number, spec: NeighborSpec, ip: ParsedAddress): number {
-    this.keyOf(spec.dev, ip);
+    k[0] = this.devs.slotOf(spec.dev);
+    k[1] = len;
+    k[2] = w0;
+    k[3] = w1;
+    k[4] = w2;
+    k[5] = w3;
     const had = this.index.add(pos);
     if (had >= 0) return had;
     const slot = this.index.key[0];
-    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | (ip.family === 4 ? 1 : 2);
+    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | (len === 4 ? 1 : 2);
     this.mode[pos] = NO_MAC;
     if (spec.lladdr !== undefined) {
       // Validated as a MAC: it parses (a spec that did not would only ever be compared by text).
-      if (!parseMacInto(spec.lladdr, this.mac, 0)) throw new Error(`neighbour ${ip.text}: lladdr ${spec.lladdr} passed validation but does not parse`);
+      if (!parseMacInto(spec.lladdr, this.mac, 0)) throw new Error(`neighbour: lladdr ${spec.lladdr} passed validation but does not parse`);
       this.mode[pos] = MAC;
       this.macHi[pos] = (this.mac[0] << 8) | this.mac[1];
       this.macLo[pos] = this.mac.readInt32BE(2);

@@ -7,6 +7,7 @@ import { NUD_NOARP, NUD_PERMANENT } from '../../../rtnl/constants';
 import { validateNeighborSpec } from '../../../rtnl/neighbor';
 import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
+import { parseIPv4 } from '../../../values/ip';
 import { canonicalMac } from '../../../values/mac';
 import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
@@ -48,16 +49,31 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
   const list: PreparedEntry<NeighborSpec>[] = [];
   const paths: string[] = [];
   const keys = new NeighborKeys(given.length);
+  const referenced = new Set<NeighborSpec['dev']>(); // 10k entries name one device: checked once
   given.forEach((spec, i) => {
     const path = `neighbors[${i}]`;
     if (!isNeighborSpec(p, path, spec)) return;
-    const ip = parseAddress(p, `${path}.ip`, spec.ip);
-    if (!ip) return;
-    const had = keys.add(list.length, spec, ip);
-    if (had >= 0) return p.add(path, `neighbour ${ip.text} on ${spec.dev} is already desired at ${paths[had]}`);
+    // An IPv4 literal that parses is canonical text already: no parsed object made for it.
+    const v4 = parseIPv4(spec.ip);
+    let text: string;
+    let had: number;
+    if (v4 >= 0) {
+      text = spec.ip;
+      had = keys.add(list.length, spec, 4, v4 | 0, 0, 0, 0);
+    } else {
+      const ip = parseAddress(p, `${path}.ip`, spec.ip);
+      if (!ip) return;
+      text = ip.text;
+      const b = ip.bytes;
+      had = keys.add(list.length, spec, 16, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+    }
+    if (had >= 0) return p.add(path, `neighbour ${text} on ${spec.dev} is already desired at ${paths[had]}`);
     paths.push(path);
-    list.push({ spec, dev: spec.dev, id: ip.text, label: ip.text });
-    ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
+    list.push({ spec, dev: spec.dev, id: text, label: text });
+    if (!referenced.has(spec.dev)) {
+      referenced.add(spec.dev);
+      ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
+    }
   });
   return { ...preparedEntries(list), keys };
 }
