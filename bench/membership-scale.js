@@ -1,0 +1,284 @@
+#!/usr/bin/env node
+'use strict';
+// Membership at scale (issue 24; a benchmark, not a test). A real etcd on loopback, N synthetic
+// node records written here (each with its reservation, as an agent writes them), A real agents
+// (EtcdMembership -> MembershipFeed -> OverlayAgent, vxlan) each in a process of its own and in
+// a host namespace this benchmark creates and deletes, then churn (joins, leaves, node IP
+// changes) at a steady rate. Per agent: event-to-kernel latency (the write, to the apply that
+// carries it in that agent's namespace) p50/p99, kernel ops and netlink reads per change, CPU and
+// RSS; for etcd (its own /metrics): requests by gRPC method and bytes sent per change. Each read
+// design in turn ('incremental', then 'full': a full re-read per event), side by side.
+//
+//   sudo node bench/membership-scale.js [--seconds 60] [--nodes 5000] [--agents 5] [--rate 50]
+//                                       [--reads incremental,full] [--json]
+//
+// Needs root (namespaces) and etcd (/usr/bin/etcd). Timing on a shared machine is noisy: the
+// report says what ran, with the machine's load average.
+const os = require('node:os');
+const http = require('node:http');
+const { fork } = require('node:child_process');
+
+const argv = process.argv.slice(2);
+const flag = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+
+const UNDERLAY = '10.57.4';
+const PREFIX = '/nla-bench-scale/';
+
+/** The record of synthetic node i (each with a distinct underlay IP, pod subnet and MAC). */
+function synthetic(i, ipBase = 200) {
+  return { name: `s${i}`, nodeIP: `10.${ipBase + (i >> 16)}.${(i >> 8) & 255}.${(i & 255) || 254}`, podCIDR: `10.${100 + (i >> 8)}.${i & 255}.0/24`, mode: 'vxlan' };
+}
+
+function percentile(xs, p) {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+function scrape(url) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${url}/metrics`, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          const byMethod = {};
+          let sentBytes = 0;
+          for (const line of body.split('\n')) {
+            let m = /^grpc_server_handled_total\{.*grpc_method="([^"]+)".*\} ([0-9.e+]+)$/.exec(line);
+            if (m) byMethod[m[1]] = (byMethod[m[1]] ?? 0) + Number(m[2]);
+            m = /^etcd_network_client_grpc_sent_bytes_total ([0-9.e+]+)$/.exec(line);
+            if (m) sentBytes = Number(m[1]);
+          }
+          resolve({ byMethod, sentBytes });
+        });
+      })
+      .on('error', reject);
+  });
+}
+
+/** Writes records with their reservations, 40 per transaction (etcd allows 128 ops). */
+async function writeRecords(raw, leaseId, records) {
+  for (let i = 0; i < records.length; i += 40) {
+    const ops = [];
+    for (const r of records.slice(i, i + 40)) {
+      ops.push(raw.put(`${PREFIX}alloc/subnet/${r.podCIDR.replace('/', '-')}`).value(JSON.stringify({ name: r.name, podCIDR: r.podCIDR })).lease(leaseId));
+      ops.push(raw.put(`${PREFIX}alloc/owner/${r.name}`).value(r.podCIDR).lease(leaseId));
+      ops.push(raw.put(`${PREFIX}nodes/${r.name}`).value(JSON.stringify(r)).lease(leaseId));
+    }
+    await raw.if(`${PREFIX}nodes/${records[i].name}`, 'Version', '>', -1).then(...ops).commit();
+  }
+}
+
+async function main() {
+  const seconds = Number(flag('seconds', 60));
+  const nodes = Number(flag('nodes', 5000));
+  const agents = Number(flag('agents', 5));
+  const rate = Number(flag('rate', 50));
+  const designs = String(flag('reads', 'incremental,full')).split(',');
+  if (process.getuid?.() !== 0) {
+    console.log('membership-scale: needs root (network namespaces); skipped');
+    return;
+  }
+  const { EtcdServer, etcdInstalled } = require('../examples/lib/etcd-server');
+  if (!etcdInstalled()) {
+    console.log('membership-scale: etcd is not installed (apt-get install etcd-server); skipped');
+    return;
+  }
+  const { Etcd3 } = require('etcd3');
+  const { Sandbox } = require('../examples/lib/sandbox');
+  const hosts = Array.from({ length: agents }, (_, k) => ({ name: `agent${k + 1}`, nodeIP: `${UNDERLAY}.${20 + k}`, podCIDR: `10.99.${k}.0/24`, podIP: `10.99.${k}.10` }));
+  const server = await EtcdServer.start({ name: 'nla-bench' });
+  const raw = new Etcd3({ hosts: server.url });
+  const sandbox = new Sandbox({ prefix: `nla-msb${process.pid}`, hosts });
+  const children = [];
+  const results = [];
+  try {
+    await sandbox.build();
+    const lease = raw.lease(3600);
+    const leaseId = await lease.grant();
+    const t0 = Date.now();
+    const present = Array.from({ length: nodes }, (_, i) => synthetic(i));
+    await writeRecords(raw, leaseId, present);
+    console.log(`membership-scale: ${nodes} records written in ${Date.now() - t0} ms; ${agents} agents; churn ${rate}/s for ${seconds} s; designs ${designs.join(', ')}; ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+    let joined = 0;
+    let moved = 0;
+    for (const reads of designs) {
+      // Agents: one process each, started and converged before the churn.
+      const started = Date.now();
+      const ready = [];
+      for (const h of hosts) {
+        const c = fork(__filename, ['--child', JSON.stringify({ ns: sandbox.hostNs(h.name), host: h, endpoints: server.url, reads, expect: nodes + agents })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        children.push(c);
+        ready.push(new Promise((resolve, reject) => {
+          c.on('message', (m) => m.type === 'ready' && resolve(m));
+          c.on('exit', (code) => reject(new Error(`agent ${h.name} exited (${code}) before it was ready`)));
+        }));
+      }
+      const readyInfo = await Promise.all(ready);
+      const converge = Date.now() - started;
+      const live = children.slice(-agents);
+      for (const c of live) c.send({ type: 'start' });
+      const m0 = await scrape(server.url);
+      // Churn: a change every 1/rate s: a join, a leave, or a node IP change, in turn.
+      let changes = 0;
+      const tEnd = Date.now() + seconds * 1000;
+      const interval = 1000 / rate;
+      let next = Date.now();
+      while (Date.now() < tEnd) {
+        const kind = ['join', 'leave', 'move'][changes % 3];
+        let match;
+        let write;
+        if (kind === 'join') {
+          const r = { ...synthetic(joined, 210), name: `j${joined}`, podCIDR: `10.${150 + (joined >> 8)}.${joined & 255}.0/24` };
+          joined++;
+          present.push(r);
+          match = `route ${r.podCIDR}`;
+          write = () => writeRecords(raw, leaseId, [r]);
+        } else if (kind === 'leave') {
+          const at = Math.floor(Math.random() * present.length);
+          const [r] = present.splice(at, 1);
+          match = `route ${r.podCIDR}`;
+          write = () => raw.if(`${PREFIX}nodes/${r.name}`, 'Version', '>', -1).then(raw.delete().key(`${PREFIX}nodes/${r.name}`), raw.delete().key(`${PREFIX}alloc/owner/${r.name}`), raw.delete().key(`${PREFIX}alloc/subnet/${r.podCIDR.replace('/', '-')}`)).commit();
+        } else {
+          const at = Math.floor(Math.random() * present.length);
+          const r = { ...present[at], nodeIP: `10.220.${(moved >> 8) & 255}.${(moved & 255) || 254}` };
+          moved++;
+          present[at] = r;
+          match = `dst ${r.nodeIP}`;
+          write = () => raw.put(`${PREFIX}nodes/${r.name}`).value(JSON.stringify(r)).lease(leaseId).exec();
+        }
+        const t = Date.now();
+        for (const c of live) c.send({ type: 'expect', match, t });
+        await write();
+        changes++;
+        next += interval;
+        const wait = next - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      const wrote = Date.now();
+      await new Promise((r) => setTimeout(r, 3000)); // stragglers
+      const m1 = await scrape(server.url);
+      const stats = await Promise.all(live.map((c) => new Promise((resolve) => {
+        c.once('message', resolve);
+        c.send({ type: 'report' });
+      })));
+      await Promise.all(live.map((c) => new Promise((resolve) => {
+        c.once('exit', resolve);
+        c.send({ type: 'stop' });
+      })));
+      const rateReal = changes / ((wrote - (tEnd - seconds * 1000)) / 1000);
+      const etcd = {};
+      for (const [k, v] of Object.entries(m1.byMethod)) {
+        const d = v - (m0.byMethod[k] ?? 0);
+        if (d) etcd[k] = d / changes;
+      }
+      results.push({ reads, nodes, agents, changes, rate: rateReal, converge, firstLists: readyInfo.map((r) => r.size), etcdPerChange: etcd, etcdBytesPerChange: (m1.sentBytes - m0.sentBytes) / changes, agentsStats: stats });
+    }
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await sandbox.destroy();
+    raw.close();
+    await server.stop();
+  }
+  report(results);
+}
+
+function report(results) {
+  if (argv.includes('--json')) {
+    console.log(JSON.stringify(results, null, 2));
+    return;
+  }
+  for (const r of results) {
+    console.log(`\nreads ${r.reads}: ${r.nodes} records, ${r.agents} agents, ${r.changes} changes at ${r.rate.toFixed(1)}/s (agents converged on start in ${r.converge} ms)`);
+    const e = Object.entries(r.etcdPerChange).sort().map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+    console.log(`  etcd per change (all agents and the writer): ${e}; bytes sent ${(r.etcdBytesPerChange / 1024).toFixed(1)} KiB`);
+    console.log('  agent     p50 ms  p99 ms  seen   ops/chg  reads/chg  dumpobj/chg  cpu %   rss MB');
+    for (const s of r.agentsStats) {
+      const lat = s.latencies;
+      console.log(`  ${s.name.padEnd(8)} ${percentile(lat, 50).toFixed(0).padStart(7)} ${percentile(lat, 99).toFixed(0).padStart(7)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- one agent
+
+async function child({ ns, host, endpoints, reads, expect }) {
+  const { Rtnl, OverlayAgent } = require('..');
+  const { EtcdMembership, MembershipFeed } = require('../dist/membership');
+  const nl = await Rtnl.open({ netns: ns, receiveBufferBytes: 32 << 20 });
+  const agent = new OverlayAgent({ nl, mode: 'vxlan', self: host.name, vni: 100, port: 4789, watch: { debounceMs: 20 } });
+  const m = new EtcdMembership({ endpoints, prefix: PREFIX, reads, self: { name: host.name, nodeIP: host.nodeIP, podCIDR: host.podCIDR, mode: 'vxlan' }, protectedPrefixes: [`${host.nodeIP}/24`], ttlSeconds: 15 });
+  const pending = [];
+  const latencies = [];
+  let counting = false;
+  let ops = 0;
+  let maxRss = 0;
+  let cpu0;
+  let t0;
+  let reads0 = 0;
+  let dump0 = 0;
+  const readsNow = () => {
+    let n = 0;
+    const t = nl.socket.sentByType;
+    for (let type = 0; type < t.length; type++) if (type < 16 || (type & 3) === 2) n += t[type];
+    return n;
+  };
+  agent.on('applied', (res) => {
+    if (!counting) return;
+    ops += res.applied.length;
+    if (!pending.length) return;
+    const text = res.plan.text();
+    const now = Date.now();
+    for (let i = pending.length - 1; i >= 0; i--) {
+      if (text.includes(pending[i].match)) {
+        latencies.push(now - pending[i].t);
+        pending.splice(i, 1);
+      }
+    }
+  });
+  const sampler = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage().rss)), 200);
+  await m.start();
+  const feed = new MembershipFeed(m, agent);
+  await new Promise((resolve) => {
+    const check = (list) => list.length >= expect && resolve();
+    feed.on('fed', check);
+  });
+  process.on('message', async (msg) => {
+    if (msg.type === 'start') {
+      counting = true;
+      cpu0 = process.cpuUsage();
+      t0 = Date.now();
+      reads0 = readsNow();
+      dump0 = nl.socket.dumpObjects;
+    } else if (msg.type === 'expect') pending.push({ match: `${msg.match}`, t: msg.t });
+    else if (msg.type === 'report') {
+      const cpu = process.cpuUsage(cpu0);
+      process.send({ name: host.name, latencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length });
+    } else if (msg.type === 'stop') {
+      clearInterval(sampler);
+      await feed.stop();
+      await agent.stop();
+      await m.stop({ leave: true });
+      nl.close();
+      process.exit(0);
+    }
+  });
+  process.send({ type: 'ready', size: m.nodes().length });
+}
+
+if (argv[0] === '--child') {
+  child(JSON.parse(argv[1])).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
