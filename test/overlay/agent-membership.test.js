@@ -1,0 +1,108 @@
+'use strict';
+// A membership change reaches the kernel as that node's changes only (issue 24): an agent fed by
+// EtcdMembership (incremental reads) among 60 peers; a node joining costs this host exactly its
+// route, neighbour and FDB entry (3 modifying requests), leaving removes exactly those, a new
+// node IP changes only its neighbour and FDB entry; records written within the debounce window
+// come as one node list and one apply. The counts are the reconciler's ApplyResults.
+const assert = require('node:assert/strict');
+const { Etcd3 } = require('etcd3');
+const { OverlayAgent } = require('../../dist');
+const { EtcdMembership, MembershipFeed } = require('../../dist/membership');
+const { Sandbox, SEED_HOSTS } = require('../../examples/lib/sandbox');
+const { etcdDescribe } = require('../support/etcd');
+const { waitFor, collect, publishRecord } = require('../membership/helpers');
+
+let counter = 0;
+const peer = (i, ip = `10.200.0.${i}`) => ({ name: `p${i}`, nodeIP: ip, podCIDR: `10.100.${i}.0/24`, mode: 'vxlan' });
+
+etcdDescribe(
+  'overlay: membership changes become only that node\'s kernel changes',
+  function (etcd) {
+    this.timeout(120000);
+    let sandbox;
+    let raw;
+    let lease;
+    let m;
+    let feed;
+    let agent;
+    const prefix = `/nla-agent-m-${process.pid}/`;
+
+    before(async function () {
+      const h = SEED_HOSTS[0];
+      sandbox = new Sandbox({ prefix: `nla-agm${process.pid}x${++counter}`, hosts: [h] });
+      await sandbox.build();
+      raw = new Etcd3({ hosts: etcd().url });
+      lease = raw.lease(120);
+      for (let i = 1; i <= 60; i++) await publishRecord(raw, prefix, peer(i), lease);
+      const nl = await sandbox.rtnl(sandbox.hostNs(h.name));
+      agent = new OverlayAgent({ nl, mode: 'vxlan', self: h.name, vni: 100, port: 4789, watch: { debounceMs: 20 } });
+      m = new EtcdMembership({ endpoints: etcd().url, prefix, self: { name: h.name, nodeIP: h.nodeIP, podCIDR: h.podCIDR, mode: 'vxlan' }, ttlSeconds: 10, debounceMs: 100 });
+      await m.start();
+      feed = new MembershipFeed(m, agent);
+      await waitFor(() => m.nodes().length === 61, 15000, '61 nodes');
+      await waitFor(async () => {
+        await feed.idle();
+        return (await agent.reconciler.plan(await agent.desiredFor(m.nodes()))).empty;
+      }, 20000, 'the kernel converged on 61 nodes');
+    });
+    after(async function () {
+      await feed?.stop();
+      await agent?.stop();
+      await m?.stop({ leave: true });
+      await lease?.revoke().catch(() => undefined);
+      raw?.close();
+      await sandbox?.destroy();
+    });
+
+    /** Runs `change`, waits until the agent applied something and then stayed quiet; returns
+     * the node lists emitted and what every apply did. */
+    async function after(change) {
+      await feed.idle();
+      const lists = collect(m, 'nodes');
+      const results = collect(agent, 'applied');
+      await change();
+      await waitFor(() => results.some((r) => r.applied.length > 0), 10000, 'an apply with changes');
+      // Quiet for a while: whatever else the change caused has happened by then.
+      await new Promise((r) => setTimeout(r, 1500));
+      const lines = results.flatMap((r) => r.applied.map((op) => `${op.action ?? op.type ?? ''} ${op.kind}`));
+      return { lists, results, lines, requests: results.reduce((n, r) => n + r.requests, 0), applies: results.filter((r) => r.applied.length > 0).length, text: results.map((r) => r.plan.text()).join('\n') };
+    }
+
+    it('a node joining: exactly its route, neighbour and FDB entry (3 requests); leaving: exactly those removed', async function () {
+      const j = { name: 'j1', nodeIP: '10.201.0.1', podCIDR: '10.150.1.0/24', mode: 'vxlan' };
+      const join = await after(() => publishRecord(raw, prefix, j, lease));
+      assert.equal(join.requests, 3, join.text);
+      assert.equal(join.applies, 1, join.text);
+      assert.match(join.text, /\+ +route 10\.150\.1\.0\/24/);
+      assert.match(join.text, /\+ +neighbor vxlan0 10\.150\.1\.1:/);
+      assert.match(join.text, /\+ +fdb vxlan0 0e:6e:0a:c9:00:01 dst 10\.201\.0\.1/);
+      assert.equal(join.lists.length, 1);
+      const leave = await after(() => raw.delete().key(`${prefix}nodes/j1`));
+      assert.equal(leave.requests, 3, leave.text);
+      assert.equal(leave.applies, 1, leave.text);
+      for (const kind of ['route 10.150.1.0/24', 'neighbor vxlan0 10.150.1.1', 'fdb vxlan0 0e:6e:0a:c9:00:01']) assert.match(leave.text, new RegExp(`- +${kind.replace(/\./g, '\\.')}`));
+    });
+
+    it('a node IP change: its neighbour and FDB entry only; three joins in one debounce window: one list, one apply, 9 requests', async function () {
+      const moved = peer(7, '10.202.0.7');
+      const move = await after(() => lease.put(`${prefix}nodes/p7`).value(JSON.stringify(moved)));
+      assert.equal(move.requests, 3, move.text); // neighbour lladdr update, new FDB entry, old one deleted
+      assert.doesNotMatch(move.text, /route/);
+      assert.match(move.text, /~ +neighbor vxlan0 10\.100\.7\.1: lladdr 0e:6e:0a:c8:00:07 -> 0e:6e:0a:ca:00:07/);
+      assert.match(move.text, /\+ +fdb vxlan0 0e:6e:0a:ca:00:07 dst 10\.202\.0\.7/);
+      assert.match(move.text, /- +fdb vxlan0 0e:6e:0a:c8:00:07 dst 10\.200\.0\.7/);
+
+      const three = [2, 3, 4].map((i) => ({ name: `j${i}`, nodeIP: `10.201.0.${i}`, podCIDR: `10.150.${i}.0/24`, mode: 'vxlan' }));
+      // Reservations first (as agents do, before publishing), then the three records back to back.
+      for (const r of three) {
+        await lease.put(`${prefix}alloc/subnet/${r.podCIDR.replace('/', '-')}`).value(JSON.stringify({ name: r.name, podCIDR: r.podCIDR }));
+        await lease.put(`${prefix}alloc/owner/${r.name}`).value(r.podCIDR);
+      }
+      const batch = await after(() => Promise.all(three.map((r) => lease.put(`${prefix}nodes/${r.name}`).value(JSON.stringify(r)))));
+      assert.equal(batch.lists.length, 1, 'one node list for the three');
+      assert.equal(batch.applies, 1, batch.text);
+      assert.equal(batch.requests, 9, batch.text);
+    });
+  },
+  { root: true },
+);
