@@ -14,6 +14,7 @@ import { OverlayAgent } from '../overlay/agent';
 import { desiredState, type OverlayMode } from '../overlay/modes';
 import { DEFAULT_RUNTIME_FILE, podMtu, writeRuntimeFile } from '../overlay/runtime-file';
 import type { Rtnl } from '../rtnl/rtnl';
+import { IFA_F_DADFAILED } from '../rtnl/constants';
 import { checkNodeIP, checkNodeName, checkPodCIDR } from '../membership/types';
 import { parseAddress, parsePrefix, type ParsedPrefix } from '../values/address';
 import type { IpFamily } from '../values/ip';
@@ -163,6 +164,8 @@ interface LocalFacts {
   stack: StackFlags;
   /** wireguard: this host's key and what it publishes. */
   wireguard?: { key: PrivateKey; record: NodeWireGuard };
+  /** host-gw with IPv6 pods and no global IPv6 node IP: the underlay's link-local address, published for the peers' routes. */
+  linkLocal6?: string;
 }
 
 /**
@@ -249,7 +252,12 @@ async function checkLocal(nl: Rtnl, o: OverlayOptions, log: Logger): Promise<Loc
   });
   if (wgKey && o.rotateKey) wgKey = await rotateWgKey(keyFile as string, log);
   const wireguard = wgKey ? { key: wgKey, record: { publicKey: wgKey.publicKey().toBase64(), ...(o.port !== undefined ? { port: o.port } : {}) } } : undefined;
-  return { underlayDev, underlayMtu: link.mtu, underlayPrefixes, stack, ...(wireguard ? { wireguard } : {}) };
+  // host-gw routes IPv6 pods via a peer's IPv6 address; without a global one, via its link-local one on the segment.
+  const linkLocal6 = o.mode === 'host-gw' && podCIDRs.some((c) => c.includes(':')) && !stack.nodeIPs.some((ip) => ip.includes(':'))
+    ? addresses.find((a) => a.family === 6 && a.scope === 253 && (a.flags & IFA_F_DADFAILED) === 0)?.address.split('/')[0]
+    : undefined;
+  if (linkLocal6) log.info('underlay', `no global IPv6 address on ${underlayDev}: peers route this node's IPv6 pods via its link-local ${linkLocal6}`);
+  return { underlayDev, underlayMtu: link.mtu, underlayPrefixes, stack, ...(wireguard ? { wireguard } : {}), ...(linkLocal6 ? { linkLocal6 } : {}) };
 }
 
 function makeMembership(o: OverlayOptions, local: LocalFacts): Membership & { stop(opts?: { leave?: boolean }): Promise<void> } {
@@ -264,14 +272,14 @@ function makeMembership(o: OverlayOptions, local: LocalFacts): Membership & { st
       endpoints: o.etcd!.split(',').map((s) => s.trim()).filter(Boolean),
       prefix: o.prefix,
       ttlSeconds: o.ttl,
-      self: { name: o.self, ...ips, mode: o.mode, ...pods, ...(local.wireguard ? { wireguard: local.wireguard.record } : {}) },
+      self: { name: o.self, ...ips, mode: o.mode, ...pods, ...(local.wireguard ? { wireguard: local.wireguard.record } : {}), ...(local.linkLocal6 ? { linkLocal6: local.linkLocal6 } : {}) },
       ...(first
         ? { allocation: { clusterCIDR: first.prefix, subnetLength: first.family === 4 ? o.subnetLength : (o.subnetLength6 ?? 64), ...(second ? { clusterCIDR6: second.prefix } : {}), ...(o.subnetLength6 !== undefined ? { subnetLength6: o.subnetLength6 } : {}) } }
         : {}),
       protectedPrefixes: local.underlayPrefixes,
     }));
   }
-  const self = podCIDRs.length ? { name: o.self, ...ips, ...pods, mode: o.mode, ...(local.wireguard ? { wireguard: local.wireguard.record } : {}) } as NodeRecord : o.self;
+  const self = podCIDRs.length ? { name: o.self, ...ips, ...pods, mode: o.mode, ...(local.wireguard ? { wireguard: local.wireguard.record } : {}), ...(local.linkLocal6 ? { linkLocal6: local.linkLocal6 } : {}) } as NodeRecord : o.self;
   return new StaticMembership({ file: o.nodes!, self, ...(ranges.length ? { clusterCIDRs: ranges.map((r) => r.prefix) } : {}), protectedPrefixes: local.underlayPrefixes });
 }
 

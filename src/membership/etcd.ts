@@ -34,6 +34,7 @@ import type { Etcd3, IKeyValue, IOptions, IResponseHeader, Lease, Watcher } from
 import type * as CockatielModule from 'cockatiel';
 import { EventEmitter } from 'eventemitter3';
 import { checkNodeWireGuard, vtepMacFor, type NodeWireGuard, type OverlayMode } from '../overlay/modes';
+import { checkLinkLocal6 } from '../overlay/stack';
 import { Problems, ValidationError } from '../values/problems';
 import { EtcdAccessError, checkEtcdAccess, etcd3AccessOptions, etcdIdentity, explainEtcdError, redactEndpoint, type EtcdAuthOptions, type EtcdTlsOptions } from './etcd-access';
 import { AllocationError, allocKeys, claimSubnets, parseAllocKeys, releaseSubnet, validateClaims, type AllocSnapshot, type ClaimOptions } from './allocate';
@@ -94,6 +95,8 @@ export interface EtcdSelf {
   version?: string;
   /** wireguard mode: this host's public key (and port) for the others' peers. */
   wireguard?: NodeWireGuard;
+  /** host-gw: this host's IPv6 link-local address on the underlay, when it has IPv6 pods and no global IPv6 node IP. */
+  linkLocal6?: string;
 }
 
 /** How EtcdMembership reaches etcd, publishes this host and paces itself. */
@@ -286,6 +289,7 @@ export function validateEtcdMembershipOptions(o: EtcdMembershipOptions): void {
     if (s.vtepMac6 !== undefined && checkVtepMac(p, 'self.vtepMac6', s.vtepMac6) && ips && !ips.has(6)) p.add('self.vtepMac6', 'is the MAC of the VTEP on the IPv6 underlay, and this host has no IPv6 node IP');
     if (!OVERLAY_MODES.includes(s.mode)) p.add('self.mode', `unknown mode ${JSON.stringify(s.mode)}`);
     if (s.wireguard !== undefined) checkNodeWireGuard(p, 'self.wireguard', s.wireguard);
+    if (s.linkLocal6 !== undefined) checkLinkLocal6(p, 'self.linkLocal6', s.linkLocal6);
     // The record is written here, so it is bounded here: every reader skips bigger ones.
     if (s.version !== undefined && (typeof s.version !== 'string' || s.version.length > MAX_VERSION_LENGTH)) {
       p.add('self.version', `must be a string of at most ${MAX_VERSION_LENGTH} characters`);
@@ -683,7 +687,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       this.podCIDRLease = resId;
     }
     const id = await this.grant('node', this.o.ttlSeconds);
-    const record: NodeRecord = { ...selfRecord(s, this.podCIDRs!), ...(s.wireguard ? { wireguard: s.wireguard } : {}) };
+    const record: NodeRecord = { ...selfRecord(s, this.podCIDRs!), ...(s.wireguard ? { wireguard: s.wireguard } : {}), ...(s.linkLocal6 !== undefined ? { linkLocal6: s.linkLocal6 } : {}) };
     const text = JSON.stringify(record);
     if (Buffer.byteLength(text) > MAX_RECORD_BYTES) {
       throw new ValidationError([{ path: 'self', message: `the record is ${Buffer.byteLength(text)} bytes, more than the ${MAX_RECORD_BYTES} every reader accepts` }], 'invalid node record');

@@ -10,7 +10,7 @@
 import { AcceptedIndex, type IndexedRecord } from './accepted-index';
 import type { EventEmitter } from 'eventemitter3';
 import { checkNodeWireGuard, vtepMacFor, vtepMacOf, type NodeWireGuard, type OverlayMode, type OverlayNode } from '../overlay/modes';
-import { FAMILIES, MAX_POD_PREFIX6, MIN_POD_PREFIX6, checkStack, normalStack, stackOf, type NodeStack } from '../overlay/stack';
+import { FAMILIES, MAX_POD_PREFIX6, MIN_POD_PREFIX6, checkLinkLocal6, checkStack, normalStack, stackOf, type NodeStack } from '../overlay/stack';
 import { maskedText, parseAddress, parsePrefix, type ParsedAddress, type ParsedPrefix } from '../values/address';
 import { checkMac, isMulticastMac, ZERO_MAC } from '../values/mac';
 import { prefixContains, prefixCovers, prefixesOverlap } from '../values/prefix';
@@ -40,6 +40,8 @@ export interface NodeRecord extends OverlayNode {
   version?: string;
   /** Its WireGuard public key and port (wireguard mode). */
   wireguard?: NodeWireGuard;
+  /** Its IPv6 link-local address on the underlay segment (host-gw with IPv6 pods and no global IPv6 node IP). */
+  linkLocal6?: string;
 }
 
 /** A record that was not accepted, and why. */
@@ -175,6 +177,8 @@ export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
   const mode = own(r, 'mode');
   const version = own(r, 'version');
   const wireguard = own(r, 'wireguard');
+  const linkLocal6Raw = own(r, 'linkLocal6');
+  const linkLocal6 = linkLocal6Raw !== undefined ? checkLinkLocal6(p, `${path}.linkLocal6`, linkLocal6Raw) : undefined;
   const wg = wireguard !== undefined && checkNodeWireGuard(p, `${path}.wireguard`, wireguard) ? (wireguard as NodeWireGuard) : undefined;
   checkNodeName(p, `${path}.name`, name);
   const stack = checkStack(p, path, { nodeIP, podCIDR, nodeIPs, podCIDRs }, { usableAddresses: true, podLength4: [MIN_POD_PREFIX, MAX_POD_PREFIX], allowOwnAddress: true });
@@ -197,6 +201,7 @@ export function validateNodeRecord(raw: unknown, path = 'node'): NodeRecord {
   if (mode !== undefined) out.mode = mode as OverlayMode;
   if (version !== undefined) out.version = version as string;
   if (wg) out.wireguard = { publicKey: wg.publicKey, ...(wg.port !== undefined ? { port: wg.port } : {}) };
+  if (linkLocal6 !== undefined) out.linkLocal6 = linkLocal6;
   return out;
 }
 
@@ -458,7 +463,7 @@ function nameOf(v: unknown): string | undefined {
 
 /** The node list as the overlay takes it (only the fields it uses). */
 export function toOverlayNodes(nodes: NodeRecord[]): OverlayNode[] {
-  return nodes.map(({ name, nodeIP, podCIDR, nodeIPs, podCIDRs, vtepMac, vtepMac6, wireguard }) => ({
+  return nodes.map(({ name, nodeIP, podCIDR, nodeIPs, podCIDRs, vtepMac, vtepMac6, wireguard, linkLocal6 }) => ({
     name,
     nodeIP,
     podCIDR,
@@ -467,12 +472,13 @@ export function toOverlayNodes(nodes: NodeRecord[]): OverlayNode[] {
     ...(vtepMac ? { vtepMac } : {}),
     ...(vtepMac6 ? { vtepMac6 } : {}),
     ...(wireguard ? { wireguard } : {}),
+    ...(linkLocal6 ? { linkLocal6 } : {}),
   }));
 }
 
 /** Stable identity of a node list, to emit 'nodes' only on change. */
 export function nodesKey(nodes: NodeRecord[]): string {
-  return JSON.stringify(nodes.map((n) => [n.name, n.nodeIP, n.podCIDR, n.vtepMac ?? '', n.mode ?? '', n.version ?? '', n.nodeIPs ?? [], n.podCIDRs ?? [], n.vtepMac6 ?? '', n.wireguard?.publicKey ?? '', n.wireguard?.port ?? 0]));
+  return JSON.stringify(nodes.map((n) => [n.name, n.nodeIP, n.podCIDR, n.vtepMac ?? '', n.mode ?? '', n.version ?? '', n.nodeIPs ?? [], n.podCIDRs ?? [], n.vtepMac6 ?? '', n.wireguard?.publicKey ?? '', n.wireguard?.port ?? 0, n.linkLocal6 ?? '']));
 }
 
 /** Stable identity of a skipped set. */

@@ -2,7 +2,9 @@
  * The cross-host pod networking modes as pure functions: node list in, DesiredState out.
  * Nothing here talks to the kernel; OverlayAgent feeds the result to a Reconciler.
  *
- * host-gw  per remote node: podCIDR via nodeIP dev <underlay> onlink.
+ * host-gw  per remote node: podCIDR via nodeIP dev <underlay> onlink; IPv6 pods of a node
+ *          without a global IPv6 address via its published link-local one (linkLocal6) with the
+ *          device, `podCIDR6 via fe80::x dev <underlay>`.
  * ipip     one one-to-many ipip device (no remote), MTU underlay - 20, own gateway address
  *          (first host address of the own podCIDR) as /32 on it; per remote node
  *          podCIDR via nodeIP dev <tun> onlink (the tunnel takes the next hop as outer dst).
@@ -35,7 +37,7 @@ import { checkIfName } from '../values/names';
 import { Problems, checkInt } from '../values/problems';
 import type { IpFamily } from '../values/ip';
 import { prefixContains, prefixRange } from '../values/prefix';
-import { FAMILIES, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
+import { FAMILIES, checkLinkLocal6, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
 import type { DesiredState } from '../reconcile/types';
 import { PrivateKey, keyTextProblem } from '../genl/wireguard/key';
 import type { WgPeerConfig } from '../genl/wireguard/types';
@@ -71,6 +73,10 @@ export interface OverlayNode extends StackFields {
   vtepMac6?: string;
   /** The node's WireGuard public key and port (wireguard mode). */
   wireguard?: NodeWireGuard;
+  /** The node's IPv6 link-local address on the shared underlay segment (fe80::/10). host-gw
+   * routes its IPv6 pods via it, with the device (`via fe80::x dev eth0`), when it has no
+   * global IPv6 node IP (an IPv4 underlay with IPv6 pods on one L2 segment). */
+  linkLocal6?: string;
 }
 
 /**
@@ -186,7 +192,7 @@ export function vtepMacOf(n: OverlayNode, s: NodeStack, underlay: IpFamily): str
 
 /** How this host reaches one pod subnet of a remote node. */
 type Path =
-  | { how: 'direct'; family: IpFamily; node: number }
+  | { how: 'direct'; family: IpFamily; node: number; linkLocal?: string }
   | { how: 'vxlan'; family: IpFamily; underlay: IpFamily; node: number }
   | { how: 'ipip'; family: 4; node: number };
 
@@ -266,6 +272,7 @@ function plan(c: OverlayConfig): Plan {
   const ips = new Map<string, string>();
   const cidrs: Array<{ at: string; index: number; net: ParsedPrefix }> = [];
   const stacks: NodeStack[] = [];
+  const linkLocals: Array<string | undefined> = [];
   nodes.forEach((n, i) => {
     const at = `nodes[${i}]`;
     if (typeof n?.name !== 'string' || !n.name) p.add(`${at}.name`, 'a node needs a name');
@@ -286,6 +293,7 @@ function plan(c: OverlayConfig): Plan {
     if (n.vtepMac !== undefined && checkMac(p, `${at}.vtepMac`, n.vtepMac) !== undefined && !s.ip[4]) p.add(`${at}.vtepMac`, 'is the MAC of the VTEP on the IPv4 underlay, and this node has no IPv4 node IP (give vtepMac6)');
     if (n.vtepMac6 !== undefined && checkMac(p, `${at}.vtepMac6`, n.vtepMac6) !== undefined && !s.ip[6]) p.add(`${at}.vtepMac6`, 'is the MAC of the VTEP on the IPv6 underlay, and this node has no IPv6 node IP');
     if (n?.wireguard !== undefined) checkNodeWireGuard(p, `${at}.wireguard`, n.wireguard);
+    if (n?.linkLocal6 !== undefined) linkLocals[i] = checkLinkLocal6(p, `${at}.linkLocal6`, n.linkLocal6);
   });
   for (const [later, earlier] of overlaps(cidrs)) p.add(`${later.at}.podCIDR`, `${later.net.prefix} overlaps the podCIDR of ${earlier.at}`);
   const selfIndex = nodes.findIndex((n) => n?.name === c.self);
@@ -321,6 +329,11 @@ function plan(c: OverlayConfig): Plan {
       let direct = c.mode === 'host-gw';
       if (c.mode === 'hybrid') direct = both(f) && subnets[f] !== undefined && prefixContains(subnets[f]!, r.ip[f]!.bytes);
       if (direct) {
+        // host-gw: a node on the segment with IPv6 pods but no global IPv6 address is reached via its link-local one.
+        if (!both(f) && f === 6 && c.mode === 'host-gw' && linkLocals[i] !== undefined) {
+          out.paths.push({ how: 'direct', family: 6, node: i, linkLocal: linkLocals[i] });
+          continue;
+        }
         if (!both(f)) {
           const who = self.ip[f] ? `node "${nodes[i].name}"` : 'this node';
           p.add(`${self.ip[f] ? at : selfAt}.nodeIPs`, `host-gw routes ${familyName(f)} pods via the node's ${familyName(f)} address, and ${who} has none (family mismatch: use vxlan or hybrid)`);
@@ -421,16 +434,19 @@ export function desiredState(c: OverlayConfig): DesiredState {
   }
 
   // A remote node's pod route: on the node's nexthop object (one per family), or with its gateway inline.
-  const podRoute = (node: number, family: IpFamily, via: string, dev: string): void => {
+  // A link-local next hop is on the device's link by definition: no onlink.
+  const podRoute = (node: number, family: IpFamily, via: string, dev: string, onlink = true): void => {
     const dst = stacks[node].cidr[family]!.prefix;
-    if (!c.nexthops) return void out.routes.push({ dst, via, dev, onlink: true });
+    const gw = onlink ? { via, dev, onlink: true } : { via, dev };
+    if (!c.nexthops) return void out.routes.push({ dst, ...gw });
     const name = `node/${c.nodes[node].name}${family === 6 ? '/v6' : ''}`;
-    (out.nexthops ??= []).push({ name, via, dev, onlink: true });
+    (out.nexthops ??= []).push({ name, ...gw });
     out.routes.push({ dst, nexthop: name });
   };
   for (const x of paths) {
     if (x.how !== 'direct') continue;
-    podRoute(x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev);
+    if (x.linkLocal !== undefined) podRoute(x.node, 6, x.linkLocal, c.underlayDev, false);
+    else podRoute(x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev);
   }
 
   if (plan_.ipip) {

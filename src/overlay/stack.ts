@@ -63,6 +63,19 @@ function nodeAddressProblem(a: ParsedAddress): string | undefined {
   return undefined;
 }
 
+/** Checks a node's IPv6 link-local address on the underlay segment (fe80::/10, unicast);
+ * returns it canonical. host-gw routes IPv6 pods via it, with the device, when the node has
+ * no global IPv6 address. */
+export function checkLinkLocal6(p: Problems, path: string, v: unknown): string | undefined {
+  const a = parseAddress(p, path, v, 6);
+  if (!a) return undefined;
+  if (!isLinkLocal6(a)) {
+    p.add(path, `${a.text} is not an IPv6 link-local address (fe80::/10)`);
+    return undefined;
+  }
+  return a.text;
+}
+
 /** Options of checkStack. */
 export interface StackCheck {
   /** Apply the node-address rules (isUsableNodeAddress) to every node IP. */

@@ -58,6 +58,30 @@ etcdDescribe('cli: overlay for a dual-stack cluster (real etcd, namespaces)', fu
     }
   });
 
+  it('host-gw over an IPv4 underlay with IPv6 pods: each agent publishes its underlay\'s link-local address and the peers route IPv6 pods via it with the device', async function () {
+    const hosts = HOSTS.map(({ nodeIP6, ...h }) => h); // eslint-disable-line no-unused-vars
+    sandbox = new Sandbox({ prefix: `nla-clids-${process.pid}-${counter}`, hosts });
+    await sandbox.build();
+    const h2 = hosts[1];
+    const lladdr = (h) => ipJson(sandbox.hostNs(h.name), '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link')[0].addr_info.find((a) => a.family === 'inet6');
+    // The agents read the link-local address at start: once DAD has settled it.
+    await pollUntil(() => hosts.every((h) => lladdr(h) && !lladdr(h).tentative), { ms: 10000 * slow, what: 'settled link-local addresses' });
+    const agents = hosts.map((h) => startCli(['overlay', '--mode', 'host-gw', ...flags(h), '--pod-cidr', h.podCIDR, '--pod-cidr6', h.podCIDR6, '--cluster-cidr', '192.168.0.0/16', '--cluster-cidr6', 'fd10::/48']));
+    for (const a of agents) await a.waitFor(/"event":"registered"/, 20000 * slow);
+    const rec = JSON.parse(await raw.get(`${prefix}nodes/host2`).string());
+    assert.deepEqual([rec.nodeIP, rec.nodeIPs, rec.podCIDRs, rec.linkLocal6], [h2.nodeIP, undefined, [h2.podCIDR, h2.podCIDR6], lladdr(h2).local]);
+    const ns1 = sandbox.hostNs('host1');
+    const via = () => ipJson(ns1, '-6', 'route', 'show', 'proto', '78').map((r) => `${r.dst} via ${r.gateway} dev ${r.dev}`);
+    await pollUntil(() => via().length === 1, { ms: 20000 * slow, what: 'host1\'s IPv6 pod route' });
+    assert.deepEqual(via(), [`${h2.podCIDR6} via ${lladdr(h2).local} dev eth0`]);
+    for (const family of [4, 6]) {
+      for (const [from, to] of [['host1', 'host2'], ['host2', 'host1']]) {
+        const r = await sandbox.traffic(from, to, { family, timeoutMs: 3000 * slow });
+        assert.ok(r.udp.ok && r.tcp.ok, `IPv${family} ${from}->${to}: ${JSON.stringify(r)}`);
+      }
+    }
+  });
+
   it('bad dual-stack flags: a family mismatch, two values of one family, an IPv4-mapped node IP, a short IPv6 subnet length; nothing registered', async function () {
     sandbox = new Sandbox({ prefix: `nla-clids-${process.pid}-${counter}`, hosts: HOSTS });
     await sandbox.build();

@@ -32,6 +32,15 @@ describe('membership: dual-stack and IPv6 node records', function () {
     assert.deepEqual(toOverlayNodes([r])[0].podCIDRs, ['fd44:0:0:2::/64', '10.244.2.0/24']);
   });
 
+  it('linkLocal6 (host-gw over a shared segment without a global IPv6 address): kept canonical; anything but fe80::/10 refused', function () {
+    const r = validateNodeRecord({ name: 'h2', nodeIP: '10.0.0.2', podCIDR: '10.244.2.0/24', podCIDRs: ['10.244.2.0/24', 'fd44:0:0:2::/64'], linkLocal6: 'FE80:0:0:0:1C:2FF:FE00:2' });
+    assert.equal(r.linkLocal6, 'fe80::1c:2ff:fe00:2');
+    assert.equal(toOverlayNodes([r])[0].linkLocal6, 'fe80::1c:2ff:fe00:2', 'it reaches the overlay');
+    for (const bad of ['fd00::2', '10.0.0.2', 'ff02::1', 42]) {
+      assert.match(problemsOf({ name: 'h2', nodeIP: '10.0.0.2', podCIDR: '10.244.2.0/24', linkLocal6: bad }), /^node\.linkLocal6: /, String(bad));
+    }
+  });
+
   it('refuses unusable IPv6 node addresses, one per kind, naming the field', function () {
     const base = { name: 'h', podCIDR: 'fd44::/64' };
     assert.match(problemsOf({ ...base, nodeIP: 'fe80::1' }), /node\.nodeIP: fe80::1 is link-local/);

@@ -27,6 +27,24 @@ function problems(fn) {
 }
 
 describe('overlay: IPv6-only and dual-stack modes as pure functions', function () {
+  it('host-gw: IPv6 pods of a node without a global IPv6 address go via its link-local one with the device (no onlink); a global one wins', function () {
+    const v4underlay = dual.map((n) => ({ ...n, nodeIPs: undefined, linkLocal6: n.name === 'host2' ? 'FE80::1C:2' : 'fe80::1c:1' }));
+    const s = overlay.desiredState({ ...base, mode: 'host-gw', nodes: v4underlay });
+    assert.deepEqual(s.routes, [
+      { dst: '192.168.11.0/24', via: '10.57.4.21', dev: 'eth0', onlink: true },
+      { dst: 'fd10:0:0:b::/64', via: 'fe80::1c:2', dev: 'eth0' },
+    ]);
+    // On nexthop objects: the same gateway, on the node's v6 nexthop.
+    const nh = overlay.desiredState({ ...base, mode: 'host-gw', nodes: v4underlay, nexthops: true });
+    assert.deepEqual(nh.nexthops.find((n) => n.name === 'node/host2/v6'), { name: 'node/host2/v6', via: 'fe80::1c:2', dev: 'eth0' });
+    // A peer with a global IPv6 address is routed via it even when it publishes its link-local one.
+    const both = dual.map((n) => ({ ...n, linkLocal6: 'fe80::1c:9' }));
+    assert.deepEqual(routes(overlay.desiredState({ ...base, mode: 'host-gw', nodes: both })), ['192.168.11.0/24 via 10.57.4.21 dev eth0', 'fd10:0:0:b::/64 via fd57:4::21 dev eth0']);
+    // Not a link-local address: refused, naming the field.
+    const bad = v4underlay.map((n, j) => (j === 1 ? { ...n, linkLocal6: 'fd57:4::21' } : n));
+    assert.match(problems(() => overlay.desiredState({ ...base, mode: 'host-gw', nodes: bad })).join('\n'), /nodes\[1\]\.linkLocal6: fd57:4::21 is not an IPv6 link-local address \(fe80::\/10\)/);
+  });
+
   it('host-gw: per family, the podCIDR via the node IP of that family', function () {
     assert.deepEqual(routes(overlay.desiredState({ ...base, mode: 'host-gw', nodes: dual })), [
       '192.168.11.0/24 via 10.57.4.21 dev eth0',
