@@ -379,21 +379,27 @@ function wireguardState(c: OverlayConfig, self: OverlayNode, remotes: OverlayNod
   const dev = c.tunnelName ?? WIREGUARD_DEFAULT_DEV;
   const port = c.port ?? WIREGUARD_DEFAULT_PORT;
   const own = c.wireguardKey!.publicKey().toBase64();
-  // Over an IPv6 underlay the outer header is 20 bytes longer (flannel, calico: - 80).
-  out.links.push({ kind: 'wireguard', name: dev, mtu: c.mtu ?? underlayMtu - WIREGUARD_OVERHEAD - (self.nodeIP.includes(':') ? 20 : 0), up: true });
+  // The tunnel runs over the family of this node's (first) node IP: each peer's endpoint is its
+  // address of that family when it has one (a dual-stack node has both), and over an IPv6
+  // underlay the outer header is 20 bytes longer (flannel, calico: - 80).
+  const v6Underlay = self.nodeIP.includes(':');
+  const endpointIP = (n: OverlayNode): string => [n.nodeIP, ...(n.nodeIPs ?? [])].find((ip) => ip.includes(':') === v6Underlay) ?? n.nodeIP;
+  const endpoints = remotes.map(endpointIP);
+  out.links.push({ kind: 'wireguard', name: dev, mtu: c.mtu ?? underlayMtu - WIREGUARD_OVERHEAD - (v6Underlay ? 20 : 0), up: true });
   // The tunnel address: the first host address of the IPv4 pod subnet (IPv6 pods are routed without one).
   const own4 = (self.podCIDRs ?? [self.podCIDR]).find((x) => !x.includes(':'));
   if (own4) out.addresses.push({ dev, address: `${gatewayAddress(own4)}/32` });
   const peers: WgPeerConfig[] = [];
   const keys = new Set([own]);
-  for (const n of remotes) {
+  for (const [i, n] of remotes.entries()) {
     // A node that publishes no key (yet), or ours or another's, gets no peer and no route.
     if (!n.wireguard || keys.has(n.wireguard.publicKey)) continue;
     keys.add(n.wireguard.publicKey);
     const pods = n.podCIDRs ?? [n.podCIDR];
+    const ip = endpoints[i];
     peers.push({
       publicKey: n.wireguard.publicKey,
-      endpoint: n.nodeIP.includes(':') ? `[${n.nodeIP}]:${n.wireguard.port ?? port}` : `${n.nodeIP}:${n.wireguard.port ?? port}`,
+      endpoint: ip.includes(':') ? `[${ip}]:${n.wireguard.port ?? port}` : `${ip}:${n.wireguard.port ?? port}`,
       allowedIps: [...pods],
       ...(c.persistentKeepalive ? { persistentKeepalive: c.persistentKeepalive } : {}),
     });

@@ -4,9 +4,10 @@
 // per host, real pod-to-pod UDP and TCP over each family from sockets inside the pods.
 // (The IPv4-only cases of every mode are test/overlay/e2e.test.js.)
 const assert = require('node:assert/strict');
-const { OverlayAgent, ValidationError } = require('../../dist');
+const { OverlayAgent, ValidationError, PrivateKey } = require('../../dist');
 const { Sandbox, SEED_HOSTS, FAR_HOST, withIPv6 } = require('../../examples/lib/sandbox');
 const { kernelDescribe, ip, ipJson } = require('../support/kernel');
+const { HAS_WIREGUARD, NO_WIREGUARD, wgShowDump } = require('../support/wg');
 
 let counter = 0;
 
@@ -112,6 +113,53 @@ kernelDescribe('overlay: IPv6-only and dual-stack pod networks end to end', func
     assert.match(ip(h1, 'route', 'show', '192.168.11.0/24'), /via 192\.168\.11\.1 dev vxlan6/);
     assert.deepEqual(await allPairs(sandbox, [4, 6]), []);
   });
+
+  // WireGuard (VM lane: this host has none): one device for every pod family, a peer per node
+  // with allowed IPs of both families, its endpoint in the underlay's family; `wg show` is the oracle.
+  for (const [label, opts, families, v6Underlay] of [
+    ['dual stack', { dual: true }, [4, 6], false],
+    ['dual-stack pods over an IPv6-only underlay', { dual: true, underlay6: true }, [4, 6], true],
+    ['IPv6 only', { dual: false }, [6], true],
+  ]) {
+    it(`wireguard, ${label}: allowed IPs of each pod family, endpoint of the underlay family, MTU 1500 - ${v6Underlay ? 80 : 60}; pods reach each other${HAS_WIREGUARD ? '' : ` (${NO_WIREGUARD})`}`, async function () {
+      if (!HAS_WIREGUARD) this.skip();
+      const hosts = withIPv6(SEED_HOSTS, opts);
+      sandbox = new Sandbox({ prefix: `nla-ds${process.pid}x${++counter}`, hosts });
+      await sandbox.build();
+      const keys = new Map(hosts.map((h) => [h.name, PrivateKey.generate()]));
+      const nodes = sandbox.nodes().map((n) => ({ ...n, wireguard: { publicKey: keys.get(n.name).publicKey().toBase64() } }));
+      for (const h of hosts) {
+        const nl = await sandbox.rtnl(sandbox.hostNs(h.name));
+        const agent = new OverlayAgent({ nl, mode: 'wireguard', self: h.name, wireguardKey: keys.get(h.name), watch: { debounceMs: 20 } });
+        agents.set(h.name, agent);
+        const res = await agent.setNodes(nodes);
+        assert.deepEqual(res.failed.map((f) => f.error.message), [], `${h.name}: ${res.plan.text()}`);
+      }
+      const h1 = sandbox.hostNs('host1');
+      const other = hosts[1];
+      const dump = wgShowDump(h1, 'wg-overlay');
+      assert.deepEqual(
+        dump.peers.map((p) => [p.publicKey, p.endpoint, [...p.allowedIps].sort().join(',')]),
+        [[keys.get(other.name).publicKey().toBase64(), v6Underlay ? `[${other.nodeIP6}]:51820` : `${other.nodeIP}:51820`, [other.podCIDR, other.podCIDR6].filter((x, i) => x && families.includes(i ? 6 : 4)).sort().join(',')]],
+      );
+      assert.equal(ipJson(h1, 'link', 'show', 'wg-overlay')[0].mtu, v6Underlay ? 1420 : 1440);
+      for (const f of families) {
+        const dst = f === 4 ? other.podCIDR : other.podCIDR6;
+        assert.match(ip(h1, `-${f}`, 'route', 'show', dst), /dev wg-overlay proto 77/, `IPv${f} pod route`);
+      }
+      assert.deepEqual(await allPairs(sandbox, families), []);
+      assert.ok(wgShowDump(h1, 'wg-overlay').peers.every((p) => p.latestHandshake > 0), 'the traffic went through the tunnel');
+      // A second agent on the converged host plans and sends nothing.
+      await agents.get('host1').stop();
+      const nl = await sandbox.rtnl(h1);
+      const before = nl.modifyingRequests();
+      const fresh = new OverlayAgent({ nl, mode: 'wireguard', self: 'host1', wireguardKey: keys.get('host1') });
+      agents.set('host1', fresh);
+      const res = await fresh.setNodes(nodes);
+      assert.equal(res.plan.ops.length, 0, res.plan.text());
+      assert.equal(nl.modifyingRequests() - before, 0);
+    });
+  }
 
   it('ipip with IPv6 pods is a typed error before anything reaches the kernel', async function () {
     sandbox = new Sandbox({ prefix: `nla-ds${process.pid}x${++counter}`, hosts: withIPv6(SEED_HOSTS, { dual: true }) });

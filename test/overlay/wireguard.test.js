@@ -45,6 +45,31 @@ describe('overlay: the wireguard mode (desired state, records, keys; any kernel)
     for (const s of [JSON.stringify(d), inspect(d, { depth: Infinity })]) assert.ok(!s.includes(keys[0].revealBase64()), 'the private key is printed');
   });
 
+  it('dual stack: allowed IPs and routes of both pod families; the endpoint in the underlay\'s family (whichever order a node lists its IPs); MTU - 60 / - 80', function () {
+    const DS = [
+      { name: 'host1', nodeIP: '10.57.4.20', nodeIPs: ['10.57.4.20', 'fd57:4::20'], podCIDR: '192.168.10.0/24', podCIDRs: ['192.168.10.0/24', 'fd10:0:0:a::/64'], wireguard: { publicKey: pubs[0] } },
+      // IPv6 listed first: over an IPv4 underlay its endpoint is still its IPv4 address.
+      { name: 'host2', nodeIP: 'fd57:4::21', nodeIPs: ['fd57:4::21', '10.57.4.21'], podCIDR: 'fd10:0:0:b::/64', podCIDRs: ['fd10:0:0:b::/64', '192.168.11.0/24'], wireguard: { publicKey: pubs[1] } },
+      { name: 'host3', nodeIP: '10.57.4.22', nodeIPs: ['10.57.4.22', 'fd57:4::22'], podCIDR: '192.168.12.0/24', podCIDRs: ['192.168.12.0/24', 'fd10:0:0:c::/64'], wireguard: { publicKey: pubs[2] } },
+    ];
+    const d = overlay.desiredState(cfg({ nodes: DS }));
+    assert.equal(d.links[0].mtu, 1440, 'IPv4 underlay: - 60');
+    assert.deepEqual(d.addresses, [{ dev: 'wg-overlay', address: '192.168.10.1/32' }]);
+    assert.deepEqual(d.wireguard[0].peers.map((p) => [p.endpoint, p.allowedIps.join(',')]), [
+      ['10.57.4.21:51820', 'fd10:0:0:b::/64,192.168.11.0/24'],
+      ['10.57.4.22:51820', '192.168.12.0/24,fd10:0:0:c::/64'],
+    ]);
+    assert.deepEqual(d.routes.map((r) => `${r.dst} ${r.dev}`).sort(), ['192.168.11.0/24 wg-overlay', '192.168.12.0/24 wg-overlay', 'fd10:0:0:b::/64 wg-overlay', 'fd10:0:0:c::/64 wg-overlay'].sort());
+    // The same nodes over an IPv6 underlay (host1 lists its IPv6 address first): IPv6 endpoints, - 80.
+    const v6 = DS.map((n, i) => (i === 0 ? { ...n, nodeIP: 'fd57:4::20', nodeIPs: ['fd57:4::20', '10.57.4.20'], podCIDR: 'fd10:0:0:a::/64', podCIDRs: ['fd10:0:0:a::/64', '192.168.10.0/24'] } : n));
+    const d6 = overlay.desiredState(cfg({ nodes: v6 }));
+    assert.equal(d6.links[0].mtu, 1420, 'IPv6 underlay: - 80');
+    assert.deepEqual(d6.wireguard[0].peers.map((p) => p.endpoint), ['[fd57:4::21]:51820', '[fd57:4::22]:51820']);
+    // A node without an address of the underlay's family keeps its only one.
+    const mixed = [DS[0], { ...DS[1], nodeIP: 'fd57:4::21', nodeIPs: undefined, podCIDR: 'fd10:0:0:b::/64', podCIDRs: undefined }];
+    assert.deepEqual(overlay.desiredState(cfg({ nodes: mixed })).wireguard[0].peers.map((p) => p.endpoint), ['[fd57:4::21]:51820']);
+  });
+
   it('port, device name, MTU, keepalive; a node without a key, or with ours or a taken one, gets no peer and no route', function () {
     const nodes = [
       ...NODES,
