@@ -29,7 +29,7 @@ import { logReconciler } from './desired';
 import type { Logger } from './log';
 import { OVERLAY_OWNER, resolveOwner, type OwnerIdentityFlags } from './owner';
 import { etcdAccessFromFlags, withEtcdFlagNames, type EtcdAccessFlags } from './etcd-flags';
-import { describeKeyError, loadWgKey, rotateWgKey, wgKeyFile } from './wireguard';
+import { describeKeyError, loadWgKey, rekeyOnHangup, rotateWgKey, wgKeyFile } from './wireguard';
 import type { PrivateKey } from '../genl/wireguard/key';
 import type { NodeWireGuard } from '../overlay/modes';
 
@@ -163,7 +163,7 @@ interface LocalFacts {
   /** This host's addresses and subnets from the flags. */
   stack: StackFlags;
   /** wireguard: this host's key and what it publishes. */
-  wireguard?: { key: PrivateKey; record: NodeWireGuard };
+  wireguard?: { key: PrivateKey; record: NodeWireGuard; file: string };
   /** host-gw with IPv6 pods and no global IPv6 node IP: the underlay's link-local address, published for the peers' routes. */
   linkLocal6?: string;
 }
@@ -251,7 +251,7 @@ async function checkLocal(nl: Rtnl, o: OverlayOptions, log: Logger): Promise<Loc
     ...(o.nexthops ? { nexthops: true } : {}),
   });
   if (wgKey && o.rotateKey) wgKey = await rotateWgKey(keyFile as string, log);
-  const wireguard = wgKey ? { key: wgKey, record: { publicKey: wgKey.publicKey().toBase64(), ...(o.port !== undefined ? { port: o.port } : {}) } } : undefined;
+  const wireguard = wgKey ? { key: wgKey, record: { publicKey: wgKey.publicKey().toBase64(), ...(o.port !== undefined ? { port: o.port } : {}) }, file: keyFile as string } : undefined;
   // host-gw routes IPv6 pods via a peer's IPv6 address; without a global one, via its link-local one on the segment.
   const linkLocal6 = o.mode === 'host-gw' && podCIDRs.some((c) => c.includes(':')) && !stack.nodeIPs.some((ip) => ip.includes(':'))
     ? addresses.find((a) => a.family === 6 && a.scope === 253 && (a.flags & IFA_F_DADFAILED) === 0)?.address.split('/')[0]
@@ -430,10 +430,12 @@ export async function overlayCommand(given: OverlayOptions, io: CliIO): Promise<
     watching = true;
     feed.on('error', (e, retryInMs) => log.error('overlay', `${describeError(e)}; retrying`, { retryInMs }));
     const m = membership;
+    const rekey = local.wireguard ? rekeyOnHangup(local.wireguard, theAgent, m, log) : undefined;
     hangup.ready(() => {
-      log.info('reload', `SIGHUP: re-reading ${source} and the underlay`);
+      log.info('reload', `SIGHUP: re-reading ${source}${rekey ? ', the WireGuard key file' : ''} and the underlay`);
       m.resync();
       theAgent.refresh().catch((e: unknown) => log.error('reload', `${describeError(e)}; keeping the previous state`));
+      rekey?.();
     });
     const end = await Promise.race([signal.done, lost]);
     if (end instanceof Error) {

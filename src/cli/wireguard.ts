@@ -7,6 +7,10 @@ import { dirname, resolve } from 'node:path';
 import { KeyFileError, loadOrCreatePrivateKey, readPrivateKeyFile, rotatePrivateKey } from '../genl/wireguard/keyfile';
 import { Problems } from '../values/problems';
 import type { PrivateKey } from '../genl/wireguard/key';
+import type { NodeRecord } from '../membership/types';
+import type { NodeWireGuard } from '../overlay/modes';
+import type { ApplyResult } from '../reconcile/types';
+import { describeError } from './common';
 import type { Logger } from './log';
 
 /** Where the overlay keeps its WireGuard key when --wg-key-file is not given (not with --netns). */
@@ -65,6 +69,62 @@ export async function readDesiredKeyFiles<T>(desired: T, configFile: string, wha
   );
   p.throwIfAny(what);
   return { ...(desired as object), wireguard: out } as T;
+}
+
+/**
+ * A running overlay agent's key rotation (SIGHUP): the key file is read again; when it holds a
+ * new key, the device takes it (one op, the peers stay) and the record publishes its public key
+ * (etcd), so every other agent replaces this host's peer (old key out, new key in). With a node
+ * file there is nothing to publish: the file must give this host the new key. A file that
+ * cannot be read or trusted keeps the current key. Returns the SIGHUP step; only public keys
+ * are logged. Rotations run one at a time, a SIGHUP meanwhile reads the file again after.
+ */
+export function rekeyOnHangup(
+  wg: { key: PrivateKey; record: NodeWireGuard; file: string },
+  agent: { setWireGuardKey(key: PrivateKey): Promise<ApplyResult | undefined> },
+  membership: object & { setWireGuard?(w: NodeWireGuard): Promise<NodeRecord> },
+  log: Logger,
+): () => void {
+  let current = wg.key;
+  let running: Promise<void> | undefined;
+  let again = false;
+  const once = async (): Promise<void> => {
+    let key: PrivateKey;
+    try {
+      key = await readPrivateKeyFile(wg.file);
+    } catch (e) {
+      log.error('wireguard', `SIGHUP: ${describeKeyError(e) ?? describeError(e)}; keeping the current key ${current.publicKey().toBase64()}`);
+      return;
+    }
+    if (key.equals(current)) return;
+    const from = current.publicKey().toBase64();
+    const record: NodeWireGuard = { ...wg.record, publicKey: key.publicKey().toBase64() };
+    current = key;
+    log.info('wireguard', `SIGHUP: ${wg.file} holds a new key: public key ${from} -> ${record.publicKey}; the device takes it now`);
+    await agent.setWireGuardKey(key);
+    if (typeof membership.setWireGuard === 'function') {
+      await membership.setWireGuard(record);
+      log.info('wireguard', `published the new public key ${record.publicKey}; the other nodes replace this host's peer`);
+    } else {
+      log.warn('wireguard', `the node file must give this host the new public key ${record.publicKey} for the other nodes to follow`);
+    }
+  };
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = once()
+      .catch((e: unknown) => log.error('wireguard', `SIGHUP: ${describeError(e)}`))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
+  };
+  return run;
 }
 
 /** A key file problem as one sentence for the start-up error. */

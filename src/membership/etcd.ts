@@ -391,6 +391,8 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private stopped = true;
   private closed = false;
   private starting: { resolve: (r: NodeRecord) => void; reject: (e: Error) => void } | undefined;
+  /** setWireGuard() callers waiting for the record with their change to be written. */
+  private republishing: Array<{ resolve: (r: NodeRecord) => void; reject: (e: Error) => void }> = [];
 
   constructor(options: EtcdMembershipOptions) {
     super();
@@ -470,6 +472,26 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     });
   }
 
+  /**
+   * Publishes a new WireGuard part of this host's record while running (a rotated key): the
+   * record is written again under the same name and lease, and every other agent's watch sees
+   * the new public key and replaces this host's peer. Resolves with the record once written
+   * (a failed write is retried as registration is); rejects when the membership stops first.
+   * Throws ValidationError for a bad value (never echoing anything but the public key).
+   */
+  setWireGuard(wireguard: NodeWireGuard): Promise<NodeRecord> {
+    const p = new Problems();
+    checkNodeWireGuard(p, 'wireguard', wireguard);
+    p.throwIfAny('invalid node record');
+    if (this.closed || this.stopped) return Promise.reject(new Error('EtcdMembership: not running'));
+    this.o.self = { ...this.o.self, wireguard: { ...wireguard } };
+    this.needRegister = true;
+    return new Promise<NodeRecord>((resolve, reject) => {
+      this.republishing.push({ resolve, reject });
+      this.schedule(0);
+    });
+  }
+
   /** Re-reads everything now, e.g. on SIGHUP. */
   resync(): void {
     if (this.o.reads === 'incremental' && this.mirror) this.replaceWatcher();
@@ -501,7 +523,17 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     this.retrying = false;
     let failed = false;
     try {
-      if (this.needRegister) await this.register();
+      if (this.needRegister) {
+        const waiting = this.republishing;
+        this.republishing = [];
+        try {
+          await this.register();
+        } catch (e) {
+          this.republishing.unshift(...waiting); // the retry writes their change
+          throw e;
+        }
+        for (const w of waiting) w.resolve(this.record!);
+      }
       await this.refresh();
       this.backoff = 0;
       this.lastErrorText = '';
@@ -974,6 +1006,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private async teardown(leave: boolean, releaseName: boolean): Promise<void> {
     this.stopped = true;
     this.closed = true;
+    for (const w of this.republishing.splice(0)) w.reject(new Error('EtcdMembership: stopped before the record was written again'));
     for (const t of [this.timer, this.graceTimer]) if (t) clearTimeout(t);
     this.timer = this.graceTimer = undefined;
     const w = this.watcher;

@@ -1,8 +1,10 @@
 import { EventEmitter } from 'eventemitter3';
 import { Reconciler } from '../reconcile/reconciler';
 import type { ApplyResult, DesiredState, ReconcilerOptions, WatchOptions } from '../reconcile/types';
+import { PrivateKey } from '../genl/wireguard/key';
 import type { Rtnl } from '../rtnl/rtnl';
 import { canonicalIP } from '../values/address';
+import { Problems } from '../values/problems';
 import { desiredState, validateOverlay, type OverlayConfig, type OverlayNode } from './modes';
 
 /** What an OverlayAgent is made with: an OverlayConfig without the node list (given to setNodes), with the underlay found when not given. */
@@ -120,6 +122,23 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
     }
     this.reconciler.setDesired(desired);
     return undefined;
+  }
+
+  /**
+   * wireguard mode: replaces this host's private key while running (a rotated key file). The
+   * device takes it as one op (its peers and their settings stay); the others follow once
+   * this host's record carries the new public key (EtcdMembership.setWireGuard). Resolves as
+   * setNodes() does; before the first node list, only keeps the key. Throws ValidationError
+   * when the key is not a PrivateKey.
+   */
+  async setWireGuardKey(key: PrivateKey): Promise<ApplyResult | undefined> {
+    const p = new Problems();
+    if (this.opts.mode !== 'wireguard') p.add('mode', `is ${this.opts.mode}: only the wireguard mode has a key`);
+    if (!(key instanceof PrivateKey)) p.add('wireguardKey', 'must be a PrivateKey (key text is not taken here: it would be a secret in a plain string)');
+    p.throwIfAny('OverlayAgent.setWireGuardKey');
+    this.opts.wireguardKey = key;
+    if (!this.lastNodes) return undefined;
+    return this.setNodes(this.lastNodes);
   }
 
   /**

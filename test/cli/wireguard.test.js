@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { readPrivateKeyFile } = require('../../dist');
+const { readPrivateKeyFile, rotatePrivateKey } = require('../../dist');
 const { Etcd3 } = require('etcd3');
 const { kernelDescribe, netnsPerTest, ip } = require('../support/kernel');
 const { EtcdServer, etcdInstalled } = require('../support/etcd');
@@ -145,6 +145,41 @@ kernelDescribe(
       b.child.kill('SIGTERM');
       await b.exited;
       for (const out of [a.out.stderr, a.out.stdout, b.out.stderr, b.out.stdout]) {
+        assert.ok(!out.includes(first.revealBase64()) && !out.includes(second.revealBase64()), 'a private key was logged');
+      }
+    });
+
+    it('a running agent takes a replaced key file on SIGHUP: the record publishes the new public key (same lease); an untrusted file keeps the key', async function () {
+      const keyFile = path.join(dir, 'wg.key');
+      const prefix = `/nla-wgsig-${process.pid}/`;
+      const args = ['overlay', '--mode', 'wireguard', '--self', 'r1', '--node-ip', '10.63.0.1', '--pod-cidr', '10.204.1.0/24', '--etcd', etcd().url, '--prefix', prefix, '--netns', ns(), '--wg-key-file', keyFile, '--leave'];
+      const kv = async () => raw.get(`${prefix}nodes/r1`).exec();
+      const a = startCli(args);
+      await a.waitFor(/registered/, WAIT);
+      const first = await readPrivateKeyFile(keyFile);
+      const lease = (await kv()).kvs[0].lease;
+
+      // A SIGHUP with the same key publishes nothing.
+      a.child.kill('SIGHUP');
+      await a.waitFor(/SIGHUP: re-reading .*the WireGuard key file/, WAIT);
+      const { key: second } = await rotatePrivateKey(keyFile);
+      a.child.kill('SIGHUP');
+      await a.waitFor(/published the new public key/, WAIT);
+      const line = a.lines().find((l) => /holds a new key/.test(l));
+      assert.ok(line.includes(`${first.publicKey().toBase64()} -> ${second.publicKey().toBase64()}`), line);
+      const after = await kv();
+      assert.deepEqual(JSON.parse(after.kvs[0].value.toString()).wireguard, { publicKey: second.publicKey().toBase64() });
+      assert.equal(after.kvs[0].lease, lease, 'the same lease: a rewrite of the record, not a new registration');
+
+      // A key file others may read: refused, the key kept, the agent goes on.
+      fs.chmodSync(keyFile, 0o644);
+      a.child.kill('SIGHUP');
+      await a.waitFor(/has mode 0644.*keeping the current key/, WAIT);
+      assert.deepEqual(JSON.parse((await kv()).kvs[0].value.toString()).wireguard, { publicKey: second.publicKey().toBase64() });
+      assert.equal(a.child.exitCode, null, 'still running');
+      a.child.kill('SIGTERM');
+      assert.equal((await a.exited).code, 0);
+      for (const out of [a.out.stderr, a.out.stdout]) {
         assert.ok(!out.includes(first.revealBase64()) && !out.includes(second.revealBase64()), 'a private key was logged');
       }
     });

@@ -173,9 +173,36 @@ kernelDescribe(
       keys.set('host2', PrivateKey.generate());
       await startAgent(SEED_HOSTS[1]);
       await converged(['host1', 'host2']);
-      assert.equal(wgShowDump(sandbox.hostNs('host2'), DEV).publicKey, keys.get('host2').publicKey().toBase64());
+      // host2's peers were right before its new agent applied anything: wait for its own key.
+      await pollUntil(() => wgShowDump(sandbox.hostNs('host2'), DEV).publicKey === keys.get('host2').publicKey().toBase64(), {
+        ms: 60000,
+        what: () => `host2's device to take its new key; its agent saw:\n${(agents.get('host2')?.events ?? []).join('\n')}`,
+      });
       assert.ok(!peersOf(sandbox.hostNs('host1')).some((p) => p.startsWith(old)), 'the old key is gone from host1');
       assert.deepEqual(await allPairs(['host1', 'host2']), []);
+    });
+
+    it('a running node\'s key rotation: its device takes the new key, its record publishes it, every peer swaps it (old out, new in); nobody restarts', async function () {
+      assert.deepEqual(await allPairs(['host1', 'host3']), []);
+      const e = agents.get('host3');
+      const old = keys.get('host3').publicKey().toBase64();
+      const next = PrivateKey.generate();
+      const before = { host1: wgShowDump(sandbox.hostNs('host1'), DEV).peers.find((p) => p.publicKey === keys.get('host2').publicKey().toBase64()) };
+      // What the CLI does on SIGHUP when the key file holds a new key (rekeyOnHangup).
+      keys.set('host3', next);
+      await e.agent.setWireGuardKey(next);
+      const rec = await e.membership.setWireGuard({ publicKey: next.publicKey().toBase64() });
+      assert.equal(rec.wireguard.publicKey, next.publicKey().toBase64());
+      await converged();
+      // The agent's watch applies the new key (setWireGuardKey re-targets it): wait for it.
+      await pollUntil(() => wgShowDump(sandbox.hostNs('host3'), DEV).publicKey === next.publicKey().toBase64(), { ms: 60000, what: 'host3\'s device to take the new key' });
+      for (const name of ['host1', 'host2']) assert.ok(!peersOf(sandbox.hostNs(name)).some((p) => p.startsWith(old)), `the old key is gone from ${name}`);
+      // Only host3's peer changed on host1: host2's session there is untouched.
+      const host2OnHost1 = wgShowDump(sandbox.hostNs('host1'), DEV).peers.find((p) => p.publicKey === keys.get('host2').publicKey().toBase64());
+      assert.equal(host2OnHost1.latestHandshake, before.host1.latestHandshake, 'host2\'s handshake on host1 survives host3\'s rotation');
+      assert.deepEqual(await allPairs(['host1', 'host3', 'host2']), []);
+      await assert.rejects(async () => e.agent.setWireGuardKey('not a key object'), /wireguardKey: must be a PrivateKey/);
+      assert.throws(() => e.membership.setWireGuard({ publicKey: 'nope' }), /wireguard\.publicKey/);
     });
   },
 );
