@@ -12,8 +12,10 @@
 #     per-family underlay detection (test/cli/ops-underlay6.test.js) and dual-stack membership
 #     in a real etcd (test/membership/dual-stack-*.test.js)
 #   - node examples/ipip.js, node examples/hybrid.js --ipip (hybrid with the ipip fallback),
-#     node examples/wireguard.js, and node examples/dual-stack.js (dual-stack underlay) and
-#     --underlay6 (vxlan over an IPv6-only underlay)
+#     node examples/wireguard.js, node examples/dual-stack.js (dual-stack underlay) and
+#     --underlay6 (vxlan over an IPv6-only underlay), and node examples/cluster.js --mode
+#     wireguard (three `netlink-agent overlay` processes and one etcd: a host leaving and coming
+#     back, a restart with --rotate-key, a key file replaced under a running agent and SIGHUP)
 # With --all: the whole suite instead. Mocha timeouts are scaled for TCG (test/vm/slow.js).
 # Prints each part's counts and seconds, and ends with "tests: N passed, N failed, N skipped"
 # (each example counts as one test).
@@ -74,6 +76,7 @@ part "node examples/hybrid.js --ipip" example examples/hybrid.js --ipip
 part "node examples/wireguard.js" example examples/wireguard.js
 part "node examples/dual-stack.js" example examples/dual-stack.js
 part "node examples/dual-stack.js --underlay6" example examples/dual-stack.js --underlay6
+part "node examples/cluster.js --mode wireguard" example examples/cluster.js --mode wireguard
 
 echo
 echo "VM lane on kernel $(uname -r), $(( $(date +%s) - lane_start )) s:"
