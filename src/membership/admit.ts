@@ -22,6 +22,18 @@ interface FamilyStarts {
   lengths: number[];
 }
 
+/** Parsed pod subnets by text: a record's subnets are parsed once, not at every screening. */
+const parsed = new Map<string, ReturnType<typeof prefixOf>>();
+function cidrOf(text: string): ReturnType<typeof prefixOf> {
+  let p = parsed.get(text);
+  if (p === undefined && !parsed.has(text)) {
+    if (parsed.size >= 1 << 17) parsed.clear(); // bounded: a cache, not a record of every text seen
+    p = prefixOf(text);
+    parsed.set(text, p);
+  }
+  return p;
+}
+
 function lowerBound(xs: readonly bigint[], v: bigint): number {
   let lo = 0;
   let hi = xs.length;
@@ -105,7 +117,7 @@ export class ReservationIndex {
     if (lease === undefined) return undefined;
     if (lease === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
     for (const cidr of rec.podCIDRs ?? [rec.podCIDR]) {
-      const net = prefixOf(cidr);
+      const net = cidrOf(cidr);
       if (!net) continue;
       const ownAt = this.own.get(`${rec.name}\0${cidr}`);
       if (ownAt === undefined) return `podCIDR ${cidr} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
