@@ -198,7 +198,9 @@ export class PrivateKey extends SecretKey {
   /** The public key of this private key: X25519(key, basepoint 9), computed once. */
   publicKey(): PublicKey {
     if (!this.#public) {
-      const der = Buffer.concat([PKCS8_X25519, this.toBytes()]);
+      const raw = this.toBytes();
+      const der = Buffer.concat([PKCS8_X25519, raw]);
+      raw.fill(0);
       const spki = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
       der.fill(0);
       this.#public = PublicKey.fromBytes(spki.subarray(spki.length - WG_KEY_LEN));
