@@ -14,9 +14,11 @@ const { PrivateKey, writePrivateKeyFile, rotatePrivateKey } = require('../../dis
 const { kernelDescribe, netnsPerTest } = require('../support/kernel');
 const { pollUntil } = require('../support/poll');
 const { HAS_WIREGUARD, wgShowDump } = require('../support/wg');
-const { runCli, startCli, killAll } = require('./helpers');
+const { runCli: runCliNow, startCli, killAll } = require('./helpers');
 
 const SLOW = process.env.NETLINK_AGENT_VM ? 10 : 1;
+// Under TCG (the VM lane) a node process takes seconds to start: each run may take longer.
+const runCli = (args) => runCliNow(args, { timeout: 30000 * SLOW });
 
 kernelDescribe('cli: a wireguard privateKeyFile in the desired state (plan, apply, watch)', function () {
   this.timeout(60000 * SLOW);
