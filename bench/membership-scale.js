@@ -138,17 +138,20 @@ async function main() {
       while (Date.now() < tEnd) {
         const kind = ['join', 'leave', 'move'][changes % 3];
         let match;
+        let listed;
         let write;
         if (kind === 'join') {
           const r = { ...synthetic(joined, 210), name: `j${joined}`, podCIDR: `10.${150 + (joined >> 8)}.${joined & 255}.0/24` };
           joined++;
           present.push(r);
           match = `route ${r.podCIDR}`;
+          listed = { has: r.podCIDR };
           write = () => writeRecords(raw, leaseId, [r]);
         } else if (kind === 'leave') {
           const at = Math.floor(Math.random() * present.length);
           const [r] = present.splice(at, 1);
           match = `route ${r.podCIDR}`;
+          listed = { gone: r.podCIDR };
           write = () => raw.if(`${PREFIX}nodes/${r.name}`, 'Version', '>', -1).then(raw.delete().key(`${PREFIX}nodes/${r.name}`), raw.delete().key(`${PREFIX}alloc/owner/${r.name}`), raw.delete().key(`${PREFIX}alloc/subnet/${r.podCIDR.replace('/', '-')}`)).commit();
         } else {
           const at = Math.floor(Math.random() * present.length);
@@ -156,10 +159,11 @@ async function main() {
           moved++;
           present[at] = r;
           match = `dst ${r.nodeIP}`;
+          listed = { has: r.nodeIP };
           write = () => raw.put(`${PREFIX}nodes/${r.name}`).value(JSON.stringify(r)).lease(leaseId).exec();
         }
         const t = Date.now();
-        for (const c of live) c.send({ type: 'expect', match, t });
+        for (const c of live) c.send({ type: 'expect', match, listed, t });
         await write();
         changes++;
         next += interval;
@@ -205,10 +209,11 @@ function report(results) {
     console.log(`\nreads ${r.reads}: ${r.nodes} records, ${r.agents} agents, ${r.changes} changes at ${r.rate.toFixed(1)}/s (agents converged on start in ${r.converge} ms)`);
     const e = Object.entries(r.etcdPerChange).sort().map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
     console.log(`  etcd per change (all agents and the writer): ${e}; bytes sent ${(r.etcdBytesPerChange / 1024).toFixed(1)} KiB`);
-    console.log('  agent     p50 ms  p99 ms  seen   ops/chg  reads/chg  dumpobj/chg  cpu %   rss MB');
+    console.log('  agent     list p50/p99 ms   kernel p50/p99 ms  seen        ops/chg  reads/chg  dumpobj/chg  cpu %  rss MB');
     for (const s of r.agentsStats) {
       const lat = s.latencies;
-      console.log(`  ${s.name.padEnd(8)} ${percentile(lat, 50).toFixed(0).padStart(7)} ${percentile(lat, 99).toFixed(0).padStart(7)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
+      const ll = s.listLatencies;
+      console.log(`  ${s.name.padEnd(8)} ${`${percentile(ll, 50).toFixed(0)}/${percentile(ll, 99).toFixed(0)}`.padStart(15)} ${`${percentile(lat, 50).toFixed(0)}/${percentile(lat, 99).toFixed(0)}`.padStart(19)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
     }
   }
 }
@@ -223,6 +228,24 @@ async function child({ ns, host, endpoints, reads, expect }) {
   const m = new EtcdMembership({ endpoints, prefix: PREFIX, reads, self: { name: host.name, nodeIP: host.nodeIP, podCIDR: host.podCIDR, mode: 'vxlan' }, protectedPrefixes: [`${host.nodeIP}/24`], ttlSeconds: 15 });
   const pending = [];
   const latencies = [];
+  const listLatencies = [];
+  const unlisted = [];
+  m.on('nodes', (list) => {
+    if (!counting || !unlisted.length) return;
+    const now = Date.now();
+    const seen = new Set();
+    for (const n of list) {
+      seen.add(n.podCIDR);
+      seen.add(n.nodeIP);
+    }
+    for (let i = unlisted.length - 1; i >= 0; i--) {
+      const u = unlisted[i];
+      if (u.listed.has !== undefined ? seen.has(u.listed.has) : !seen.has(u.listed.gone)) {
+        listLatencies.push(now - u.t);
+        unlisted.splice(i, 1);
+      }
+    }
+  });
   let counting = false;
   let ops = 0;
   let maxRss = 0;
@@ -264,10 +287,13 @@ async function child({ ns, host, endpoints, reads, expect }) {
       t0 = Date.now();
       reads0 = readsNow();
       dump0 = nl.socket.dumpObjects;
-    } else if (msg.type === 'expect') pending.push({ match: `${msg.match}`, t: msg.t });
+    } else if (msg.type === 'expect') {
+      pending.push({ match: `${msg.match}`, t: msg.t });
+      unlisted.push({ listed: msg.listed, t: msg.t });
+    }
     else if (msg.type === 'report') {
       const cpu = process.cpuUsage(cpu0);
-      process.send({ name: host.name, latencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length });
+      process.send({ name: host.name, latencies, listLatencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length });
     } else if (msg.type === 'stop') {
       clearInterval(sampler);
       await feed.stop();
