@@ -16,6 +16,7 @@ import type { NeighFacts } from '../../../rtnl/neigh-facts';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { DeviceRef, FdbEntry, FdbSpec } from '../../../rtnl/types';
 import { parseMacInto } from '../../../values/mac';
+import { parseIPv4 } from '../../../values/ip';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
@@ -169,4 +170,24 @@ export async function scanFdb(nl: Rtnl, desired: PreparedFdb, devices: ReadonlyS
     (dev, onRestart) => nl.fdb.scan({ dev }, visit, onRestart),
   );
   return m.left;
+}
+
+const MAC_SCRATCH = new Uint8Array(6);
+
+/**
+ * Whether a spec is certainly one validateFdbSpec accepts, decided cheaply for the common shape
+ * (own fields dev, mac, dst only; an IPv4 dst; a device whose name the full check accepted
+ * before, in okDevs). False means "check it fully", not "invalid" (see quickNeighborSpec).
+ */
+export function quickFdbSpec(x: unknown, okDevs: ReadonlySet<string>): x is FdbSpec {
+  if (typeof x !== 'object' || x === null || Object.getPrototypeOf(x) !== Object.prototype) return false;
+  const o = x as Record<string, unknown>;
+  for (const k in o) {
+    if (k !== 'dev' && k !== 'mac' && k !== 'dst') return false;
+    if (!Object.prototype.hasOwnProperty.call(o, k) || o[k] === undefined) return false;
+  }
+  const { dev, mac, dst } = o;
+  if (typeof dev !== 'string' || !okDevs.has(dev)) return false;
+  if (typeof mac !== 'string' || !parseMacInto(mac, MAC_SCRATCH, 0)) return false;
+  return dst === undefined || (typeof dst === 'string' && parseIPv4(dst) >= 0);
 }

@@ -22,7 +22,7 @@ import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntri
 import type { KindModule, LinkView, PrepareContext } from '../../engine/kind';
 import type { NexthopIds } from '../nexthop/ids';
 import { collect, one } from '../../engine/outcome';
-import { FdbKeys, scanFdb, type PreparedFdb } from './fast';
+import { FdbKeys, quickFdbSpec, scanFdb, type PreparedFdb } from './fast';
 import type { FdbConflict, FdbOp } from './types';
 
 function show(v: unknown): string {
@@ -113,6 +113,7 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
   const named: Array<{ at: number; name: string; base: FdbSpec }> = [];
   const keys = new FdbKeys(given.length);
   const referenced = new Set<FdbSpec['dev']>(); // 10k entries name one device: checked once
+  const okDevs = new Set<string>(); // device names the full check accepted (quickFdbSpec)
   given.forEach((x, i) => {
     const path = `fdb[${i}]`;
     let spec: unknown = x;
@@ -123,7 +124,10 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
       spec = n.spec;
       name = n.name;
     }
-    if (!isFdbSpec(p, path, spec)) return;
+    if (!quickFdbSpec(spec, okDevs)) {
+      if (!isFdbSpec(p, path, spec)) return;
+      if (typeof spec.dev === 'string') okDevs.add(spec.dev);
+    }
     const mac = canonicalMac(spec.mac) ?? spec.mac;
     const pos = list.length;
     // An IPv4 literal that parses is canonical text already: no parsed object made for it.

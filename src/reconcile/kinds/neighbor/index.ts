@@ -13,7 +13,7 @@ import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import type { KindModule, PrepareContext } from '../../engine/kind';
 import { collect } from '../../engine/outcome';
-import { NeighborKeys, scanNeighbors, type PreparedNeighbors } from './fast';
+import { NeighborKeys, quickNeighborSpec, scanNeighbors, type PreparedNeighbors } from './fast';
 import type { NeighborConflict, NeighborOp } from './types';
 
 /** The neighbour kind's rules for the shared entry logic. */
@@ -50,9 +50,13 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
   const paths: string[] = [];
   const keys = new NeighborKeys(given.length);
   const referenced = new Set<NeighborSpec['dev']>(); // 10k entries name one device: checked once
+  const okDevs = new Set<string>(); // device names the full check accepted (quickNeighborSpec)
   given.forEach((spec, i) => {
     const path = `neighbors[${i}]`;
-    if (!isNeighborSpec(p, path, spec)) return;
+    if (!quickNeighborSpec(spec, okDevs)) {
+      if (!isNeighborSpec(p, path, spec)) return;
+      if (typeof spec.dev === 'string') okDevs.add(spec.dev);
+    }
     // An IPv4 literal that parses is canonical text already: no parsed object made for it.
     const v4 = parseIPv4(spec.ip);
     let text: string;
