@@ -68,7 +68,8 @@ etcdDescribe('cli: overlay for a dual-stack cluster (real etcd, namespaces)', fu
     await pollUntil(() => hosts.every((h) => lladdr(h) && !lladdr(h).tentative), { ms: 10000 * slow, what: 'settled link-local addresses' });
     const agents = hosts.map((h) => startCli(['overlay', '--mode', 'host-gw', ...flags(h), '--pod-cidr', h.podCIDR, '--pod-cidr6', h.podCIDR6, '--cluster-cidr', '192.168.0.0/16', '--cluster-cidr6', 'fd10::/48']));
     for (const a of agents) await a.waitFor(/"event":"registered"/, 20000 * slow);
-    const rec = JSON.parse(await raw.get(`${prefix}nodes/host2`).string());
+    let rec;
+    await pollUntil(async () => (rec = JSON.parse(await raw.get(`${prefix}nodes/host2`).string())) !== null, { ms: 20000 * slow, what: 'host2\'s record' });
     assert.deepEqual([rec.nodeIP, rec.nodeIPs, rec.podCIDRs, rec.linkLocal6], [h2.nodeIP, undefined, [h2.podCIDR, h2.podCIDR6], lladdr(h2).local]);
     const ns1 = sandbox.hostNs('host1');
     const via = () => ipJson(ns1, '-6', 'route', 'show', 'proto', '78').map((r) => `${r.dst} via ${r.gateway} dev ${r.dev}`);

@@ -1,5 +1,5 @@
 /**
- * Links: create (every registered kind: vxlan, ipip, veth, bridge, wireguard, macvlan), change,
+ * Links: create (every registered kind: vxlan, ipip, veth, bridge, wireguard, macvlan, ip6tnl), change,
  * delete, read and list network devices over rtnetlink. Everything kind-specific comes from the
  * kind's module through the registry (./kinds).
  */
@@ -42,6 +42,7 @@ export { BRIDGE_ATTRS, BRIDGE_FIELDS, BRIDGE_CHANGEABLE, BRIDGE_IMMUTABLE, type 
 export { VETH_FIELDS, VETH_PEER_FIELDS, VETH_CHANGEABLE, VETH_IMMUTABLE } from './veth';
 export { WIREGUARD_FIELDS, WIREGUARD_CHANGEABLE, WIREGUARD_IMMUTABLE } from './wireguard';
 export { MACVLAN_ATTRS, MACVLAN_FIELDS, MACVLAN_CHANGEABLE, MACVLAN_IMMUTABLE, type MacvlanField } from './macvlan';
+export { IP6TNL_ATTRS, IP6TNL_FIELDS, IP6TNL_CHANGEABLE, IP6TNL_IMMUTABLE, type Ip6tnlField } from './ip6tnl';
 
 /**
  * Decodes one RTM_NEWLINK or RTM_DELLINK message (used by list() and by the monitor). A device

@@ -5,6 +5,7 @@
  */
 import type { AnyLinkKind, LinkKindModule } from './kind';
 import { bridge } from './bridge';
+import { ip6tnl } from './ip6tnl';
 import { ipip } from './ipip';
 import { macvlan } from './macvlan';
 import { veth } from './veth';
@@ -17,9 +18,10 @@ export type { VethSpec, VethLink, VethPeerSpec } from './veth';
 export type { BridgeSpec, BridgeLink, BridgeField } from './bridge';
 export type { WireguardSpec, WireguardLink } from './wireguard';
 export type { MacvlanSpec, MacvlanLink, MacvlanMode, MacvlanField } from './macvlan';
+export type { Ip6tnlSpec, Ip6tnlLink, Ip6tnlMode, Ip6tnlField } from './ip6tnl';
 
 /** The registered kinds, one line each (frozen: the registry is not changed at run time). */
-export const LINK_KINDS = Object.freeze([vxlan, ipip, veth, bridge, wireguard, macvlan] as const);
+export const LINK_KINDS = Object.freeze([vxlan, ipip, veth, bridge, wireguard, macvlan, ip6tnl] as const);
 
 /** The spec type of a kind module. */
 export type SpecOf<K> = K extends LinkKindModule<infer S, infer _L> ? S : never;
