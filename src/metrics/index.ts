@@ -2,4 +2,4 @@
 export { AgentStats } from './stats';
 export type { AgentStatsEvents, CycleCount, OpCount, StatsSnapshot } from './stats';
 export { liveness, readiness } from './health';
-export type { HealthBounds, ProbeResult } from './health';
+export type { HealthBounds, ProbeResult, ReadinessOptions } from './health';

@@ -32,7 +32,7 @@ etcdDescribe('cli: overlay for a dual-stack cluster (real etcd, namespaces)', fu
     sandbox = undefined;
   });
 
-  const flags = (h) => ['--self', h.name, '--node-ip', h.nodeIP, '--etcd', etcd().url, '--prefix', prefix, '--ttl', '2', '--netns', sandbox.hostNs(h.name), '--json'];
+  const flags = (h) => ['--self', h.name, '--node-ip', h.nodeIP, '--etcd', etcd().url, '--prefix', prefix, '--ttl', String(2 * slow), '--netns', sandbox.hostNs(h.name), '--json'];
 
   it('vxlan: both families registered in one reservation, routes per family, pods reach each other over IPv4 and IPv6', async function () {
     sandbox = new Sandbox({ prefix: `nla-clids-${process.pid}-${counter}`, hosts: HOSTS });
@@ -73,8 +73,9 @@ etcdDescribe('cli: overlay for a dual-stack cluster (real etcd, namespaces)', fu
     assert.deepEqual([rec.nodeIP, rec.nodeIPs, rec.podCIDRs, rec.linkLocal6], [h2.nodeIP, undefined, [h2.podCIDR, h2.podCIDR6], lladdr(h2).local]);
     const ns1 = sandbox.hostNs('host1');
     const via = () => ipJson(ns1, '-6', 'route', 'show', 'proto', '78').map((r) => `${r.dst} via ${r.gateway} dev ${r.dev}`);
-    await pollUntil(() => via().length === 1, { ms: 20000 * slow, what: 'host1\'s IPv6 pod route' });
-    assert.deepEqual(via(), [`${h2.podCIDR6} via ${lladdr(h2).local} dev eth0`]);
+    let seen;
+    await pollUntil(() => (seen = via()).length === 1, { ms: 20000 * slow, what: 'host1\'s IPv6 pod route' });
+    assert.deepEqual(seen, [`${h2.podCIDR6} via ${lladdr(h2).local} dev eth0`]);
     for (const family of [4, 6]) {
       for (const [from, to] of [['host1', 'host2'], ['host2', 'host1']]) {
         const r = await sandbox.traffic(from, to, { family, timeoutMs: 3000 * slow });
