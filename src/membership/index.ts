@@ -11,6 +11,7 @@ export {
   type NodeRecord,
   type SkippedRecord,
   type CandidateRecord,
+  ScreenCache,
   type ScreenOptions,
   type ScreenResult,
   type Membership,
