@@ -258,3 +258,36 @@ kernelDescribe('reconcile: a group member the kernel cannot replace (recreated) 
     assert.ok((await rec.plan(s)).empty);
   });
 });
+
+kernelDescribe('reconcile: routes on blackhole nexthops', function () {
+  const ns = netnsPerTest('nhbh');
+  let nl;
+  let rec;
+  beforeEach(async function () {
+    underlay(ns());
+    nl = await Rtnl.open({ netns: ns() });
+    rec = new Reconciler(nl);
+  });
+  afterEach(async function () {
+    if (rec) await rec.stop();
+    if (nl) nl.close();
+  });
+
+  it('the kernel reports them as type blackhole: no churn (by id, by name, on a group of one); a blackhole route on a plain nexthop is still repaired', async function () {
+    const s = {
+      nexthops: [{ id: 42, blackhole: true }, { name: 'bh', blackhole: true }, { name: 'g', group: [{ nexthop: 'bh' }] }, { name: 'n', via: '10.57.4.8', dev: 'eth0' }],
+      routes: [{ dst: '10.245.0.0/16', nhid: 42 }, { dst: '10.246.0.0/16', nexthop: 'bh' }, { dst: '10.247.0.0/16', nexthop: 'g' }, { dst: '10.248.0.0/16', nexthop: 'n' }],
+    };
+    assert.ok((await rec.apply(s)).converged);
+    assert.deepEqual(ipJson(ns(), 'route', 'show', 'proto', '77').map((r) => [r.dst, r.type ?? 'unicast']), [
+      ['10.245.0.0/16', 'blackhole'], ['10.246.0.0/16', 'blackhole'], ['10.247.0.0/16', 'blackhole'], ['10.248.0.0/16', 'unicast'],
+    ]);
+    const again = await rec.apply(s);
+    assert.ok(again.plan.empty, again.plan.text());
+    assert.equal(again.requests, 0);
+    ip(ns(), 'route', 'replace', 'blackhole', '10.248.0.0/16', 'nhid', String(idOf('n')), 'proto', '77');
+    const res = await rec.apply(s);
+    assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key}: ${o.reason}`), ['update route 10.248.0.0/16 table 254: type blackhole -> unicast']);
+    assert.equal(ipJson(ns(), 'route', 'show', '10.248.0.0/16')[0].type ?? 'unicast', 'unicast');
+  });
+});

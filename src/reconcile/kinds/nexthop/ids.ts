@@ -88,7 +88,8 @@ export function allocateNamedIds(
  * by name (routes). Made once per prepared desired state.
  */
 export class NexthopIds {
-  /** Names declared by desired nexthops -> whether it is a group, an FDB nexthop, a blackhole. */
+  /** Names declared by desired nexthops -> whether it is a group, an FDB nexthop, a blackhole
+   * (for a group: whether its one member is). */
   readonly declared = new Map<string, { group: boolean; fdb: boolean; blackhole: boolean }>();
   /** Explicit ids of desired nexthops -> the same facts. */
   readonly explicit = new Map<number, { group: boolean; fdb: boolean; blackhole: boolean }>();

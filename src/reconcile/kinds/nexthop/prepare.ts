@@ -185,6 +185,11 @@ function checkMembers(p: Problems, list: readonly PreparedNexthop[], ids: Nextho
       else if (ref.group) p.add(mp, `nexthop ${what} is a group: members must be single nexthops (no group of groups)`);
       else if (ref.fdb !== d.fdb) p.add(mp, d.fdb ? `nexthop ${what} is not an FDB nexthop, but the group is fdb` : `nexthop ${what} is an FDB nexthop: its group needs fdb: true`);
       else if (ref.blackhole && d.members.length > 1) p.add(mp, `nexthop ${what} is a blackhole: it can only be the one member of a group`);
+      else if (ref.blackhole) {
+        // A group of one blackhole drops like it: routes on it are reported as type blackhole.
+        const facts = d.name !== undefined ? ids.declared.get(d.name) : ids.explicit.get(d.id!);
+        if (facts) facts.blackhole = true;
+      }
     });
   }
 }

@@ -103,6 +103,12 @@ export function readableKey(dst: string, table: number): string {
   return dst + suffix;
 }
 
+/** Whether the desired nexthop a route is on is a blackhole (or a group of one). */
+function onBlackhole(d: PreparedRoute, want: number | undefined, ids: NexthopIds): boolean {
+  const facts = d.nexthopName !== undefined ? ids.declared.get(d.nexthopName) : want !== undefined ? ids.explicit.get(want) : undefined;
+  return facts?.blackhole === true;
+}
+
 /**
  * A route on a nexthop object against the kernel's: its nhid and what is not the path (the
  * kernel reports the nexthop's gateway and device too, which are the nexthop kind's business).
@@ -113,7 +119,8 @@ function compareNhidRoute(d: PreparedRoute, have: Route, ids: NexthopIds, protoc
   const out: string[] = [];
   if (have.nhid !== want) out.push(have.nhid === undefined ? `${have.nexthops ? 'multipath' : `via ${have.via ?? '(none)'}`} -> nhid ${String(want)}` : `nhid ${have.nhid} -> ${String(want)}`);
   else if (want !== undefined && ids.recreated.has(want)) out.push(`re-added: nexthop ${want} is recreated`);
-  if (e.type !== have.type) out.push(`type ${have.type} -> ${e.type}`);
+  // The kernel reports a route on a blackhole nexthop (or a group of one) as type blackhole.
+  if (e.type !== have.type && !(e.type === 'unicast' && have.type === 'blackhole' && have.nhid === want && onBlackhole(d, want, ids))) out.push(`type ${have.type} -> ${e.type}`);
   if (e.scope !== have.scope) out.push(`scope ${have.scope} -> ${e.scope}`);
   if (e.prefsrc !== have.prefsrc) out.push(`prefsrc ${show(have.prefsrc)} -> ${show(e.prefsrc)}`);
   if (e.mtu !== have.mtu) out.push(`mtu ${show(have.mtu)} -> ${show(e.mtu)}`);
