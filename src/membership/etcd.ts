@@ -896,7 +896,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
    * copy's. False when it does not, or when that revision cannot be read any more (compacted).
    */
   private async mirrorAgrees(m: MembershipMirror): Promise<boolean> {
+    // The copy's revision and counts now: events applied while the counts are on the way
+    // belong to later revisions.
     const revision = String(m.revision);
+    const want = m.counts();
     const count = (prefix: string) => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(Buffer.from(prefix)), count_only: true, revision });
     let counts;
     try {
@@ -907,7 +910,6 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     }
     this.lastCheck = Date.now();
     if (this.noticeStore(counts[0].header)) return false;
-    const want = m.counts();
     const [nodes, alloc] = counts.map((c) => Number(c.count));
     if (nodes === want.nodes && alloc === want.alloc) return true;
     this.emit('warning', `the copy of ${this.prefix} at revision ${revision} has ${want.nodes} records and ${want.alloc} reservation keys, etcd ${nodes} and ${alloc}: reading everything again`);
