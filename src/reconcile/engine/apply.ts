@@ -4,7 +4,7 @@
  */
 import type { Rtnl } from '../../rtnl/rtnl';
 import type { Op } from '../types';
-import type { KindContext, Outcome } from './kind';
+import type { KindContext, Outcome, Outcomes } from './kind';
 import { stageOf } from './plan';
 import { LINKS, ON_LINKS } from './registry';
 
@@ -12,22 +12,29 @@ function isLinkOp(op: Op): op is Extract<Op, { kind: 'link' }> {
   return op.kind === 'link';
 }
 
-/** Runs the ops of one stage, kind by kind in registration order. */
+/** The kinds among a stage's ops, in one pass (a big stage is usually one kind: no set then). */
+function kindsIn(ops: readonly Op[]): ReadonlySet<string> | string {
+  const first = ops[0].kind;
+  let i = 1;
+  while (i < ops.length && ops[i].kind === first) i++;
+  if (i === ops.length) return first;
+  const kinds = new Set<string>([first]);
+  for (; i < ops.length; i++) kinds.add(ops[i].kind);
+  return kinds;
+}
+
+/** Runs the ops of one stage, kind by kind in registration order; each reports straight into out. */
 async function applyStage(nl: Rtnl, ops: readonly Op[], ctx: KindContext, out: Outcome<Op>): Promise<void> {
-  const links = ops.filter(isLinkOp);
-  if (links.length) {
-    const done: Outcome<Extract<Op, { kind: 'link' }>> = { applied: [], failed: [] };
-    await LINKS.apply(nl, links, ctx, done);
-    out.applied.push(...done.applied);
-    out.failed.push(...done.failed);
-  }
-  for (const k of ON_LINKS) await k.apply(nl, ops, ctx, out);
+  const kinds = kindsIn(ops);
+  const has = (kind: string) => (typeof kinds === 'string' ? kinds === kind : kinds.has(kind));
+  if (has(LINKS.kind)) await LINKS.apply(nl, ops.filter(isLinkOp), ctx, out);
+  for (const k of ON_LINKS) if (has(k.kind)) await k.apply(nl, ops, ctx, out);
 }
 
 /** Applies ops in stage order. Ops on an object whose link failed to appear still run (and
  * fail on their own, reported), so the result names every op that did not happen. */
-export async function applyOps(nl: Rtnl, ops: Op[], ctx: KindContext): Promise<Outcome<Op>> {
-  const out: Outcome<Op> = { applied: [], failed: [] };
+export async function applyOps(nl: Rtnl, ops: Op[], ctx: KindContext): Promise<Outcomes<Op>> {
+  const out: Outcomes<Op> = { applied: [], failed: [] };
   // A plan's ops are in stage order (ReconcilePlan): each run of one stage is a stage.
   for (let start = 0; start < ops.length; ) {
     const s = stageOf(ops[start]);

@@ -87,10 +87,7 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
       // A big stage is usually all one kind (100k route creates): no copy of it then.
       const own: readonly T['op'][] = ops.every(mine) ? ops : ops.filter(mine);
       if (own.length === 0) return;
-      const result: Outcome<T['op']> = { applied: [], failed: [] };
-      await m.apply(nl, own, ctx, result);
-      for (const op of result.applied) out.applied.push(op);
-      for (const f of result.failed) out.failed.push(f);
+      await m.apply(nl, own, ctx, out);
     },
   };
   return registered;

@@ -15,7 +15,7 @@ import type { Rtnl } from '../../../rtnl/rtnl';
 import type { NexthopObjectSpec } from '../../../rtnl/nexthop/types';
 import type { BatchResult } from '../../../wire/socket';
 import { NetlinkError } from '../../../wire/errors';
-import type { KindContext, KindModule, Outcome } from '../../engine/kind';
+import type { KindContext, KindModule, Outcome, Outcomes } from '../../engine/kind';
 import { collect, one } from '../../engine/outcome';
 import { diffNexthops } from './diff';
 import { prepareNexthops, type PreparedNexthops } from './prepare';
@@ -73,7 +73,7 @@ async function applyNexthops(nl: Rtnl, ops: readonly NexthopOp[], ctx: KindConte
   }
   for (const op of recreates) {
     const { actual } = op;
-    const gone: Outcome<NexthopOp> = { applied: [], failed: [] };
+    const gone: Outcomes<NexthopOp> = { applied: [], failed: [] };
     await one(op, gone, async () => {
       try {
         await nl.nexthops.del(actual!.id);
@@ -81,7 +81,7 @@ async function applyNexthops(nl: Rtnl, ops: readonly NexthopOp[], ctx: KindConte
         if (!(e instanceof NetlinkError && e.code === 'ENOENT' && actual!.kind === 'group')) throw e;
       }
     });
-    if (gone.failed.length) out.failed.push(...gone.failed);
+    if (gone.failed.length) for (const f of gone.failed) out.failed.push(f);
     else replaces.push(op);
   }
   const specOf = (o: NexthopOp): NexthopObjectSpec => ({ ...o.desired!, protocol });

@@ -23,7 +23,7 @@ import { validateWgDeviceConfig, type WgSetRequest } from '../../../genl/wiregua
 import type { Rtnl } from '../../../rtnl/rtnl';
 import { checkIfName } from '../../../values/names';
 import { isObject, type Problems } from '../../../values/problems';
-import type { KindContext, KindModule, LinkView, PrepareContext } from '../../engine/kind';
+import type { KindContext, KindModule, LinkView, Outcome, PrepareContext } from '../../engine/kind';
 import { one } from '../../engine/outcome';
 import type { WireGuardConflict, WireGuardOp, WireGuardPeerOp } from './types';
 
@@ -214,7 +214,7 @@ function peerChange(op: WireGuardPeerOp): WgPeerChange {
  * again one by one, so each op's outcome is its own; sending a part again is harmless (a peer
  * added again with the same settings, a removal of a peer that is gone, are no-ops).
  */
-async function applyWireGuard(nl: Rtnl, ops: readonly WireGuardOp[], out: { applied: WireGuardOp[]; failed: Array<{ op: WireGuardOp; error: Error }> }): Promise<void> {
+async function applyWireGuard(nl: Rtnl, ops: readonly WireGuardOp[], out: Outcome<WireGuardOp>): Promise<void> {
   const byDev = new Map<string, WireGuardOp[]>();
   for (const op of ops) {
     const list = byDev.get(op.dev);
