@@ -10,7 +10,7 @@
  * those, so its decisions and messages stay what the pairwise loop gave.
  */
 import type { ParsedAddress, ParsedPrefix } from '../values/address';
-import { addressValue, prefixRange } from '../values/prefix';
+import { addressValue, lowerBound, prefixRange } from '../values/prefix';
 
 /** What a record brings to the index. */
 export interface IndexedRecord {
@@ -27,18 +27,6 @@ export interface IndexedRecord {
 function valuesOf(r: IndexedRecord): { ips: bigint[]; nets: Array<[bigint, bigint]> } {
   r.values ??= { ips: r.ips.map((ip) => addressValue(ip.bytes)), nets: r.nets.map((n) => prefixRange(n)) };
   return r.values;
-}
-
-/** The first index in sorted `xs` whose value is >= v. */
-function lowerBound(xs: readonly bigint[], v: bigint): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** Sorted values (or disjoint ranges, by start) with the acceptance position of each. */

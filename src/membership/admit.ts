@@ -12,7 +12,7 @@
 import type { AllocSnapshot, Reservation } from './allocate';
 import { prefixOf } from './cidr';
 import type { NodeRecord } from './types';
-import { prefixRange, prefixesOverlap } from '../values/prefix';
+import { lowerBound, prefixRange, prefixesOverlap } from '../values/prefix';
 
 /** Sorted starts of one family's reservations with their snapshot positions. */
 interface FamilyStarts {
@@ -32,17 +32,6 @@ function cidrOf(text: string): ReturnType<typeof prefixOf> {
     parsed.set(text, p);
   }
   return p;
-}
-
-function lowerBound(xs: readonly bigint[], v: bigint): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** One snapshot's reservations, indexed for the admit rule. */

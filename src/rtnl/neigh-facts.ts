@@ -12,8 +12,9 @@
  * unexpected length) is marked `odd`, and the caller decodes it whole, where the kind's
  * decoder reports what is wrong with it.
  */
-import { NLA_HDRLEN, NLA_TYPE_MASK } from '../wire/constants';
+import { NLA_HDRLEN, NLA_TYPE_MASK, NLM_F_DUMP_FILTERED } from '../wire/constants';
 import type { MessageView } from '../wire/reader';
+import type { MessageWriter } from '../wire/writer';
 import { NDA_DST, NDA_LLADDR, NDA_NH_ID, NDA_PORT, NDA_VNI, NDMSG_LEN } from './constants';
 
 const i32be = (b: Buffer, o: number): number => (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
@@ -130,4 +131,49 @@ export class NeighFacts {
     }
     return this;
   }
+}
+
+/** What scanNeighFacts needs of a dump: the socket's dump(). */
+interface FactsDumper {
+  dump(encode: (w: MessageWriter) => void, parse: (m: MessageView) => undefined, opts: { what: string }): Promise<unknown>;
+}
+
+/**
+ * The dump behind neighbors.scan() and fdb.scan(): one reused NeighFacts per message, kept when
+ * its family is one `family` takes and it is on `ifindex` (0: any; without strict checking the
+ * kernel ignores the device filter, so it is applied here too). The request is encoded again
+ * for each attempt of an interrupted dump, after onRestart. Resolves with the number visited.
+ */
+export async function scanNeighFacts(
+  socket: FactsDumper,
+  what: string,
+  encode: (w: MessageWriter) => void,
+  ifindex: number,
+  family: (f: number) => boolean,
+  visit: (facts: NeighFacts) => void,
+  onRestart?: () => void,
+): Promise<number> {
+  const facts = new NeighFacts();
+  let n = 0;
+  let attempts = 0;
+  await socket.dump(
+    (w) => {
+      if (attempts++ > 0) {
+        n = 0;
+        onRestart?.();
+      }
+      encode(w);
+    },
+    (m) => {
+      facts.read(m);
+      if (!family(facts.family)) return undefined;
+      if (ifindex !== 0 && (m.flags & NLM_F_DUMP_FILTERED) === 0 && facts.ifindex !== ifindex) return undefined;
+      n++;
+      visit(facts);
+      return undefined;
+    },
+    { what },
+  );
+  facts.msg = undefined;
+  return n;
 }

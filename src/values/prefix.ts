@@ -140,6 +140,18 @@ export function addressValue(bytes: Uint8Array): bigint {
   return n;
 }
 
+/** The first index in sorted `xs` whose value is >= v (addresses and range starts as numbers, see addressValue). */
+export function lowerBound(xs: readonly bigint[], v: bigint): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** A prefix as its first and last address (bits past the length are ignored). */
 export function prefixRange(p: PrefixBytes): [bigint, bigint] {
   const host = BigInt(p.bytes.length * 8 - p.prefixLength);

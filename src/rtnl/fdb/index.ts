@@ -8,7 +8,7 @@
  * how the all-zero MAC floods to several VTEPs (head-end replication); `del` with a dst removes
  * exactly that pair, without dst the whole MAC.
  */
-import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_FILTERED, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
+import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
 import { NetlinkParseError } from '../../wire/errors';
 import type { MessageView } from '../../wire/reader';
 import type { BatchResult } from '../../wire/socket';
@@ -20,7 +20,7 @@ import type { FdbEntry, FdbFilter, FdbSpec } from '../types';
 import { Problems, describeValue, own } from '../../values/problems';
 import { Links } from '../link';
 import { lookUpNexthops } from '../nexthop';
-import { NeighFacts } from '../neigh-facts';
+import { scanNeighFacts, type NeighFacts } from '../neigh-facts';
 import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
 
 export { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
@@ -269,29 +269,7 @@ export class Fdb {
     if (masterRef !== undefined) what += ` master ${masterRef}`;
     const dev = devRef === undefined ? 0 : await this.ctx.devices.index(devRef, what);
     const master = masterRef === undefined ? 0 : await this.ctx.devices.index(masterRef, what);
-    const facts = new NeighFacts();
-    let n = 0;
-    let attempts = 0;
-    await this.ctx.socket.dump(
-      (w) => {
-        if (attempts++ > 0) {
-          n = 0;
-          onRestart?.();
-        }
-        encodeFdbDump(w, dev, master);
-      },
-      (m) => {
-        facts.read(m);
-        if (facts.family !== AF_BRIDGE) return undefined;
-        if (dev !== 0 && (m.flags & NLM_F_DUMP_FILTERED) === 0 && facts.ifindex !== dev) return undefined;
-        n++;
-        visit(facts);
-        return undefined;
-      },
-      { what },
-    );
-    facts.msg = undefined;
-    return n;
+    return scanNeighFacts(this.ctx.socket, what, (w) => encodeFdbDump(w, dev, master), dev, (f) => f === AF_BRIDGE, visit, onRestart);
   }
 
   /** append() for many entries in one pipelined batch. Throws ValidationError naming every bad

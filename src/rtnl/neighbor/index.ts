@@ -6,7 +6,7 @@
  * Proxy entries (NTF_PROXY) live in a separate kernel table: they are added and removed with
  * the flag, and listed by a dump whose ndm_flags is NTF_PROXY.
  */
-import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_FILTERED, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
+import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
 import { NetlinkParseError } from '../../wire/errors';
 import { parseIPv4 } from '../../values/ip';
 import type { MessageView } from '../../wire/reader';
@@ -16,7 +16,7 @@ import { AF_INET, AF_INET6, AF_UNSPEC, NTF_PROXY, NTF_ROUTER, NUD_PERMANENT, RTM
 import type { RtnlContext } from '../context';
 import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
 import { NUD_STATES, nudStateNames } from '../names';
-import { NeighFacts } from '../neigh-facts';
+import { scanNeighFacts, type NeighFacts } from '../neigh-facts';
 import type { IpFamily, Neighbor, NeighborFilter, NeighborSpec } from '../types';
 import { familyOf } from '../../values/address';
 import { Problems, own } from '../../values/problems';
@@ -187,31 +187,7 @@ export class Neighbors {
     const index = dev === undefined ? 0 : await this.ctx.devices.index(dev, what);
     const f: IpFamily | undefined = familyOf(own(filter, 'family'));
     const family = f === 4 ? AF_INET : f === 6 ? AF_INET6 : AF_UNSPEC;
-    const facts = new NeighFacts();
-    let n = 0;
-    let attempts = 0;
-    await this.ctx.socket.dump(
-      (w) => {
-        // Encoded again for each attempt of an interrupted dump.
-        if (attempts++ > 0) {
-          n = 0;
-          onRestart?.();
-        }
-        encodeNeighborDump(w, family, index, false);
-      },
-      (m) => {
-        facts.read(m);
-        if (facts.family !== AF_INET && facts.family !== AF_INET6) return undefined;
-        // Without strict checking the kernel ignores the device filter: apply it here.
-        if (index !== 0 && (m.flags & NLM_F_DUMP_FILTERED) === 0 && facts.ifindex !== index) return undefined;
-        n++;
-        visit(facts);
-        return undefined;
-      },
-      { what },
-    );
-    facts.msg = undefined;
-    return n;
+    return scanNeighFacts(this.ctx.socket, what, (w) => encodeNeighborDump(w, family, index, false), index, (f) => f === AF_INET || f === AF_INET6, visit, onRestart);
   }
 
   /** replace() for many entries in one pipelined batch. Throws ValidationError naming every bad
