@@ -9,7 +9,7 @@ const { pollUntil, sleep } = require('../support/poll');
 const { Rtnl, ValidationError } = require('../../dist/rtnl');
 const { NetlinkClosedError } = require('../../dist/wire');
 const { Reconciler, OwnerBusyError } = require('../../dist/reconcile');
-const { kernelDescribe, netnsPerTest, ip } = require('../support/kernel');
+const { kernelDescribe, netnsPerTest, ip, slow } = require('../support/kernel');
 
 const WATCHER = path.join(__dirname, 'children', 'watcher.js');
 
@@ -75,7 +75,7 @@ kernelDescribe('reconcile: lifecycle under misuse', function () {
     // In a process of its own: nothing keeps it alive afterwards.
     const w = startWatcher(ns(), 'close');
     children.push(w);
-    const { code, signal } = await Promise.race([w.exit, sleep(10000).then(() => ({ code: 'still running after 10 s' }))]);
+    const { code, signal } = await Promise.race([w.exit, sleep(10000 * slow).then(() => ({ code: `still running after ${10 * slow} s` }))]);
     assert.equal(code, 0, `${w.lines.join('\n')}\n${w.stderr}`);
     assert.equal(signal, null);
     assert.equal(w.lines[0], 'closed');
@@ -128,7 +128,7 @@ kernelDescribe('reconcile: lifecycle under misuse', function () {
   it('a listener that throws in a watch cycle is an uncaught exception (as from any EventEmitter on the loop), not an "error" event', async function () {
     const w = startWatcher(ns(), 'throw');
     children.push(w);
-    const { code } = await Promise.race([w.exit, sleep(15000).then(() => ({ code: 'still running after 15 s' }))]);
+    const { code } = await Promise.race([w.exit, sleep(15000 * slow).then(() => ({ code: `still running after ${15 * slow} s` }))]);
     assert.equal(code, 1, `${w.lines.join('\n')}\n${w.stderr}`);
     assert.match(w.stderr, /Error: listener bug 42/);
     assert.deepEqual(w.lines.filter((l) => l === 'error-event'), []);
@@ -152,7 +152,7 @@ kernelDescribe('reconcile: lifecycle under misuse', function () {
     // Across processes: a child watching with the default identity holds the namespace.
     const w = startWatcher(ns(), 'hold');
     children.push(w);
-    await pollUntil(() => w.lines.includes('watching') || w.exited, { ms: 10000, what: 'the child watching' });
+    await pollUntil(() => w.lines.includes('watching') || w.exited, { ms: 10000 * slow, what: 'the child watching' });
     assert.ok(!w.exited, w.stderr);
     const c = make({});
     const writes = nl.modifyingRequests();
