@@ -56,7 +56,7 @@ etcdDescribe(
 
     /** Runs `change`, waits until the agent applied something and then stayed quiet; returns
      * the node lists emitted and what every apply did. */
-    async function after(change) {
+    async function afterChange(change) {
       await feed.idle();
       const lists = collect(m, 'nodes');
       const results = collect(agent, 'applied');
@@ -70,14 +70,14 @@ etcdDescribe(
 
     it('a node joining: exactly its route, neighbour and FDB entry (3 requests); leaving: exactly those removed', async function () {
       const j = { name: 'j1', nodeIP: '10.201.0.1', podCIDR: '10.150.1.0/24', mode: 'vxlan' };
-      const join = await after(() => publishRecord(raw, prefix, j, lease));
+      const join = await afterChange(() => publishRecord(raw, prefix, j, lease));
       assert.equal(join.requests, 3, join.text);
       assert.equal(join.applies, 1, join.text);
       assert.match(join.text, /\+ +route 10\.150\.1\.0\/24/);
       assert.match(join.text, /\+ +neighbor vxlan0 10\.150\.1\.1:/);
       assert.match(join.text, /\+ +fdb vxlan0 0e:6e:0a:c9:00:01 dst 10\.201\.0\.1/);
       assert.equal(join.lists.length, 1);
-      const leave = await after(() => raw.delete().key(`${prefix}nodes/j1`));
+      const leave = await afterChange(() => raw.delete().key(`${prefix}nodes/j1`));
       assert.equal(leave.requests, 3, leave.text);
       assert.equal(leave.applies, 1, leave.text);
       for (const kind of ['route 10.150.1.0/24', 'neighbor vxlan0 10.150.1.1', 'fdb vxlan0 0e:6e:0a:c9:00:01']) assert.match(leave.text, new RegExp(`- +${kind.replace(/\./g, '\\.')}`));
@@ -85,7 +85,7 @@ etcdDescribe(
 
     it('a node IP change: its neighbour and FDB entry only; three joins in one debounce window: one list, one apply, 9 requests', async function () {
       const moved = peer(7, '10.202.0.7');
-      const move = await after(() => lease.put(`${prefix}nodes/p7`).value(JSON.stringify(moved)));
+      const move = await afterChange(() => lease.put(`${prefix}nodes/p7`).value(JSON.stringify(moved)));
       assert.equal(move.requests, 3, move.text); // neighbour lladdr update, new FDB entry, old one deleted
       assert.doesNotMatch(move.text, /route/);
       assert.match(move.text, /~ +neighbor vxlan0 10\.100\.7\.1: lladdr 0e:6e:0a:c8:00:07 -> 0e:6e:0a:ca:00:07/);
@@ -98,7 +98,7 @@ etcdDescribe(
         await lease.put(`${prefix}alloc/subnet/${r.podCIDR.replace('/', '-')}`).value(JSON.stringify({ name: r.name, podCIDR: r.podCIDR }));
         await lease.put(`${prefix}alloc/owner/${r.name}`).value(r.podCIDR);
       }
-      const batch = await after(() => Promise.all(three.map((r) => lease.put(`${prefix}nodes/${r.name}`).value(JSON.stringify(r)))));
+      const batch = await afterChange(() => Promise.all(three.map((r) => lease.put(`${prefix}nodes/${r.name}`).value(JSON.stringify(r)))));
       assert.equal(batch.lists.length, 1, 'one node list for the three');
       assert.equal(batch.applies, 1, batch.text);
       assert.equal(batch.requests, 9, batch.text);
