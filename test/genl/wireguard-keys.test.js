@@ -198,11 +198,15 @@ describe('wireguard key files', function () {
     const b = await loadOrCreatePrivateKey(f);
     assert.equal(b.created, false);
     assert.ok(b.key.equals(a.key));
-    // two starting at once: one creates, both end with the same key
-    const g = path.join(dir, 'race.key');
-    const [x, y] = await Promise.all([loadOrCreatePrivateKey(g), loadOrCreatePrivateKey(g)]);
-    assert.ok(x.key.equals(y.key));
-    assert.equal([x.created, y.created].filter(Boolean).length, 1);
+    // several starting at once: one creates, all end with the same key (none reads a file
+    // another has created but not yet written)
+    for (let round = 0; round < 20; round++) {
+      const g = path.join(dir, `race-${round}.key`);
+      const got = await Promise.all(Array.from({ length: 6 }, () => loadOrCreatePrivateKey(g)));
+      for (const x of got) assert.ok(x.key.equals(got[0].key));
+      assert.equal(got.filter((x) => x.created).length, 1);
+      assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith(`race-${round}.key`)), [`race-${round}.key`]);
+    }
   });
 
   it('refuses a key file group or others can read (or write), naming the path and mode, not the key', async function () {

@@ -1,14 +1,14 @@
 /**
  * A private key kept in a file across restarts, as `wg genkey > key; chmod 600 key` would keep
- * it but without a moment where the file is readable by others: it is created with
- * O_CREAT | O_EXCL | O_NOFOLLOW and mode 0600 (then fchmod 0600, whatever the umask), written
- * and fsync'ed. Reading refuses a file that group or others may read or write, a file owned by
- * another user, a symbolic link or anything but a regular file; the error names the path and
- * what is wrong, never the content.
+ * it but without a moment where the file is readable by others or half written: the key is
+ * written to a file of its own beside it (O_CREAT | O_EXCL | O_NOFOLLOW, mode 0600, then fchmod
+ * 0600 whatever the umask), fsync'ed, and linked into place. Reading refuses a file that group
+ * or others may read or write, a file owned by another user, a symbolic link or anything but a
+ * regular file; the error names the path and what is wrong, never the content.
  */
 import { constants as fsc } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { PrivateKey, WG_KEY_BASE64_LEN, type PublicKey } from './key';
 
 /** A key file that must not be trusted (its mode, owner or type), or that holds no key. */
@@ -38,13 +38,22 @@ const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
  */
 export async function writePrivateKeyFile(path: string, key: PrivateKey): Promise<void> {
   if (!(key instanceof PrivateKey)) throw new TypeError('writePrivateKeyFile: key must be a PrivateKey');
-  const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+  // Written whole beside it, then linked into place: link(2) refuses an existing name (EEXIST,
+  // a symbolic link included) as O_EXCL would, and the name never holds a half-written file,
+  // so an agent starting at the same moment reads the whole key or finds no file.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
+  const fh = await open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
   try {
-    await fh.chmod(0o600); // the umask may have taken bits away; it cannot have added any
-    await fh.writeFile(`${key.revealBase64()}\n`, 'utf8');
-    await fh.sync();
+    try {
+      await fh.chmod(0o600); // the umask may have taken bits away; it cannot have added any
+      await fh.writeFile(`${key.revealBase64()}\n`, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await link(tmp, path);
   } finally {
-    await fh.close();
+    await unlink(tmp).catch(() => undefined);
   }
 }
 
