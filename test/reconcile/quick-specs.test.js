@@ -7,9 +7,9 @@ const fc = require('fast-check');
 const { Problems, validateNeighborSpec, validateFdbSpec } = require('../../dist/rtnl');
 const { quickNeighborSpec } = require('../../dist/reconcile/kinds/neighbor/fast');
 const { quickFdbSpec } = require('../../dist/reconcile/kinds/fdb/fast');
-const { slow } = require('../support/kernel');
-// A property of JavaScript alone: the VM lane (TCG, 12-20x slower) runs fewer cases.
-const RUNS = slow > 1 ? 500 : 5000;
+// About one random spec in 170 takes the quick path: 5,000 cases give 22-43 (seen over runs), so
+// the property is tried on the quick path; at least 5 is asked (a bound of 20 failed now and then).
+const RUNS = 5000;
 
 const OK_DEVS = new Set(['vxlan0', 'eth0']); // names the full check accepted
 const junk = fc.oneof(fc.constant(undefined), fc.constant(null), fc.integer({ min: -2, max: 70000 }), fc.boolean(), fc.string({ maxLength: 20 }));
@@ -29,6 +29,7 @@ function valid(validate, x) {
 }
 
 describe('reconcile: the quick spec checks accept only what the full validation accepts', function () {
+  this.timeout(20000); // JavaScript alone, but 5,000 cases take a while under TCG (scaled there)
   it('neighbours: quickNeighborSpec true => validateNeighborSpec true; the common shape is quick', function () {
     let quick = 0;
     fc.assert(
@@ -40,7 +41,7 @@ describe('reconcile: the quick spec checks accept only what the full validation 
       }),
       { numRuns: RUNS },
     );
-    assert.ok(quick > 20, `only ${quick} random specs took the quick path`);
+    assert.ok(quick >= 5, `only ${quick} of ${RUNS} random specs took the quick path`);
     assert.equal(quickNeighborSpec({ dev: 'vxlan0', ip: '10.128.0.0', lladdr: '0a:58:00:00:00:02' }, OK_DEVS), true);
     assert.equal(quickNeighborSpec({ dev: 'vxlan1', ip: '10.128.0.0', lladdr: '0a:58:00:00:00:02' }, OK_DEVS), false); // device not checked yet
     assert.equal(quickNeighborSpec(Object.assign(Object.create({ dev: 'vxlan0' }), { ip: '10.0.0.1' }), OK_DEVS), false); // inherited field
@@ -57,7 +58,7 @@ describe('reconcile: the quick spec checks accept only what the full validation 
       }),
       { numRuns: RUNS },
     );
-    assert.ok(quick > 20, `only ${quick} random specs took the quick path`);
+    assert.ok(quick >= 5, `only ${quick} of ${RUNS} random specs took the quick path`);
     assert.equal(quickFdbSpec({ dev: 'vxlan0', mac: '0a:58:00:00:00:02', dst: '10.57.0.2' }, OK_DEVS), true);
     assert.equal(quickFdbSpec({ dev: 'vxlan0', mac: '0a:58:00:00:00:02', dst: '10.57.0.2', vni: 5 }, OK_DEVS), false); // full check
   });
