@@ -1,6 +1,8 @@
 'use strict';
 // Runs the real `netlink-agent` command (dist/cli/index.js) as a child process.
+const http = require('node:http');
 const path = require('node:path');
+const { slow } = require('../support/kernel');
 const { pollUntil } = require('../support/poll');
 const { spawn, spawnSync } = require('node:child_process');
 
@@ -57,4 +59,25 @@ async function killAll() {
   await Promise.all(waits);
 }
 
-module.exports = { CLI, runCli, startCli, killAll };
+/** GET (or another method) on an agent's HTTP endpoint on 127.0.0.1: { status, headers, body }. */
+function request(port, p, method = 'GET') {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: p, method, timeout: 5000 * slow }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The value of one sample in Prometheus text format ("name{labels}" exactly as printed). */
+function sample(text, series) {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+module.exports = { CLI, runCli, startCli, killAll, request, sample };

@@ -4,49 +4,17 @@
 // autodetection, --log-level, and the bad inputs that must exit 2 before anything changes.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { pollUntil } = require('../support/poll');
-const { kernelDescribe, netnsPerTest, ip, ipJson, slow } = require('../support/kernel');
-const { startCli, runCli, killAll } = require('./helpers');
+const { kernelDescribe, netnsPerTest, ip, ipJson, slow, hostLike } = require('../support/kernel');
+const { startCli, runCli, killAll, request, sample } = require('./helpers');
 
 // Waits are bounds, scaled for the VM lane (slow); nothing asserts a timing.
 const until = (cond, ms = 15000, what = 'condition') => pollUntil(cond, { ms: ms * slow, what, every: 25 });
 const WAIT = 15000 * slow;
 const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '78').map((r) => r.dst).sort();
-
-/** GET (or another method) on the agent's endpoint: { status, headers, body }. */
-function request(port, p, method = 'GET') {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, timeout: 5000 * slow }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The value of one sample in Prometheus text format ("name{labels}" exactly as printed). */
-function sample(text, series) {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-/** A namespace like a host: lo up, eth0 (a veth) with `address`, a default route via `gw`. */
-function hostLike(ns, address, gw) {
-  ip(ns, 'link', 'set', 'lo', 'up');
-  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  ip(ns, 'addr', 'add', address, 'dev', 'eth0');
-  ip(ns, 'link', 'set', 'eth0', 'up');
-  ip(ns, 'link', 'set', 'eth0p', 'up');
-  if (gw) ip(ns, 'route', 'add', 'default', 'via', gw, 'dev', 'eth0');
-}
 
 kernelDescribe('cli ops: the overlay agent\'s metrics, probes, underlay detection and log level', function () {
   this.timeout(60000);

@@ -6,36 +6,15 @@
 // address that is not HOST:PORT or cannot be bound exits 2 before anything is changed.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 const { pollUntil } = require('../support/poll');
-const { kernelDescribe, netnsPerTest, ip, ipJson, slow } = require('../support/kernel');
-const { startCli, runCli, killAll } = require('./helpers');
+const { kernelDescribe, netnsPerTest, ip, ipJson, slow, hostLike } = require('../support/kernel');
+const { startCli, runCli, killAll, request, sample } = require('./helpers');
 
 const until = (cond, ms, what) => pollUntil(cond, { ms: ms * slow, what, every: 25 });
 const WAIT = 15000 * slow;
-
-function request(port, p, method = 'GET') {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: p, method, timeout: 5000 * slow }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The value of one sample in Prometheus text format ("name{labels}" exactly as printed). */
-function sample(text, series) {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
 
 kernelDescribe('cli ops: watch --metrics-addr', function () {
   this.timeout(60000);
@@ -48,11 +27,7 @@ kernelDescribe('cli ops: watch --metrics-addr', function () {
     routes: [{ dst: '10.98.0.0/24', via: '10.57.4.1', dev: 'eth0' }],
   };
   beforeEach(function () {
-    ip(ns(), 'link', 'set', 'lo', 'up');
-    ip(ns(), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-    ip(ns(), 'addr', 'add', '10.57.4.20/24', 'dev', 'eth0');
-    ip(ns(), 'link', 'set', 'eth0', 'up');
-    ip(ns(), 'link', 'set', 'eth0p', 'up');
+    hostLike(ns());
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-ops-watch-'));
     config = path.join(dir, 'desired.json');
     fs.writeFileSync(config, JSON.stringify(DESIRED));

@@ -8,7 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { Sandbox, SEED_HOSTS } = require('../../examples/lib/sandbox');
 const { etcdDescribe, freePort } = require('../support/etcd');
-const { netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { netnsPerTest, ip, ipJson, hostLike } = require('../support/kernel');
 const { startCli, killAll } = require('./helpers');
 
 const HOST3 = { name: 'host3', nodeIP: '10.57.4.22', podCIDR: '192.168.12.0/24', podIP: '192.168.12.10' };
@@ -18,15 +18,6 @@ const routes = (ns) => ipJson(ns, 'route', 'show', 'proto', '78').map((r) => r.d
 let counter = 0;
 
 const until = (cond, ms = 15000, what = 'condition') => pollUntil(cond, { ms, what, every: 25 });
-
-/** A namespace with eth0 (a veth) holding `address`, like a host's NIC. */
-function hostLike(ns, address) {
-  ip(ns, 'link', 'set', 'lo', 'up');
-  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  ip(ns, 'addr', 'add', address, 'dev', 'eth0');
-  ip(ns, 'link', 'set', 'eth0', 'up');
-  ip(ns, 'link', 'set', 'eth0p', 'up');
-}
 
 etcdDescribe(
   'cli: netlink-agent overlay with etcd',

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { kernelDescribe, netnsPerTest, ip, ipJson, hostLike } = require('../support/kernel');
 const { runCli, startCli, killAll } = require('./helpers');
 
 const ROUTES = 2000;
@@ -22,11 +22,7 @@ kernelDescribe('cli: overlay and watch --config in one namespace (owners)', func
   });
 
   it('with their default identities neither touches the other\'s links or routes', async function () {
-    ip(ns(), 'link', 'set', 'lo', 'up');
-    ip(ns(), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-    ip(ns(), 'addr', 'add', '10.62.0.1/24', 'dev', 'eth0');
-    ip(ns(), 'link', 'set', 'eth0', 'up');
-    ip(ns(), 'link', 'set', 'eth0p', 'up');
+    hostLike(ns(), '10.62.0.1/24');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nla-cli-owners-'));
     const nodes = path.join(dir, 'nodes.json');
     fs.writeFileSync(nodes, JSON.stringify([

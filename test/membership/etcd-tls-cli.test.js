@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const { execFileSync } = require('node:child_process');
 const path = require('node:path');
 const { secureEtcdDescribe } = require('./etcd-tls-pki');
-const { netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { netnsPerTest, ip, ipJson, hostLike } = require('../support/kernel');
 const { pollUntil, sleep } = require('../support/poll');
 const { startCli, runCli, killAll } = require('../cli/helpers');
 
@@ -21,15 +21,6 @@ const NODES = [
 ];
 const PREFIX = `/nla-seccli-${process.pid}/`;
 const until = (cond, ms, what) => pollUntil(cond, { ms, what, every: 50 });
-
-/** A namespace with eth0 (a veth) holding `address`, like a host's NIC. */
-function hostLike(ns, address) {
-  ip(ns, 'link', 'set', 'lo', 'up');
-  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  ip(ns, 'addr', 'add', address, 'dev', 'eth0');
-  ip(ns, 'link', 'set', 'eth0', 'up');
-  ip(ns, 'link', 'set', 'eth0p', 'up');
-}
 
 /** Everything of a namespace the overlay could change. */
 function kernelOf(ns) {

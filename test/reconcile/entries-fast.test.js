@@ -11,7 +11,7 @@ const { spawnSync } = require('node:child_process');
 const { Rtnl } = require('../../dist/rtnl');
 const { Reconciler } = require('../../dist/reconcile');
 const { setFastEntryReads } = require('../../dist/reconcile/engine/entries');
-const { kernelDescribe, netnsPerTest, ip } = require('../support/kernel');
+const { kernelDescribe, netnsPerTest, ip, hostLike } = require('../support/kernel');
 
 const PROTO = 77;
 const RUNS = Number(process.env.ENTRIES_FAST_RUNS || (process.env.NETLINK_AGENT_VM === '1' ? 4 : 12));
@@ -133,11 +133,7 @@ kernelDescribe('reconcile: neighbours and FDB entries read on numbers plan as th
 
   it(`random states with foreign entries, other devices and changed MAC/state/dst/port/vni: the same plan both ways, then a no-op sends nothing (seed ${SEED})`, async function () {
     this.timeout(120000);
-    ip(ns(), 'link', 'set', 'lo', 'up');
-    ip(ns(), 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-    ip(ns(), 'addr', 'add', '10.57.4.20/24', 'dev', 'eth0');
-    ip(ns(), 'link', 'set', 'eth0', 'up');
-    ip(ns(), 'link', 'set', 'eth0p', 'up');
+    hostLike(ns());
     // vxlan2 is desired but another owner's: every desired entry on it is a conflict.
     ip(ns(), 'link', 'add', 'vxlan2', 'type', 'vxlan', 'id', '102', 'dstport', '4789', 'local', '10.57.4.20', 'dev', 'eth0', 'nolearning');
     ip(ns(), 'link', 'set', 'vxlan2', 'alias', 'someone-else');

@@ -6,23 +6,14 @@
 // apply. `bridge -j fdb` and `ip -j nexthop` are the oracle.
 const assert = require('node:assert/strict');
 const { execFileSync } = require('node:child_process');
-const { Rtnl } = require('../../dist/rtnl');
-const { Reconciler } = require('../../dist/reconcile');
 const { namedNexthopCandidate } = require('../../dist/reconcile/kinds/nexthop/ids');
 const { ValidationError } = require('../../dist/values/problems');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { kernelDescribe, ip, ipJson } = require('../support/kernel');
+const { reconcilerPerTest } = require('../support/reconciler');
 
 const MAC = '0e:6e:0a:39:04:15';
 const idOf = (name) => namedNexthopCandidate(77, 'netlink-agent', name, 0);
 const fdb = (ns) => JSON.parse(execFileSync('bridge', ['-n', ns, '-j', 'fdb', 'show', 'dev', 'vxlan0'], { encoding: 'utf8' })).filter((e) => e.mac === MAC);
-
-function underlay(ns) {
-  ip(ns, 'link', 'set', 'lo', 'up');
-  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  ip(ns, 'addr', 'add', '10.57.4.20/24', 'dev', 'eth0');
-  ip(ns, 'link', 'set', 'eth0', 'up');
-  ip(ns, 'link', 'set', 'eth0p', 'up');
-}
 
 const VXLAN = { kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789, local: '10.57.4.20', dev: 'eth0', learning: false, up: true };
 
@@ -42,21 +33,11 @@ function onGroup(via = '10.57.4.21', extra = {}) {
 const onDst = (dst = '10.57.4.21') => ({ links: [VXLAN], fdb: [{ dev: 'vxlan0', mac: MAC, dst }] });
 
 kernelDescribe('reconcile: FDB entries on FDB nexthop groups', function () {
-  const ns = netnsPerTest('fdbnh');
-  let nl;
-  let rec;
-  beforeEach(async function () {
-    underlay(ns());
-    nl = await Rtnl.open({ netns: ns() });
-    rec = new Reconciler(nl);
-  });
-  afterEach(async function () {
-    if (rec) await rec.stop();
-    if (nl) nl.close();
-  });
+  const t = reconcilerPerTest('fdbnh');
+  const ns = t.ns;
 
   it('converges: the entry carries the group\'s id (NDA_NH_ID, no dst); a second apply sends nothing', async function () {
-    const res = await rec.apply(onGroup());
+    const res = await t.rec.apply(onGroup());
     assert.ok(res.converged, res.failed.map((f) => f.error.message).join('; '));
     const [e] = fdb(ns());
     assert.equal(e.nhid, idOf('vtep/host2/group'), JSON.stringify(e));
@@ -65,14 +46,14 @@ kernelDescribe('reconcile: FDB entries on FDB nexthop groups', function () {
     // Nexthops go before the FDB entry that names them.
     const order = res.plan.ops.map((o) => `${o.action} ${o.kind}`).filter((x) => x !== 'create link');
     assert.deepEqual(order, ['create nexthop', 'create nexthop', 'create fdb']);
-    const again = await rec.apply(onGroup());
+    const again = await t.rec.apply(onGroup());
     assert.ok(again.plan.empty, again.plan.text());
     assert.equal(again.requests, 0);
   });
 
   it('a node\'s new IP is one FDB nexthop replace; the entry keeps its nhid', async function () {
-    await rec.apply(onGroup());
-    const res = await rec.apply(onGroup('10.57.4.31'));
+    await t.rec.apply(onGroup());
+    const res = await t.rec.apply(onGroup('10.57.4.31'));
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key}`), [`update nexthop vtep/host2 (id ${idOf('vtep/host2')})`]);
     assert.equal(res.requests, 1);
     assert.equal(ipJson(ns(), 'nexthop', 'show', 'id', String(idOf('vtep/host2')))[0].gateway, '10.57.4.31');
@@ -81,56 +62,56 @@ kernelDescribe('reconcile: FDB entries on FDB nexthop groups', function () {
 
   it('an nhid changed behind its back is repaired (replace), and an entry turned into a dst one is recreated: each in one apply', async function () {
     const other = { nexthops: [{ name: 'other', via: '10.57.4.99', fdb: true }, { name: 'other/group', group: [{ nexthop: 'other' }], fdb: true }] };
-    await rec.apply(onGroup('10.57.4.21', other));
+    await t.rec.apply(onGroup('10.57.4.21', other));
     execFileSync('bridge', ['-n', ns(), 'fdb', 'replace', MAC, 'dev', 'vxlan0', 'self', 'permanent', 'nhid', String(idOf('other/group'))]);
-    let res = await rec.apply(onGroup('10.57.4.21', other));
+    let res = await t.rec.apply(onGroup('10.57.4.21', other));
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind}: ${o.reason}`), [`update fdb: nhid ${idOf('other/group')} -> ${idOf('vtep/host2/group')}`]);
     assert.ok(res.converged, res.failed.map((f) => f.error.message).join('; '));
     assert.equal(fdb(ns())[0].nhid, idOf('vtep/host2/group'));
 
     execFileSync('bridge', ['-n', ns(), 'fdb', 'del', MAC, 'dev', 'vxlan0', 'self']);
     execFileSync('bridge', ['-n', ns(), 'fdb', 'add', MAC, 'dev', 'vxlan0', 'self', 'permanent', 'dst', '10.57.4.77']);
-    res = await rec.apply(onGroup('10.57.4.21', other));
+    res = await t.rec.apply(onGroup('10.57.4.21', other));
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind}: ${o.reason}`), [`recreate fdb: dst 10.57.4.77 -> nhid ${idOf('vtep/host2/group')}`]);
     assert.ok(res.converged, res.failed.map((f) => f.error.message).join('; '));
     assert.deepEqual(fdb(ns()).map((e) => [e.nhid, e.dst]), [[idOf('vtep/host2/group'), undefined]]);
-    assert.ok((await rec.plan(onGroup('10.57.4.21', other))).empty);
+    assert.ok((await t.rec.plan(onGroup('10.57.4.21', other))).empty);
   });
 
   it('turning nexthops on and off for a unicast MAC: dst -> nhid -> dst, each converged in one apply, no churn after', async function () {
-    await rec.apply(onDst());
-    let res = await rec.apply(onGroup());
+    await t.rec.apply(onDst());
+    let res = await t.rec.apply(onGroup());
     assert.ok(res.converged, `${res.plan.text()} ${res.failed.map((f) => f.error.message)}`);
     assert.deepEqual(fdb(ns()).map((e) => [e.nhid, e.dst]), [[idOf('vtep/host2/group'), undefined]]);
-    assert.ok((await rec.plan(onGroup())).empty);
-    res = await rec.apply(onDst('10.57.4.21'));
+    assert.ok((await t.rec.plan(onGroup())).empty);
+    res = await t.rec.apply(onDst('10.57.4.21'));
     assert.ok(res.converged, `${res.plan.text()} ${res.failed.map((f) => f.error.message)}`);
     assert.deepEqual(fdb(ns()).map((e) => [e.nhid, e.dst]), [[undefined, '10.57.4.21']]);
     assert.deepEqual(ipJson(ns(), 'nexthop', 'show'), [], 'the FDB nexthops go when nothing names them');
-    assert.ok((await rec.plan(onDst('10.57.4.21'))).empty);
+    assert.ok((await t.rec.plan(onDst('10.57.4.21'))).empty);
     // A unicast MAC's dst moving (no nhid on either side) stays the kind's create-as-replace and delete.
-    res = await rec.apply(onDst('10.57.4.41'));
+    res = await t.rec.apply(onDst('10.57.4.41'));
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind}`), ['create fdb', 'delete fdb']);
     assert.ok(res.converged);
     assert.deepEqual(fdb(ns()).map((e) => e.dst), ['10.57.4.41']);
-    assert.ok((await rec.plan(onDst('10.57.4.41'))).empty);
+    assert.ok((await t.rec.plan(onDst('10.57.4.41'))).empty);
   });
 
   it('watch repairs the entry someone deleted, and the FDB group someone deleted (the kernel drops the entry with it)', async function () {
     const desired = onGroup();
-    await rec.apply(desired);
-    const converged = new Promise((resolve) => rec.once('converged', resolve));
-    rec.watch(desired, { debounceMs: 20, resyncIntervalMs: 60_000 });
+    await t.rec.apply(desired);
+    const converged = new Promise((resolve) => t.rec.once('converged', resolve));
+    t.rec.watch(desired, { debounceMs: 20, resyncIntervalMs: 60_000 });
     await converged;
     const repaired = () =>
       new Promise((resolve) => {
         const on = (res) => {
           if (res.plan.ops.length && res.converged) {
-            rec.off('applied', on);
+            t.rec.off('applied', on);
             resolve(res);
           }
         };
-        rec.on('applied', on);
+        t.rec.on('applied', on);
       });
     let done = repaired();
     execFileSync('bridge', ['-n', ns(), 'fdb', 'del', MAC, 'dev', 'vxlan0', 'self']);
@@ -154,27 +135,17 @@ kernelDescribe('reconcile: FDB entries on FDB nexthop groups', function () {
     ];
     for (const [title, state, path] of cases) {
       it(title, async function () {
-        const before = nl.modifyingRequests();
-        await assert.rejects(rec.apply(state), (e) => e instanceof ValidationError && e.problems.some((p) => p.path === path) || assert.fail(`${e.name}: ${JSON.stringify(e.problems ?? e.message)}`));
-        assert.equal(nl.modifyingRequests(), before);
+        const before = t.nl.modifyingRequests();
+        await assert.rejects(t.rec.apply(state), (e) => e instanceof ValidationError && e.problems.some((p) => p.path === path) || assert.fail(`${e.name}: ${JSON.stringify(e.problems ?? e.message)}`));
+        assert.equal(t.nl.modifyingRequests(), before);
       });
     }
   });
 });
 
 kernelDescribe('reconcile: a group member the kernel cannot replace (recreated) takes its group along in the same apply', function () {
-  const ns = netnsPerTest('nhmem');
-  let nl;
-  let rec;
-  beforeEach(async function () {
-    underlay(ns());
-    nl = await Rtnl.open({ netns: ns() });
-    rec = new Reconciler(nl);
-  });
-  afterEach(async function () {
-    if (rec) await rec.stop();
-    if (nl) nl.close();
-  });
+  const t = reconcilerPerTest('nhmem');
+  const ns = t.ns;
 
   it('members and their group becoming FDB nexthops (a recreate each: the kernel refuses to replace the flag): converged in one apply, groups deleted first', async function () {
     const plain = {
@@ -185,7 +156,7 @@ kernelDescribe('reconcile: a group member the kernel cannot replace (recreated) 
       ],
       routes: [{ dst: '10.244.0.0/16', nexthop: 'g' }],
     };
-    assert.ok((await rec.apply(plain)).converged);
+    assert.ok((await t.rec.apply(plain)).converged);
     const fdbState = {
       links: [VXLAN],
       nexthops: [
@@ -195,14 +166,14 @@ kernelDescribe('reconcile: a group member the kernel cannot replace (recreated) 
       ],
       fdb: [{ dev: 'vxlan0', mac: MAC, nexthop: 'g' }],
     };
-    const res = await rec.apply(fdbState);
+    const res = await t.rec.apply(fdbState);
     assert.ok(res.converged, `${res.plan.text()}\n${res.failed.map((f) => `${f.op.key}: ${f.error.message}`).join('\n')}`);
     assert.deepEqual(res.plan.ops.filter((o) => o.kind === 'nexthop').map((o) => o.action), ['recreate', 'recreate', 'recreate']);
     // The route on g went with it (the kernel removes it): no delete of it is sent.
     assert.ok(!res.plan.ops.some((o) => o.kind === 'route'), res.plan.text());
     assert.deepEqual(ipJson(ns(), 'route', 'show', 'proto', '77'), []);
     assert.deepEqual(fdb(ns()).map((e) => e.nhid), [idOf('g')]);
-    assert.ok((await rec.plan(fdbState)).empty);
+    assert.ok((await t.rec.plan(fdbState)).empty);
   });
 
   it('a member someone turned into an FDB nexthop is recreated, then its group (which the kernel shrank) replaced: the route on the group stays', async function () {
@@ -215,27 +186,27 @@ kernelDescribe('reconcile: a group member the kernel cannot replace (recreated) 
       ],
       routes: [{ dst: '10.244.0.0/16', nexthop: 'g' }],
     };
-    assert.ok((await rec.apply(s)).converged);
+    assert.ok((await t.rec.apply(s)).converged);
     // Put an FDB nexthop on m's id (our protocol) and the group back as it was: only m differs now.
     ip(ns(), 'nexthop', 'del', 'id', String(idOf('m'))); // the kernel shrinks g to o
     ip(ns(), 'nexthop', 'add', 'id', String(idOf('m')), 'via', '10.57.4.8', 'fdb', 'proto', '77');
-    const res = await rec.apply(s);
+    const res = await t.rec.apply(s);
     assert.ok(res.converged, `${res.plan.text()}\n${res.failed.map((f) => `${f.op.key}: ${f.error.message}`).join('\n')}`);
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key.split(' ')[0]}`), ['recreate nexthop m', 'update nexthop g']);
     assert.deepEqual(ipJson(ns(), 'nexthop', 'show', 'id', String(idOf('g')))[0].group.map((m) => m.id).sort(), [idOf('m'), idOf('o')].sort());
     assert.equal(ipJson(ns(), 'route', 'show', '10.244.0.0/16')[0].nhid, idOf('g'));
-    assert.ok((await rec.plan(s)).empty);
+    assert.ok((await t.rec.plan(s)).empty);
   });
 
   it('a member that becomes a blackhole waits for its group to shrink to it (the kernel allows a blackhole only alone): one apply', async function () {
     const two = { nexthops: [{ name: 'm', via: '10.57.4.8', dev: 'eth0' }, { name: 'o', via: '10.57.4.9', dev: 'eth0' }, { name: 'g', group: [{ nexthop: 'm' }, { nexthop: 'o' }] }] };
-    assert.ok((await rec.apply(two)).converged);
+    assert.ok((await t.rec.apply(two)).converged);
     const alone = { nexthops: [{ name: 'm', blackhole: true }, { name: 'g', group: [{ nexthop: 'm' }] }] };
-    const res = await rec.apply(alone);
+    const res = await t.rec.apply(alone);
     assert.ok(res.converged, `${res.plan.text()}\n${res.failed.map((f) => `${f.op.key}: ${f.error.message}`).join('\n')}`);
     assert.equal(ipJson(ns(), 'nexthop', 'show', 'id', String(idOf('m')))[0].blackhole, null);
     assert.deepEqual(ipJson(ns(), 'nexthop', 'show', 'id', String(idOf('g')))[0].group.map((m) => m.id), [idOf('m')]);
-    assert.ok((await rec.plan(alone)).empty);
+    assert.ok((await t.rec.plan(alone)).empty);
   });
 
   it('the only member of a group recreated: the group is recreated with it and the route on it re-added, all in one apply', async function () {
@@ -246,47 +217,37 @@ kernelDescribe('reconcile: a group member the kernel cannot replace (recreated) 
       ],
       routes: [{ dst: '10.244.0.0/16', nexthop: 'g' }],
     };
-    assert.ok((await rec.apply(s)).converged);
+    assert.ok((await t.rec.apply(s)).converged);
     // Someone turns m into an FDB nexthop with our protocol and puts g back on it (the kernel allows an FDB group without routes).
     ip(ns(), 'nexthop', 'del', 'id', String(idOf('m'))); // g and its route go with its last member
     ip(ns(), 'nexthop', 'add', 'id', String(idOf('m')), 'via', '10.57.4.8', 'fdb', 'proto', '77');
     ip(ns(), 'nexthop', 'add', 'id', String(idOf('g')), 'group', String(idOf('m')), 'fdb', 'proto', '77');
-    const res = await rec.apply(s);
+    const res = await t.rec.apply(s);
     assert.ok(res.converged, `${res.plan.text()}\n${res.failed.map((f) => `${f.op.key}: ${f.error.message}`).join('\n')}`);
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key.split(' ')[0]}`), ['recreate nexthop m', 'recreate nexthop g', 'create route 10.244.0.0/16']);
     assert.equal(ipJson(ns(), 'route', 'show', '10.244.0.0/16')[0].nhid, idOf('g'));
-    assert.ok((await rec.plan(s)).empty);
+    assert.ok((await t.rec.plan(s)).empty);
   });
 });
 
 kernelDescribe('reconcile: routes on blackhole nexthops', function () {
-  const ns = netnsPerTest('nhbh');
-  let nl;
-  let rec;
-  beforeEach(async function () {
-    underlay(ns());
-    nl = await Rtnl.open({ netns: ns() });
-    rec = new Reconciler(nl);
-  });
-  afterEach(async function () {
-    if (rec) await rec.stop();
-    if (nl) nl.close();
-  });
+  const t = reconcilerPerTest('nhbh');
+  const ns = t.ns;
 
   it('the kernel reports them as type blackhole: no churn (by id, by name, on a group of one); a blackhole route on a plain nexthop is still repaired', async function () {
     const s = {
       nexthops: [{ id: 42, blackhole: true }, { name: 'bh', blackhole: true }, { name: 'g', group: [{ nexthop: 'bh' }] }, { name: 'n', via: '10.57.4.8', dev: 'eth0' }],
       routes: [{ dst: '10.245.0.0/16', nhid: 42 }, { dst: '10.246.0.0/16', nexthop: 'bh' }, { dst: '10.247.0.0/16', nexthop: 'g' }, { dst: '10.248.0.0/16', nexthop: 'n' }],
     };
-    assert.ok((await rec.apply(s)).converged);
+    assert.ok((await t.rec.apply(s)).converged);
     assert.deepEqual(ipJson(ns(), 'route', 'show', 'proto', '77').map((r) => [r.dst, r.type ?? 'unicast']), [
       ['10.245.0.0/16', 'blackhole'], ['10.246.0.0/16', 'blackhole'], ['10.247.0.0/16', 'blackhole'], ['10.248.0.0/16', 'unicast'],
     ]);
-    const again = await rec.apply(s);
+    const again = await t.rec.apply(s);
     assert.ok(again.plan.empty, again.plan.text());
     assert.equal(again.requests, 0);
     ip(ns(), 'route', 'replace', 'blackhole', '10.248.0.0/16', 'nhid', String(idOf('n')), 'proto', '77');
-    const res = await rec.apply(s);
+    const res = await t.rec.apply(s);
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key}: ${o.reason}`), ['update route 10.248.0.0/16 table 254: type blackhole -> unicast']);
     assert.equal(ipJson(ns(), 'route', 'show', '10.248.0.0/16')[0].type ?? 'unicast', 'unicast');
   });

@@ -7,15 +7,7 @@ const assert = require('node:assert/strict');
 const { sleep } = require('../support/poll');
 const { Rtnl } = require('../../dist/rtnl');
 const { Reconciler } = require('../../dist/reconcile');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
-
-function underlay(ns) {
-  ip(ns, 'link', 'set', 'lo', 'up');
-  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  ip(ns, 'addr', 'add', '10.57.4.20/24', 'dev', 'eth0');
-  ip(ns, 'link', 'set', 'eth0', 'up');
-  ip(ns, 'link', 'set', 'eth0p', 'up');
-}
+const { kernelDescribe, netnsPerTest, ip, ipJson, hostLike } = require('../support/kernel');
 
 /** A hand-made vxlan0 (no owner alias) with a foreign address, neighbour, FDB entry and route on it. */
 function foreignVxlan(ns, vni = 100) {
@@ -61,7 +53,7 @@ kernelDescribe('reconcile: ownership of links (foreign devices are conflicts)', 
     return r;
   };
   beforeEach(async function () {
-    underlay(ns());
+    hostLike(ns());
     nl = await Rtnl.open({ netns: ns() });
   });
   afterEach(async function () {

@@ -3,18 +3,9 @@ const assert = require('node:assert/strict');
 const { pollUntil } = require('../support/poll');
 const { Rtnl, ValidationError } = require('../../dist/rtnl');
 const { Reconciler } = require('../../dist/reconcile');
-const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../support/kernel');
+const { kernelDescribe, netnsPerTest, ip, ipJson, hostLike } = require('../support/kernel');
 
 const PROTO = 77;
-
-/** A host like the seed's host1: eth0 (a veth) with 10.57.4.20/24, lo up. */
-function underlay(ns) {
-  ip(ns, 'link', 'set', 'lo', 'up');
-  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  ip(ns, 'addr', 'add', '10.57.4.20/24', 'dev', 'eth0');
-  ip(ns, 'link', 'set', 'eth0', 'up');
-  ip(ns, 'link', 'set', 'eth0p', 'up');
-}
 
 /** The seed's flannel-style vxlan host1 state, with n remote nodes. */
 function vxlanState(n = 2, vni = 100) {
@@ -53,7 +44,7 @@ kernelDescribe('reconcile: Reconciler on the real kernel', function () {
   let nl;
   let r;
   beforeEach(async function () {
-    underlay(ns());
+    hostLike(ns());
     nl = await Rtnl.open({ netns: ns() });
     r = new Reconciler(nl, { protocol: PROTO });
   });

@@ -4,10 +4,10 @@
 // on a desired key is a conflict; priority as `ip rule` has it; watch repairs. `ip -j rule` is
 // the oracle.
 const assert = require('node:assert/strict');
-const { Rtnl } = require('../../dist/rtnl');
 const { Reconciler } = require('../../dist/reconcile');
 const { ValidationError } = require('../../dist/values/problems');
-const { kernelDescribe, netnsPerTest, ip, ipJson, slow } = require('../support/kernel');
+const { kernelDescribe, ip, ipJson, slow } = require('../support/kernel');
+const { reconcilerPerTest } = require('../support/reconciler');
 const { pollUntil } = require('../support/poll');
 
 /** `ip rule` of both families as "family pref text proto" lines, the kernel's own left out. */
@@ -35,21 +35,11 @@ function state({ table = 100 } = {}) {
 }
 
 kernelDescribe('reconcile: policy rules', function () {
-  const ns = netnsPerTest('rule');
-  let nl;
-  let rec;
-  beforeEach(async function () {
-    ip(ns(), 'link', 'set', 'lo', 'up');
-    nl = await Rtnl.open({ netns: ns() });
-    rec = new Reconciler(nl);
-  });
-  afterEach(async function () {
-    if (rec) await rec.stop();
-    if (nl) nl.close();
-  });
+  const t = reconcilerPerTest('rule', { setup: (ns) => ip(ns, 'link', 'set', 'lo', 'up') });
+  const ns = t.ns;
 
   it('converges (IPv4 and IPv6, tables, marks, goto, port ranges), every rule carrying protocol 77; a second apply sends nothing', async function () {
-    const res = await rec.apply(state());
+    const res = await t.rec.apply(state());
     assert.ok(res.converged, res.failed.map((f) => f.error.message).join('; '));
     assert.equal(res.requests, 5);
     const mine = [...ipJson(ns(), '-4', 'rule', 'show'), ...ipJson(ns(), '-6', 'rule', 'show')].filter((r) => r.protocol === '77');
@@ -59,15 +49,15 @@ kernelDescribe('reconcile: policy rules', function () {
     assert.match(ip(ns(), '-6', 'rule', 'show', 'pref', '1002'), /to fd00:1::\/64 unreachable proto 77/);
     assert.match(ip(ns(), '-4', 'rule', 'show', 'pref', '1003'), /iif eth0 \[detached\] goto 1005 proto 77/);
     assert.match(ip(ns(), '-4', 'rule', 'show', 'pref', '1005'), /ipproto tcp dport 8000-8080 lookup main proto 77/);
-    const again = await rec.apply(state());
+    const again = await t.rec.apply(state());
     assert.equal(again.plan.ops.length, 0, again.plan.text());
     assert.equal(again.requests, 0);
   });
 
   it('a changed rule is another rule: the new one is added, the old one deleted, nothing else touched', async function () {
-    await rec.apply(state());
+    await t.rec.apply(state());
     const before = rules(ns());
-    const res = await rec.apply(state({ table: 101 }));
+    const res = await t.rec.apply(state({ table: 101 }));
     assert.ok(res.converged);
     assert.deepEqual(res.plan.ops.map((o) => `${o.action} ${o.kind} ${o.key}`), ['create rule pref 1000 from 10.244.0.0/16 lookup 101', 'delete rule pref 1000 from 10.244.0.0/16 lookup 100']);
     const after = rules(ns());
@@ -82,13 +72,13 @@ kernelDescribe('reconcile: policy rules', function () {
     ip(ns(), 'rule', 'add', 'pref', '1000', 'from', '10.244.0.0/16', 'table', '100', 'proto', 'static');
     ip(ns(), 'rule', 'add', 'pref', '2000', 'from', '10.99.0.0/16', 'table', '100'); // foreign, not desired
     const conflicts = [];
-    rec.on('conflict', (c) => conflicts.push(c));
-    const res = await rec.apply(state());
+    t.rec.on('conflict', (c) => conflicts.push(c));
+    const res = await t.rec.apply(state());
     assert.equal(res.converged, false);
     assert.deepEqual(conflicts.map((c) => `${c.kind} ${c.key}: ${c.reason}`), ['rule pref 1000 from 10.244.0.0/16 lookup 100: held by protocol 4']);
     assert.match(ip(ns(), '-4', 'rule', 'show', 'pref', '1000'), /lookup 100 proto static/);
     assert.doesNotMatch(ip(ns(), '-4', 'rule', 'show', 'pref', '1000'), /proto 77/);
-    const adopt = new Reconciler(nl, { adoptConflicts: true });
+    const adopt = new Reconciler(t.nl, { adoptConflicts: true });
     try {
       const res2 = await adopt.apply(state());
       assert.ok(res2.converged, res2.failed.map((f) => f.error.message).join('; '));
@@ -105,18 +95,18 @@ kernelDescribe('reconcile: policy rules', function () {
 
   it('priority left out: the kernel picks it (as ip rule add), and the rule is kept wherever it went', async function () {
     const desired = { rules: [{ priority: 500, from: '10.1.0.0/16', table: 10 }, { from: '10.2.0.0/16', table: 20 }] };
-    const res = await rec.apply(desired);
+    const res = await t.rec.apply(desired);
     assert.ok(res.converged);
     const picked = ipJson(ns(), '-4', 'rule', 'show').find((r) => r.src === '10.2.0.0');
     assert.equal(picked.priority, 499); // below the lowest non-zero priority, as the kernel does
-    assert.equal((await rec.plan(desired)).ops.length, 0);
+    assert.equal((await t.rec.plan(desired)).ops.length, 0);
   });
 
   it('watch puts back a rule someone deleted, and deletes one someone added with our protocol', async function () {
     const desired = state();
-    await rec.apply(desired);
-    const converged = new Promise((resolve) => rec.once('converged', resolve));
-    rec.watch(desired, { debounceMs: 20, resyncIntervalMs: 60_000 });
+    await t.rec.apply(desired);
+    const converged = new Promise((resolve) => t.rec.once('converged', resolve));
+    t.rec.watch(desired, { debounceMs: 20, resyncIntervalMs: 60_000 });
     await converged;
     ip(ns(), 'rule', 'del', 'pref', '1001');
     ip(ns(), 'rule', 'add', 'pref', '3000', 'from', '10.3.0.0/16', 'table', '30', 'proto', '77');
@@ -136,7 +126,7 @@ kernelDescribe('reconcile: policy rules', function () {
     for (const [title, desired, path] of cases) {
       it(title, async function () {
         const before = rules(ns());
-        await assert.rejects(rec.apply(desired), (e) => {
+        await assert.rejects(t.rec.apply(desired), (e) => {
           assert.ok(e instanceof ValidationError, e.stack);
           assert.ok(e.problems.some((p) => p.path === path), `${path} in ${JSON.stringify(e.problems)}`);
           return true;

@@ -4,19 +4,13 @@
 const path = require('node:path');
 const { pollUntil } = require('../support/poll');
 const { spawn, spawnSync } = require('node:child_process');
-const { ip } = require('../support/kernel');
+const { ip, hostLike } = require('../support/kernel');
 
 const PROTO = 77;
 const CHILDREN = path.join(__dirname, 'children');
 
 /** A host like the seed's host1: lo up, eth0 (a veth) with 10.57.4.20/24, both ends up. */
-function underlay(ns) {
-  ip(ns, 'link', 'set', 'lo', 'up');
-  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  ip(ns, 'addr', 'add', '10.57.4.20/24', 'dev', 'eth0');
-  ip(ns, 'link', 'set', 'eth0', 'up');
-  ip(ns, 'link', 'set', 'eth0p', 'up');
-}
+const underlay = (ns) => hostLike(ns);
 
 const mac = (i) => `0a:58:c0:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`;
 /** The i-th /24 of 10.64.0.0/10 (i < 16384): desired routes. */

@@ -72,8 +72,21 @@ function ipJson(ns, ...args) {
   return out.trim() ? JSON.parse(out) : [];
 }
 
+/**
+ * Makes a namespace of ours look like a host: lo up, eth0 (a veth, both ends up) holding
+ * `address` (default: the seed's host1, 10.57.4.20/24), and a default route via `gw` when given.
+ */
+function hostLike(ns, address = '10.57.4.20/24', gw) {
+  ip(ns, 'link', 'set', 'lo', 'up');
+  ip(ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
+  ip(ns, 'addr', 'add', address, 'dev', 'eth0');
+  ip(ns, 'link', 'set', 'eth0', 'up');
+  ip(ns, 'link', 'set', 'eth0p', 'up');
+  if (gw) ip(ns, 'route', 'add', 'default', 'via', gw, 'dev', 'eth0');
+}
+
 function threadNetns() {
   return fs.readlinkSync('/proc/thread-self/ns/net');
 }
 
-module.exports = { isRoot, slow, kernelDescribe, makeNetns, removeNetns, cleanupAllNamespaces, netnsPerTest, ip, ipJson, threadNetns, NETNS_DIR };
+module.exports = { isRoot, slow, kernelDescribe, makeNetns, removeNetns, cleanupAllNamespaces, netnsPerTest, ip, ipJson, hostLike, threadNetns, NETNS_DIR };

@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const { Rtnl, ValidationError } = require('../../../dist/rtnl');
 const L = require('../../../dist/rtnl/link');
-const { NetlinkError } = require('../../../dist/wire');
+const { withoutModuleTests } = require('./support');
 const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../../support/kernel');
 
 /** Decided independently of the code under test: is ip6_tunnel loaded, or there to be loaded? */
@@ -57,19 +57,7 @@ kernelDescribe(`rtnl links: ip6tnl (this kernel ${HAS_IP6TNL ? 'has' : 'has no'}
   });
 
   if (!HAS_IP6TNL) {
-    it('ip6tnl: without the module, add fails with EOPNOTSUPP "Unknown device type" naming the device, and creates nothing', async function () {
-      await assert.rejects(nl.links.add({ kind: 'ip6tnl', name: 'tun6', mode: 'ipip6', local: 'fd00::1', remote: 'fd00::2' }), (e) => {
-        assert.ok(e instanceof NetlinkError, String(e));
-        assert.equal(e.code, 'EOPNOTSUPP');
-        assert.match(e.kernelMessage, /Unknown device type/);
-        assert.match(e.message, /^links\.add ip6tnl "tun6": EOPNOTSUPP/);
-        return true;
-      });
-      assert.deepEqual(ipJson(ns(), 'link').map((l) => l.ifname).sort(), ['eth0', 'eth1', 'eth2', 'eth3', 'lo']);
-    });
-    it('ip6tnl: the round trip, change and oracle tests need a kernel with ip6_tunnel (run test/vm/lane.sh)', function () {
-      this.skip();
-    });
+    withoutModuleTests({ kind: 'ip6tnl', module: 'ip6_tunnel', spec: { kind: 'ip6tnl', name: 'tun6', mode: 'ipip6', local: 'fd00::1', remote: 'fd00::2' }, links: ['eth0', 'eth1', 'eth2', 'eth3', 'lo'], ns, nl: () => nl });
     return;
   }
 
