@@ -17,6 +17,7 @@ import type { Rtnl } from '../../../rtnl/rtnl';
 import type { DeviceRef, FdbEntry, FdbSpec } from '../../../rtnl/types';
 import { parseMacInto } from '../../../values/mac';
 import { parseIPv4 } from '../../../values/ip';
+import { isPlainWithOnly } from '../../../values/plain';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
@@ -173,6 +174,8 @@ export async function scanFdb(nl: Rtnl, desired: PreparedFdb, devices: ReadonlyS
 }
 
 const MAC_SCRATCH = new Uint8Array(6);
+/** The fields the quick check accepts (any other sends a spec to the full check). */
+const QUICK_FIELDS: readonly string[] = ['dev', 'mac', 'dst'];
 
 /**
  * Whether a spec is certainly one validateFdbSpec accepts, decided cheaply for the common shape
@@ -180,12 +183,8 @@ const MAC_SCRATCH = new Uint8Array(6);
  * before, in okDevs). False means "check it fully", not "invalid" (see quickNeighborSpec).
  */
 export function quickFdbSpec(x: unknown, okDevs: ReadonlySet<string>): x is FdbSpec {
-  if (typeof x !== 'object' || x === null || Object.getPrototypeOf(x) !== Object.prototype) return false;
-  const o = x as Record<string, unknown>;
-  for (const k in o) {
-    if (k !== 'dev' && k !== 'mac' && k !== 'dst') return false;
-    if (!Object.prototype.hasOwnProperty.call(o, k) || o[k] === undefined) return false;
-  }
+  if (!isPlainWithOnly(x, QUICK_FIELDS)) return false;
+  const o = x;
   const { dev, mac, dst } = o;
   if (typeof dev !== 'string' || !okDevs.has(dev)) return false;
   if (typeof mac !== 'string' || !parseMacInto(mac, MAC_SCRATCH, 0)) return false;

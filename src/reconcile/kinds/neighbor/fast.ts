@@ -18,6 +18,7 @@ import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
 import { NUD_STATES } from '../../../rtnl/names';
 import { parseMacInto } from '../../../values/mac';
 import { parseIPv4 } from '../../../values/ip';
+import { isPlainWithOnly } from '../../../values/plain';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
@@ -159,6 +160,8 @@ export async function scanNeighbors(
 }
 
 const MAC_SCRATCH = new Uint8Array(6);
+/** The fields the quick check accepts (any other sends a spec to the full check). */
+const QUICK_FIELDS: readonly string[] = ['dev', 'ip', 'lladdr', 'state'];
 
 /**
  * Whether a spec is certainly one validateNeighborSpec accepts, decided cheaply for the common
@@ -168,12 +171,8 @@ const MAC_SCRATCH = new Uint8Array(6);
  * to skip them, and test/reconcile/quick-specs holds it to the full check.
  */
 export function quickNeighborSpec(x: unknown, okDevs: ReadonlySet<string>): x is NeighborSpec {
-  if (typeof x !== 'object' || x === null || Object.getPrototypeOf(x) !== Object.prototype) return false;
-  const o = x as Record<string, unknown>;
-  for (const k in o) {
-    if (k !== 'dev' && k !== 'ip' && k !== 'lladdr' && k !== 'state') return false;
-    if (!Object.prototype.hasOwnProperty.call(o, k) || o[k] === undefined) return false;
-  }
+  if (!isPlainWithOnly(x, QUICK_FIELDS)) return false;
+  const o = x;
   const { dev, ip, lladdr, state } = o;
   if (typeof dev !== 'string' || !okDevs.has(dev)) return false;
   if (typeof ip !== 'string' || parseIPv4(ip) < 0) return false;
