@@ -158,6 +158,22 @@ export interface EtcdMembershipOptions {
   etcd?: Omit<IOptions, 'hosts' | 'faultHandling' | 'defaultCallOptions' | 'credentials' | 'auth'>;
 }
 
+/**
+ * What EtcdMembership has read from etcd so far (readStats()): how often the whole prefix was
+ * read, and how often the incremental copy was checked against etcd and found wanting. With
+ * incremental reads, a healthy agent reads everything once at start; more full reads mean
+ * disagreements, compactions past the watch, store changes or resync() calls.
+ */
+export interface EtcdReadStats {
+  /** Full reads of the prefix (records, reservations and name lock at one revision). */
+  fullReads: number;
+  /** Incremental: count checks etcd answered (two count-only requests each). */
+  countChecks: number;
+  /** Incremental: checks that found the copy wrong or could not verify it (its revision
+   * compacted): each is followed by a full read. */
+  countDisagreements: number;
+}
+
 /** How EtcdMembership.stop() leaves. */
 export interface EtcdStopOptions {
   /**
@@ -362,6 +378,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private readonly screenCache = new ScreenCache();
   /** When the copy was last checked against the store (or read). */
   private lastCheck = 0;
+  private readonly counted: EtcdReadStats = { fullReads: 0, countChecks: 0, countDisagreements: 0 };
   /** The reservations of the last screening, indexed. */
   private reservations: { alloc: AllocSnapshot; index: ReservationIndex } | undefined;
   private list: NodeRecord[] = [];
@@ -490,6 +507,11 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       this.republishing.push({ resolve, reject });
       this.schedule(0);
     });
+  }
+
+  /** What was read from etcd so far (a copy). */
+  readStats(): EtcdReadStats {
+    return { ...this.counted };
   }
 
   /** Re-reads everything now, e.g. on SIGHUP. */
@@ -815,6 +837,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   /** Reads the records, the reservations and the name lock, all at one revision. */
   private async readState(): Promise<MirrorSnapshot> {
+    this.counted.fullReads++;
     const nodes = await this.doing(`reading ${this.nodesPrefix}`, () => readPrefix(this.client, this.nodesPrefix));
     const revision = nodes.header.revision;
     const [alloc, lock] = await Promise.all([
@@ -905,13 +928,16 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     try {
       counts = await Promise.all([count(this.nodesPrefix), count(allocKeys(this.prefix).prefix)]);
     } catch (e) {
-      if (/compacted|future revision/i.test(asError(e).message)) return false;
-      throw e;
+      if (!/compacted|future revision/i.test(asError(e).message)) throw e;
+      this.counted.countDisagreements++;
+      return false;
     }
     this.lastCheck = Date.now();
+    this.counted.countChecks++;
     if (this.noticeStore(counts[0].header)) return false;
     const [nodes, alloc] = counts.map((c) => Number(c.count));
     if (nodes === want.nodes && alloc === want.alloc) return true;
+    this.counted.countDisagreements++;
     this.emit('warning', `the copy of ${this.prefix} at revision ${revision} has ${want.nodes} records and ${want.alloc} reservation keys, etcd ${nodes} and ${alloc}: reading everything again`);
     return false;
   }

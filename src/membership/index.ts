@@ -18,7 +18,7 @@ export {
   type MembershipEvents,
   type MembershipStatus,
 } from './types';
-export { EtcdMembership, validateEtcdMembershipOptions, type EtcdMembershipOptions, type EtcdSelf, type EtcdStopOptions } from './etcd';
+export { EtcdMembership, validateEtcdMembershipOptions, type EtcdMembershipOptions, type EtcdSelf, type EtcdStopOptions, type EtcdReadStats } from './etcd';
 export { StaticMembership, type StaticMembershipOptions } from './static';
 export { MembershipFeed, type NodeSink, type FeedOptions, type FeedEvents } from './feed';
 export { claimSubnet, releaseSubnet, allocKeys, AllocationError, type ClaimOptions, type AllocKeys, type Reservation } from './allocate';
