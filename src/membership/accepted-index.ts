@@ -24,7 +24,8 @@ export interface IndexedRecord {
   values?: { ips: bigint[]; nets: Array<[bigint, bigint]> };
 }
 
-function valuesOf(r: IndexedRecord): { ips: bigint[]; nets: Array<[bigint, bigint]> } {
+/** The record's address values and subnet ranges (computed once per record). */
+export function valuesOf(r: IndexedRecord): { ips: bigint[]; nets: Array<[bigint, bigint]> } {
   r.values ??= { ips: r.ips.map((ip) => addressValue(ip.bytes)), nets: r.nets.map((n) => prefixRange(n)) };
   return r.values;
 }

@@ -12,6 +12,7 @@
 import type { AllocSnapshot, Reservation } from './allocate';
 import { prefixOf } from './cidr';
 import type { NodeRecord } from './types';
+import type { ParsedPrefix } from '../values/address';
 import { lowerBound, prefixRange, prefixesOverlap } from '../values/prefix';
 
 /** Sorted starts of one family's reservations with their snapshot positions. */
@@ -140,4 +141,24 @@ export function admitByScan(rec: NodeRecord, lease: string | undefined, alloc: A
     if (older) return `podCIDR ${cidr} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
   }
   return undefined;
+}
+
+/**
+ * What differs between two reservation snapshots, for IncrementalScreener.setAdmit: the owners
+ * and subnets of the reservations only one of them has. A reservation kept between snapshots is
+ * the same object (MembershipMirror parses each stored version of a key once); another object
+ * counts as a change, which at worst decides a few records again.
+ */
+export function reservationChange(before: AllocSnapshot, after: AllocSnapshot): { names: Set<string>; nets: ParsedPrefix[] } {
+  const was = new Set(before.reservations);
+  const now = new Set(after.reservations);
+  const names = new Set<string>();
+  const nets: ParsedPrefix[] = [];
+  const note = (r: Reservation) => {
+    names.add(r.owner);
+    nets.push(r.net);
+  };
+  for (const r of after.reservations) if (!was.has(r)) note(r);
+  for (const r of before.reservations) if (!now.has(r)) note(r);
+  return { names, nets };
 }

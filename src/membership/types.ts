@@ -305,14 +305,127 @@ export interface Checked {
   indexed?: IndexedRecord;
 }
 
-interface Accepted {
-  rec: NodeRecord;
-  stack: NodeStack;
-  macs: Array<{ mac: string; derived: boolean }>;
-}
-
 const addressesOf = (s: NodeStack): ParsedAddress[] => FAMILIES.map((f) => s.ip[f]).filter((x): x is ParsedAddress => x !== undefined);
 const netsOf = (s: NodeStack): ParsedPrefix[] => FAMILIES.map((f) => s.cidr[f]).filter((x): x is ParsedPrefix => x !== undefined);
+
+/** @internal What the rules of one screening take from this host and the options (made once per screening). */
+export interface ScreenContext {
+  self: NodeRecord;
+  selfIPs: ParsedAddress[];
+  selfNets: ParsedPrefix[];
+  selfMacs: Set<string>;
+  clusters: ParsedPrefix[];
+  protectedNets: ParsedPrefix[];
+}
+
+/** @internal */
+export function screenContext(self: NodeRecord, options: ScreenOptions): ScreenContext {
+  const selfStack = stackOf(self);
+  return {
+    self,
+    selfIPs: addressesOf(selfStack),
+    selfNets: netsOf(selfStack),
+    selfMacs: new Set(vtepMacsOf(self, selfStack).map((m) => m.mac)),
+    clusters: [options.clusterCIDR, ...(options.clusterCIDRs ?? [])].filter((x): x is string => x !== undefined).map((t) => prefixOf(t)).filter((x): x is ParsedPrefix => x !== undefined),
+    protectedNets: (options.protectedPrefixes ?? []).map((t) => parsePrefix(new Problems(), '', t, 'keep')).filter((x): x is ParsedPrefix => x !== undefined),
+  };
+}
+
+/** @internal A candidate validated (once per candidate object when a cache is given). */
+export function checkedOf(c: CandidateRecord, cache: ScreenCache | undefined): Checked {
+  const known = cache?.get(c);
+  if (known) return known;
+  const x = checkCandidate(c);
+  cache?.set(c, x);
+  return x;
+}
+
+/** @internal The MACs a valid candidate derives from its node IPs, which it may own (none for a
+ * record claiming this host's name). */
+export function derivedMacsOf(x: Checked, self: NodeRecord): string[] {
+  if (!x.rec || x.rec.name === self.name) return [];
+  return x.macs!.filter((m) => m.derived).map((m) => m.mac);
+}
+
+/** @internal What a valid candidate brings to the indexes (made once per candidate). */
+export function indexedOf(x: Checked): IndexedRecord {
+  return (x.indexed ??= { name: x.rec!.name, ips: addressesOf(x.stack!), nets: netsOf(x.stack!), macs: x.macs!.map((m) => m.mac), wireguardKey: x.rec!.wireguard?.publicKey });
+}
+
+/** @internal The part of a decision that depends on no other record: `{ reason }` to skip it,
+ * 'own' for our own record as we publish it (left out silently), undefined when the others
+ * (and the source's rule) decide. */
+export function fixedVerdict(ctx: ScreenContext, x: Checked): { reason: string } | 'own' | undefined {
+  if (!x.rec) return { reason: x.reason! };
+  const rec = x.rec;
+  const self = ctx.self;
+  if (x.c.expectedName !== undefined && rec.name !== x.c.expectedName) return { reason: `the record names "${rec.name}" but is stored under "${x.c.expectedName}"` };
+  if (rec.name === self.name) {
+    if (stackKey(rec) !== stackKey(self)) return { reason: `claims this host's name with nodeIP ${(rec.nodeIPs ?? [rec.nodeIP]).join(',')} and podCIDR ${(rec.podCIDRs ?? [rec.podCIDR]).join(',')}` };
+    return 'own'; // our own record: self is authoritative
+  }
+  const { ips, nets } = indexedOf(x);
+  for (const ip of ips) if (ctx.selfIPs.some((a) => a.text === ip.text)) return { reason: `nodeIP ${ip.text} is this host's address` };
+  if (rec.wireguard && rec.wireguard.publicKey === self.wireguard?.publicKey) return { reason: 'its WireGuard public key is this host\'s' };
+  for (const net of nets) {
+    const mine = ctx.selfNets.find((n) => prefixesOverlap(n, net));
+    if (mine) return { reason: `podCIDR ${net.prefix} overlaps this host's podCIDR ${mine.prefix}` };
+    const selfIP = ctx.selfIPs.find((a) => prefixContains(net, a.bytes));
+    if (selfIP) return { reason: `podCIDR ${net.prefix} covers the node address ${selfIP.text} (this host's)` };
+    const ownIP = ips.find((a) => prefixContains(net, a.bytes));
+    if (ownIP) return { reason: `podCIDR ${net.prefix} covers the node address ${ownIP.text} (its own)` };
+    const cluster = ctx.clusters.find((cl) => cl.family === net.family);
+    if (cluster && !prefixCovers(cluster, net)) return { reason: `podCIDR ${net.prefix} is outside the cluster CIDR ${cluster.prefix}` };
+    const under = ctx.protectedNets.find((u) => prefixesOverlap(u, net));
+    if (under) return { reason: `podCIDR ${net.prefix} overlaps the underlay subnet ${maskedPrefix(under)} of this host` };
+  }
+  return undefined;
+}
+
+/** @internal The VTEP MAC rules of a candidate that passed fixedVerdict: `ownerOf(mac)` names
+ * the first record (in screening order) deriving that MAC. */
+export function macRule(ctx: ScreenContext, x: Checked, ownerOf: (mac: string) => string | undefined): string | undefined {
+  for (const m of x.macs!) {
+    if (ctx.selfMacs.has(m.mac)) return `vtepMac ${m.mac} is this host's VTEP MAC`;
+    const owner = ownerOf(m.mac);
+    if (owner !== undefined && owner !== x.rec!.name && !m.derived) return `vtepMac ${m.mac} belongs to node "${owner}" (derived from its nodeIP)`;
+  }
+  return undefined;
+}
+
+/** @internal Why candidate x may not be accepted after the accepted record `a` (earlier in
+ * screening order), or undefined when they do not collide. */
+export function collisionReason(x: Checked, a: Checked): string | undefined {
+  const rec = x.rec!;
+  const { ips, nets, macs } = indexedOf(x);
+  const o = indexedOf(a);
+  const earlier = `node "${o.name}" (registered earlier)`;
+  if (o.name === rec.name) return `its name collides with ${earlier}`;
+  for (const ip of ips) if (o.ips.some((b) => b.text === ip.text)) return `nodeIP ${ip.text} collides with ${earlier}`;
+  for (const net of nets) {
+    if (o.nets.some((b) => prefixesOverlap(b, net))) return `podCIDR ${net.prefix} collides with ${earlier}`;
+    if (o.ips.some((b) => prefixContains(net, b.bytes))) return `podCIDR ${net.prefix} covers the node address of ${earlier}`;
+  }
+  for (const ip of ips) if (o.nets.some((b) => prefixContains(b, ip.bytes))) return `nodeIP ${ip.text} lies in the podCIDR of ${earlier}`;
+  for (const m of macs) if (o.macs.includes(m)) return `vtepMac ${m} collides with ${earlier}`;
+  if (rec.wireguard && a.rec!.wireguard?.publicKey === rec.wireguard.publicKey) return `its WireGuard public key is node "${o.name}"'s (registered earlier)`;
+  return undefined;
+}
+
+/** @internal A skipped candidate as screenNodes reports it. */
+export function skippedOf(x: Checked, reason: string): SkippedRecord {
+  const claimed = nameOf(x.c.value);
+  return { source: x.c.source, ...(claimed !== undefined ? { name: claimed } : {}), reason };
+}
+
+/** @internal The remark on an accepted record, if any. */
+export function modeWarning(ctx: ScreenContext, rec: NodeRecord): string | undefined {
+  const self = ctx.self;
+  return rec.mode !== undefined && self.mode !== undefined && rec.mode !== self.mode ? `node "${rec.name}" runs mode ${rec.mode}, this host runs ${self.mode}` : undefined;
+}
+
+/** @internal The order of the node list (names are unique in it). */
+export const byName = (a: NodeRecord, b: NodeRecord): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
 /**
  * Validates candidates and keeps the ones this host may program: this host's own record is
@@ -326,109 +439,51 @@ const netsOf = (s: NodeStack): ParsedPrefix[] => FAMILIES.map((f) => s.cidr[f]).
  * taken in the order given, so earlier ones (older, in etcd) win collisions, with one
  * exception: a VTEP MAC belongs to the node it is derived from (vtepMacFor(nodeIP)), so a
  * record that copies another's derived MAC loses whatever the order.
+ *
+ * IncrementalScreener (incremental-screen.ts) gives the same result and keeps its state between
+ * changes, so that one changed record costs a few lookups.
  */
 export function screenNodes(self: NodeRecord, candidates: CandidateRecord[], options: ScreenOptions = {}): ScreenResult {
-  const selfStack = stackOf(self);
-  const selfIPs = addressesOf(selfStack);
-  const selfNets = netsOf(selfStack);
-  const selfMacs = new Set(vtepMacsOf(self, selfStack).map((m) => m.mac));
-  const clusters = [options.clusterCIDR, ...(options.clusterCIDRs ?? [])].filter((x): x is string => x !== undefined).map((t) => prefixOf(t)).filter((x): x is ParsedPrefix => x !== undefined);
-  const protectedNets = (options.protectedPrefixes ?? []).map((t) => parsePrefix(new Problems(), '', t, 'keep')).filter((x): x is ParsedPrefix => x !== undefined);
-  const accepted: Accepted[] = [];
+  const ctx = screenContext(self, options);
+  const accepted: Checked[] = [];
   const index = new AcceptedIndex();
   const skipped: SkippedRecord[] = [];
   const warnings: string[] = [];
 
   // First pass: validate every candidate, and note whose MAC each derived MAC is.
-  const cache = options.cache;
-  const checked: Checked[] = candidates.map((c) => {
-    const known = cache?.get(c);
-    if (known) return known;
-    const x = checkCandidate(c);
-    cache?.set(c, x);
-    return x;
-  });
+  const checked: Checked[] = candidates.map((c) => checkedOf(c, options.cache));
   const derivedOwner = new Map<string, string>();
   for (const x of checked) {
-    if (!x.rec || x.rec.name === self.name) continue;
-    for (const m of x.macs!) if (m.derived && !derivedOwner.has(m.mac)) derivedOwner.set(m.mac, x.rec.name);
+    for (const mac of derivedMacsOf(x, self)) if (!derivedOwner.has(mac)) derivedOwner.set(mac, x.rec!.name);
   }
+  const ownerOf = (mac: string) => derivedOwner.get(mac);
+
+  const ruleBreak = (x: Checked): string | undefined => {
+    const why = macRule(ctx, x, ownerOf);
+    if (why) return why;
+    // Only the accepted records the index says may collide, in acceptance order: the same
+    // first collision, with the same message, as comparing with every one of them.
+    for (const k of index.mayCollide(indexedOf(x))) {
+      const c = collisionReason(x, accepted[k]);
+      if (c) return c;
+    }
+    return options.admit?.(x.rec!, x.c);
+  };
 
   for (const x of checked) {
-    const claimed = nameOf(x.c.value);
-    const skip = (reason: string) => skipped.push({ source: x.c.source, ...(claimed !== undefined ? { name: claimed } : {}), reason });
-    if (!x.rec) {
-      skip(x.reason!);
-      continue;
-    }
-    const rec = x.rec;
-    const stack = x.stack!;
-    const macs = x.macs!;
-    const indexed: IndexedRecord = (x.indexed ??= { name: rec.name, ips: addressesOf(stack), nets: netsOf(stack), macs: macs.map((m) => m.mac), wireguardKey: rec.wireguard?.publicKey });
-    const ips = indexed.ips;
-    const nets = indexed.nets;
-    if (x.c.expectedName !== undefined && rec.name !== x.c.expectedName) {
-      skip(`the record names "${rec.name}" but is stored under "${x.c.expectedName}"`);
-      continue;
-    }
-    if (rec.name === self.name) {
-      if (stackKey(rec) !== stackKey(self)) {
-        skip(`claims this host's name with nodeIP ${(rec.nodeIPs ?? [rec.nodeIP]).join(',')} and podCIDR ${(rec.podCIDRs ?? [rec.podCIDR]).join(',')}`);
-      }
-      continue; // our own record: self is authoritative
-    }
-    const reason = ruleBreak();
+    const fixed = fixedVerdict(ctx, x);
+    if (fixed === 'own') continue;
+    const reason = fixed ? fixed.reason : ruleBreak(x);
     if (reason) {
-      skip(reason);
+      skipped.push(skippedOf(x, reason));
       continue;
     }
-    if (rec.mode !== undefined && self.mode !== undefined && rec.mode !== self.mode) {
-      warnings.push(`node "${rec.name}" runs mode ${rec.mode}, this host runs ${self.mode}`);
-    }
-    index.add(accepted.length, indexed);
-    accepted.push({ rec, stack, macs });
-
-    function ruleBreak(): string | undefined {
-      for (const ip of ips) if (selfIPs.some((a) => a.text === ip.text)) return `nodeIP ${ip.text} is this host's address`;
-      if (rec.wireguard && rec.wireguard.publicKey === self.wireguard?.publicKey) return 'its WireGuard public key is this host\'s';
-      for (const net of nets) {
-        const mine = selfNets.find((n) => prefixesOverlap(n, net));
-        if (mine) return `podCIDR ${net.prefix} overlaps this host's podCIDR ${mine.prefix}`;
-        const selfIP = selfIPs.find((a) => prefixContains(net, a.bytes));
-        if (selfIP) return `podCIDR ${net.prefix} covers the node address ${selfIP.text} (this host's)`;
-        const ownIP = ips.find((a) => prefixContains(net, a.bytes));
-        if (ownIP) return `podCIDR ${net.prefix} covers the node address ${ownIP.text} (its own)`;
-        const cluster = clusters.find((cl) => cl.family === net.family);
-        if (cluster && !prefixCovers(cluster, net)) return `podCIDR ${net.prefix} is outside the cluster CIDR ${cluster.prefix}`;
-        const under = protectedNets.find((u) => prefixesOverlap(u, net));
-        if (under) return `podCIDR ${net.prefix} overlaps the underlay subnet ${maskedPrefix(under)} of this host`;
-      }
-      for (const m of macs) {
-        if (selfMacs.has(m.mac)) return `vtepMac ${m.mac} is this host's VTEP MAC`;
-        const owner = derivedOwner.get(m.mac);
-        if (owner !== undefined && owner !== rec.name && !m.derived) return `vtepMac ${m.mac} belongs to node "${owner}" (derived from its nodeIP)`;
-      }
-      // Only the accepted records the index says may collide, in acceptance order: the same
-      // first collision, with the same message, as comparing with every one of them.
-      for (const k of index.mayCollide(indexed)) {
-        const a = accepted[k];
-        const earlier = `node "${a.rec.name}" (registered earlier)`;
-        if (a.rec.name === rec.name) return `its name collides with ${earlier}`;
-        const aIPs = addressesOf(a.stack);
-        const aNets = netsOf(a.stack);
-        for (const ip of ips) if (aIPs.some((o) => o.text === ip.text)) return `nodeIP ${ip.text} collides with ${earlier}`;
-        for (const net of nets) {
-          if (aNets.some((o) => prefixesOverlap(o, net))) return `podCIDR ${net.prefix} collides with ${earlier}`;
-          if (aIPs.some((o) => prefixContains(net, o.bytes))) return `podCIDR ${net.prefix} covers the node address of ${earlier}`;
-        }
-        for (const ip of ips) if (aNets.some((o) => prefixContains(o, ip.bytes))) return `nodeIP ${ip.text} lies in the podCIDR of ${earlier}`;
-        for (const m of macs) if (a.macs.some((o) => o.mac === m.mac)) return `vtepMac ${m.mac} collides with ${earlier}`;
-        if (rec.wireguard && a.rec.wireguard?.publicKey === rec.wireguard.publicKey) return `its WireGuard public key is node "${a.rec.name}"'s (registered earlier)`;
-      }
-      return options.admit?.(rec, x.c);
-    }
+    const warning = modeWarning(ctx, x.rec!);
+    if (warning) warnings.push(warning);
+    index.add(accepted.length, indexedOf(x));
+    accepted.push(x);
   }
-  const nodes = [self, ...accepted.map((a) => a.rec)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const nodes = [self, ...accepted.map((a) => a.rec!)].sort(byName);
   return { nodes, skipped, warnings };
 }
 
