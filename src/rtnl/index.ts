@@ -41,8 +41,8 @@ export {
 } from './link';
 export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } from './address';
 export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator, RouteSpecReader, type SpecFields, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
-export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor } from './neighbor';
-export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb } from './fdb';
+export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor, encodeNeighborGet, type NeighborKey } from './neighbor';
+export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb, encodeFdbGet, type FdbKey } from './fdb';
 export { NeighFacts } from './neigh-facts';
 export type { ManyOptions } from './ndmsg';
 export {

@@ -9,21 +9,21 @@
  * exactly that pair, without dst the whole MAC.
  */
 import { NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
-import { NetlinkParseError } from '../../wire/errors';
+import { NetlinkError, NetlinkParseError } from '../../wire/errors';
 import type { MessageView } from '../../wire/reader';
 import type { BatchResult } from '../../wire/socket';
 import type { MessageWriter } from '../../wire/writer';
 import { AF_BRIDGE, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
 import type { RtnlContext } from '../context';
-import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
-import type { FdbEntry, FdbFilter, FdbSpec } from '../types';
+import { NDMSG, devText, isReadBack, readNdmsg, resolveForBatch, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
+import type { DeviceRef, FdbEntry, FdbFilter, FdbSpec } from '../types';
 import { Problems, describeValue, own } from '../../values/problems';
 import { Links } from '../link';
 import { lookUpNexthops } from '../nexthop';
 import { scanNeighFacts, type NeighFacts } from '../neigh-facts';
-import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
+import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS, FDB_GET_FIELDS } from './table';
 
-export { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS } from './table';
+export { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS, FDB_GET_FIELDS } from './table';
 
 /**
  * ndm_state of a permanent entry, as `bridge fdb ... permanent` sends it. The kernel's vxlan
@@ -80,6 +80,30 @@ export function encodeFdbDump(w: MessageWriter, devIndex: number, masterIndex: n
   w.begin(RTM_GETNEIGH, NLM_F_DUMP);
   writeNdmsg(w, AF_BRIDGE, 0, 0, 0);
   FDB_ATTRS.encode(w, { ifindex: devIndex || undefined, masterIndex: masterIndex || undefined });
+  w.end();
+}
+
+/** One FDB entry to look up (fdb.get()): a MAC in a device's own table or in its bridge's. */
+export interface FdbKey {
+  /** The device (a name or an index; an index costs no lookup). */
+  dev: DeviceRef;
+  /** The MAC address. */
+  mac: string;
+  /** The VLAN (NDA_VLAN), for a bridge's table. */
+  vlan?: number;
+  /** Look in the table of the bridge dev is a port of (NTF_MASTER) rather than dev's own (NTF_SELF, the default). */
+  master?: boolean;
+}
+
+/**
+ * Writes an RTM_GETNEIGH request for one FDB entry (family AF_BRIDGE, no NLM_F_DUMP), as
+ * `bridge fdb get` lays it out: ndm_ifindex the device, NTF_SELF or NTF_MASTER, NDA_LLADDR and
+ * NDA_VLAN. Strict checking allows no state and no other flag.
+ */
+export function encodeFdbGet(w: MessageWriter, key: FdbKey, devIndex: number): void {
+  w.begin(RTM_GETNEIGH, 0);
+  writeNdmsg(w, AF_BRIDGE, devIndex, 0, key.master ? NTF_MASTER : NTF_SELF);
+  FDB_ATTRS.encode(w, { mac: key.mac, vlan: key.vlan });
   w.end();
 }
 
@@ -270,6 +294,46 @@ export class Fdb {
     const dev = devRef === undefined ? 0 : await this.ctx.devices.index(devRef, what);
     const master = masterRef === undefined ? 0 : await this.ctx.devices.index(masterRef, what);
     return scanNeighFacts(this.ctx.socket, what, (w) => encodeFdbDump(w, dev, master), dev, (f) => f === AF_BRIDGE, visit, onRestart);
+  }
+
+  /**
+   * One entry, asked of the kernel by device and MAC (RTM_GETNEIGH without NLM_F_DUMP): undefined
+   * when the MAC has none (ENOENT). A vxlan MAC with several destinations (the all-zero MAC's
+   * flood list) is answered with its first one only: list() reads them all. Throws
+   * ValidationError for a bad key, NetlinkError ENODEV for a missing device.
+   */
+  async get(key: FdbKey): Promise<FdbEntry | undefined> {
+    const [r] = await this.getMany([key]);
+    if (r instanceof Error) throw r;
+    return r;
+  }
+
+  /**
+   * get() for many entries: every request is sent before any answer is awaited. Resolves with
+   * each key's entry, undefined where there is none, or the NetlinkError the kernel gave for
+   * that key (ENODEV, EOPNOTSUPP for a device without a table to ask). Throws ValidationError
+   * naming every bad key before anything is sent.
+   */
+  async getMany(keys: readonly FdbKey[]): Promise<Array<FdbEntry | undefined | NetlinkError>> {
+    const p = new Problems();
+    keys.forEach((k, i) => FDB_GET_FIELDS.check(p, `[${i}]`, k, 'an FDB key'));
+    p.throwIfAny('fdb.getMany');
+    const indexes = await resolveForBatch(this.ctx, keys.map((k) => k.dev), 'fdb.getMany');
+    return Promise.all(
+      keys.map(async (k) => {
+        const what = `fdb.get ${k.mac}${devText(k.dev)}`;
+        const index = indexes.get(k.dev)!;
+        if (index instanceof Error) return index as NetlinkError;
+        try {
+          const replies = await this.ctx.socket.request((w) => encodeFdbGet(w, k, index), { what });
+          for (const m of replies) if (m.type === RTM_NEWNEIGH) return parseFdbMessage(m);
+          return undefined;
+        } catch (e) {
+          if (e instanceof NetlinkError) return e.code === 'ENOENT' ? undefined : e;
+          throw e;
+        }
+      }),
+    );
   }
 
   /** append() for many entries in one pipelined batch. Throws ValidationError naming every bad

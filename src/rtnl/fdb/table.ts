@@ -63,3 +63,11 @@ export const FDB_FILTER_FIELDS = defineFields('FdbFilter', {
   dev: fieldOf(device, 'Only entries on this device.'),
   master: fieldOf(device, "Only entries in this bridge's table."),
 });
+
+/** The fields of an FdbKey (fdb.get()). */
+export const FDB_GET_FIELDS = defineFields('FdbKey', {
+  dev: fieldOf(device, 'The device the entry is on.', 'required (a device name or index)'),
+  mac: fieldOf(macCheck, 'The MAC address.', 'required (a MAC address)'),
+  vlan: fieldOf(int(1, VLAN_MAX), 'The VLAN (NDA_VLAN).'),
+  master: fieldOf(bool, "In the table of dev's bridge (NTF_MASTER) instead of dev's own."),
+});

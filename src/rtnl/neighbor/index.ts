@@ -7,22 +7,22 @@
  * the flag, and listed by a dump whose ndm_flags is NTF_PROXY.
  */
 import { NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE } from '../../wire/constants';
-import { NetlinkParseError } from '../../wire/errors';
+import { NetlinkError, NetlinkParseError } from '../../wire/errors';
 import { parseIPv4 } from '../../values/ip';
 import type { MessageView } from '../../wire/reader';
 import type { BatchResult } from '../../wire/socket';
 import type { MessageWriter } from '../../wire/writer';
 import { AF_INET, AF_INET6, AF_UNSPEC, NTF_PROXY, NTF_ROUTER, NUD_PERMANENT, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
 import type { RtnlContext } from '../context';
-import { NDMSG, devText, isReadBack, readNdmsg, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
+import { NDMSG, devText, isReadBack, readNdmsg, resolveForBatch, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
 import { NUD_STATES, nudStateNames } from '../names';
 import { scanNeighFacts, type NeighFacts } from '../neigh-facts';
-import type { IpFamily, Neighbor, NeighborFilter, NeighborSpec } from '../types';
+import type { DeviceRef, IpFamily, Neighbor, NeighborFilter, NeighborSpec } from '../types';
 import { familyOf } from '../../values/address';
 import { Problems, own } from '../../values/problems';
-import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS } from './table';
+import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS, NEIGHBOR_GET_FIELDS } from './table';
 
-export { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS } from './table';
+export { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS, NEIGHBOR_GET_FIELDS } from './table';
 
 /**
  * Checks a NeighborSpec, appending every problem to p (under path). Returns whether it is valid.
@@ -63,6 +63,26 @@ export function encodeNeighborDump(w: MessageWriter, family: number, devIndex: n
   writeNdmsg(w, family, 0, 0, proxy ? NTF_PROXY : 0);
   NEIGHBOR_ATTRS.encode(w, { ifindex: devIndex || undefined });
   w.end();
+}
+
+/**
+ * Writes an RTM_GETNEIGH request for one entry (no NLM_F_DUMP; kernel 4.20 and later): ndm_family
+ * of the address, ndm_ifindex the device, NDA_DST the address. Strict checking allows nothing
+ * else (no state, no flags but NTF_PROXY, no other attribute).
+ */
+export function encodeNeighborGet(w: MessageWriter, ip: string, devIndex: number): void {
+  w.begin(RTM_GETNEIGH, 0);
+  writeNdmsg(w, parseIPv4(ip) >= 0 ? AF_INET : AF_INET6, devIndex, 0, 0);
+  NEIGHBOR_ATTRS.encode(w, { ip });
+  w.end();
+}
+
+/** One neighbour entry to look up: the device it is on and its address. */
+export interface NeighborKey {
+  /** The device (a name or an index; an index costs no lookup). */
+  dev: DeviceRef;
+  /** The neighbour's IPv4 or IPv6 address. */
+  ip: string;
 }
 
 /** What NEIGHBOR_ATTRS decodes into: every field, so the object has one shape. */
@@ -188,6 +208,46 @@ export class Neighbors {
     const f: IpFamily | undefined = familyOf(own(filter, 'family'));
     const family = f === 4 ? AF_INET : f === 6 ? AF_INET6 : AF_UNSPEC;
     return scanNeighFacts(this.ctx.socket, what, (w) => encodeNeighborDump(w, family, index, false), index, (f) => f === AF_INET || f === AF_INET6, visit, onRestart);
+  }
+
+  /**
+   * One entry of the neighbour cache (not a proxy entry), asked of the kernel by device and
+   * address (RTM_GETNEIGH without NLM_F_DUMP, kernel 4.20 or later): undefined when there is
+   * none (ENOENT). Throws ValidationError for a bad key, NetlinkError ENODEV for a missing device.
+   */
+  async get(key: NeighborKey): Promise<Neighbor | undefined> {
+    const [r] = await this.getMany([key]);
+    if (r instanceof Error) throw r;
+    return r;
+  }
+
+  /**
+   * get() for many entries: every request is sent before any answer is awaited (the kernel
+   * answers each inside its send, so n entries cost n sends and no round trip each). Resolves
+   * with each key's entry, undefined where there is none, or the NetlinkError the kernel gave
+   * for that key (ENODEV, EINVAL on a kernel without the single-entry get). Throws
+   * ValidationError naming every bad key before anything is sent.
+   */
+  async getMany(keys: readonly NeighborKey[]): Promise<Array<Neighbor | undefined | NetlinkError>> {
+    const p = new Problems();
+    keys.forEach((k, i) => NEIGHBOR_GET_FIELDS.check(p, `[${i}]`, k, 'a neighbour key'));
+    p.throwIfAny('neighbors.getMany');
+    const indexes = await resolveForBatch(this.ctx, keys.map((k) => k.dev), 'neighbors.getMany');
+    return Promise.all(
+      keys.map(async (k) => {
+        const what = `neighbors.get ${k.ip}${devText(k.dev)}`;
+        const index = indexes.get(k.dev)!;
+        if (index instanceof Error) return index as NetlinkError;
+        try {
+          const replies = await this.ctx.socket.request((w) => encodeNeighborGet(w, k.ip, index), { what });
+          for (const m of replies) if (m.type === RTM_NEWNEIGH) return parseNeighborMessage(m);
+          return undefined;
+        } catch (e) {
+          if (e instanceof NetlinkError) return e.code === 'ENOENT' ? undefined : e;
+          throw e;
+        }
+      }),
+    );
   }
 
   /** replace() for many entries in one pipelined batch. Throws ValidationError naming every bad

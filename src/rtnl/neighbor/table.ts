@@ -56,3 +56,9 @@ export const NEIGHBOR_FILTER_FIELDS = defineFields('NeighborFilter', {
   family: fieldOf(family, "Only this family (4 or 6, 'inet' or 'inet6', AF_INET 2 or AF_INET6 10). Default: both."),
   proxy: fieldOf(bool, 'Include proxy entries (a separate dump in the kernel). Default false.'),
 });
+
+/** The fields of a NeighborKey (neighbors.get()). */
+export const NEIGHBOR_GET_FIELDS = defineFields('NeighborKey', {
+  dev: fieldOf(device, 'The device the entry is on.', 'required (a device name or index)'),
+  ip: fieldOf(address(), "The neighbour's IP address (v4 or v6).", "required (the neighbour's IPv4 or IPv6 address)"),
+});

@@ -408,6 +408,34 @@ export class Routes {
     throw new NetlinkError(ENETUNREACH, {}, what, 'the kernel answered without a route');
   }
 
+  /**
+   * get() for many addresses, each looked up as the kernel routes a packet (RTM_GETROUTE with
+   * RTM_F_FIB_MATCH; no table, device or source): every request is sent before any answer is
+   * awaited. Resolves with the route each lookup matched, or the NetlinkError it ended in:
+   * ENETUNREACH when no route matches; EHOSTUNREACH, EINVAL or EACCES when the match is an
+   * unreachable, blackhole or prohibit route (the kernel reports no route then). Throws
+   * ValidationError naming every address that is not one, before anything is sent.
+   */
+  async getMany(dsts: readonly string[]): Promise<Array<Route | NetlinkError>> {
+    const p = new Problems();
+    const families = dsts.map((dst) => this.validator.lookup(p, dst, {}));
+    p.throwIfAny('routes.getMany');
+    // Decoded one at a time as each answer comes (the shared decoder is not reentrant across awaits).
+    return Promise.all(
+      dsts.map(async (dst, i) => {
+        const what = `routes.get ${dst}`;
+        try {
+          const replies = await this.ctx.socket.request((w) => encodeRouteGet(w, families[i] as IpFamily, dst, undefined, 0, true), { what });
+          for (const m of replies) if (m.type === RTM_NEWROUTE) return this.facts.read(m).route();
+          return new NetlinkError(ENETUNREACH, {}, what, 'the kernel answered without a route');
+        } catch (e) {
+          if (e instanceof NetlinkError) return e;
+          throw e;
+        }
+      }),
+    );
+  }
+
   private async lookupInTable(dst: string, family: IpFamily, opts: RouteLookup, what: string): Promise<Route> {
     const routes = await this.list({ family, table: opts.table, ...(opts.dev !== undefined ? { dev: opts.dev } : {}) });
     const want = readAddress(dst)!.bytes; // validated above
