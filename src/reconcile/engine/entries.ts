@@ -269,11 +269,28 @@ export function diffEntries<K extends string, S, A extends KernelEntry>(
   ctx: KindContext,
   rules: EntryRules<K, S, A>,
 ): KindDiff<EntryOp<K, S, A>, ConflictOf<K, S, A>> {
+  return diffEntriesAt(desired, undefined, leftovers, view, ctx, rules);
+}
+
+/**
+ * diffEntries() for some desired positions only (a scoped read: the keys it read), or all of
+ * them (positions undefined). The same rule decides each position either way.
+ */
+export function diffEntriesAt<K extends string, S, A extends KernelEntry>(
+  desired: PreparedEntries<S, A>,
+  positions: readonly number[] | undefined,
+  leftovers: readonly A[],
+  view: LinkView,
+  ctx: KindContext,
+  rules: EntryRules<K, S, A>,
+): KindDiff<EntryOp<K, S, A>, ConflictOf<K, S, A>> {
   const ops: EntryOp<K, S, A>[] = [];
   const conflicts: ConflictOf<K, S, A>[] = [];
   const kind = rules.kind;
   const { list, marks } = desired;
-  for (let i = 0; i < list.length; i++) {
+  const n = positions === undefined ? list.length : positions.length;
+  for (let k = 0; k < n; k++) {
+    const i = positions === undefined ? k : positions[k];
     const d = list[i];
     const status = view.status(d.dev);
     const have = marks.actual(i);

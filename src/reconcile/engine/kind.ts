@@ -177,6 +177,31 @@ export interface KindTypes {
   event: ObjectEvent;
 }
 
+/** What a scoped read of some keys found: the kind's diff on those keys, and how many keys it asked the kernel for. */
+export interface ScopedDiff<O, C> extends KindDiff<O, C> {
+  /** Keys read with targeted requests. */
+  read: number;
+}
+
+/**
+ * What a kind supplies to be reconciled key by key (scoped cycles, engine/scope.ts): the key
+ * of what a kernel event carries, the keys a new desired state changes, and a read and diff of
+ * just some keys. A key is the kind's own string, built from the view's interface indexes (a
+ * device by name and by index is one key). Every answer may be "cannot" (undefined): the engine
+ * then reads the kind whole, or runs a full cycle. Level-triggered: a key only says where to
+ * look; what is there is read from the kernel.
+ */
+export interface ScopedKind<T extends KindTypes> {
+  /** The key of the object an event carries; undefined when it has none (a full cycle follows). */
+  eventKey(object: EventObjects[T['event']], view: LinkView): string | undefined;
+  /** The keys whose desired objects differ between prev and next (added, removed, changed);
+   * undefined when they cannot be told apart key by key (a full cycle follows). */
+  changedKeys(prev: T['prepared'], next: T['prepared'], view: LinkView): Iterable<string> | undefined;
+  /** Reads only these keys (targeted requests) and compares them as diff() would, with the same
+   * ops and conflicts; undefined when it cannot (then observe() and diff() run). */
+  planKeys(nl: Rtnl, desired: T['prepared'], keys: ReadonlySet<string>, view: LinkView, ctx: KindContext): Promise<ScopedDiff<T['op'], T['conflict']> | undefined>;
+}
+
 /**
  * One kind that sits on links (address, neighbour, FDB, route, …): everything the engine needs
  * from it. A new kind is a module implementing this plus one line in engine/registry.ts.
@@ -206,6 +231,8 @@ export interface KindModule<T extends KindTypes> {
   relevant(object: EventObjects[T['event']], desired: T['prepared'], view: LinkView | undefined, ctx: KindContext): boolean;
   /** Whether the object counts: the number of desired objects (for messages and sizing). */
   count(desired: T['prepared']): number;
+  /** Key by key reconciling, for the kinds that support it (the others always go whole). */
+  readonly scoped?: ScopedKind<T>;
 }
 
 /** Narrows an event's object to the type of one event name. */

@@ -59,11 +59,21 @@ export interface PreparedKind {
   plan(nl: Rtnl, view: LinkView, ctx: KindContext): Promise<{ ops: Op[]; conflicts: Conflict[] }>;
   /** Whether a kernel event can matter (then a watch re-reads). */
   relevant<E extends ObjectEvent>(event: E, object: EventObjects[E], view: LinkView | undefined, ctx: KindContext): boolean;
+  /** Whether the kind can be reconciled key by key (ScopedKind). */
+  readonly scoped: boolean;
+  /** The key of an event's object (the event must be this kind's); undefined: none. */
+  eventKey<E extends ObjectEvent>(event: E, object: EventObjects[E], view: LinkView): string | undefined;
+  /** The keys that differ from prev (the same kind in an earlier state); undefined: cannot say. */
+  changedKeys(prev: PreparedKind, view: LinkView): Iterable<string> | undefined;
+  /** Reads and compares only these keys; undefined when the kind cannot (read it whole then). */
+  planKeys(nl: Rtnl, keys: ReadonlySet<string>, view: LinkView, ctx: KindContext): Promise<{ ops: Op[]; conflicts: Conflict[]; read: number } | undefined>;
 }
 
 /** Closes a kind module over its own types. */
 function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
   const mine = (o: Op): o is T['op'] => o.kind === m.kind;
+  // Each prepared list, for changedKeys() of a later state of the same kind.
+  const preparedOf = new WeakMap<PreparedKind, T['prepared']>();
   const registered: RegisteredKind = {
     kind: m.kind,
     field: m.field,
@@ -71,8 +81,20 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
     event: m.event,
     prepare(p, given, ctx) {
       const prepared = m.prepare(p, given, ctx);
-      return {
+      const scoped = m.scoped;
+      const out: PreparedKind = {
         kind: registered,
+        scoped: scoped !== undefined,
+        eventKey(event, object, view) {
+          return scoped !== undefined && isEventOf(m.event, event, object) ? scoped.eventKey(object, view) : undefined;
+        },
+        changedKeys(prev, view) {
+          const before = preparedOf.get(prev);
+          return scoped === undefined || before === undefined ? undefined : scoped.changedKeys(before, prepared, view);
+        },
+        planKeys(nl, keys, view, kctx) {
+          return scoped === undefined ? Promise.resolve(undefined) : scoped.planKeys(nl, prepared, keys, view, kctx);
+        },
         count: m.count(prepared),
         async plan(nl, view, kctx) {
           const observed = await m.observe(nl, prepared, view, kctx);
@@ -82,6 +104,8 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
           return isEventOf(m.event, event, object) && m.relevant(object, prepared, view, kctx);
         },
       };
+      preparedOf.set(out, prepared);
+      return out;
     },
     async apply(nl, ops, ctx, out) {
       // A big stage is usually all one kind (100k route creates): no copy of it then.
