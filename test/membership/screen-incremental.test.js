@@ -14,18 +14,7 @@ const { IncrementalScreener } = require('../../dist/membership/incremental-scree
 const { ReservationIndex, reservationChange } = require('../../dist/membership/admit');
 const { prefixOf } = require('../../dist/membership/cidr');
 const { vtepMacFor } = require('../../dist/overlay/modes');
-
-/** mulberry32: a small seeded generator, so that a failure can be replayed. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { seeded } = require('../support/random');
 
 const NAMES = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'self'];
 const IPS = [1, 2, 3, 4, 5, 6].map((i) => `10.0.1.${i}`).concat(['10.0.0.1', '10.20.1.7']);
@@ -59,7 +48,7 @@ function randomValue(r, key) {
 }
 
 function run(seed, steps, options) {
-  const r = rng(seed);
+  const r = seeded(seed);
   const pick = (xs) => xs[Math.floor(r() * xs.length)];
   const cache = new ScreenCache();
   /** key -> { rank, candidate, lease } */

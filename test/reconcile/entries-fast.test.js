@@ -12,22 +12,11 @@ const { Rtnl } = require('../../dist/rtnl');
 const { Reconciler } = require('../../dist/reconcile');
 const { setFastEntryReads } = require('../../dist/reconcile/engine/entries');
 const { kernelDescribe, netnsPerTest, ip, hostLike } = require('../support/kernel');
+const { seeded } = require('../support/random');
 
 const PROTO = 77;
 const RUNS = Number(process.env.ENTRIES_FAST_RUNS || (process.env.NETLINK_AGENT_VM === '1' ? 4 : 12));
 const SEED = Number(process.env.ENTRIES_FAST_SEED || Date.now() % 1e9);
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex2 = (n) => (n & 255).toString(16).padStart(2, '0');
 const VXLAN0 = { kind: 'vxlan', name: 'vxlan0', vni: 100, port: 4789, local: '10.57.4.20', dev: 'eth0', learning: false, up: true };
@@ -144,7 +133,7 @@ kernelDescribe('reconcile: neighbours and FDB entries read on numbers plan as th
     let conflictRuns = 0;
     for (let run = 0; run < RUNS; run++) {
       const seed = SEED + run;
-      const rand = prng(seed);
+      const rand = seeded(seed);
       for (const [k, name] of HAND_MADE.entries()) {
         if (run > 0) ip(ns(), 'link', 'del', name);
         ip(ns(), 'link', 'add', name, 'type', 'vxlan', 'id', String(101 + 2 * k), 'dstport', '4789', 'local', '10.57.4.20', 'dev', 'eth0', 'nolearning');
