@@ -42,6 +42,7 @@ import { addressOf, prefixOf } from './cidr';
 import type { IpFamily } from '../values/ip';
 import { prefixEnd, readPrefix } from './etcd-range';
 import { ReservationIndex } from './admit';
+import { MirrorScreening } from './mirror-screen';
 import { MembershipMirror, candidateOf, orderNodeKvs, tooBigCandidate, type MirrorSnapshot } from './mirror';
 import { acquireNameLock, NameTakenError } from './name-lock';
 import { StoreIdentity } from './store-identity';
@@ -62,6 +63,7 @@ import {
   type MembershipEvents,
   type NodeRecord,
   type ScreenOptions,
+  type ScreenResult,
 } from './types';
 import { agentVersion } from './version';
 
@@ -376,6 +378,11 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   /** 'incremental': the copy of the store the list is computed from; undefined until read (again). */
   private mirror: MembershipMirror | undefined;
   private readonly screenCache = new ScreenCache();
+  /** 'incremental': the screener following the copy, and its options (one object, kept). */
+  private readonly screening: MirrorScreening;
+  private followOptions: ScreenOptions = {};
+  /** The screener the last reported list came from (undefined: screenNodes). */
+  private published: object | undefined;
   /** When the copy was last checked against the store (or read). */
   private lastCheck = 0;
   private readonly counted: EtcdReadStats = { fullReads: 0, countChecks: 0, countDisagreements: 0 };
@@ -432,6 +439,8 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       ...(this.o.allocation ? { clusterCIDRs: [this.o.allocation.clusterCIDR, this.o.allocation.clusterCIDR6].filter((x): x is string => x !== undefined) } : {}),
       protectedPrefixes: [...(options.protectedPrefixes ?? [])],
     };
+    this.followOptions = { ...this.screen, cache: this.screenCache };
+    this.screening = new MirrorScreening(this.nodesPrefix);
     const timeout = this.o.callTimeoutMs;
     const { etcd3, cockatiel } = load();
     const { ExponentialBackoff, noop } = cockatiel;
@@ -877,7 +886,6 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       tooBig: state.nodesTooBig,
       alloc: parseAllocKeys(state.alloc, state.allocTooBig, this.prefix, state.header),
       revision: String(state.header.revision),
-      cache: false,
     };
   }
 
@@ -895,7 +903,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       await this.register();
       m = await this.readMirror();
     }
-    return { entries: m.nodeEntries(), tooBig: m.tooBigNodes(), alloc: m.allocSnapshot(), revision: String(m.revision), cache: true };
+    return { mirror: m };
   }
 
   /** Reads everything into a new copy and watches from the revision after the read. */
@@ -949,61 +957,116 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   /** Screens what was read (or followed), emits 'nodes'/'skipped' on change. */
   private async screenView(view: ReadView): Promise<void> {
+    if ('mirror' in view) return this.screenMirror(view.mirror);
     const self = this.record!;
     const ownKey = this.nodeKey(self.name);
     let ownSeen = false;
     const candidates: CandidateRecord[] = [];
     const leases = new Map<CandidateRecord, string>();
-    const ownText = JSON.stringify(self);
     for (const { kv, candidate } of view.entries) {
       if (candidate.source === ownKey) {
-        ownSeen = true;
-        if (kv.value.toString() !== ownText) {
-          this.warnOnce(`someone else wrote this host's record (${self.name}): ${kv.value.toString().slice(0, 200)}`);
-          // Publish ours again, but at most once per resync interval: two live agents with
-          // the same name must not overwrite each other in a tight loop.
-          if (Date.now() - this.lastReclaim >= this.o.resyncIntervalMs) {
-            this.lastReclaim = Date.now();
-            ownSeen = false;
-          }
-        }
+        ownSeen = this.ownRecordKept(kv, self);
         continue;
       }
       candidates.push(candidate);
       leases.set(candidate, String(kv.lease));
     }
     for (const key of view.tooBig) if (key !== ownKey) candidates.push(tooBigCandidate(key, this.nodesPrefix));
-    if (!ownSeen) {
-      // Our record is gone (lease expired while etcd was away, deleted, overwritten): publish it again.
-      this.needRegister = true;
-      await this.register();
-    }
-    if (this.connected === false) this.reconnectedAt = Date.now();
-    // Right after an outage, peers may not have re-registered yet (their leases may have run
-    // out while nobody could renew them): a node that is missing now is kept for one TTL plus
-    // one retry delay, the time a peer needs to publish itself again, so that an etcd restart
-    // does not remove routes. New and changed records apply at once.
-    const graceLeft = this.reconnectedAt + this.o.ttlSeconds * 1000 + this.o.maxBackoffMs - Date.now();
-    if (graceLeft > 0) {
-      const present = new Set(candidates.map((c) => c.expectedName));
-      const missing = this.list.filter((n) => n.name !== self.name && !present.has(n.name));
-      for (const n of missing) candidates.push({ source: `${this.nodeKey(n.name)} (kept while etcd settles)`, value: n, expectedName: n.name });
-      if (missing.length && !this.graceTimer) {
-        this.graceTimer = setTimeout(() => {
-          this.graceTimer = undefined;
-          this.schedule(0);
-        }, graceLeft + 10);
-      }
-    }
+    if (!ownSeen) await this.registerAgain();
+    let names: Set<string | undefined> | undefined;
+    const present = (name: string) => (names ??= new Set(candidates.map((c) => c.expectedName))).has(name);
+    this.keepMissing(self, candidates, this.graceMissing(self, present));
     const reservations = this.reservationIndex(view.alloc);
     const result = screenNodes(self, candidates, {
       ...this.screen,
-      ...(view.cache ? { cache: this.screenCache } : {}),
       // A record kept while etcd settles has no lease here: it was admitted before.
-      admit: (rec, c) => reservations.admitCached(c, rec, leases.get(c)),
+      admit: (rec, c) => reservations.admit(rec, leases.get(c)),
     });
-    this.changes.publish(result);
+    this.publish(result, undefined);
     this.emit('read', { revision: view.revision });
+  }
+
+  /**
+   * reads 'incremental': screens the copy with the screener that follows it (mirror-screen.ts),
+   * so that one changed record costs a few lookups, not a screening of every record. While
+   * peers missing right after an outage are kept (graceMissing), the list is screenNodes' over
+   * the copy and those records, as reads 'full' computes it (the screener still follows the copy).
+   */
+  private async screenMirror(m: MembershipMirror): Promise<void> {
+    const self = this.record!;
+    const ownKey = this.nodeKey(self.name);
+    const own = m.node(ownKey);
+    if (!own || !this.ownRecordKept(own.kv, self)) await this.registerAgain();
+    // What the copy holds now (events applied during the awaits above count too).
+    const alloc = m.allocSnapshot();
+    const reservations = this.reservationIndex(alloc);
+    const screened = this.screening.screen(m, self, this.followOptions, alloc, reservations);
+    const missing = this.graceMissing(self, (name) => m.hasNode(this.nodeKey(name)));
+    if (missing.length === 0) {
+      const { delta } = screened.result;
+      const changed = screened.continues === this.published ? delta.added.length + delta.removed.length + delta.changed.length > 0 : undefined;
+      this.publish(screened.result, changed, screened.continues);
+    } else {
+      const candidates: CandidateRecord[] = [];
+      for (const e of m.nodeEntries()) if (e.key !== ownKey) candidates.push(e.candidate);
+      for (const key of m.tooBigNodes()) if (key !== ownKey) candidates.push(tooBigCandidate(key, this.nodesPrefix));
+      this.keepMissing(self, candidates, missing);
+      const leases = new Map(m.nodeEntries().map((e) => [e.candidate, String(e.kv.lease)]));
+      const result = screenNodes(self, candidates, { ...this.followOptions, admit: (rec, c) => reservations.admitCached(c, rec, leases.get(c)) });
+      this.publish(result, undefined);
+    }
+    this.emit('read', { revision: String(m.revision) });
+  }
+
+  /** Whether this host's record as stored counts as present (else it is published again). */
+  private ownRecordKept(kv: IKeyValue, self: NodeRecord): boolean {
+    if (kv.value.toString() === JSON.stringify(self)) return true;
+    this.warnOnce(`someone else wrote this host's record (${self.name}): ${kv.value.toString().slice(0, 200)}`);
+    // Publish ours again, but at most once per resync interval: two live agents with the same
+    // name must not overwrite each other in a tight loop.
+    if (Date.now() - this.lastReclaim < this.o.resyncIntervalMs) return true;
+    this.lastReclaim = Date.now();
+    return false;
+  }
+
+  /** Our record is gone (lease expired while etcd was away, deleted, overwritten): publish it again. */
+  private async registerAgain(): Promise<void> {
+    this.needRegister = true;
+    await this.register();
+  }
+
+  /**
+   * Right after an outage, peers may not have re-registered yet (their leases may have run out
+   * while nobody could renew them): a node that is missing now is kept for one TTL plus one
+   * retry delay, the time a peer needs to publish itself again, so that an etcd restart does not
+   * remove routes. New and changed records apply at once. The nodes of the last list that are
+   * missing now (`present` says whether a record is stored under a name), while that lasts; a
+   * timer screens again when it ends.
+   */
+  private graceMissing(self: NodeRecord, present: (name: string) => boolean): NodeRecord[] {
+    if (this.connected === false) this.reconnectedAt = Date.now();
+    const graceLeft = this.reconnectedAt + this.o.ttlSeconds * 1000 + this.o.maxBackoffMs - Date.now();
+    if (graceLeft <= 0) return [];
+    const missing = this.list.filter((n) => n.name !== self.name && !present(n.name));
+    if (missing.length && !this.graceTimer) {
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = undefined;
+        this.schedule(0);
+      }, graceLeft + 10);
+    }
+    return missing;
+  }
+
+  /** Adds the nodes kept while etcd settles to the candidates (last in screening order). */
+  private keepMissing(self: NodeRecord, candidates: CandidateRecord[], missing: readonly NodeRecord[]): void {
+    for (const n of missing) candidates.push({ source: `${this.nodeKey(n.name)} (kept while etcd settles)`, value: n, expectedName: n.name });
+  }
+
+  /** Reports a result; `from` is the screener it came from (its delta says whether the list
+   * changed since the last result reported, when that came from the same screener). */
+  private publish(result: ScreenResult, nodesChanged: boolean | undefined, from?: object): void {
+    this.published = from;
+    this.changes.publish(result, nodesChanged);
   }
 
   private warnOnce(message: string): void {
@@ -1066,16 +1129,16 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   }
 }
 
-/** What one screening works on: the records in screening order, read now or followed. */
-interface ReadView {
-  entries: ReadonlyArray<{ kv: IKeyValue; candidate: CandidateRecord }>;
-  /** Records too big to read. */
-  tooBig: readonly string[];
-  alloc: AllocSnapshot;
-  revision: string;
-  /** Whether the candidates are kept between screenings (then their validation is too). */
-  cache: boolean;
-}
+/** What one screening works on: the records in screening order read now, or the copy followed. */
+type ReadView =
+  | {
+      entries: ReadonlyArray<{ kv: IKeyValue; candidate: CandidateRecord }>;
+      /** Records too big to read. */
+      tooBig: readonly string[];
+      alloc: AllocSnapshot;
+      revision: string;
+    }
+  | { mirror: MembershipMirror };
 
 /** Thrown inside registration when the store turned out to be another one: register again. */
 class StoreChanged extends Error {

@@ -87,6 +87,9 @@ export class MembershipMirror {
   private readonly allocParts = new WeakMap<IKeyValue, AllocSnapshot>();
   private lockKv: IKeyValue | undefined;
   private changed = true;
+  /** Node keys changed since the last takeNodeChanges() (with the key as stored), or 'all'
+   * after a reset: what a screening that follows the copy must look at again. */
+  private nodeChanges: Map<string, Buffer> | 'all' = 'all';
 
   constructor(
     private readonly root: string,
@@ -118,6 +121,7 @@ export class MembershipMirror {
     this.allocCache = undefined;
     this.lockKv = s.lock;
     this.changed = true;
+    this.nodeChanges = 'all';
   }
 
   private entry(kv: IKeyValue): NodeEntry {
@@ -155,6 +159,7 @@ export class MembershipMirror {
     this.rev = mod;
     const key = ev.kv.key.toString();
     if (key.startsWith(this.nodesPrefix)) {
+      if (this.nodeChanges !== 'all') this.nodeChanges.set(key, ev.kv.key);
       this.nodesTooBig.delete(key);
       const old = this.nodes.get(key);
       if (ev.type === 'delete') {
@@ -206,6 +211,27 @@ export class MembershipMirror {
     const c = this.changed;
     this.changed = false;
     return c;
+  }
+
+  /**
+   * The node keys put or deleted since the last call (each with its key as stored; the copy
+   * holds what they are now), or 'all' when the copy was reset since: a screening that follows
+   * the copy looks at these instead of walking every record.
+   */
+  takeNodeChanges(): ReadonlyMap<string, Buffer> | 'all' {
+    const c = this.nodeChanges;
+    this.nodeChanges = new Map();
+    return c;
+  }
+
+  /** The node record stored under `key` (not one too big to read). */
+  node(key: string): NodeEntry | undefined {
+    return this.nodes.get(key);
+  }
+
+  /** Whether a record is stored under `key` (readable or too big to read). */
+  hasNode(key: string): boolean {
+    return this.nodes.has(key) || this.nodesTooBig.has(key);
   }
 
   /** The node records in screening order, then the ones too big to read (as a full read lists them). */

@@ -546,7 +546,9 @@ export function skippedKey(skipped: SkippedRecord[]): string {
  * 'nodes' only when they differ from the last ones reported.
  */
 export class ScreenedChanges {
-  private listKey = '';
+  /** The key of the last list reported; undefined when not computed yet (see publish). */
+  private listKey: string | undefined = '';
+  private lastNodes: NodeRecord[] = [];
   private skipKey = '[]';
   private readonly warned = new Set<string>();
 
@@ -565,18 +567,27 @@ export class ScreenedChanges {
     this.report.warning(message);
   }
 
-  /** Reports a screening result's new warnings, and its skipped and node lists when changed. */
-  publish(result: ScreenResult): void {
+  /**
+   * Reports a screening result's new warnings, and its skipped and node lists when changed.
+   * `nodesChanged`, when the caller knows it (an IncrementalScreener's delta since the result
+   * reported last), says whether the node list differs from the last one reported: the list's
+   * key, O(n) at every screening, is then not computed.
+   */
+  publish(result: ScreenResult, nodesChanged?: boolean): void {
     for (const w of result.warnings) this.warnOnce(w);
     const sk = skippedKey(result.skipped);
     if (sk !== this.skipKey) {
       this.skipKey = sk;
       this.report.skipped(result.skipped);
     }
-    const key = nodesKey(result.nodes);
-    if (key !== this.listKey) {
+    if (nodesChanged === false) return;
+    if (nodesChanged === undefined) {
+      const key = nodesKey(result.nodes);
+      this.listKey ??= nodesKey(this.lastNodes);
+      if (key === this.listKey) return;
       this.listKey = key;
-      this.report.nodes(result.nodes);
-    }
+    } else this.listKey = undefined;
+    this.lastNodes = result.nodes;
+    this.report.nodes(result.nodes);
   }
 }
