@@ -50,8 +50,10 @@ export class MirrorScreening {
 
   constructor(private readonly nodesPrefix: string) {}
 
-  /** How many full screenings (starts over) it made: for tests and benchmarks. */
+  /** Screenings that started over (every record put again), and ones that continued from the
+   * last (only the changes): for tests and benchmarks. */
   starts = 0;
+  follows = 0;
 
   /**
    * The result screenNodes gives for `self` and the copy's records (this host's own key left
@@ -66,6 +68,7 @@ export class MirrorScreening {
       if (!this.screener || this.mirror !== mirror || changes === 'all' || this.selfText !== selfText || this.options !== options) {
         this.start(mirror, self, selfText, options, admit);
       } else {
+        this.follows++;
         const s = this.screener;
         const ownKey = this.nodesPrefix + self.name;
         for (const [key, raw] of changes) {

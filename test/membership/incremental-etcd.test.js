@@ -68,6 +68,10 @@ etcdDescribe('membership: incremental reads against full reads, on a real etcd',
     return m;
   }
 
+  /** The last skipped list a membership reported. */
+  const skipped = new WeakMap();
+  const skippedOf = (m) => skipped.get(m) ?? [];
+
   /** Starts both agents; resolves with them and their last read revisions. */
   async function pair(extraA = {}) {
     const a = member(A, 'incremental', extraA);
@@ -75,6 +79,7 @@ etcdDescribe('membership: incremental reads against full reads, on a real etcd',
     const seen = { a: 0n, b: 0n };
     a.on('read', (r) => (seen.a = BigInt(r.revision)));
     b.on('read', (r) => (seen.b = BigInt(r.revision)));
+    for (const m of [a, b]) m.on('skipped', (sk) => skipped.set(m, sk));
     await a.start();
     await b.start();
     return { a, b, seen };
@@ -93,8 +98,10 @@ etcdDescribe('membership: incremental reads against full reads, on a real etcd',
       throw new Error(`${e.message}: incremental at ${seen.a}, full at ${seen.b}`);
     });
     // A last event may still be in its debounce window: compare once both lists hold still.
-    await waitFor(() => JSON.stringify(a.nodes()) === JSON.stringify(b.nodes()), 3000, `the same list (${what})`).catch(() => undefined);
+    await waitFor(() => JSON.stringify(a.nodes()) === JSON.stringify(b.nodes()) && JSON.stringify(skippedOf(a)) === JSON.stringify(skippedOf(b)), 3000, `the same list (${what})`).catch(() => undefined);
     assert.deepEqual(a.nodes(), b.nodes(), what);
+    // The records left out too, with the same reasons, in the same (screening) order.
+    assert.deepEqual(skippedOf(a), skippedOf(b), `skipped ${what}`);
   }
 
   const leases = new Map();
@@ -134,6 +141,11 @@ etcdDescribe('membership: incremental reads against full reads, on a real etcd',
           await same(a, b, seen, `after ${JSON.stringify(ops)}`);
           // The count check (every 700 ms here) never finds a copy that follows the watch wrong.
           assert.deepEqual(warnings.filter((w) => /reading everything again/.test(w)), []);
+          // host-a's lists came from the screener following its copy: it started over only
+          // with a new copy (a full read), and otherwise took the changes alone.
+          const screening = a['screening'];
+          assert.ok(screening.starts >= 1 && screening.starts <= a.readStats().fullReads, `${screening.starts} starts, ${a.readStats().fullReads} full reads`);
+          assert.ok(screening.follows >= 1, 'screenings that followed the copy');
           runs++;
         } finally {
           await a.stop();
