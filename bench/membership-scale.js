@@ -11,7 +11,7 @@
 //
 //   sudo node bench/membership-scale.js [--seconds 60] [--nodes 5000] [--agents 5] [--rate 50]
 //                                       [--reads incremental,full] [--json]
-//   node bench/membership-scale.js --screen [--nodes 10000]   (screening alone, no etcd, no root)
+//   node bench/membership-scale.js --screen [--nodes 10000] [--runs 50]   (screening alone, no etcd, no root)
 //
 // Needs root (namespaces) and etcd (/usr/bin/etcd). Timing on a shared machine is noisy: the
 // report says what ran, with the machine's load average.
@@ -307,7 +307,7 @@ async function child({ ns, host, endpoints, reads, expect }) {
 }
 
 if (argv[0] === '--screen') {
-  screenBench(Number(flag('nodes', 10000)));
+  screenBench(Number(flag('nodes', 10000)), Number(flag('runs', 50)));
 } else if (argv[0] === '--child') {
   child(JSON.parse(argv[1])).catch((e) => {
     console.error(e);
@@ -324,10 +324,14 @@ if (argv[0] === '--screen') {
 
 /**
  * Screening N records as EtcdMembership does: from a full read (every record parsed and
- * validated: reads 'full'), and from the incremental copy after one record changed (cached
- * validation, indexed reservations), as the median of 9 changes.
+ * validated: reads 'full'); from the incremental copy with screenNodes after one record changed
+ * (cached validation, indexed reservations: reads 'incremental' before the screener followed the
+ * copy), as the median of 9 changes; and as reads 'incremental' screens now (MirrorScreening:
+ * the event applied to the copy, the screener fed the changed keys, the result reported through
+ * ScreenedChanges), per kind of change, median and p90 of `runs` each: a node IP change, a join
+ * (reservation and record in one transaction: the reservations are indexed again), a leave.
  */
-function screenBench(n) {
+function screenBench(n, runs) {
   const { screenNodes } = require('../dist/membership');
   const { ScreenCache } = require('../dist/membership/types');
   const { MembershipMirror, candidateOf, orderNodeKvs } = require('../dist/membership/mirror');
@@ -389,5 +393,68 @@ function screenBench(n) {
     one.push(t);
   }
   const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  console.log(`screening ${n} records (load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs): full read ${med(full).toFixed(0)} ms (every record validated); incremental, one record changed: ${med(one).toFixed(1)} ms (median of 9; ${accepted} nodes)`);
+  const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)];
+  console.log(`screening ${n} records (node ${process.version}, load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs): full read ${med(full).toFixed(0)} ms (every record validated); screenNodes over the copy, one record changed: ${med(one).toFixed(1)} ms (median of 9; ${accepted} nodes)`);
+  followedBench(n, runs, { nodes, alloc, header, self, kv, nextRev: () => ++rev, nodesPrefix, med, p90, ms });
+}
+
+/** reads 'incremental' as wired now: the copy followed by MirrorScreening (see screenBench). */
+function followedBench(n, runs, { nodes, alloc, header, self, kv, nextRev, nodesPrefix, med, p90, ms }) {
+  const { ScreenCache, ScreenedChanges } = require('../dist/membership/types');
+  const { MembershipMirror } = require('../dist/membership/mirror');
+  const { MirrorScreening } = require('../dist/membership/mirror-screen');
+  const { ReservationIndex } = require('../dist/membership/admit');
+  const m = new MembershipMirror(PREFIX, `${PREFIX}lock/self`);
+  m.reset({ nodes, nodesTooBig: [], alloc, allocTooBig: [], lock: undefined, header });
+  const screening = new MirrorScreening(nodesPrefix);
+  const options = { cache: new ScreenCache() };
+  let listed = 0;
+  const changes = new ScreenedChanges({ warning() {}, skipped() {}, nodes: (list) => (listed = list.length) });
+  let reservations;
+  let published;
+  // What EtcdMembership.screenMirror does after the events were applied.
+  const screen = () => {
+    const snap = m.allocSnapshot();
+    if (reservations?.alloc !== snap) reservations = { alloc: snap, index: new ReservationIndex(snap) };
+    const r = screening.screen(m, self, options, snap, reservations.index);
+    const d = r.result.delta;
+    changes.publish(r.result, r.continues === published ? d.added.length + d.removed.length + d.changed.length > 0 : undefined);
+    published = r.continues;
+    return r.result;
+  };
+  const [start] = ms(screen);
+  const byCreate = nodes.map((x) => x.create_revision);
+  const times = { 'node IP change': [], join: [], leave: [] };
+  const joined = [];
+  for (let k = 0; k < runs; k++) {
+    const i = (k * 37) % n;
+    const moved = { ...synthetic(i), nodeIP: hostIP(240, k) };
+    times['node IP change'].push(ms(() => {
+      m.apply({ type: 'put', kv: kv(`${nodesPrefix}${moved.name}`, JSON.stringify(moved), byCreate[i]) });
+      return screen();
+    })[0]);
+    const j = { ...synthetic(k, 210), name: `j${k}`, podCIDR: `10.${150 + (k >> 8)}.${k & 255}.0/24` };
+    const rev = nextRev(); // one transaction: three events of one revision
+    const [tj, rj] = ms(() => {
+      m.apply({ type: 'put', kv: kv(`${PREFIX}alloc/subnet/${j.podCIDR.replace('/', '-')}`, JSON.stringify({ name: j.name, podCIDR: j.podCIDR }), rev) });
+      m.apply({ type: 'put', kv: kv(`${PREFIX}alloc/owner/${j.name}`, j.podCIDR, rev) });
+      m.apply({ type: 'put', kv: kv(`${nodesPrefix}${j.name}`, JSON.stringify(j), rev) });
+      return screen();
+    });
+    if (!rj.delta.added.includes(j.name)) throw new Error(`join of ${j.name} not in the list: ${JSON.stringify(rj.skipped.slice(0, 2))}`);
+    times.join.push(tj);
+    joined.push(j);
+  }
+  for (const j of joined) {
+    nextRev();
+    const [tl, rl] = ms(() => {
+      for (const key of [`${nodesPrefix}${j.name}`, `${PREFIX}alloc/owner/${j.name}`, `${PREFIX}alloc/subnet/${j.podCIDR.replace('/', '-')}`]) m.apply({ type: 'delete', kv: kv(key, '') });
+      return screen();
+    });
+    if (!rl.delta.removed.includes(j.name)) throw new Error(`leave of ${j.name} not in the list`);
+    times.leave.push(tl);
+  }
+  const f = (x) => x.toFixed(3);
+  console.log(`reads 'incremental' now (MirrorScreening follows the copy): first screening ${start.toFixed(0)} ms (${listed} nodes), then per changed record (median / p90 of ${runs}; ${screening.starts} start, ${screening.follows} followed):`);
+  for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(15)} ${f(med(v))} / ${f(p90(v))} ms`);
 }
