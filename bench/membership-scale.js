@@ -329,7 +329,7 @@ if (argv[0] === '--screen') {
  * copy), as the median of 9 changes; and as reads 'incremental' screens now (MirrorScreening:
  * the event applied to the copy, the screener fed the changed keys, the result reported through
  * ScreenedChanges), per kind of change, median and p90 of `runs` each: a node IP change, a join
- * (reservation and record in one transaction: the reservations are indexed again), a leave.
+ * (reservation and record in one transaction), a leave (the same keys deleted).
  */
 function screenBench(n, runs) {
   const { screenNodes } = require('../dist/membership');
@@ -403,20 +403,16 @@ function followedBench(n, runs, { nodes, alloc, header, self, kv, nextRev, nodes
   const { ScreenCache, ScreenedChanges } = require('../dist/membership/types');
   const { MembershipMirror } = require('../dist/membership/mirror');
   const { MirrorScreening } = require('../dist/membership/mirror-screen');
-  const { ReservationIndex } = require('../dist/membership/admit');
   const m = new MembershipMirror(PREFIX, `${PREFIX}lock/self`);
   m.reset({ nodes, nodesTooBig: [], alloc, allocTooBig: [], lock: undefined, header });
   const screening = new MirrorScreening(nodesPrefix);
   const options = { cache: new ScreenCache() };
   let listed = 0;
   const changes = new ScreenedChanges({ warning() {}, skipped() {}, nodes: (list) => (listed = list.length) });
-  let reservations;
   let published;
   // What EtcdMembership.screenMirror does after the events were applied.
   const screen = () => {
-    const snap = m.allocSnapshot();
-    if (reservations?.alloc !== snap) reservations = { alloc: snap, index: new ReservationIndex(snap) };
-    const r = screening.screen(m, self, options, snap, reservations.index);
+    const r = screening.screen(m, self, options);
     const d = r.result.delta;
     changes.publish(r.result, r.continues === published ? d.added.length + d.removed.length + d.changed.length > 0 : undefined);
     published = r.continues;

@@ -998,9 +998,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const own = m.node(ownKey);
     if (!own || !this.ownRecordKept(own.kv, self)) await this.registerAgain();
     // What the copy holds now (events applied during the awaits above count too).
-    const alloc = m.allocSnapshot();
-    const reservations = this.reservationIndex(alloc);
-    const screened = this.screening.screen(m, self, this.followOptions, alloc, reservations);
+    const screened = this.screening.screen(m, self, this.followOptions);
     const missing = this.graceMissing(self, (name) => m.hasNode(this.nodeKey(name)));
     if (missing.length === 0) {
       const { delta } = screened.result;
@@ -1012,6 +1010,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       for (const key of m.tooBigNodes()) if (key !== ownKey) candidates.push(tooBigCandidate(key, this.nodesPrefix));
       this.keepMissing(self, candidates, missing);
       const leases = new Map(m.nodeEntries().map((e) => [e.candidate, String(e.kv.lease)]));
+      const reservations = this.reservationIndex(m.allocSnapshot());
       const result = screenNodes(self, candidates, { ...this.followOptions, admit: (rec, c) => reservations.admitCached(c, rec, leases.get(c)) });
       this.publish(result, undefined);
     }

@@ -5,8 +5,10 @@
  * (~100 ms at 10,000 records).
  *
  * The screener is fed what changed since the last screening: the node keys the mirror noted as
- * it applied events (put or delete), and, when the reservations changed, the difference between
- * the two snapshots (setAdmit). It starts over (every record put again) when there is nothing to
+ * it applied events (put or delete), and the reservation keys: the admit rule is answered by
+ * LiveReservations, kept current key by key like the records, and the records a changed
+ * reservation may concern (its owner, overlapping subnets) are decided again (setAdmit). It
+ * starts over (every record and reservation taken again) when there is nothing to
  * continue from: another copy (read again in full), a copy reset from a read, another record of
  * this host, other options, or a screening that failed half way.
  *
@@ -17,9 +19,9 @@
  * distinct), and the records too big to read rank after every revision with a key no latin1
  * string has.
  */
-import type { AllocSnapshot } from './allocate';
-import { reservationChange, type ReservationIndex } from './admit';
+import type { Reservation } from './allocate';
 import { IncrementalScreener, type IncrementalResult, type ScreenItem } from './incremental-screen';
+import { LiveReservations, type ReservationTouch } from './live-reservations';
 import { tooBigCandidate, type MembershipMirror, type NodeEntry } from './mirror';
 import type { CandidateRecord, NodeRecord, ScreenOptions } from './types';
 
@@ -42,7 +44,10 @@ export class MirrorScreening {
   private mirror: MembershipMirror | undefined;
   private selfText = '';
   private options: ScreenOptions | undefined;
-  private alloc: AllocSnapshot | undefined;
+  private readonly reservations = new LiveReservations();
+  /** The order key placed for each reservation key (as for the records). */
+  private readonly placedAlloc = new Map<string, string>();
+  private readonly admit = (rec: NodeRecord, c: CandidateRecord) => this.reservations.admit(rec, this.leases.get(c));
   /** The lease each record was stored with, for the admit rule. */
   private leases = new WeakMap<CandidateRecord, string>();
   /** The screener key placed for each copy key (to remove it whatever the copy holds now). */
@@ -57,16 +62,17 @@ export class MirrorScreening {
 
   /**
    * The result screenNodes gives for `self` and the copy's records (this host's own key left
-   * out), with `options` and the reservations of `alloc` (indexed as `reservations`) as the
-   * admit rule. `options` is compared by identity: pass the same object while they hold.
+   * out), with `options` and the copy's reservations as the admit rule (ReservationIndex's, over
+   * mirror.allocSnapshot()). `options` is compared by identity: pass the same object while they
+   * hold.
    */
-  screen(mirror: MembershipMirror, self: NodeRecord, options: ScreenOptions, alloc: AllocSnapshot, reservations: ReservationIndex): MirrorScreenResult {
-    const admit = (rec: NodeRecord, c: CandidateRecord) => reservations.admitCached(c, rec, this.leases.get(c));
+  screen(mirror: MembershipMirror, self: NodeRecord, options: ScreenOptions): MirrorScreenResult {
     const selfText = JSON.stringify(self);
     const changes = mirror.takeNodeChanges();
+    const allocChanges = mirror.takeAllocChanges();
     try {
-      if (!this.screener || this.mirror !== mirror || changes === 'all' || this.selfText !== selfText || this.options !== options) {
-        this.start(mirror, self, selfText, options, admit);
+      if (!this.screener || this.mirror !== mirror || changes === 'all' || allocChanges === 'all' || this.selfText !== selfText || this.options !== options) {
+        this.start(mirror, self, selfText, options);
       } else {
         this.follows++;
         const s = this.screener;
@@ -83,9 +89,22 @@ export class MirrorScreening {
             s.put(this.itemOf(now!, entry));
           } else this.placed.delete(key);
         }
-        if (this.alloc !== alloc) s.setAdmit(admit, reservationChange(this.alloc!, alloc));
+        if (allocChanges.size) {
+          const touched: ReservationTouch = { names: new Set(), nets: [] };
+          for (const [key, raw] of allocChanges) {
+            const was = this.placedAlloc.get(key);
+            const r = mirror.reservationAt(key);
+            const now = r ? raw.toString('latin1') : undefined;
+            if (was !== undefined && was !== now) this.reservations.set(was, undefined, touched);
+            this.reservations.set(TOO_BIG_MARK + key, undefined, touched);
+            if (r) {
+              this.placedAlloc.set(key, now!);
+              this.reservations.set(now!, r, touched);
+            } else this.placedAlloc.delete(key);
+          }
+          if (touched.names.size || touched.nets.length) s.setAdmit(this.admit, touched);
+        }
       }
-      this.alloc = alloc;
       return { result: this.screener!.result(), continues: this.screener! };
     } catch (e) {
       this.screener = undefined; // half applied: start over next time
@@ -98,8 +117,24 @@ export class MirrorScreening {
     return { key, rank: e.createRevision, candidate: e.candidate };
   }
 
-  private start(mirror: MembershipMirror, self: NodeRecord, selfText: string, options: ScreenOptions, admit: ScreenOptions['admit']): void {
+  private start(mirror: MembershipMirror, self: NodeRecord, selfText: string, options: ScreenOptions): void {
     this.starts++;
+    this.screener = undefined;
+    const rows: Array<[string, Reservation]> = [];
+    this.placedAlloc.clear();
+    for (const raw of mirror.allocKeyBytes()) {
+      const key = raw.toString();
+      const r = mirror.reservationAt(key);
+      if (!r) continue;
+      const order = raw.toString('latin1');
+      this.placedAlloc.set(key, order);
+      rows.push([order, r]);
+    }
+    for (const key of mirror.tooBigAllocKeys()) {
+      const r = mirror.tooBigReservation(key);
+      if (r) rows.push([TOO_BIG_MARK + key, r]);
+    }
+    this.reservations.build(rows);
     this.mirror = mirror;
     this.selfText = selfText;
     this.options = options;
@@ -116,8 +151,7 @@ export class MirrorScreening {
     for (const key of mirror.tooBigNodes()) {
       if (key !== ownKey) items.push({ key: TOO_BIG_MARK + key, rank: TOO_BIG_RANK, candidate: tooBigCandidate(key, this.nodesPrefix) });
     }
-    this.screener = undefined;
-    const s = new IncrementalScreener(self, { ...options, admit });
+    const s = new IncrementalScreener(self, { ...options, admit: this.admit });
     s.reset(items);
     this.screener = s;
   }

@@ -13,7 +13,7 @@
  * against a full read of a model store.
  */
 import type { IKeyValue, IResponseHeader } from 'etcd3';
-import { parseAllocKeys, allocKeys, type AllocSnapshot } from './allocate';
+import { parseAllocKeys, allocKeys, type AllocSnapshot, type Reservation } from './allocate';
 import { MAX_RECORD_BYTES, type CandidateRecord } from './types';
 
 /** A node record as the screening takes it, from a stored key and value. */
@@ -90,6 +90,8 @@ export class MembershipMirror {
   /** Node keys changed since the last takeNodeChanges() (with the key as stored), or 'all'
    * after a reset: what a screening that follows the copy must look at again. */
   private nodeChanges: Map<string, Buffer> | 'all' = 'all';
+  /** The same for the keys under alloc/. */
+  private allocChanges: Map<string, Buffer> | 'all' = 'all';
 
   constructor(
     private readonly root: string,
@@ -122,6 +124,7 @@ export class MembershipMirror {
     this.lockKv = s.lock;
     this.changed = true;
     this.nodeChanges = 'all';
+    this.allocChanges = 'all';
   }
 
   private entry(kv: IKeyValue): NodeEntry {
@@ -176,6 +179,7 @@ export class MembershipMirror {
         this.ordered.splice(this.position(e.createRevision, e.kv.key), 0, e);
       }
     } else if (key.startsWith(this.allocPrefix)) {
+      if (this.allocChanges !== 'all') this.allocChanges.set(key, ev.kv.key);
       this.allocTooBig.delete(key);
       const had = this.alloc.has(key);
       if (ev.type === 'delete') {
@@ -224,6 +228,41 @@ export class MembershipMirror {
     return c;
   }
 
+  /** The same for the keys under alloc/ (see reservationAt). */
+  takeAllocChanges(): ReadonlyMap<string, Buffer> | 'all' {
+    const c = this.allocChanges;
+    this.allocChanges = new Map();
+    return c;
+  }
+
+  /** The reservation the key under alloc/ stored as `key` makes (the same object while the key
+   * keeps its version), if any. */
+  reservationAt(key: string): Reservation | undefined {
+    const kv = this.alloc.get(key);
+    return kv ? this.partOf(kv).reservations[0] : undefined;
+  }
+
+  /** The reservations of a key too big to read (`key` as listed by the read), if any. */
+  tooBigReservation(key: string): Reservation | undefined {
+    return this.allocTooBig.has(key) ? parseAllocKeys([], [key], this.root, this.header!).reservations[0] : undefined;
+  }
+
+  /** The keys under alloc/ too big to read, in the order a snapshot lists them. */
+  tooBigAllocKeys(): string[] {
+    return [...this.allocTooBig].sort();
+  }
+
+  /** The keys under alloc/ that hold a value, in key order (as stored). */
+  allocKeyBytes(): readonly Buffer[] {
+    return this.allocKeysSorted;
+  }
+
+  private partOf(kv: IKeyValue): AllocSnapshot {
+    let part = this.allocParts.get(kv);
+    if (!part) this.allocParts.set(kv, (part = parseAllocKeys([kv], [], this.root, this.header!)));
+    return part;
+  }
+
   /** The node record stored under `key` (not one too big to read). */
   node(key: string): NodeEntry | undefined {
     return this.nodes.get(key);
@@ -251,9 +290,7 @@ export class MembershipMirror {
     const header = { ...this.header!, revision: String(this.rev) };
     const snap: AllocSnapshot = { guardMod: '0', reservations: [], owners: new Map(), header };
     for (const k of this.allocKeysSorted) {
-      const kv = this.alloc.get(k.toString())!;
-      let part = this.allocParts.get(kv);
-      if (!part) this.allocParts.set(kv, (part = parseAllocKeys([kv], [], this.root, header)));
+      const part = this.partOf(this.alloc.get(k.toString())!);
       if (part.guardMod !== '0') snap.guardMod = part.guardMod;
       snap.reservations.push(...part.reservations);
       for (const [name, v] of part.owners) snap.owners.set(name, v);
