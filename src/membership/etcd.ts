@@ -5,8 +5,9 @@
  * Reads (issue 24), `reads: 'incremental'` (the default): one consistent read of the records,
  * reservations and name lock (in pages at one revision), then a watch from the next revision
  * whose events are applied key by key to a copy of them (mirror.ts); each change is screened
- * again (debounced) without reading anything, and records that did not change are not
- * validated again (ScreenCache). The copy is read again in full only on start, when the watch
+ * again (debounced) without reading anything, by a screener that follows the copy
+ * (mirror-screen.ts): only the records the changed keys may affect are decided again, and records
+ * that did not change are not validated again (ScreenCache). The copy is read again in full only on start, when the watch
  * cannot resume (its revision was compacted, the watch was cancelled), when the store turns out
  * to be another one, on resync(), and when the periodic check (a count of the records and of the
  * reservations at the copy's revision, every resyncIntervalMs) disagrees with the copy.

@@ -7,7 +7,9 @@
  * The copy keeps what a full read at the same revision would give, in the order it would give
  * it: node records by create_revision (ties by key, as the stable sort of a read in key order),
  * reservations in key order. Unchanged records keep their CandidateRecord object, so a screening
- * with a ScreenCache does not parse or validate them again.
+ * with a ScreenCache does not parse or validate them again; and the copy notes which keys its
+ * events touched (takeNodeChanges, takeAllocChanges), so that a screening that follows it
+ * (mirror-screen.ts) looks at those alone.
  *
  * Pure (no etcd): the events come from the caller; the tests drive it with random sequences
  * against a full read of a model store.
