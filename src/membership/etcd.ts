@@ -989,32 +989,19 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
 
   /**
    * reads 'incremental': screens the copy with the screener that follows it (mirror-screen.ts),
-   * so that one changed record costs a few lookups, not a screening of every record. While
-   * peers missing right after an outage are kept (graceMissing), the list is screenNodes' over
-   * the copy and those records, as reads 'full' computes it (the screener still follows the copy).
+   * so that one changed record costs a few lookups, not a screening of every record. Peers
+   * missing right after an outage (graceMissing) are screened last, as screenView adds them.
    */
   private async screenMirror(m: MembershipMirror): Promise<void> {
     const self = this.record!;
-    const ownKey = this.nodeKey(self.name);
-    const own = m.node(ownKey);
+    const own = m.node(this.nodeKey(self.name));
     if (!own || !this.ownRecordKept(own.kv, self)) await this.registerAgain();
     // What the copy holds now (events applied during the awaits above count too).
-    const screened = this.screening.screen(m, self, this.followOptions);
     const missing = this.graceMissing(self, (name) => m.hasNode(this.nodeKey(name)));
-    if (missing.length === 0) {
-      const { delta } = screened.result;
-      const changed = screened.continues === this.published ? delta.added.length + delta.removed.length + delta.changed.length > 0 : undefined;
-      this.publish(screened.result, changed, screened.continues);
-    } else {
-      const candidates: CandidateRecord[] = [];
-      for (const e of m.nodeEntries()) if (e.key !== ownKey) candidates.push(e.candidate);
-      for (const key of m.tooBigNodes()) if (key !== ownKey) candidates.push(tooBigCandidate(key, this.nodesPrefix));
-      this.keepMissing(self, candidates, missing);
-      const leases = new Map(m.nodeEntries().map((e) => [e.candidate, String(e.kv.lease)]));
-      const reservations = this.reservationIndex(m.allocSnapshot());
-      const result = screenNodes(self, candidates, { ...this.followOptions, admit: (rec, c) => reservations.admitCached(c, rec, leases.get(c)) });
-      this.publish(result, undefined);
-    }
+    const screened = this.screening.screen(m, self, this.followOptions, missing);
+    const { delta } = screened.result;
+    const changed = screened.continues === this.published ? delta.added.length + delta.removed.length + delta.changed.length > 0 : undefined;
+    this.publish(screened.result, changed, screened.continues);
     this.emit('read', { revision: String(m.revision) });
   }
 

@@ -29,6 +29,9 @@ import type { CandidateRecord, NodeRecord, ScreenOptions } from './types';
 const TOO_BIG_RANK = 1n << 64n;
 /** Before a too-big record's key: a character above latin1, so no record key equals it. */
 const TOO_BIG_MARK = '\u0100';
+/** Before the name of a node kept while etcd settles: after every record (same rank as the
+ * too-big ones, a greater first character), in name order. */
+const KEPT_MARK = '\u0101';
 
 /** What one screening of the copy gives. */
 export interface MirrorScreenResult {
@@ -52,6 +55,8 @@ export class MirrorScreening {
   private leases = new WeakMap<CandidateRecord, string>();
   /** The screener key placed for each copy key (to remove it whatever the copy holds now). */
   private readonly placed = new Map<string, string>();
+  /** The nodes kept while etcd settles, by name: the record (as JSON) and its candidate. */
+  private readonly kept = new Map<string, { text: string; candidate: CandidateRecord }>();
 
   constructor(private readonly nodesPrefix: string) {}
 
@@ -64,9 +69,11 @@ export class MirrorScreening {
    * The result screenNodes gives for `self` and the copy's records (this host's own key left
    * out), with `options` and the copy's reservations as the admit rule (ReservationIndex's, over
    * mirror.allocSnapshot()). `options` is compared by identity: pass the same object while they
-   * hold.
+   * hold. `kept`: nodes of the last list missing from the copy right after an outage, sorted by
+   * name; they are screened after all records, as `<key> (kept while etcd settles)`, without a
+   * lease (admitted before).
    */
-  screen(mirror: MembershipMirror, self: NodeRecord, options: ScreenOptions): MirrorScreenResult {
+  screen(mirror: MembershipMirror, self: NodeRecord, options: ScreenOptions, kept: readonly NodeRecord[] = []): MirrorScreenResult {
     const selfText = JSON.stringify(self);
     const changes = mirror.takeNodeChanges();
     const allocChanges = mirror.takeAllocChanges();
@@ -105,10 +112,31 @@ export class MirrorScreening {
           if (touched.names.size || touched.nets.length) s.setAdmit(this.admit, touched);
         }
       }
+      this.keep(kept);
       return { result: this.screener!.result(), continues: this.screener! };
     } catch (e) {
       this.screener = undefined; // half applied: start over next time
       throw e;
+    }
+  }
+
+  /** Puts the kept nodes that are new or changed, deletes the ones no longer kept. */
+  private keep(nodes: readonly NodeRecord[]): void {
+    const s = this.screener!;
+    if (nodes.length === 0 && this.kept.size === 0) return;
+    const now = new Set<string>();
+    for (const n of nodes) {
+      now.add(n.name);
+      const text = JSON.stringify(n);
+      if (this.kept.get(n.name)?.text === text) continue;
+      const candidate: CandidateRecord = { source: `${this.nodesPrefix}${n.name} (kept while etcd settles)`, value: n, expectedName: n.name };
+      this.kept.set(n.name, { text, candidate });
+      s.put({ key: KEPT_MARK + n.name, rank: TOO_BIG_RANK, candidate });
+    }
+    for (const name of this.kept.keys()) {
+      if (now.has(name)) continue;
+      this.kept.delete(name);
+      s.delete(KEPT_MARK + name);
     }
   }
 
@@ -140,6 +168,7 @@ export class MirrorScreening {
     this.options = options;
     this.leases = new WeakMap();
     this.placed.clear();
+    this.kept.clear();
     const ownKey = this.nodesPrefix + self.name;
     const items: ScreenItem[] = [];
     for (const e of mirror.nodeEntries()) {

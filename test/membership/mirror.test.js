@@ -65,7 +65,7 @@ class Store {
 }
 
 /** What EtcdMembership.screenView does with a view (own record left out, leases for admit). */
-function screen(view, cache, useScan, self = SELF) {
+function screen(view, cache, useScan, self = SELF, kept = []) {
   const candidates = [];
   const leases = new Map();
   for (const { kv, candidate } of view.entries) {
@@ -74,6 +74,8 @@ function screen(view, cache, useScan, self = SELF) {
     leases.set(candidate, String(kv.lease));
   }
   for (const key of view.tooBig) if (key !== `${NODES}self`) candidates.push(tooBigCandidate(key, NODES));
+  // Nodes kept while etcd settles come last (EtcdMembership.keepMissing), without a lease.
+  for (const n of kept) candidates.push({ source: `${NODES}${n.name} (kept while etcd settles)`, value: n, expectedName: n.name });
   const index = new ReservationIndex(view.alloc);
   return screenNodes(self, candidates, {
     ...OPTIONS,
@@ -128,6 +130,8 @@ const op = fc.oneof(
   // A full read that could not carry some records (too big): the copy lists them last.
   { weight: 1, arbitrary: fc.tuple(fc.array(name, { maxLength: 2 }), fc.array(subnet, { maxLength: 2 })).map(([big, bigAlloc]) => ({ kind: 'reset-big', big, bigAlloc })) },
   { weight: 1, arbitrary: fc.constantFrom('vxlan', 'host-gw').map((mode) => ({ kind: 'self', mode })) },
+  // Right after an outage: nodes of the last list kept (sorted by name, one per name); often none.
+  { weight: 2, arbitrary: fc.uniqueArray(record.filter((r) => r.name !== 'self'), { selector: (r) => r.name, maxLength: 3 }).map((rs) => ({ kind: 'keep', kept: rs.map((r) => ({ name: r.name, nodeIP: r.nodeIP, podCIDR: r.podCIDR, mode: r.mode })).sort((a, b) => (a.name < b.name ? -1 : 1)) })) },
 );
 
 function reserveOps(k, cidr) {
@@ -152,6 +156,7 @@ describe('membership: the incremental copy (MembershipMirror) against full reads
         const screening = new MirrorScreening(NODES);
         const options = { ...OPTIONS, cache };
         let self = SELF;
+        let kept = [];
         const deliver = () => {
           for (; seen < store.log.length; seen++) mirror.apply(store.log[seen]);
         };
@@ -196,11 +201,12 @@ describe('membership: the incremental copy (MembershipMirror) against full reads
             snap.alloc = snap.alloc.filter((kv) => !bigAlloc.has(kv.key.toString()));
             mirror.reset(snap);
           } else if (o.kind === 'self') self = { ...SELF, mode: o.mode };
+          else if (o.kind === 'keep') kept = o.kept;
           deliver();
           // After every change: the screener that follows the copy gives screenNodes' result over it.
           const alloc = mirror.allocSnapshot();
-          const copy = screen({ entries: mirror.nodeEntries(), tooBig: mirror.tooBigNodes(), alloc }, cache, false, self);
-          const followed = screening.screen(mirror, self, options).result;
+          const copy = screen({ entries: mirror.nodeEntries(), tooBig: mirror.tooBigNodes(), alloc }, cache, false, self, kept);
+          const followed = screening.screen(mirror, self, options, kept).result;
           assert.deepEqual({ nodes: followed.nodes, skipped: followed.skipped, warnings: followed.warnings }, copy, `after ${JSON.stringify(o)}`);
           if (o.kind !== 'check' || mirror.tooBigNodes().length || mirror.tooBigAllocKeys().length) continue;
           assert.equal(mirror.revision, BigInt(store.rev));
