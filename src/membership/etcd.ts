@@ -976,7 +976,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     if (!ownSeen) await this.registerAgain();
     let names: Set<string | undefined> | undefined;
     const present = (name: string) => (names ??= new Set(candidates.map((c) => c.expectedName))).has(name);
-    this.keepMissing(self, candidates, this.graceMissing(self, present));
+    this.keepMissing(candidates, this.graceMissing(self, present));
     const reservations = this.reservationIndex(view.alloc);
     const result = screenNodes(self, candidates, {
       ...this.screen,
@@ -1045,7 +1045,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   }
 
   /** Adds the nodes kept while etcd settles to the candidates (last in screening order). */
-  private keepMissing(self: NodeRecord, candidates: CandidateRecord[], missing: readonly NodeRecord[]): void {
+  private keepMissing(candidates: CandidateRecord[], missing: readonly NodeRecord[]): void {
     for (const n of missing) candidates.push({ source: `${this.nodeKey(n.name)} (kept while etcd settles)`, value: n, expectedName: n.name });
   }
 

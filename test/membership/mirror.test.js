@@ -8,7 +8,8 @@
 // replaced. MirrorScreening (the IncrementalScreener that follows the copy, what reads
 // 'incremental' screens with) must give exactly screenNodes' result over the copy after every
 // change, through transactions creating several records at one revision (keys whose UTF-16 and
-// byte orders differ), records too big to read, resets and changes of this host's record.
+// byte orders differ), records and reservations too big to read, resets, changes of this host's
+// record and nodes kept while etcd settles.
 const assert = require('node:assert/strict');
 const fc = require('fast-check');
 const { screenNodes } = require('../../dist/membership');
