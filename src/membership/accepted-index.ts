@@ -10,7 +10,15 @@
  * those, so its decisions and messages stay what the pairwise loop gave.
  */
 import type { ParsedAddress, ParsedPrefix } from '../values/address';
-import { addressValue, lowerBound, prefixRange } from '../values/prefix';
+import type { PrefixBytes } from '../values/prefix';
+import { addressValue, prefixRange } from '../values/prefix';
+
+/**
+ * An address (or a bound of a subnet's range) as a number: an IPv4 one as a plain number (exact
+ * below 2^32, and nothing allocated for it), an IPv6 one as a BigInt. The two never meet: every
+ * index of values is per family.
+ */
+export type AddressValue = number | bigint;
 
 /** What a record brings to the index. */
 export interface IndexedRecord {
@@ -21,23 +29,70 @@ export interface IndexedRecord {
   wireguardKey: string | undefined;
   /** The ips' values and the nets' ranges, computed once per record (screenNodes keeps the
    * IndexedRecord of an unchanged candidate between screenings). */
-  values?: { ips: bigint[]; nets: Array<[bigint, bigint]> };
+  values?: { ips: AddressValue[]; nets: Array<[AddressValue, AddressValue]> };
+}
+
+/** An address's value (see AddressValue). */
+export function valueOfAddress(bytes: Uint8Array): AddressValue {
+  return bytes.length === 4 ? bytes[0] * 0x1000000 + ((bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) : addressValue(bytes);
+}
+
+/** A prefix as its first and last address's values (bits past the length are ignored). */
+export function rangeOf(p: PrefixBytes): [AddressValue, AddressValue] {
+  if (p.bytes.length !== 4) return prefixRange(p);
+  const size = 2 ** (32 - p.prefixLength);
+  const v = valueOfAddress(p.bytes) as number;
+  const start = v - (v % size);
+  return [start, start + size - 1];
+}
+
+/** `v` with the bits past the first `length` of `bits` cleared (the start of its /length). */
+export function maskValue(v: AddressValue, bits: number, length: number): AddressValue {
+  if (typeof v === 'number') {
+    const size = 2 ** (bits - length);
+    return v - (v % size);
+  }
+  const host = BigInt(bits - length);
+  return (v >> host) << host;
+}
+
+/** The first index in sorted `xs` whose value is >= v (values of one family). */
+export function lowerBoundOf(xs: readonly AddressValue[], v: AddressValue): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** The record's address values and subnet ranges (computed once per record). */
-export function valuesOf(r: IndexedRecord): { ips: bigint[]; nets: Array<[bigint, bigint]> } {
-  r.values ??= { ips: r.ips.map((ip) => addressValue(ip.bytes)), nets: r.nets.map((n) => prefixRange(n)) };
-  return r.values;
+export function valuesOf(r: IndexedRecord): { ips: AddressValue[]; nets: Array<[AddressValue, AddressValue]> } {
+  if (r.values) return r.values;
+  const ips: AddressValue[] = [];
+  for (const ip of r.ips) ips.push(valueOfAddress(ip.bytes));
+  const nets: Array<[AddressValue, AddressValue]> = [];
+  for (const n of r.nets) nets.push(rangeOf(n));
+  return (r.values = { ips, nets });
 }
 
 /** Sorted values (or disjoint ranges, by start) with the acceptance position of each. */
 class Sorted {
-  readonly starts: bigint[] = [];
-  readonly ends: bigint[] = [];
+  readonly starts: AddressValue[] = [];
+  readonly ends: AddressValue[] = [];
   readonly positions: number[] = [];
 
-  insert(start: bigint, end: bigint, position: number): void {
-    const at = lowerBound(this.starts, start);
+  insert(start: AddressValue, end: AddressValue, position: number): void {
+    const at = lowerBoundOf(this.starts, start);
+    if (at === this.starts.length) {
+      // Records mostly come in address order: appending is the common case.
+      this.starts.push(start);
+      this.ends.push(end);
+      this.positions.push(position);
+      return;
+    }
     this.starts.splice(at, 0, start);
     this.ends.splice(at, 0, end);
     this.positions.splice(at, 0, position);
@@ -45,8 +100,8 @@ class Sorted {
 
   /** Positions of the entries that meet [start, end] (entries are disjoint: the one before the
    * first start >= start may reach into it; the ones after, up to end, lie inside it). */
-  meeting(start: bigint, end: bigint, out: Set<number>): void {
-    let i = lowerBound(this.starts, start);
+  meeting(start: AddressValue, end: AddressValue, out: Set<number>): void {
+    let i = lowerBoundOf(this.starts, start);
     if (i > 0 && this.ends[i - 1] >= start) out.add(this.positions[i - 1]);
     for (; i < this.starts.length && this.starts[i] <= end; i++) out.add(this.positions[i]);
   }

@@ -21,7 +21,7 @@
  * same order, warnings and reasons included: the rules are screenNodes' own (types.ts), and
  * test/membership/screen-incremental.test.js holds the two together on random changes.
  */
-import { valuesOf, type IndexedRecord } from './accepted-index';
+import { lowerBoundOf, maskValue, rangeOf, valuesOf, type AddressValue, type IndexedRecord } from './accepted-index';
 import {
   byName,
   checkedOf,
@@ -43,7 +43,6 @@ import {
   type SkippedRecord,
 } from './types';
 import type { ParsedPrefix } from '../values/address';
-import { lowerBound, prefixRange } from '../values/prefix';
 
 /** A record to screen, where it stands in the screening order. */
 export interface ScreenItem {
@@ -95,23 +94,33 @@ const before = (a: Entry, b: Entry): boolean => a.rank < b.rank || (a.rank === b
 
 /** Sorted values, each with its entry (several entries may share a value). */
 class SortedBag {
-  values: bigint[] = [];
+  values: AddressValue[] = [];
   entries: Entry[] = [];
 
-  build(rows: Array<[bigint, Entry]>): void {
-    rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    this.values = rows.map((r) => r[0]);
-    this.entries = rows.map((r) => r[1]);
+  /** Takes these values and entries (parallel arrays), sorting them by value. */
+  build(values: AddressValue[], entries: Entry[]): void {
+    let sorted = true;
+    for (let i = 1; i < values.length && sorted; i++) sorted = values[i - 1] <= values[i];
+    if (sorted) {
+      // Records mostly come in address order (agents number themselves in sequence): no sort.
+      this.values = values;
+      this.entries = entries;
+      return;
+    }
+    const order = Array.from(values.keys());
+    order.sort((i, j) => (values[i] < values[j] ? -1 : values[i] > values[j] ? 1 : i - j));
+    this.values = order.map((i) => values[i]);
+    this.entries = order.map((i) => entries[i]);
   }
 
-  insert(v: bigint, e: Entry): void {
-    const at = lowerBound(this.values, v);
+  insert(v: AddressValue, e: Entry): void {
+    const at = lowerBoundOf(this.values, v);
     this.values.splice(at, 0, v);
     this.entries.splice(at, 0, e);
   }
 
-  remove(v: bigint, e: Entry): void {
-    for (let i = lowerBound(this.values, v); i < this.values.length && this.values[i] === v; i++) {
+  remove(v: AddressValue, e: Entry): void {
+    for (let i = lowerBoundOf(this.values, v); i < this.values.length && this.values[i] === v; i++) {
       if (this.entries[i] !== e) continue;
       this.values.splice(i, 1);
       this.entries.splice(i, 1);
@@ -120,8 +129,49 @@ class SortedBag {
   }
 
   /** The entries whose value lies in [lo, hi]. */
-  range(lo: bigint, hi: bigint, out: Set<Entry>): void {
-    for (let i = lowerBound(this.values, lo); i < this.values.length && this.values[i] <= hi; i++) out.add(this.entries[i]);
+  range(lo: AddressValue, hi: AddressValue, out: Entry[]): void {
+    for (let i = lowerBoundOf(this.values, lo); i < this.values.length && this.values[i] <= hi; i++) out.push(this.entries[i]);
+  }
+}
+
+/**
+ * Entries by a key, most keys having one: the entry itself is stored then, an array only for a
+ * key shared (10,000 one-element arrays per index were most of a full screening's allocations).
+ */
+class Multi<K> {
+  private readonly m = new Map<K, Entry | Entry[]>();
+
+  add(k: K, e: Entry): void {
+    const v = this.m.get(k);
+    if (v === undefined) this.m.set(k, e);
+    else if (Array.isArray(v)) v.push(e);
+    else this.m.set(k, [v, e]);
+  }
+
+  remove(k: K, e: Entry): void {
+    const v = this.m.get(k);
+    if (v === undefined) return;
+    if (!Array.isArray(v)) {
+      if (v === e) this.m.delete(k);
+      return;
+    }
+    const at = v.indexOf(e);
+    if (at >= 0) v.splice(at, 1);
+    if (v.length === 1) this.m.set(k, v[0]);
+    else if (v.length === 0) this.m.delete(k);
+  }
+
+  /** Appends the entries under `k` to `out`. */
+  collect(k: K, out: Entry[]): void {
+    const v = this.m.get(k);
+    if (v === undefined) return;
+    if (Array.isArray(v)) for (const e of v) out.push(e);
+    else out.push(v);
+  }
+
+  get(k: K): readonly Entry[] {
+    const v = this.m.get(k);
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
   }
 }
 
@@ -129,66 +179,55 @@ class SortedBag {
  * start (the ones containing it: one exact lookup per shorter length present). */
 class NetIndex {
   readonly starts = new SortedBag();
-  readonly exact = new Map<string, Entry[]>();
+  /** length -> start -> entries. */
+  private readonly exact = new Map<number, Multi<AddressValue>>();
   private readonly lengthCount = new Map<number, number>();
   /** The lengths present, ascending. */
   lengths: number[] = [];
 
   constructor(readonly bits: number) {}
 
-  add(length: number, start: bigint, e: Entry, bulk: boolean): void {
+  add(length: number, start: AddressValue, e: Entry, bulk: boolean): void {
     if (!bulk) this.starts.insert(start, e);
-    push(this.exact, `${length}/${start}`, e);
+    let byStart = this.exact.get(length);
+    if (!byStart) this.exact.set(length, (byStart = new Multi()));
+    byStart.add(start, e);
     const n = this.lengthCount.get(length) ?? 0;
     this.lengthCount.set(length, n + 1);
     if (n === 0) this.lengths = [...this.lengthCount.keys()].sort((a, b) => a - b);
   }
 
-  remove(length: number, start: bigint, e: Entry): void {
+  remove(length: number, start: AddressValue, e: Entry): void {
     this.starts.remove(start, e);
-    pull(this.exact, `${length}/${start}`, e);
+    this.exact.get(length)?.remove(start, e);
     const n = this.lengthCount.get(length)! - 1;
     if (n > 0) this.lengthCount.set(length, n);
     else {
       this.lengthCount.delete(length);
+      this.exact.delete(length);
       this.lengths = [...this.lengthCount.keys()].sort((a, b) => a - b);
     }
   }
 
   /** Every entry with a subnet overlapping [start, end] (a prefix of `length`): one starting
    * inside it, or a shorter one containing it. */
-  overlapping(start: bigint, end: bigint, length: number, out: Set<Entry>): void {
+  overlapping(start: AddressValue, end: AddressValue, length: number, out: Entry[]): void {
     this.starts.range(start, end, out);
     for (const len of this.lengths) {
       if (len >= length) break;
-      const host = BigInt(this.bits - len);
-      const s = (start >> host) << host;
+      const s = maskValue(start, this.bits, len);
       if (s === start) continue; // starts inside: found above
-      for (const e of this.exact.get(`${len}/${s}`) ?? []) out.add(e);
+      this.exact.get(len)!.collect(s, out);
     }
   }
 }
 
-function push<K>(m: Map<K, Entry[]>, k: K, e: Entry): void {
-  const list = m.get(k);
-  if (list) list.push(e);
-  else m.set(k, [e]);
-}
-
-function pull<K>(m: Map<K, Entry[]>, k: K, e: Entry): void {
-  const list = m.get(k);
-  if (!list) return;
-  const at = list.indexOf(e);
-  if (at >= 0) list.splice(at, 1);
-  if (list.length === 0) m.delete(k);
-}
-
 /** Every record that may be accepted (the contenders), by what two records may collide on. */
 class ContenderIndex {
-  private readonly byName = new Map<string, Entry[]>();
-  private readonly byIP = new Map<string, Entry[]>();
-  readonly byMac = new Map<string, Entry[]>();
-  private readonly byKey = new Map<string, Entry[]>();
+  private readonly byName = new Multi<string>();
+  private readonly byIP = new Multi<string>();
+  readonly byMac = new Multi<string>();
+  private readonly byKey = new Multi<string>();
   private readonly nets = new Map<number, NetIndex>();
   private readonly ips = new Map<number, SortedBag>();
 
@@ -206,83 +245,88 @@ class ContenderIndex {
 
   /** Adds the contenders at once (sorting each range index once, not inserting one by one). */
   build(entries: readonly Entry[]): void {
-    const netRows = new Map<number, Array<[bigint, Entry]>>();
-    const ipRows = new Map<number, Array<[bigint, Entry]>>();
-    const rows = (m: Map<number, Array<[bigint, Entry]>>, bits: number) => {
+    // Per address size (32, 128): the values and their entries, in parallel arrays.
+    const netRows = new Map<number, { values: AddressValue[]; entries: Entry[] }>();
+    const ipRows = new Map<number, { values: AddressValue[]; entries: Entry[] }>();
+    const rows = (m: Map<number, { values: AddressValue[]; entries: Entry[] }>, bits: number) => {
       let r = m.get(bits);
-      if (!r) m.set(bits, (r = []));
+      if (!r) m.set(bits, (r = { values: [], entries: [] }));
       return r;
     };
     for (const e of entries) {
       const r = indexedOf(e.x);
       this.addValues(e, r);
       const values = valuesOf(r);
-      r.nets.forEach((net, i) => {
-        const bits = net.bytes.length * 8;
-        this.netsOf(bits).add(net.prefixLength, values.nets[i][0], e, true);
-        rows(netRows, bits).push([values.nets[i][0], e]);
-      });
-      r.ips.forEach((ip, i) => rows(ipRows, ip.bytes.length * 8).push([values.ips[i], e]));
+      for (let i = 0; i < r.nets.length; i++) {
+        const bits = r.nets[i].bytes.length * 8;
+        const start = values.nets[i][0];
+        this.netsOf(bits).add(r.nets[i].prefixLength, start, e, true);
+        const row = rows(netRows, bits);
+        row.values.push(start);
+        row.entries.push(e);
+      }
+      for (let i = 0; i < r.ips.length; i++) {
+        const row = rows(ipRows, r.ips[i].bytes.length * 8);
+        row.values.push(values.ips[i]);
+        row.entries.push(e);
+      }
     }
-    for (const [bits, r] of netRows) this.netsOf(bits).starts.build(r);
-    for (const [bits, r] of ipRows) this.ipsOf(bits).build(r);
+    for (const [bits, r] of netRows) this.netsOf(bits).starts.build(r.values, r.entries);
+    for (const [bits, r] of ipRows) this.ipsOf(bits).build(r.values, r.entries);
   }
 
   private addValues(e: Entry, r: IndexedRecord): void {
-    push(this.byName, r.name, e);
-    for (const ip of r.ips) push(this.byIP, ip.text, e);
-    for (const mac of r.macs) push(this.byMac, mac, e);
-    if (r.wireguardKey !== undefined) push(this.byKey, r.wireguardKey, e);
+    this.byName.add(r.name, e);
+    for (const ip of r.ips) this.byIP.add(ip.text, e);
+    for (const mac of r.macs) this.byMac.add(mac, e);
+    if (r.wireguardKey !== undefined) this.byKey.add(r.wireguardKey, e);
   }
 
   add(e: Entry): void {
     const r = indexedOf(e.x);
     this.addValues(e, r);
     const values = valuesOf(r);
-    r.nets.forEach((net, i) => this.netsOf(net.bytes.length * 8).add(net.prefixLength, values.nets[i][0], e, false));
-    r.ips.forEach((ip, i) => this.ipsOf(ip.bytes.length * 8).insert(values.ips[i], e));
+    for (let i = 0; i < r.nets.length; i++) this.netsOf(r.nets[i].bytes.length * 8).add(r.nets[i].prefixLength, values.nets[i][0], e, false);
+    for (let i = 0; i < r.ips.length; i++) this.ipsOf(r.ips[i].bytes.length * 8).insert(values.ips[i], e);
   }
 
   remove(e: Entry): void {
     const r = indexedOf(e.x);
-    pull(this.byName, r.name, e);
-    for (const ip of r.ips) pull(this.byIP, ip.text, e);
-    for (const mac of r.macs) pull(this.byMac, mac, e);
-    if (r.wireguardKey !== undefined) pull(this.byKey, r.wireguardKey, e);
+    this.byName.remove(r.name, e);
+    for (const ip of r.ips) this.byIP.remove(ip.text, e);
+    for (const mac of r.macs) this.byMac.remove(mac, e);
+    if (r.wireguardKey !== undefined) this.byKey.remove(r.wireguardKey, e);
     const values = valuesOf(r);
-    r.nets.forEach((net, i) => this.nets.get(net.bytes.length * 8)!.remove(net.prefixLength, values.nets[i][0], e));
-    r.ips.forEach((ip, i) => this.ips.get(ip.bytes.length * 8)!.remove(values.ips[i], e));
+    for (let i = 0; i < r.nets.length; i++) this.nets.get(r.nets[i].bytes.length * 8)!.remove(r.nets[i].prefixLength, values.nets[i][0], e);
+    for (let i = 0; i < r.ips.length; i++) this.ips.get(r.ips[i].bytes.length * 8)!.remove(values.ips[i], e);
   }
 
-  /** Every contender that may collide with `r` (a superset: the rules decide), `r`'s own entry included. */
-  mayCollide(r: IndexedRecord, out = new Set<Entry>()): Set<Entry> {
-    const all = (m: Map<string, Entry[]>, k: string | undefined) => {
-      if (k === undefined) return;
-      for (const e of m.get(k) ?? []) out.add(e);
-    };
-    all(this.byName, r.name);
-    for (const ip of r.ips) all(this.byIP, ip.text);
-    for (const mac of r.macs) all(this.byMac, mac);
-    all(this.byKey, r.wireguardKey);
+  /** Every contender that may collide with `r` (a superset, possibly with repeats: the rules
+   * decide), `r`'s own entry included. */
+  mayCollide(r: IndexedRecord, out: Entry[] = []): Entry[] {
+    this.byName.collect(r.name, out);
+    for (const ip of r.ips) this.byIP.collect(ip.text, out);
+    for (const mac of r.macs) this.byMac.collect(mac, out);
+    if (r.wireguardKey !== undefined) this.byKey.collect(r.wireguardKey, out);
     const values = valuesOf(r);
-    r.ips.forEach((ip, i) => {
-      const bits = ip.bytes.length * 8;
+    for (let i = 0; i < r.ips.length; i++) {
+      const bits = r.ips[i].bytes.length * 8;
       const v = values.ips[i];
       this.nets.get(bits)?.overlapping(v, v, bits, out);
-    });
-    r.nets.forEach((net, i) => this.overlapping(net, values.nets[i], out));
+    }
+    for (let i = 0; i < r.nets.length; i++) this.overlapping(r.nets[i], values.nets[i], out);
     return out;
   }
 
   /** The contenders with a pod subnet overlapping `net`, or a node IP inside it. */
-  overlapping(net: ParsedPrefix, [start, end]: [bigint, bigint], out: Set<Entry>): void {
+  overlapping(net: ParsedPrefix, [start, end]: readonly [AddressValue, AddressValue], out: Entry[]): void {
     const bits = net.bytes.length * 8;
     this.nets.get(bits)?.overlapping(start, end, net.prefixLength, out);
     this.ips.get(bits)?.range(start, end, out);
   }
 
   named(name: string): readonly Entry[] {
-    return this.byName.get(name) ?? [];
+    return this.byName.get(name);
   }
 }
 
@@ -377,8 +421,9 @@ export class IncrementalScreener {
   private admit: ScreenOptions['admit'];
   private readonly entries = new Map<string, Entry>();
   private index = new ContenderIndex();
-  /** MAC -> the entries deriving it, in screening order (the first owns it). */
-  private derivers = new Map<string, Entry[]>();
+  /** MAC -> the entries deriving it, in screening order (the first owns it): the entry itself
+   * when only one does (the usual case), an array when several do. */
+  private derivers = new Map<string, Entry | Entry[]>();
   private readonly queue = new Queue();
   /** This host and the accepted records, by name. */
   private nodes: NodeRecord[];
@@ -417,7 +462,13 @@ export class IncrementalScreener {
     all.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
     for (const e of all) {
       this.entries.set(e.key, e);
-      for (const mac of e.derived) push(this.derivers, mac, e);
+      // In screening order here: appending keeps each list ordered.
+      for (const mac of e.derived) {
+        const v = this.derivers.get(mac);
+        if (v === undefined) this.derivers.set(mac, e);
+        else if (Array.isArray(v)) v.push(e);
+        else this.derivers.set(mac, [v, e]);
+      }
     }
     const contenders = all.filter((e) => e.fixed === undefined);
     this.index.build(contenders);
@@ -474,8 +525,8 @@ export class IncrementalScreener {
       return;
     }
     for (const name of change.names) for (const e of this.index.named(name)) this.queue.push(e);
-    const out = new Set<Entry>();
-    for (const net of change.nets) this.index.overlapping(net, prefixRange(net), out);
+    const out: Entry[] = [];
+    for (const net of change.nets) this.index.overlapping(net, rangeOf(net), out);
     for (const e of out) this.queue.push(e);
   }
 
@@ -504,21 +555,25 @@ export class IncrementalScreener {
     return { key: it.key, rank: it.rank, x, fixed: fixedVerdict(this.ctx, x), derived: derivedMacsOf(x, this.self), accepted: false, skip: undefined, warning: undefined, queued: false, live: true };
   }
 
-  private ownerOf = (mac: string): string | undefined => this.derivers.get(mac)?.[0].x.rec!.name;
+  private ownerOf = (mac: string): string | undefined => {
+    const v = this.derivers.get(mac);
+    return v === undefined ? undefined : (Array.isArray(v) ? v[0] : v).x.rec!.name;
+  };
 
   /** The holders of `mac` are decided again when the name owning it changed. */
   private ownerChanged(mac: string, was: string | undefined): void {
     if (this.ownerOf(mac) === was) return;
-    for (const e of this.index.byMac.get(mac) ?? []) this.queue.push(e);
+    for (const e of this.index.byMac.get(mac)) this.queue.push(e);
   }
 
   private addEntry(e: Entry): void {
     this.entries.set(e.key, e);
     for (const mac of e.derived) {
       const was = this.ownerOf(mac);
-      const list = this.derivers.get(mac);
-      if (list) insertOrdered(list, e);
-      else this.derivers.set(mac, [e]);
+      const v = this.derivers.get(mac);
+      if (v === undefined) this.derivers.set(mac, e);
+      else if (Array.isArray(v)) insertOrdered(v, e);
+      else this.derivers.set(mac, before(v, e) ? [v, e] : [e, v]);
       this.ownerChanged(mac, was);
     }
     if (e.fixed === undefined) {
@@ -536,9 +591,12 @@ export class IncrementalScreener {
     this.entries.delete(e.key);
     for (const mac of e.derived) {
       const was = this.ownerOf(mac);
-      const list = this.derivers.get(mac)!;
-      list.splice(list.indexOf(e), 1);
-      if (!list.length) this.derivers.delete(mac);
+      const v = this.derivers.get(mac)!;
+      if (!Array.isArray(v)) this.derivers.delete(mac);
+      else {
+        v.splice(v.indexOf(e), 1);
+        if (v.length === 1) this.derivers.set(mac, v[0]);
+      }
       this.ownerChanged(mac, was);
     }
     if (e.fixed !== undefined) return;
