@@ -411,6 +411,29 @@ function nameAt(nodes: readonly NodeRecord[], name: string): number {
 
 const sameNode = (a: NodeRecord, b: NodeRecord): boolean => a === b || nodesKey([a]) === nodesKey([b]);
 
+/** How node list `b` differs from `a` (both sorted by name, names unique). */
+function listDelta(a: readonly NodeRecord[], b: readonly NodeRecord[]): NodesDelta {
+  const delta: NodesDelta = { added: [], removed: [], changed: [] };
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (y === undefined || (x !== undefined && x.name < y.name)) {
+      delta.removed.push(x.name);
+      i++;
+    } else if (x === undefined || y.name < x.name) {
+      delta.added.push(y.name);
+      j++;
+    } else {
+      if (!sameNode(x, y)) delta.changed.push(x.name);
+      i++;
+      j++;
+    }
+  }
+  return delta;
+}
+
 /**
  * screenNodes for one host and one set of options, kept current between changes (see the
  * module doc). put()/delete()/setAdmit() note changes; result() decides what they may have
@@ -431,6 +454,9 @@ export class IncrementalScreener {
   private warned: Entry[] = [];
   /** Names whose node changed since the last result, with the node they had then. */
   private touched = new Map<string, NodeRecord | undefined>();
+  /** After a reset: the node list of the last result (the delta is then the difference of two
+   * sorted lists, not 10,000 names noted one by one and looked up again). */
+  private baseline: NodeRecord[] | undefined;
 
   constructor(
     readonly self: NodeRecord,
@@ -489,8 +515,14 @@ export class IncrementalScreener {
       accepted.push(e.x.rec!);
     }
     this.nodes = accepted.sort(byName);
-    // The delta against the list before: every name either list has.
-    // (changes not yet reported keep the node they had at the last result)
+    // The delta against the list of the last result: nothing changed since it, that list is
+    // `previous` (reset replaces this.nodes, never changes it); otherwise every name either
+    // list has, changes not yet reported keeping the node they had at the last result.
+    if (this.baseline) return;
+    if (this.touched.size === 0) {
+      this.baseline = previous;
+      return;
+    }
     for (const n of previous) if (!this.touched.has(n.name)) this.touched.set(n.name, n);
     for (const n of this.nodes) if (!this.touched.has(n.name)) this.touched.set(n.name, undefined);
   }
@@ -537,6 +569,15 @@ export class IncrementalScreener {
       const e = this.queue.pop();
       if (e.live) this.decide(e);
     }
+    const delta = this.baseline ? listDelta(this.baseline, this.nodes) : this.touchedDelta();
+    this.touched = new Map();
+    this.baseline = undefined;
+    for (const list of [delta.added, delta.removed, delta.changed]) list.sort();
+    return { nodes: [...this.nodes], skipped: this.skipped.map((e) => e.skip!), warnings: this.warned.map((e) => e.warning!), delta };
+  }
+
+  /** The delta of the names touched since the last result. */
+  private touchedDelta(): NodesDelta {
     const delta: NodesDelta = { added: [], removed: [], changed: [] };
     for (const [name, was] of this.touched) {
       const at = nameAt(this.nodes, name);
@@ -545,9 +586,7 @@ export class IncrementalScreener {
       else if (was && !now) delta.removed.push(name);
       else if (was && now && !sameNode(was, now)) delta.changed.push(name);
     }
-    this.touched = new Map();
-    for (const list of [delta.added, delta.removed, delta.changed]) list.sort();
-    return { nodes: [...this.nodes], skipped: this.skipped.map((e) => e.skip!), warnings: this.warned.map((e) => e.warning!), delta };
+    return delta;
   }
 
   private entryOf(it: ScreenItem): Entry {
