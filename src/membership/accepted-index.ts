@@ -126,15 +126,15 @@ export class AcceptedIndex {
   add(position: number, r: IndexedRecord): void {
     this.byName.set(r.name, position);
     const values = valuesOf(r);
-    r.ips.forEach((ip, i) => {
-      this.byIP.set(ip.text, position);
+    for (let i = 0; i < r.ips.length; i++) {
+      this.byIP.set(r.ips[i].text, position);
       const v = values.ips[i];
-      this.sorted(this.ips, ip.family).insert(v, v, position);
-    });
-    r.nets.forEach((net, i) => {
+      this.sorted(this.ips, r.ips[i].family).insert(v, v, position);
+    }
+    for (let i = 0; i < r.nets.length; i++) {
       const [start, end] = values.nets[i];
-      this.sorted(this.nets, net.family).insert(start, end, position);
-    });
+      this.sorted(this.nets, r.nets[i].family).insert(start, end, position);
+    }
     for (const mac of r.macs) this.byMac.set(mac, position);
     if (r.wireguardKey !== undefined) this.byKey.set(r.wireguardKey, position);
   }
@@ -144,25 +144,27 @@ export class AcceptedIndex {
    * its subnets; a subnet holding one of its node IPs. */
   mayCollide(r: IndexedRecord): number[] {
     const out = new Set<number>();
-    const one = (m: Map<string, number>, k: string | undefined) => {
-      const at = k === undefined ? undefined : m.get(k);
-      if (at !== undefined) out.add(at);
-    };
-    one(this.byName, r.name);
+    one(out, this.byName, r.name);
     const values = valuesOf(r);
-    r.ips.forEach((ip, i) => {
-      one(this.byIP, ip.text);
+    for (let i = 0; i < r.ips.length; i++) {
+      one(out, this.byIP, r.ips[i].text);
       const v = values.ips[i];
-      this.nets.get(ip.family)?.meeting(v, v, out);
-    });
-    r.nets.forEach((net, i) => {
+      this.nets.get(r.ips[i].family)?.meeting(v, v, out);
+    }
+    for (let i = 0; i < r.nets.length; i++) {
       const [start, end] = values.nets[i];
-      this.nets.get(net.family)?.meeting(start, end, out);
-      this.ips.get(net.family)?.meeting(start, end, out);
-    });
-    for (const mac of r.macs) one(this.byMac, mac);
-    one(this.byKey, r.wireguardKey);
+      this.nets.get(r.nets[i].family)?.meeting(start, end, out);
+      this.ips.get(r.nets[i].family)?.meeting(start, end, out);
+    }
+    for (const mac of r.macs) one(out, this.byMac, mac);
+    one(out, this.byKey, r.wireguardKey);
     if (out.size === 0) return [];
     return [...out].sort((a, b) => a - b);
   }
+}
+
+/** Adds the position `m` holds for `k`, if any. */
+function one(out: Set<number>, m: Map<string, number>, k: string | undefined): void {
+  const at = k === undefined ? undefined : m.get(k);
+  if (at !== undefined) out.add(at);
 }
