@@ -70,12 +70,8 @@ export function lowerBoundOf(xs: readonly AddressValue[], v: AddressValue): numb
 
 /** The record's address values and subnet ranges (computed once per record). */
 export function valuesOf(r: IndexedRecord): { ips: AddressValue[]; nets: Array<[AddressValue, AddressValue]> } {
-  if (r.values) return r.values;
-  const ips: AddressValue[] = [];
-  for (const ip of r.ips) ips.push(valueOfAddress(ip.bytes));
-  const nets: Array<[AddressValue, AddressValue]> = [];
-  for (const n of r.nets) nets.push(rangeOf(n));
-  return (r.values = { ips, nets });
+  // map(): arrays of exactly their length (one or two values; see listOf in types.ts).
+  return (r.values ??= { ips: r.ips.map((ip) => valueOfAddress(ip.bytes)), nets: r.nets.map((n) => rangeOf(n)) });
 }
 
 /** Sorted values (or disjoint ranges, by start) with the acceptance position of each. */

@@ -286,16 +286,17 @@ export function effectiveVtepMac(node: Pick<NodeRecord, 'nodeIP' | 'vtepMac' | '
 
 /** Every VTEP MAC a validated record means (per underlay family it has), with whether it is the derived one. */
 function vtepMacsOf(rec: NodeRecord, s: NodeStack): Array<{ mac: string; derived: boolean }> {
-  const out: Array<{ mac: string; derived: boolean }> = [];
-  for (const f of FAMILIES) {
-    const ip = s.ip[f];
-    if (!ip) continue;
-    // vtepMacOf(rec, s, f), without parsing the node IP's text again for vtepMacFor.
-    const derived = derivedVtepMac(ip);
-    const mac = ((f === 4 ? rec.vtepMac : rec.vtepMac6) ?? derived).toLowerCase();
-    out.push({ mac, derived: mac === derived });
-  }
-  return out;
+  return listOf(vtepMacOn(rec, s, 4), vtepMacOn(rec, s, 6));
+}
+
+/** vtepMacOf(rec, s, f) and whether it is the derived one, without parsing the node IP's text
+ * again for vtepMacFor; undefined without a node IP of family f. */
+function vtepMacOn(rec: NodeRecord, s: NodeStack, f: 4 | 6): { mac: string; derived: boolean } | undefined {
+  const ip = s.ip[f];
+  if (!ip) return undefined;
+  const derived = derivedVtepMac(ip);
+  const mac = ((f === 4 ? rec.vtepMac : rec.vtepMac6) ?? derived).toLowerCase();
+  return { mac, derived: mac === derived };
 }
 
 /** vtepMacFor(a.text), from the parsed address: "0e:6e:" and the 4 IPv4 bytes, or "0e:6f:" and
@@ -380,26 +381,30 @@ export interface Checked {
   c: CandidateRecord;
   rec?: NodeRecord;
   reason?: string;
-  stack?: NodeStack;
   macs?: Array<{ mac: string; derived: boolean }>;
-  /** What the index of accepted records takes (made once per candidate). */
+  /** What the index of accepted records takes (made with the record: the parsed stack it comes
+   * from is not kept, 10,000 records' worth of objects the collector would copy). */
   indexed?: IndexedRecord;
+}
+
+/**
+ * The values given, in order, as an array of exactly their length. A record's lists hold one or
+ * two values, and an array grown by push() from [] takes room for 17 (152 bytes): those were half
+ * of what 10,000 screened records kept in memory, and the collector copied them.
+ */
+function listOf<T>(a: T | undefined, b: T | undefined): T[] {
+  if (a === undefined) return b === undefined ? [] : [b];
+  return b === undefined ? [a] : [a, b];
 }
 
 /** A stack's addresses, IPv4 first. */
 function addressesOf(s: NodeStack): ParsedAddress[] {
-  const out: ParsedAddress[] = [];
-  if (s.ip[4]) out.push(s.ip[4]);
-  if (s.ip[6]) out.push(s.ip[6]);
-  return out;
+  return listOf(s.ip[4], s.ip[6]);
 }
 
 /** A stack's pod subnets, IPv4 first. */
 function netsOf(s: NodeStack): ParsedPrefix[] {
-  const out: ParsedPrefix[] = [];
-  if (s.cidr[4]) out.push(s.cidr[4]);
-  if (s.cidr[6]) out.push(s.cidr[6]);
-  return out;
+  return listOf(s.cidr[4], s.cidr[6]);
 }
 
 /** @internal What the rules of one screening take from this host and the options (made once per screening). */
@@ -437,18 +442,14 @@ export function checkedOf(c: CandidateRecord, cache: ScreenCache | undefined): C
 /** @internal The MACs a valid candidate derives from its node IPs, which it may own (none for a
  * record claiming this host's name). */
 export function derivedMacsOf(x: Checked, self: NodeRecord): string[] {
-  const out: string[] = [];
-  if (!x.rec || x.rec.name === self.name) return out;
-  for (const m of x.macs!) if (m.derived) out.push(m.mac);
-  return out;
+  if (!x.rec || x.rec.name === self.name) return [];
+  const [a, b] = x.macs!;
+  return listOf(a?.derived ? a.mac : undefined, b?.derived ? b.mac : undefined);
 }
 
-/** @internal What a valid candidate brings to the indexes (made once per candidate). */
+/** @internal What a valid candidate brings to the indexes (made with its record, see checkCandidate). */
 export function indexedOf(x: Checked): IndexedRecord {
-  if (x.indexed) return x.indexed;
-  const macs: string[] = [];
-  for (const m of x.macs!) macs.push(m.mac);
-  return (x.indexed = { name: x.rec!.name, ips: addressesOf(x.stack!), nets: netsOf(x.stack!), macs, wireguardKey: x.rec!.wireguard?.publicKey });
+  return x.indexed!;
 }
 
 // The first element of a list meeting a condition, as plain loops: fixedVerdict runs them for
@@ -618,7 +619,8 @@ function checkCandidate(c: CandidateRecord): Checked {
   if (c.error) return { c, reason: c.error };
   try {
     const { rec, stack } = validatedRecord(c.value, c.source);
-    return { c, rec, stack, macs: vtepMacsOf(rec, stack) };
+    const macs = vtepMacsOf(rec, stack);
+    return { c, rec, macs, indexed: { name: rec.name, ips: addressesOf(stack), nets: netsOf(stack), macs: macs.map((m) => m.mac), wireguardKey: rec.wireguard?.publicKey, values: undefined } };
   } catch (e) {
     return { c, reason: e instanceof ValidationError ? e.problems.map((x) => x.message).join('; ') : String(e) };
   }
