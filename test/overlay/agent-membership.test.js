@@ -10,9 +10,13 @@ const { OverlayAgent } = require('../../dist');
 const { EtcdMembership, MembershipFeed } = require('../../dist/membership');
 const { Sandbox, SEED_HOSTS } = require('../../examples/lib/sandbox');
 const { etcdDescribe } = require('../support/etcd');
+const { slow } = require('../support/kernel');
 const { waitFor, collect, publishRecord } = require('../membership/helpers');
 
 let counter = 0;
+// The membership's debounce window: the three joins below are written within it, so it grows
+// with the VM lane's slowness (under TCG, three puts took longer than 100 ms).
+const DEBOUNCE_MS = 100 * slow;
 const peer = (i, ip = `10.200.0.${i}`) => ({ name: `p${i}`, nodeIP: ip, podCIDR: `10.100.${i}.0/24`, mode: 'vxlan' });
 
 etcdDescribe(
@@ -36,7 +40,7 @@ etcdDescribe(
       for (let i = 1; i <= 60; i++) await publishRecord(raw, prefix, peer(i), lease);
       const nl = await sandbox.rtnl(sandbox.hostNs(h.name));
       agent = new OverlayAgent({ nl, mode: 'vxlan', self: h.name, vni: 100, port: 4789, watch: { debounceMs: 20 } });
-      m = new EtcdMembership({ endpoints: etcd().url, prefix, self: { name: h.name, nodeIP: h.nodeIP, podCIDR: h.podCIDR, mode: 'vxlan' }, ttlSeconds: 10, debounceMs: 100 });
+      m = new EtcdMembership({ endpoints: etcd().url, prefix, self: { name: h.name, nodeIP: h.nodeIP, podCIDR: h.podCIDR, mode: 'vxlan' }, ttlSeconds: 10, debounceMs: DEBOUNCE_MS });
       await m.start();
       feed = new MembershipFeed(m, agent);
       await waitFor(() => m.nodes().length === 61, 15000, '61 nodes');
@@ -61,9 +65,9 @@ etcdDescribe(
       const lists = collect(m, 'nodes');
       const results = collect(agent, 'applied');
       await change();
-      await waitFor(() => results.some((r) => r.applied.length > 0), 10000, 'an apply with changes');
+      await waitFor(() => results.some((r) => r.applied.length > 0), 10000 * slow, 'an apply with changes');
       // Quiet for a while: whatever else the change caused has happened by then.
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, Math.max(1500, 2 * DEBOUNCE_MS)));
       const lines = results.flatMap((r) => r.applied.map((op) => `${op.action ?? op.type ?? ''} ${op.kind}`));
       return { lists, results, lines, requests: results.reduce((n, r) => n + r.requests, 0), applies: results.filter((r) => r.applied.length > 0).length, text: results.map((r) => r.plan.text()).join('\n') };
     }
