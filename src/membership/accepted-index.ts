@@ -11,7 +11,7 @@
  */
 import type { ParsedAddress, ParsedPrefix } from '../values/address';
 import type { PrefixBytes } from '../values/prefix';
-import { addressValue, prefixRange } from '../values/prefix';
+import { addressValue, lowerBound, prefixRange } from '../values/prefix';
 
 /**
  * An address (or a bound of a subnet's range) as a number: an IPv4 one as a plain number (exact
@@ -56,18 +56,6 @@ export function maskValue(v: AddressValue, bits: number, length: number): Addres
   return (v >> host) << host;
 }
 
-/** The first index in sorted `xs` whose value is >= v (values of one family). */
-export function lowerBoundOf(xs: readonly AddressValue[], v: AddressValue): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid] < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** The record's address values and subnet ranges (computed once per record). */
 export function valuesOf(r: IndexedRecord): { ips: AddressValue[]; nets: Array<[AddressValue, AddressValue]> } {
   // map(): arrays of exactly their length (one or two values; see listOf in types.ts).
@@ -81,7 +69,7 @@ class Sorted {
   readonly positions: number[] = [];
 
   insert(start: AddressValue, end: AddressValue, position: number): void {
-    const at = lowerBoundOf(this.starts, start);
+    const at = lowerBound(this.starts, start);
     if (at === this.starts.length) {
       // Records mostly come in address order: appending is the common case.
       this.starts.push(start);
@@ -97,7 +85,7 @@ class Sorted {
   /** Positions of the entries that meet [start, end] (entries are disjoint: the one before the
    * first start >= start may reach into it; the ones after, up to end, lie inside it). */
   meeting(start: AddressValue, end: AddressValue, out: Set<number>): void {
-    let i = lowerBoundOf(this.starts, start);
+    let i = lowerBound(this.starts, start);
     if (i > 0 && this.ends[i - 1] >= start) out.add(this.positions[i - 1]);
     for (; i < this.starts.length && this.starts[i] <= end; i++) out.add(this.positions[i]);
   }

@@ -21,7 +21,7 @@
  * same order, warnings and reasons included: the rules are screenNodes' own (types.ts), and
  * test/membership/screen-incremental.test.js holds the two together on random changes.
  */
-import { lowerBoundOf, maskValue, rangeOf, valuesOf, type AddressValue, type IndexedRecord } from './accepted-index';
+import { maskValue, rangeOf, valuesOf, type AddressValue, type IndexedRecord } from './accepted-index';
 import {
   byName,
   checkedOf,
@@ -43,6 +43,7 @@ import {
   type SkippedRecord,
 } from './types';
 import type { ParsedPrefix } from '../values/address';
+import { lowerBound } from '../values/prefix';
 
 /** A record to screen, where it stands in the screening order. */
 export interface ScreenItem {
@@ -114,13 +115,13 @@ class SortedBag {
   }
 
   insert(v: AddressValue, e: Entry): void {
-    const at = lowerBoundOf(this.values, v);
+    const at = lowerBound(this.values, v);
     this.values.splice(at, 0, v);
     this.entries.splice(at, 0, e);
   }
 
   remove(v: AddressValue, e: Entry): void {
-    for (let i = lowerBoundOf(this.values, v); i < this.values.length && this.values[i] === v; i++) {
+    for (let i = lowerBound(this.values, v); i < this.values.length && this.values[i] === v; i++) {
       if (this.entries[i] !== e) continue;
       this.values.splice(i, 1);
       this.entries.splice(i, 1);
@@ -130,7 +131,7 @@ class SortedBag {
 
   /** The entries whose value lies in [lo, hi]. */
   range(lo: AddressValue, hi: AddressValue, out: Entry[]): void {
-    for (let i = lowerBoundOf(this.values, lo); i < this.values.length && this.values[i] <= hi; i++) out.push(this.entries[i]);
+    for (let i = lowerBound(this.values, lo); i < this.values.length && this.values[i] <= hi; i++) out.push(this.entries[i]);
   }
 }
 
@@ -374,8 +375,8 @@ class Queue {
   }
 }
 
-/** Inserts `e` into `list` sorted by screening order. */
-function insertOrdered(list: Entry[], e: Entry): void {
+/** Where `e` is, or would go, in `list` sorted by screening order. */
+function orderedAt(list: readonly Entry[], e: Entry): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
@@ -383,18 +384,17 @@ function insertOrdered(list: Entry[], e: Entry): void {
     if (before(list[mid], e)) lo = mid + 1;
     else hi = mid;
   }
-  list.splice(lo, 0, e);
+  return lo;
+}
+
+/** Inserts `e` into `list` sorted by screening order. */
+function insertOrdered(list: Entry[], e: Entry): void {
+  list.splice(orderedAt(list, e), 0, e);
 }
 
 function removeOrdered(list: Entry[], e: Entry): void {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (before(list[mid], e)) lo = mid + 1;
-    else hi = mid;
-  }
-  if (list[lo] === e) list.splice(lo, 1);
+  const at = orderedAt(list, e);
+  if (list[at] === e) list.splice(at, 1);
 }
 
 /** The position of `name` in a node list sorted by name (or where it would go). */

@@ -140,8 +140,11 @@ export function addressValue(bytes: Uint8Array): bigint {
   return n;
 }
 
-/** The first index in sorted `xs` whose value is >= v (addresses and range starts as numbers, see addressValue). */
-export function lowerBound(xs: readonly bigint[], v: bigint): number {
+/**
+ * The first index in sorted `xs` whose value is >= v (addresses and range starts as numbers, see
+ * addressValue; IPv4 values may be plain numbers, the values of one array all of one type).
+ */
+export function lowerBound<T extends bigint | number>(xs: readonly T[], v: T): number {
   let lo = 0;
   let hi = xs.length;
   while (lo < hi) {
