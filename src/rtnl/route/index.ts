@@ -16,6 +16,7 @@ import { lookup, PROTOCOLS, ROUTE_TYPES, SCOPES, TABLES } from '../names';
 import type { DeviceRef, IpFamily, ProtocolName, Route, RouteFilter, RouteLookup, RouteSpec } from '../types';
 import { Problems, ValidationError, describeValue, own } from '../../values/problems';
 import { RouteFacts } from './facts';
+import { RouteDecoder } from './decode';
 import { RouteSpecReader } from './fields';
 import { ParsedDsts, RouteEncoder, encodeRouteDump, encodeRouteGet, isRoute, routeTypeOf, type DevIndex, type RouteDumpRequest } from './codec';
 import { RouteValidator } from './validate';
@@ -26,6 +27,7 @@ export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessag
 export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
 export { checkRouteSpecAt, RouteValidator } from './validate';
 export { RouteFacts } from './facts';
+export { RouteDecoder } from './decode';
 export { RouteText } from './text';
 export { readSpecFields, RouteSpecReader, type SpecFields } from './fields';
 export { validateRouteSpec } from './validate';
@@ -77,6 +79,8 @@ export class Routes {
   private readonly fields = new RouteSpecReader();
   private readonly text = new RouteText();
   private readonly facts = new RouteFacts(this.text);
+  /** list() and get()'s decoder (decode.ts), on the same string caches. */
+  private readonly decoder = new RouteDecoder(this.text);
 
   constructor(protected readonly ctx: RtnlContext) {}
 
@@ -317,7 +321,7 @@ export class Routes {
       filter,
       verb,
       (m, req, scope) => {
-        const r = this.facts.read(m).route();
+        const r = this.decoder.decode(m);
         if ((m.flags & NLM_F_DUMP_FILTERED) === 0 && !matchesDumpRequest(r, req)) return undefined;
         if (scope >= 0 && r.scope !== scope) return undefined;
         return take(r);
@@ -404,7 +408,7 @@ export class Routes {
     if (opts.table !== undefined) return this.lookupInTable(dst, family, opts, what);
     const oif = opts.dev === undefined ? 0 : await this.ctx.devices.index(opts.dev, what);
     const replies = await this.ctx.socket.request((w) => encodeRouteGet(w, family, dst, opts.src, oif, opts.fibMatch ?? true), { what });
-    for (const m of replies) if (m.type === RTM_NEWROUTE) return this.facts.read(m).route();
+    for (const m of replies) if (m.type === RTM_NEWROUTE) return this.decoder.decode(m);
     throw new NetlinkError(ENETUNREACH, {}, what, 'the kernel answered without a route');
   }
 
@@ -426,7 +430,7 @@ export class Routes {
         const what = `routes.get ${dst}`;
         try {
           const replies = await this.ctx.socket.request((w) => encodeRouteGet(w, families[i] as IpFamily, dst, undefined, 0, true), { what });
-          for (const m of replies) if (m.type === RTM_NEWROUTE) return this.facts.read(m).route();
+          for (const m of replies) if (m.type === RTM_NEWROUTE) return this.decoder.decode(m);
           return new NetlinkError(ENETUNREACH, {}, what, 'the kernel answered without a route');
         } catch (e) {
           if (e instanceof NetlinkError) return e;

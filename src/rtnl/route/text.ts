@@ -5,7 +5,7 @@
  * prefix parsers): it holds strings only, never a result, so sharing one cannot change what
  * is decoded.
  */
-import { formatIPv4, formatIPv4Head } from '../../values/ip';
+import { formatIPv4, formatIPv4Head, formatIPv6 } from '../../values/ip';
 
 /** Direct-mapped slots of "a.b.c." prefixes. */
 const PREFIX_SLOTS = 4096;
@@ -45,6 +45,32 @@ export class RouteText {
     let tail = this.tailTexts[t];
     if (tail === undefined) tail = this.tailTexts[t] = String(buf[off + 3]) + LEN_TEXT[len];
     return head + tail;
+  }
+
+  // The last IPv6 gateway formatted, as four 32-bit words (all-zero is "::").
+  private lastV6a = 0;
+  private lastV6b = 0;
+  private lastV6c = 0;
+  private lastV6d = 0;
+  private lastV6Text = '::';
+
+  /** The IPv6 address at buf[off] as text (the last one is remembered: routes share gateways). */
+  v6(buf: Buffer, off: number): string {
+    const a = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
+    const b = (buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7];
+    const c = (buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11];
+    const d = (buf[off + 12] << 24) | (buf[off + 13] << 16) | (buf[off + 14] << 8) | buf[off + 15];
+    if (a === this.lastV6a && b === this.lastV6b && c === this.lastV6c && d === this.lastV6d) return this.lastV6Text;
+    this.lastV6a = a;
+    this.lastV6b = b;
+    this.lastV6c = c;
+    this.lastV6d = d;
+    return (this.lastV6Text = formatIPv6(buf, off));
+  }
+
+  /** The IPv6 prefix at buf[off] of length len as "addr/len". */
+  v6Dst(buf: Buffer, off: number, len: number): string {
+    return formatIPv6(buf, off) + LEN_TEXT[len];
   }
 
   /** "/len". */
