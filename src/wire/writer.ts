@@ -95,6 +95,20 @@ export class MessageWriter {
     return off;
   }
 
+  /**
+   * Reserves n bytes (4-byte aligned) without zeroing them, for an encoder that writes every
+   * one of them itself, pads included: zeroing a few bytes with fill() is a native call, which
+   * costs more than the message's own writes when a batch encodes 10k small messages.
+   * Returns the offset.
+   */
+  claim(n: number): number {
+    const padded = nlAlign(n);
+    this.ensure(padded);
+    const off = this.length;
+    this.length = off + padded;
+    return off;
+  }
+
   /** Drops everything written since offset (used when encoding a message fails midway). */
   truncate(offset: number): void {
     this.length = offset;
