@@ -13,12 +13,11 @@
 import { NTF_PROXY } from '../../../rtnl/constants';
 import { parseNeighborMessage } from '../../../rtnl/neighbor';
 import type { NeighFacts } from '../../../rtnl/neigh-facts';
+import type { QuickNeighbor } from '../../../rtnl/neighbor/quick';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
 import { NUD_STATES } from '../../../rtnl/names';
 import { parseMacInto } from '../../../values/mac';
-import { parseIPv4 } from '../../../values/ip';
-import { isPlainWithOnly } from '../../../values/plain';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
@@ -78,6 +77,30 @@ export class NeighborKeys {
       this.macLo[pos] = this.mac.readInt32BE(2);
     }
     this.stateBit[pos] = NUD_STATES[spec.state ?? 'permanent'];
+    return -1;
+  }
+
+  /**
+   * add() for a spec QuickNeighbor.read() accepted (an IPv4 one), from the numbers it read:
+   * nothing is parsed again. slot: devs.slotOf(its dev).
+   */
+  addQuick(pos: number, slot: number, q: QuickNeighbor): number {
+    const k = this.index.key;
+    k[0] = slot;
+    k[1] = 4;
+    k[2] = q.v4 | 0;
+    k[3] = 0;
+    k[4] = 0;
+    k[5] = 0;
+    const had = this.index.add(pos);
+    if (had >= 0) return had;
+    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | 1;
+    if (q.hasMac) {
+      this.mode[pos] = MAC;
+      this.macHi[pos] = q.macHi;
+      this.macLo[pos] = q.macLo;
+    } else this.mode[pos] = NO_MAC;
+    this.stateBit[pos] = q.state;
     return -1;
   }
 
@@ -159,23 +182,5 @@ export async function scanNeighbors(
   return m.left;
 }
 
-const MAC_SCRATCH = new Uint8Array(6);
-/** The fields the quick check accepts (any other sends a spec to the full check). */
-const QUICK_FIELDS: readonly string[] = ['dev', 'ip', 'lladdr', 'state'];
-
-/**
- * Whether a spec is certainly one validateNeighborSpec accepts, decided cheaply for the common
- * shape (own fields dev, ip, lladdr, state only; an IPv4 address; a device whose name the full
- * check accepted before, in okDevs). False means "check it fully", not "invalid". 10k specs a
- * cycle went through the field table's generic checks (~1 µs each); this is what prepare needs
- * to skip them, and test/reconcile/quick-specs holds it to the full check.
- */
-export function quickNeighborSpec(x: unknown, okDevs: ReadonlySet<string>): x is NeighborSpec {
-  if (!isPlainWithOnly(x, QUICK_FIELDS)) return false;
-  const o = x;
-  const { dev, ip, lladdr, state } = o;
-  if (typeof dev !== 'string' || !okDevs.has(dev)) return false;
-  if (typeof ip !== 'string' || parseIPv4(ip) < 0) return false;
-  if (lladdr !== undefined && (typeof lladdr !== 'string' || !parseMacInto(lladdr, MAC_SCRATCH, 0))) return false;
-  return state === undefined || (typeof state === 'string' && Object.prototype.hasOwnProperty.call(NUD_STATES, state));
-}
+/** The quick check moved to the rtnl layer (neighbors.replaceMany uses it too); kept here by name. */
+export { quickNeighborSpec } from '../../../rtnl/neighbor/quick';

@@ -5,6 +5,7 @@
  */
 import { NUD_NOARP, NUD_PERMANENT } from '../../../rtnl/constants';
 import { validateNeighborSpec } from '../../../rtnl/neighbor';
+import { QuickNeighbor } from '../../../rtnl/neighbor/quick';
 import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
@@ -13,7 +14,7 @@ import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import type { KindModule, PrepareContext } from '../../engine/kind';
 import { collect } from '../../engine/outcome';
-import { NeighborKeys, quickNeighborSpec, scanNeighbors, type PreparedNeighbors } from './fast';
+import { NeighborKeys, scanNeighbors, type PreparedNeighbors } from './fast';
 import type { NeighborConflict, NeighborOp } from './types';
 
 /** The neighbour kind's rules for the shared entry logic. */
@@ -44,43 +45,66 @@ function isNeighborSpec(p: Problems, path: string, x: unknown): x is NeighborSpe
   return validateNeighborSpec(p, path, x);
 }
 
-/** Validates the desired neighbours: canonical ip, no key twice. */
+/**
+ * Validates the desired neighbours: canonical ip, no key twice. 10k entries a cycle: the common
+ * spec is checked and read as numbers in one pass (QuickNeighbor), and no text (a path, a
+ * key) is made for an entry unless a message needs it.
+ */
 function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedNeighbors {
   const list: PreparedEntry<NeighborSpec>[] = [];
-  const paths: string[] = [];
   const keys = new NeighborKeys(given.length);
+  /** The index in given of each desired position (for the message naming a duplicate). */
+  const from = new Int32Array(given.length);
   const referenced = new Set<NeighborSpec['dev']>(); // 10k entries name one device: checked once
-  const okDevs = new Set<string>(); // device names the full check accepted (quickNeighborSpec)
-  given.forEach((spec, i) => {
-    const path = `neighbors[${i}]`;
-    if (!quickNeighborSpec(spec, okDevs)) {
-      if (!isNeighborSpec(p, path, spec)) return;
-      if (typeof spec.dev === 'string') okDevs.add(spec.dev);
-    }
-    // An IPv4 literal that parses is canonical text already: no parsed object made for it.
-    const v4 = parseIPv4(spec.ip);
+  const okDevs = new Set<string>(); // device names the full check accepted (QuickNeighbor)
+  const q = QUICK;
+  let lastDev: string | undefined;
+  let lastSlot = -1;
+  for (let i = 0; i < given.length; i++) {
+    const spec = given[i];
     let text: string;
     let had: number;
-    if (v4 >= 0) {
+    if (q.read(spec, okDevs)) {
+      // An IPv4 literal that parses is canonical text already: no parsed object made for it.
       text = spec.ip;
-      had = keys.add(list.length, spec, 4, v4 | 0, 0, 0, 0);
+      const dev = spec.dev as string; // a name: okDevs holds names
+      if (dev !== lastDev) {
+        lastDev = dev;
+        lastSlot = keys.devs.slotOf(dev);
+      }
+      had = keys.addQuick(list.length, lastSlot, q);
     } else {
-      const ip = parseAddress(p, `${path}.ip`, spec.ip);
-      if (!ip) return;
-      text = ip.text;
-      const b = ip.bytes;
-      had = keys.add(list.length, spec, 16, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+      const path = `neighbors[${i}]`;
+      if (!isNeighborSpec(p, path, spec)) continue;
+      if (typeof spec.dev === 'string') okDevs.add(spec.dev);
+      const v4 = parseIPv4(spec.ip);
+      if (v4 >= 0) {
+        text = spec.ip;
+        had = keys.add(list.length, spec, 4, v4 | 0, 0, 0, 0);
+      } else {
+        const ip = parseAddress(p, `${path}.ip`, spec.ip);
+        if (!ip) continue;
+        text = ip.text;
+        const b = ip.bytes;
+        had = keys.add(list.length, spec, 16, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+      }
     }
-    if (had >= 0) return p.add(path, `neighbour ${text} on ${spec.dev} is already desired at ${paths[had]}`);
-    paths.push(path);
+    if (had >= 0) {
+      p.add(`neighbors[${i}]`, `neighbour ${text} on ${spec.dev} is already desired at neighbors[${from[had]}]`);
+      continue;
+    }
+    from[list.length] = i;
     list.push({ spec, dev: spec.dev, id: text, label: text });
     if (!referenced.has(spec.dev)) {
       referenced.add(spec.dev);
-      ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
+      ctx.references.push({ path: `neighbors[${i}].dev`, dev: spec.dev });
     }
-  });
+  }
   return { ...preparedEntries(list), keys };
 }
+
+/** prepare()'s reader of the common spec (prepare runs to the end without yielding). */
+const QUICK = new QuickNeighbor();
 
 /** Desired specs passed prepare's validation: the batch does not check them again. */
 const VALIDATED = { validated: true };
