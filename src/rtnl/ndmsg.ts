@@ -109,10 +109,11 @@ export async function runMany<S extends { dev: DeviceRef }>(
   encode: (w: MessageWriter, spec: S, devIndex: number) => void,
   describe: (spec: S) => string,
   opts: ManyOptions = {},
+  quick?: QuickCheck,
 ): Promise<BatchResult> {
   const p = new Problems();
   if (!Array.isArray(specs)) p.add('', `expected an array of specs, got ${typeof specs}`);
-  else if (opts.validated !== true) for (let i = 0; i < specs.length; i++) validate(p, `[${i}]`, specs[i]);
+  else if (opts.validated !== true) validateAll(p, specs, validate, quick);
   p.throwIfAny(what);
   const devs = await resolveForBatch(ctx, distinctDevs(specs), what);
   // 10k entries usually name one device: looked up again only when it changes.
@@ -135,6 +136,26 @@ export async function runMany<S extends { dev: DeviceRef }>(
     },
     { what, describe: (i) => describe(specs[i]) },
   );
+}
+
+/**
+ * A cheap check of the common spec shape: true only for a spec the full check accepts too,
+ * given the device names (okDevs) the full check accepted before; false means "check fully".
+ */
+export type QuickCheck = (x: unknown, okDevs: ReadonlySet<string>) => boolean;
+
+/** Validates every spec: the common ones by the quick check, the rest (and the first on each
+ * device name) fully. The problems are the full check's, as it would find them alone. */
+function validateAll(p: Problems, specs: readonly unknown[], validate: (p: Problems, path: string, x: unknown) => boolean, quick: QuickCheck | undefined): void {
+  const okDevs = new Set<string>();
+  for (let i = 0; i < specs.length; i++) {
+    const s = specs[i];
+    if (quick !== undefined && quick(s, okDevs)) continue;
+    if (validate(p, `[${i}]`, s) && quick !== undefined && typeof s === 'object' && s !== null) {
+      const dev = own(s, 'dev');
+      if (typeof dev === 'string') okDevs.add(dev);
+    }
+  }
 }
 
 /** The devices specs name, each once, in the order first named (no array of 10k refs). */

@@ -21,6 +21,7 @@ import { scanNeighFacts, type NeighFacts } from '../neigh-facts';
 import type { DeviceRef, IpFamily, Neighbor, NeighborFilter, NeighborSpec } from '../types';
 import { familyOf } from '../../values/address';
 import { Problems, own } from '../../values/problems';
+import { quickNeighborSpec } from './quick';
 import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS, NEIGHBOR_GET_FIELDS } from './table';
 
 export { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS, NEIGHBOR_GET_FIELDS } from './table';
@@ -286,7 +287,7 @@ export class Neighbors {
    * spec before anything is sent; otherwise resolves with each entry's outcome (an entry whose
    * device does not exist carries ENODEV; the others still go ahead). */
   replaceMany(specs: readonly NeighborSpec[], opts: ManyOptions = {}): Promise<BatchResult> {
-    return runMany(this.ctx, 'neighbors.replaceMany', specs, validateNeighborSpec, (w, n, i) => encodeNeighbor(w, RTM_NEWNEIGH, CREATE_REPLACE, n, i), describe, opts);
+    return runMany(this.ctx, 'neighbors.replaceMany', specs, validateNeighborSpec, (w, n, i) => encodeNeighbor(w, RTM_NEWNEIGH, CREATE_REPLACE, n, i), describe, opts, quickNeighborSpec);
   }
 
   /** Removes many entries (specs or entries read back) in one pipelined batch; each failure, e.g.

@@ -91,6 +91,40 @@ describe('rtnl: neighbour requests are byte for byte what iproute2 sends', funct
     }
   });
 
+  it('replaceMany (quick check of the common spec) names exactly the problems the full check finds, spec by spec (property)', async function () {
+    // Mostly devices an earlier spec got accepted on (the quick check's case), sometimes not.
+    const devArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('veth0', 'vxlan0') }, { weight: 1, arbitrary: fc.constantFrom('a b', 'x'.repeat(16), '', 3, 0) });
+    const fieldArb = {
+      dev: devArb,
+      ip: fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.256', 'fd00::1', 'x', 7),
+      lladdr: fc.constantFrom('02:00:00:00:00:01', '02-00-00-00-00-0A', '02:00:00:00:00', 'zz:00:00:00:00:01', 5),
+      state: fc.constantFrom('permanent', 'noarp', 'nope', 'toString', 1),
+      proxy: fc.constantFrom(true, false, 'yes'),
+      mac: fc.constant('02:00:00:00:00:01'),
+    };
+    const specArb = fc.oneof(fc.record(fieldArb, { requiredKeys: [] }), fc.record({ dev: devArb, ip: fieldArb.ip, lladdr: fieldArb.lladdr }), fc.constantFrom(null, 'spec', []));
+    await fc.assert(
+      fc.asyncProperty(fc.array(specArb, { maxLength: 12 }), async (specs) => {
+        // Both devices accepted first, then the specs, then one sure problem: nothing is sent.
+        const all = [{ dev: 'veth0', ip: '10.0.0.9' }, { dev: 'vxlan0', ip: '10.0.0.9' }, ...specs, { dev: 'veth0', ip: 'x' }];
+        const want = new rtnl.Problems();
+        all.forEach((x, i) => rtnl.validateNeighborSpec(want, `[${i}]`, x));
+        const { fake, socket, ctx } = fakeContext();
+        try {
+          await assert.rejects(new rtnl.Neighbors(ctx).replaceMany(all), (e) => {
+            assert.ok(e instanceof rtnl.ValidationError, String(e));
+            assert.deepEqual(e.problems, want.list);
+            return true;
+          });
+          assert.equal(fake.sent.length, 0);
+        } finally {
+          socket.close();
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('parseNeighborMessage refuses malformed messages and FDB (AF_BRIDGE) messages', function () {
     const w = new wire.MessageWriter();
     w.begin(C.RTM_NEWNEIGH, 0);
