@@ -11,8 +11,9 @@ import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { canonicalMac } from '../../../values/mac';
 import type { Problems } from '../../../values/problems';
-import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
-import type { KindModule, PrepareContext } from '../../engine/kind';
+import { devicesToRead, diffEntries, fastEntryReads, matchEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
+import { FoundMarks } from '../../engine/settle';
+import type { KindModule, LinkView, PrepareContext } from '../../engine/kind';
 import { collect } from '../../engine/outcome';
 import { NeighborKeys, scanNeighbors, type PreparedNeighbors } from './fast';
 import type { NeighborConflict, NeighborOp } from './types';
@@ -100,11 +101,24 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
       ctx.references.push({ path: `neighbors[${i}].dev`, dev: spec.dev });
     }
   }
-  return { ...preparedEntries(list), keys };
+  // preparedEntries(list) without its pass over 10k entries: referenced is their devices already.
+  return { list, marks: new FoundMarks<Neighbor>(list.length), devs: referenced, keys };
 }
 
 /** prepare()'s reader of the common spec (prepare runs to the end without yielding). */
 const QUICK = new QuickNeighbor();
+
+/**
+ * devicesToRead() from the desired devices' slots (index -> slot, in the order the entries
+ * first name them) rather than from 10k entries: the links owned that stay, then the desired
+ * devices that exist and stay, in that order.
+ */
+function devicesOf(slots: ReadonlyMap<number, number>, view: LinkView): Set<number> {
+  const out = new Set<number>();
+  for (const i of view.owned) if (!view.vanishing.has(i)) out.add(i);
+  for (const i of slots.keys()) if (!view.vanishing.has(i)) out.add(i);
+  return out;
+}
 
 /** Desired specs passed prepare's validation: the batch does not check them again. */
 const VALIDATED = { validated: true };
@@ -128,9 +142,9 @@ export const neighborKind: KindModule<NeighborTypes> = {
   event: 'neighbor',
   prepare: prepareNeighbors,
   async observe(nl, desired, view) {
-    const devices = devicesToRead(desired.list, view);
     const slots = fastEntryReads() ? desired.keys.devs.resolve(view) : undefined;
     if (slots !== undefined) {
+      const devices = devicesOf(slots, view);
       // A device nobody here owns is read for the desired entries only: one family when they have one.
       const families = (index: number) => {
         const slot = slots.get(index);
@@ -138,6 +152,7 @@ export const neighborKind: KindModule<NeighborTypes> = {
       };
       return scanNeighbors(nl, desired, devices, families, view, slots, NEIGHBOR_RULES);
     }
+    const devices = devicesToRead(desired.list, view);
     const read = await readOnDevices(devices, (dev) => nl.neighbors.list({ dev }), () => nl.neighbors.list());
     return matchEntries(desired, read, view, NEIGHBOR_RULES);
   },
