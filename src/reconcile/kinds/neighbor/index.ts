@@ -63,6 +63,7 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
   let lastSlot = -1;
   for (let i = 0; i < given.length; i++) {
     const spec = given[i];
+    if (spec === undefined && !(i in given)) continue; // a hole: skipped, as forEach() did
     let text: string;
     let had: number;
     if (q.read(spec, okDevs)) {
