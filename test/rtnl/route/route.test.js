@@ -6,6 +6,7 @@ const fc = require('fast-check');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
 const { Rtnl, Routes, DeviceResolver, ValidationError, PROTOCOLS, ROUTE_TYPES } = require('../../../dist/rtnl');
+const { Netns } = require('../../../dist/netns');
 const { expectedRoute } = require('../../../dist/rtnl/route');
 const { kernelDescribe, netnsPerTest, ip, ipJson, slow, NETNS_DIR } = require('../../support/kernel');
 const { pollUntil } = require('../../support/poll');
@@ -13,12 +14,24 @@ const { pollUntil } = require('../../support/poll');
 /** lo up (with lo down the kernel calls every onlink gateway invalid), veth0 (10.57.4.20/24,
  * fd00::1/64) paired with veth1, both up. */
 function underlay(ns) {
+  // No DAD: link-local addresses and their /128 local routes are there at once, not a second
+  // later in the middle of a test that compares two reads (see linkLocalsSettled).
+  Netns.sysctl(ns, { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 });
   ip(ns, 'link', 'set', 'lo', 'up');
   ip(ns, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1');
   ip(ns, 'addr', 'add', '10.57.4.20/24', 'dev', 'veth0');
   ip(ns, 'addr', 'add', 'fd00::1/64', 'dev', 'veth0', 'nodad');
   ip(ns, 'link', 'set', 'veth0', 'up');
   ip(ns, 'link', 'set', 'veth1', 'up');
+}
+
+/** Waits until veth0 and veth1 have their link-local addresses: the kernel adds them when the
+ * carrier comes up, which it notices asynchronously (linkwatch), after `ip link set up` returned. */
+async function linkLocalsSettled(ns) {
+  await pollUntil(() => {
+    const addrs = ipJson(ns, '-6', 'addr', 'show', 'scope', 'link');
+    return ['veth0', 'veth1'].every((d) => addrs.some((a) => a.ifname === d && (a.addr_info ?? []).some((i) => i.local?.startsWith('fe80:') && !i.tentative)));
+  }, { ms: 5000 * slow, what: `link-local addresses on veth0 and veth1 in ${ns}` });
 }
 
 function ifindexes(ns) {
@@ -139,6 +152,7 @@ kernelDescribe('rtnl routes on the kernel', function () {
   let devs;
   beforeEach(async function () {
     underlay(ns());
+    await linkLocalsSettled(ns());
     devs = ifindexes(ns());
     nl = await Rtnl.open({ netns: ns() });
   });
