@@ -9,7 +9,8 @@
  *   node bench/run.js --only W4,W11            issue 19's L2 kinds: W4 writes, W11 the no-op overlay
  *   node bench/run.js --only W1,W5 --n 10000 --rounds 7 --json out.json
  *   node bench/run.js --n 300 --n-small 100 --rounds 1 --no-settle   a smoke run (test/bench)
- *   options: --floor DIR (netlink-floor sources), --no-floor, --no-go, --cache DIR,
+ *   options: --floor DIR (netlink-floor sources), --no-floor, --no-go, --cache DIR, --warmup K
+ *            (untimed rounds first, default 1; 0 with --no-settle),
  *            --ab-io-threads (each of our transport-bound columns also with ioThreads: true)
  *
  * Each workload runs its columns interleaved, round after round (floor, ours..., iproute2, Go,
@@ -25,7 +26,7 @@ const path = require('node:path');
 const { execFileSync, spawnSync } = require('node:child_process');
 const { Netns, Rtnl, Reconciler, overlay } = require('..');
 const { cacheDir, prepareFloor, prepareGo, runPeer } = require('./lib/peers');
-const { interleave, report, summary } = require('./lib/report');
+const { interleave, report, setWarmup, summary } = require('./lib/report');
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -35,6 +36,9 @@ const opt = (name, dflt) => {
 const N = Number(opt('n', 100000));
 const N_SMALL = Number(opt('n-small', Math.min(N, 10000)));
 const ROUNDS = Number(opt('rounds', 5));
+// --warmup K: K untimed rounds of every column before the timed ones (see interleave).
+const WARMUP = Number(opt('warmup', args.includes('--no-settle') ? 0 : 1));
+setWarmup(WARMUP);
 const ONLY = opt('only', '').split(',').filter(Boolean);
 const JSON_OUT = opt('json', '');
 // --no-settle: do not wait for an idle machine between rounds (the test suite's smoke run).
@@ -942,7 +946,7 @@ function overlayTextDiff(ns, desired) {
   const cache = cacheDir(opt('cache', ''));
   floor = prepareFloor({ floorDir: opt('floor', ''), cache, disabled: args.includes('--no-floor') });
   go = prepareGo({ cache, disabled: args.includes('--no-go') });
-  console.log(`netlink-agent benchmarks: N=${N}, W4/W8/W9 n=${N_SMALL}, ${ROUNDS} rounds, ${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}`);
+  console.log(`netlink-agent benchmarks: N=${N}, W4/W8/W9 n=${N_SMALL}, ${ROUNDS} rounds after ${WARMUP} untimed, ${os.cpus().length} CPUs, kernel ${os.release()}, node ${process.version}`);
   console.log(`C floor: ${floor.available ? `${floor.bin} (${floor.writeOptions.join(' ')}; dumps ${floor.dumpOptions.join(' ')})` : `not run: ${floor.reason}`}`);
   console.log(`Go: ${go.available ? `${go.bin} (${go.version})` : `not run: ${go.reason}`}`);
   const results = [];
@@ -956,7 +960,7 @@ function overlayTextDiff(ns, desired) {
     go: { available: go.available, reason: go.reason, version: go.version },
   };
   if (JSON_OUT) {
-    const meta = { n: N, nSmall: N_SMALL, rounds: ROUNDS, kernel: os.release(), node: process.version, cpus: os.cpus().length, date: new Date().toISOString() };
+    const meta = { n: N, nSmall: N_SMALL, rounds: ROUNDS, warmup: WARMUP, kernel: os.release(), node: process.version, cpus: os.cpus().length, date: new Date().toISOString() };
     fs.writeFileSync(JSON_OUT, JSON.stringify({ ...meta, peers, results }, null, 2));
   }
 })().catch((e) => {

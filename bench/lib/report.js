@@ -9,13 +9,27 @@
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (s) => (s === undefined ? '' : s >= 1 ? `${s.toFixed(2)} s` : `${(s * 1000).toFixed(1)} ms`);
 
+let warmupRounds = 0;
+
+/** How many untimed rounds interleave() runs before the timed ones (bench/run.js --warmup). */
+function setWarmup(n) {
+  warmupRounds = n;
+}
+
 /**
  * Runs `rounds` rounds; each round runs every column once, in the given order.
  * A column: { name, who: 'floor' | 'ours' | 'iproute2' | 'go', run(round) -> sample }.
  * A sample: { wall, user, system } in seconds (plus anything else, kept in the JSON).
+ * Warm-up rounds (setWarmup) come first, numbered -1, -2, ..., and are not kept.
  */
 async function interleave(rounds, columns) {
   const runs = new Map(columns.map((c) => [c, []]));
+  // Untimed rounds first: ours runs in this process, and its first calls run code V8 has not
+  // compiled yet (a 10k-entry apply costs several times its steady-state CPU then), which an agent
+  // pays once, not per change. Every column gets the same warm-up, peers included.
+  for (let r = 0; r < warmupRounds; r++) {
+    for (const c of columns) await c.run(-1 - r);
+  }
   for (let r = 0; r < rounds; r++) {
     for (const c of columns) runs.get(c).push(await c.run(r));
   }
@@ -97,4 +111,4 @@ function summary(results) {
   return lines.join('\n');
 }
 
-module.exports = { median, interleave, report, summary, fmt };
+module.exports = { median, interleave, setWarmup, report, summary, fmt };
