@@ -40,7 +40,7 @@ export {
   type MtuBounds,
 } from './link';
 export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } from './address';
-export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator, RouteSpecReader, type SpecFields, type AddManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
+export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator, RouteSpecReader, type SpecFields, type AddManyOptions, type DelManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor, encodeNeighborGet, type NeighborKey } from './neighbor';
 export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb, encodeFdbGet, type FdbKey } from './fdb';
 export { NeighFacts } from './neigh-facts';

@@ -4,6 +4,15 @@ import type { Outcome } from './kind';
 
 /** Records a batch's per-request results for the ops it was sent for (same order). */
 export function collect<O>(ops: readonly O[], result: BatchResult, out: Outcome<O>): void {
+  const applied = out.applied;
+  if (result.failed === 0 && Array.isArray(applied)) {
+    // A batch of 100k that all succeeded: the list grows once, not a push (and a copy, now
+    // and then) at a time.
+    const base = applied.length;
+    applied.length = base + ops.length;
+    for (let i = 0; i < ops.length; i++) applied[base + i] = ops[i];
+    return;
+  }
   for (let i = 0; i < ops.length; i++) {
     const e = result.errors[i];
     if (e) out.failed.push({ op: ops[i], error: e });

@@ -18,7 +18,7 @@ import { familyOf, parseAddress, parsePrefix } from '../../values/address';
 import { checkInt, describeValue as show, own, Problems } from '../../values/problems';
 import { V4PrefixParser, V6PrefixParser, v4HostBits } from '../../values/prefix';
 import type { ParsedDsts } from './codec';
-import { RouteSpecReader } from './fields';
+import { RouteSpecReader, type SpecFields } from './fields';
 import { MAX_ROUTE_ADVMSS as MAX_ADVMSS, MAX_ROUTE_MTU as MAX_MTU, NEXTHOP_FIELDS, ROUTE_FIELDS, ROUTE_FILTER_FIELDS, ROUTE_LOOKUP_FIELDS, SPEC_ROUTE_TYPES } from './table';
 
 /** Every field a RouteSpec may have (ROUTE_FIELDS' names). */
@@ -56,6 +56,23 @@ export class RouteValidator {
   private readonly v4 = new V4PrefixParser();
   private readonly v6 = new V6PrefixParser();
   private readonly fields = new RouteSpecReader();
+  // Whether the last spec()'s dst parsed as an IPv4 prefix (then this.v4 holds it).
+  private dstIsV4 = false;
+
+  /**
+   * The fields the last spec() read, valid until this validator's next check: a caller that
+   * validates and then works on the same spec (the reconciler's prepare) need not read its
+   * fields a second time.
+   */
+  lastFields(): SpecFields {
+    return this.fields;
+  }
+
+  /** The IPv4 destination the last spec() parsed (address, length, slashed), or undefined when
+   * its dst was not an IPv4 prefix; valid until this validator's next check. */
+  lastV4Dst(): V4PrefixParser | undefined {
+    return this.dstIsV4 ? this.v4 : undefined;
+  }
 
   private here(field: string): string {
     const at = this.curIndex < 0 ? this.curBase : `${this.curBase}[${this.curIndex}]`;
@@ -130,6 +147,7 @@ export class RouteValidator {
   spec(p: Problems, base: string, index: number, r: unknown, forDelete = false, parsed?: ParsedDsts): r is RouteSpec {
     this.curBase = base;
     this.curIndex = index;
+    this.dstIsV4 = false;
     if (typeof r !== 'object' || r === null || Array.isArray(r)) {
       p.add(this.here(''), `expected a route spec object, got ${show(r)}`);
       return false;
@@ -158,6 +176,7 @@ export class RouteValidator {
     } else if (typeof dst === 'string') {
       if (v4.parse(dst) && !v4HostBits(v4.address, v4.length)) {
         dstFamily = 4;
+        this.dstIsV4 = true;
         parsed?.setV4(index, v4.address, v4.length);
       } else if (this.isV6Prefix(dst)) {
         dstFamily = 6;
@@ -297,6 +316,7 @@ export class RouteValidator {
   route(p: Problems, base: string, index: number, r: Route): boolean {
     this.curBase = base;
     this.curIndex = index;
+    this.dstIsV4 = false;
     const before = p.list.length;
     const v4 = this.v4;
     if (r.family !== 4 && r.family !== 6) p.add(this.here('family'), `${show(r.family)} must be 4 or 6`);

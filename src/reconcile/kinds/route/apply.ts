@@ -38,7 +38,8 @@ async function sendAll(nl: Rtnl, ops: readonly RouteOp[], protocol: number, out:
       const op = ops[i];
       if (op.action === 'delete') routes[i] = op.actual;
     }
-    return collect(ops, await nl.routes.delMany(routes), out);
+    // Routes as the kind's read decoded them: not checked again.
+    return collect(ops, await nl.routes.delMany(routes, { validated: true }), out);
   }
   const specs = new Array<RouteSpec>(n);
   for (let i = 0; i < n; i++) {

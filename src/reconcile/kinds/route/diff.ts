@@ -93,13 +93,19 @@ function routeDiffs(want: Route, wantDev: string, have: Route, haveDev: string):
 }
 
 const tableSuffixes = new Map<number, string>();
+// The last table's suffix: a plan of 100k keys is nearly all one table (no lookup per key).
+let lastTable = -1;
+let lastSuffix = '';
 /** "10.1.0.0/24 table 254": one concatenation (the suffix is made once per table). */
 export function readableKey(dst: string, table: number): string {
+  if (table === lastTable) return dst + lastSuffix;
   let suffix = tableSuffixes.get(table);
   if (suffix === undefined) {
     suffix = ` table ${table}`;
     if (tableSuffixes.size < 1024) tableSuffixes.set(table, suffix);
   }
+  lastTable = table;
+  lastSuffix = suffix;
   return dst + suffix;
 }
 

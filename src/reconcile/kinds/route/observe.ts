@@ -7,7 +7,7 @@ import type { Rtnl } from '../../../rtnl/rtnl';
 import type { Route } from '../../../rtnl/types';
 import type { LinkView } from '../../engine/kind';
 import type { PreparedRoutes } from './prepare';
-import { scanOwnedRoutes } from './scan';
+import { UNKNOWN_POSITION, scanOwnedRoutes } from './scan';
 
 /** The route kind's read of the kernel, matched against the desired routes. */
 export interface ObservedRoutes {
@@ -21,21 +21,29 @@ export interface ObservedRoutes {
 
 /** Reads the owned routes and, where needed, the foreign ones; matches them to the desired routes. */
 export async function observeRoutes(nl: Rtnl, desired: PreparedRoutes, view: LinkView, protocol: number): Promise<ObservedRoutes> {
-  const owned = await scanOwnedRoutes(nl, desired, view, protocol, desired.nexthopIds);
+  const scanned = await scanOwnedRoutes(nl, desired, view, protocol, desired.nexthopIds);
+  const owned = scanned.routes;
   const { index, list, marks } = desired;
-  const extra: Route[] = [];
   const onVanishing: Route[] = [];
+  // Usually every owned route left is extra (a delete of all, 100k of them): then the scan's
+  // list is the extra list, not copied a push at a time.
+  let extra: Route[] | undefined;
   for (let k = 0; k < owned.length; k++) {
     const r = owned[k];
     // Owned routes on a link that is deleted or recreated go with it, but only when the link
     // goes, which is after the route stage for a deletion: a desired route on the same key must
     // replace it, not be added next to it (EEXIST).
+    let keep: boolean;
     if (r.dev !== undefined && view.vanishing.has(r.dev)) {
       onVanishing.push(r);
-      continue;
+      keep = false;
+    } else {
+      const seen = scanned.at[k];
+      const at = seen === UNKNOWN_POSITION ? index.findRoute(r) : seen;
+      keep = at < 0 || !marks.take(at, r);
     }
-    const at = index.findRoute(r);
-    if (at < 0 || !marks.take(at, r)) extra.push(r);
+    if (keep) extra?.push(r);
+    else if (extra === undefined) extra = owned.slice(0, k); // the first one not extra
   }
   let foreign: Route[] = [];
   if (marks.count < list.length) {
@@ -48,5 +56,5 @@ export async function observeRoutes(nl: Rtnl, desired: PreparedRoutes, view: Lin
       else for (const r of all) if (r.protocol !== protocol) foreign.push(r);
     }
   }
-  return { extra, onVanishing, foreign };
+  return { extra: extra ?? owned, onVanishing, foreign };
 }

@@ -4,13 +4,13 @@
  */
 // From the defining modules, not the route index: a re-export is a getter call per use, and
 // these run 100k times per desired state.
-import { V4PrefixParser, V6PrefixParser } from '../../../values/prefix';
+import { V6PrefixParser } from '../../../values/prefix';
 import { IP6_RT_PRIO_USER, canonicalDst, expectedRoute } from '../../../rtnl/route/expected';
-import { RouteSpecReader, type SpecFields } from '../../../rtnl/route/fields';
-import { checkRouteSpecAt } from '../../../rtnl/route/validate';
+import type { SpecFields } from '../../../rtnl/route/fields';
+import { RouteValidator } from '../../../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../../values/ip';
-import type { DeviceRef, Route, RouteSpec } from '../../../rtnl/types';
+import type { DeviceRef, Route } from '../../../rtnl/types';
 import type { Problems } from '../../../values/problems';
 import { PROTOCOLS, lookup } from '../../../rtnl/names';
 import type { PrepareContext } from '../../engine/kind';
@@ -34,8 +34,7 @@ export interface PreparedRoutes {
 }
 
 const v6scratch = Buffer.alloc(16);
-// Prefix parsers of this module (their results are read right after each parse).
-const v4 = new V4PrefixParser();
+// A prefix parser of this module (its results are read right after each parse).
 const v6 = new V6PrefixParser();
 
 /** The last IPv6 gateway parsed: canonical text and words (tables name few gateways). */
@@ -86,7 +85,11 @@ function simpleShape(s: SpecFields): boolean {
 export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedRoutes {
   const defaultProtocol = ctx.owner.protocol;
   const out: { list: PreparedRoute[]; index: DesiredRouteIndex } = { list: [], index: new DesiredRouteIndex(given.length) };
-  const reader = new RouteSpecReader(); // one per prepare: its fields are read right after each read()
+  // One per prepare: after each check it holds the spec's fields and parsed IPv4 dst, which
+  // the shapes below are decided on (each spec's fields read and its dst parsed once).
+  const validator = new RouteValidator();
+  let lastVia = '';
+  let lastVia4 = -1;
   const routeDevs = new Set<DeviceRef>();
   const oneDev = new Map<DeviceRef, DeviceRef[]>(); // shared [dev] arrays: 100k routes, few devices
   const sharedDevs = (dev: DeviceRef): DeviceRef[] => {
@@ -120,12 +123,15 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
       check.nhid = NAMED_PLACEHOLDER;
       spec = check;
     }
-    if (!checkRouteSpecAt(p, 'routes', i, spec)) return; // builds its path only for a problem
+    if (!validator.spec(p, 'routes', i, spec)) return; // builds its path only for a problem
+    // Valid: no unknown or inherited field, so the fields read are all the spec has.
+    const f = validator.lastFields();
+    const d4 = validator.lastV4Dst();
     // The overlay's shape with `nexthops: true`: an IPv4 prefix on a nexthop object, nothing
     // else (thousands per node). Keyed on the numbers like a simple route; the expected Route
     // is built only if a cycle ever needs it (prepared.ts expectedOf).
-    if (onlyDstAndNhid(spec) && v4.parse(spec.dst) && v4.length > 0 && v4.slashed) {
-      const had = out.index.addMainV4(v4.address, v4.length, out.list.length);
+    if (d4 !== undefined && d4.length > 0 && d4.slashed && onlyDstAndNhid(f)) {
+      const had = out.index.addMainV4(d4.address, d4.length, out.list.length);
       if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, spec.dst, 0, 0));
       out.list.push({
         spec,
@@ -147,22 +153,29 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
       });
       return;
     }
-    const protocol = spec.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, spec.protocol);
+    const protocol = f.protocol === undefined ? defaultProtocol : lookup(PROTOCOLS, f.protocol as number | string);
     if (protocol !== defaultProtocol) {
       p.add(`routes[${i}].protocol`, `routes in a desired state carry the reconciler's protocol (${defaultProtocol}); leave it out`);
       return;
     }
-    const f = reader.read(spec, false); // validated just above: no unknown field to collect
     const simple = simpleShape(f);
-    const gw4 = simple ? parseIPv4(f.via as string) : -1;
+    let gw4 = -1;
+    if (simple) {
+      // Tables name few gateways: parse each run of one once.
+      if (f.via !== lastVia) {
+        lastVia = f.via as string;
+        lastVia4 = parseIPv4(lastVia);
+      }
+      gw4 = lastVia4;
+    }
     const sdst = f.dst as string;
     // Canonical IPv4 "a.b.c.d/n", n > 0 (validation refused host bits; a bare address would
     // read back with "/32" and "/0" as "default", so those take the general path).
-    if (gw4 >= 0 && v4.parse(sdst) && v4.length > 0 && v4.slashed) {
-      const addr = v4.address;
+    if (gw4 >= 0 && d4 !== undefined && d4.length > 0 && d4.slashed) {
+      const addr = d4.address;
       // The common shape: the defaults are known (main table, tos 0, metric 0) without asking
       // the routes layer for a whole expected Route.
-      const len = v4.length;
+      const len = d4.length;
       const onlink = f.onlink === true;
       const devs = sharedDevs(f.dev as string);
       const had = out.index.addMainV4(addr, len, out.list.length);
@@ -219,12 +232,27 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
   return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length), nexthopIds: ctx.nexthopIds };
 }
 
-/** Whether a validated spec sets only dst (a string) and nhid. Anything else, a protocol
+/** Whether a validated spec's fields are only dst (a string) and nhid. Anything else, a protocol
  * included (which the general path refuses unless it is the owner's), takes the general path. */
-function onlyDstAndNhid(spec: RouteSpec): spec is RouteSpec & { dst: string; nhid: number } {
-  if (typeof spec.dst !== 'string' || spec.nhid === undefined) return false;
-  for (const k in spec) if (k !== 'dst' && k !== 'nhid' && (spec as unknown as Record<string, unknown>)[k] !== undefined) return false;
-  return true;
+function onlyDstAndNhid(s: SpecFields): boolean {
+  return (
+    typeof s.dst === 'string' &&
+    s.nhid !== undefined &&
+    s.family === undefined &&
+    s.via === undefined &&
+    s.dev === undefined &&
+    s.onlink === undefined &&
+    s.table === undefined &&
+    s.protocol === undefined &&
+    s.scope === undefined &&
+    s.type === undefined &&
+    s.metric === undefined &&
+    s.prefsrc === undefined &&
+    s.tos === undefined &&
+    s.mtu === undefined &&
+    s.advmss === undefined &&
+    s.nexthops === undefined
+  );
 }
 
 /** The nhid a named nexthop's route is checked with (resolved per plan). */
