@@ -5,7 +5,29 @@ const wire = require('../../dist/wire');
 const C = require('../../dist/rtnl/constants');
 const rtnl = require('../../dist/rtnl');
 const route = require('../../dist/rtnl/route');
+const fs = require('node:fs');
+const path = require('node:path');
 const { FakeNative, done } = require('./fake-native');
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'iproute2');
+
+/** A message view of one RTM_NEWROUTE in a buffer of its own, as the socket hands them on. */
+const routeView = (b, end = b.length) => ({ type: C.RTM_NEWROUTE, flags: 0, seq: 0, pid: 0, buf: b, start: 0, payload: 16, end });
+
+/** Every IPv4/IPv6 RTM_NEWROUTE the kernel sent in the captured fixtures, each copied into a buffer of its own. */
+function fixtureRoutes() {
+  const out = [];
+  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.json'))) {
+    const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, f), 'utf8'));
+    for (const hex of fx.received || []) {
+      for (const m of wire.parseMessages(Buffer.from(hex, 'hex'))) {
+        const b = Buffer.from(m.buf.subarray(m.start, m.end));
+        if (m.type === C.RTM_NEWROUTE && (b[16] === C.AF_INET || b[16] === C.AF_INET6)) out.push(b);
+      }
+    }
+  }
+  return out;
+}
 
 /** A dump reply message for a Route, with nlmsg flags and rtm_flags as given. */
 function routeReply(r, seq, pid, nlFlags, rtmFlags = 0) {
@@ -44,4 +66,4 @@ function fakeRoutes(onSend) {
   return { routes, socket };
 }
 
-module.exports = { routeReply, BASE_ROUTE, sampleReplies, fakeRoutes, done };
+module.exports = { routeReply, BASE_ROUTE, sampleReplies, fakeRoutes, done, routeView, fixtureRoutes };

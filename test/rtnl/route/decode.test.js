@@ -5,29 +5,10 @@
 // the full decoder, errors included. The fuzz suite checks parseRouteMessage against RouteFacts
 // on mutated kernel output; these cases pin the shapes and the string caches.
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
 const route = require('../../../dist/rtnl/route');
-
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'iproute2');
-const view = (b) => ({ type: C.RTM_NEWROUTE, flags: 0, seq: 0, pid: 0, buf: b, start: 0, payload: 16, end: b.length });
-
-/** Every IPv4/IPv6 RTM_NEWROUTE the kernel sent in the captured fixtures. */
-function kernelRoutes() {
-  const out = [];
-  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.json'))) {
-    const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, f), 'utf8'));
-    for (const hex of fx.received || []) {
-      for (const m of wire.parseMessages(Buffer.from(hex, 'hex'))) {
-        const b = Buffer.from(m.buf.subarray(m.start, m.end));
-        if (m.type === C.RTM_NEWROUTE && (b[16] === C.AF_INET || b[16] === C.AF_INET6)) out.push(b);
-      }
-    }
-  }
-  return out;
-}
+const { routeView: view, fixtureRoutes: kernelRoutes } = require('../../support/route-replies');
 
 /** The message the kernel would send for a read-back Route (encodeRoute writes a Route with its own values). */
 function message(r) {

@@ -24,7 +24,7 @@ function kernelMessages() {
   return out;
 }
 
-const view = (b, end = b.length) => ({ type: C.RTM_NEWROUTE, flags: 0, seq: 0, pid: 0, buf: b, start: 0, payload: 16, end });
+const { routeView: view } = require('../../support/route-replies');
 
 /** An IPv4 text address as the unsigned number RouteFacts uses. */
 const v4num = (s) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);

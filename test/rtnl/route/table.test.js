@@ -4,31 +4,12 @@
 // table (RTMSG + ROUTE_ATTRS + METRICS_ATTRS + the rtnexthop array) on every captured kernel
 // route and on random specs, so the table stays the single declaration of the message.
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const path = require('node:path');
 const fc = require('fast-check');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
 const rtnl = require('../../../dist/rtnl');
 const route = require('../../../dist/rtnl/route');
-
-const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'iproute2');
-const view = (b) => ({ type: C.RTM_NEWROUTE, flags: 0, seq: 0, pid: 0, buf: b, start: 0, payload: 16, end: b.length });
-
-/** Every RTM_NEWROUTE the kernel sent in the captured fixtures. */
-function kernelRoutes() {
-  const out = [];
-  for (const f of fs.readdirSync(FIXTURES).filter((n) => n.endsWith('.json'))) {
-    const fx = JSON.parse(fs.readFileSync(path.join(FIXTURES, f), 'utf8'));
-    for (const hex of fx.received || []) {
-      for (const m of wire.parseMessages(Buffer.from(hex, 'hex'))) {
-        const b = Buffer.from(m.buf.subarray(m.start, m.end));
-        if (m.type === C.RTM_NEWROUTE && (b[16] === C.AF_INET || b[16] === C.AF_INET6)) out.push(b);
-      }
-    }
-  }
-  return out;
-}
+const { routeView: view, fixtureRoutes: kernelRoutes } = require('../../support/route-replies');
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(rtnl.constants).filter(([k]) => k.startsWith('RTN_')).map(([k, v]) => [v, k.slice(4).toLowerCase()]));
 
