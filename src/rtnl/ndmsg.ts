@@ -9,7 +9,7 @@ import type { MessageView } from '../wire/reader';
 import type { BatchResult } from '../wire/socket';
 import type { MessageWriter } from '../wire/writer';
 import { defineStruct, field } from '../wire/struct';
-import { NDMSG_LEN } from './constants';
+import { NDMSG_LEN, RTM_NEWNEIGH } from './constants';
 import type { RtnlContext } from './context';
 import { Problems, describeValue, own } from '../values/problems';
 import type { DeviceRef } from './types';
@@ -87,6 +87,41 @@ export async function resolveForBatch(
     }
   }
   return out;
+}
+
+/**
+ * The shape of the neighbour and FDB getMany(): check every key (one ValidationError naming every
+ * bad key, nothing sent), resolve the devices once, then one request per key, every one sent
+ * before any answer is awaited. Each key resolves to its entry, undefined where the kernel has
+ * none (ENOENT), or the NetlinkError it gave for that key.
+ */
+export async function getEach<K extends { dev: DeviceRef }, T>(
+  ctx: RtnlContext,
+  what: string,
+  keys: readonly K[],
+  check: (p: Problems, path: string, key: K) => void,
+  encode: (w: MessageWriter, key: K, devIndex: number) => void,
+  parse: (m: MessageView) => T,
+  describe: (key: K) => string,
+): Promise<Array<T | undefined | NetlinkError>> {
+  const p = new Problems();
+  keys.forEach((k, i) => check(p, `[${i}]`, k));
+  p.throwIfAny(what);
+  const indexes = await resolveForBatch(ctx, keys.map((k) => k.dev), what);
+  return Promise.all(
+    keys.map(async (k) => {
+      const index = indexes.get(k.dev)!;
+      if (index instanceof Error) return index as NetlinkError;
+      try {
+        const replies = await ctx.socket.request((w) => encode(w, k, index), { what: `${describe(k)}${devText(k.dev)}` });
+        for (const m of replies) if (m.type === RTM_NEWNEIGH) return parse(m);
+        return undefined;
+      } catch (e) {
+        if (e instanceof NetlinkError) return e.code === 'ENOENT' ? undefined : e;
+        throw e;
+      }
+    }),
+  );
 }
 
 /** Options of the neighbour and FDB xxxMany() calls. */

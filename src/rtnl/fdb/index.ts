@@ -15,7 +15,7 @@ import type { BatchResult } from '../../wire/socket';
 import type { MessageWriter } from '../../wire/writer';
 import { AF_BRIDGE, NTF_MASTER, NTF_SELF, NUD_NOARP, NUD_PERMANENT, NUD_REACHABLE, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
 import type { RtnlContext } from '../context';
-import { NDMSG, devText, isReadBack, readNdmsg, resolveForBatch, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
+import { NDMSG, devText, isReadBack, readNdmsg, getEach, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
 import type { DeviceRef, FdbEntry, FdbFilter, FdbSpec } from '../types';
 import { Problems, describeValue, own } from '../../values/problems';
 import { Links } from '../link';
@@ -314,25 +314,15 @@ export class Fdb {
    * that key (ENODEV, EOPNOTSUPP for a device without a table to ask). Throws ValidationError
    * naming every bad key before anything is sent.
    */
-  async getMany(keys: readonly FdbKey[]): Promise<Array<FdbEntry | undefined | NetlinkError>> {
-    const p = new Problems();
-    keys.forEach((k, i) => FDB_GET_FIELDS.check(p, `[${i}]`, k, 'an FDB key'));
-    p.throwIfAny('fdb.getMany');
-    const indexes = await resolveForBatch(this.ctx, keys.map((k) => k.dev), 'fdb.getMany');
-    return Promise.all(
-      keys.map(async (k) => {
-        const what = `fdb.get ${k.mac}${devText(k.dev)}`;
-        const index = indexes.get(k.dev)!;
-        if (index instanceof Error) return index as NetlinkError;
-        try {
-          const replies = await this.ctx.socket.request((w) => encodeFdbGet(w, k, index), { what });
-          for (const m of replies) if (m.type === RTM_NEWNEIGH) return parseFdbMessage(m);
-          return undefined;
-        } catch (e) {
-          if (e instanceof NetlinkError) return e.code === 'ENOENT' ? undefined : e;
-          throw e;
-        }
-      }),
+  getMany(keys: readonly FdbKey[]): Promise<Array<FdbEntry | undefined | NetlinkError>> {
+    return getEach(
+      this.ctx,
+      'fdb.getMany',
+      keys,
+      (p, path, k) => FDB_GET_FIELDS.check(p, path, k, 'an FDB key'),
+      encodeFdbGet,
+      parseFdbMessage,
+      (k) => `fdb.get ${k.mac}`,
     );
   }
 

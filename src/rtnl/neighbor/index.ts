@@ -15,7 +15,7 @@ import type { BatchResult } from '../../wire/socket';
 import type { MessageWriter } from '../../wire/writer';
 import { AF_INET, AF_INET6, AF_UNSPEC, NDA_DST, NDA_LLADDR, NDMSG_LEN, NTF_PROXY, NTF_ROUTER, NUD_PERMANENT, RTM_DELNEIGH, RTM_GETNEIGH, RTM_NEWNEIGH } from '../constants';
 import type { RtnlContext } from '../context';
-import { NDMSG, devText, fillNdmsg, isReadBack, readNdmsg, resolveForBatch, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
+import { NDMSG, devText, fillNdmsg, isReadBack, readNdmsg, getEach, runMany, writeNdmsg, type ManyOptions } from '../ndmsg';
 import { NUD_STATES, nudStateNames } from '../names';
 import { scanNeighFacts, type NeighFacts } from '../neigh-facts';
 import type { DeviceRef, IpFamily, Neighbor, NeighborFilter, NeighborSpec } from '../types';
@@ -261,25 +261,15 @@ export class Neighbors {
    * for that key (ENODEV, EINVAL on a kernel without the single-entry get). Throws
    * ValidationError naming every bad key before anything is sent.
    */
-  async getMany(keys: readonly NeighborKey[]): Promise<Array<Neighbor | undefined | NetlinkError>> {
-    const p = new Problems();
-    keys.forEach((k, i) => NEIGHBOR_GET_FIELDS.check(p, `[${i}]`, k, 'a neighbour key'));
-    p.throwIfAny('neighbors.getMany');
-    const indexes = await resolveForBatch(this.ctx, keys.map((k) => k.dev), 'neighbors.getMany');
-    return Promise.all(
-      keys.map(async (k) => {
-        const what = `neighbors.get ${k.ip}${devText(k.dev)}`;
-        const index = indexes.get(k.dev)!;
-        if (index instanceof Error) return index as NetlinkError;
-        try {
-          const replies = await this.ctx.socket.request((w) => encodeNeighborGet(w, k.ip, index), { what });
-          for (const m of replies) if (m.type === RTM_NEWNEIGH) return parseNeighborMessage(m);
-          return undefined;
-        } catch (e) {
-          if (e instanceof NetlinkError) return e.code === 'ENOENT' ? undefined : e;
-          throw e;
-        }
-      }),
+  getMany(keys: readonly NeighborKey[]): Promise<Array<Neighbor | undefined | NetlinkError>> {
+    return getEach(
+      this.ctx,
+      'neighbors.getMany',
+      keys,
+      (p, path, k) => NEIGHBOR_GET_FIELDS.check(p, path, k, 'a neighbour key'),
+      (w, k, index) => encodeNeighborGet(w, k.ip, index),
+      parseNeighborMessage,
+      (k) => `neighbors.get ${k.ip}`,
     );
   }
 
