@@ -35,6 +35,35 @@ function cidrOf(text: string): ReturnType<typeof prefixOf> {
   return p;
 }
 
+/**
+ * The admit rule, one for the three ways reservations are looked up (ReservationIndex,
+ * LiveReservations, and admitByScan, the tests' oracle): a record needs a lease, and each of its
+ * pod subnets a reservation of its own that no older reservation of another node overlaps.
+ * `ownOf` finds the record's own reservation of a subnet; `olderOf` the first reservation (in
+ * snapshot order) of another owner that overlaps `net` and was made before `own`. Returns why the
+ * record (stored with `lease`; undefined for a record kept while etcd settles, admitted before) is
+ * not admitted, or undefined when it is.
+ */
+export function admitRecord<Own>(
+  rec: NodeRecord,
+  lease: string | undefined,
+  parse: (cidr: string) => ParsedPrefix | undefined,
+  ownOf: (name: string, cidr: string) => Own | undefined,
+  olderOf: (own: Own, net: ParsedPrefix, name: string) => Reservation | undefined,
+): string | undefined {
+  if (lease === undefined) return undefined;
+  if (lease === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
+  for (const cidr of rec.podCIDRs ?? [rec.podCIDR]) {
+    const net = parse(cidr);
+    if (!net) continue;
+    const own = ownOf(rec.name, cidr);
+    if (own === undefined) return `podCIDR ${cidr} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
+    const older = olderOf(own, net, rec.name);
+    if (older) return `podCIDR ${cidr} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
+  }
+  return undefined;
+}
+
 /** One snapshot's reservations, indexed for the admit rule. */
 export class ReservationIndex {
   private readonly own = new Map<string, number>();
@@ -104,43 +133,36 @@ export class ReservationIndex {
    * before) is not admitted, or undefined when it is.
    */
   admit(rec: NodeRecord, lease: string | undefined): string | undefined {
-    if (lease === undefined) return undefined;
-    if (lease === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
-    for (const cidr of rec.podCIDRs ?? [rec.podCIDR]) {
-      const net = cidrOf(cidr);
-      if (!net) continue;
-      const ownAt = this.own.get(`${rec.name}\0${cidr}`);
-      if (ownAt === undefined) return `podCIDR ${cidr} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
-      const own = this.reservations[ownAt];
-      const [start, end] = prefixRange(net);
-      let older: Reservation | undefined;
-      let olderAt = Infinity;
-      for (const i of this.overlapping(net.family, net.bytes.length * 8, start, end, net.prefixLength)) {
-        const r = this.reservations[i];
-        if (i < olderAt && r !== own && r.owner !== rec.name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net)) {
-          older = r;
-          olderAt = i;
-        }
-      }
-      if (older) return `podCIDR ${cidr} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
-    }
-    return undefined;
+    return admitRecord(rec, lease, cidrOf, this.ownOf, this.olderOf);
   }
+
+  private readonly ownOf = (name: string, cidr: string): number | undefined => this.own.get(`${name}\0${cidr}`);
+
+  private readonly olderOf = (ownAt: number, net: ParsedPrefix, name: string): Reservation | undefined => {
+    const own = this.reservations[ownAt];
+    const [start, end] = prefixRange(net);
+    let older: Reservation | undefined;
+    let olderAt = Infinity;
+    for (const i of this.overlapping(net.family, net.bytes.length * 8, start, end, net.prefixLength)) {
+      const r = this.reservations[i];
+      if (i < olderAt && r !== own && r.owner !== name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net)) {
+        older = r;
+        olderAt = i;
+      }
+    }
+    return older;
+  };
 }
 
 /** The same rule by scanning every reservation (what EtcdMembership did): the oracle of the tests. */
 export function admitByScan(rec: NodeRecord, lease: string | undefined, alloc: AllocSnapshot): string | undefined {
-  if (lease === undefined) return undefined;
-  if (lease === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
-  for (const cidr of rec.podCIDRs ?? [rec.podCIDR]) {
-    const net = prefixOf(cidr);
-    if (!net) continue;
-    const own = alloc.reservations.find((r) => r.owner === rec.name && r.net.prefix === cidr);
-    if (!own) return `podCIDR ${cidr} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
-    const older = alloc.reservations.find((r) => r !== own && r.owner !== rec.name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net));
-    if (older) return `podCIDR ${cidr} is reserved for ${older.owner ? `node "${older.owner}"` : 'another node'} (${older.net.prefix}, reserved earlier)`;
-  }
-  return undefined;
+  return admitRecord(
+    rec,
+    lease,
+    prefixOf,
+    (name, cidr) => alloc.reservations.find((r) => r.owner === name && r.net.prefix === cidr),
+    (own, net, name) => alloc.reservations.find((r) => r !== own && r.owner !== name && r.createRevision < own.createRevision && prefixesOverlap(r.net, net)),
+  );
 }
 
 /**

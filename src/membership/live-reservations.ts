@@ -10,6 +10,7 @@
  * byte order), and a key too big to read as a character above latin1 before its text.
  */
 import type { Reservation } from './allocate';
+import { admitRecord } from './admit';
 import { prefixOf } from './cidr';
 import type { NodeRecord } from './types';
 import type { ParsedPrefix } from '../values/address';
@@ -149,23 +150,23 @@ export class LiveReservations {
 
   /** ReservationIndex.admit over the reservations held now. */
   admit(rec: NodeRecord, lease: string | undefined): string | undefined {
-    if (lease === undefined) return undefined;
-    if (lease === '0') return 'the record has no lease (an agent\'s record always has one, so that it goes when the agent does)';
-    for (const cidr of rec.podCIDRs ?? [rec.podCIDR]) {
-      const net = prefixOf(cidr);
-      if (!net) continue;
-      let own: Held | undefined;
-      for (const h of this.own.get(`${rec.name}\0${cidr}`) ?? []) if (!own || h.order < own.order) own = h;
-      if (!own) return `podCIDR ${cidr} has no reservation for "${rec.name}" (agents reserve their subnet before they publish)`;
-      const mine = own;
-      const [start, end] = prefixRange(net);
-      let older: Held | undefined;
-      this.overlapping(net, start, end, (h) => {
-        const r = h.r;
-        if ((!older || h.order < older.order) && h !== mine && r.owner !== rec.name && r.createRevision < mine.r.createRevision && prefixesOverlap(r.net, net)) older = h;
-      });
-      if (older) return `podCIDR ${cidr} is reserved for ${older.r.owner ? `node "${older.r.owner}"` : 'another node'} (${older.r.net.prefix}, reserved earlier)`;
-    }
-    return undefined;
+    return admitRecord(rec, lease, prefixOf, this.ownOf, this.olderOf);
   }
+
+  /** The first-made of the owner's reservations of the subnet (as ReservationIndex keeps the first in snapshot order). */
+  private readonly ownOf = (name: string, cidr: string): Held | undefined => {
+    let own: Held | undefined;
+    for (const h of this.own.get(`${name}\0${cidr}`) ?? []) if (!own || h.order < own.order) own = h;
+    return own;
+  };
+
+  private readonly olderOf = (mine: Held, net: ParsedPrefix, name: string): Reservation | undefined => {
+    const [start, end] = prefixRange(net);
+    let older: Held | undefined;
+    this.overlapping(net, start, end, (h) => {
+      const r = h.r;
+      if ((!older || h.order < older.order) && h !== mine && r.owner !== name && r.createRevision < mine.r.createRevision && prefixesOverlap(r.net, net)) older = h;
+    });
+    return older?.r;
+  };
 }
