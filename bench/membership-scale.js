@@ -38,6 +38,13 @@ function synthetic(i, ipBase = 200) {
   return { name: `s${i}`, nodeIP: hostIP(ipBase, i), podCIDR: `10.${100 + (i >> 8)}.${i & 255}.0/24`, mode: 'vxlan' };
 }
 
+/** The agents' node flags: NLA_BENCH_PROFILE=<dir> CPU-profiles them; NLA_BENCH_NODE_FLAGS adds
+ * V8/node flags (e.g. "--max-semi-space-size=2", to measure what a bound young generation does). */
+function childExecArgv() {
+  const out = process.env.NLA_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NLA_BENCH_PROFILE}`] : [];
+  return [...out, ...(process.env.NLA_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+}
+
 function percentile(xs, p) {
   if (!xs.length) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -118,7 +125,7 @@ async function main() {
       const started = Date.now();
       const ready = [];
       for (const h of hosts) {
-        const c = fork(__filename, ['--child', JSON.stringify({ ns: sandbox.hostNs(h.name), host: h, endpoints: server.url, reads, expect: nodes + agents })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.NLA_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.NLA_BENCH_PROFILE}`] : [] });
+        const c = fork(__filename, ['--child', JSON.stringify({ ns: sandbox.hostNs(h.name), host: h, endpoints: server.url, reads, expect: nodes + agents })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: childExecArgv() });
         children.push(c);
         ready.push(new Promise((resolve, reject) => {
           c.on('message', (m) => m.type === 'ready' && resolve(m));
@@ -209,12 +216,18 @@ function report(results) {
     console.log(`\nreads ${r.reads}: ${r.nodes} records, ${r.agents} agents, ${r.changes} changes at ${r.rate.toFixed(1)}/s (agents converged on start in ${r.converge} ms)`);
     const e = Object.entries(r.etcdPerChange).sort().map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
     console.log(`  etcd per change (all agents and the writer): ${e}; bytes sent ${(r.etcdBytesPerChange / 1024).toFixed(1)} KiB`);
+    const memoryLines = [];
     console.log('  agent     list p50/p99 ms   kernel p50/p99 ms  seen        ops/chg  reads/chg  dumpobj/chg  cpu %  rss MB');
     for (const s of r.agentsStats) {
       const lat = s.latencies;
       const ll = s.listLatencies;
+      const mb = (x) => (x / 1048576).toFixed(0);
+      const m = s.memory;
+      const sp = Object.entries(m.spaces).filter(([, v]) => v.size > 1048576).map(([k, v]) => `${k.replace('_space', '')} ${mb(v.used)}/${mb(v.size)}`).join(', ');
+      memoryLines.push(`  ${s.name}: at the end rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB (used/size: ${sp}), external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)})`);
       console.log(`  ${s.name.padEnd(8)} ${`${percentile(ll, 50).toFixed(0)}/${percentile(ll, 99).toFixed(0)}`.padStart(15)} ${`${percentile(lat, 50).toFixed(0)}/${percentile(lat, 99).toFixed(0)}`.padStart(19)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
     }
+    for (const line of memoryLines) console.log(line);
   }
 }
 
@@ -273,6 +286,12 @@ async function child({ ns, host, endpoints, reads, expect }) {
     }
   });
   const sampler = setInterval(() => (maxRss = Math.max(maxRss, process.memoryUsage().rss)), 200);
+  // Where the memory is at the end of the churn: V8's heap by space, and what lives outside it.
+  const memoryNow = () => {
+    const u = process.memoryUsage();
+    const spaces = Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((x) => [x.space_name, { size: x.space_size, used: x.space_used_size }]));
+    return { rss: u.rss, heapTotal: u.heapTotal, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, spaces };
+  };
   await m.start();
   const feed = new MembershipFeed(m, agent);
   await new Promise((resolve) => {
@@ -293,7 +312,9 @@ async function child({ ns, host, endpoints, reads, expect }) {
     }
     else if (msg.type === 'report') {
       const cpu = process.cpuUsage(cpu0);
-      process.send({ name: host.name, latencies, listLatencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length });
+      process.send({ name: host.name, latencies, listLatencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length, memory: memoryNow() });
+      // NLA_BENCH_HEAP=<dir>: a heap snapshot of the agent after the churn (after the numbers, which it would skew).
+      if (process.env.NLA_BENCH_HEAP) console.error(`${host.name}: heap snapshot ${require('node:v8').writeHeapSnapshot(require('node:path').join(process.env.NLA_BENCH_HEAP, `${host.name}-${reads}-${process.pid}.heapsnapshot`))}`);
     } else if (msg.type === 'stop') {
       clearInterval(sampler);
       await feed.stop();
