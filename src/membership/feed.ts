@@ -8,6 +8,48 @@ import { EventEmitter } from 'eventemitter3';
 import type { OverlayNode } from '../overlay/modes';
 import { toOverlayNodes, type Membership, type NodeRecord } from './types';
 
+/**
+ * toOverlayNodes, keeping one OverlayNode per unchanged record: a membership lists the same
+ * record objects again for the nodes that did not change (5,000 of them for one changed
+ * record), and the agent then finds the same node objects, whose checks and specs it keeps
+ * (overlay/modes), instead of 5,000 new ones per change. A record whose fields differ from
+ * what its node was made from (changed in place) gets a new node.
+ */
+export class OverlayNodes {
+  private readonly made = new WeakMap<NodeRecord, OverlayNode>();
+
+  of(records: NodeRecord[]): OverlayNode[] {
+    const out: OverlayNode[] = new Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      let node = this.made.get(r);
+      if (node === undefined || !madeFrom(node, r)) this.made.set(r, (node = toOverlayNodes([r])[0]));
+      out[i] = node;
+    }
+    return out;
+  }
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Whether toOverlayNodes would make this node of the record as it is now (it leaves out empty optional fields). */
+function madeFrom(n: OverlayNode, r: NodeRecord): boolean {
+  return (
+    n.name === r.name &&
+    n.nodeIP === r.nodeIP &&
+    n.podCIDR === r.podCIDR &&
+    sameList(n.nodeIPs, r.nodeIPs) &&
+    sameList(n.podCIDRs, r.podCIDRs) &&
+    n.vtepMac === (r.vtepMac || undefined) &&
+    n.vtepMac6 === (r.vtepMac6 || undefined) &&
+    n.wireguard === (r.wireguard || undefined) &&
+    n.linkLocal6 === (r.linkLocal6 || undefined)
+  );
+}
+
 /** Anything that takes node lists (OverlayAgent does). */
 export interface NodeSink {
   /** Takes the complete node list (this host included). */
@@ -40,6 +82,7 @@ export class MembershipFeed extends EventEmitter<FeedEvents> {
   private backoff = 0;
   private stopped = false;
   private readonly onNodes = (nodes: NodeRecord[]) => this.offer(nodes);
+  private readonly overlayNodes = new OverlayNodes();
 
   constructor(
     private readonly membership: Membership,
@@ -63,7 +106,7 @@ export class MembershipFeed extends EventEmitter<FeedEvents> {
       const nodes = this.latest;
       this.latest = undefined;
       try {
-        await this.sink.setNodes(toOverlayNodes(nodes));
+        await this.sink.setNodes(this.overlayNodes.of(nodes));
         this.backoff = 0;
         this.emit('fed', nodes);
       } catch (e) {

@@ -5,7 +5,7 @@ import { PrivateKey } from '../genl/wireguard/key';
 import type { Rtnl } from '../rtnl/rtnl';
 import { canonicalIP } from '../values/address';
 import { Problems } from '../values/problems';
-import { desiredState, validateOverlay, type OverlayConfig, type OverlayNode } from './modes';
+import { desiredState, type OverlayConfig, type OverlayNode } from './modes';
 
 /** What an OverlayAgent is made with: an OverlayConfig without the node list (given to setNodes), with the underlay found when not given. */
 export interface OverlayAgentOptions extends Omit<OverlayConfig, 'nodes' | 'underlayDev' | 'underlayMtu' | 'underlaySubnet' | 'underlaySubnets'> {
@@ -103,8 +103,7 @@ export class OverlayAgent extends EventEmitter<OverlayAgentEvents> {
     const u = await this.resolveUnderlay(nodes);
     const { nl: _nl, reconciler: _r, watch: _w, ...config } = this.opts;
     const c: OverlayConfig = { ...config, nodes, underlayDev: u.dev, underlayMtu: u.mtu, underlaySubnet: undefined, underlaySubnets: u.subnets };
-    validateOverlay(c);
-    return desiredState(c);
+    return desiredState(c); // validates (one pass over the nodes, not a second one before it)
   }
 
   /** Sets the node list: the first call applies (resolving with its ApplyResult) and starts

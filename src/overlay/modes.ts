@@ -199,6 +199,8 @@ type Path =
 interface Plan {
   selfIndex: number;
   stacks: NodeStack[];
+  /** Each node's own checks, remembered (see checkedNodes); the spec memo of desiredState lives there. */
+  checked: CheckedNode[];
   paths: Path[];
   /** Tunnel families this host has a device for (vxlan: per underlay family; ipip: 4). */
   vxlanDevices: Set<IpFamily>;
@@ -223,7 +225,7 @@ function overlaps<T extends { index: number; net: ParsedPrefix }>(list: T[]): Ar
     const items = list
       .filter((x) => x.net.family === family)
       .map((x) => {
-        const [start, end] = prefixRange(x.net);
+        const [start, end] = rangeOf(x.net);
         return { x, start, end };
       })
       .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : a.end > b.end ? -1 : a.end < b.end ? 1 : a.x.index - b.x.index));
@@ -234,6 +236,92 @@ function overlaps<T extends { index: number; net: ParsedPrefix }>(list: T[]): Ar
     }
   }
   return out.sort((a, b) => a[0].index - b[0].index);
+}
+
+/** The range of a parsed pod subnet, once per parsed object (a remembered node keeps its parsed stack). */
+const ranges = new WeakMap<ParsedPrefix, [bigint, bigint]>();
+function rangeOf(net: ParsedPrefix): [bigint, bigint] {
+  let r = ranges.get(net);
+  if (r === undefined) ranges.set(net, (r = prefixRange(net)));
+  return r;
+}
+
+/**
+ * A node whose own checks (stack, VTEP MACs, WireGuard part, link-local address) passed, with
+ * the field values they passed on. An agent is given the whole list at every membership change
+ * (5,000 nodes for one changed record), with the same objects for unchanged records (see
+ * MembershipFeed): a node found here with the same values is not parsed and checked again, and
+ * its specs of the last desiredState are reused (the same objects: no 15k new specs per change
+ * to validate and collect). The values are compared, not trusted, so a caller that changes a
+ * node object in place gets it checked again. The checks across nodes (names, addresses,
+ * overlaps) run on every call.
+ */
+interface CheckedNode {
+  readonly nodeIP: unknown;
+  readonly podCIDR: unknown;
+  readonly nodeIPs: readonly unknown[] | undefined;
+  readonly podCIDRs: readonly unknown[] | undefined;
+  readonly vtepMac: unknown;
+  readonly vtepMac6: unknown;
+  readonly wireguard: unknown;
+  readonly wgKey: unknown;
+  readonly wgPort: unknown;
+  readonly wgFields: number;
+  readonly linkLocal6Given: unknown;
+  readonly stack: NodeStack;
+  /** linkLocal6, canonical. */
+  readonly linkLocal6: string | undefined;
+  /** desiredState's specs for this node, by what they were made from (see memoSpecs). */
+  memo?: SpecMemo[];
+}
+
+const checkedNodes = new WeakMap<object, CheckedNode>();
+
+function sameList(a: unknown, b: readonly unknown[] | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (!Array.isArray(a) || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The remembered checks of a node, when its values are those they passed on. */
+function checkedNode(n: OverlayNode): CheckedNode | undefined {
+  const e = checkedNodes.get(n);
+  if (e === undefined) return undefined;
+  const wg = n.wireguard as unknown;
+  const same =
+    n.nodeIP === e.nodeIP &&
+    n.podCIDR === e.podCIDR &&
+    sameList(n.nodeIPs, e.nodeIPs) &&
+    sameList(n.podCIDRs, e.podCIDRs) &&
+    n.vtepMac === e.vtepMac &&
+    n.vtepMac6 === e.vtepMac6 &&
+    n.linkLocal6 === e.linkLocal6Given &&
+    wg === e.wireguard &&
+    (wg === undefined || (n.wireguard!.publicKey === e.wgKey && n.wireguard!.port === e.wgPort && Object.keys(wg as object).length === e.wgFields));
+  return same ? e : undefined;
+}
+
+/** Remembers a node whose own checks passed. */
+function rememberNode(n: OverlayNode, stack: NodeStack, linkLocal6: string | undefined): CheckedNode {
+  const wg = n.wireguard;
+  const e: CheckedNode = {
+    nodeIP: n.nodeIP,
+    podCIDR: n.podCIDR,
+    nodeIPs: n.nodeIPs === undefined ? undefined : [...n.nodeIPs],
+    podCIDRs: n.podCIDRs === undefined ? undefined : [...n.podCIDRs],
+    vtepMac: n.vtepMac,
+    vtepMac6: n.vtepMac6,
+    wireguard: wg,
+    wgKey: wg?.publicKey,
+    wgPort: wg?.port,
+    wgFields: wg === undefined ? 0 : Object.keys(wg).length,
+    linkLocal6Given: n.linkLocal6,
+    stack,
+    linkLocal6,
+  };
+  checkedNodes.set(n, e);
+  return e;
 }
 
 /** Validates and decides, per remote node and pod family, how this host reaches it. */
@@ -269,33 +357,47 @@ function plan(c: OverlayConfig): Plan {
   if (!Array.isArray(c.nodes)) p.add('nodes', 'must be an array');
   const nodes = Array.isArray(c.nodes) ? c.nodes : [];
   const names = new Set<string>();
-  const ips = new Map<string, string>();
-  const cidrs: Array<{ at: string; index: number; net: ParsedPrefix }> = [];
+  const ips = new Set<string>();
+  const cidrs: Array<{ index: number; net: ParsedPrefix }> = [];
+  const atOf = (i: number) => `nodes[${i}]`; // made for a problem or a node checked now, not for every remembered node
   const stacks: NodeStack[] = [];
+  const checked: CheckedNode[] = [];
   const linkLocals: Array<string | undefined> = [];
   nodes.forEach((n, i) => {
-    const at = `nodes[${i}]`;
-    if (typeof n?.name !== 'string' || !n.name) p.add(`${at}.name`, 'a node needs a name');
-    else if (names.has(n.name)) p.add(`${at}.name`, `node "${n.name}" appears twice`);
+    if (typeof n?.name !== 'string' || !n.name) p.add(`${atOf(i)}.name`, 'a node needs a name');
+    else if (names.has(n.name)) p.add(`${atOf(i)}.name`, `node "${n.name}" appears twice`);
     else names.add(n.name);
-    const s = n !== null && typeof n === 'object' ? checkStack(p, at, n) : (p.add(at, 'a node must be an object'), undefined);
+    const known = n !== null && typeof n === 'object' ? checkedNode(n) : undefined;
+    const before = p.list.length;
+    let across = 0; // problems with other nodes, which do not make this node's own checks fail
+    const s = known ? known.stack : n !== null && typeof n === 'object' ? checkStack(p, atOf(i), n) : (p.add(atOf(i), 'a node must be an object'), undefined);
     if (!s) return;
     stacks[i] = s;
     for (const f of FAMILIES) {
       const ip = s.ip[f];
       if (ip) {
-        if (ips.has(ip.text)) p.add(`${at}.nodeIP`, `${ip.text} is the address of another node too`);
-        ips.set(ip.text, at);
+        if (ips.has(ip.text)) {
+          p.add(`${atOf(i)}.nodeIP`, `${ip.text} is the address of another node too`);
+          across++;
+        }
+        ips.add(ip.text);
       }
       const net = s.cidr[f];
-      if (net) cidrs.push({ at, index: i, net });
+      if (net) cidrs.push({ index: i, net });
     }
+    if (known) {
+      checked[i] = known;
+      linkLocals[i] = known.linkLocal6;
+      return;
+    }
+    const at = atOf(i);
     if (n.vtepMac !== undefined && checkMac(p, `${at}.vtepMac`, n.vtepMac) !== undefined && !s.ip[4]) p.add(`${at}.vtepMac`, 'is the MAC of the VTEP on the IPv4 underlay, and this node has no IPv4 node IP (give vtepMac6)');
     if (n.vtepMac6 !== undefined && checkMac(p, `${at}.vtepMac6`, n.vtepMac6) !== undefined && !s.ip[6]) p.add(`${at}.vtepMac6`, 'is the MAC of the VTEP on the IPv6 underlay, and this node has no IPv6 node IP');
     if (n?.wireguard !== undefined) checkNodeWireGuard(p, `${at}.wireguard`, n.wireguard);
     if (n?.linkLocal6 !== undefined) linkLocals[i] = checkLinkLocal6(p, `${at}.linkLocal6`, n.linkLocal6);
+    if (p.list.length - before === across) checked[i] = rememberNode(n, s, linkLocals[i]);
   });
-  for (const [later, earlier] of overlaps(cidrs)) p.add(`${later.at}.podCIDR`, `${later.net.prefix} overlaps the podCIDR of ${earlier.at}`);
+  for (const [later, earlier] of overlaps(cidrs)) p.add(`${atOf(later.index)}.podCIDR`, `${later.net.prefix} overlaps the podCIDR of ${atOf(earlier.index)}`);
   const selfIndex = nodes.findIndex((n) => n?.name === c.self);
   if (Array.isArray(c.nodes) && selfIndex < 0) p.add('self', `node "${c.self}" is not in nodes`);
   p.throwIfAny('invalid overlay configuration');
@@ -307,7 +409,7 @@ function plan(c: OverlayConfig): Plan {
   }
   const tunnelNames = [c.tunnelName ?? 'vxlan0', c.tunnelName6 ?? 'vxlan6'];
   if (tunnelNames[0] === tunnelNames[1]) p.add('tunnelName6', `must differ from tunnelName (${tunnelNames[0]})`);
-  const out: Plan = { selfIndex, stacks, paths: [], vxlanDevices: new Set(), ipip: false };
+  const out: Plan = { selfIndex, stacks, checked, paths: [], vxlanDevices: new Set(), ipip: false };
   const fallback = c.mode === 'ipip' || (c.mode === 'hybrid' && c.hybridFallback === 'ipip') ? 'ipip' : 'vxlan';
   if (c.mode === 'ipip' || (c.mode === 'hybrid' && fallback === 'ipip')) {
     if (self.ip[4]) out.ipip = true;
@@ -416,20 +518,55 @@ function wireguardState(c: OverlayConfig, self: OverlayNode, remotes: OverlayNod
  * keeps its plain flood entries: an all-zero entry on a group sends each frame to one member
  * (multipath), it does not flood to all.
  */
-function vtepNexthop(out: ModeState, node: string, underlay: IpFamily, dev: string, mac: string, dst: string): void {
+function vtepNexthop(out: PathSpecs, node: string, underlay: IpFamily, dev: string, mac: string, dst: string): void {
   const name = `${underlay === 4 ? 'vtep' : 'vtep6'}/${node}`;
   const group = `${name}/group`;
-  (out.nexthops ??= []).push({ name, via: dst, fdb: true }, { name: group, group: [{ nexthop: name }], fdb: true });
+  out.nexthops.push({ name, via: dst, fdb: true }, { name: group, group: [{ nexthop: name }], fdb: true });
   out.fdb.push({ dev, mac, nexthop: group });
 }
 
 /** The lists every mode fills. */
 type ModeState = Required<Pick<DesiredState, 'links' | 'addresses' | 'routes' | 'fdb' | 'neighbors'>> & DesiredState;
 
+/** What desiredState made for one path of a node, in the order it goes to the lists. */
+interface PathSpecs {
+  readonly nexthops: NonNullable<DesiredState['nexthops']>;
+  readonly fdb: NonNullable<DesiredState['fdb']>;
+  readonly neighbors: NeighborSpec[];
+  readonly routes: NonNullable<DesiredState['routes']>;
+}
+
+/** A node's specs for one path, with everything besides the node's own (remembered) values that they were made from. */
+interface SpecMemo {
+  readonly inputs: readonly unknown[];
+  readonly specs: PathSpecs;
+}
+
+/** A node's path specs of the last call for the same inputs (see CheckedNode), else made now and remembered. */
+function memoSpecs(node: CheckedNode | undefined, inputs: readonly unknown[], make: (into: PathSpecs) => void): PathSpecs {
+  const found = node?.memo?.find((m) => m.inputs.length === inputs.length && m.inputs.every((v, k) => v === inputs[k]));
+  if (found) return found.specs;
+  const specs: PathSpecs = { nexthops: [], fdb: [], neighbors: [], routes: [] };
+  make(specs);
+  if (node) {
+    node.memo ??= [];
+    if (node.memo.length >= 4) node.memo.shift(); // a node has a path per pod family; more are earlier configurations
+    node.memo.push({ inputs, specs });
+  }
+  return specs;
+}
+
+function addSpecs(out: ModeState, specs: PathSpecs): void {
+  if (specs.nexthops.length) (out.nexthops ??= []).push(...specs.nexthops);
+  for (const x of specs.fdb) out.fdb.push(x);
+  for (const x of specs.neighbors) out.neighbors.push(x);
+  for (const x of specs.routes) out.routes.push(x);
+}
+
 /** The DesiredState of this host for the given mode and nodes. Throws ValidationError. */
 export function desiredState(c: OverlayConfig): DesiredState {
   const plan_ = plan(c);
-  const { stacks, paths, selfIndex } = plan_;
+  const { stacks, paths, selfIndex, checked } = plan_;
   const selfNode = c.nodes[selfIndex];
   const self = stacks[selfIndex];
   const underlayMtu = c.underlayMtu ?? 1500;
@@ -441,18 +578,21 @@ export function desiredState(c: OverlayConfig): DesiredState {
 
   // A remote node's pod route: on the node's nexthop object (one per family), or with its gateway inline.
   // A link-local next hop is on the device's link by definition: no onlink.
-  const podRoute = (node: number, family: IpFamily, via: string, dev: string, onlink = true): void => {
+  const podRoute = (into: PathSpecs, node: number, family: IpFamily, via: string, dev: string, onlink = true): void => {
     const dst = stacks[node].cidr[family]!.prefix;
     const gw = onlink ? { via, dev, onlink: true } : { via, dev };
-    if (!c.nexthops) return void out.routes.push({ dst, ...gw });
+    if (!c.nexthops) return void into.routes.push({ dst, ...gw });
     const name = `node/${c.nodes[node].name}${family === 6 ? '/v6' : ''}`;
-    (out.nexthops ??= []).push({ name, ...gw });
-    out.routes.push({ dst, nexthop: name });
+    into.nexthops.push({ name, ...gw });
+    into.routes.push({ dst, nexthop: name });
   };
+  // A pod route alone (direct, ipip), made once per node and inputs.
+  const routeOnly = (node: number, family: IpFamily, via: string, dev: string, onlink = true): void =>
+    addSpecs(out, memoSpecs(checked[node], ['route', family, via, dev, onlink, c.nexthops ?? false, c.nodes[node].name], (into) => podRoute(into, node, family, via, dev, onlink)));
   for (const x of paths) {
     if (x.how !== 'direct') continue;
-    if (x.linkLocal !== undefined) podRoute(x.node, 6, x.linkLocal, c.underlayDev, false);
-    else podRoute(x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev);
+    if (x.linkLocal !== undefined) routeOnly(x.node, 6, x.linkLocal, c.underlayDev, false);
+    else routeOnly(x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev);
   }
 
   if (plan_.ipip) {
@@ -462,7 +602,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
     if (self.cidr[4]) out.addresses.push({ dev: tun, address: `${gatewayAddress(self.cidr[4].prefix)}/32` } satisfies AddressSpec);
     for (const x of paths) {
       if (x.how !== 'ipip') continue;
-      podRoute(x.node, 4, stacks[x.node].ip[4]!.text, tun);
+      routeOnly(x.node, 4, stacks[x.node].ip[4]!.text, tun);
     }
     return out;
   }
@@ -491,22 +631,28 @@ export function desiredState(c: OverlayConfig): DesiredState {
     const dev = devName(plan_.vxlanDevices.has(home) ? home : [...plan_.vxlanDevices][0]);
     out.addresses.push(f === 4 ? { dev, address: `${gatewayAddress(net.prefix)}/32` } : { dev, address: `${gatewayAddress(net.prefix)}/128`, nodad: true });
   }
-  const fdbSeen = new Set<string>();
+  const fdbSeen = new Map<string, Set<string>>(); // per device, the node IPs given an FDB entry
   for (const x of paths) {
     if (x.how !== 'vxlan') continue;
     const r = stacks[x.node];
     const dev = devName(x.underlay);
-    const vtepIP = gatewayAddress(r.cidr[x.family]!.prefix);
-    const mac = vtepMacOf(c.nodes[x.node], r, x.underlay)!;
     const dst = r.ip[x.underlay]!.text;
-    const key = `${dev} ${dst}`;
-    if (!fdbSeen.has(key)) {
-      fdbSeen.add(key);
-      if (c.nexthops && !learning) vtepNexthop(out, c.nodes[x.node].name, x.underlay, dev, mac, dst);
-      else out.fdb.push({ dev, mac: learning ? '00:00:00:00:00:00' : mac, dst } satisfies FdbSpec);
-    }
-    if (!learning) out.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
-    podRoute(x.node, x.family, vtepIP, dev);
+    let seen = fdbSeen.get(dev);
+    if (seen === undefined) fdbSeen.set(dev, (seen = new Set()));
+    const fdbHere = !seen.has(dst);
+    seen.add(dst);
+    // The node's values (VTEP address, MAC, node IP) are those its memo was made with (see CheckedNode).
+    const specs = memoSpecs(checked[x.node], ['vxlan', x.family, x.underlay, dev, fdbHere, learning, c.nexthops ?? false, c.nodes[x.node].name], (into) => {
+      const vtepIP = gatewayAddress(r.cidr[x.family]!.prefix);
+      const mac = vtepMacOf(c.nodes[x.node], r, x.underlay)!;
+      if (fdbHere) {
+        if (c.nexthops && !learning) vtepNexthop(into, c.nodes[x.node].name, x.underlay, dev, mac, dst);
+        else into.fdb.push({ dev, mac: learning ? '00:00:00:00:00:00' : mac, dst } satisfies FdbSpec);
+      }
+      if (!learning) into.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
+      podRoute(into, x.node, x.family, vtepIP, dev);
+    });
+    addSpecs(out, specs);
   }
   return out;
 }
