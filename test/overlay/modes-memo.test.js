@@ -1,0 +1,161 @@
+'use strict';
+// desiredState remembers each node's checks and specs by node object (an agent is given the
+// whole list again at every membership change). Property: whatever happens to the list between
+// calls (a node replaced, changed in place, renamed, made invalid, moved, the mode or its
+// options changed), the result on the same objects is the result on fresh copies of them, and
+// a bad list throws the same error. MembershipFeed's OverlayNodes: the same record gives the
+// same node while it is unchanged, and a record changed in place a node as toOverlayNodes makes it.
+const assert = require('node:assert/strict');
+const { overlay } = require('../../dist');
+const { OverlayNodes } = require('../../dist/membership/feed');
+const { toOverlayNodes } = require('../../dist/membership/types');
+
+/** A small deterministic PRNG (mulberry32), so a failure names its seed and step. */
+function rng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function makeNode(i, k, dual) {
+  const n = { name: `n${i}`, nodeIP: `10.1.${i}.${k}`, podCIDR: `10.${20 + i}.${k}.0/24` };
+  if (dual) {
+    n.nodeIPs = [n.nodeIP, `fd00::${i}:${k}`];
+    n.podCIDRs = [n.podCIDR, `fd10:${i}:${k}::/64`];
+  }
+  return n;
+}
+
+/** desiredState's result, or its error's message. */
+function outcome(config) {
+  try {
+    return { state: overlay.desiredState(config) };
+  } catch (e) {
+    return { error: `${e.name}: ${e.message}` };
+  }
+}
+
+describe('overlay: desiredState remembers nodes by object', () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    it(`seed ${seed}: 120 random steps give what fresh copies of the nodes give`, () => {
+      const r = rng(seed);
+      const pick = (xs) => xs[Math.floor(r() * xs.length)];
+      const dual = seed % 2 === 0;
+      let k = 1;
+      const nodes = Array.from({ length: 24 }, (_, i) => makeNode(i, k++, dual));
+      const config = { mode: 'vxlan', self: 'n0', underlayDev: 'eth0', underlaySubnets: ['10.1.0.0/20'], nexthops: seed % 3 === 0 };
+      let invalid = 0;
+      for (let step = 0; step < 120; step++) {
+        const i = Math.floor(r() * nodes.length);
+        const n = nodes[i];
+        const what = pick(['replace', 'inPlaceIP', 'inPlaceIP6', 'inPlaceCIDR6', 'mac', 'rename', 'invalid', 'dupIP', 'move', 'mode', 'option', 'none']);
+        switch (what) {
+          case 'replace':
+            nodes[i] = { ...makeNode(Number(n.name.slice(1)) || i, k++, dual), name: n.name };
+            break;
+          case 'inPlaceIP':
+            n.nodeIP = `10.1.${i}.${k++}`;
+            if (n.nodeIPs) n.nodeIPs[0] = n.nodeIP; // the same array, changed in place
+            break;
+          case 'inPlaceIP6':
+            if (n.nodeIPs) n.nodeIPs[1] = `fd00::${i}:${k++}`;
+            break;
+          case 'inPlaceCIDR6':
+            if (n.podCIDRs) n.podCIDRs[1] = `fd10:${i}:${k++}::/64`;
+            break;
+          case 'mac':
+            if (n.vtepMac === undefined) n.vtepMac = `0e:aa:00:00:${(i & 255).toString(16).padStart(2, '0')}:${(k++ & 255).toString(16).padStart(2, '0')}`;
+            else delete n.vtepMac;
+            break;
+          case 'rename':
+            if (n.name !== 'n0') n.name = `m${k++}`;
+            break;
+          case 'invalid':
+            n.nodeIP = '300.1.1.1';
+            invalid++;
+            break;
+          case 'dupIP': {
+            const other = nodes[(i + 1) % nodes.length];
+            n.nodeIP = other.nodeIP;
+            if (n.nodeIPs && other.nodeIPs) n.nodeIPs = [...other.nodeIPs];
+            invalid++;
+            break;
+          }
+          case 'move': {
+            const j = Math.floor(r() * nodes.length);
+            [nodes[i], nodes[j]] = [nodes[j], nodes[i]];
+            break;
+          }
+          case 'mode':
+            config.mode = pick(['vxlan', 'host-gw', 'hybrid']);
+            break;
+          case 'option':
+            if (r() < 0.4) config.nexthops = !config.nexthops;
+            else if (r() < 0.5) config.vxlanLearning = !config.vxlanLearning;
+            else config.tunnelName = pick(['vxlan0', 'flannel.1']);
+            break;
+          default:
+        }
+        const same = outcome({ ...config, nodes: [...nodes] });
+        const fresh = outcome({ ...config, nodes: structuredClone(nodes) });
+        assert.deepEqual(same, fresh, `seed ${seed} step ${step} (${what})`);
+        // The same list again: remembered throughout, and still the same.
+        assert.deepEqual(outcome({ ...config, nodes: [...nodes] }), fresh, `seed ${seed} step ${step} (${what}), again`);
+        if (same.error) {
+          // Repair: fresh valid nodes for every one (the remembered ones stay remembered).
+          for (let x = 0; x < nodes.length; x++) nodes[x] = { ...makeNode(x, k++, dual), name: nodes[x].name };
+        }
+      }
+      assert.ok(invalid > 0, 'some steps made the list invalid');
+    });
+  }
+
+  it('a remembered node keeps its spec objects while nothing about it changes, and gets new ones when something does', () => {
+    const nodes = Array.from({ length: 4 }, (_, i) => makeNode(i, 1, false));
+    const config = { mode: 'vxlan', self: 'n0', underlayDev: 'eth0', nodes };
+    const a = overlay.desiredState(config);
+    const b = overlay.desiredState({ ...config, nodes: [...nodes] });
+    assert.equal(b.routes[0], a.routes[0]);
+    assert.equal(b.fdb[2], a.fdb[2]);
+    nodes[1].nodeIP = '10.1.1.9';
+    const c = overlay.desiredState({ ...config, nodes: [...nodes] });
+    assert.notEqual(c.fdb[0], a.fdb[0]);
+    assert.equal(c.fdb[0].dst, '10.1.1.9');
+    assert.equal(c.fdb[1], a.fdb[1]);
+    // With nexthops, a node's name is in its specs: renamed in place, its specs are made again.
+    const d = overlay.desiredState({ ...config, nodes: [...nodes], nexthops: true });
+    nodes[2].name = 'renamed';
+    const e = overlay.desiredState({ ...config, nodes: [...nodes], nexthops: true });
+    assert.deepEqual(e, overlay.desiredState({ ...config, nodes: structuredClone(nodes), nexthops: true }));
+    assert.equal(e.fdb[1].nexthop, 'vtep/renamed/group');
+    assert.notEqual(e.fdb[1], d.fdb[1]);
+  });
+});
+
+describe('membership: OverlayNodes (the feed)', () => {
+  it('gives the same node for an unchanged record, and what toOverlayNodes gives for a changed one', () => {
+    const records = [
+      { name: 'a', nodeIP: '10.0.0.1', podCIDR: '10.1.0.0/24', mode: 'vxlan' },
+      { name: 'b', nodeIP: '10.0.0.2', podCIDR: '10.1.1.0/24', nodeIPs: ['10.0.0.2', 'fd00::2'], podCIDRs: ['10.1.1.0/24', 'fd10::/64'], vtepMac: '0e:00:00:00:00:02' },
+    ];
+    const on = new OverlayNodes();
+    const first = on.of(records);
+    assert.deepEqual(first, toOverlayNodes(records));
+    const second = on.of([...records]);
+    assert.equal(second[0], first[0]);
+    assert.equal(second[1], first[1]);
+    for (const change of [(x) => (x.nodeIP = '10.0.0.9'), (x) => (x.nodeIPs[1] = 'fd00::9'), (x) => delete x.vtepMac, (x) => (x.linkLocal6 = 'fe80::2'), (x) => (x.wireguard = { publicKey: 'x' }), (x) => (x.name = 'c')]) {
+      const before = on.of(records);
+      change(records[1]);
+      const after = on.of(records);
+      assert.notEqual(after[1], before[1]);
+      assert.deepEqual(after, toOverlayNodes(records));
+      assert.equal(after[0], first[0]);
+    }
+  });
+});
