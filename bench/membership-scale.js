@@ -224,7 +224,7 @@ function report(results) {
       const mb = (x) => (x / 1048576).toFixed(0);
       const m = s.memory;
       const sp = Object.entries(m.spaces).filter(([, v]) => v.size > 1048576).map(([k, v]) => `${k.replace('_space', '')} ${mb(v.used)}/${mb(v.size)}`).join(', ');
-      memoryLines.push(`  ${s.name}: at the end rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB (used/size: ${sp}), external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)})`);
+      memoryLines.push(`  ${s.name}: peak rss ${Object.entries(m.phases).map(([k, v]) => `${v.toFixed(0)} MB after the ${k}`).join(', ')}; at the end rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB (used/size: ${sp}), external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)})`);
       console.log(`  ${s.name.padEnd(8)} ${`${percentile(ll, 50).toFixed(0)}/${percentile(ll, 99).toFixed(0)}`.padStart(15)} ${`${percentile(lat, 50).toFixed(0)}/${percentile(lat, 99).toFixed(0)}`.padStart(19)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
     }
     for (const line of memoryLines) console.log(line);
@@ -232,6 +232,26 @@ function report(results) {
 }
 
 // ---------------------------------------------------------------------------- one agent
+
+/** NLA_BENCH_ALLOC=<dir>: what the agent allocates during the churn, garbage included (V8's
+ * sampling heap profiler; open the .heapprofile in Chrome DevTools). */
+const allocation = {
+  session: undefined,
+  post(method, params) {
+    return new Promise((resolve, reject) => this.session.post(method, params, (e, r) => (e ? reject(e) : resolve(r))));
+  },
+  async start() {
+    const { Session } = require('node:inspector');
+    this.session = new Session();
+    this.session.connect();
+    await this.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  },
+  async stop(file) {
+    const { profile } = await this.post('HeapProfiler.stopSampling');
+    require('node:fs').writeFileSync(file, JSON.stringify(profile));
+    console.error(`allocation profile ${file}`);
+  },
+};
 
 async function child({ ns, host, endpoints, reads, expect }) {
   const { Rtnl, OverlayAgent } = require('..');
@@ -246,10 +266,13 @@ async function child({ ns, host, endpoints, reads, expect }) {
   m.on('nodes', (list) => {
     if (!counting || !unlisted.length) return;
     const now = Date.now();
+    // Only the values waited for are looked up (a Set of the whole list per list was 60 MB of
+    // the agent's allocations in 20 s, not the agent's own).
+    const wanted = new Set(unlisted.map((u) => u.listed.has ?? u.listed.gone));
     const seen = new Set();
     for (const n of list) {
-      seen.add(n.podCIDR);
-      seen.add(n.nodeIP);
+      if (wanted.has(n.podCIDR)) seen.add(n.podCIDR);
+      if (wanted.has(n.nodeIP)) seen.add(n.nodeIP);
     }
     for (let i = unlisted.length - 1; i >= 0; i--) {
       const u = unlisted[i];
@@ -292,15 +315,23 @@ async function child({ ns, host, endpoints, reads, expect }) {
     const spaces = Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((x) => [x.space_name, { size: x.space_size, used: x.space_used_size }]));
     return { rss: u.rss, heapTotal: u.heapTotal, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers, spaces };
   };
+  const phases = {}; // the peak RSS up to each phase: where the peak is made
+  const phase = (name) => {
+    maxRss = Math.max(maxRss, process.memoryUsage().rss);
+    phases[name] = maxRss / 1048576;
+  };
   await m.start();
+  phase('read');
   const feed = new MembershipFeed(m, agent);
   await new Promise((resolve) => {
     const check = (list) => list.length >= expect && resolve();
     m.on('skipped', (sk) => sk.length && console.error(`${host.name}: ${sk.length} records skipped, e.g. ${sk[0].source}: ${sk[0].reason}`));
     feed.on('fed', check);
   });
+  phase('converged');
   process.on('message', async (msg) => {
     if (msg.type === 'start') {
+      if (process.env.NLA_BENCH_ALLOC) await allocation.start();
       counting = true;
       cpu0 = process.cpuUsage();
       t0 = Date.now();
@@ -312,7 +343,8 @@ async function child({ ns, host, endpoints, reads, expect }) {
     }
     else if (msg.type === 'report') {
       const cpu = process.cpuUsage(cpu0);
-      process.send({ name: host.name, latencies, listLatencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length, memory: memoryNow() });
+      process.send({ name: host.name, latencies, listLatencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length, memory: { ...memoryNow(), phases } });
+      if (process.env.NLA_BENCH_ALLOC) await allocation.stop(require('node:path').join(process.env.NLA_BENCH_ALLOC, `${host.name}-${reads}-${process.pid}.heapprofile`));
       // NLA_BENCH_HEAP=<dir>: a heap snapshot of the agent after the churn (after the numbers, which it would skew).
       if (process.env.NLA_BENCH_HEAP) console.error(`${host.name}: heap snapshot ${require('node:v8').writeHeapSnapshot(require('node:path').join(process.env.NLA_BENCH_HEAP, `${host.name}-${reads}-${process.pid}.heapsnapshot`))}`);
     } else if (msg.type === 'stop') {
