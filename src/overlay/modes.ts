@@ -271,8 +271,21 @@ interface CheckedNode {
   readonly stack: NodeStack;
   /** linkLocal6, canonical. */
   readonly linkLocal6: string | undefined;
-  /** desiredState's specs for this node, by what they were made from (see memoSpecs). */
-  memo?: SpecMemo[];
+  /** This node's paths, decided under a context (see contextOf) for its name at its position. */
+  route?: { readonly ctx: object; readonly name: string; readonly index: number; readonly paths: readonly Path[]; readonly underlays: readonly IpFamily[] };
+}
+
+/** What desiredState made for a path (paths are remembered objects: see CheckedNode.route). */
+const specsOf = new WeakMap<Path, PathSpecs>();
+
+/**
+ * Everything besides a node's own values that its paths and specs depend on, as one object
+ * while it stays the same: a remembered node's paths are checked by identity with it.
+ */
+let lastContext: readonly unknown[] = [];
+function contextOf(values: readonly unknown[]): object {
+  if (values.length !== lastContext.length || values.some((v, k) => v !== lastContext[k])) lastContext = values;
+  return lastContext;
 }
 
 const checkedNodes = new WeakMap<object, CheckedNode>();
@@ -411,6 +424,7 @@ function plan(c: OverlayConfig): Plan {
   if (tunnelNames[0] === tunnelNames[1]) p.add('tunnelName6', `must differ from tunnelName (${tunnelNames[0]})`);
   const out: Plan = { selfIndex, stacks, checked, paths: [], vxlanDevices: new Set(), ipip: false };
   const fallback = c.mode === 'ipip' || (c.mode === 'hybrid' && c.hybridFallback === 'ipip') ? 'ipip' : 'vxlan';
+  const ctx = contextOf([c.mode, self, subnets[4]?.prefix, subnets[6]?.prefix, fallback, c.tunnelName, c.tunnelName6, c.underlayDev, c.vxlanLearning ?? false, c.nexthops ?? false]);
   if (c.mode === 'ipip' || (c.mode === 'hybrid' && fallback === 'ipip')) {
     if (self.ip[4]) out.ipip = true;
     else if (c.mode === 'ipip') p.add(`${selfAt}.nodeIP`, 'ipip runs over an IPv4 underlay and this node has no IPv4 node IP (use vxlan)');
@@ -421,10 +435,19 @@ function plan(c: OverlayConfig): Plan {
   }
   if (c.mode === 'ipip' && self.cidr[6]) p.add(`${selfAt}.podCIDRs`, 'ipip carries IPv4 pods only (this kernel has no ip6tnl/sit): use vxlan or hybrid for IPv6 pods');
 
-  nodes.forEach((_, i) => {
+  nodes.forEach((n, i) => {
     if (i === selfIndex) return;
+    const known = checked[i]?.route;
+    if (known !== undefined && known.ctx === ctx && known.name === n.name && known.index === i) {
+      for (const x of known.paths) out.paths.push(x);
+      for (const u of known.underlays) out.vxlanDevices.add(u);
+      return;
+    }
     const r = stacks[i];
-    const at = `nodes[${i}]`;
+    const at = atOf(i);
+    const before = p.list.length;
+    const first = out.paths.length;
+    const underlays: IpFamily[] = [];
     for (const f of FAMILIES) {
       if (!self.cidr[f] || !r.cidr[f]) continue; // a family this host has no pods in, or the peer has none in
       const both = (u: IpFamily) => self.ip[u] !== undefined && r.ip[u] !== undefined;
@@ -453,9 +476,11 @@ function plan(c: OverlayConfig): Plan {
           continue;
         }
         out.vxlanDevices.add(underlay);
+        underlays.push(underlay);
         out.paths.push({ how: 'vxlan', family: f, underlay, node: i });
       }
     }
+    if (checked[i] !== undefined && p.list.length === before) checked[i].route = { ctx, name: n.name, index: i, paths: out.paths.slice(first), underlays };
   });
   p.throwIfAny('invalid overlay configuration');
   return out;
@@ -536,22 +561,13 @@ interface PathSpecs {
   readonly routes: NonNullable<DesiredState['routes']>;
 }
 
-/** A node's specs for one path, with everything besides the node's own (remembered) values that they were made from. */
-interface SpecMemo {
-  readonly inputs: readonly unknown[];
-  readonly specs: PathSpecs;
-}
-
-/** A node's path specs of the last call for the same inputs (see CheckedNode), else made now and remembered. */
-function memoSpecs(node: CheckedNode | undefined, inputs: readonly unknown[], make: (into: PathSpecs) => void): PathSpecs {
-  const found = node?.memo?.find((m) => m.inputs.length === inputs.length && m.inputs.every((v, k) => v === inputs[k]));
-  if (found) return found.specs;
-  const specs: PathSpecs = { nexthops: [], fdb: [], neighbors: [], routes: [] };
-  make(specs);
-  if (node) {
-    node.memo ??= [];
-    if (node.memo.length >= 4) node.memo.shift(); // a node has a path per pod family; more are earlier configurations
-    node.memo.push({ inputs, specs });
+/** A path's specs: made once per remembered path (see CheckedNode.route), else now. */
+function specsFor(x: Path, make: (into: PathSpecs) => void): PathSpecs {
+  let specs = specsOf.get(x);
+  if (specs === undefined) {
+    specs = { nexthops: [], fdb: [], neighbors: [], routes: [] };
+    make(specs);
+    specsOf.set(x, specs);
   }
   return specs;
 }
@@ -566,7 +582,7 @@ function addSpecs(out: ModeState, specs: PathSpecs): void {
 /** The DesiredState of this host for the given mode and nodes. Throws ValidationError. */
 export function desiredState(c: OverlayConfig): DesiredState {
   const plan_ = plan(c);
-  const { stacks, paths, selfIndex, checked } = plan_;
+  const { stacks, paths, selfIndex } = plan_;
   const selfNode = c.nodes[selfIndex];
   const self = stacks[selfIndex];
   const underlayMtu = c.underlayMtu ?? 1500;
@@ -586,13 +602,10 @@ export function desiredState(c: OverlayConfig): DesiredState {
     into.nexthops.push({ name, ...gw });
     into.routes.push({ dst, nexthop: name });
   };
-  // A pod route alone (direct, ipip), made once per node and inputs.
-  const routeOnly = (node: number, family: IpFamily, via: string, dev: string, onlink = true): void =>
-    addSpecs(out, memoSpecs(checked[node], ['route', family, via, dev, onlink, c.nexthops ?? false, c.nodes[node].name], (into) => podRoute(into, node, family, via, dev, onlink)));
   for (const x of paths) {
     if (x.how !== 'direct') continue;
-    if (x.linkLocal !== undefined) routeOnly(x.node, 6, x.linkLocal, c.underlayDev, false);
-    else routeOnly(x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev);
+    if (x.linkLocal !== undefined) addSpecs(out, specsFor(x, (into) => podRoute(into, x.node, 6, x.linkLocal!, c.underlayDev, false)));
+    else addSpecs(out, specsFor(x, (into) => podRoute(into, x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev)));
   }
 
   if (plan_.ipip) {
@@ -602,7 +615,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
     if (self.cidr[4]) out.addresses.push({ dev: tun, address: `${gatewayAddress(self.cidr[4].prefix)}/32` } satisfies AddressSpec);
     for (const x of paths) {
       if (x.how !== 'ipip') continue;
-      routeOnly(x.node, 4, stacks[x.node].ip[4]!.text, tun);
+      addSpecs(out, specsFor(x, (into) => podRoute(into, x.node, 4, stacks[x.node].ip[4]!.text, tun)));
     }
     return out;
   }
@@ -631,18 +644,17 @@ export function desiredState(c: OverlayConfig): DesiredState {
     const dev = devName(plan_.vxlanDevices.has(home) ? home : [...plan_.vxlanDevices][0]);
     out.addresses.push(f === 4 ? { dev, address: `${gatewayAddress(net.prefix)}/32` } : { dev, address: `${gatewayAddress(net.prefix)}/128`, nodad: true });
   }
-  const fdbSeen = new Map<string, Set<string>>(); // per device, the node IPs given an FDB entry
-  for (const x of paths) {
+  for (let k = 0; k < paths.length; k++) {
+    const x = paths[k];
     if (x.how !== 'vxlan') continue;
     const r = stacks[x.node];
     const dev = devName(x.underlay);
     const dst = r.ip[x.underlay]!.text;
-    let seen = fdbSeen.get(dev);
-    if (seen === undefined) fdbSeen.set(dev, (seen = new Set()));
-    const fdbHere = !seen.has(dst);
-    seen.add(dst);
-    // The node's values (VTEP address, MAC, node IP) are those its memo was made with (see CheckedNode).
-    const specs = memoSpecs(checked[x.node], ['vxlan', x.family, x.underlay, dev, fdbHere, learning, c.nexthops ?? false, c.nodes[x.node].name], (into) => {
+    // One FDB entry per device and remote node IP: node IPs are unique, so only an earlier path
+    // of the same node (its other pod family, on the same underlay) can have made it.
+    const prior = paths[k - 1];
+    const fdbHere = !(prior !== undefined && prior.how === 'vxlan' && prior.node === x.node && prior.underlay === x.underlay);
+    const specs = specsFor(x, (into) => {
       const vtepIP = gatewayAddress(r.cidr[x.family]!.prefix);
       const mac = vtepMacOf(c.nodes[x.node], r, x.underlay)!;
       if (fdbHere) {

@@ -135,6 +135,17 @@ describe('overlay: desiredState remembers nodes by object', () => {
     assert.equal(e.fdb[1].nexthop, 'vtep/renamed/group');
     assert.notEqual(e.fdb[1], d.fdb[1]);
   });
+
+  it('dual-stack pods over one underlay: one FDB entry per remote node, also from remembered nodes', () => {
+    const nodes = Array.from({ length: 3 }, (_, i) => ({ name: `n${i}`, nodeIP: `10.1.0.${i + 1}`, podCIDR: `10.2.${i}.0/24`, podCIDRs: [`10.2.${i}.0/24`, `fd10:${i}::/64`] }));
+    const config = { mode: 'vxlan', self: 'n0', underlayDev: 'eth0' };
+    for (let k = 0; k < 2; k++) {
+      const s = overlay.desiredState({ ...config, nodes: [...nodes] });
+      assert.deepEqual(s.fdb.map((f) => f.dst), ['10.1.0.2', '10.1.0.3']);
+      assert.equal(s.routes.length, 4);
+      assert.equal(s.neighbors.length, 4);
+    }
+  });
 });
 
 describe('membership: OverlayNodes (the feed)', () => {
