@@ -192,9 +192,9 @@ export function vtepMacOf(n: OverlayNode, s: NodeStack, underlay: IpFamily): str
 
 /** How this host reaches one pod subnet of a remote node. */
 type Path =
-  | { how: 'direct'; family: IpFamily; node: number; linkLocal?: string }
-  | { how: 'vxlan'; family: IpFamily; underlay: IpFamily; node: number }
-  | { how: 'ipip'; family: 4; node: number };
+  | { how: 'direct'; family: IpFamily; linkLocal?: string }
+  | { how: 'vxlan'; family: IpFamily; underlay: IpFamily }
+  | { how: 'ipip'; family: 4 };
 
 interface Plan {
   selfIndex: number;
@@ -202,6 +202,8 @@ interface Plan {
   /** Each node's own checks, remembered (see checkedNodes); the spec memo of desiredState lives there. */
   checked: CheckedNode[];
   paths: Path[];
+  /** The node (index) of each path: a path is a remembered object and the node may have moved in the list. */
+  pathNodes: number[];
   /** Tunnel families this host has a device for (vxlan: per underlay family; ipip: 4). */
   vxlanDevices: Set<IpFamily>;
   ipip: boolean;
@@ -271,8 +273,8 @@ interface CheckedNode {
   readonly stack: NodeStack;
   /** linkLocal6, canonical. */
   readonly linkLocal6: string | undefined;
-  /** This node's paths, decided under a context (see contextOf) for its name at its position. */
-  route?: { readonly ctx: object; readonly name: string; readonly index: number; readonly paths: readonly Path[]; readonly underlays: readonly IpFamily[] };
+  /** This node's paths, decided under a context (see contextOf) for its name. */
+  route?: { readonly ctx: object; readonly name: string; readonly paths: readonly Path[]; readonly underlays: readonly IpFamily[] };
 }
 
 /** What desiredState made for a path (paths are remembered objects: see CheckedNode.route). */
@@ -422,9 +424,9 @@ function plan(c: OverlayConfig): Plan {
   }
   const tunnelNames = [c.tunnelName ?? 'vxlan0', c.tunnelName6 ?? 'vxlan6'];
   if (tunnelNames[0] === tunnelNames[1]) p.add('tunnelName6', `must differ from tunnelName (${tunnelNames[0]})`);
-  const out: Plan = { selfIndex, stacks, checked, paths: [], vxlanDevices: new Set(), ipip: false };
+  const out: Plan = { selfIndex, stacks, checked, paths: [], pathNodes: [], vxlanDevices: new Set(), ipip: false };
   const fallback = c.mode === 'ipip' || (c.mode === 'hybrid' && c.hybridFallback === 'ipip') ? 'ipip' : 'vxlan';
-  const ctx = contextOf([c.mode, self, subnets[4]?.prefix, subnets[6]?.prefix, fallback, c.tunnelName, c.tunnelName6, c.underlayDev, c.vxlanLearning ?? false, c.nexthops ?? false]);
+  const ctx = contextOf([c.mode, self.ip[4]?.text, self.ip[6]?.text, self.cidr[4]?.prefix, self.cidr[6]?.prefix, subnets[4]?.prefix, subnets[6]?.prefix, fallback, c.tunnelName, c.tunnelName6, c.underlayDev, c.vxlanLearning ?? false, c.nexthops ?? false]);
   if (c.mode === 'ipip' || (c.mode === 'hybrid' && fallback === 'ipip')) {
     if (self.ip[4]) out.ipip = true;
     else if (c.mode === 'ipip') p.add(`${selfAt}.nodeIP`, 'ipip runs over an IPv4 underlay and this node has no IPv4 node IP (use vxlan)');
@@ -438,8 +440,11 @@ function plan(c: OverlayConfig): Plan {
   nodes.forEach((n, i) => {
     if (i === selfIndex) return;
     const known = checked[i]?.route;
-    if (known !== undefined && known.ctx === ctx && known.name === n.name && known.index === i) {
-      for (const x of known.paths) out.paths.push(x);
+    if (known !== undefined && known.ctx === ctx && known.name === n.name) {
+      for (const x of known.paths) {
+        out.paths.push(x);
+        out.pathNodes.push(i);
+      }
       for (const u of known.underlays) out.vxlanDevices.add(u);
       return;
     }
@@ -448,6 +453,10 @@ function plan(c: OverlayConfig): Plan {
     const before = p.list.length;
     const first = out.paths.length;
     const underlays: IpFamily[] = [];
+    const path = (x: Path) => {
+      out.paths.push(x);
+      out.pathNodes.push(i);
+    };
     for (const f of FAMILIES) {
       if (!self.cidr[f] || !r.cidr[f]) continue; // a family this host has no pods in, or the peer has none in
       const both = (u: IpFamily) => self.ip[u] !== undefined && r.ip[u] !== undefined;
@@ -456,7 +465,7 @@ function plan(c: OverlayConfig): Plan {
       if (direct) {
         // host-gw: a node on the segment with IPv6 pods but no global IPv6 address is reached via its link-local one.
         if (!both(f) && f === 6 && c.mode === 'host-gw' && linkLocals[i] !== undefined) {
-          out.paths.push({ how: 'direct', family: 6, node: i, linkLocal: linkLocals[i] });
+          path({ how: 'direct', family: 6, linkLocal: linkLocals[i] });
           continue;
         }
         if (!both(f)) {
@@ -464,11 +473,11 @@ function plan(c: OverlayConfig): Plan {
           p.add(`${self.ip[f] ? at : selfAt}.nodeIPs`, `host-gw routes ${familyName(f)} pods via the node's ${familyName(f)} address, and ${who} has none (family mismatch: use vxlan or hybrid)`);
           continue;
         }
-        out.paths.push({ how: 'direct', family: f, node: i });
+        path({ how: 'direct', family: f });
       } else if (fallback === 'ipip') {
         if (f === 6) p.add(`${at}.podCIDRs`, `ipip carries IPv4 pods only: node "${nodes[i].name}"'s IPv6 pods need vxlan (this kernel has no ip6tnl/sit)`);
         else if (!both(4)) p.add(`${self.ip[4] ? at : selfAt}.nodeIPs`, `ipip needs an IPv4 underlay on both ends (node "${nodes[i].name}")`);
-        else out.paths.push({ how: 'ipip', family: 4, node: i });
+        else path({ how: 'ipip', family: 4 });
       } else {
         const underlay = both(f) ? f : both(otherFamily(f)) ? otherFamily(f) : undefined;
         if (underlay === undefined) {
@@ -477,10 +486,10 @@ function plan(c: OverlayConfig): Plan {
         }
         out.vxlanDevices.add(underlay);
         underlays.push(underlay);
-        out.paths.push({ how: 'vxlan', family: f, underlay, node: i });
+        path({ how: 'vxlan', family: f, underlay });
       }
     }
-    if (checked[i] !== undefined && p.list.length === before) checked[i].route = { ctx, name: n.name, index: i, paths: out.paths.slice(first), underlays };
+    if (checked[i] !== undefined && p.list.length === before) checked[i].route = { ctx, name: n.name, paths: out.paths.slice(first), underlays };
   });
   p.throwIfAny('invalid overlay configuration');
   return out;
@@ -582,7 +591,7 @@ function addSpecs(out: ModeState, specs: PathSpecs): void {
 /** The DesiredState of this host for the given mode and nodes. Throws ValidationError. */
 export function desiredState(c: OverlayConfig): DesiredState {
   const plan_ = plan(c);
-  const { stacks, paths, selfIndex } = plan_;
+  const { stacks, paths, pathNodes, selfIndex } = plan_;
   const selfNode = c.nodes[selfIndex];
   const self = stacks[selfIndex];
   const underlayMtu = c.underlayMtu ?? 1500;
@@ -602,20 +611,23 @@ export function desiredState(c: OverlayConfig): DesiredState {
     into.nexthops.push({ name, ...gw });
     into.routes.push({ dst, nexthop: name });
   };
-  for (const x of paths) {
-    if (x.how !== 'direct') continue;
-    if (x.linkLocal !== undefined) addSpecs(out, specsFor(x, (into) => podRoute(into, x.node, 6, x.linkLocal!, c.underlayDev, false)));
-    else addSpecs(out, specsFor(x, (into) => podRoute(into, x.node, x.family, stacks[x.node].ip[x.family]!.text, c.underlayDev)));
-  }
+  paths.forEach((x, k) => {
+    if (x.how !== 'direct') return;
+    const node = pathNodes[k];
+    if (x.linkLocal !== undefined) addSpecs(out, specsFor(x, (into) => podRoute(into, node, 6, x.linkLocal!, c.underlayDev, false)));
+    else addSpecs(out, specsFor(x, (into) => podRoute(into, node, x.family, stacks[node].ip[x.family]!.text, c.underlayDev)));
+  });
 
   if (plan_.ipip) {
     const tun = c.tunnelName ?? 'ipip0';
     const link: LinkSpec = { kind: 'ipip', name: tun, local: self.ip[4]!.text, ttl: 64, mtu: c.mtu ?? underlayMtu - IPIP_OVERHEAD, up: true };
     out.links.push(link);
     if (self.cidr[4]) out.addresses.push({ dev: tun, address: `${gatewayAddress(self.cidr[4].prefix)}/32` } satisfies AddressSpec);
-    for (const x of paths) {
+    for (let k = 0; k < paths.length; k++) {
+      const x = paths[k];
+      const node = pathNodes[k];
       if (x.how !== 'ipip') continue;
-      addSpecs(out, specsFor(x, (into) => podRoute(into, x.node, 4, stacks[x.node].ip[4]!.text, tun)));
+      addSpecs(out, specsFor(x, (into) => podRoute(into, node, 4, stacks[node].ip[4]!.text, tun)));
     }
     return out;
   }
@@ -647,22 +659,23 @@ export function desiredState(c: OverlayConfig): DesiredState {
   for (let k = 0; k < paths.length; k++) {
     const x = paths[k];
     if (x.how !== 'vxlan') continue;
-    const r = stacks[x.node];
+    const node = pathNodes[k];
+    const r = stacks[node];
     const dev = devName(x.underlay);
     const dst = r.ip[x.underlay]!.text;
     // One FDB entry per device and remote node IP: node IPs are unique, so only an earlier path
     // of the same node (its other pod family, on the same underlay) can have made it.
     const prior = paths[k - 1];
-    const fdbHere = !(prior !== undefined && prior.how === 'vxlan' && prior.node === x.node && prior.underlay === x.underlay);
+    const fdbHere = !(prior !== undefined && prior.how === 'vxlan' && pathNodes[k - 1] === node && prior.underlay === x.underlay);
     const specs = specsFor(x, (into) => {
       const vtepIP = gatewayAddress(r.cidr[x.family]!.prefix);
-      const mac = vtepMacOf(c.nodes[x.node], r, x.underlay)!;
+      const mac = vtepMacOf(c.nodes[node], r, x.underlay)!;
       if (fdbHere) {
-        if (c.nexthops && !learning) vtepNexthop(into, c.nodes[x.node].name, x.underlay, dev, mac, dst);
+        if (c.nexthops && !learning) vtepNexthop(into, c.nodes[node].name, x.underlay, dev, mac, dst);
         else into.fdb.push({ dev, mac: learning ? '00:00:00:00:00:00' : mac, dst } satisfies FdbSpec);
       }
       if (!learning) into.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
-      podRoute(into, x.node, x.family, vtepIP, dev);
+      podRoute(into, node, x.family, vtepIP, dev);
     });
     addSpecs(out, specs);
   }
