@@ -224,7 +224,7 @@ function report(results) {
       const mb = (x) => (x / 1048576).toFixed(0);
       const m = s.memory;
       const sp = Object.entries(m.spaces).filter(([, v]) => v.size > 1048576).map(([k, v]) => `${k.replace('_space', '')} ${mb(v.used)}/${mb(v.size)}`).join(', ');
-      memoryLines.push(`  ${s.name}: peak rss ${Object.entries(m.phases).map(([k, v]) => `${v.toFixed(0)} MB after the ${k}`).join(', ')}; at the end rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB (used/size: ${sp}), external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)})`);
+      memoryLines.push(`  ${s.name}: peak rss ${Object.entries(m.phases).map(([k, v]) => `${v.peak.toFixed(0)} MB after the ${k} (heap ${v.heapUsed.toFixed(0)}/${v.heapTotal.toFixed(0)}, external ${v.external.toFixed(0)})`).join(', ')}; at the end rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB (used/size: ${sp}), external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)})`);
       console.log(`  ${s.name.padEnd(8)} ${`${percentile(ll, 50).toFixed(0)}/${percentile(ll, 99).toFixed(0)}`.padStart(15)} ${`${percentile(lat, 50).toFixed(0)}/${percentile(lat, 99).toFixed(0)}`.padStart(19)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
     }
     for (const line of memoryLines) console.log(line);
@@ -254,6 +254,9 @@ const allocation = {
 };
 
 async function child({ ns, host, endpoints, reads, expect }) {
+  // NLA_BENCH_V8_FLAGS: V8 flags set from inside the agent at its start (v8.setFlagsFromString),
+  // as a CLI command can set them for its own process (unlike node's command-line flags).
+  if (process.env.NLA_BENCH_V8_FLAGS) require('node:v8').setFlagsFromString(process.env.NLA_BENCH_V8_FLAGS);
   const { Rtnl, OverlayAgent } = require('..');
   const { EtcdMembership, MembershipFeed } = require('../dist/membership');
   const nl = await Rtnl.open({ netns: ns, receiveBufferBytes: 32 << 20 });
@@ -317,8 +320,9 @@ async function child({ ns, host, endpoints, reads, expect }) {
   };
   const phases = {}; // the peak RSS up to each phase: where the peak is made
   const phase = (name) => {
-    maxRss = Math.max(maxRss, process.memoryUsage().rss);
-    phases[name] = maxRss / 1048576;
+    const u = process.memoryUsage();
+    maxRss = Math.max(maxRss, u.rss);
+    phases[name] = { peak: maxRss / 1048576, heapUsed: u.heapUsed / 1048576, heapTotal: u.heapTotal / 1048576, external: u.external / 1048576 };
   };
   await m.start();
   phase('read');
