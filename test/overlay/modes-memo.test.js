@@ -9,18 +9,7 @@ const assert = require('node:assert/strict');
 const { overlay } = require('../../dist');
 const { OverlayNodes } = require('../../dist/membership/feed');
 const { toOverlayNodes } = require('../../dist/membership/types');
-
-/** A small deterministic PRNG (mulberry32), so a failure names its seed and step. */
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { seeded: rng } = require('../support/random');
 
 function makeNode(i, k, dual) {
   const n = { name: `n${i}`, nodeIP: `10.1.${i}.${k}`, podCIDR: `10.${20 + i}.${k}.0/24` };
