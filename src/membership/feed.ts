@@ -7,6 +7,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { OverlayNode } from '../overlay/modes';
 import { toOverlayNodes, type Membership, type NodeRecord } from './types';
+import { sameItems } from '../values/list';
 
 /**
  * toOverlayNodes, keeping one OverlayNode per unchanged record: a membership lists the same
@@ -30,19 +31,14 @@ export class OverlayNodes {
   }
 }
 
-function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** Whether toOverlayNodes would make this node of the record as it is now (it leaves out empty optional fields). */
 function madeFrom(n: OverlayNode, r: NodeRecord): boolean {
   return (
     n.name === r.name &&
     n.nodeIP === r.nodeIP &&
     n.podCIDR === r.podCIDR &&
-    sameList(n.nodeIPs, r.nodeIPs) &&
-    sameList(n.podCIDRs, r.podCIDRs) &&
+    sameItems(n.nodeIPs, r.nodeIPs) &&
+    sameItems(n.podCIDRs, r.podCIDRs) &&
     n.vtepMac === (r.vtepMac || undefined) &&
     n.vtepMac6 === (r.vtepMac6 || undefined) &&
     n.wireguard === (r.wireguard || undefined) &&

@@ -36,6 +36,7 @@ import { checkMac } from '../values/mac';
 import { checkIfName } from '../values/names';
 import { Problems, checkInt } from '../values/problems';
 import type { IpFamily } from '../values/ip';
+import { sameItems } from '../values/list';
 import { prefixContains, prefixRange } from '../values/prefix';
 import { FAMILIES, checkLinkLocal6, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
 import type { DesiredState } from '../reconcile/types';
@@ -286,18 +287,11 @@ const specsOf = new WeakMap<Path, PathSpecs>();
  */
 let lastContext: readonly unknown[] = [];
 function contextOf(values: readonly unknown[]): object {
-  if (values.length !== lastContext.length || values.some((v, k) => v !== lastContext[k])) lastContext = values;
+  if (!sameItems(values, lastContext)) lastContext = values;
   return lastContext;
 }
 
 const checkedNodes = new WeakMap<object, CheckedNode>();
-
-function sameList(a: unknown, b: readonly unknown[] | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (!Array.isArray(a) || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** The remembered checks of a node, when its values are those they passed on. */
 function checkedNode(n: OverlayNode): CheckedNode | undefined {
@@ -307,8 +301,8 @@ function checkedNode(n: OverlayNode): CheckedNode | undefined {
   const same =
     n.nodeIP === e.nodeIP &&
     n.podCIDR === e.podCIDR &&
-    sameList(n.nodeIPs, e.nodeIPs) &&
-    sameList(n.podCIDRs, e.podCIDRs) &&
+    sameItems(n.nodeIPs, e.nodeIPs) &&
+    sameItems(n.podCIDRs, e.podCIDRs) &&
     n.vtepMac === e.vtepMac &&
     n.vtepMac6 === e.vtepMac6 &&
     n.linkLocal6 === e.linkLocal6Given &&

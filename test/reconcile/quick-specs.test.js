@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const fc = require('fast-check');
 const { Problems, validateNeighborSpec, validateFdbSpec } = require('../../dist/rtnl');
-const { quickNeighborSpec } = require('../../dist/reconcile/kinds/neighbor/fast');
+const { quickNeighborSpec } = require('../../dist/rtnl/neighbor/quick');
 const { quickFdbSpec } = require('../../dist/reconcile/kinds/fdb/fast');
 // About one random spec in 170 takes the quick path: 5,000 cases give 22-43 (seen over runs), so
 // the property is tried on the quick path; at least 5 is asked (a bound of 20 failed now and then).

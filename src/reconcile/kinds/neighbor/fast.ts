@@ -181,6 +181,3 @@ export async function scanNeighbors(
   );
   return m.left;
 }
-
-/** The quick check moved to the rtnl layer (neighbors.replaceMany uses it too); kept here by name. */
-export { quickNeighborSpec } from '../../../rtnl/neighbor/quick';
