@@ -40,10 +40,12 @@ export interface PreparedEntries<S, A> {
   readonly devs: ReadonlySet<DeviceRef>;
 }
 
-/** Makes the prepared form of a validated list. */
-export function preparedEntries<S, A>(list: PreparedEntry<S>[]): PreparedEntries<S, A> {
-  const devs = new Set<DeviceRef>();
-  for (const e of list) devs.add(e.dev);
+/** Makes the prepared form of a validated list; `devs`: the devices its entries name, when the caller has collected them already. */
+export function preparedEntries<S, A>(list: PreparedEntry<S>[], devs?: Set<DeviceRef>): PreparedEntries<S, A> {
+  if (devs === undefined) {
+    devs = new Set<DeviceRef>();
+    for (const e of list) devs.add(e.dev);
+  }
   return { list, marks: new FoundMarks<A>(list.length), devs };
 }
 

@@ -11,8 +11,7 @@ import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { canonicalMac } from '../../../values/mac';
 import type { Problems } from '../../../values/problems';
-import { devicesToRead, diffEntries, fastEntryReads, matchEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
-import { FoundMarks } from '../../engine/settle';
+import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import type { KindModule, LinkView, PrepareContext } from '../../engine/kind';
 import { collect } from '../../engine/outcome';
 import { NeighborKeys, scanNeighbors, type PreparedNeighbors } from './fast';
@@ -102,8 +101,8 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
       ctx.references.push({ path: `neighbors[${i}].dev`, dev: spec.dev });
     }
   }
-  // preparedEntries(list) without its pass over 10k entries: referenced is their devices already.
-  return { list, marks: new FoundMarks<Neighbor>(list.length), devs: referenced, keys };
+  // referenced is their devices already: no second pass over 10k entries for them.
+  return { ...preparedEntries<NeighborSpec, Neighbor>(list, referenced), keys };
 }
 
 /** prepare()'s reader of the common spec (prepare runs to the end without yielding). */
