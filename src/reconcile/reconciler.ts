@@ -7,10 +7,11 @@ import { isEventOf, type EventObjects, type KindContext, type LinkView, type Obj
 import { lockOwner, type OwnerLock } from './engine/lock';
 import { checkReconcilerOptions, type OwnerIdentity } from './engine/owner';
 import { ReconcilePlan } from './engine/plan';
+import { computeScopedPlan, type ScopeBase } from './engine/scope';
 import { prepareDesired, type PreparedState } from './engine/prepare';
 import { LINKS, ON_LINKS } from './engine/registry';
 import { WatchLoop, watchTiming } from './engine/watch';
-import type { ApplyResult, DesiredState, Plan, ReconcilerEvents, ReconcilerOptions, WatchOptions } from './types';
+import type { ApplyResult, CycleReason, DesiredState, Plan, ReconcilerEvents, ReconcilerOptions, WatchOptions } from './types';
 
 /** A listener threw during a watch cycle: the cycle stops and the exception is thrown on the event loop. */
 class ListenerFault {
@@ -23,6 +24,12 @@ function throwOnLoop(error: unknown): void {
   process.nextTick(() => {
     throw error;
   });
+}
+
+/** What a scoped cycle starts from: the last state applied, and the keys events named since. */
+interface Scope {
+  readonly base: ScopeBase;
+  readonly dirty: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Every event the kinds listen to. */
@@ -58,6 +65,16 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   /** The links as the last plan saw them, and the devices the desired state names there. */
   private lastView: LinkView | undefined;
   private referenced = new Set<number>();
+  /** What the last watch cycle brought the kernel to, when it applied every op and left no
+   * conflict: the next cycle may then read only what changed since (engine/scope.ts). */
+  private base: ScopeBase | undefined;
+  /** Keys kernel events named since the last cycle started, by kind; and whether one came that
+   * names none (a link, a kind that is not scoped): then the next cycle reads everything. */
+  private dirty = new Map<string, Set<string>>();
+  private dirtyAll = false;
+  /** Whether watch cycles may be scoped (WatchOptions.scopedCycles), and whether the last one was. */
+  private scoping = true;
+  private lastScoped = false;
 
   constructor(
     private readonly nl: Rtnl,
@@ -86,7 +103,12 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   /** Plans and applies; resolves with every op's outcome. Reads desired when called, as plan(). */
   async apply(desired: DesiredState): Promise<ApplyResult> {
     const prepared = this.prepare(desired);
-    return this.serial(() => this.locked(() => this.applyPrepared(prepared, false)));
+    return this.serial(() =>
+      this.locked(() => {
+        this.base = undefined; // the kernel is brought to another state than the watch's: its next cycle reads whole
+        return this.applyPrepared(prepared, false);
+      }),
+    );
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -117,17 +139,19 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     }
   }
 
-  private async computePlan(prepared: PreparedState, fromLoop: boolean): Promise<ReconcilePlan> {
-    const { plan, view } = await computePlan(this.nl, prepared, this.ctx);
+  private async computePlan(prepared: PreparedState, fromLoop: boolean, scope?: Scope): Promise<ReconcilePlan> {
+    const scoped = scope === undefined ? undefined : await computeScopedPlan(this.nl, prepared, scope.base, scope.dirty, this.ctx);
+    this.lastScoped = scoped !== undefined && scoped.kindsWhole === 0;
+    const { plan, view } = scoped ?? (await computePlan(this.nl, prepared, this.ctx));
     this.remember(prepared, view);
     this.fire(fromLoop, () => this.emit('plan', plan));
     for (const c of plan.conflicts) this.fire(fromLoop, () => this.emit('conflict', c));
     return plan;
   }
 
-  private async applyPrepared(prepared: PreparedState, fromLoop: boolean): Promise<ApplyResult> {
+  private async applyPrepared(prepared: PreparedState, fromLoop: boolean, scope?: Scope): Promise<ApplyResult> {
     const before = this.nl.modifyingRequests();
-    let plan = await this.computePlan(prepared, fromLoop);
+    let plan = await this.computePlan(prepared, fromLoop, scope);
     const outcome = plan.empty ? { applied: [], failed: [] } : await applyOps(this.nl, plan.ops, this.ctx);
     // The kernel adjusts some settings as objects are added: a bridge's MTU set at creation
     // follows its first port's. So after creating links, read once more and apply what still
@@ -168,10 +192,24 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     if (!w) return false;
     const view = this.lastView;
     if (isEventOf('link', event, object)) {
-      return this.referenced.has(object.index) || LINKS.relevant(object, w.links, view, this.ctx);
+      const yes = this.referenced.has(object.index) || LINKS.relevant(object, w.links, view, this.ctx);
+      if (yes) this.dirtyAll = true;
+      return yes;
     }
-    for (const k of w.kinds) if (k.relevant(event, object, view, this.ctx)) return true;
-    return false;
+    let yes = false;
+    for (const k of w.kinds) {
+      if (!k.relevant(event, object, view, this.ctx)) continue;
+      yes = true;
+      // Where the next cycle must look: the event's key, or everything when it has none.
+      const key = view === undefined ? undefined : k.eventKey(event, object, view);
+      if (key === undefined) this.dirtyAll = true;
+      else {
+        let keys = this.dirty.get(k.kind.kind);
+        if (keys === undefined) this.dirty.set(k.kind.kind, (keys = new Set()));
+        keys.add(key);
+      }
+    }
+    return yes;
   }
 
   // ------------------------------------------------------------------ watch
@@ -191,6 +229,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   watch(desired: DesiredState, options: WatchOptions = {}): void {
     const timing = watchTiming(options);
     const prepared = this.prepare(desired); // throws ValidationError now rather than in the background
+    this.scoping = timing.scopedCycles;
     if (this.loop && !this.loop.isStopped) {
       this.watched = prepared;
       this.loop.retime(timing);
@@ -202,11 +241,11 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     let loop: WatchLoop;
     try {
       loop = new WatchLoop(this.nl, EVENTS, timing, {
-        run: () => this.cycle(),
+        run: (reason) => this.cycle(reason),
         relevant: (event, object) => this.relevant(event, object),
         failed: (error) => this.failed(error),
         starting: (reason) => this.report(() => this.emit('cycleStart', reason)),
-        cycled: (cycle) => this.report(() => this.emit('cycle', cycle)),
+        cycled: (cycle) => this.report(() => this.emit('cycle', { ...cycle, scoped: this.lastScoped })),
         overflowed: () => this.report(() => this.emit('overflow')),
       });
     } catch (e) {
@@ -214,6 +253,9 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       throw e;
     }
     this.watched = prepared;
+    this.base = undefined;
+    this.dirty.clear();
+    this.dirtyAll = false;
     this.lock = lock;
     this.loop = loop;
   }
@@ -234,12 +276,29 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     }
   }
 
-  /** One watch cycle: apply, then report. */
-  private async cycle(): Promise<'retry' | 'done'> {
+  /**
+   * One watch cycle: apply, then report. A new desired state or events after a cycle that left
+   * the kernel as desired read only the keys they touch; every other reason reads everything.
+   */
+  private async cycle(reason: CycleReason): Promise<'retry' | 'done'> {
     const target = this.watched;
+    this.lastScoped = false;
     if (!target) return 'done';
+    // Events from here on name what the next cycle must look at.
+    const dirty = this.dirty;
+    const all = this.dirtyAll;
+    this.dirty = new Map();
+    this.dirtyAll = false;
+    const base = this.base;
+    this.base = undefined; // until this cycle has applied everything
+    const scope = this.scoping && base !== undefined && !all && (reason === 'event' || reason === 'desired') ? { base, dirty } : undefined;
     try {
-      const res = await this.serial(() => this.applyPrepared(target, true));
+      const res = await this.serial(() => this.applyPrepared(target, true, scope));
+      const view = this.lastView;
+      // Links changed: the kernel may adjust what it was given (see applyPrepared); read whole next time.
+      if (res.failed.length === 0 && res.plan.conflicts.length === 0 && view !== undefined && !res.plan.ops.some((op) => op.kind === 'link')) {
+        this.base = { state: target, view };
+      }
       if (res.plan.ops.length) this.fire(true, () => this.emit('drift', res.plan.ops));
       if (res.failed.length) return 'retry';
       if (res.converged) this.fire(true, () => this.emit('converged'));

@@ -161,6 +161,15 @@ export interface WatchOptions {
   /** Receive buffer of the event monitor's socket, bytes (the kernel doubles it). Default 4 MiB.
    * Events that do not fit are lost; the reconciler then re-reads everything (overflow). */
   monitorReceiveBufferBytes?: number;
+  /**
+   * After a cycle that left the kernel as desired, plan a new desired state or a few kernel
+   * events by reading only the keys they touch (targeted requests), not everything: one node
+   * joining an overlay of 5,000 costs its own route, neighbour and FDB entry. Needs desired
+   * objects that cannot change (Object.freeze, nested values too): an unfrozen object could have
+   * been changed in place, so with those every cycle reads whole. Starts, resyncs, retries and
+   * event overflows always read whole. Default true.
+   */
+  scopedCycles?: boolean;
 }
 
 /**
@@ -211,6 +220,8 @@ export interface WatchCycle {
   /** 'done': every op applied (converged unless conflicts remain); 'failed-ops': some op
    * failed, retried with backoff; 'error': the cycle threw (a dump failed), retried too. */
   outcome: 'done' | 'failed-ops' | 'error';
+  /** Whether the cycle read only the keys that changed (WatchOptions.scopedCycles): no dump of a whole kind. */
+  scoped: boolean;
 }
 
 export { RTPROT_NETLINK_AGENT, DEFAULT_OWNER, RESERVED_PROTOCOLS } from './engine/owner';

@@ -17,3 +17,56 @@ export function isPlainWithOnly(x: unknown, allowed: readonly string[]): x is Re
   }
   return true;
 }
+
+/**
+ * Whether x can never change: a primitive, or a frozen object or array whose values are all
+ * such. What such a value held when it was first seen it still holds, so a later state that
+ * hands the same object again hands the same value (the reconciler's scoped cycles trust
+ * that; an object that is not frozen might have been changed in place since).
+ */
+export function isDeepFrozen(x: unknown): boolean {
+  if (typeof x !== 'object' || x === null) return typeof x !== 'function';
+  if (!Object.isFrozen(x)) return false;
+  const o = x as Record<string, unknown>;
+  for (const k in o) if (!isDeepFrozen(o[k])) return false;
+  return true;
+}
+
+/**
+ * Whether two values are equal as data: primitives by ===, objects and arrays with the same
+ * prototype and the same own enumerable fields, each equal. A field set to undefined differs
+ * from one that is absent (both count as "changed", which is the safe answer for the callers).
+ */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.prototype.hasOwnProperty.call(y, k) || !sameData(x[k], y[k])) return false;
+    n++;
+  }
+  for (const _ in y) n--;
+  return n === 0;
+}
+
+/**
+ * Whether a desired object handed again (next) is known to be the one handed before (prev):
+ * both can never change (isDeepFrozen) and they are equal. An object that could have been
+ * changed in place is never known to be unchanged.
+ */
+export function sameFrozen(prev: unknown, next: unknown): boolean {
+  if (!isDeepFrozen(prev)) return false;
+  return prev === next || (isDeepFrozen(next) && sameData(prev, next));
+}
+
+/** Freezes x and every object and array in it (typed arrays, which cannot be frozen, are left
+ * as they are); returns x. */
+export function deepFreeze<T>(x: T): T {
+  if (typeof x !== 'object' || x === null || Object.isFrozen(x) || ArrayBuffer.isView(x)) return x;
+  const o = x as Record<string, unknown>;
+  for (const k in o) deepFreeze(o[k]);
+  return Object.freeze(x);
+}

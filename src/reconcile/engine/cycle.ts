@@ -20,7 +20,7 @@ export interface PlannedCycle {
 
 /** Devices named by desired objects must be desired links or exist. Throws ValidationError:
  * like every other validation problem, it is found before anything is written. */
-function checkReferences(references: readonly Reference[], view: LinkView): void {
+export function checkReferences(references: readonly Reference[], view: LinkView): void {
   const problems: Array<{ path: string; message: string }> = [];
   for (const r of references) {
     if (view.status(r.dev) === 'missing') problems.push({ path: r.path, message: `device ${JSON.stringify(r.dev)} is neither desired nor present` });

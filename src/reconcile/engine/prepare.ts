@@ -17,6 +17,8 @@ export interface PreparedState {
   readonly links: PreparedLinks;
   /** Every other kind's desired list, in registration order. */
   readonly kinds: readonly PreparedKind[];
+  /** The links as given, copied (scoped cycles compare them with the next state's). */
+  readonly givenLinks: readonly unknown[];
   /** Every device the state refers to (dev, master, underlay): each must be desired or present. */
   readonly references: readonly Reference[];
 }
@@ -44,9 +46,10 @@ export function prepareDesired(state: DesiredState, owner: OwnerIdentity): Prepa
   checkKeys(p, '', state, FIELDS);
   const references: Reference[] = [];
   const nexthopIds = new NexthopIds();
-  const links = LINKS.prepare(p, list(p, state, LINKS.field), { owner, references, nexthopIds });
+  const givenLinks = list(p, state, LINKS.field);
+  const links = LINKS.prepare(p, givenLinks, { owner, references, nexthopIds });
   const ctx = { owner, references, links, nexthopIds };
   const kinds = ON_LINKS.map((k) => k.prepare(p, list(p, state, k.field), ctx));
   p.throwIfAny('invalid desired state');
-  return { links, kinds, references };
+  return { links, kinds, references, givenLinks: givenLinks.slice() };
 }

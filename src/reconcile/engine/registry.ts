@@ -55,6 +55,9 @@ export interface PreparedKind {
   readonly kind: RegisteredKind;
   /** How many objects are desired. */
   readonly count: number;
+  /** The list as given, copied (for a kind that is not scoped: scope.ts compares it with the
+   * next state's; empty for a scoped kind, which compares key by key). */
+  readonly given: readonly unknown[];
   /** Reads and compares: the kind's ops and conflicts. */
   plan(nl: Rtnl, view: LinkView, ctx: KindContext): Promise<{ ops: Op[]; conflicts: Conflict[] }>;
   /** Whether a kernel event can matter (then a watch re-reads). */
@@ -85,6 +88,7 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
       const out: PreparedKind = {
         kind: registered,
         scoped: scoped !== undefined,
+        given: scoped === undefined ? given.slice() : [],
         eventKey(event, object, view) {
           return scoped !== undefined && isEventOf(m.event, event, object) ? scoped.eventKey(object, view) : undefined;
         },

@@ -19,9 +19,10 @@ export interface WatchTiming {
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
   readonly monitorReceiveBufferBytes: number | undefined;
+  readonly scopedCycles: boolean;
 }
 
-const WATCH_KEYS = ['resyncIntervalMs', 'debounceMs', 'minBackoffMs', 'maxBackoffMs', 'monitorReceiveBufferBytes'] as const;
+const WATCH_KEYS = ['resyncIntervalMs', 'debounceMs', 'minBackoffMs', 'maxBackoffMs', 'monitorReceiveBufferBytes', 'scopedCycles'] as const;
 /** Longest timer Node.js keeps (2^31 - 1 ms). */
 const MAX_TIMER_MS = 0x7fffffff;
 
@@ -36,6 +37,8 @@ export function watchTiming(options: unknown): WatchTiming {
     if (v === undefined) return dflt;
     return checkInt(p, key, v, min, max) ? v : dflt;
   };
+  const scoped = own(o, 'scopedCycles');
+  if (scoped !== undefined && typeof scoped !== 'boolean') p.add('scopedCycles', `expected true or false, got ${describeValue(scoped)}`);
   const timing = {
     resyncIntervalMs: num('resyncIntervalMs', 30_000, 1),
     debounceMs: num('debounceMs', 50, 0),
@@ -43,6 +46,7 @@ export function watchTiming(options: unknown): WatchTiming {
     maxBackoffMs: num('maxBackoffMs', 30_000, 1),
     // The kernel takes at least SOCK_MIN_RCVBUF; the monitor refuses less than 1 KiB.
     monitorReceiveBufferBytes: own(o, 'monitorReceiveBufferBytes') === undefined ? undefined : num('monitorReceiveBufferBytes', 0, 1024, 0x7fffffff),
+    scopedCycles: scoped !== false,
   };
   if (p.ok && timing.maxBackoffMs < timing.minBackoffMs) p.add('maxBackoffMs', `${timing.maxBackoffMs} is less than minBackoffMs (${timing.minBackoffMs})`);
   p.throwIfAny('invalid watch options');
@@ -59,15 +63,15 @@ const REASON_RANK: Record<CycleReason, number> = { event: 0, retry: 1, resync: 1
 export interface WatchHooks {
   /** One reconcile. Resolves 'retry' when some op failed (backoff), 'done' otherwise; throws
    * when the cycle failed (the loop reports it through error() and retries). */
-  run(): Promise<'retry' | 'done'>;
+  run(reason: CycleReason): Promise<'retry' | 'done'>;
   /** Whether a kernel event can matter. */
   relevant<E extends ObjectEvent>(event: E, object: EventObjects[E]): boolean;
   /** A cycle or the monitor failed. Returns false when the watch cannot go on (the handle is closed): the loop then stops. */
   failed(error: Error): boolean;
   /** A cycle starts (for metrics and health: a cycle that never ends is a stuck reconciler). */
   starting?(reason: CycleReason): void;
-  /** A cycle ended, with why it ran, how long it took and how it ended. */
-  cycled?(cycle: WatchCycle): void;
+  /** A cycle ended, with why it ran, how long it took and how it ended (scoped: as run() reported it). */
+  cycled?(cycle: Omit<WatchCycle, 'scoped'>): void;
   /** The monitor's receive buffer overflowed: events were lost, a full re-read follows. */
   overflowed?(): void;
 }
@@ -156,7 +160,7 @@ export class WatchLoop {
     this.hooks.starting?.(reason);
     let outcome: 'retry' | 'done' | Error;
     try {
-      outcome = await this.hooks.run();
+      outcome = await this.hooks.run(reason);
     } catch (e) {
       outcome = e instanceof Error ? e : new Error(String(e));
     }

@@ -19,7 +19,9 @@ import { parseIPv4 } from '../../../values/ip';
 import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
 import { describeValue, isObject, own, type Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
-import type { KindModule, LinkView, PrepareContext } from '../../engine/kind';
+import { changedEntryKeys, entryKey, planEntryKeys, positionOf, type EntryReader } from '../../engine/entry-scope';
+import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
+import type { Rtnl } from '../../../rtnl/rtnl';
 import type { NexthopIds } from '../nexthop/ids';
 import { collect, one } from '../../engine/outcome';
 import { FdbKeys, quickFdbSpec, scanFdb, type PreparedFdb } from './fast';
@@ -230,6 +232,42 @@ export interface FdbTypes {
   event: 'fdb';
 }
 
+/**
+ * An FDB entry read alone: asked by device and MAC (RTM_GETNEIGH), the kernel answers with the
+ * MAC's first remote only, so only a unicast MAC (one remote a device) on a vxlan device this
+ * reconciler owns (made here: never collect-metadata, where the VNI is part of the key) is read
+ * so, and only for a desired spec without a VNI or VLAN. A second remote someone appended to a
+ * unicast MAC is not seen by such a read; the next full read (a resync) removes it.
+ */
+function fdbReader(nl: Rtnl, desired: PreparedFdbEntries): EntryReader<FdbEntry> {
+  return {
+    request(t, view) {
+      const mac = t.id.slice(0, t.id.indexOf(' '));
+      if (!isUnicast(mac) || !view.owned.has(t.index) || view.byIndex.get(t.index)?.kind !== 'vxlan') return undefined;
+      const pos = positionOf(desired, entryKey(t.index, t.id), view);
+      if (pos === undefined) return undefined;
+      if (pos >= 0) {
+        const spec = desired.list[pos].spec;
+        if (spec.vni !== undefined || spec.vlan !== undefined) return undefined;
+      }
+      return { id: `${t.index} ${mac}`, run: t };
+    },
+    read: (targets) => nl.fdb.getMany(targets.map((t) => ({ dev: t.index, mac: t.id.slice(0, t.id.indexOf(' ')) }))),
+  };
+}
+
+/** FDB entries key by key (engine/scope.ts): "<ifindex> <mac> <dst>"; see fdbReader. */
+const fdbScoped: ScopedKind<FdbTypes> = {
+  eventKey: (e) => entryKey(e.index, FDB_RULES.idOf(e)),
+  changedKeys: (prev, next, view) => changedEntryKeys(prev, next, view),
+  async planKeys(nl, desired, keys, view, ctx) {
+    // Entries on named nexthop groups take this plan's ids from the nexthop kind's read.
+    if (desired.named.length > 0) return undefined;
+    const d = await planEntryKeys(desired, keys, view, ctx, FDB_RULES, fdbReader(nl, desired));
+    return d === undefined ? undefined : { ...d, ops: pairNhidChanges(d.ops, view) };
+  },
+};
+
 /** FDB entries: beside neighbours, before routes. */
 export const fdbKind: KindModule<FdbTypes> = {
   kind: 'fdb',
@@ -299,4 +337,5 @@ export const fdbKind: KindModule<FdbTypes> = {
   },
   relevant: (e, desired, view) => view === undefined || view.owned.has(e.index) || desired.devs.has(e.index) || desired.devs.has(view.byIndex.get(e.index)?.name ?? ''),
   count: (desired) => desired.list.length,
+  scoped: fdbScoped,
 };

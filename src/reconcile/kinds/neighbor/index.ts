@@ -12,7 +12,9 @@ import { parseIPv4 } from '../../../values/ip';
 import { canonicalMac } from '../../../values/mac';
 import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
-import type { KindModule, LinkView, PrepareContext } from '../../engine/kind';
+import { changedEntryKeys, entryKey, planEntryKeys, type EntryReader } from '../../engine/entry-scope';
+import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
+import type { Rtnl } from '../../../rtnl/rtnl';
 import { collect } from '../../engine/outcome';
 import { NeighborKeys, scanNeighbors, type PreparedNeighbors } from './fast';
 import type { NeighborConflict, NeighborOp } from './types';
@@ -134,6 +136,21 @@ export interface NeighborTypes {
   event: 'neighbor';
 }
 
+/** A neighbour is read alone by its device and address (RTM_GETNEIGH): exact, one entry a key. */
+function neighborReader(nl: Rtnl): EntryReader<Neighbor> {
+  return {
+    request: (t) => ({ id: entryKey(t.index, t.id), run: t }),
+    read: (targets) => nl.neighbors.getMany(targets.map((t) => ({ dev: t.index, ip: t.id }))),
+  };
+}
+
+/** Neighbours key by key (engine/scope.ts): "<ifindex> <ip>". */
+const neighborScoped: ScopedKind<NeighborTypes> = {
+  eventKey: (n) => entryKey(n.index, NEIGHBOR_RULES.idOf(n)),
+  changedKeys: (prev, next, view) => changedEntryKeys(prev, next, view),
+  planKeys: (nl, desired, keys, view, ctx) => planEntryKeys(desired, keys, view, ctx, NEIGHBOR_RULES, neighborReader(nl)),
+};
+
 /** Neighbours: after addresses, before routes (a route's gateway may be one); one batch per action. */
 export const neighborKind: KindModule<NeighborTypes> = {
   kind: 'neighbor',
@@ -179,4 +196,5 @@ export const neighborKind: KindModule<NeighborTypes> = {
   },
   relevant: (n, desired, view) => view === undefined || view.owned.has(n.index) || desired.devs.has(n.index) || desired.devs.has(view.byIndex.get(n.index)?.name ?? ''),
   count: (desired) => desired.list.length,
+  scoped: neighborScoped,
 };

@@ -1,0 +1,218 @@
+/**
+ * Scoped cycles (engine/scope.ts) for the kinds that put entries on a device (neighbours,
+ * FDB entries): an entry's key is "<ifindex> <id>", the key EntryMatcher matches by; the keys
+ * a new desired state changes are found by comparing the two lists key by key; some keys are
+ * read with targeted requests and decided by the same rule as a whole read (EntryMatcher,
+ * diffEntriesAt), so the ops on those keys are the ones a whole read would make.
+ */
+import type { NetlinkError } from '../../wire/errors';
+import { EntryMatcher, diffEntriesAt, type EntryRules, type KernelEntry, type PreparedEntries, type PreparedEntry } from './entries';
+import type { KindContext, LinkView, ScopedDiff } from './kind';
+import type { ConflictOf, EntryOp } from './ops';
+
+/** The scoped key of an entry: its device's interface index and its identity there. */
+export function entryKey(index: number, id: string): string {
+  return `${index} ${id}`;
+}
+
+/** A key split back into its device and identity. */
+export interface EntryTarget {
+  /** Interface index. */
+  readonly index: number;
+  /** The entry's identity on it (PreparedEntry.id). */
+  readonly id: string;
+}
+
+function splitKey(key: string): EntryTarget | undefined {
+  const sp = key.indexOf(' ');
+  const index = Number(key.slice(0, sp));
+  return sp > 0 && Number.isInteger(index) ? { index, id: key.slice(sp + 1) } : undefined;
+}
+
+/** Positions by key of one desired list in one view: every key (built only when a key not
+ * known otherwise is asked: an event on a key no change touched), and the keys a change to
+ * this list touched (changedEntryKeys), -1 for a key it no longer has. */
+interface KeyMemo {
+  readonly view: LinkView;
+  all: Map<string, number> | null | undefined;
+  readonly touched: Map<string, number>;
+}
+const keyMemo = new WeakMap<object, KeyMemo>();
+
+function memoOf(desired: object, view: LinkView): KeyMemo {
+  let m = keyMemo.get(desired);
+  if (m === undefined || m.view !== view) keyMemo.set(desired, (m = { view, all: undefined, touched: new Map() }));
+  return m;
+}
+
+/**
+ * The desired positions by key; null when a key cannot be made for every entry (a device that
+ * does not exist yet, two references to one device giving one key twice): the kind is then
+ * read whole. One pass over the list, once per list and view.
+ */
+export function positionsByKey<S, A>(desired: PreparedEntries<S, A>, view: LinkView): Map<string, number> | null {
+  const memo = memoOf(desired, view);
+  if (memo.all !== undefined) return memo.all;
+  let at: Map<string, number> | null = new Map();
+  const list = desired.list;
+  for (let i = 0; i < list.length; i++) {
+    const index = view.index(list[i].dev);
+    const key = index === undefined ? undefined : entryKey(index, list[i].id);
+    if (key === undefined || at.has(key)) {
+      at = null;
+      break;
+    }
+    at.set(key, i);
+  }
+  memo.all = at;
+  return at;
+}
+
+/** The desired position on a key, -1 when none; undefined when positionsByKey cannot tell. */
+export function positionOf<S, A>(desired: PreparedEntries<S, A>, key: string, view: LinkView): number | undefined {
+  const memo = memoOf(desired, view);
+  const known = memo.touched.get(key);
+  if (known !== undefined) return known;
+  const all = positionsByKey(desired, view);
+  return all === null ? undefined : (all.get(key) ?? -1);
+}
+
+/**
+ * The keys whose desired entries differ between prev and next (added, removed, changed);
+ * undefined when that cannot be told: a spec not frozen (it may have changed in place), a
+ * device that does not exist yet. An unchanged entry is the same frozen spec object handed
+ * again (what the overlay does); a new object on a key counts as a change even when equal
+ * (its key is read once more: correct, and rare).
+ *
+ * A change to a long list is usually a few entries inserted, removed or replaced with the rest
+ * in the same order: the common head and tail are walked comparing object identity only, and
+ * only what lies between them is matched by identity and made into keys. A validated entry
+ * spec has only primitive fields, so Object.isFrozen is the whole check that it cannot change.
+ */
+export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntries<S, A>, view: LinkView): string[] | undefined {
+  if (prev === next) return [];
+  const a = prev.list;
+  const b = next.list;
+  let head = 0;
+  while (head < a.length && head < b.length && a[head].spec === b[head].spec) {
+    if (!Object.isFrozen(a[head].spec)) return undefined;
+    head++;
+  }
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail].spec === b[b.length - 1 - tail].spec) {
+    if (!Object.isFrozen(a[a.length - 1 - tail].spec)) return undefined;
+    tail++;
+  }
+  // The middle: entries handed again elsewhere in the list are unchanged too.
+  const kept = new Set<unknown>();
+  for (let i = head; i < a.length - tail; i++) kept.add(a[i].spec);
+  const touched = memoOf(next, view).touched;
+  const out: string[] = [];
+  const keyOf = (e: PreparedEntry<S>): string | undefined => {
+    const index = view.index(e.dev);
+    return index === undefined ? undefined : entryKey(index, e.id);
+  };
+  const again = new Set<unknown>();
+  for (let j = head; j < b.length - tail; j++) {
+    const e = b[j];
+    if (kept.has(e.spec)) {
+      if (!Object.isFrozen(e.spec)) return undefined; // handed again, but perhaps changed in place
+      again.add(e.spec);
+      continue;
+    }
+    const key = keyOf(e);
+    if (key === undefined) return undefined;
+    touched.set(key, j);
+    out.push(key);
+  }
+  for (let i = head; i < a.length - tail; i++) {
+    const e = a[i];
+    if (again.has(e.spec)) continue;
+    const key = keyOf(e);
+    if (key === undefined) return undefined;
+    if (!touched.has(key)) {
+      touched.set(key, -1); // not desired any more (a key next still has was set above)
+      out.push(key);
+    }
+  }
+  return out;
+}
+
+/**
+ * How a kind reads some keys. A request answers for a group of keys (an FDB MAC's: the device
+ * has one remote for it, whatever dst a key names), and may find an entry on any key of its
+ * group. At most one desired entry may be in a group (prepare guarantees it where groups are
+ * wider than a key); every desired entry of an asked group is decided, as a whole read would.
+ */
+export interface EntryReader<A> {
+  /** The request for a key, with the id of its group; undefined: not readable alone. */
+  request(t: EntryTarget, view: LinkView): { id: string; run: EntryTarget } | undefined;
+  /** Sends the requests together: each entry, undefined (none), or the kernel's error. */
+  read(targets: readonly EntryTarget[]): Promise<Array<A | undefined | NetlinkError>>;
+}
+
+/**
+ * The desired positions in the asked groups. When every asked key is one the last change of
+ * the list touched, the touched keys hold them all: a desired entry in such a group that the
+ * change did not touch would share the group with a touched key in this list or the one
+ * before, which the one-per-group rule excludes. Otherwise every desired key is looked at
+ * (once per list and view: an event on a key no change touched, a repair).
+ */
+function groupPositions<S, A>(desired: PreparedEntries<S, A>, view: LinkView, asked: ReadonlySet<string>, touchedOnly: boolean, reader: EntryReader<A>): number[] | undefined {
+  const memo = memoOf(desired, view);
+  const out: number[] = [];
+  const from = touchedOnly ? memo.touched : positionsByKey(desired, view);
+  if (from === null) return undefined;
+  for (const [key, pos] of from) {
+    if (pos < 0) continue;
+    const t = splitKey(key);
+    const req = t === undefined ? undefined : reader.request(t, view);
+    if (req !== undefined && asked.has(req.id)) out.push(pos);
+  }
+  return out;
+}
+
+/**
+ * Reads only these keys and decides them as a whole read would: the ops and conflicts on them.
+ * undefined when it cannot (a key not readable alone, a device gone, a kernel error): the kind
+ * is then read whole, which also reports what went wrong.
+ */
+export async function planEntryKeys<K extends string, S, A extends KernelEntry>(
+  desired: PreparedEntries<S, A>,
+  keys: ReadonlySet<string>,
+  view: LinkView,
+  ctx: KindContext,
+  rules: EntryRules<K, S, A>,
+  reader: EntryReader<A>,
+): Promise<ScopedDiff<EntryOp<K, S, A>, ConflictOf<K, S, A>> | undefined> {
+  const targets: EntryTarget[] = [];
+  const asked = new Set<string>();
+  const touched = memoOf(desired, view).touched;
+  let touchedOnly = true;
+  for (const key of keys) {
+    const t = splitKey(key);
+    if (t === undefined || !view.byIndex.has(t.index) || view.vanishing.has(t.index)) return undefined;
+    const req = reader.request(t, view);
+    if (req === undefined) return undefined;
+    if (!asked.has(req.id)) {
+      asked.add(req.id);
+      targets.push(req.run);
+    }
+    if (!touched.has(key)) touchedOnly = false;
+  }
+  const positions = groupPositions(desired, view, asked, touchedOnly, reader);
+  if (positions === undefined) return undefined;
+  const got = await reader.read(targets);
+  const m = new EntryMatcher(desired, view, rules);
+  m.begin();
+  for (const r of got) {
+    if (r instanceof Error) return undefined;
+    if (r === undefined) continue;
+    const pos = positionOf(desired, entryKey(r.index, rules.idOf(r)), view);
+    if (pos === undefined) return undefined;
+    m.offer(r, pos);
+    // In an asked group, so decided above; kept as a check that costs nothing when it holds.
+    if (pos >= 0 && !positions.includes(pos)) positions.push(pos);
+  }
+  return { ...diffEntriesAt(desired, positions, m.left, view, ctx, rules), read: targets.length };
+}

@@ -1,0 +1,250 @@
+'use strict';
+// Scoped cycles (engine/scope.ts): after a cycle that left the kernel as desired, a new desired
+// state and kernel events are planned by reading only the keys they touch. The oracle is the
+// full plan: under random desired changes and random interference by others, the scoped plan
+// must hold exactly the full plan's ops and conflicts, and read nothing with a dump.
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const { Rtnl } = require('../../dist/rtnl');
+const { Reconciler } = require('../../dist/reconcile');
+const { computePlan } = require('../../dist/reconcile/engine/cycle');
+const { computeScopedPlan } = require('../../dist/reconcile/engine/scope');
+const { prepareDesired } = require('../../dist/reconcile/engine/prepare');
+const { applyOps } = require('../../dist/reconcile/engine/apply');
+const { checkReconcilerOptions } = require('../../dist/reconcile/engine/owner');
+const { kernelDescribe, netnsPerTest, ip, slow } = require('../support/kernel');
+const { seeded } = require('../support/random');
+const { PROTO, underlay, mac } = require('../reliability/helpers');
+const { pollUntil } = require('../support/poll');
+
+const VX = { kind: 'vxlan', name: 'vx0', vni: 7, port: 4789, local: '10.57.4.20', dev: 'eth0', learning: false, up: true };
+const SLOTS = 24;
+
+/** The bridge tool in a namespace (an independent oracle and interferer). */
+const bridge = (ns, ...args) => execFileSync('ip', ['netns', 'exec', ns, 'bridge', ...args]).toString();
+
+/** Desired specs of slot i in version v (frozen, as the overlay hands them). */
+function slotSpecs(i, v) {
+  return {
+    neighbor: Object.freeze({ dev: 'vx0', ip: `10.80.${i}.0`, lladdr: mac(i * 16 + v) }),
+    fdb: Object.freeze({ dev: 'vx0', mac: mac(i * 16 + v), dst: `10.57.4.${100 + ((i + v) % 50)}` }),
+    // On the underlay (a device nobody owns), an entry this reconciler placed that differs is a
+    // conflict like any other: its MAC does not change with the version (versions >= 5 are others').
+    under: Object.freeze({ dev: 'eth0', ip: `10.57.4.${150 + i}`, lladdr: mac(0x10000 + i * 16 + (v >= 5 ? v : 0)) }),
+  };
+}
+
+function state(slots) {
+  const neighbors = [];
+  const fdb = [];
+  for (const s of slots) {
+    if (s === undefined) continue;
+    neighbors.push(s.neighbor);
+    if (s.under) neighbors.push(s.under);
+    fdb.push(s.fdb);
+  }
+  return { links: [Object.freeze({ ...VX })], neighbors, fdb };
+}
+
+/** An op or conflict as the plans are compared. */
+const opText = (o) => `${o.kind} ${o.action} ${o.key}: ${o.reason}`;
+const conflictText = (c) => `${c.kind} ${c.key}: ${c.reason}`;
+
+kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', function () {
+  this.timeout(120_000 * slow);
+  const ns = netnsPerTest('scoped');
+  let nl;
+  afterEach(() => nl && nl.close());
+
+  it('random desired changes and interference by others: the same ops and conflicts, no dump', async function () {
+    underlay(ns());
+    nl = await Rtnl.open({ netns: ns() });
+    const { owner, adoptConflicts } = checkReconcilerOptions({ protocol: PROTO });
+    const ctx = { owner, adoptConflicts };
+    const seed = Number(process.env.SCOPED_SEED ?? 0x5c0bed);
+    const rnd = seeded(seed);
+    const pick = (n) => Math.floor(rnd() * n);
+    const version = new Array(SLOTS).fill(0);
+    let slots = [];
+    for (let i = 0; i < SLOTS; i++) slots.push(rnd() < 0.7 ? slotSpecs(i, 0) : undefined);
+    // Converge the first state with a full cycle.
+    let prepared = prepareDesired(state(slots), owner);
+    let full = await computePlan(nl, prepared, ctx);
+    assert.deepEqual((await applyOps(nl, full.plan.ops, ctx)).failed, []);
+    full = await computePlan(nl, prepared, ctx);
+    let base = { state: prepared, view: full.view, conflicts: full.plan.conflicts.map(conflictText) };
+    const vx = (await nl.links.get('vx0')).index;
+    const eth0 = (await nl.links.get('eth0')).index;
+    let compared = 0;
+    let opsSeen = 0;
+    for (let step = 0; step < 60; step++) {
+      const at = `seed ${seed} step ${step}`;
+      // Others change the kernel; the keys they touch are what the monitor would report.
+      const dirty = new Map([
+        ['neighbor', new Set()],
+        ['fdb', new Set()],
+      ]);
+      for (let k = pick(3); k > 0; k--) {
+        const i = pick(SLOTS);
+        const v = pick(3);
+        const s = slotSpecs(i, v + 5); // versions nobody desires
+        switch (pick(7)) {
+          case 0: // an owned neighbour changed or added
+            ip(ns(), 'neigh', 'replace', s.neighbor.ip, 'lladdr', s.neighbor.lladdr, 'dev', 'vx0', 'nud', 'permanent');
+            dirty.get('neighbor').add(`${vx} ${s.neighbor.ip}`);
+            break;
+          case 1: // an owned neighbour deleted
+            if (ip(ns(), 'neigh', 'show', 'dev', 'vx0', 'to', s.neighbor.ip).trim()) {
+              ip(ns(), 'neigh', 'del', s.neighbor.ip, 'dev', 'vx0');
+              dirty.get('neighbor').add(`${vx} ${s.neighbor.ip}`);
+            }
+            break;
+          case 2: // an FDB entry's remote changed, or an entry added
+            // The kernel's event names the new remote only (the MAC's one entry changed).
+            bridge(ns(), 'fdb', 'replace', slotSpecs(i, version[i]).fdb.mac, 'dev', 'vx0', 'dst', s.fdb.dst, 'self', 'permanent');
+            dirty.get('fdb').add(`${vx} ${slotSpecs(i, version[i]).fdb.mac} ${s.fdb.dst}`);
+            break;
+          case 3: // an FDB entry deleted
+            {
+              // Whatever remote the MAC has now goes; the event names that entry.
+              const m = slotSpecs(i, version[i]).fdb.mac;
+              const line = bridge(ns(), 'fdb', 'show', 'dev', 'vx0').split('\n').find((l) => l.startsWith(`${m} dst `));
+              if (line) {
+                bridge(ns(), 'fdb', 'del', m, 'dev', 'vx0', 'self');
+                dirty.get('fdb').add(`${vx} ${m} ${line.split(' ')[2]}`);
+              }
+            }
+            break;
+          case 4: // someone placed a different permanent neighbour on the underlay (a conflict, now and then)
+            if (rnd() < 0.6) break;
+            ip(ns(), 'neigh', 'replace', s.under.ip, 'lladdr', s.under.lladdr, 'dev', 'eth0', 'nud', 'permanent');
+            dirty.get('neighbor').add(`${eth0} ${s.under.ip}`);
+            break;
+          case 5: // the kernel learned one (stale): replaced when desired
+            ip(ns(), 'neigh', 'replace', s.under.ip, 'lladdr', s.under.lladdr, 'dev', 'eth0', 'nud', 'stale');
+            dirty.get('neighbor').add(`${eth0} ${s.under.ip}`);
+            break;
+          default: // an underlay neighbour removed
+            if (ip(ns(), 'neigh', 'show', 'dev', 'eth0', 'to', s.under.ip).trim()) {
+              ip(ns(), 'neigh', 'del', s.under.ip, 'dev', 'eth0');
+              dirty.get('neighbor').add(`${eth0} ${s.under.ip}`);
+            }
+        }
+      }
+      // The desired state changes a few slots; the others hand the same frozen objects.
+      slots = slots.slice();
+      for (let k = pick(4); k > 0; k--) {
+        const i = pick(SLOTS);
+        const r = rnd();
+        if (r < 0.3) slots[i] = undefined;
+        else {
+          version[i] = r < 0.65 ? version[i] : (version[i] + 1) % 3;
+          const s = slotSpecs(i, version[i]);
+          slots[i] = rnd() < 0.5 ? s : { ...s, under: undefined };
+        }
+      }
+      const next = prepareDesired(state(slots), owner);
+      const dumpsBefore = nl.socket.dumpObjects;
+      const scoped = base === undefined ? undefined : await computeScopedPlan(nl, next, base, dirty, ctx);
+      const scopedDumps = nl.socket.dumpObjects - dumpsBefore;
+      full = await computePlan(nl, next, ctx);
+      if (base !== undefined) {
+        assert.ok(scoped !== undefined, `${at}: the scoped plan gave up`);
+        assert.equal(scoped.kindsWhole, 0, `${at}: a kind was read whole`);
+        assert.equal(scopedDumps, 0, `${at}: the scoped plan dumped ${scopedDumps} objects`);
+        assert.deepEqual(scoped.plan.ops.map(opText).sort(), full.plan.ops.map(opText).sort(), `${at}\nscoped:\n${scoped.plan.text()}\nfull:\n${full.plan.text()}`);
+        const fullConflicts = full.plan.conflicts.map(conflictText);
+        const scopedConflicts = scoped.plan.conflicts.map(conflictText);
+        for (const c of scopedConflicts) assert.ok(fullConflicts.includes(c), `${at}: scoped conflict ${c} is not in the full plan`);
+        for (const c of fullConflicts) if (!scopedConflicts.includes(c)) assert.ok(base.conflicts.includes(c), `${at}: conflict ${c} is new but the scoped plan missed it`);
+        compared++;
+        opsSeen += full.plan.ops.length;
+      }
+      const out = await applyOps(nl, full.plan.ops, ctx);
+      // A failed op leaves the kernel other than planned: the next step has no base (as a watch).
+      // Conflicts stay where they are (a Reconciler reads whole after one; the planner is held
+      // to the full plan with them here too: the ops are the same, and a conflict it does not
+      // report is one the base had on a key nothing touched).
+      base = out.failed.length === 0 ? { state: next, view: full.view, conflicts: full.plan.conflicts.map(conflictText) } : undefined;
+      prepared = next;
+    }
+    // The walk compared most steps, and they were not all empty.
+    assert.ok(compared >= 30, `only ${compared} of 60 steps had a base to compare from`);
+    assert.ok(opsSeen >= 30, `only ${opsSeen} ops in ${compared} compared plans`);
+  });
+
+  it('a watch plans a changed node and the repair of an entry someone deleted with targeted reads only; unfrozen specs get full cycles', async function () {
+    underlay(ns());
+    // No IPv6 on the new vxlan device: its address configuration would send link events later
+    // on, and a link event rightly makes a full cycle.
+    execFileSync('ip', ['netns', 'exec', ns(), 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+    nl = await Rtnl.open({ netns: ns() });
+    const neigh = (dev, to) => {
+      try {
+        return ip(ns(), 'neigh', 'show', 'dev', dev, 'to', to);
+      } catch {
+        return ''; // the device is not there yet
+      }
+    };
+    /** Resolves once no cycle has run for 300 ms (the links' own events have passed). */
+    const quiet = async (cycles) => {
+      let n = -1;
+      await pollUntil(async () => {
+        if (n === cycles.length) return true;
+        n = cycles.length;
+        await new Promise((res) => setTimeout(res, 300 * slow));
+        return false;
+      }, { ms: 10_000 * slow, every: 1 });
+    };
+    const r = new Reconciler(nl, { protocol: PROTO });
+    const cycles = [];
+    r.on('cycle', (c) => cycles.push(c));
+    try {
+      let slots = [];
+      for (let i = 0; i < SLOTS; i++) slots.push(slotSpecs(i, 0));
+      r.watch(state(slots), { debounceMs: 10, resyncIntervalMs: 3_600_000 });
+      await pollUntil(() => neigh('vx0', '10.80.3.0').includes(slotSpecs(3, 0).neighbor.lladdr), { ms: 5000 * slow });
+      await quiet(cycles);
+      assert.equal(cycles[0].scoped, false); // the start reads everything
+      const n0 = cycles.length;
+      const dumps = nl.socket.dumpObjects;
+      // One node changes: scoped cycles read only its keys (and the events its changes cause).
+      slots = slots.slice();
+      slots[3] = slotSpecs(3, 1);
+      r.setDesired(state(slots));
+      await pollUntil(() => neigh('vx0', '10.80.3.0').includes(slotSpecs(3, 1).neighbor.lladdr), { ms: 5000 * slow });
+      // Someone deletes an entry: the event's key is read, and the entry comes back.
+      await quiet(cycles);
+      ip(ns(), 'neigh', 'del', '10.80.5.0', 'dev', 'vx0');
+      await pollUntil(() => neigh('vx0', '10.80.5.0').includes(slotSpecs(5, 0).neighbor.lladdr), { ms: 5000 * slow });
+      await quiet(cycles);
+      const after = cycles.slice(n0);
+      assert.ok(after.length >= 2 && after.every((c) => c.scoped && c.outcome === 'done'), JSON.stringify(cycles));
+      assert.equal(nl.socket.dumpObjects, dumps, 'a scoped cycle dumped');
+      const fdb = bridge(ns(), 'fdb', 'show', 'dev', 'vx0');
+      assert.ok(fdb.includes(`${slotSpecs(3, 1).fdb.mac} dst ${slotSpecs(3, 1).fdb.dst}`), fdb);
+      assert.ok(!fdb.includes(slotSpecs(3, 0).fdb.mac), fdb);
+    } finally {
+      await r.stop();
+    }
+
+    // Specs that are not frozen: one changed in place is applied, by a cycle that reads whole.
+    const r2 = new Reconciler(nl, { protocol: PROTO + 1, owner: 'other' });
+    const loose = { links: [{ ...VX, name: 'vx1', vni: 8, port: 4790 }], neighbors: [{ dev: 'vx1', ip: '10.81.0.1', lladdr: mac(0x20000) }] };
+    const c2 = [];
+    r2.on('cycle', (c) => c2.push(c));
+    try {
+      r2.watch(loose, { debounceMs: 10, resyncIntervalMs: 3_600_000 });
+      await pollUntil(() => neigh('vx1', '10.81.0.1').includes(mac(0x20000)), { ms: 5000 * slow });
+      await quiet(c2);
+      loose.neighbors[0].lladdr = mac(0x20001);
+      r2.setDesired(loose);
+      await pollUntil(() => neigh('vx1', '10.81.0.1').includes(mac(0x20001)), { ms: 5000 * slow });
+      await quiet(c2);
+    } finally {
+      await r2.stop();
+    }
+    const desiredCycles = c2.filter((c) => c.reason === 'desired');
+    assert.ok(desiredCycles.length >= 1 && desiredCycles.every((c) => !c.scoped), JSON.stringify(c2));
+  });
+});
