@@ -37,6 +37,7 @@ import { checkIfName } from '../values/names';
 import { Problems, checkInt } from '../values/problems';
 import type { IpFamily } from '../values/ip';
 import { sameItems } from '../values/list';
+import { deepFreeze } from '../values/plain';
 import { prefixContains, prefixRange } from '../values/prefix';
 import { FAMILIES, checkLinkLocal6, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
 import type { DesiredState } from '../reconcile/types';
@@ -570,6 +571,8 @@ function specsFor(x: Path, make: (into: PathSpecs) => void): PathSpecs {
   if (specs === undefined) {
     specs = { nexthops: [], fdb: [], neighbors: [], routes: [] };
     make(specs);
+    // Frozen: the reconciler then knows a spec handed again is unchanged (scoped cycles).
+    for (const list of [specs.nexthops, specs.fdb, specs.neighbors, specs.routes]) for (const spec of list) deepFreeze(spec);
     specsOf.set(x, specs);
   }
   return specs;
@@ -623,7 +626,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
       if (x.how !== 'ipip') continue;
       addSpecs(out, specsFor(x, (into) => podRoute(into, node, 4, stacks[node].ip[4]!.text, tun)));
     }
-    return out;
+    return frozenHostSpecs(out);
   }
 
   const devName = (u: IpFamily) => (u === 4 ? (c.tunnelName ?? 'vxlan0') : (c.tunnelName6 ?? 'vxlan6'));
@@ -673,5 +676,12 @@ export function desiredState(c: OverlayConfig): DesiredState {
     });
     addSpecs(out, specs);
   }
+  return frozenHostSpecs(out);
+}
+
+/** The host's own specs (links, addresses) frozen as the paths' are (see specsFor). */
+function frozenHostSpecs(out: ModeState): ModeState {
+  for (const spec of out.links) deepFreeze(spec);
+  for (const spec of out.addresses) deepFreeze(spec);
   return out;
 }
