@@ -38,7 +38,8 @@ import { Problems, checkInt } from '../values/problems';
 import type { IpFamily } from '../values/ip';
 import { sameItems } from '../values/list';
 import { deepFreeze } from '../values/plain';
-import { prefixContains, prefixRange } from '../values/prefix';
+import { prefixContains } from '../values/prefix';
+import { CrossIndex, rangeOf } from './cross';
 import { FAMILIES, checkLinkLocal6, checkStack, familyName, otherFamily, type NodeStack, type StackFields } from './stack';
 import type { DesiredState } from '../reconcile/types';
 import { PrivateKey, keyTextProblem } from '../genl/wireguard/key';
@@ -242,14 +243,6 @@ function overlaps<T extends { index: number; net: ParsedPrefix }>(list: T[]): Ar
   return out.sort((a, b) => a[0].index - b[0].index);
 }
 
-/** The range of a parsed pod subnet, once per parsed object (a remembered node keeps its parsed stack). */
-const ranges = new WeakMap<ParsedPrefix, [bigint, bigint]>();
-function rangeOf(net: ParsedPrefix): [bigint, bigint] {
-  let r = ranges.get(net);
-  if (r === undefined) ranges.set(net, (r = prefixRange(net)));
-  return r;
-}
-
 /**
  * A node whose own checks (stack, VTEP MACs, WireGuard part, link-local address) passed, with
  * the field values they passed on. An agent is given the whole list at every membership change
@@ -334,8 +327,13 @@ function rememberNode(n: OverlayNode, stack: NodeStack, linkLocal6: string | und
   return e;
 }
 
-/** Validates and decides, per remote node and pod family, how this host reaches it. */
-function plan(c: OverlayConfig): Plan {
+/** The checks across nodes of the last list that passed (see cross.ts). */
+const crossIndex = new CrossIndex();
+
+/** Validates and decides, per remote node and pod family, how this host reaches it. With
+ * useIndex, the checks across nodes are made against the last list's (crossIndex) for what
+ * changed; on any problem the full check runs, which names them all. */
+function plan(c: OverlayConfig, useIndex = true): Plan {
   const p = new Problems();
   if (!['host-gw', 'ipip', 'vxlan', 'hybrid', 'wireguard'].includes(c.mode)) p.add('mode', `unknown mode ${JSON.stringify(c.mode)}`);
   if (c.mode === 'wireguard' && !(c.wireguardKey instanceof PrivateKey)) {
@@ -373,17 +371,29 @@ function plan(c: OverlayConfig): Plan {
   const stacks: NodeStack[] = [];
   const checked: CheckedNode[] = [];
   const linkLocals: Array<string | undefined> = [];
+  const fast = useIndex && crossIndex.ready;
+  const changed: number[] = []; // with fast: the nodes the index does not hold as they are
+  crossIndex.begin();
   nodes.forEach((n, i) => {
     if (typeof n?.name !== 'string' || !n.name) p.add(`${atOf(i)}.name`, 'a node needs a name');
-    else if (names.has(n.name)) p.add(`${atOf(i)}.name`, `node "${n.name}" appears twice`);
+    else if (fast) {
+      // checked across nodes below, by the index
+    } else if (names.has(n.name)) p.add(`${atOf(i)}.name`, `node "${n.name}" appears twice`);
     else names.add(n.name);
     const known = n !== null && typeof n === 'object' ? checkedNode(n) : undefined;
+    if (fast && known !== undefined && crossIndex.keeps(n, n.name, known)) {
+      stacks[i] = known.stack;
+      checked[i] = known;
+      linkLocals[i] = known.linkLocal6;
+      return;
+    }
+    if (fast) changed.push(i);
     const before = p.list.length;
     let across = 0; // problems with other nodes, which do not make this node's own checks fail
     const s = known ? known.stack : n !== null && typeof n === 'object' ? checkStack(p, atOf(i), n) : (p.add(atOf(i), 'a node must be an object'), undefined);
     if (!s) return;
     stacks[i] = s;
-    for (const f of FAMILIES) {
+    for (const f of fast ? [] : FAMILIES) {
       const ip = s.ip[f];
       if (ip) {
         if (ips.has(ip.text)) {
@@ -407,6 +417,7 @@ function plan(c: OverlayConfig): Plan {
     if (n?.linkLocal6 !== undefined) linkLocals[i] = checkLinkLocal6(p, `${at}.linkLocal6`, n.linkLocal6);
     if (p.list.length - before === across) checked[i] = rememberNode(n, s, linkLocals[i]);
   });
+  if (fast && (p.list.length > 0 || !crossIndex.update(nodes, changed, stacks, checked))) return plan(c, false); // the full check names every problem
   for (const [later, earlier] of overlaps(cidrs)) p.add(`${atOf(later.index)}.podCIDR`, `${later.net.prefix} overlaps the podCIDR of ${atOf(earlier.index)}`);
   const selfIndex = nodes.findIndex((n) => n?.name === c.self);
   if (Array.isArray(c.nodes) && selfIndex < 0) p.add('self', `node "${c.self}" is not in nodes`);
@@ -486,7 +497,9 @@ function plan(c: OverlayConfig): Plan {
     }
     if (checked[i] !== undefined && p.list.length === before) checked[i].route = { ctx, name: n.name, paths: out.paths.slice(first), underlays };
   });
+  if (p.list.length > 0) crossIndex.clear();
   p.throwIfAny('invalid overlay configuration');
+  if (!fast) crossIndex.rebuild(nodes, stacks, checked);
   return out;
 }
 

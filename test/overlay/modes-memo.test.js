@@ -137,6 +137,86 @@ describe('overlay: desiredState remembers nodes by object', () => {
   });
 });
 
+/** A second instance of the overlay's module, with its own memo and cross-node index: given fresh
+ * copies of more nodes than the index updates (256), it checks every list in full. */
+function freshModes() {
+  const file = require.resolve('../../dist/overlay/modes');
+  const saved = require.cache[file];
+  delete require.cache[file];
+  try {
+    return require(file);
+  } finally {
+    require.cache[file] = saved;
+  }
+}
+
+describe('overlay: the checks across nodes kept between lists (cross.ts)', () => {
+  /** Node number k (distinct addresses and subnets for k < 16,384), single or dual stack. */
+  const mk = (name, k, dual) => {
+    const n = { name, nodeIP: `10.1.${(k >> 8) & 255}.${k & 255}`, podCIDR: `10.${64 + ((k >> 8) & 63)}.${k & 255}.0/24` };
+    if (dual) {
+      n.nodeIPs = [n.nodeIP, `fd00::${k.toString(16)}`];
+      n.podCIDRs = [n.podCIDR, `fd10:${k.toString(16)}::/64`];
+    }
+    return n;
+  };
+  /** n with IPv4 node IP and pod subnet set (both fields, as a record gives them). */
+  const withV4 = (n, ip, cidr) => ({ ...n, nodeIP: ip, podCIDR: cidr, ...(n.nodeIPs ? { nodeIPs: [ip, n.nodeIPs[1]], podCIDRs: [cidr, n.podCIDRs[1]] } : {}) });
+
+  for (const seed of [11, 12, 13]) {
+    it(`seed ${seed}: 150 lists with a few nodes changed each check as a full check of fresh copies does`, () => {
+      const r = rng(seed);
+      const oracle = freshModes();
+      const dual = seed % 2 === 0;
+      let k = 1;
+      let nodes = Array.from({ length: 300 }, (_, i) => mk(`n${i}`, k++, dual));
+      const config = { mode: 'vxlan', self: 'n0', underlayDev: 'eth0' };
+      const seen = { error: 0, state: 0 };
+      for (let step = 0; step < 150; step++) {
+        nodes = [...nodes];
+        for (let c = 1 + Math.floor(r() * 3); c > 0; c--) {
+          const i = 1 + Math.floor(r() * (nodes.length - 1));
+          const n = nodes[i];
+          const other = nodes[Math.floor(r() * nodes.length)];
+          const what = Math.floor(r() * 12);
+          if (what < 2) nodes[i] = withV4(n, mk('', k++, false).nodeIP, n.podCIDR); // a new node IP (a new object, as the feed makes)
+          else if (what < 4) nodes.splice(i, 1); // a node leaves
+          else if (what < 6) nodes.splice(i, 0, mk(`j${k}`, k++, dual)); // a node joins, somewhere
+          else if (what === 6) nodes[i] = withV4(n, other.nodeIP, n.podCIDR); // another node's IP
+          else if (what === 7) nodes[i] = { ...n, name: other.name }; // another node's name
+          else if (what === 8) nodes[i] = withV4(n, n.nodeIP, other.podCIDR.replace(/\.0\/24$/, '.128/25')); // inside another's subnet
+          else if (what === 9) {
+            // changed in place: the same object, a new subnet
+            const cidr = mk('', k++, false).podCIDR;
+            n.podCIDR = cidr;
+            if (n.podCIDRs) n.podCIDRs[0] = cidr;
+          } else if (what === 10) nodes.splice(i, 0, other); // the same node object twice
+          else {
+            nodes.splice(i, 1); // moved
+            nodes.splice(1 + Math.floor(r() * (nodes.length - 1)), 0, n);
+          }
+        }
+        const got = outcome({ ...config, nodes: [...nodes] });
+        let want;
+        try {
+          want = { state: oracle.desiredState({ ...config, nodes: structuredClone(nodes) }) };
+        } catch (e) {
+          want = { error: `${e.name}: ${e.message}` };
+        }
+        assert.deepEqual(got, want, `seed ${seed} step ${step}`);
+        seen[got.error ? 'error' : 'state']++;
+        // Repair: drop the nodes the problems name, as an operator would, until the list passes.
+        for (let e = got.error, tries = 0; e && tries < 10; tries++) {
+          const bad = new Set([...e.matchAll(/nodes\[(\d+)\]/g)].map((m) => Number(m[1])).filter((x) => x > 0));
+          nodes = nodes.filter((_, x) => !bad.has(x));
+          e = outcome({ ...config, nodes: [...nodes] }).error;
+        }
+      }
+      assert.ok(seen.error >= 10 && seen.state >= 40, JSON.stringify(seen));
+    });
+  }
+});
+
 describe('membership: OverlayNodes (the feed)', () => {
   it('gives the same node for an unchanged record, and what toOverlayNodes gives for a changed one', () => {
     const records = [
