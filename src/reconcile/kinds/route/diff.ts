@@ -11,7 +11,7 @@
 import type { DeviceRef, Route } from '../../../rtnl/types';
 import type { KindContext, KindDiff, LinkView } from '../../engine/kind';
 import { keyOfRoute, routeKey } from './desired-index';
-import type { ObservedRoutes } from './observe';
+import { goesWithLink, type ObservedRoutes } from './observe';
 import type { PreparedRoutes } from './prepare';
 import { expectedOf, resolvedSpec, wantedNhid, type PreparedRoute } from './prepared';
 import type { NexthopIds } from '../nexthop/ids';
@@ -179,6 +179,60 @@ class VanishingRoutes {
   }
 }
 
+/*
+ * The decisions on one key, shared by the whole diff below and the scoped read of some keys
+ * (scoped.ts): each pushes what it decides onto ops or conflicts. foreignLinks: whether the
+ * view has any link another owner holds (view.foreign.size > 0).
+ */
+
+/** A desired route found among ours as `have`, not settled by the read: an update, or a
+ * conflict when it goes through another owner's link; nothing when equal. */
+export function decideFound(d: PreparedRoute, have: Route, view: LinkView, protocol: number, ids: NexthopIds, foreignLinks: boolean, ops: RouteOp[], conflicts: RouteConflict[]): void {
+  const op = compareRoute(d, have, view, protocol, ids);
+  if (!op) return;
+  const held = foreignLinks ? foreignDevice(d, view) : undefined;
+  if (held !== undefined) conflicts.push(onForeign(d, held, view, have));
+  else ops.push(op);
+}
+
+/**
+ * A desired route none of ours holds (was: our route on its key on a link that goes away, if
+ * any): re-added, a conflict when it goes through another owner's link, or a create. Returns
+ * true for a create (a route of another protocol on the key may still make it a conflict or an
+ * adoption: decideHeld).
+ */
+export function decideMissing(d: PreparedRoute, was: Route | undefined, view: LinkView, ids: NexthopIds, foreignLinks: boolean, ops: RouteOp[], conflicts: RouteConflict[]): boolean {
+  if (was) {
+    const name = was.dev === undefined ? 'its link' : view.name(was.dev);
+    const reason = d.spec.dev === name ? `re-added: ${name} is recreated` : `moves off ${name}, which goes away`;
+    ops.push({ action: 'update', kind: 'route', key: readableKey(d.dst, d.table), reason, desired: resolvedSpec(d, ids), actual: was });
+    return false;
+  }
+  const held = foreignLinks ? foreignDevice(d, view) : undefined;
+  if (held !== undefined) {
+    conflicts.push(onForeign(d, held, view, undefined));
+    return false;
+  }
+  // The spec as given: the reconciler's protocol is added when it is sent (apply.ts).
+  ops.push({ action: 'create', kind: 'route', key: readableKey(d.dst, d.table), reason: 'missing', desired: resolvedSpec(d, ids) });
+  return true;
+}
+
+/** One of our routes on no desired key (or a second one on a key): deleted, unless it is on
+ * another owner's link or goes with a nexthop that is recreated. */
+export function decideExtra(r: Route, view: LinkView, ids: NexthopIds, foreignLinks: boolean, ops: RouteOp[]): void {
+  if (foreignLinks && ((r.dev !== undefined && view.foreign.has(r.dev)) || (r.nexthops ?? []).some((h) => h.dev !== undefined && view.foreign.has(h.dev)))) return; // nothing on another owner's link is touched
+  if (r.nhid !== undefined && ids.recreated.has(r.nhid)) return; // the kernel removes it with its nexthop
+  ops.push({ action: 'delete', kind: 'route', key: readableKey(r.dst, r.table), reason: 'not desired any more', actual: r });
+}
+
+/** A create (decideMissing) whose key a route of another protocol holds, f: with adoptConflicts
+ * the update that replaces it with ours, else the conflict (and the create is dropped). */
+export function decideHeld(op: RouteOp & { action: 'create' }, f: Route, adopt: boolean): RouteOp | RouteConflict {
+  if (adopt) return { action: 'update', kind: 'route', key: op.key, reason: `adopt from protocol ${f.protocol}`, desired: op.desired, actual: f, adopt: true };
+  return { kind: 'route', key: op.key, reason: `held by protocol ${f.protocol}`, desired: op.desired, actual: f };
+}
+
 /** Desired routes against what the read found: ops and conflicts. */
 export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: LinkView, ctx: KindContext): KindDiff<RouteOp, RouteConflict> {
   const ops: RouteOp[] = [];
@@ -187,7 +241,6 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
   const protocol = ctx.owner.protocol;
   const ids = desired.nexthopIds;
   const foreignLinks = view.foreign.size > 0;
-  const onForeignLink = (r: Route): boolean => foreignLinks && ((r.dev !== undefined && view.foreign.has(r.dev)) || (r.nexthops ?? []).some((h) => h.dev !== undefined && view.foreign.has(h.dev)));
 
   const leaving = new VanishingRoutes(obs.onVanishing);
   // Desired position -> 1 + index in ops of its create (0: none), kept only when foreign routes
@@ -198,39 +251,17 @@ export function diffRoutes(desired: PreparedRoutes, obs: ObservedRoutes, view: L
     const d = list[i];
     if (marks.found(i)) {
       const have = marks.actual(i);
-      if (have === undefined) continue; // settled equal by the read
-      const op = compareRoute(d, have, view, protocol, ids);
-      if (!op) continue;
-      const held = foreignLinks ? foreignDevice(d, view) : undefined;
-      if (held !== undefined) conflicts.push(onForeign(d, held, view, have));
-      else ops.push(op);
+      if (have !== undefined) decideFound(d, have, view, protocol, ids, foreignLinks, ops, conflicts); // else settled equal by the read
       continue;
     }
-    const was = leaving.take(d);
-    if (was) {
-      const name = was.dev === undefined ? 'its link' : view.name(was.dev);
-      const reason = d.spec.dev === name ? `re-added: ${name} is recreated` : `moves off ${name}, which goes away`;
-      ops.push({ action: 'update', kind: 'route', key: readableKey(d.dst, d.table), reason, desired: resolvedSpec(d, ids), actual: was });
-      continue;
-    }
-    const held = foreignLinks ? foreignDevice(d, view) : undefined;
-    if (held !== undefined) {
-      conflicts.push(onForeign(d, held, view, undefined));
-      continue;
-    }
-    // The spec as given: the reconciler's protocol is added when it is sent (apply.ts).
-    if (creates) {
-      creates[i] = ops.length + 1;
+    const created = decideMissing(d, leaving.take(d), view, ids, foreignLinks, ops, conflicts);
+    if (created && creates) {
+      creates[i] = ops.length; // 1 + the create's index
       createCount++;
     }
-    ops.push({ action: 'create', kind: 'route', key: readableKey(d.dst, d.table), reason: 'missing', desired: resolvedSpec(d, ids) });
   }
   // Deletions last: they run in a later stage, and a plan already in stage order is not copied.
-  for (const r of obs.extra) {
-    if (onForeignLink(r)) continue; // nothing on another owner's link is touched
-    if (r.nhid !== undefined && ids.recreated.has(r.nhid)) continue; // the kernel removes it with its nexthop
-    ops.push({ action: 'delete', kind: 'route', key: readableKey(r.dst, r.table), reason: 'not desired any more', actual: r });
-  }
+  for (const r of obs.extra) decideExtra(r, view, ids, foreignLinks, ops);
   if (!creates || createCount === 0) return { ops, conflicts };
   const drop = checkForeignRoutes(ops, conflicts, creates, desired, obs.foreign, view, ctx);
   return { ops: drop.size ? ops.filter((_, k) => !drop.has(k)) : ops, conflicts };
@@ -257,17 +288,17 @@ function checkForeignRoutes(
 ): Set<number> {
   const drop = new Set<number>();
   for (const f of foreign) {
-    if (f.dev !== undefined && view.vanishing.has(f.dev)) continue;
+    if (goesWithLink(f, view)) continue;
     const at = desired.index.findRoute(f);
     const k = at < 0 ? -1 : creates[at] - 1;
     if (k < 0) continue; // not desired, or ours is there already
     creates[at] = 0; // one foreign route per key decides
     const op = ops[k];
     if (op.action !== 'create') continue;
-    if (ctx.adoptConflicts) {
-      ops[k] = { action: 'update', kind: 'route', key: op.key, reason: `adopt from protocol ${f.protocol}`, desired: op.desired, actual: f, adopt: true };
-    } else {
-      conflicts.push({ kind: 'route', key: op.key, reason: `held by protocol ${f.protocol}`, desired: op.desired, actual: f });
+    const held = decideHeld(op, f, ctx.adoptConflicts);
+    if ('action' in held) ops[k] = held;
+    else {
+      conflicts.push(held);
       drop.add(k);
     }
   }

@@ -19,6 +19,12 @@ export interface ObservedRoutes {
   foreign: Route[];
 }
 
+/** Whether a route is on a link that goes away in this plan (an owned one goes with it, or is
+ * re-added; a foreign one holds its key no longer). */
+export function goesWithLink(r: Route, view: LinkView): boolean {
+  return r.dev !== undefined && view.vanishing.has(r.dev);
+}
+
 /** Reads the owned routes and, where needed, the foreign ones; matches them to the desired routes. */
 export async function observeRoutes(nl: Rtnl, desired: PreparedRoutes, view: LinkView, protocol: number): Promise<ObservedRoutes> {
   const scanned = await scanOwnedRoutes(nl, desired, view, protocol, desired.nexthopIds);
@@ -34,7 +40,7 @@ export async function observeRoutes(nl: Rtnl, desired: PreparedRoutes, view: Lin
     // goes, which is after the route stage for a deletion: a desired route on the same key must
     // replace it, not be added next to it (EEXIST).
     let keep: boolean;
-    if (r.dev !== undefined && view.vanishing.has(r.dev)) {
+    if (goesWithLink(r, view)) {
       onVanishing.push(r);
       keep = false;
     } else {
