@@ -9,6 +9,7 @@ import { applyRoutes } from './apply';
 import { diffRoutes } from './diff';
 import { observeRoutes, type ObservedRoutes } from './observe';
 import { prepareRoutes, type PreparedRoutes } from './prepare';
+import { scopedRoutes } from './scoped';
 import type { RouteConflict, RouteOp } from './types';
 
 /** The types the route kind works with. */
@@ -35,5 +36,6 @@ export const routeKind: KindModule<RouteTypes> = {
   // Ours, or a foreign route landing on a desired key.
   relevant: (r, desired, _view, ctx) => r.protocol === ctx.owner.protocol || desired.index.findRoute(r) >= 0,
   count: (desired) => desired.list.length,
+  scoped: scopedRoutes,
 };
 
