@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // The route kind read key by key (kinds/route/scoped.ts) against the full read and diff (root):
-// a desired state of COUNT overlay routes "10.x.y.0/24 via 100.64.a.b dev eth0 onlink" (IPv4,
+// a desired state of COUNT overlay routes "11.x.y.0/24 via 100.64.a.b dev eth0 onlink" (IPv4,
 // or IPv6 /64s with `6`), all applied; then the time and the netlink messages sent of
 // planKeys for one key (a route present and equal, and a route just joined: desired, absent)
 // against plan() of the whole kind. Prints medians of RUNS.
@@ -22,8 +22,8 @@ const FAMILY = Number(process.argv[4] ?? 4);
 const PROTO = 77;
 
 const sh = (args) => execFileSync(args[0], args.slice(1), { encoding: 'utf8' });
-const dst = (i) => (FAMILY === 4 ? `10.${64 + (i >> 8)}.${i & 255}.0/24` : `fd10:${(i + 1).toString(16)}::/64`);
-const via = (i) => (FAMILY === 4 ? `100.64.${i >> 8}.${i & 255}` : `fd00:64::${(i + 1).toString(16)}`);
+const dst = (i) => (FAMILY === 4 ? `${11 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.0/24` : `fd10:${(i + 1).toString(16)}::/64`);
+const via = (i) => (FAMILY === 4 ? `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}` : `fd00:64::${(i + 1).toString(16)}`);
 const keyOf = (i) => `254 ${FAMILY} ${dst(i)} 0 ${FAMILY === 4 ? 0 : 1024}`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 

@@ -131,9 +131,14 @@ kernelDescribe('reconcile: the route kind reads and compares keys one by one (sc
     nl = await Rtnl.open({ netns: ns() });
     let answered = 0;
     let refused = 0;
-    for (let seed = 1; seed <= 12; seed++) {
+    for (let seed = 1; seed <= 16; seed++) {
       const rnd = seeded(seed * 7919);
       flush(ns());
+      // Half the runs without default routes: a lookup of an absent key then finds no route at all.
+      for (const f of ['-4', '-6']) {
+        if (seed % 2) ip(ns(), f, 'route', 'replace', 'default', 'via', f === '-4' ? '10.57.4.1' : 'fd00:57::1', 'dev', 'eth0');
+        else ip(ns(), f, 'route', 'del', 'default');
+      }
       const { state, asked, clean } = scenario(ns(), rnd);
       const adopt = rnd() < 0.3;
       const { ctx, view, kind } = await routeKind(nl, state, adopt);
@@ -213,5 +218,34 @@ kernelDescribe('reconcile: the route kind reads and compares keys one by one (sc
     sysctl(ns(), 'net.ipv6.conf.all.forwarding', 0);
     ({ ctx, view, kind } = await routeKind(nl, state));
     assert.equal(await kind.planKeys(nl, new Set([k6]), view, ctx), undefined);
+  });
+
+  it('an answer that may come from elsewhere than the main table is not trusted: a unicast route of the local table on the key, an unreachable rule, a throw route', async function () {
+    hostLike(ns()); // no default route: lookups of absent keys find no route
+    sysctl(ns(), 'net.ipv6.conf.all.forwarding', 1);
+    nl = await Rtnl.open({ netns: ns() });
+    const state = { routes: [{ dst: '10.64.9.0/24', via: '10.57.4.1', dev: 'eth0', onlink: true }, { dst: '10.64.12.0/24', via: '10.57.4.1', dev: 'eth0', onlink: true }] };
+    const k9 = new Set([key(254, 4, '10.64.9.0/24', 0, 0)]);
+    const k12 = new Set([key(254, 4, '10.64.12.0/24', 0, 0)]);
+    const { ctx, view, kind } = await routeKind(nl, state);
+    const actions = async (keys) => (await kind.planKeys(nl, keys, view, ctx))?.ops.map((o) => o.action);
+    assert.deepEqual(await actions(k9), ['create']);
+    assert.deepEqual(await actions(k12), ['create']);
+    // Another protocol's unicast route in the local table: a lookup reports it as main's (the
+    // kernel keeps local in main's trie until a rule is added); the full plan creates ours.
+    ip(ns(), 'route', 'add', '10.64.9.0/24', 'via', '10.57.4.1', 'dev', 'eth0', 'table', 'local', 'proto', String(FOREIGN));
+    assert.equal((await nl.routes.get('10.64.9.0')).table, 254);
+    assert.deepEqual((await kind.plan(nl, view, ctx)).ops.map((o) => o.action), ['create', 'create']);
+    assert.equal(await actions(k9), undefined);
+    ip(ns(), 'route', 'del', '10.64.9.0/24', 'table', 'local');
+    // A throw route anywhere in main: "no route" may be a throw on the key.
+    ip(ns(), 'route', 'add', 'throw', '10.65.0.0/16');
+    assert.equal(await actions(k12), undefined);
+    ip(ns(), 'route', 'del', 'throw', '10.65.0.0/16');
+    // An unreachable rule answers "no route" before main is looked at.
+    ip(ns(), 'rule', 'add', 'unreachable', 'to', '10.64.12.0/24', 'pref', '100');
+    assert.equal(await actions(k12), undefined);
+    ip(ns(), 'rule', 'del', 'pref', '100');
+    assert.deepEqual(await actions(k12), ['create']);
   });
 });

@@ -10,24 +10,31 @@
  * engine then reads the kind whole):
  *
  * - the match has exactly the key (main table, same prefix, tos 0, same metric, unicast, one
- *   path): it is the route on the key, compared as the full diff compares it;
- * - the match is a less specific route of the main table: main's longest live match for the
- *   address is shorter than the key's prefix, so no live route holds the key. Routes the lookup
- *   passes over although they exist are ruled out first: those on a device that is up without
- *   carrier (ignore_routes_with_linkdown) are dumped per such device (few), and an IPv6 answer
- *   counts only with IPv6 forwarding on (else a gateway whose neighbour FAILED is passed over).
+ *   path): it is the route on the key, compared as the full diff compares it. For IPv4 one
+ *   kernel-filtered dump of the local table's unicast routes (normally none) rules out a
+ *   local-table route, which a lookup reports as main's while no policy rule was ever added;
+ * - the match is a less specific route of the main table, or no route matched (ENETUNREACH)
+ *   while every policy rule is an unconditional lookup and main has no throw route: main's
+ *   longest live match for the address is shorter than the key's prefix, or there is none, so
+ *   no live route holds the key. Routes a lookup passes over although they exist are ruled out
+ *   first: those on a device that is up without carrier (ignore_routes_with_linkdown) are
+ *   dumped per such device (few), and an IPv6 answer counts only with IPv6 forwarding on (else
+ *   a gateway whose neighbour FAILED is passed over).
  *
  * Refused: keys outside the main table, tos, default routes, multipath routes (desired or
- * found), and answers that are errors (no route, blackhole/unreachable/prohibit, a rule's
- * action), more specific routes, the same prefix with another metric or type, other tables.
+ * found), and answers that are errors (blackhole/unreachable/prohibit, a rule's action), more
+ * specific routes, the same prefix with another metric or type, other tables.
  *
  * What a lookup cannot see: a second route on one key (added with NLM_F_APPEND by someone
  * else). The full read deletes a second route of ours on a key; the lookup sees the first one
  * only. The reconciler itself never adds a second route on a key.
  */
-import { IFF_LOWER_UP, IFF_UP, RT_TABLE_MAIN } from '../../../rtnl/constants';
+import { constants as osConstants } from 'node:os';
+import { IFF_LOWER_UP, IFF_UP, RT_TABLE_LOCAL, RT_TABLE_MAIN } from '../../../rtnl/constants';
 import type { Rtnl } from '../../../rtnl/rtnl';
+import type { Rule } from '../../../rtnl/rule/types';
 import type { Route } from '../../../rtnl/types';
+import { NetlinkError } from '../../../wire/errors';
 import type { KindContext, LinkView, ScopedDiff, ScopedKind } from '../../engine/kind';
 import { defaultMetric, keyOfRoute, routeKey } from './desired-index';
 import { decideExtra, decideFound, decideHeld, decideMissing } from './diff';
@@ -37,6 +44,8 @@ import { goesWithLink } from './observe';
 import type { PreparedRoutes } from './prepare';
 import type { PreparedRoute } from './prepared';
 import type { RouteConflict, RouteOp } from './types';
+
+const { ENETUNREACH } = osConstants.errno;
 
 /** The key of a desired route. */
 export function keyOfPrepared(d: PreparedRoute): string {
@@ -82,10 +91,12 @@ function prefixLength(dst: string): number {
   return slash < 0 ? -1 : Number(dst.slice(slash + 1));
 }
 
-/** What a lookup says of a key: the route on it, that none is on it, or undefined (cannot tell). */
-type Answer = { route: Route } | 'absent' | undefined;
+/** What a lookup says of a key: the route on it, that none is on it, that no route matched
+ * (ENETUNREACH: absent if the rules took the lookup to the main table), or undefined (cannot tell). */
+type Answer = { route: Route } | 'absent' | 'no route' | undefined;
 
 function answerOf(ask: Ask, got: Route | Error): Answer {
+  if (got instanceof NetlinkError && got.errno === ENETUNREACH) return 'no route';
   if (got instanceof Error) return undefined;
   if (got.table !== RT_TABLE_MAIN || got.family !== ask.family) return undefined;
   const len = prefixLength(got.dst);
@@ -101,6 +112,53 @@ function carrierless(view: LinkView): number[] {
   const out: number[] = [];
   for (const l of view.links) if ((l.flags & IFF_UP) !== 0 && (l.flags & IFF_LOWER_UP) === 0) out.push(l.index);
   return out;
+}
+
+/** Whether a rule only sends every lookup to its table: no selector, no suppression. */
+function unconditionalLookup(r: Rule): boolean {
+  return (
+    r.action === 'lookup' &&
+    !r.not &&
+    r.tos === 0 &&
+    !r.l3mdev &&
+    r.from === undefined &&
+    r.to === undefined &&
+    r.iif === undefined &&
+    r.oif === undefined &&
+    r.fwmark === undefined &&
+    r.ipProto === undefined &&
+    r.sport === undefined &&
+    r.dport === undefined &&
+    r.uidRange === undefined &&
+    r.suppressPrefixLength === undefined &&
+    r.suppressIfgroup === undefined
+  );
+}
+
+/**
+ * Whether "no route matched" (ENETUNREACH) means that the main table holds no route for the
+ * address: every rule of the family is an unconditional lookup (so none ends the lookup early,
+ * an `unreachable` rule answering ENETUNREACH too) and one of them is main's, and main has no
+ * throw route (which sends the lookup on to the next rule without a match).
+ */
+async function noRouteMeansAbsent(nl: Rtnl, family: 4 | 6): Promise<boolean> {
+  const rules = await nl.rules.list({ family });
+  if (!rules.every(unconditionalLookup) || !rules.some((r) => r.table === RT_TABLE_MAIN)) return false;
+  return (await nl.routes.list({ family, table: RT_TABLE_MAIN, type: 'throw' })).length === 0;
+}
+
+/**
+ * Whether the IPv4 routes the lookups found on their keys are main's. Until a policy rule is
+ * added the kernel keeps the local table in main's trie, and a lookup reports a local-table
+ * route found there as main's: a unicast route of the local table on a key would pass for
+ * main's (local and broadcast routes are refused by type). One dump, filtered in the kernel.
+ */
+async function mainOnly(nl: Rtnl, asks: readonly Ask[], answers: readonly Answer[]): Promise<boolean> {
+  const found = new Set<string>();
+  for (let k = 0; k < asks.length; k++) if (asks[k].family === 4 && typeof answers[k] === 'object') found.add(asks[k].dst);
+  if (found.size === 0) return true;
+  const local = await nl.routes.list({ family: 4, table: RT_TABLE_LOCAL, type: 'unicast' });
+  return !local.some((r) => found.has(r.dst));
 }
 
 /**
@@ -134,12 +192,17 @@ async function planRouteKeys(nl: Rtnl, desired: PreparedRoutes, keys: ReadonlySe
   const got = await nl.routes.getMany(asks.map((a) => a.address));
   const answers: Answer[] = [];
   const absent: Ask[] = [];
+  const noRoute = new Set<4 | 6>();
   for (let k = 0; k < asks.length; k++) {
     const answer = answerOf(asks[k], got[k]);
     if (answer === undefined) return undefined;
-    if (answer === 'absent') absent.push(asks[k]);
     answers.push(answer);
+    if (answer === 'no route') noRoute.add(asks[k].family === 6 ? 6 : 4);
+    if (answer !== 'absent' && answer !== 'no route') continue;
+    absent.push(asks[k]);
   }
+  for (const family of noRoute) if (!(await noRouteMeansAbsent(nl, family))) return undefined;
+  if (!(await mainOnly(nl, asks, answers))) return undefined;
   if (!(await absenceHolds(nl, absent, view))) return undefined;
 
   // As the full diff decides (diff.ts), in its order: desired routes by position, then deletions.
@@ -150,7 +213,7 @@ async function planRouteKeys(nl: Rtnl, desired: PreparedRoutes, keys: ReadonlySe
   for (const k of order) {
     const { d } = asks[k];
     const answer = answers[k];
-    const have = answer === 'absent' ? undefined : answer?.route;
+    const have = typeof answer === 'object' ? answer.route : undefined;
     if (have === undefined) {
       if (d) decideMissing(d, undefined, view, ids, foreignLinks, ops, conflicts);
     } else if (have.protocol === protocol) {
