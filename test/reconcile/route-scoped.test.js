@@ -31,6 +31,24 @@ function host(ns) {
   sysctl(ns, 'net.ipv6.conf.all.forwarding', 1);
 }
 
+/**
+ * Two vxlan links the desired state names: vxF, made by hand (no owner alias: another owner's,
+ * so routes through it are conflicts and ours on it are left alone), and vxV, ours at VNI 300
+ * while VNI 301 is desired (recreated: what is on it goes away with it).
+ */
+function vxlans(ns) {
+  ip(ns, 'link', 'add', 'vxF', 'type', 'vxlan', 'id', '200', 'dstport', '4789', 'local', '10.57.4.20', 'dev', 'eth0', 'nolearning');
+  ip(ns, 'link', 'add', 'vxV', 'type', 'vxlan', 'id', '300', 'dstport', '4790', 'local', '10.57.4.20', 'dev', 'eth0', 'nolearning');
+  ip(ns, 'link', 'set', 'vxV', 'alias', 'netlink-agent');
+  for (const l of ['vxF', 'vxV']) ip(ns, 'link', 'set', l, 'up');
+}
+const LINK_SPECS = [
+  { kind: 'vxlan', name: 'vxF', vni: 200, port: 4789, local: '10.57.4.20', dev: 'eth0', learning: false, up: true },
+  { kind: 'vxlan', name: 'vxV', vni: 301, port: 4790, local: '10.57.4.20', dev: 'eth0', learning: false, up: true },
+];
+/** A gateway on a device: each device its own subnet (an IPv6 onlink gateway may not be another device's). */
+const GATEWAY_NET = { eth0: ['10.57.4.', 'fd00:57::'], vxF: ['10.60.0.', 'fd00:60::'], vxV: ['10.61.0.', 'fd00:61::'] };
+
 /** The route kind prepared for a desired state, with the view and context a plan gives it. */
 async function routeKind(nl, state, adoptConflicts = false) {
   const { owner } = checkReconcilerOptions({ protocol: PROTO });
@@ -64,47 +82,49 @@ function scenario(ns, rnd) {
     const family = i % 2 ? 4 : 6;
     const len = family === 4 ? pick([24, 24, 24, 28, 32, 16]) : pick([64, 64, 64, 80, 128, 48]);
     const dst = family === 4 ? `10.${64 + i}.0.0/${len}` : `fd10:${i.toString(16)}::/${len}`;
-    const gw = (k) => (family === 4 ? `10.57.4.${k}` : `fd00:57::${k}`);
+    const dev = pick(['eth0', 'eth0', 'eth0', 'vxF', 'vxV']);
+    const gw = (k, on = dev) => GATEWAY_NET[on][family === 4 ? 0 : 1] + k;
     const shape = pick(['gw', 'gw', 'gw', 'dev', 'metric', 'mtu']);
     const desired = rnd() < 0.6;
-    const spec = shape === 'dev' ? { dst, dev: 'eth1' } : { dst, via: gw(pick([1, 2])), dev: 'eth0', onlink: true, ...(shape === 'metric' ? { metric: 50 } : {}), ...(shape === 'mtu' ? { mtu: 1400 } : {}) };
+    const spec = shape === 'dev' ? { dst, dev: dev === 'eth0' ? 'eth1' : dev } : { dst, via: gw(pick([1, 2])), dev, onlink: true, ...(shape === 'metric' ? { metric: 50 } : {}), ...(shape === 'mtu' ? { mtu: 1400 } : {}) };
     if (desired) routes.push(spec);
     const metric = spec.metric ?? defaultMetric(family);
     const k = key(254, family, dst, 0, metric);
     asked.add(k);
     const metricArgs = spec.metric !== undefined ? ['metric', String(spec.metric)] : [];
-    const path = spec.dev === 'eth1' ? ['dev', 'eth1'] : ['via', spec.via, 'dev', 'eth0', 'onlink'];
+    const path = spec.via === undefined ? ['dev', spec.dev] : ['via', spec.via, 'dev', spec.dev, 'onlink'];
     // What holds the key in the kernel.
-    const atKey = pick(['none', 'none', 'equal', 'equal', 'gateway', 'device', 'mtu', 'foreign', 'blackhole']);
+    const atKey = pick(['none', 'none', 'equal', 'equal', 'gateway', 'device', 'mtu', 'foreign', 'blackhole', 'vanishing']);
     if (atKey === 'equal') add(family, 'add', dst, ...path, ...metricArgs, ...(spec.mtu ? ['mtu', '1400'] : []), 'proto', String(PROTO));
-    if (atKey === 'gateway') add(family, 'add', dst, 'via', gw(9), 'dev', 'eth0', 'onlink', ...metricArgs, 'proto', String(PROTO));
+    if (atKey === 'gateway') add(family, 'add', dst, 'via', gw(9, 'eth0'), 'dev', 'eth0', 'onlink', ...metricArgs, 'proto', String(PROTO));
     if (atKey === 'device') add(family, 'add', dst, 'via', family === 4 ? '10.58.0.3' : 'fd00:58::3', 'dev', 'eth1', 'onlink', ...metricArgs, 'proto', String(PROTO));
     if (atKey === 'mtu') add(family, 'add', dst, ...path, ...metricArgs, 'mtu', '1300', 'proto', String(PROTO));
-    if (atKey === 'foreign') add(family, 'add', dst, 'via', gw(5), 'dev', 'eth0', 'onlink', ...metricArgs, 'proto', String(FOREIGN));
+    if (atKey === 'vanishing') add(family, 'add', dst, 'via', gw(4, 'vxV'), 'dev', 'vxV', 'onlink', ...metricArgs, 'proto', String(pick([PROTO, FOREIGN])));
+    if (atKey === 'foreign') add(family, 'add', dst, 'via', gw(5, dev), 'dev', dev, 'onlink', ...metricArgs, 'proto', String(FOREIGN));
     if (atKey === 'blackhole') add(family, 'add', 'blackhole', dst, ...metricArgs, 'proto', String(PROTO));
     // Around it: the same prefix with another metric, a more specific route, another table.
     let around = false;
     if (rnd() < 0.2) {
       const other = metric === 7 ? 8 : 7;
-      add(family, 'add', dst, 'via', gw(6), 'dev', 'eth0', 'onlink', 'metric', String(other), 'proto', String(pick([PROTO, FOREIGN])));
+      add(family, 'add', dst, 'via', gw(6, 'eth0'), 'dev', 'eth0', 'onlink', 'metric', String(other), 'proto', String(pick([PROTO, FOREIGN])));
       asked.add(key(254, family, dst, 0, other));
       around = true;
     }
     const max = family === 4 ? 32 : 128;
     if (rnd() < 0.15 && len + 2 <= max) {
       const inner = `${dst.split('/')[0]}/${len + 2}`;
-      add(family, 'add', inner, 'via', gw(7), 'dev', 'eth0', 'onlink', 'proto', String(pick([PROTO, FOREIGN])));
+      add(family, 'add', inner, 'via', gw(7, 'eth0'), 'dev', 'eth0', 'onlink', 'proto', String(pick([PROTO, FOREIGN])));
       asked.add(key(254, family, inner, 0, defaultMetric(family)));
       around = true;
     }
     if (rnd() < 0.15) {
-      add(family, 'add', dst, 'via', gw(8), 'dev', 'eth0', 'onlink', 'table', '100', 'proto', String(PROTO));
+      add(family, 'add', dst, 'via', gw(8, 'eth0'), 'dev', 'eth0', 'onlink', 'table', '100', 'proto', String(PROTO));
       asked.add(key(100, family, dst, 0, defaultMetric(family)));
     }
     if (!around && atKey !== 'blackhole') clean.add(k);
   }
   for (const c of cmds) ip(ns, ...c);
-  return { state: { routes }, asked: [...asked], clean };
+  return { state: { links: LINK_SPECS, routes }, asked: [...asked], clean };
 }
 
 /** Removes every route the scenario added (ours, the foreign protocol's, table 100). */
@@ -128,6 +148,7 @@ kernelDescribe('reconcile: the route kind reads and compares keys one by one (sc
   it('planKeys gives the full plan restricted to its keys whenever it answers, and answers in the common case (seeded)', async function () {
     this.timeout(180000);
     host(ns());
+    vxlans(ns());
     nl = await Rtnl.open({ netns: ns() });
     let answered = 0;
     let refused = 0;
