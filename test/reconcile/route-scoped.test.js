@@ -12,6 +12,7 @@ const { LINKS } = require('../../dist/reconcile/engine/registry');
 const { checkReconcilerOptions } = require('../../dist/reconcile/engine/owner');
 const { kernelDescribe, netnsPerTest, ip, hostLike } = require('../support/kernel');
 const { seeded } = require('../support/random');
+const { deepFreeze } = require('../../dist/values/plain');
 
 const PROTO = 77;
 const FOREIGN = 99;
@@ -184,24 +185,35 @@ kernelDescribe('reconcile: the route kind reads and compares keys one by one (sc
     assert.ok(answered > 100 && refused > 10, `answered ${answered}, refused ${refused}`);
   });
 
-  it('changedKeys: the keys added, removed and changed between two desired states, and no others', async function () {
+  it('changedKeys: the keys added, removed and changed between two desired states of frozen specs, and no others; unfrozen specs handed again: cannot tell', async function () {
     host(ns());
     nl = await Rtnl.open({ netns: ns() });
     const specs = [];
     for (let i = 0; i < 50; i++) specs.push({ dst: `10.${64 + (i >> 8)}.${i & 255}.0/24`, via: '10.57.4.1', dev: 'eth0', onlink: true });
     specs.push({ dst: 'fd10:1::/64', via: 'fd00:57::1', dev: 'eth0', onlink: true }, { dst: '10.99.0.0/16', dev: 'eth1', mtu: 1400 });
+    specs.push({ dst: '10.98.0.0/16', nexthops: [{ via: '10.57.4.1', dev: 'eth0' }, { via: '10.57.4.2', dev: 'eth0' }] });
+    deepFreeze(specs);
     const a = await routeKind(nl, { routes: specs });
-    // Same objects, one inserted in the middle, one removed, one replaced by an equal copy, one changed.
+    // Same objects, one inserted in the middle, one removed, one replaced by an equal frozen
+    // copy (not a change), one by an equal unfrozen copy (a change: it may change in place), two changed.
     const next = [...specs];
-    next.splice(10, 0, { dst: '10.70.0.0/24', via: '10.57.4.1', dev: 'eth0', onlink: true });
+    next.splice(10, 0, deepFreeze({ dst: '10.70.0.0/24', via: '10.57.4.1', dev: 'eth0', onlink: true }));
     next.splice(20, 1); // specs[19]
-    next[30] = { ...next[30] }; // equal: not a change
-    next[40] = { ...next[40], via: '10.57.4.2' };
-    next[next.length - 1] = { ...next[next.length - 1], mtu: 1300 };
+    next[30] = deepFreeze({ ...next[30] });
+    next[31] = { ...next[31] };
+    next[40] = deepFreeze({ ...next[40], via: '10.57.4.2' });
+    next[next.length - 2] = deepFreeze({ ...next[next.length - 2], mtu: 1300 });
+    next[next.length - 1] = deepFreeze({ ...next[next.length - 1], nexthops: [{ via: '10.57.4.1', dev: 'eth0' }, { via: '10.57.4.3', dev: 'eth0' }] });
     const b = await routeKind(nl, { routes: next });
     const changed = [...b.kind.changedKeys(a.kind, b.view)].sort();
-    assert.deepEqual(changed, [keyOfSpec(next[10]), keyOfSpec(specs[19]), keyOfSpec(next[40]), keyOfSpec(next[next.length - 1])].sort());
+    const want = [next[10], specs[19], next[31], next[40], next[next.length - 2], next[next.length - 1]].map((x) => keyOfSpec(x));
+    assert.deepEqual(changed, want.sort());
     assert.deepEqual([...b.kind.changedKeys(b.kind, b.view)], []);
+    // Not frozen and handed again: it may have changed in place since.
+    const loose = specs.map((x) => ({ ...x }));
+    const c = await routeKind(nl, { routes: loose });
+    const d = await routeKind(nl, { routes: loose });
+    assert.equal(d.kind.changedKeys(c.kind, d.view), undefined);
   });
 
   it('eventKey is the key of the route an event carries', async function () {

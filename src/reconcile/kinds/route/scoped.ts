@@ -33,12 +33,13 @@ import { constants as osConstants } from 'node:os';
 import { IFF_LOWER_UP, IFF_UP, RT_TABLE_LOCAL, RT_TABLE_MAIN } from '../../../rtnl/constants';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { Rule } from '../../../rtnl/rule/types';
-import type { Route } from '../../../rtnl/types';
+import type { Route, RouteSpec } from '../../../rtnl/types';
 import { NetlinkError } from '../../../wire/errors';
 import type { KindContext, LinkView, ScopedDiff, ScopedKind } from '../../engine/kind';
 import { defaultMetric, keyOfRoute, routeKey } from './desired-index';
 import { decideExtra, decideFound, decideHeld, decideMissing } from './diff';
 import type { RouteTypes } from './index';
+import { isDeepFrozen, sameFrozen } from '../../../values/plain';
 import { ipv6ForwardingAll } from './netconf';
 import { goesWithLink } from './observe';
 import type { PreparedRoutes } from './prepare';
@@ -238,40 +239,23 @@ function position(a: Ask): number {
   return a.at >= 0 ? a.at : Number.MAX_SAFE_INTEGER;
 }
 
-/** Whether two values of route specs are equal: primitives, and arrays and objects (nexthops) field by field. */
-function sameValue(a: unknown, b: unknown, depth: number): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || depth > 3) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  return sameFields(a, b, depth + 1);
-}
-
-/** Own enumerable fields equal, and as many (a field present as undefined counts as a difference: a spurious key costs a lookup, a missed one a wrong plan). */
-function sameFields(a: object, b: object, depth: number): boolean {
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  let n = 0;
-  for (const k in x) {
-    n++;
-    if (!Object.prototype.hasOwnProperty.call(y, k) || !sameValue(x[k], y[k], depth)) return false;
-  }
-  for (const k in y) if (Object.prototype.hasOwnProperty.call(y, k)) n--;
-  return n === 0;
-}
-
-/** Whether a desired route is the same in two prepared states (on the same key). */
-function sameRoute(a: PreparedRoute, b: PreparedRoute): boolean {
-  return a.nexthopName === b.nexthopName && (a.spec === b.spec || sameFields(a.spec, b.spec, 0));
+/** isDeepFrozen for a validated spec, whose only field holding objects is nexthops: one
+ * Object.isFrozen for the common route (100k of them are checked per change). */
+function frozenSpec(spec: RouteSpec): boolean {
+  return Object.isFrozen(spec) && (spec.nexthops === undefined || isDeepFrozen(spec.nexthops));
 }
 
 /**
- * The keys whose desired routes differ between prev and next. One pass over next: a route
- * whose spec is the very object at prev's position (the overlay passes the same specs for
- * unchanged routes; specs are taken as values, never changed in place) costs a comparison;
- * any other is found by key in prev's index and compared field by field. Prev's positions no
- * route of next matched are removed keys.
+ * The keys whose desired routes differ between prev and next; undefined when a spec handed
+ * again is not frozen (it may have changed in place since prev: values/plain.ts). One pass over
+ * next: a route whose spec is the very object at prev's position (the overlay hands the same
+ * frozen specs for unchanged routes) costs an identity check; any other is found by key in
+ * prev's index and is unchanged only when both specs are frozen and equal (sameFrozen). Prev's
+ * positions no route of next matched are removed keys. A key counted as changed when it is not
+ * costs a lookup; one missed would be a wrong plan.
  */
-export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes): string[] {
+export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes): string[] | undefined {
+  if (prev === next) return [];
   const before = prev.list;
   const after = next.list;
   const seen = new Uint8Array(before.length);
@@ -279,7 +263,8 @@ export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes): st
   let j = 0; // prev's position expected next: insertions and removals move it on
   for (let i = 0; i < after.length; i++) {
     const d = after[i];
-    if (j < before.length && before[j].spec === d.spec && before[j].nexthopName === d.nexthopName && seen[j] === 0) {
+    if (j < before.length && seen[j] === 0 && before[j].spec === d.spec && before[j].nexthopName === d.nexthopName) {
+      if (!frozenSpec(d.spec)) return undefined; // handed again, but perhaps changed in place
       seen[j++] = 1;
       continue;
     }
@@ -290,7 +275,8 @@ export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes): st
     }
     seen[at] = 1;
     if (at >= j) j = at + 1;
-    if (!sameRoute(before[at], d)) out.push(keyOfPrepared(d));
+    const was = before[at];
+    if (was.nexthopName !== d.nexthopName || !sameFrozen(was.spec, d.spec)) out.push(keyOfPrepared(d));
   }
   for (let k = 0; k < before.length; k++) if (seen[k] === 0) out.push(keyOfPrepared(before[k]));
   return out;
