@@ -81,6 +81,24 @@ export class FdbKeys {
     k[7] = d3;
   }
 
+  /** keyOf() with the MAC as the two words keyOf() writes (macWords() of it): nothing parsed again. */
+  keyOfWords(dev: DeviceRef, macHi: number, macLo: number, len: number, d0: number, d1: number, d2: number, d3: number): void {
+    const k = this.index.key;
+    k[0] = this.devs.slotOf(dev);
+    k[1] = macHi;
+    k[2] = macLo;
+    k[3] = len;
+    k[4] = d0;
+    k[5] = d1;
+    k[6] = d2;
+    k[7] = d3;
+  }
+
+  /** The MAC words of the key last written (for keyOfWords() later). */
+  macWords(): [number, number] {
+    return [this.index.key[1], this.index.key[2]];
+  }
+
   /** The position already on the key last written, or -1. */
   find(): number {
     return this.index.find();

@@ -108,68 +108,112 @@ function namedEntry(p: Problems, path: string, x: Record<string, unknown>, ids: 
   return { spec: spec as unknown as FdbSpec, name };
 }
 
+/**
+ * What prepare made of a frozen spec it accepted (not one on a named nexthop, whose id depends
+ * on the desired nexthops): the entry and its key words. A frozen spec cannot change, so when the
+ * same object comes again (an overlay hands the same specs for its unchanged nodes, 5,000 at
+ * every change) it is not checked, parsed or labelled again.
+ */
+interface FdbMemo {
+  readonly entry: PreparedEntry<FdbSpec>;
+  readonly mac: string;
+  readonly dst: string;
+  readonly macWords: readonly [number, number];
+  readonly len: number;
+  readonly d: readonly [number, number, number, number];
+  readonly unicast: boolean;
+}
+const fdbMemo = new WeakMap<object, FdbMemo>();
+
 /** Validates the desired FDB entries: canonical MAC and dst, no key twice, one remote per unicast MAC. */
 function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedFdbEntries {
   const list: PreparedEntry<FdbSpec>[] = [];
-  const paths: string[] = [];
+  /** The index in given of each desired position (for the message naming a duplicate). */
+  const from: number[] = [];
   const named: Array<{ at: number; name: string; base: FdbSpec }> = [];
   const keys = new FdbKeys(given.length);
   const referenced = new Set<FdbSpec['dev']>(); // 10k entries name one device: checked once
   const okDevs = new Set<string>(); // device names the full check accepted (quickFdbSpec)
+  const pathOf = (i: number) => `fdb[${i}]`;
   given.forEach((x, i) => {
-    const path = `fdb[${i}]`;
-    let spec: unknown = x;
+    const memo = typeof x === 'object' && x !== null ? fdbMemo.get(x) : undefined;
+    let spec: FdbSpec;
     let name: string | undefined;
-    if (isObject(x) && own(x, 'nexthop') !== undefined) {
-      const n = namedEntry(p, path, x, ctx.nexthopIds);
-      if (!n) return;
-      spec = n.spec;
-      name = n.name;
-    }
-    if (!quickFdbSpec(spec, okDevs)) {
-      if (!isFdbSpec(p, path, spec)) return;
-      if (typeof spec.dev === 'string') okDevs.add(spec.dev);
-    }
-    const mac = canonicalMac(spec.mac) ?? spec.mac;
-    const pos = list.length;
-    // An IPv4 literal that parses is canonical text already: no parsed object made for it.
-    const v4 = spec.dst === undefined ? -1 : parseIPv4(spec.dst);
-    let dst = '';
-    if (spec.dst === undefined) keys.keyOf(spec.dev, mac, 0, 0, 0, 0, 0);
-    else if (v4 >= 0) {
-      dst = spec.dst;
-      keys.keyOf(spec.dev, mac, 4, v4 | 0, 0, 0, 0);
+    let mac: string;
+    let dst: string;
+    let unicast: boolean;
+    if (memo !== undefined) {
+      spec = memo.entry.spec;
+      ({ mac, dst, unicast } = memo);
+      keys.keyOfWords(spec.dev, memo.macWords[0], memo.macWords[1], memo.len, memo.d[0], memo.d[1], memo.d[2], memo.d[3]);
     } else {
-      const parsed = parseAddress(p, `${path}.dst`, spec.dst);
-      if (parsed === undefined) return; // reported
-      dst = parsed.text;
-      const b = parsed.bytes;
-      keys.keyOf(spec.dev, mac, 16, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+      const path = pathOf(i);
+      let given_: unknown = x;
+      if (isObject(x) && own(x, 'nexthop') !== undefined) {
+        const n = namedEntry(p, path, x, ctx.nexthopIds);
+        if (!n) return;
+        given_ = n.spec;
+        name = n.name;
+      }
+      if (!quickFdbSpec(given_, okDevs)) {
+        if (!isFdbSpec(p, path, given_)) return;
+        if (typeof given_.dev === 'string') okDevs.add(given_.dev);
+      }
+      spec = given_;
+      mac = canonicalMac(spec.mac) ?? spec.mac;
+      unicast = mac !== ZERO_MAC && !isMulticastMac(mac);
+      // An IPv4 literal that parses is canonical text already: no parsed object made for it.
+      const v4 = spec.dst === undefined ? -1 : parseIPv4(spec.dst);
+      dst = '';
+      let len = 0;
+      let d: [number, number, number, number] = [0, 0, 0, 0];
+      if (spec.dst !== undefined && v4 >= 0) {
+        dst = spec.dst;
+        len = 4;
+        d = [v4 | 0, 0, 0, 0];
+      } else if (spec.dst !== undefined) {
+        const parsed = parseAddress(p, `${path}.dst`, spec.dst);
+        if (parsed === undefined) return; // reported
+        dst = parsed.text;
+        const b = parsed.bytes;
+        len = 16;
+        d = [b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12)];
+      }
+      keys.keyOf(spec.dev, mac, len, d[0], d[1], d[2], d[3]);
+      const entry = { spec, dev: spec.dev, id: `${mac} ${dst}`, label: name !== undefined ? `${mac} nexthop ${name}` : label(mac, dst) };
+      if (name === undefined && Object.isFrozen(x)) fdbMemo.set(x as object, { entry, mac, dst, macWords: keys.macWords(), len, d, unicast });
+      return add(i, spec, name, mac, dst, unicast, entry);
     }
+    add(i, spec, name, mac, dst, unicast, memo.entry);
+  });
+
+  /** Puts entry (key last written to keys) in the list unless its key or unicast MAC is taken. */
+  function add(i: number, spec: FdbSpec, name: string | undefined, mac: string, dst: string, unicast: boolean, entry: PreparedEntry<FdbSpec>): void {
+    const pos = list.length;
     const had = keys.find();
-    if (had >= 0) return p.add(path, `FDB entry ${label(mac, dst)} on ${spec.dev} is already desired at ${paths[had]}`);
+    if (had >= 0) return p.add(pathOf(i), `FDB entry ${label(mac, dst)} on ${spec.dev} is already desired at ${pathOf(from[had])}`);
     // A vxlan device keeps one remote per unicast MAC (it acknowledges a second append without
     // adding it): only the all-zero and multicast MACs take several destinations.
-    if (mac !== ZERO_MAC && !isMulticastMac(mac)) {
+    if (unicast) {
       const other = keys.firstUnicast(pos, spec.vlan);
       const otherDst = other === pos ? dst : list[other].id.slice(mac.length + 1);
       if (otherDst !== dst) {
-        return p.add(path, `unicast MAC ${mac} on ${spec.dev} already goes to ${otherDst || '(no dst)'} at ${paths[other]}: a device keeps one destination per unicast MAC`);
+        return p.add(pathOf(i), `unicast MAC ${mac} on ${spec.dev} already goes to ${otherDst || '(no dst)'} at ${pathOf(from[other])}: a device keeps one destination per unicast MAC`);
       }
     }
     keys.record(pos, spec);
-    paths.push(path);
+    from.push(i);
     if (name !== undefined) {
       const { nhid: _placeholder, ...base } = spec;
       named.push({ at: pos, name, base });
     }
-    list.push({ spec, dev: spec.dev, id: `${mac} ${dst}`, label: name !== undefined ? `${mac} nexthop ${name}` : label(mac, dst) });
+    list.push(entry);
     if (!referenced.has(spec.dev)) {
       referenced.add(spec.dev);
-      ctx.references.push({ path: `${path}.dev`, dev: spec.dev });
+      ctx.references.push({ path: `${pathOf(i)}.dev`, dev: spec.dev });
     }
-  });
-  return { ...preparedEntries(list), keys, named, nexthopIds: ctx.nexthopIds };
+  }
+  return { ...preparedEntries(list, referenced), keys, named, nexthopIds: ctx.nexthopIds };
 }
 
 /** Entries on named nexthops get this plan's ids (the nexthop kind has planned): new spec
