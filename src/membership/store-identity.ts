@@ -18,7 +18,10 @@ export class StoreIdentity {
    * or undefined when it is the same one (or the first header).
    */
   observe(header: IResponseHeader | undefined): string | undefined {
-    if (!header) return undefined;
+    // etcd's grpc-proxy answers a watch that joins one it already holds with a header it makes
+    // up itself: cluster id, member id and raft term 0 ("todo: fill in ClusterId" in its
+    // watch_broadcast.go). No etcd has cluster id 0, so such a header says nothing about the store.
+    if (!header || String(header.cluster_id) === '0') return undefined;
     let revision: bigint;
     try {
       revision = BigInt(header.revision);
