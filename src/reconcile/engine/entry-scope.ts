@@ -6,7 +6,7 @@
  * diffEntriesAt), so the ops on those keys are the ones a whole read would make.
  */
 import type { NetlinkError } from '../../wire/errors';
-import { EntryMatcher, diffEntriesAt, type EntryRules, type KernelEntry, type PreparedEntries, type PreparedEntry } from './entries';
+import { EntryMatcher, diffEntriesAt, type EntryRules, type KernelEntry, type PreparedEntries } from './entries';
 import type { KindContext, LinkView, ScopedDiff } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
 
@@ -77,6 +77,10 @@ export function positionOf<S, A>(desired: PreparedEntries<S, A>, key: string, vi
   return all === null ? undefined : (all.get(key) ?? -1);
 }
 
+/** How far apart (entries skipped in both lists together) two lists may meet again after a
+ * difference before the rest is matched as sets instead. */
+const RESYNC_WINDOW = 8;
+
 /**
  * The keys whose desired entries differ between prev and next (added, removed, changed);
  * undefined when that cannot be told: a spec not frozen (it may have changed in place), a
@@ -84,52 +88,69 @@ export function positionOf<S, A>(desired: PreparedEntries<S, A>, key: string, vi
  * again (what the overlay does); a new object on a key counts as a change even when equal
  * (its key is read once more: correct, and rare).
  *
- * A change to a long list is usually a few entries inserted, removed or replaced with the rest
- * in the same order: the common head and tail are walked comparing object identity only, and
- * only what lies between them is matched by identity and made into keys. A validated entry
+ * A change to a long list is usually a few entries inserted, removed or replaced here and there
+ * with the rest in the same order: both lists are walked together comparing object identity,
+ * and after a difference they are brought together again at the nearest entry they share
+ * (within RESYNC_WINDOW); only when none is near is the rest matched as sets. Keys are made only
+ * for what differs. A validated entry
  * spec has only primitive fields, so Object.isFrozen is the whole check that it cannot change.
  */
 export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntries<S, A>, view: LinkView): string[] | undefined {
   if (prev === next) return [];
   const a = prev.list;
   const b = next.list;
-  let head = 0;
-  while (head < a.length && head < b.length && a[head].spec === b[head].spec) {
-    if (!Object.isFrozen(a[head].spec)) return undefined;
-    head++;
-  }
-  let tail = 0;
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail].spec === b[b.length - 1 - tail].spec) {
-    if (!Object.isFrozen(a[a.length - 1 - tail].spec)) return undefined;
-    tail++;
-  }
-  // The middle: entries handed again elsewhere in the list are unchanged too.
-  const kept = new Set<unknown>();
-  for (let i = head; i < a.length - tail; i++) kept.add(a[i].spec);
-  const touched = memoOf(next, view).touched;
-  const out: string[] = [];
-  const keyOf = (e: PreparedEntry<S>): string | undefined => {
-    const index = view.index(e.dev);
-    return index === undefined ? undefined : entryKey(index, e.id);
-  };
-  const again = new Set<unknown>();
-  for (let j = head; j < b.length - tail; j++) {
-    const e = b[j];
-    if (kept.has(e.spec)) {
-      if (!Object.isFrozen(e.spec)) return undefined; // handed again, but perhaps changed in place
-      again.add(e.spec);
+  const gone: number[] = []; // positions in a whose entry b does not have (as walked)
+  const added: number[] = []; // positions in b whose entry a did not have
+  let i = 0;
+  let j = 0;
+  walk: while (i < a.length && j < b.length) {
+    if (a[i].spec === b[j].spec) {
+      if (!Object.isFrozen(a[i].spec)) return undefined; // handed again, but perhaps changed in place
+      i++;
+      j++;
       continue;
     }
-    const key = keyOf(e);
-    if (key === undefined) return undefined;
-    touched.set(key, j);
+    // A few entries inserted, removed or replaced here: the nearest point where the lists meet again.
+    for (let d = 1; d <= RESYNC_WINDOW; d++) {
+      for (let x = 0; x <= d; x++) {
+        const y = d - x;
+        if (i + x < a.length && j + y < b.length && a[i + x].spec === b[j + y].spec) {
+          for (let k = 0; k < x; k++) gone.push(i + k);
+          for (let k = 0; k < y; k++) added.push(j + k);
+          i += x;
+          j += y;
+          continue walk;
+        }
+      }
+    }
+    break; // no meeting point near: the rest is matched as sets
+  }
+  if (i < a.length || j < b.length) {
+    // Entries handed again elsewhere in the rest are unchanged too.
+    const kept = new Set<unknown>();
+    for (let k = i; k < a.length; k++) kept.add(a[k].spec);
+    const again = new Set<unknown>();
+    for (let k = j; k < b.length; k++) {
+      const spec = b[k].spec;
+      if (!kept.has(spec)) added.push(k);
+      else if (!Object.isFrozen(spec)) return undefined;
+      else again.add(spec);
+    }
+    for (let k = i; k < a.length; k++) if (!again.has(a[k].spec)) gone.push(k);
+  }
+  const touched = memoOf(next, view).touched;
+  const out: string[] = [];
+  for (const k of added) {
+    const index = view.index(b[k].dev);
+    if (index === undefined) return undefined;
+    const key = entryKey(index, b[k].id);
+    touched.set(key, k);
     out.push(key);
   }
-  for (let i = head; i < a.length - tail; i++) {
-    const e = a[i];
-    if (again.has(e.spec)) continue;
-    const key = keyOf(e);
-    if (key === undefined) return undefined;
+  for (const k of gone) {
+    const index = view.index(a[k].dev);
+    if (index === undefined) return undefined;
+    const key = entryKey(index, a[k].id);
     if (!touched.has(key)) {
       touched.set(key, -1); // not desired any more (a key next still has was set above)
       out.push(key);
