@@ -6,6 +6,7 @@
  * diffEntriesAt), so the ops on those keys are the ones a whole read would make.
  */
 import type { NetlinkError } from '../../wire/errors';
+import { sameFrozen } from '../../values/plain';
 import { EntryMatcher, diffEntriesAt, type EntryRules, type KernelEntry, type PreparedEntries } from './entries';
 import type { KindContext, LinkView, ScopedDiff } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
@@ -106,6 +107,12 @@ export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: Prepar
   walk: while (i < a.length && j < b.length) {
     if (a[i].spec === b[j].spec) {
       if (!Object.isFrozen(a[i].spec)) return undefined; // handed again, but perhaps changed in place
+      i++;
+      j++;
+      continue;
+    }
+    if (sameFrozen(a[i].spec, b[j].spec)) {
+      // An equal copy (a caller that makes a few specs anew each time, as the overlay its own addresses).
       i++;
       j++;
       continue;
@@ -236,4 +243,43 @@ export async function planEntryKeys<K extends string, S, A extends KernelEntry>(
     if (pos >= 0 && !positions.includes(pos)) positions.push(pos);
   }
   return { ...diffEntriesAt(desired, positions, m.left, view, ctx, rules), read: targets.length };
+}
+
+/**
+ * planEntryKeys() for a kind read device by device (addresses: the kernel has no request for one
+ * IPv4 address, and a device holds few): the devices of the keys are read with kernel-filtered
+ * dumps and every desired entry on them is decided, as a whole read would decide it.
+ */
+export async function planEntryDevices<K extends string, S, A extends KernelEntry>(
+  desired: PreparedEntries<S, A>,
+  keys: ReadonlySet<string>,
+  view: LinkView,
+  ctx: KindContext,
+  rules: EntryRules<K, S, A>,
+  read: (index: number) => Promise<A[]>,
+): Promise<ScopedDiff<EntryOp<K, S, A>, ConflictOf<K, S, A>> | undefined> {
+  const devices = new Set<number>();
+  for (const key of keys) {
+    const t = splitKey(key);
+    if (t === undefined || !view.byIndex.has(t.index) || view.vanishing.has(t.index)) return undefined;
+    devices.add(t.index);
+  }
+  const got: A[] = [];
+  for (const index of devices) {
+    try {
+      for (const a of await read(index)) got.push(a);
+    } catch {
+      return undefined; // (a device gone since: the whole read reports it)
+    }
+  }
+  const m = new EntryMatcher(desired, view, rules);
+  m.begin();
+  for (const a of got) m.offer(a);
+  const positions: number[] = [];
+  const list = desired.list;
+  for (let i = 0; i < list.length; i++) {
+    const index = view.index(list[i].dev);
+    if (index !== undefined && devices.has(index)) positions.push(i);
+  }
+  return { ...diffEntriesAt(desired, positions, m.left, view, ctx, rules), read: devices.size };
 }

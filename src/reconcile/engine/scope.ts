@@ -18,6 +18,7 @@ import { checkReferences, type PlannedCycle } from './cycle';
 import type { KindContext, LinkView } from './kind';
 import { ReconcilePlan } from './plan';
 import type { PreparedState } from './prepare';
+import type { PreparedKind } from './registry';
 
 /** The desired state a cycle last brought the kernel to, and the links as that cycle saw them. */
 export interface ScopeBase {
@@ -36,6 +37,20 @@ export interface ScopedCycle extends PlannedCycle {
   readonly keysRead: number;
   /** Kinds that were read whole (they could not be scoped). */
   readonly kindsWhole: number;
+}
+
+/**
+ * A kind's targeted read, or undefined ("read it whole") when it fails: a targeted read asks
+ * more of the kernel than a dump does (a FIB lookup, the policy rules, netconf), and a kernel or
+ * namespace without one of those must not fail a cycle the whole read can do. The whole read
+ * then reports any error that is real.
+ */
+async function planKeysOrWhole(kind: PreparedKind, nl: Rtnl, keys: ReadonlySet<string>, view: LinkView, ctx: KindContext): Promise<Awaited<ReturnType<PreparedKind['planKeys']>>> {
+  try {
+    return await kind.planKeys(nl, keys, view, ctx);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether two given lists are known to be the same (every element unchanged and frozen). */
@@ -77,7 +92,7 @@ export async function computeScopedPlan(nl: Rtnl, next: PreparedState, base: Sco
       }
     } else if (events === undefined && sameList(before.given, kind.given)) keys = new Set();
     if (keys !== undefined && keys.size === 0) continue;
-    const scoped = keys !== undefined && keys.size <= MAX_SCOPED_KEYS ? await kind.planKeys(nl, keys, view, ctx) : undefined;
+    const scoped = keys !== undefined && keys.size <= MAX_SCOPED_KEYS ? await planKeysOrWhole(kind, nl, keys, view, ctx) : undefined;
     let d: { ops: Op[]; conflicts: Conflict[] };
     if (scoped !== undefined) {
       keysRead += scoped.read;

@@ -8,7 +8,8 @@ import type { Address, AddressSpec } from '../../../rtnl/types';
 import { parsePrefix } from '../../../values/address';
 import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntries, type PreparedEntry } from '../../engine/entries';
-import type { KindModule, PrepareContext } from '../../engine/kind';
+import { changedEntryKeys, entryKey, planEntryDevices } from '../../engine/entry-scope';
+import type { KindModule, PrepareContext, ScopedKind } from '../../engine/kind';
 import { one } from '../../engine/outcome';
 import type { AddressConflict, AddressOp } from './types';
 
@@ -70,6 +71,15 @@ export interface AddressTypes {
   event: 'address';
 }
 
+/** Addresses key by key (engine/scope.ts): "<ifindex> <prefix>", read device by device (a
+ * kernel-filtered dump of the few addresses a device has). An address event (a link-local address
+ * finishing DAD) then costs that device's addresses, not a full cycle. */
+const addressScoped: ScopedKind<AddressTypes> = {
+  eventKey: (a) => entryKey(a.index, ADDRESS_RULES.idOf(a)),
+  changedKeys: (prev, next, view) => changedEntryKeys(prev, next, view),
+  planKeys: (nl, desired, keys, view, ctx) => planEntryDevices(desired, keys, view, ctx, ADDRESS_RULES, (index) => nl.addresses.list({ dev: index })),
+};
+
 /** Addresses: right after links (routes and neighbours may need them), deleted late. */
 export const addressKind: KindModule<AddressTypes> = {
   kind: 'address',
@@ -92,4 +102,5 @@ export const addressKind: KindModule<AddressTypes> = {
   },
   relevant: (a, desired, view) => view === undefined || view.owned.has(a.index) || desired.devs.has(a.index) || desired.devs.has(view.byIndex.get(a.index)?.name ?? ''),
   count: (desired) => desired.list.length,
+  scoped: addressScoped,
 };
