@@ -419,7 +419,7 @@ function screenBench(n, runs) {
     const leases = new Map();
     for (const e of entries) {
       cands.push(e.candidate);
-      leases.set(e.candidate, String(e.kv.lease));
+      leases.set(e.candidate, String(e.kv ? e.kv.lease : e.lease)); // a full read's entry, or the copy's
     }
     return screenNodes(self, cands, { ...(cache ? { cache } : {}), admit: (rec, c) => (cache ? index.admitCached(c, rec, leases.get(c)) : index.admit(rec, leases.get(c))) });
   };

@@ -966,7 +966,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const leases = new Map<CandidateRecord, string>();
     for (const { kv, candidate } of view.entries) {
       if (candidate.source === ownKey) {
-        ownSeen = this.ownRecordKept(kv, self);
+        ownSeen = this.ownRecordKept(kv.value.toString(), self);
         continue;
       }
       candidates.push(candidate);
@@ -995,7 +995,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   private async screenMirror(m: MembershipMirror): Promise<void> {
     const self = this.record!;
     const own = m.node(this.nodeKey(self.name));
-    if (!own || !this.ownRecordKept(own.kv, self)) await this.registerAgain();
+    if (!own || !this.ownRecordKept(own.text, self)) await this.registerAgain();
     // What the copy holds now (events applied during the awaits above count too).
     const missing = this.graceMissing(self, (name) => m.hasNode(this.nodeKey(name)));
     const screened = this.screening.screen(m, self, this.followOptions, missing);
@@ -1005,10 +1005,10 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     this.emit('read', { revision: String(m.revision) });
   }
 
-  /** Whether this host's record as stored counts as present (else it is published again). */
-  private ownRecordKept(kv: IKeyValue, self: NodeRecord): boolean {
-    if (kv.value.toString() === JSON.stringify(self)) return true;
-    this.warnOnce(`someone else wrote this host's record (${self.name}): ${kv.value.toString().slice(0, 200)}`);
+  /** Whether this host's record as stored (`text`: its value, undefined when too big to keep) counts as present (else it is published again). */
+  private ownRecordKept(text: string | undefined, self: NodeRecord): boolean {
+    if (text === JSON.stringify(self)) return true;
+    this.warnOnce(`someone else wrote this host's record (${self.name}): ${text === undefined ? `a value of more than ${MAX_RECORD_BYTES} bytes` : text.slice(0, 200)}`);
     // Publish ours again, but at most once per resync interval: two live agents with the same
     // name must not overwrite each other in a tight loop.
     if (Date.now() - this.lastReclaim < this.o.resyncIntervalMs) return true;

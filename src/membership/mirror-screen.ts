@@ -141,7 +141,7 @@ export class MirrorScreening {
   }
 
   private itemOf(key: string, e: NodeEntry): ScreenItem {
-    this.leases.set(e.candidate, String(e.kv.lease));
+    this.leases.set(e.candidate, e.lease);
     return { key, rank: e.createRevision, candidate: e.candidate };
   }
 
@@ -150,11 +150,9 @@ export class MirrorScreening {
     this.screener = undefined;
     const rows: Array<[string, Reservation]> = [];
     this.placedAlloc.clear();
-    for (const raw of mirror.allocKeyBytes()) {
-      const key = raw.toString();
+    for (const [key, order] of mirror.allocKeyOrder()) {
       const r = mirror.reservationAt(key);
       if (!r) continue;
-      const order = raw.toString('latin1');
       this.placedAlloc.set(key, order);
       rows.push([order, r]);
     }
@@ -173,9 +171,8 @@ export class MirrorScreening {
     const items: ScreenItem[] = [];
     for (const e of mirror.nodeEntries()) {
       if (e.key === ownKey) continue;
-      const key = e.kv.key.toString('latin1');
-      this.placed.set(e.key, key);
-      items.push(this.itemOf(key, e));
+      this.placed.set(e.key, e.order);
+      items.push(this.itemOf(e.order, e));
     }
     for (const key of mirror.tooBigNodes()) {
       if (key !== ownKey) items.push({ key: TOO_BIG_MARK + key, rank: TOO_BIG_RANK, candidate: tooBigCandidate(key, this.nodesPrefix) });

@@ -20,11 +20,15 @@ import { MAX_RECORD_BYTES, type CandidateRecord } from './types';
 
 /** A node record as the screening takes it, from a stored key and value. */
 export function candidateOf(kv: IKeyValue, nodesPrefix: string): CandidateRecord {
-  const key = kv.key.toString();
+  return candidateOfText(kv.key.toString(), kv.value.length, kv.value.length > MAX_RECORD_BYTES ? undefined : kv.value.toString(), nodesPrefix);
+}
+
+/** candidateOf for a value already decoded (`text`, undefined when it is over MAX_RECORD_BYTES). */
+function candidateOfText(key: string, bytes: number, text: string | undefined, nodesPrefix: string): CandidateRecord {
   const name = key.slice(nodesPrefix.length);
-  if (kv.value.length > MAX_RECORD_BYTES) return { source: key, value: undefined, expectedName: name, error: `record is ${kv.value.length} bytes, more than ${MAX_RECORD_BYTES}` };
+  if (text === undefined) return { source: key, value: undefined, expectedName: name, error: `record is ${bytes} bytes, more than ${MAX_RECORD_BYTES}` };
   try {
-    return { source: key, value: JSON.parse(kv.value.toString()) as unknown, expectedName: name };
+    return { source: key, value: JSON.parse(text) as unknown, expectedName: name };
   } catch (e) {
     return { source: key, value: undefined, expectedName: name, error: `not JSON (${(e as Error).message})` };
   }
@@ -35,12 +39,37 @@ export function tooBigCandidate(key: string, nodesPrefix: string): CandidateReco
   return { source: key, value: undefined, expectedName: key.slice(nodesPrefix.length), error: 'record is too big to read (more than one etcd response may carry)' };
 }
 
-/** One stored node record and its candidate (made once per stored version). */
+/**
+ * One stored node record and its candidate (made once per stored version). What the copy
+ * needs of the etcd KeyValue, not the KeyValue itself: at 5,000 records and 10,000
+ * reservation keys, the decoded KeyValues (two Buffers, four number strings and a property
+ * array each) were ~12 MB of the agent's live heap; this is about a third of that.
+ */
 export interface NodeEntry {
   key: string;
-  kv: IKeyValue;
+  /** The key's bytes as a latin1 string (one character per byte): string order is byte order. */
+  order: string;
   createRevision: bigint;
+  modRevision: string;
+  /** The lease the record is stored with ('0': none), for the admit rule. */
+  lease: string;
+  /** The stored value as text; undefined when it is over MAX_RECORD_BYTES (not decoded). */
+  text: string | undefined;
+  /** The stored value's length in bytes. */
+  bytes: number;
   candidate: CandidateRecord;
+}
+
+/** What a key under alloc/ holds, as parseAllocKeys makes it of that key alone (parsed once
+ * per stored version; the KeyValue itself is not kept). */
+interface AllocEntry {
+  /** The key's bytes as latin1 (see NodeEntry.order). */
+  order: string;
+  /** The guard's mod_revision, when this is the guard. */
+  guardMod: string | undefined;
+  reservation: Reservation | undefined;
+  /** alloc/owner/<name>: the name and the subnet text it names. */
+  owner: [string, string] | undefined;
 }
 
 /** Node records in the order a full read screens them: create_revision, then key. */
@@ -67,7 +96,19 @@ export interface MirrorEvent {
   kv: IKeyValue;
 }
 
-const compareEntry = (cr: bigint, key: Buffer, e: NodeEntry): number => (cr < e.createRevision ? -1 : cr > e.createRevision ? 1 : Buffer.compare(key, e.kv.key));
+/** What parseAllocKeys is given for one key (the header is not part of what the mirror keeps of it). */
+const EMPTY_HEADER: IResponseHeader = { cluster_id: '0', member_id: '0', revision: '0', raft_term: '0' };
+
+const compareOrder = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Whether a stored value equals what an entry was made from. */
+function sameValue(e: NodeEntry, value: Buffer): boolean {
+  if (value.length !== e.bytes) return false;
+  // Values over MAX_RECORD_BYTES are not kept: same key, revision and length count as the same.
+  return e.text === undefined || value.toString() === e.text;
+}
+
+const compareEntry = (cr: bigint, order: string, e: NodeEntry): number => (cr < e.createRevision ? -1 : cr > e.createRevision ? 1 : order < e.order ? -1 : order > e.order ? 1 : 0);
 
 /** The keys of one membership, kept current from watch events (see the module doc). */
 export class MembershipMirror {
@@ -80,13 +121,11 @@ export class MembershipMirror {
   /** The node entries in screening order. */
   private ordered: NodeEntry[] = [];
   private readonly nodesTooBig = new Set<string>();
-  private readonly alloc = new Map<string, IKeyValue>();
-  /** Alloc keys in key order (as a read returns them). */
-  private allocKeysSorted: Buffer[] = [];
+  private readonly alloc = new Map<string, AllocEntry>();
+  /** The keys of `alloc` in key order (as a read returns them). */
+  private allocKeysSorted: string[] = [];
   private readonly allocTooBig = new Set<string>();
   private allocCache: AllocSnapshot | undefined;
-  /** What parseAllocKeys makes of each stored version of an alloc key. */
-  private readonly allocParts = new WeakMap<IKeyValue, AllocSnapshot>();
   private lockKv: IKeyValue | undefined;
   private changed = true;
   /** Node keys changed since the last takeNodeChanges() (with the key as stored), or 'all'
@@ -118,8 +157,8 @@ export class MembershipMirror {
     this.nodesTooBig.clear();
     for (const k of s.nodesTooBig) this.nodesTooBig.add(k);
     this.alloc.clear();
-    for (const kv of s.alloc) this.alloc.set(kv.key.toString(), kv);
-    this.allocKeysSorted = [...s.alloc.map((kv) => kv.key)].sort(Buffer.compare);
+    for (const kv of s.alloc) this.alloc.set(kv.key.toString(), this.allocEntry(kv));
+    this.allocKeysSorted = [...this.alloc.keys()].sort((a, b) => compareOrder(this.alloc.get(a)!.order, this.alloc.get(b)!.order));
     this.allocTooBig.clear();
     for (const k of s.allocTooBig) this.allocTooBig.add(k);
     this.allocCache = undefined;
@@ -130,16 +169,25 @@ export class MembershipMirror {
   }
 
   private entry(kv: IKeyValue): NodeEntry {
-    return { key: kv.key.toString(), kv, createRevision: BigInt(kv.create_revision), candidate: candidateOf(kv, this.nodesPrefix) };
+    const key = kv.key.toString();
+    const bytes = kv.value.length;
+    const text = bytes > MAX_RECORD_BYTES ? undefined : kv.value.toString();
+    return { key, order: kv.key.toString('latin1'), createRevision: BigInt(kv.create_revision), modRevision: String(kv.mod_revision), lease: String(kv.lease), text, bytes, candidate: candidateOfText(key, bytes, text, this.nodesPrefix) };
+  }
+
+  private allocEntry(kv: IKeyValue): AllocEntry {
+    const part = parseAllocKeys([kv], [], this.root, EMPTY_HEADER);
+    const owner = part.owners.entries().next();
+    return { order: kv.key.toString('latin1'), guardMod: part.guardMod !== '0' ? part.guardMod : undefined, reservation: part.reservations[0], owner: owner.done ? undefined : owner.value };
   }
 
   /** The position of an entry with this order key (or where it would go). */
-  private position(cr: bigint, key: Buffer): number {
+  private position(cr: bigint, order: string): number {
     let lo = 0;
     let hi = this.ordered.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareEntry(cr, key, this.ordered[mid]) > 0) lo = mid + 1;
+      if (compareEntry(cr, order, this.ordered[mid]) > 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -149,7 +197,7 @@ export class MembershipMirror {
     const old = this.nodes.get(key);
     if (!old) return;
     this.nodes.delete(key);
-    const at = this.position(old.createRevision, old.kv.key);
+    const at = this.position(old.createRevision, old.order);
     if (this.ordered[at] === old) this.ordered.splice(at, 1);
     else this.ordered = this.ordered.filter((e) => e !== old); // not reached: the order is exact
   }
@@ -170,15 +218,15 @@ export class MembershipMirror {
       if (ev.type === 'delete') {
         this.removeNode(key);
       } else if (old && old.createRevision === BigInt(ev.kv.create_revision)) {
-        if (old.kv.mod_revision === ev.kv.mod_revision && old.kv.value.equals(ev.kv.value)) return false;
+        if (old.modRevision === String(ev.kv.mod_revision) && sameValue(old, ev.kv.value)) return false;
         const e = this.entry(ev.kv);
         this.nodes.set(key, e);
-        this.ordered[this.position(e.createRevision, e.kv.key)] = e;
+        this.ordered[this.position(e.createRevision, e.order)] = e;
       } else {
         this.removeNode(key);
         const e = this.entry(ev.kv);
         this.nodes.set(key, e);
-        this.ordered.splice(this.position(e.createRevision, e.kv.key), 0, e);
+        this.ordered.splice(this.position(e.createRevision, e.order), 0, e);
       }
     } else if (key.startsWith(this.allocPrefix)) {
       if (this.allocChanges !== 'all') this.allocChanges.set(key, ev.kv.key);
@@ -186,12 +234,12 @@ export class MembershipMirror {
       const had = this.alloc.has(key);
       if (ev.type === 'delete') {
         if (!had) return false;
+        this.allocKeysSorted.splice(this.allocAt(this.alloc.get(key)!.order), 1); // looks the entries up: before the delete
         this.alloc.delete(key);
-        const at = this.allocAt(ev.kv.key);
-        this.allocKeysSorted.splice(at, 1);
       } else {
-        this.alloc.set(key, ev.kv);
-        if (!had) this.allocKeysSorted.splice(this.allocAt(ev.kv.key), 0, ev.kv.key);
+        const e = this.allocEntry(ev.kv);
+        this.alloc.set(key, e);
+        if (!had) this.allocKeysSorted.splice(this.allocAt(e.order), 0, key);
       }
       this.allocCache = undefined;
     } else if (key === this.lockKey) {
@@ -201,12 +249,12 @@ export class MembershipMirror {
     return true;
   }
 
-  private allocAt(key: Buffer): number {
+  private allocAt(order: string): number {
     let lo = 0;
     let hi = this.allocKeysSorted.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (Buffer.compare(this.allocKeysSorted[mid], key) < 0) lo = mid + 1;
+      if (this.alloc.get(this.allocKeysSorted[mid])!.order < order) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -240,8 +288,7 @@ export class MembershipMirror {
   /** The reservation the key under alloc/ stored as `key` makes (the same object while the key
    * keeps its version), if any. */
   reservationAt(key: string): Reservation | undefined {
-    const kv = this.alloc.get(key);
-    return kv ? this.partOf(kv).reservations[0] : undefined;
+    return this.alloc.get(key)?.reservation;
   }
 
   /** The reservations of a key too big to read (`key` as listed by the read), if any. */
@@ -254,15 +301,10 @@ export class MembershipMirror {
     return [...this.allocTooBig].sort();
   }
 
-  /** The keys under alloc/ that hold a value, in key order (as stored). */
-  allocKeyBytes(): readonly Buffer[] {
-    return this.allocKeysSorted;
-  }
-
-  private partOf(kv: IKeyValue): AllocSnapshot {
-    let part = this.allocParts.get(kv);
-    if (!part) this.allocParts.set(kv, (part = parseAllocKeys([kv], [], this.root, this.header!)));
-    return part;
+  /** The keys under alloc/ that hold a value, in key order: each as a string (for
+   * reservationAt) and its bytes as latin1 (whose string order is the key order). */
+  *allocKeyOrder(): IterableIterator<[key: string, order: string]> {
+    for (const k of this.allocKeysSorted) yield [k, this.alloc.get(k)!.order];
   }
 
   /** The node record stored under `key` (not one too big to read). */
@@ -292,10 +334,10 @@ export class MembershipMirror {
     const header = { ...this.header!, revision: String(this.rev) };
     const snap: AllocSnapshot = { guardMod: '0', reservations: [], owners: new Map(), header };
     for (const k of this.allocKeysSorted) {
-      const part = this.partOf(this.alloc.get(k.toString())!);
-      if (part.guardMod !== '0') snap.guardMod = part.guardMod;
-      snap.reservations.push(...part.reservations);
-      for (const [name, v] of part.owners) snap.owners.set(name, v);
+      const e = this.alloc.get(k)!;
+      if (e.guardMod !== undefined) snap.guardMod = e.guardMod;
+      if (e.reservation) snap.reservations.push(e.reservation);
+      if (e.owner) snap.owners.set(e.owner[0], e.owner[1]);
     }
     const tooBig = parseAllocKeys([], [...this.allocTooBig].sort(), this.root, header);
     snap.reservations.push(...tooBig.reservations);

@@ -199,8 +199,9 @@ etcdDescribe('membership: incremental reads against full reads, on a real etcd',
     await raw.put(`${prefix}nodes/kept`).value('{"kept": true}');
     await waitFor(() => a['mirror']?.counts().nodes === 2, 5000, 'the copy holds host-a and kept');
     const mirror = a['mirror'];
-    const kv = mirror.nodeEntries().find((e) => e.kv.key.toString().endsWith('/kept')).kv;
-    assert.equal(mirror.apply({ type: 'delete', kv: { ...kv, mod_revision: String(mirror.revision) } }), true);
+    const kept = mirror.nodeEntries().find((e) => e.key.endsWith('/kept'));
+    const kv = { key: Buffer.from(kept.key), value: Buffer.alloc(0), create_revision: '0', mod_revision: String(mirror.revision), version: '0', lease: '0' };
+    assert.equal(mirror.apply({ type: 'delete', kv }), true);
     await waitFor(() => a.readStats().fullReads === 2, 5000, 'a second full read');
     assert.equal(a.readStats().countDisagreements, 1);
     assert.ok(warnings.some((w) => /has 1 records and \d+ reservation keys, etcd 2 and \d+: reading everything again/.test(w)), JSON.stringify(warnings));

@@ -69,10 +69,11 @@ class Store {
 function screen(view, cache, useScan, self = SELF, kept = []) {
   const candidates = [];
   const leases = new Map();
-  for (const { kv, candidate } of view.entries) {
+  // Entries of a full read carry their KeyValue; the copy's (NodeEntry) their lease alone.
+  for (const { kv, lease, candidate } of view.entries) {
     if (candidate.source === `${NODES}self`) continue;
     candidates.push(candidate);
-    leases.set(candidate, String(kv.lease));
+    leases.set(candidate, String(kv ? kv.lease : lease));
   }
   for (const key of view.tooBig) if (key !== `${NODES}self`) candidates.push(tooBigCandidate(key, NODES));
   // Nodes kept while etcd settles come last (EtcdMembership.keepMissing), without a lease.
