@@ -164,10 +164,11 @@ export interface WatchOptions {
   /**
    * After a cycle that left the kernel as desired, plan a new desired state or a few kernel
    * events by reading only the keys they touch (targeted requests), not everything: one node
-   * joining an overlay of 5,000 costs its own route, neighbour and FDB entry. Needs desired
-   * objects that cannot change (Object.freeze, nested values too): an unfrozen object could have
-   * been changed in place, so with those every cycle reads whole. Starts, resyncs, retries and
-   * event overflows always read whole. Default true.
+   * joining an overlay of 5,000 costs its own route, neighbour and FDB entry. A new desired
+   * state is compared by key only when its objects cannot change (Object.freeze, nested values
+   * too): an unfrozen object could have been changed in place, so such a state is read whole
+   * (events on an unchanged state are still read by key). Starts, resyncs, retries and event
+   * overflows always read whole. Default true.
    */
   scopedCycles?: boolean;
 }

@@ -67,7 +67,9 @@ function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
  * (nexthop ids, resolved by the nexthop kind's read) are desired.
  */
 export async function computeScopedPlan(nl: Rtnl, next: PreparedState, base: ScopeBase, dirty: ReadonlyMap<string, ReadonlySet<string>>, ctx: KindContext): Promise<ScopedCycle | undefined> {
-  if (!sameList(base.state.givenLinks, next.givenLinks)) return undefined;
+  // The same prepared state (a cycle for events only) has the same links whatever they are made of.
+  const same = base.state === next;
+  if (!same && !sameList(base.state.givenLinks, next.givenLinks)) return undefined;
   // Routes and FDB entries may name a nexthop group, whose id each plan learns from the
   // nexthop kind's read: with nexthops desired every kind is planned in full.
   if (next.kinds.some((k) => k.kind.kind === 'nexthop' && k.count > 0)) return undefined;
@@ -90,7 +92,7 @@ export async function computeScopedPlan(nl: Rtnl, next: PreparedState, base: Sco
         keys = new Set(changed);
         if (events !== undefined) for (const e of events) keys.add(e);
       }
-    } else if (events === undefined && sameList(before.given, kind.given)) keys = new Set();
+    } else if (events === undefined && (same || sameList(before.given, kind.given))) keys = new Set();
     if (keys !== undefined && keys.size === 0) continue;
     const scoped = keys !== undefined && keys.size <= MAX_SCOPED_KEYS ? await planKeysOrWhole(kind, nl, keys, view, ctx) : undefined;
     let d: { ops: Op[]; conflicts: Conflict[] };
