@@ -74,7 +74,11 @@ describe('ops: AgentStats counts what a reconciler and its socket did (MemoryKer
     r.watch(routesState(2), { debounceMs: 5, resyncIntervalMs: 60_000 });
     await until(() => stats.snapshot().reconcile.firstConverged !== undefined, 'first converge');
     const first = stats.snapshot();
-    assert.deepEqual(first.reconcile.cycles, [{ reason: 'start', outcome: 'done', count: 1 }]);
+    // The start's own writes come back as events: a cycle for them may have run already (scoped: a
+    // few targeted reads, quick) and finds nothing to do.
+    const firstCycles = first.reconcile.cycles.length;
+    assert.deepEqual(first.reconcile.cycles.filter((c) => c.reason !== 'event'), [{ reason: 'start', outcome: 'done', count: 1 }]);
+    assert.ok(first.reconcile.cycles.every((c) => c.outcome === 'done'), JSON.stringify(first.reconcile.cycles));
     assert.equal(first.reconcile.driftRepairs, 0, 'the first cycle creates, it does not repair');
     // Someone deletes a route while events are lost; the overflow makes the watch re-read and repair.
     const ns = kernel.namespace('h1');
@@ -92,7 +96,7 @@ describe('ops: AgentStats counts what a reconciler and its socket did (MemoryKer
     assert.equal(s.reconcile.overflows, 1);
     assert.ok(s.reconcile.cycles.some((c) => c.reason === 'overflow' && c.outcome === 'done'), JSON.stringify(s.reconcile.cycles));
     assert.deepEqual(s.reconcile.ops, [{ kind: 'route', action: 'create', applied: 3, failed: 0 }]);
-    assert.equal(first.reconcile.cycles.length, 1, 'the earlier snapshot did not change');
+    assert.equal(first.reconcile.cycles.length, firstCycles, 'the earlier snapshot did not change');
     assert.ok(cycles.length >= 2 && cycles.every((c) => c.durationMs >= 0));
     assert.equal(s.reconcile.cycleRunningSince, undefined);
     assert.ok(s.reconcile.lastCycleEnd >= first.reconcile.lastCycleEnd);
