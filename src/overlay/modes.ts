@@ -393,17 +393,20 @@ function plan(c: OverlayConfig, useIndex = true): Plan {
     const s = known ? known.stack : n !== null && typeof n === 'object' ? checkStack(p, atOf(i), n) : (p.add(atOf(i), 'a node must be an object'), undefined);
     if (!s) return;
     stacks[i] = s;
-    for (const f of fast ? [] : FAMILIES) {
-      const ip = s.ip[f];
-      if (ip) {
-        if (ips.has(ip.text)) {
-          p.add(`${atOf(i)}.nodeIP`, `${ip.text} is the address of another node too`);
-          across++;
+    // With the index, the checks across nodes are made after the loop (crossIndex.update).
+    if (!fast) {
+      for (const f of FAMILIES) {
+        const ip = s.ip[f];
+        if (ip) {
+          if (ips.has(ip.text)) {
+            p.add(`${atOf(i)}.nodeIP`, `${ip.text} is the address of another node too`);
+            across++;
+          }
+          ips.add(ip.text);
         }
-        ips.add(ip.text);
+        const net = s.cidr[f];
+        if (net) cidrs.push({ index: i, net });
       }
-      const net = s.cidr[f];
-      if (net) cidrs.push({ index: i, net });
     }
     if (known) {
       checked[i] = known;

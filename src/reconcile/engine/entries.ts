@@ -18,6 +18,12 @@ import type { KindContext, KindDiff, LinkView } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
 import { FoundMarks } from './settle';
 
+/** The key of an entry on a device: its interface index and its identity there (EntryMatcher's,
+ * and the scoped cycles' key, engine/entry-scope.ts). */
+export function entryKey(index: number, id: string): string {
+  return `${index} ${id}`;
+}
+
 /** A desired entry once validated: its spec, its device and its identity on that device. */
 export interface PreparedEntry<S> {
   /** The spec as given. */
@@ -173,10 +179,10 @@ export class EntryMatcher<K extends string, S, A extends KernelEntry> {
       const list = this.desired.list;
       for (let i = 0; i < list.length; i++) {
         const index = this.view.index(list[i].dev);
-        if (index !== undefined) this.at.set(`${index} ${list[i].id}`, i);
+        if (index !== undefined) this.at.set(entryKey(index, list[i].id), i);
       }
     }
-    return this.at.get(`${a.index} ${this.rules.idOf(a)}`) ?? -1;
+    return this.at.get(entryKey(a.index, this.rules.idOf(a))) ?? -1;
   }
 }
 

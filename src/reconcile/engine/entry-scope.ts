@@ -1,20 +1,17 @@
 /**
  * Scoped cycles (engine/scope.ts) for the kinds that put entries on a device (neighbours,
- * FDB entries): an entry's key is "<ifindex> <id>", the key EntryMatcher matches by; the keys
+ * FDB entries, addresses): an entry's key is "<ifindex> <id>", the key EntryMatcher matches by; the keys
  * a new desired state changes are found by comparing the two lists key by key; some keys are
  * read with targeted requests and decided by the same rule as a whole read (EntryMatcher,
  * diffEntriesAt), so the ops on those keys are the ones a whole read would make.
  */
 import type { NetlinkError } from '../../wire/errors';
 import { sameFrozen } from '../../values/plain';
-import { EntryMatcher, diffEntriesAt, type EntryRules, type KernelEntry, type PreparedEntries } from './entries';
+import { EntryMatcher, diffEntriesAt, entryKey, type EntryRules, type KernelEntry, type PreparedEntries } from './entries';
 import type { KindContext, LinkView, ScopedDiff } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
 
-/** The scoped key of an entry: its device's interface index and its identity there. */
-export function entryKey(index: number, id: string): string {
-  return `${index} ${id}`;
-}
+export { entryKey };
 
 /** A key split back into its device and identity. */
 export interface EntryTarget {
@@ -86,15 +83,14 @@ const RESYNC_WINDOW = 8;
  * The keys whose desired entries differ between prev and next (added, removed, changed);
  * undefined when that cannot be told: a spec not frozen (it may have changed in place), a
  * device that does not exist yet. An unchanged entry is the same frozen spec object handed
- * again (what the overlay does); a new object on a key counts as a change even when equal
- * (its key is read once more: correct, and rare).
+ * again (what the overlay does), or an equal frozen copy of it where the walk meets it.
  *
  * A change to a long list is usually a few entries inserted, removed or replaced here and there
  * with the rest in the same order: both lists are walked together comparing object identity,
  * and after a difference they are brought together again at the nearest entry they share
  * (within RESYNC_WINDOW); only when none is near is the rest matched as sets. Keys are made only
- * for what differs. A validated entry
- * spec has only primitive fields, so Object.isFrozen is the whole check that it cannot change.
+ * for what differs. A validated entry spec has only primitive fields, so Object.isFrozen is the
+ * whole check that it cannot change.
  */
 export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntries<S, A>, view: LinkView): string[] | undefined {
   if (prev === next) return [];
@@ -265,13 +261,8 @@ export async function planEntryDevices<K extends string, S, A extends KernelEntr
     devices.add(t.index);
   }
   const got: A[] = [];
-  for (const index of devices) {
-    try {
-      for (const a of await read(index)) got.push(a);
-    } catch {
-      return undefined; // (a device gone since: the whole read reports it)
-    }
-  }
+  // A device gone since is a NetlinkError: the engine then reads the kind whole (scope.ts).
+  for (const index of devices) for (const a of await read(index)) got.push(a);
   const m = new EntryMatcher(desired, view, rules);
   m.begin();
   for (const a of got) m.offer(a);

@@ -9,10 +9,12 @@
  *
  * Whether a desired object is unchanged is known only for objects that cannot change
  * (frozen, values/plain.ts sameFrozen): an object changed in place since the last cycle would
- * otherwise look equal to itself. A desired state of unfrozen objects always gets full cycles.
+ * otherwise look equal to itself. A new desired state of unfrozen objects is read whole; events
+ * on an unchanged state are still read by key.
  */
 import type { Rtnl } from '../../rtnl/rtnl';
 import { sameFrozen } from '../../values/plain';
+import { NetlinkError } from '../../wire/errors';
 import type { Conflict, Op } from '../types';
 import { checkReferences, type PlannedCycle } from './cycle';
 import type { KindContext, LinkView } from './kind';
@@ -31,25 +33,25 @@ export interface ScopeBase {
 /** More keys than this in one kind and it is read whole: one dump costs less than that many requests. */
 export const MAX_SCOPED_KEYS = 256;
 
-/** A scoped plan, with how much it read. */
+/** A scoped plan, with how much of it was read whole. */
 export interface ScopedCycle extends PlannedCycle {
-  /** Keys read with targeted requests. */
-  readonly keysRead: number;
   /** Kinds that were read whole (they could not be scoped). */
   readonly kindsWhole: number;
 }
 
 /**
- * A kind's targeted read, or undefined ("read it whole") when it fails: a targeted read asks
- * more of the kernel than a dump does (a FIB lookup, the policy rules, netconf), and a kernel or
- * namespace without one of those must not fail a cycle the whole read can do. The whole read
- * then reports any error that is real.
+ * A kind's targeted read, or undefined ("read it whole") when the kernel refuses it: a targeted
+ * read asks more of the kernel than a dump does (a FIB lookup, the policy rules, netconf, a
+ * device that went away), and a kernel or namespace without one of those must not fail a cycle
+ * the whole read can do. The whole read then reports any kernel error that is real; any other
+ * exception is a bug and is thrown.
  */
 async function planKeysOrWhole(kind: PreparedKind, nl: Rtnl, keys: ReadonlySet<string>, view: LinkView, ctx: KindContext): Promise<Awaited<ReturnType<PreparedKind['planKeys']>>> {
   try {
     return await kind.planKeys(nl, keys, view, ctx);
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (e instanceof NetlinkError) return undefined;
+    throw e;
   }
 }
 
@@ -78,7 +80,6 @@ export async function computeScopedPlan(nl: Rtnl, next: PreparedState, base: Sco
   checkReferences(next.references, view);
   const opLists: Op[][] = [];
   const conflicts: Conflict[] = [];
-  let keysRead = 0;
   let kindsWhole = 0;
   for (let k = 0; k < next.kinds.length; k++) {
     const kind = next.kinds[k];
@@ -96,15 +97,13 @@ export async function computeScopedPlan(nl: Rtnl, next: PreparedState, base: Sco
     if (keys !== undefined && keys.size === 0) continue;
     const scoped = keys !== undefined && keys.size <= MAX_SCOPED_KEYS ? await planKeysOrWhole(kind, nl, keys, view, ctx) : undefined;
     let d: { ops: Op[]; conflicts: Conflict[] };
-    if (scoped !== undefined) {
-      keysRead += scoped.read;
-      d = scoped;
-    } else {
+    if (scoped !== undefined) d = scoped;
+    else {
       kindsWhole++;
       d = await kind.plan(nl, view, ctx);
     }
     if (d.ops.length) opLists.push(d.ops);
     for (const c of d.conflicts) conflicts.push(c);
   }
-  return { plan: new ReconcilePlan(opLists.length === 1 ? opLists[0] : opLists.flat(), conflicts), view, keysRead, kindsWhole };
+  return { plan: new ReconcilePlan(opLists.length === 1 ? opLists[0] : opLists.flat(), conflicts), view, kindsWhole };
 }

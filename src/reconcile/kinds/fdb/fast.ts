@@ -70,15 +70,8 @@ export class FdbKeys {
    */
   keyOf(dev: DeviceRef, mac: string, len: number, d0: number, d1: number, d2: number, d3: number): void {
     if (!parseMacInto(mac, this.mac, 0)) throw new Error(`FDB entry: MAC ${mac} passed validation but does not parse`);
-    const k = this.index.key;
-    k[0] = this.devs.slotOf(dev);
-    k[1] = (this.mac[0] << 8) | this.mac[1];
-    k[2] = (this.mac[2] << 24) | (this.mac[3] << 16) | (this.mac[4] << 8) | this.mac[5];
-    k[3] = len;
-    k[4] = d0;
-    k[5] = d1;
-    k[6] = d2;
-    k[7] = d3;
+    const m = this.mac;
+    this.keyOfWords(dev, (m[0] << 8) | m[1], (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5], len, d0, d1, d2, d3);
   }
 
   /** keyOf() with the MAC as the two words keyOf() writes (macWords() of it): nothing parsed again. */
