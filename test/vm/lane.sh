@@ -24,6 +24,7 @@ cd "$(dirname "$0")/../.."
 echo "VM lane: kernel $(uname -r), NETLINK_AGENT_VM_SLOW=${NETLINK_AGENT_VM_SLOW:-20}"
 p=0 f=0 s=0
 summary=''
+failures=''   # the "failed: <file>: <title>" lines of every part (test/support/reporter.js)
 lane_start=$(date +%s)
 
 # add_counts FILE: adds the last "tests: ..." line of FILE to p/f/s (a missing line is a failure)
@@ -48,6 +49,8 @@ part() {
   "$@" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
   add_counts "$out"
+  failures+=$(tr -d '\r' < "$out" | grep -E '^failed: ' || true)
+  [ -z "$failures" ] || [ "${failures: -1}" = $'\n' ] || failures+=$'\n'
   summary+="  $label: $(tr -d '\r' < "$out" | grep -E '^tests: ' | tail -1 || true) ($(( $(date +%s) - t0 )) s)"$'\n'
   rm -f "$out"
   return "$rc"
@@ -55,7 +58,7 @@ part() {
 
 # example FILE ARGS...: runs an example as one test
 example() {
-  if node "$@"; then echo "tests: 1 passed, 0 failed, 0 skipped"; else echo "node $* FAILED"; echo "tests: 0 passed, 1 failed, 0 skipped"; fi
+  if node "$@"; then echo "tests: 1 passed, 0 failed, 0 skipped"; else echo "failed: node $*"; echo "tests: 0 passed, 1 failed, 0 skipped"; fi
 }
 
 mocha=(npx mocha --config test/vm/mocharc.js)
@@ -81,5 +84,6 @@ part "node examples/cluster.js --mode wireguard" example examples/cluster.js --m
 echo
 echo "VM lane on kernel $(uname -r), $(( $(date +%s) - lane_start )) s:"
 printf '%s' "$summary"
+printf '%s' "$failures"
 echo "tests: $p passed, $f failed, $s skipped"
 [ "$f" -eq 0 ]
