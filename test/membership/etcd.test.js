@@ -6,7 +6,7 @@ const { Etcd3 } = require('etcd3');
 const { ValidationError } = require('../../dist');
 const { EtcdMembership, AllocationError } = require('../../dist/membership');
 const { etcdDescribe } = require('../support/etcd');
-const { waitFor, collect, publishRecord } = require('./helpers');
+const { waitFor, collect, publishRecord, memberOptions } = require('./helpers');
 
 let seq = 0;
 
@@ -27,17 +27,7 @@ etcdDescribe('membership: EtcdMembership with a real etcd', function (etcd) {
   });
 
   function member(self, extra = {}) {
-    const m = new EtcdMembership({
-      endpoints: etcd().url,
-      prefix,
-      self: { mode: 'vxlan', ...self },
-      ttlSeconds: 2,
-      debounceMs: 20,
-      minBackoffMs: 50,
-      maxBackoffMs: 500,
-      callTimeoutMs: 1000,
-      ...extra,
-    });
+    const m = new EtcdMembership(memberOptions(etcd().url, prefix, self, extra));
     running.push(m);
     return m;
   }

@@ -20,7 +20,7 @@ const { Etcd3 } = require('etcd3');
 const { EtcdMembership } = require('../../dist/membership');
 const { etcdDescribe, freePort } = require('../support/etcd');
 const { sleep } = require('../support/poll');
-const { waitFor, collect, publishRecord } = require('./helpers');
+const { waitFor, collect, publishRecord, memberOptions } = require('./helpers');
 
 const ETCD_BINARY = process.env.NETLINK_AGENT_ETCD || '/usr/bin/etcd';
 
@@ -124,17 +124,7 @@ etcdDescribe('membership: EtcdMembership through etcd grpc-proxy', function (etc
 
   /** A member (incremental reads, the default) whose only endpoint is `endpoint` (the proxy unless told). */
   function member(prefix, self, { endpoint = proxy.url, ...extra } = {}) {
-    const m = new EtcdMembership({
-      endpoints: endpoint,
-      prefix,
-      self: { mode: 'vxlan', ...self },
-      ttlSeconds: 2,
-      debounceMs: 20,
-      minBackoffMs: 50,
-      maxBackoffMs: 500,
-      callTimeoutMs: 2000,
-      ...extra,
-    });
+    const m = new EtcdMembership(memberOptions(endpoint, prefix, self, { callTimeoutMs: 2000, ...extra }));
     m.warnings = collect(m, 'warning');
     m.statuses = collect(m, 'status');
     running.push(m);

@@ -32,4 +32,22 @@ async function publishRecord(raw, prefix, record, lease = raw.lease(60)) {
   return lease;
 }
 
-module.exports = { waitFor, collect, publishRecord };
+/**
+ * EtcdMembership options for a test member: a short lease (2 s), a short debounce and quick
+ * retries, so that joins, leaves and reconnects show within a test's time; `extra` overrides.
+ */
+function memberOptions(endpoints, prefix, self, extra = {}) {
+  return {
+    endpoints,
+    prefix,
+    self: { mode: 'vxlan', ...self },
+    ttlSeconds: 2,
+    debounceMs: 20,
+    minBackoffMs: 50,
+    maxBackoffMs: 500,
+    callTimeoutMs: 1000,
+    ...extra,
+  };
+}
+
+module.exports = { waitFor, collect, publishRecord, memberOptions };
