@@ -74,6 +74,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   private dirtyAll = false;
   /** Whether watch cycles may be scoped (WatchOptions.scopedCycles), and whether the last one was. */
   private scoping = true;
+  /** The last state prepared, when some of its kinds may be handed back (engine/prepare.ts). */
+  private lastPrepared?: PreparedState;
   private lastScoped = false;
 
   constructor(
@@ -88,7 +90,11 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   }
 
   private prepare(desired: DesiredState): PreparedState {
-    return prepareDesired(desired, this.owner);
+    const prepared = prepareDesired(desired, this.owner, this.lastPrepared);
+    // Held only when it has lists to hand back (frozen specs): otherwise the next prepare would
+    // have two states of 100k routes alive at once for nothing.
+    this.lastPrepared = prepared.keeps ? prepared : undefined;
+    return prepared;
   }
 
   /**

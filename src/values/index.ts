@@ -8,3 +8,6 @@ export * from './problems';
 export * from './address';
 export * from './prefix';
 export * from './names';
+// Desired states of objects that cannot change are planned by identity (scoped cycles) and
+// prepared once (a kind's list handed back): deepFreeze makes one, isDeepFrozen tells.
+export { deepFreeze, isDeepFrozen } from './plain';

@@ -33,6 +33,14 @@ export function isDeepFrozen(x: unknown): boolean {
 }
 
 /**
+ * isDeepFrozen for an object whose fields are all primitives (a validated neighbour, FDB entry
+ * or address spec): one Object.isFrozen, and false for anything but an object.
+ */
+export function isFrozenFlat(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && Object.isFrozen(x);
+}
+
+/**
  * Whether two values are equal as data: primitives by ===, objects and arrays with the same
  * prototype and the same own enumerable fields, each equal. A field set to undefined differs
  * from one that is absent (both count as "changed", which is the safe answer for the callers).

@@ -233,6 +233,14 @@ export interface KindModule<T extends KindTypes> {
   count(desired: T['prepared']): number;
   /** Key by key reconciling, for the kinds that support it (the others always go whole). */
   readonly scoped?: ScopedKind<T>;
+  /**
+   * Whether a spec this kind has just accepted can never change (frozen, and every object it
+   * holds; false for anything that depends on other kinds, such as a named nexthop). Asked for
+   * each given spec right after prepare: when every one can never change and a later desired
+   * state hands the very same specs again, the engine hands back this prepared list instead of
+   * preparing it again (engine/prepare.ts). Kinds without it are prepared every time.
+   */
+  readonly frozenSpec?: (spec: unknown) => boolean;
 }
 
 /** Narrows an event's object to the type of one event name. */

@@ -3,11 +3,12 @@
  * the links (other kinds check rules against them), then every other kind's list. One
  * ValidationError names every problem.
  */
+import { isDeepFrozen, sameFrozen } from '../../values/plain';
 import { Problems, checkKeys, isObject, own } from '../../values/problems';
 import type { DesiredState } from '../types';
 import type { Reference } from './kind';
 import type { OwnerIdentity } from './owner';
-import { LINKS, ON_LINKS, type PreparedKind } from './registry';
+import { LINKS, ON_LINKS, type PreparedKind, type RegisteredKind } from './registry';
 import type { PreparedLinks } from '../kinds/link/prepare';
 import { NexthopIds } from '../kinds/nexthop/ids';
 
@@ -21,6 +22,59 @@ export interface PreparedState {
   readonly givenLinks: readonly unknown[];
   /** Every device the state refers to (dev, master, underlay): each must be desired or present. */
   readonly references: readonly Reference[];
+  /** Whom it was prepared for. */
+  readonly owner: OwnerIdentity;
+  /** Whether every given link could never change when prepared (isDeepFrozen). */
+  readonly linksFrozen: boolean;
+  /** Whether some kind's list may be handed back to a later state with the same specs. */
+  readonly keeps: boolean;
+}
+
+/**
+ * What is kept of a prepared kind whose given specs could never change (KindModule.frozenSpec):
+ * the list as given (copied) and the references its prepare made, to hand the prepared kind
+ * back when a later state of the same owner, on the same links, gives the same specs. A
+ * controller applying the same frozen state again (a resync, a level-triggered loop), or an
+ * overlay whose change touches one kind, then skips validating and indexing 10k unchanged specs.
+ */
+interface Kept {
+  readonly given: readonly unknown[];
+  readonly references: readonly Reference[];
+}
+const kept = new WeakMap<PreparedKind, Kept>();
+
+/** At most this many specs of a list are compared by value (a caller that builds its frozen
+ * specs anew each time); past it, preparing again is cheaper than comparing. */
+const COMPARED_BY_VALUE = 64;
+
+/** What was kept of `before` when it was kept for these specs: the same objects in the same
+ * order, or a few new frozen objects equal to the old (sameFrozen). */
+function handBack(before: PreparedKind | undefined, given: readonly unknown[]): Kept | undefined {
+  const was = before === undefined ? undefined : kept.get(before);
+  if (was === undefined || was.given.length !== given.length) return undefined;
+  let byValue = 0;
+  for (let i = 0; i < given.length; i++) {
+    if (was.given[i] === given[i]) continue;
+    if (++byValue > COMPARED_BY_VALUE || !sameFrozen(was.given[i], given[i])) return undefined;
+  }
+  return was;
+}
+
+/** Keeps a kind just prepared when every spec it was given can never change (holes cannot be kept). */
+function keep(k: RegisteredKind, prepared: PreparedKind, given: readonly unknown[], references: readonly Reference[]): boolean {
+  const frozen = k.frozenSpec;
+  if (frozen === undefined || given.length === 0) return false;
+  for (let i = 0; i < given.length; i++) if (!frozen(given[i])) return false;
+  kept.set(prepared, { given: given.slice(), references });
+  return true;
+}
+
+/** Whether two lists of links that could never change hold the same values (an overlay makes
+ * its one device's spec anew each time). */
+function sameLinks(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameFrozen(a[i], b[i])) return false;
+  return true;
 }
 
 /** The DesiredState lists, one per kind. */
@@ -36,8 +90,12 @@ function list(p: Problems, state: object, field: string): readonly unknown[] {
   return v;
 }
 
-/** Validates and indexes; throws ValidationError naming every problem. Sends nothing. */
-export function prepareDesired(state: DesiredState, owner: OwnerIdentity): PreparedState {
+/**
+ * Validates and indexes; throws ValidationError naming every problem. Sends nothing.
+ * `previous`: the last state prepared for this owner, whose kept kinds (see Kept) are handed
+ * back for the same specs.
+ */
+export function prepareDesired(state: DesiredState, owner: OwnerIdentity, previous?: PreparedState): PreparedState {
   const p = new Problems();
   if (!isObject(state)) {
     p.add('', 'the desired state must be an object');
@@ -49,7 +107,35 @@ export function prepareDesired(state: DesiredState, owner: OwnerIdentity): Prepa
   const givenLinks = list(p, state, LINKS.field);
   const links = LINKS.prepare(p, givenLinks, { owner, references, nexthopIds });
   const ctx = { owner, references, links, nexthopIds };
-  const kinds = ON_LINKS.map((k) => k.prepare(p, list(p, state, k.field), ctx));
+  const lists = ON_LINKS.map((k) => list(p, state, k.field));
+  const linksFrozen = givenLinks.every(isDeepFrozen);
+  // Kinds are checked against the links, and routes and FDB entries see the nexthops' ids of
+  // each plan (NexthopIds): a prepared kind is kept only from a state without nexthops, and
+  // handed back only on the same ground (the same owner, the same unchangeable links, no
+  // nexthops desired).
+  const nexthopless = ON_LINKS.every((k, i) => k.kind !== 'nexthop' || lists[i].length === 0);
+  const ground =
+    nexthopless &&
+    previous !== undefined &&
+    previous.keeps &&
+    previous.owner === owner &&
+    previous.linksFrozen &&
+    linksFrozen &&
+    sameLinks(previous.givenLinks, givenLinks);
+  let keeps = false;
+  const kinds = ON_LINKS.map((k, i) => {
+    const given = lists[i];
+    const was = ground ? handBack(previous.kinds[i], given) : undefined;
+    if (was !== undefined) {
+      references.push(...was.references);
+      keeps = true;
+      return previous!.kinds[i];
+    }
+    const from = references.length;
+    const prepared = k.prepare(p, given, ctx);
+    if (nexthopless && linksFrozen && keep(k, prepared, given, references.slice(from))) keeps = true;
+    return prepared;
+  });
   p.throwIfAny('invalid desired state');
-  return { links, kinds, references, givenLinks: givenLinks.slice() };
+  return { links, kinds, references, givenLinks: givenLinks.slice(), owner, linksFrozen, keeps };
 }

@@ -45,6 +45,8 @@ export interface RegisteredKind {
   readonly event: ObjectEvent;
   /** Validates and indexes its list. */
   prepare(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedKind;
+  /** KindModule.frozenSpec: whether an accepted spec can never change (then a prepared list may be handed back). */
+  readonly frozenSpec?: (spec: unknown) => boolean;
   /** Sends this kind's ops among ones of a stage (it picks its own); records each outcome. */
   apply(nl: Rtnl, ops: readonly Op[], ctx: KindContext, out: Outcome<Op>): Promise<void>;
 }
@@ -82,6 +84,7 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
     field: m.field,
     stages: m.stages,
     event: m.event,
+    frozenSpec: m.frozenSpec,
     prepare(p, given, ctx) {
       const prepared = m.prepare(p, given, ctx);
       const scoped = m.scoped;
@@ -93,6 +96,7 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
           return scoped !== undefined && isEventOf(m.event, event, object) ? scoped.eventKey(object, view) : undefined;
         },
         changedKeys(prev, view) {
+          if (prev === out) return []; // handed back for the same specs (engine/prepare.ts)
           const before = preparedOf.get(prev);
           return scoped === undefined || before === undefined ? undefined : scoped.changedKeys(before, prepared, view);
         },

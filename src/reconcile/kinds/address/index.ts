@@ -6,6 +6,7 @@ import { validateAddressSpec } from '../../../rtnl/address';
 import { canonicalAddress } from '../../../rtnl/route/expected';
 import type { Address, AddressSpec } from '../../../rtnl/types';
 import { parsePrefix } from '../../../values/address';
+import { isFrozenFlat } from '../../../values/plain';
 import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntries, type PreparedEntry } from '../../engine/entries';
 import { changedEntryKeys, entryKey, planEntryDevices } from '../../engine/entry-scope';
@@ -103,4 +104,6 @@ export const addressKind: KindModule<AddressTypes> = {
   relevant: (a, desired, view) => view === undefined || view.owned.has(a.index) || desired.devs.has(a.index) || desired.devs.has(view.byIndex.get(a.index)?.name ?? ''),
   count: (desired) => desired.list.length,
   scoped: addressScoped,
+  // A validated address spec holds only primitives.
+  frozenSpec: isFrozenFlat,
 };

@@ -17,6 +17,7 @@ import type { FdbEntry, FdbSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
+import { isFrozenFlat } from '../../../values/plain';
 import { describeValue, isObject, own, type Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import { changedEntryKeys, entryKey, planEntryKeys, positionOf, type EntryReader } from '../../engine/entry-scope';
@@ -382,4 +383,6 @@ export const fdbKind: KindModule<FdbTypes> = {
   relevant: (e, desired, view) => view === undefined || view.owned.has(e.index) || desired.devs.has(e.index) || desired.devs.has(view.byIndex.get(e.index)?.name ?? ''),
   count: (desired) => desired.list.length,
   scoped: fdbScoped,
+  // A validated entry holds only primitives; one on a named nexthop gets the group's id per state.
+  frozenSpec: (spec) => isFrozenFlat(spec) && own(spec as object, 'nexthop') === undefined,
 };

@@ -10,6 +10,7 @@ import type { Neighbor, NeighborSpec } from '../../../rtnl/types';
 import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { canonicalMac } from '../../../values/mac';
+import { isFrozenFlat } from '../../../values/plain';
 import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import { changedEntryKeys, entryKey, planEntryKeys, type EntryReader } from '../../engine/entry-scope';
@@ -197,4 +198,6 @@ export const neighborKind: KindModule<NeighborTypes> = {
   relevant: (n, desired, view) => view === undefined || view.owned.has(n.index) || desired.devs.has(n.index) || desired.devs.has(view.byIndex.get(n.index)?.name ?? ''),
   count: (desired) => desired.list.length,
   scoped: neighborScoped,
+  // A validated neighbour spec holds only primitives.
+  frozenSpec: isFrozenFlat,
 };

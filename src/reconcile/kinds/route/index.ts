@@ -9,7 +9,10 @@ import { applyRoutes } from './apply';
 import { diffRoutes } from './diff';
 import { observeRoutes, type ObservedRoutes } from './observe';
 import { prepareRoutes, type PreparedRoutes } from './prepare';
-import { scopedRoutes } from './scoped';
+import { isFrozenRouteSpec, scopedRoutes } from './scoped';
+import type { RouteSpec } from '../../../rtnl/types';
+import { isFrozenFlat } from '../../../values/plain';
+import { own } from '../../../values/problems';
 import type { RouteConflict, RouteOp } from './types';
 
 /** The types the route kind works with. */
@@ -37,5 +40,7 @@ export const routeKind: KindModule<RouteTypes> = {
   relevant: (r, desired, _view, ctx) => r.protocol === ctx.owner.protocol || desired.index.findRoute(r) >= 0,
   count: (desired) => desired.list.length,
   scoped: scopedRoutes,
+  // A route on a named nexthop gets the nexthop's id per state: never handed back.
+  frozenSpec: (spec) => isFrozenFlat(spec) && own(spec as object, 'nexthop') === undefined && isFrozenRouteSpec(spec as RouteSpec),
 };
 

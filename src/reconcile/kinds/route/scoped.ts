@@ -241,7 +241,7 @@ function position(a: Ask): number {
 
 /** isDeepFrozen for a validated spec, whose only field holding objects is nexthops: one
  * Object.isFrozen for the common route (100k of them are checked per change). */
-function frozenSpec(spec: RouteSpec): boolean {
+export function isFrozenRouteSpec(spec: RouteSpec): boolean {
   return Object.isFrozen(spec) && (spec.nexthops === undefined || isDeepFrozen(spec.nexthops));
 }
 
@@ -264,7 +264,7 @@ export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes): st
   for (let i = 0; i < after.length; i++) {
     const d = after[i];
     if (j < before.length && seen[j] === 0 && before[j].spec === d.spec && before[j].nexthopName === d.nexthopName) {
-      if (!frozenSpec(d.spec)) return undefined; // handed again, but perhaps changed in place
+      if (!isFrozenRouteSpec(d.spec)) return undefined; // handed again, but perhaps changed in place
       seen[j++] = 1;
       continue;
     }
