@@ -269,4 +269,26 @@ etcdDescribe('membership: EtcdMembership through etcd grpc-proxy', function (etc
     });
     await lease.revoke();
   });
+  it('etcd restarts behind the proxy: members keep their lists while it is down, then see what is written after', async function () {
+    const prefix = newPrefix();
+    const ms = [1, 2, 3].map((i) => member(prefix, host(i)));
+    for (const m of ms) await m.start();
+    await waitFor(() => allSee(ms, ['host-1', 'host-2', 'host-3']), 10000, 'all three listed');
+    const lists = ms.map((m) => collect(m, 'nodes'));
+    // etcd down for 2 s (longer than nothing, shorter than the members' 2 s leases plus their
+    // keepalive slack: a lease in etcd is restored with a fresh TTL on restart), the proxy stays.
+    await etcd().restart({ downMs: 2000 });
+    raw.close();
+    raw = new Etcd3({ hosts: etcd().url });
+    const Z = { name: 'z', nodeIP: '10.71.0.6', podCIDR: '10.244.23.0/24' };
+    const lease = await publishRecord(raw, prefix, Z);
+    await waitFor(() => allSee(ms, ['host-1', 'host-2', 'host-3', 'z']), 20000, 'z (written after the restart) on every member').catch((e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(ms.map((m) => names(m.nodes())))}; warnings ${JSON.stringify(ms.map((m) => m.warnings))}; proxy ${proxy.log.join('').slice(-800)}`);
+    });
+    await lease.put(`${prefix}nodes/z`).value(JSON.stringify({ ...Z, nodeIP: '10.71.0.7' }));
+    await waitFor(() => ms.every((m) => m.nodes().find((n) => n.name === 'z')?.nodeIP === '10.71.0.7'), 10000, 'z\'s new node IP on every member');
+    for (const l of lists) assert.ok(l.every((x) => x.length >= 3), `never a shorter list: ${JSON.stringify(l.map(names))}`);
+    noStoreChange(ms); // the same etcd came back: not another store
+    await lease.revoke();
+  });
 });
