@@ -9,7 +9,8 @@
 // --metrics-addr both relay etcd's page, and /proxy/metrics came only in 3.5.)
 // The proxy answers a watch that joins one it already holds on etcd with a response header it
 // makes up (cluster id, member id and raft term 0): a member must not take that for another
-// store and register again. A restarted proxy (same port) must not cost the members their list.
+// store and register again. A restarted proxy (same port), or etcd restarting behind it, must not
+// cost the members their list.
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
