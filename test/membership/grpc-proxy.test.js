@@ -240,12 +240,17 @@ etcdDescribe('membership: EtcdMembership through etcd grpc-proxy', function (etc
     noStoreChange(ms);
   });
 
-  it('the proxy restarts on the same port: members keep their lists while it is away, then see the changes made meanwhile and after', async function () {
+  /** Three members of a new prefix, started and listing each other; each one's later lists recorded. */
+  async function threeListed() {
     const prefix = newPrefix();
     const ms = [1, 2, 3].map((i) => member(prefix, host(i)));
     for (const m of ms) await m.start();
     await waitFor(() => allSee(ms, ['host-1', 'host-2', 'host-3']), 10000, 'all three listed');
-    const lists = ms.map((m) => collect(m, 'nodes'));
+    return { prefix, ms, lists: ms.map((m) => collect(m, 'nodes')) };
+  }
+
+  it('the proxy restarts on the same port: members keep their lists while it is away, then see the changes made meanwhile and after', async function () {
+    const { prefix, ms, lists } = await threeListed();
     const base = await etcdWatch();
 
     await proxy.kill();
@@ -270,12 +275,9 @@ etcdDescribe('membership: EtcdMembership through etcd grpc-proxy', function (etc
     });
     await lease.revoke();
   });
+
   it('etcd restarts behind the proxy: members keep their lists while it is down, then see what is written after', async function () {
-    const prefix = newPrefix();
-    const ms = [1, 2, 3].map((i) => member(prefix, host(i)));
-    for (const m of ms) await m.start();
-    await waitFor(() => allSee(ms, ['host-1', 'host-2', 'host-3']), 10000, 'all three listed');
-    const lists = ms.map((m) => collect(m, 'nodes'));
+    const { prefix, ms, lists } = await threeListed();
     // etcd down for 2 s (longer than nothing, shorter than the members' 2 s leases plus their
     // keepalive slack: a lease in etcd is restored with a fresh TTL on restart), the proxy stays.
     await etcd().restart({ downMs: 2000 });
