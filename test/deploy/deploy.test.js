@@ -34,6 +34,19 @@ function parseOverlayArgs(argv) {
   return got;
 }
 
+/** The young generation node gets with this NODE_OPTIONS (node refuses options it does not
+ * allow there): its new space in MB after a burst of allocation. */
+function newSpaceMB(nodeOptions) {
+  // Short-lived garbage first: the young generation grows to its bound under allocation.
+  const script = "let k = []; for (let i = 0; i < 3e6; i++) { k.push({ i }); if (k.length > 1e5) k = []; } process.stdout.write(String(require('v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size))";
+  const r = spawnSync(process.execPath, ['-e', script], {
+    env: { ...process.env, NODE_OPTIONS: nodeOptions },
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, `node with NODE_OPTIONS=${nodeOptions}: ${r.stderr}`);
+  return Number(r.stdout) / 1048576;
+}
+
 /** Replaces $(VAR) as the kubelet does with the container's env values. */
 const expand = (s, env) => s.replace(/\$\(([A-Z_][A-Z0-9_]*)\)/g, (_, k) => {
   assert.ok(k in env, `$(${k}) is not defined in the container's env`);
@@ -68,6 +81,14 @@ describe('deploy: the DaemonSet manifest', function () {
     assert.equal(agent.securityContext.allowPrivilegeEscalation, false);
   });
 
+  it('the agent runs with a bounded young generation (NODE_OPTIONS node accepts)', function () {
+    const agent = byKind('DaemonSet')[0].spec.template.spec.containers.find((c) => c.name === 'agent');
+    const opt = agent.env.find((e) => e.name === 'NODE_OPTIONS');
+    assert.equal(opt?.value, '--max-semi-space-size=4');
+    assert.ok(newSpaceMB(opt.value) <= 8, 'new space bounded');
+    assert.ok(newSpaceMB('') > 8, 'the default is larger (else the setting would be moot)');
+  });
+
   it('the agent\'s args parse with the agent\'s own parser; probes GET /healthz and /readyz on its metrics port', function () {
     const [cm] = byKind('ConfigMap');
     const pod = byKind('DaemonSet')[0].spec.template.spec;
@@ -77,7 +98,8 @@ describe('deploy: the DaemonSet manifest', function () {
     const env = {};
     for (const e of agent.env) {
       const ref = e.valueFrom;
-      if (ref.fieldRef) env[e.name] = { 'spec.nodeName': 'node-a', 'status.hostIP': '10.57.4.20' }[ref.fieldRef.fieldPath];
+      if (ref === undefined) env[e.name] = e.value;
+      else if (ref.fieldRef) env[e.name] = { 'spec.nodeName': 'node-a', 'status.hostIP': '10.57.4.20' }[ref.fieldRef.fieldPath];
       else {
         assert.equal(ref.configMapKeyRef.name, cm.metadata.name);
         assert.ok(ref.configMapKeyRef.key in cm.data, `ConfigMap key ${ref.configMapKeyRef.key}`);
@@ -161,6 +183,12 @@ describe('deploy: the systemd unit', function () {
     assert.equal(one('Service', 'KillSignal'), 'SIGTERM');
     assert.equal(one('Service', 'RestartPreventExitStatus'), '2');
     assert.equal(one('Install', 'WantedBy'), 'multi-user.target');
+  });
+
+  it('runs node with a bounded young generation (NODE_OPTIONS node accepts)', function () {
+    const env = unit.Service.Environment.map((e) => e.split(/=(.*)/s)).filter(([k]) => k === 'NODE_OPTIONS');
+    assert.equal(env.length, 1);
+    assert.ok(newSpaceMB(env[0][1]) <= 8, 'new space bounded');
   });
 
   it('keeps the runtime file across stops and has only CAP_NET_ADMIN and CAP_SYS_ADMIN', function () {
