@@ -261,7 +261,8 @@ async function child({ ns, host, endpoints, reads, expect }) {
   const { EtcdMembership, MembershipFeed } = require('../dist/membership');
   const nl = await Rtnl.open({ netns: ns, receiveBufferBytes: 32 << 20 });
   const agent = new OverlayAgent({ nl, mode: 'vxlan', self: host.name, vni: 100, port: 4789, watch: { debounceMs: 20 } });
-  const m = new EtcdMembership({ endpoints, prefix: PREFIX, reads, self: { name: host.name, nodeIP: host.nodeIP, podCIDR: host.podCIDR, mode: 'vxlan' }, protectedPrefixes: [`${host.nodeIP}/24`], ttlSeconds: 15 });
+  // NLA_BENCH_DEBOUNCE=<ms>: the membership's debounce window (default EtcdMembership's 100 ms).
+  const m = new EtcdMembership({ endpoints, prefix: PREFIX, reads, self: { name: host.name, nodeIP: host.nodeIP, podCIDR: host.podCIDR, mode: 'vxlan' }, protectedPrefixes: [`${host.nodeIP}/24`], ttlSeconds: 15, ...(process.env.NLA_BENCH_DEBOUNCE ? { debounceMs: Number(process.env.NLA_BENCH_DEBOUNCE) } : {}) });
   const pending = [];
   const latencies = [];
   const listLatencies = [];
