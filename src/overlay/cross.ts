@@ -123,13 +123,14 @@ export class CrossIndex {
   update(nodes: ReadonlyArray<{ name: string }>, changed: readonly number[], stacks: readonly NodeStack[], checked: readonly (object | undefined)[]): boolean {
     if (changed.length > MAX_CHANGED || this.kept + changed.length !== nodes.length) return this.fail();
     if (this.kept !== this.entries.size) {
-      for (const [n, e] of this.entries) {
-        if (e.seen === this.list) continue;
+      // forEach, not for...of: no [key, value] pair made for each of 5,000 entries per list.
+      this.entries.forEach((e, n) => {
+        if (e.seen === this.list) return;
         this.entries.delete(n);
         this.names.delete(e.name);
         for (const ip of e.ips) this.ips.delete(ip);
         for (const net of e.nets) this.ranges[net.family].remove(rangeOf(net)[0]);
-      }
+      });
     }
     for (const i of changed) {
       const n = nodes[i];

@@ -368,9 +368,10 @@ function plan(c: OverlayConfig, useIndex = true): Plan {
   const ips = new Set<string>();
   const cidrs: Array<{ index: number; net: ParsedPrefix }> = [];
   const atOf = (i: number) => `nodes[${i}]`; // made for a problem or a node checked now, not for every remembered node
-  const stacks: NodeStack[] = [];
-  const checked: CheckedNode[] = [];
-  const linkLocals: Array<string | undefined> = [];
+  // Sized once: filled by index for 5,000 nodes a change.
+  const stacks: NodeStack[] = new Array<NodeStack>(nodes.length);
+  const checked: CheckedNode[] = new Array<CheckedNode>(nodes.length);
+  const linkLocals: Array<string | undefined> = new Array<string | undefined>(nodes.length);
   const fast = useIndex && crossIndex.ready;
   const changed: number[] = []; // with fast: the nodes the index does not hold as they are
   crossIndex.begin();
@@ -433,7 +434,7 @@ function plan(c: OverlayConfig, useIndex = true): Plan {
   }
   const tunnelNames = [c.tunnelName ?? 'vxlan0', c.tunnelName6 ?? 'vxlan6'];
   if (tunnelNames[0] === tunnelNames[1]) p.add('tunnelName6', `must differ from tunnelName (${tunnelNames[0]})`);
-  const out: Plan = { selfIndex, stacks, checked, paths: [], pathNodes: [], vxlanDevices: new Set(), ipip: false };
+  const out: Plan = { selfIndex, stacks, checked, paths: new Array<Path>(nodes.length), pathNodes: new Array<number>(nodes.length), vxlanDevices: new Set(), ipip: false };
   const fallback = c.mode === 'ipip' || (c.mode === 'hybrid' && c.hybridFallback === 'ipip') ? 'ipip' : 'vxlan';
   const ctx = contextOf([c.mode, self.ip[4]?.text, self.ip[6]?.text, self.cidr[4]?.prefix, self.cidr[6]?.prefix, subnets[4]?.prefix, subnets[6]?.prefix, fallback, c.tunnelName, c.tunnelName6, c.underlayDev, c.vxlanLearning ?? false, c.nexthops ?? false]);
   if (c.mode === 'ipip' || (c.mode === 'hybrid' && fallback === 'ipip')) {
@@ -446,25 +447,19 @@ function plan(c: OverlayConfig, useIndex = true): Plan {
   }
   if (c.mode === 'ipip' && self.cidr[6]) p.add(`${selfAt}.podCIDRs`, 'ipip carries IPv4 pods only (this kernel has no ip6tnl/sit): use vxlan or hybrid for IPv6 pods');
 
-  nodes.forEach((n, i) => {
-    if (i === selfIndex) return;
-    const known = checked[i]?.route;
-    if (known !== undefined && known.ctx === ctx && known.name === n.name) {
-      for (const x of known.paths) {
-        out.paths.push(x);
-        out.pathNodes.push(i);
-      }
-      for (const u of known.underlays) out.vxlanDevices.add(u);
-      return;
-    }
+  // The paths go to arrays sized once (m: how many so far), not grown by push: 5,000 nodes a change.
+  const { paths, pathNodes } = out;
+  let m = 0;
+  /** A node not remembered under this context: its paths decided now. */
+  const decide = (n: OverlayNode, i: number): void => {
     const r = stacks[i];
     const at = atOf(i);
     const before = p.list.length;
-    const first = out.paths.length;
+    const first = m;
     const underlays: IpFamily[] = [];
     const path = (x: Path) => {
-      out.paths.push(x);
-      out.pathNodes.push(i);
+      paths[m] = x;
+      pathNodes[m++] = i;
     };
     for (const f of FAMILIES) {
       if (!self.cidr[f] || !r.cidr[f]) continue; // a family this host has no pods in, or the peer has none in
@@ -498,8 +493,22 @@ function plan(c: OverlayConfig, useIndex = true): Plan {
         path({ how: 'vxlan', family: f, underlay });
       }
     }
-    if (checked[i] !== undefined && p.list.length === before) checked[i].route = { ctx, name: n.name, paths: out.paths.slice(first), underlays };
-  });
+    if (checked[i] !== undefined && p.list.length === before) checked[i].route = { ctx, name: n.name, paths: paths.slice(first, m), underlays };
+  };
+  for (let i = 0; i < nodes.length; i++) {
+    if (i === selfIndex) continue;
+    const known = checked[i]?.route;
+    if (known === undefined || known.ctx !== ctx || known.name !== nodes[i].name) {
+      decide(nodes[i], i);
+      continue;
+    }
+    for (let j = 0; j < known.paths.length; j++) {
+      paths[m] = known.paths[j];
+      pathNodes[m++] = i;
+    }
+    for (let j = 0; j < known.underlays.length; j++) out.vxlanDevices.add(known.underlays[j]);
+  }
+  paths.length = pathNodes.length = m;
   if (p.list.length > 0) crossIndex.clear();
   p.throwIfAny('invalid overlay configuration');
   if (!fast) crossIndex.rebuild(nodes, stacks, checked);
@@ -581,24 +590,56 @@ interface PathSpecs {
   readonly routes: NonNullable<DesiredState['routes']>;
 }
 
-/** A path's specs: made once per remembered path (see CheckedNode.route), else now. */
-function specsFor(x: Path, make: (into: PathSpecs) => void): PathSpecs {
-  let specs = specsOf.get(x);
-  if (specs === undefined) {
-    specs = { nexthops: [], fdb: [], neighbors: [], routes: [] };
-    make(specs);
-    // Frozen: the reconciler then knows a spec handed again is unchanged (scoped cycles).
-    for (const list of [specs.nexthops, specs.fdb, specs.neighbors, specs.routes]) for (const spec of list) deepFreeze(spec);
-    specsOf.set(x, specs);
-  }
+/**
+ * A path's specs, made now (once per remembered path: see CheckedNode.route). Callers look in
+ * specsOf first, so a remembered path costs no closure (5,000 of them per change, with their
+ * contexts, were a third of what a change allocated).
+ */
+function makeSpecs(x: Path, make: (into: PathSpecs) => void): PathSpecs {
+  const specs: PathSpecs = { nexthops: [], fdb: [], neighbors: [], routes: [] };
+  make(specs);
+  // Frozen: the reconciler then knows a spec handed again is unchanged (scoped cycles).
+  for (const list of [specs.nexthops, specs.fdb, specs.neighbors, specs.routes]) for (const spec of list) deepFreeze(spec);
+  specsOf.set(x, specs);
   return specs;
 }
 
-function addSpecs(out: ModeState, specs: PathSpecs): void {
-  if (specs.nexthops.length) (out.nexthops ??= []).push(...specs.nexthops);
-  for (const x of specs.fdb) out.fdb.push(x);
-  for (const x of specs.neighbors) out.neighbors.push(x);
-  for (const x of specs.routes) out.routes.push(x);
+/**
+ * The paths' lists of a ModeState, sized once (a path gives at most one route, neighbour and
+ * FDB entry; past that an array still grows) and filled by index: grown by push, 5,000 paths a
+ * change left their copies behind.
+ */
+class PathLists {
+  private readonly routes: NonNullable<DesiredState['routes']>;
+  private readonly fdb: NonNullable<DesiredState['fdb']>;
+  private readonly neighbors: NeighborSpec[];
+  private r = 0;
+  private f = 0;
+  private n = 0;
+
+  constructor(paths: number) {
+    this.routes = new Array(paths);
+    this.fdb = new Array(paths);
+    this.neighbors = new Array(paths);
+  }
+
+  add(out: ModeState, specs: PathSpecs): void {
+    if (specs.nexthops.length) (out.nexthops ??= []).push(...specs.nexthops);
+    for (let i = 0; i < specs.fdb.length; i++) this.fdb[this.f++] = specs.fdb[i];
+    for (let i = 0; i < specs.neighbors.length; i++) this.neighbors[this.n++] = specs.neighbors[i];
+    for (let i = 0; i < specs.routes.length; i++) this.routes[this.r++] = specs.routes[i];
+  }
+
+  /** Puts the lists, cut to what was added, in out (whose own are empty). */
+  into(out: ModeState): ModeState {
+    this.routes.length = this.r;
+    this.fdb.length = this.f;
+    this.neighbors.length = this.n;
+    out.routes = this.routes;
+    out.fdb = this.fdb;
+    out.neighbors = this.neighbors;
+    return out;
+  }
 }
 
 /** The DesiredState of this host for the given mode and nodes. Throws ValidationError. */
@@ -613,6 +654,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
     wireguardState(c, selfNode, c.nodes.filter((_, i) => i !== selfIndex), underlayMtu, out);
     return out;
   }
+  const lists = new PathLists(paths.length);
 
   // A remote node's pod route: on the node's nexthop object (one per family), or with its gateway inline.
   // A link-local next hop is on the device's link by definition: no onlink.
@@ -624,25 +666,26 @@ export function desiredState(c: OverlayConfig): DesiredState {
     into.nexthops.push({ name, ...gw });
     into.routes.push({ dst, nexthop: name });
   };
-  paths.forEach((x, k) => {
-    if (x.how !== 'direct') return;
-    const node = pathNodes[k];
-    if (x.linkLocal !== undefined) addSpecs(out, specsFor(x, (into) => podRoute(into, node, 6, x.linkLocal!, c.underlayDev, false)));
-    else addSpecs(out, specsFor(x, (into) => podRoute(into, node, x.family, stacks[node].ip[x.family]!.text, c.underlayDev)));
-  });
+  const directSpecs = (x: Path & { how: 'direct' }, node: number): PathSpecs =>
+    x.linkLocal !== undefined
+      ? makeSpecs(x, (into) => podRoute(into, node, 6, x.linkLocal!, c.underlayDev, false))
+      : makeSpecs(x, (into) => podRoute(into, node, x.family, stacks[node].ip[x.family]!.text, c.underlayDev));
+  for (let k = 0; k < paths.length; k++) {
+    const x = paths[k];
+    if (x.how === 'direct') lists.add(out, specsOf.get(x) ?? directSpecs(x, pathNodes[k]));
+  }
 
   if (plan_.ipip) {
     const tun = c.tunnelName ?? 'ipip0';
     const link: LinkSpec = { kind: 'ipip', name: tun, local: self.ip[4]!.text, ttl: 64, mtu: c.mtu ?? underlayMtu - IPIP_OVERHEAD, up: true };
     out.links.push(link);
     if (self.cidr[4]) out.addresses.push({ dev: tun, address: `${gatewayAddress(self.cidr[4].prefix)}/32` } satisfies AddressSpec);
+    const ipipSpecs = (x: Path, node: number): PathSpecs => makeSpecs(x, (into) => podRoute(into, node, 4, stacks[node].ip[4]!.text, tun));
     for (let k = 0; k < paths.length; k++) {
       const x = paths[k];
-      const node = pathNodes[k];
-      if (x.how !== 'ipip') continue;
-      addSpecs(out, specsFor(x, (into) => podRoute(into, node, 4, stacks[node].ip[4]!.text, tun)));
+      if (x.how === 'ipip') lists.add(out, specsOf.get(x) ?? ipipSpecs(x, pathNodes[k]));
     }
-    return frozenHostSpecs(out);
+    return frozenHostSpecs(lists.into(out));
   }
 
   const devName = (u: IpFamily) => (u === 4 ? (c.tunnelName ?? 'vxlan0') : (c.tunnelName6 ?? 'vxlan6'));
@@ -669,9 +712,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
     const dev = devName(plan_.vxlanDevices.has(home) ? home : [...plan_.vxlanDevices][0]);
     out.addresses.push(f === 4 ? { dev, address: `${gatewayAddress(net.prefix)}/32` } : { dev, address: `${gatewayAddress(net.prefix)}/128`, nodad: true });
   }
-  for (let k = 0; k < paths.length; k++) {
-    const x = paths[k];
-    if (x.how !== 'vxlan') continue;
+  const vxlanSpecs = (x: Path & { how: 'vxlan' }, k: number): PathSpecs => {
     const node = pathNodes[k];
     const r = stacks[node];
     const dev = devName(x.underlay);
@@ -680,7 +721,7 @@ export function desiredState(c: OverlayConfig): DesiredState {
     // of the same node (its other pod family, on the same underlay) can have made it.
     const prior = paths[k - 1];
     const fdbHere = !(prior !== undefined && prior.how === 'vxlan' && pathNodes[k - 1] === node && prior.underlay === x.underlay);
-    const specs = specsFor(x, (into) => {
+    return makeSpecs(x, (into) => {
       const vtepIP = gatewayAddress(r.cidr[x.family]!.prefix);
       const mac = vtepMacOf(c.nodes[node], r, x.underlay)!;
       if (fdbHere) {
@@ -690,12 +731,15 @@ export function desiredState(c: OverlayConfig): DesiredState {
       if (!learning) into.neighbors.push({ dev, ip: vtepIP, lladdr: mac } satisfies NeighborSpec);
       podRoute(into, node, x.family, vtepIP, dev);
     });
-    addSpecs(out, specs);
+  };
+  for (let k = 0; k < paths.length; k++) {
+    const x = paths[k];
+    if (x.how === 'vxlan') lists.add(out, specsOf.get(x) ?? vxlanSpecs(x, k));
   }
-  return frozenHostSpecs(out);
+  return frozenHostSpecs(lists.into(out));
 }
 
-/** The host's own specs (links, addresses) frozen as the paths' are (see specsFor). */
+/** The host's own specs (links, addresses) frozen as the paths' are (see makeSpecs). */
 function frozenHostSpecs(out: ModeState): ModeState {
   for (const spec of out.links) deepFreeze(spec);
   for (const spec of out.addresses) deepFreeze(spec);
