@@ -128,9 +128,11 @@ const fdbMemo = new WeakMap<object, FdbMemo>();
 
 /** Validates the desired FDB entries: canonical MAC and dst, no key twice, one remote per unicast MAC. */
 function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedFdbEntries {
-  const list: PreparedEntry<FdbSpec>[] = [];
+  // Sized once and filled by index (cut to length at the end): grown by push, a copy per growth.
+  const list: PreparedEntry<FdbSpec>[] = new Array(given.length);
+  let count = 0;
   /** The index in given of each desired position (for the message naming a duplicate). */
-  const from: number[] = [];
+  const from = new Int32Array(given.length);
   const named: Array<{ at: number; name: string; base: FdbSpec }> = [];
   const keys = new FdbKeys(given.length);
   const referenced = new Set<FdbSpec['dev']>(); // 10k entries name one device: checked once
@@ -190,7 +192,7 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
 
   /** Puts entry (key last written to keys) in the list unless its key or unicast MAC is taken. */
   function add(i: number, spec: FdbSpec, name: string | undefined, mac: string, dst: string, unicast: boolean, entry: PreparedEntry<FdbSpec>): void {
-    const pos = list.length;
+    const pos = count;
     const had = keys.find();
     if (had >= 0) return p.add(pathOf(i), `FDB entry ${label(mac, dst)} on ${spec.dev} is already desired at ${pathOf(from[had])}`);
     // A vxlan device keeps one remote per unicast MAC (it acknowledges a second append without
@@ -203,17 +205,18 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
       }
     }
     keys.record(pos, spec);
-    from.push(i);
+    from[pos] = i;
     if (name !== undefined) {
       const { nhid: _placeholder, ...base } = spec;
       named.push({ at: pos, name, base });
     }
-    list.push(entry);
+    list[count++] = entry;
     if (!referenced.has(spec.dev)) {
       referenced.add(spec.dev);
       ctx.references.push({ path: `${pathOf(i)}.dev`, dev: spec.dev });
     }
   }
+  list.length = count;
   return { ...preparedEntries(list, referenced), keys, named, nexthopIds: ctx.nexthopIds };
 }
 

@@ -29,6 +29,19 @@ const MAC = 1; // the MAC and the state
 /** Words of a key: device slot, address length (4 or 16), the address in four words. */
 const KEY_WIDTH = 6;
 
+/** What a desired entry is keyed and compared on, as NeighborKeys holds it (see memoAt). */
+export interface NeighborWords {
+  readonly len: 4 | 16;
+  readonly w0: number;
+  readonly w1: number;
+  readonly w2: number;
+  readonly w3: number;
+  readonly mode: number;
+  readonly macHi: number;
+  readonly macLo: number;
+  readonly stateBit: number;
+}
+
 /** The desired neighbours as numbers: positions by (device slot, address), and what each wants. */
 export class NeighborKeys {
   /** The devices desired entries name. */
@@ -101,6 +114,34 @@ export class NeighborKeys {
       this.macLo[pos] = q.macLo;
     } else this.mode[pos] = NO_MAC;
     this.stateBit[pos] = q.state;
+    return -1;
+  }
+
+  /**
+   * What the entry at pos (just added, its key last written) was keyed and compared on, for
+   * addMemo() in a later prepare of the same frozen spec.
+   */
+  memoAt(pos: number): NeighborWords {
+    const k = this.index.key;
+    return { len: k[1] as 4 | 16, w0: k[2], w1: k[3], w2: k[4], w3: k[5], mode: this.mode[pos], macHi: this.macHi[pos], macLo: this.macLo[pos], stateBit: this.stateBit[pos] };
+  }
+
+  /** add() from what memoAt() kept of the same spec: nothing parsed or looked up again. slot: devs.slotOf(its dev). */
+  addMemo(pos: number, slot: number, m: NeighborWords): number {
+    const k = this.index.key;
+    k[0] = slot;
+    k[1] = m.len;
+    k[2] = m.w0;
+    k[3] = m.w1;
+    k[4] = m.w2;
+    k[5] = m.w3;
+    const had = this.index.add(pos);
+    if (had >= 0) return had;
+    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | (m.len === 4 ? 1 : 2);
+    this.mode[pos] = m.mode;
+    this.macHi[pos] = m.macHi;
+    this.macLo[pos] = m.macLo;
+    this.stateBit[pos] = m.stateBit;
     return -1;
   }
 

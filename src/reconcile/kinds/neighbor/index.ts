@@ -17,7 +17,7 @@ import { changedEntryKeys, entryKey, planEntryKeys, type EntryReader } from '../
 import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import { collect } from '../../engine/outcome';
-import { NeighborKeys, scanNeighbors, type PreparedNeighbors } from './fast';
+import { NeighborKeys, scanNeighbors, type NeighborWords, type PreparedNeighbors } from './fast';
 import type { NeighborConflict, NeighborOp } from './types';
 
 /** The neighbour kind's rules for the shared entry logic. */
@@ -49,25 +49,59 @@ function isNeighborSpec(p: Problems, path: string, x: unknown): x is NeighborSpe
 }
 
 /**
+ * What prepare made of a frozen spec it accepted: its entry and its numbers. A validated
+ * neighbour spec holds only primitives, so a frozen one can never change: when the same object
+ * comes again (an overlay hands the same specs for its unchanged nodes, 5,000 at every change)
+ * it is not checked or parsed again, and its entry is the same object (none made per change).
+ */
+interface NeighborMemo {
+  readonly entry: PreparedEntry<NeighborSpec>;
+  readonly words: NeighborWords;
+}
+const neighborMemo = new WeakMap<object, NeighborMemo>();
+
+/**
  * Validates the desired neighbours: canonical ip, no key twice. 10k entries a cycle: the common
  * spec is checked and read as numbers in one pass (QuickNeighbor), and no text (a path, a
  * key) is made for an entry unless a message needs it.
  */
 function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedNeighbors {
-  const list: PreparedEntry<NeighborSpec>[] = [];
+  // Sized once and filled by index (cut to length at the end): grown by push, a copy per growth.
+  const list: PreparedEntry<NeighborSpec>[] = new Array(given.length);
+  let count = 0;
   const keys = new NeighborKeys(given.length);
   /** The index in given of each desired position (for the message naming a duplicate). */
   const from = new Int32Array(given.length);
   const referenced = new Set<NeighborSpec['dev']>(); // 10k entries name one device: checked once
   const okDevs = new Set<string>(); // device names the full check accepted (QuickNeighbor)
   const q = QUICK;
-  let lastDev: string | undefined;
+  let lastDev: NeighborSpec['dev'] | undefined;
   let lastSlot = -1;
   for (let i = 0; i < given.length; i++) {
     const spec = given[i];
     if (spec === undefined && !(i in given)) continue; // a hole: skipped, as forEach() did
     let text: string;
     let had: number;
+    const memo = typeof spec === 'object' && spec !== null ? neighborMemo.get(spec) : undefined;
+    if (memo !== undefined) {
+      const entry = memo.entry;
+      if (entry.dev !== lastDev) {
+        lastDev = entry.dev;
+        lastSlot = keys.devs.slotOf(entry.dev);
+      }
+      had = keys.addMemo(count, lastSlot, memo.words);
+      if (had >= 0) {
+        p.add(`neighbors[${i}]`, `neighbour ${entry.id} on ${entry.dev} is already desired at neighbors[${from[had]}]`);
+        continue;
+      }
+      from[count] = i;
+      list[count++] = entry;
+      if (!referenced.has(entry.dev)) {
+        referenced.add(entry.dev);
+        ctx.references.push({ path: `neighbors[${i}].dev`, dev: entry.dev });
+      }
+      continue;
+    }
     if (q.read(spec, okDevs)) {
       // An IPv4 literal that parses is canonical text already: no parsed object made for it.
       text = spec.ip;
@@ -76,7 +110,7 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
         lastDev = dev;
         lastSlot = keys.devs.slotOf(dev);
       }
-      had = keys.addQuick(list.length, lastSlot, q);
+      had = keys.addQuick(count, lastSlot, q);
     } else {
       const path = `neighbors[${i}]`;
       if (!isNeighborSpec(p, path, spec)) continue;
@@ -84,26 +118,29 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
       const v4 = parseIPv4(spec.ip);
       if (v4 >= 0) {
         text = spec.ip;
-        had = keys.add(list.length, spec, 4, v4 | 0, 0, 0, 0);
+        had = keys.add(count, spec, 4, v4 | 0, 0, 0, 0);
       } else {
         const ip = parseAddress(p, `${path}.ip`, spec.ip);
         if (!ip) continue;
         text = ip.text;
         const b = ip.bytes;
-        had = keys.add(list.length, spec, 16, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+        had = keys.add(count, spec, 16, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
       }
     }
     if (had >= 0) {
       p.add(`neighbors[${i}]`, `neighbour ${text} on ${spec.dev} is already desired at neighbors[${from[had]}]`);
       continue;
     }
-    from[list.length] = i;
-    list.push({ spec, dev: spec.dev, id: text, label: text });
+    const entry: PreparedEntry<NeighborSpec> = { spec, dev: spec.dev, id: text, label: text };
+    if (Object.isFrozen(spec)) neighborMemo.set(spec, { entry, words: keys.memoAt(count) });
+    from[count] = i;
+    list[count++] = entry;
     if (!referenced.has(spec.dev)) {
       referenced.add(spec.dev);
       ctx.references.push({ path: `neighbors[${i}].dev`, dev: spec.dev });
     }
   }
+  list.length = count;
   // referenced is their devices already: no second pass over 10k entries for them.
   return { ...preparedEntries<NeighborSpec, Neighbor>(list, referenced), keys };
 }

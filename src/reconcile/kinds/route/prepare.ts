@@ -81,6 +81,18 @@ function simpleShape(s: SpecFields): boolean {
   return true;
 }
 
+/**
+ * What prepare made of a frozen spec of a simple shape (SimpleRoute, SimpleRoute6): the route,
+ * its key words, and the protocol it was accepted (and its expected Route built) for. Such a
+ * spec holds only primitives and can never change: when the same object comes again (an overlay
+ * hands the same specs for its unchanged nodes at every change) it is not checked, parsed or
+ * made again.
+ */
+type RouteMemo =
+  | { readonly protocol: number; readonly route: PreparedRoute; readonly family: 4; readonly addr: number; readonly len: number }
+  | { readonly protocol: number; readonly route: PreparedRoute; readonly family: 6; readonly w0: number; readonly w1: number; readonly w2: number; readonly w3: number; readonly len: number };
+const routeMemo = new WeakMap<object, RouteMemo>();
+
 /** Validates and indexes the desired routes; problems go to p (never throws). */
 export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedRoutes {
   const defaultProtocol = ctx.owner.protocol;
@@ -113,6 +125,15 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
     p.add(`routes[${i}]`, `route ${describeRouteKey(key)} is already desired at routes[${at}]`);
   };
   given.forEach((given0: unknown, i) => {
+    const memo = typeof given0 === 'object' && given0 !== null ? routeMemo.get(given0) : undefined;
+    if (memo !== undefined && memo.protocol === defaultProtocol) {
+      const r = memo.route;
+      const had = memo.family === 4 ? out.index.addMainV4(memo.addr, memo.len, out.list.length) : out.index.addMainV6(memo.w0, memo.w1, memo.w2, memo.w3, memo.len, out.list.length);
+      if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, memo.family, r.dst, 0, r.metric));
+      out.list.push(r);
+      checkDevsOnce(i, r.devs);
+      return;
+    }
     let spec = given0;
     // A route on a named nexthop: checked as a route with nhid, resolved per plan.
     const nexthopName = isObject(given0) && own(given0, 'nexthop') !== undefined ? namedNexthop(p, i, given0, ctx.nexthopIds) : undefined;
@@ -180,18 +201,23 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
       const devs = sharedDevs(f.dev as string);
       const had = out.index.addMainV4(addr, len, out.list.length);
       if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 4, sdst, 0, 0));
-      out.list.push(new SimpleRoute(spec, gw4, onlink, devs));
+      const route = new SimpleRoute(spec, gw4, onlink, devs);
+      if (Object.isFrozen(spec)) routeMemo.set(spec, { protocol: defaultProtocol, route, family: 4, addr, len });
+      out.list.push(route);
       checkDevsOnce(i, devs);
       return;
     }
     // The same shape in IPv6: main table, tos 0, metric 1024 (what the kernel gives a route
     // added without one), keyed by the prefix as four words.
     if (simple && gw4 < 0 && sdst !== 'default' && v6.parse(sdst) && v6.length > 0 && v6Gateway(f.via as string).ok) {
-      const had = out.index.addMainV6(v6.w0, v6.w1, v6.w2, v6.w3, v6.length, out.list.length);
+      const { w0, w1, w2, w3, length } = v6;
+      const had = out.index.addMainV6(w0, w1, w2, w3, length, out.list.length);
       if (had >= 0) return duplicate(i, had, routeKey(RT_TABLE_MAIN, 6, canonicalDst(sdst, 6), 0, IP6_RT_PRIO_USER));
       const devs = sharedDevs(f.dev as string);
       const g = v6Gateway(f.via as string);
-      out.list.push(new SimpleRoute6(spec, g.text, g.w0, g.w1, g.w2, g.w3, f.onlink === true, devs));
+      const route = new SimpleRoute6(spec, g.text, g.w0, g.w1, g.w2, g.w3, f.onlink === true, devs);
+      if (Object.isFrozen(spec)) routeMemo.set(spec, { protocol: defaultProtocol, route, family: 6, w0, w1, w2, w3, len: length });
+      out.list.push(route);
       checkDevsOnce(i, devs);
       return;
     }
