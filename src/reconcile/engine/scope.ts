@@ -78,14 +78,12 @@ export async function computeScopedPlan(nl: Rtnl, next: PreparedState, base: Sco
   if (base.state.kinds.length !== next.kinds.length) return undefined;
   const view = base.view;
   checkReferences(next.references, view);
-  const opLists: Op[][] = [];
-  const conflicts: Conflict[] = [];
-  let kindsWhole = 0;
+  // The kinds to look at, with the keys to read (undefined: the kind is read whole).
+  const asked: Array<{ kind: PreparedKind; keys: Set<string> | undefined }> = [];
   for (let k = 0; k < next.kinds.length; k++) {
     const kind = next.kinds[k];
     const before = base.state.kinds[k];
     const events = dirty.get(kind.kind.kind);
-    // The keys to read; undefined: the kind is read whole.
     let keys: Set<string> | undefined;
     if (kind.scoped) {
       const changed = kind.changedKeys(before, view);
@@ -94,13 +92,19 @@ export async function computeScopedPlan(nl: Rtnl, next: PreparedState, base: Sco
         if (events !== undefined) for (const e of events) keys.add(e);
       }
     } else if (events === undefined && (same || sameList(before.given, kind.given))) keys = new Set();
-    if (keys !== undefined && keys.size === 0) continue;
-    const scoped = keys !== undefined && keys.size <= MAX_SCOPED_KEYS ? await planKeysOrWhole(kind, nl, keys, view, ctx) : undefined;
-    let d: { ops: Op[]; conflicts: Conflict[] };
-    if (scoped !== undefined) d = scoped;
-    else {
+    if (keys === undefined || keys.size > 0) asked.push({ kind, keys });
+  }
+  // The kinds' targeted reads go out together: one wait for the kernel (and for whatever else
+  // the event loop runs meanwhile) instead of one per kind. The plan keeps the kinds' order.
+  const scoped = await Promise.all(asked.map(({ kind, keys }) => (keys !== undefined && keys.size <= MAX_SCOPED_KEYS ? planKeysOrWhole(kind, nl, keys, view, ctx) : undefined)));
+  const opLists: Op[][] = [];
+  const conflicts: Conflict[] = [];
+  let kindsWhole = 0;
+  for (let i = 0; i < asked.length; i++) {
+    let d: { ops: Op[]; conflicts: Conflict[] } | undefined = scoped[i];
+    if (d === undefined) {
       kindsWhole++;
-      d = await kind.plan(nl, view, ctx);
+      d = await asked[i].kind.plan(nl, view, ctx);
     }
     if (d.ops.length) opLists.push(d.ops);
     for (const c of d.conflicts) conflicts.push(c);
