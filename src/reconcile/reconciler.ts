@@ -8,7 +8,7 @@ import { lockOwner, type OwnerLock } from './engine/lock';
 import { checkReconcilerOptions, type OwnerIdentity } from './engine/owner';
 import { ReconcilePlan } from './engine/plan';
 import { computeScopedPlan, type ScopeBase } from './engine/scope';
-import { prepareDesired, type PreparedState } from './engine/prepare';
+import { keepsSome, prepareDesired, type PreparedState } from './engine/prepare';
 import { LINKS, ON_LINKS } from './engine/registry';
 import { WatchLoop, watchTiming } from './engine/watch';
 import type { ApplyResult, CycleReason, DesiredState, Plan, ReconcilerEvents, ReconcilerOptions, WatchOptions } from './types';
@@ -93,7 +93,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     const prepared = prepareDesired(desired, this.owner, this.lastPrepared);
     // Held only when it has lists to hand back (frozen specs): otherwise the next prepare would
     // have two states of 100k routes alive at once for nothing.
-    this.lastPrepared = prepared.keeps ? prepared : undefined;
+    this.lastPrepared = keepsSome(prepared) ? prepared : undefined;
     return prepared;
   }
 

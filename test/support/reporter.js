@@ -27,4 +27,3 @@ class CountingReporter extends Mocha.reporters.Spec {
   }
 }
 module.exports = CountingReporter;
-module.exports.failureLine = failureLine;

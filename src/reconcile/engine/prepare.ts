@@ -26,8 +26,6 @@ export interface PreparedState {
   readonly owner: OwnerIdentity;
   /** Whether every given link could never change when prepared (isDeepFrozen). */
   readonly linksFrozen: boolean;
-  /** Whether some kind's list may be handed back to a later state with the same specs. */
-  readonly keeps: boolean;
 }
 
 /**
@@ -60,13 +58,18 @@ function handBack(before: PreparedKind | undefined, given: readonly unknown[]): 
   return was;
 }
 
-/** Keeps a kind just prepared when every spec it was given can never change (holes cannot be kept). */
-function keep(k: RegisteredKind, prepared: PreparedKind, given: readonly unknown[], references: readonly Reference[]): boolean {
+/** Keeps a kind just prepared (whose references are those from `from` on) when every spec it was
+ * given can never change (holes cannot be kept). */
+function keep(k: RegisteredKind, prepared: PreparedKind, given: readonly unknown[], references: readonly Reference[], from: number): void {
   const frozen = k.frozenSpec;
-  if (frozen === undefined || given.length === 0) return false;
-  for (let i = 0; i < given.length; i++) if (!frozen(given[i])) return false;
-  kept.set(prepared, { given: given.slice(), references });
-  return true;
+  if (frozen === undefined || given.length === 0) return;
+  for (let i = 0; i < given.length; i++) if (!frozen(given[i])) return;
+  kept.set(prepared, { given: given.slice(), references: references.slice(from) });
+}
+
+/** Whether some kind of a prepared state was kept (may be handed back to a later state with the same specs). */
+export function keepsSome(state: PreparedState): boolean {
+  return state.kinds.some((k) => kept.has(k));
 }
 
 /** Whether two lists of links that could never change hold the same values (an overlay makes
@@ -117,25 +120,22 @@ export function prepareDesired(state: DesiredState, owner: OwnerIdentity, previo
   const ground =
     nexthopless &&
     previous !== undefined &&
-    previous.keeps &&
     previous.owner === owner &&
     previous.linksFrozen &&
     linksFrozen &&
     sameLinks(previous.givenLinks, givenLinks);
-  let keeps = false;
   const kinds = ON_LINKS.map((k, i) => {
     const given = lists[i];
     const was = ground ? handBack(previous.kinds[i], given) : undefined;
     if (was !== undefined) {
       references.push(...was.references);
-      keeps = true;
       return previous!.kinds[i];
     }
     const from = references.length;
     const prepared = k.prepare(p, given, ctx);
-    if (nexthopless && linksFrozen && keep(k, prepared, given, references.slice(from))) keeps = true;
+    if (nexthopless && linksFrozen) keep(k, prepared, given, references, from);
     return prepared;
   });
   p.throwIfAny('invalid desired state');
-  return { links, kinds, references, givenLinks: givenLinks.slice(), owner, linksFrozen, keeps };
+  return { links, kinds, references, givenLinks: givenLinks.slice(), owner, linksFrozen };
 }

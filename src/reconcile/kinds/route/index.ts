@@ -10,9 +10,7 @@ import { diffRoutes } from './diff';
 import { observeRoutes, type ObservedRoutes } from './observe';
 import { prepareRoutes, type PreparedRoutes } from './prepare';
 import { isFrozenRouteSpec, scopedRoutes } from './scoped';
-import type { RouteSpec } from '../../../rtnl/types';
-import { isFrozenFlat } from '../../../values/plain';
-import { own } from '../../../values/problems';
+import { isObject, own } from '../../../values/problems';
 import type { RouteConflict, RouteOp } from './types';
 
 /** The types the route kind works with. */
@@ -41,6 +39,6 @@ export const routeKind: KindModule<RouteTypes> = {
   count: (desired) => desired.list.length,
   scoped: scopedRoutes,
   // A route on a named nexthop gets the nexthop's id per state: never handed back.
-  frozenSpec: (spec) => isFrozenFlat(spec) && own(spec as object, 'nexthop') === undefined && isFrozenRouteSpec(spec as RouteSpec),
+  frozenSpec: (spec) => isObject(spec) && own(spec, 'nexthop') === undefined && isFrozenRouteSpec(spec),
 };
 

@@ -33,7 +33,7 @@ import { constants as osConstants } from 'node:os';
 import { IFF_LOWER_UP, IFF_UP, RT_TABLE_LOCAL, RT_TABLE_MAIN } from '../../../rtnl/constants';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { Rule } from '../../../rtnl/rule/types';
-import type { Route, RouteSpec } from '../../../rtnl/types';
+import type { Route } from '../../../rtnl/types';
 import { NetlinkError } from '../../../wire/errors';
 import type { KindContext, LinkView, ScopedDiff, ScopedKind } from '../../engine/kind';
 import { defaultMetric, keyOfRoute, routeKey } from './desired-index';
@@ -241,7 +241,7 @@ function position(a: Ask): number {
 
 /** isDeepFrozen for a validated spec, whose only field holding objects is nexthops: one
  * Object.isFrozen for the common route (100k of them are checked per change). */
-export function isFrozenRouteSpec(spec: RouteSpec): boolean {
+export function isFrozenRouteSpec(spec: { readonly nexthops?: unknown }): boolean {
   return Object.isFrozen(spec) && (spec.nexthops === undefined || isDeepFrozen(spec.nexthops));
 }
 
