@@ -5,8 +5,9 @@
 // (EtcdMembership -> MembershipFeed -> OverlayAgent, vxlan) each in a process of its own and in
 // a host namespace this benchmark creates and deletes, then churn (joins, leaves, node IP
 // changes) at a steady rate. Per agent: event-to-kernel latency (the write, to the apply that
-// carries it in that agent's namespace) p50/p99, kernel ops and netlink reads per change, CPU and
-// RSS; for etcd (its own /metrics): requests by gRPC method and bytes sent per change. Each read
+// carries it in that agent's namespace) p50/p99, and of that the agent's own share (from the node
+// list to the kernel) and the event loop's delay p99, kernel ops and netlink reads per change, CPU
+// and RSS; for etcd (its own /metrics): requests by gRPC method and bytes sent per change. Each read
 // design in turn ('incremental', then 'full': a full re-read per event), side by side.
 //
 //   sudo node bench/membership-scale.js [--seconds 60] [--nodes 5000] [--agents 5] [--rate 50]
@@ -217,7 +218,7 @@ function report(results) {
     const e = Object.entries(r.etcdPerChange).sort().map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
     console.log(`  etcd per change (all agents and the writer): ${e}; bytes sent ${(r.etcdBytesPerChange / 1024).toFixed(1)} KiB`);
     const memoryLines = [];
-    console.log('  agent     list p50/p99 ms   kernel p50/p99 ms  seen        ops/chg  reads/chg  dumpobj/chg  cpu %  rss MB');
+    console.log('  agent     list p50/p99 ms   kernel p50/p99 ms  list->kernel  loop delay p99  seen        ops/chg  reads/chg  dumpobj/chg  cpu %  rss MB');
     for (const s of r.agentsStats) {
       const lat = s.latencies;
       const ll = s.listLatencies;
@@ -225,7 +226,7 @@ function report(results) {
       const m = s.memory;
       const sp = Object.entries(m.spaces).filter(([, v]) => v.size > 1048576).map(([k, v]) => `${k.replace('_space', '')} ${mb(v.used)}/${mb(v.size)}`).join(', ');
       memoryLines.push(`  ${s.name}: peak rss ${Object.entries(m.phases).map(([k, v]) => `${v.peak.toFixed(0)} MB after the ${k} (heap ${v.heapUsed.toFixed(0)}/${v.heapTotal.toFixed(0)}, external ${v.external.toFixed(0)})`).join(', ')}; at the end rss ${mb(m.rss)} MB, heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB (used/size: ${sp}), external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)})`);
-      console.log(`  ${s.name.padEnd(8)} ${`${percentile(ll, 50).toFixed(0)}/${percentile(ll, 99).toFixed(0)}`.padStart(15)} ${`${percentile(lat, 50).toFixed(0)}/${percentile(lat, 99).toFixed(0)}`.padStart(19)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
+      console.log(`  ${s.name.padEnd(8)} ${`${percentile(ll, 50).toFixed(0)}/${percentile(ll, 99).toFixed(0)}`.padStart(15)} ${`${percentile(lat, 50).toFixed(0)}/${percentile(lat, 99).toFixed(0)}`.padStart(19)} ${`${percentile(s.listToKernel, 50).toFixed(0)}/${percentile(s.listToKernel, 99).toFixed(0)}`.padStart(13)} ${`${s.loopDelayP99.toFixed(0)} ms`.padStart(15)} ${String(lat.length).padStart(5)}/${String(r.changes).padEnd(5)} ${(s.ops / r.changes).toFixed(2).padStart(6)} ${(s.reads / r.changes).toFixed(2).padStart(9)} ${(s.dumpObjects / r.changes).toFixed(0).padStart(11)} ${s.cpuPercent.toFixed(0).padStart(6)} ${s.maxRssMB.toFixed(0).padStart(7)}`);
     }
     for (const line of memoryLines) console.log(line);
   }
@@ -265,6 +266,11 @@ async function child({ ns, host, endpoints, reads, expect }) {
   const m = new EtcdMembership({ endpoints, prefix: PREFIX, reads, self: { name: host.name, nodeIP: host.nodeIP, podCIDR: host.podCIDR, mode: 'vxlan' }, protectedPrefixes: [`${host.nodeIP}/24`], ttlSeconds: 15, ...(process.env.NLA_BENCH_DEBOUNCE ? { debounceMs: Number(process.env.NLA_BENCH_DEBOUNCE) } : {}) });
   const pending = [];
   const latencies = [];
+  // From the node list to the kernel (the agent's own share of the write-to-kernel time), and
+  // how late the event loop ran its timers (what else held the agent up: garbage collection,
+  // another list's desired state).
+  const listToKernel = [];
+  const loopDelay = require('node:perf_hooks').monitorEventLoopDelay({ resolution: 5 });
   const listLatencies = [];
   const unlisted = [];
   m.on('nodes', (list) => {
@@ -282,6 +288,7 @@ async function child({ ns, host, endpoints, reads, expect }) {
       const u = unlisted[i];
       if (u.listed.has !== undefined ? seen.has(u.listed.has) : !seen.has(u.listed.gone)) {
         listLatencies.push(now - u.t);
+        u.change.listedAt = now;
         unlisted.splice(i, 1);
       }
     }
@@ -308,6 +315,7 @@ async function child({ ns, host, endpoints, reads, expect }) {
     for (let i = pending.length - 1; i >= 0; i--) {
       if (text.includes(pending[i].match)) {
         latencies.push(now - pending[i].t);
+        if (pending[i].listedAt !== undefined) listToKernel.push(now - pending[i].listedAt);
         pending.splice(i, 1);
       }
     }
@@ -338,17 +346,20 @@ async function child({ ns, host, endpoints, reads, expect }) {
     if (msg.type === 'start') {
       if (process.env.NLA_BENCH_ALLOC) await allocation.start();
       counting = true;
+      loopDelay.enable();
       cpu0 = process.cpuUsage();
       t0 = Date.now();
       reads0 = readsNow();
       dump0 = nl.socket.dumpObjects;
     } else if (msg.type === 'expect') {
-      pending.push({ match: `${msg.match}`, t: msg.t });
-      unlisted.push({ listed: msg.listed, t: msg.t });
+      const change = { match: `${msg.match}`, t: msg.t, listedAt: undefined };
+      pending.push(change);
+      unlisted.push({ listed: msg.listed, t: msg.t, change });
     }
     else if (msg.type === 'report') {
       const cpu = process.cpuUsage(cpu0);
-      process.send({ name: host.name, latencies, listLatencies, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length, memory: { ...memoryNow(), phases } });
+      loopDelay.disable();
+      process.send({ name: host.name, latencies, listLatencies, listToKernel, loopDelayP99: loopDelay.percentile(99) / 1e6, ops, reads: readsNow() - reads0, dumpObjects: nl.socket.dumpObjects - dump0, cpuPercent: ((cpu.user + cpu.system) / 1000 / (Date.now() - t0)) * 100, maxRssMB: maxRss / 1048576, missed: pending.length, memory: { ...memoryNow(), phases } });
       if (process.env.NLA_BENCH_ALLOC) await allocation.stop(require('node:path').join(process.env.NLA_BENCH_ALLOC, `${host.name}-${reads}-${process.pid}.heapprofile`));
       // NLA_BENCH_HEAP=<dir>: a heap snapshot of the agent after the churn (after the numbers, which it would skew).
       if (process.env.NLA_BENCH_HEAP) console.error(`${host.name}: heap snapshot ${require('node:v8').writeHeapSnapshot(require('node:path').join(process.env.NLA_BENCH_HEAP, `${host.name}-${reads}-${process.pid}.heapsnapshot`))}`);
