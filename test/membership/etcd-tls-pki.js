@@ -63,7 +63,7 @@ async function makePki(clients) {
   return { dir, file, pem, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-module.exports = { makePki };
+module.exports = { makePki, issue };
 
 // ---------------------------------------------------------------- a secured etcd for a suite
 
