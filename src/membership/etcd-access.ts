@@ -213,7 +213,9 @@ export function etcdIdentity(o: EtcdAccessOptions): string {
     try {
       const x = new X509Certificate(pemText(cert) ?? '');
       const cn = /(?:^|\n)CN=([^\n]*)/.exec(x.subject)?.[1];
-      if (cn !== undefined) return `etcd user "${cn}" (the client certificate's CN)`;
+      // Through an etcd grpc-proxy etcd sees the proxy's certificate, not this one (tested:
+      // test/membership/grpc-proxy-tls.test.js): the message must not send one looking at the wrong CN.
+      if (cn !== undefined) return `etcd user "${cn}" (the client certificate's CN, unless a grpc-proxy stands between: etcd then sees the proxy's certificate)`;
     } catch {
       // checked before; fall through
     }
