@@ -42,6 +42,16 @@ export interface NeighborWords {
   readonly stateBit: number;
 }
 
+/** Writes a key: the device slot, the address length and the address's four words. */
+function setKey(k: Int32Array, slot: number, len: number, w0: number, w1: number, w2: number, w3: number): void {
+  k[0] = slot;
+  k[1] = len;
+  k[2] = w0;
+  k[3] = w1;
+  k[4] = w2;
+  k[5] = w3;
+}
+
 /** The desired neighbours as numbers: positions by (device slot, address), and what each wants. */
 export class NeighborKeys {
   /** The devices desired entries name. */
@@ -70,27 +80,17 @@ export class NeighborKeys {
    * big-endian words, an IPv4 one in w0): returns the position already on its key, or -1.
    */
   add(pos: number, spec: NeighborSpec, len: 4 | 16, w0: number, w1: number, w2: number, w3: number): number {
-    const k = this.index.key;
-    k[0] = this.devs.slotOf(spec.dev);
-    k[1] = len;
-    k[2] = w0;
-    k[3] = w1;
-    k[4] = w2;
-    k[5] = w3;
-    const had = this.index.add(pos);
-    if (had >= 0) return had;
-    const slot = this.index.key[0];
-    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | (len === 4 ? 1 : 2);
-    this.mode[pos] = NO_MAC;
+    let mode = NO_MAC;
+    let hi = 0;
+    let lo = 0;
     if (spec.lladdr !== undefined) {
       // Validated as a MAC: it parses (a spec that did not would only ever be compared by text).
       if (!parseMacInto(spec.lladdr, this.mac, 0)) throw new Error(`neighbour: lladdr ${spec.lladdr} passed validation but does not parse`);
-      this.mode[pos] = MAC;
-      this.macHi[pos] = (this.mac[0] << 8) | this.mac[1];
-      this.macLo[pos] = this.mac.readInt32BE(2);
+      mode = MAC;
+      hi = (this.mac[0] << 8) | this.mac[1];
+      lo = this.mac.readInt32BE(2);
     }
-    this.stateBit[pos] = NUD_STATES[spec.state ?? 'permanent'];
-    return -1;
+    return this.put(pos, this.devs.slotOf(spec.dev), len, w0, w1, w2, w3, mode, hi, lo, NUD_STATES[spec.state ?? 'permanent']);
   }
 
   /**
@@ -98,23 +98,7 @@ export class NeighborKeys {
    * nothing is parsed again. slot: devs.slotOf(its dev).
    */
   addQuick(pos: number, slot: number, q: QuickNeighbor): number {
-    const k = this.index.key;
-    k[0] = slot;
-    k[1] = 4;
-    k[2] = q.v4 | 0;
-    k[3] = 0;
-    k[4] = 0;
-    k[5] = 0;
-    const had = this.index.add(pos);
-    if (had >= 0) return had;
-    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | 1;
-    if (q.hasMac) {
-      this.mode[pos] = MAC;
-      this.macHi[pos] = q.macHi;
-      this.macLo[pos] = q.macLo;
-    } else this.mode[pos] = NO_MAC;
-    this.stateBit[pos] = q.state;
-    return -1;
+    return q.hasMac ? this.put(pos, slot, 4, q.v4 | 0, 0, 0, 0, MAC, q.macHi, q.macLo, q.state) : this.put(pos, slot, 4, q.v4 | 0, 0, 0, 0, NO_MAC, 0, 0, q.state);
   }
 
   /**
@@ -128,20 +112,19 @@ export class NeighborKeys {
 
   /** add() from what memoAt() kept of the same spec: nothing parsed or looked up again. slot: devs.slotOf(its dev). */
   addMemo(pos: number, slot: number, m: NeighborWords): number {
-    const k = this.index.key;
-    k[0] = slot;
-    k[1] = m.len;
-    k[2] = m.w0;
-    k[3] = m.w1;
-    k[4] = m.w2;
-    k[5] = m.w3;
+    return this.put(pos, slot, m.len, m.w0, m.w1, m.w2, m.w3, m.mode, m.macHi, m.macLo, m.stateBit);
+  }
+
+  /** Puts pos on its key unless the key is taken (then returns the position on it), with what it wants. */
+  private put(pos: number, slot: number, len: 4 | 16, w0: number, w1: number, w2: number, w3: number, mode: number, macHi: number, macLo: number, stateBit: number): number {
+    setKey(this.index.key, slot, len, w0, w1, w2, w3);
     const had = this.index.add(pos);
     if (had >= 0) return had;
-    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | (m.len === 4 ? 1 : 2);
-    this.mode[pos] = m.mode;
-    this.macHi[pos] = m.macHi;
-    this.macLo[pos] = m.macLo;
-    this.stateBit[pos] = m.stateBit;
+    this.slotFamilies[slot] = (this.slotFamilies[slot] ?? 0) | (len === 4 ? 1 : 2);
+    this.mode[pos] = mode;
+    this.macHi[pos] = macHi;
+    this.macLo[pos] = macLo;
+    this.stateBit[pos] = stateBit;
     return -1;
   }
 
@@ -197,12 +180,7 @@ export async function scanNeighbors(
         lastSlot = slots.get(ifi) ?? -1;
       }
       if (lastSlot >= 0 && f.dstLen !== 0) {
-        key[0] = lastSlot;
-        key[1] = f.dstLen;
-        key[2] = f.dst0;
-        key[3] = f.dst1;
-        key[4] = f.dst2;
-        key[5] = f.dst3;
+        setKey(key, lastSlot, f.dstLen, f.dst0, f.dst1, f.dst2, f.dst3);
         pos = index.find();
         if (pos >= 0 && (f.flags & NTF_PROXY) === 0 && !vanishing.has(ifi) && !foreign.has(ifi) && keys.settles(pos, f) && marks.settle(pos)) return;
       }
