@@ -135,7 +135,7 @@ export class NeighFacts {
 
 /** What scanNeighFacts needs of a dump: the socket's dump(). */
 interface FactsDumper {
-  dump(encode: (w: MessageWriter) => void, parse: (m: MessageView) => undefined, opts: { what: string }): Promise<unknown>;
+  dump(encode: (w: MessageWriter) => void, parse: (m: MessageView) => undefined, opts: { what: string; transientView?: boolean }): Promise<unknown>;
 }
 
 /**
@@ -172,7 +172,7 @@ export async function scanNeighFacts(
       visit(facts);
       return undefined;
     },
-    { what },
+    { what, transientView: true }, // facts.msg is valid during the visit only
   );
   facts.msg = undefined;
   return n;

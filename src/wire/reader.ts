@@ -23,11 +23,18 @@ export interface MessageView {
   end: number;
 }
 
+/** A view of its own with m's fields (to keep a message handed in a reused view). */
+export function copyView(m: MessageView): MessageView {
+  return { type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, buf: m.buf, start: m.start, payload: m.payload, end: m.end };
+}
+
 /**
  * Splits [start, end) into netlink messages, checking every length against the bounds.
  * Calls visit for each; a malformed header throws NetlinkParseError (never reads past end).
+ * With `reuse`, every message is handed in that one object, its fields overwritten: visit must
+ * not keep it (copyView keeps one).
  */
-export function forEachMessage(buf: Buffer, start: number, end: number, visit: (m: MessageView) => void): void {
+export function forEachMessage(buf: Buffer, start: number, end: number, visit: (m: MessageView) => void, reuse?: MessageView): void {
   if (start < 0 || end > buf.length || start > end) throw new NetlinkParseError('message range outside the buffer', start);
   let off = start;
   while (end - off >= NLMSG_HDRLEN) {
@@ -35,16 +42,23 @@ export function forEachMessage(buf: Buffer, start: number, end: number, visit: (
     if (len < NLMSG_HDRLEN || len > end - off) {
       throw new NetlinkParseError(`bad nlmsg_len ${len} (${end - off} bytes left)`, off);
     }
-    visit({
-      type: buf.readUInt16LE(off + 4),
-      flags: buf.readUInt16LE(off + 6),
-      seq: buf.readUInt32LE(off + 8),
-      pid: buf.readUInt32LE(off + 12),
-      buf,
-      start: off,
-      payload: off + NLMSG_HDRLEN,
-      end: off + len,
-    });
+    const type = buf.readUInt16LE(off + 4);
+    const flags = buf.readUInt16LE(off + 6);
+    const seq = buf.readUInt32LE(off + 8);
+    const pid = buf.readUInt32LE(off + 12);
+    if (reuse === undefined) {
+      visit({ type, flags, seq, pid, buf, start: off, payload: off + NLMSG_HDRLEN, end: off + len });
+    } else {
+      reuse.type = type;
+      reuse.flags = flags;
+      reuse.seq = seq;
+      reuse.pid = pid;
+      reuse.buf = buf;
+      reuse.start = off;
+      reuse.payload = off + NLMSG_HDRLEN;
+      reuse.end = off + len;
+      visit(reuse);
+    }
     off += nlAlign(len);
   }
   if (off < end) {

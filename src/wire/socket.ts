@@ -21,7 +21,7 @@ import {
 import { errnoMessage, errnoName, NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
 import { parseAckError, type AckError } from './ack';
 import { META_FLAG_TRUNC, nativeKernel, type NativeSocket, type NetlinkKernel } from '../addon';
-import { forEachMessage, type MessageView } from './reader';
+import { copyView, forEachMessage, type MessageView } from './reader';
 import { MessageWriter } from './writer';
 
 const ENOBUFS = osConstants.errno.ENOBUFS;
@@ -91,6 +91,12 @@ export interface RequestOptions {
 export interface DumpOptions extends RequestOptions {
   /** How many times a dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is restarted. Default 5. */
   maxRetries?: number;
+  /**
+   * parse reads the view it is handed only while it runs and keeps neither the view nor
+   * anything that refers to it: the socket then hands every reply of the dump in one reused
+   * MessageView instead of a new object per message. Default false.
+   */
+  transientView?: boolean;
 }
 
 /** Per-call options of NetlinkSocket.batch(). */
@@ -146,6 +152,8 @@ interface Pending {
   dump: boolean;
   replies: MessageView[];
   parse?: (m: MessageView) => unknown;
+  /** parse keeps nothing of its view (DumpOptions.transientView). */
+  transient: boolean;
   results: unknown[];
   interrupted: boolean;
   secret: boolean;
@@ -388,7 +396,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     encode: Encode,
     dump: boolean,
     parse: ((m: MessageView) => unknown) | undefined,
-    opts: RequestOptions,
+    opts: DumpOptions,
   ): Promise<unknown> {
     const what = opts.what ?? (dump ? 'dump' : 'request');
     return new Promise((resolve, reject) => {
@@ -408,7 +416,8 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       w.buf.writeUInt32LE(seq, 8);
       w.buf.writeUInt32LE(this.portId, 12);
       const secret = opts.secret === true;
-      const p: Pending = { what, dump, replies: [], parse, results: [], interrupted: false, secret, resolve, reject };
+      const transient = dump && opts.transientView === true;
+      const p: Pending = { what, dump, replies: [], parse, transient, results: [], interrupted: false, secret, resolve, reject };
       if (secret) this.secretSeqs.set(seq, dump);
       const ms = opts.timeoutMs ?? this.timeoutMs;
       p.timer = setTimeout(() => {
@@ -635,17 +644,30 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   /** Reads everything the kernel has queued for us, synchronously, in slices of at most
    * DRAIN_SLICE_BYTES: each slice is a Buffer copied out of the addon and parsed at once, so
    * small slices keep a 100k-route dump from holding megabytes of them until the next GC. */
+  /**
+   * Reads and handles everything received. Not reentrant: a handler that sends (a parse or an
+   * event listener calling request()) calls pump() from inside onBatch, and a nested read
+   * would hand on later datagrams before the rest of the slice being handled (a dump's
+   * NLMSG_DONE before its last entries). The outer loop reads those when the handler returns.
+   */
   private pump(): void {
-    for (;;) {
-      if (this.closed) return;
-      const r = this.sock.drain(DRAIN_SLICE_BYTES, this.readAhead);
-      // A chunk's failed send is recorded before the next chunk is sent: collected after the
-      // read and before its acks are handled, no ack of a later chunk can mark it answered.
-      this.collectSendFailures();
-      if (r === null) return;
-      this.onBatch(r[0], r[1], r[2]);
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (;;) {
+        if (this.closed) return;
+        const r = this.sock.drain(DRAIN_SLICE_BYTES, this.readAhead);
+        // A chunk's failed send is recorded before the next chunk is sent: collected after the
+        // read and before its acks are handled, no ack of a later chunk can mark it answered.
+        this.collectSendFailures();
+        if (r === null) return;
+        this.onBatch(r[0], r[1], r[2]);
+      }
+    } finally {
+      this.pumping = false;
     }
   }
+  private pumping = false;
 
   private onBatch(data: Buffer | null, meta: Buffer | null, errno: number): void {
     if (data && meta) {
@@ -663,7 +685,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
           continue;
         }
         try {
-          forEachMessage(data, off, off + len, (m) => this.onMessage(m));
+          // One view for every message: onMessage copies it where it is kept (a request's
+          // replies, an event, a dump whose parse did not say it keeps nothing). pump() does
+          // not nest, so no handler's read overwrites it.
+          forEachMessage(data, off, off + len, this.onView, this.view);
         } catch (e) {
           this.emit('error', e as Error);
         }
@@ -677,6 +702,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     else if (errno) this.emit('error', Object.assign(new Error(`netlink receive failed: errno ${errno}`), { errno }));
   }
 
+  /** The view onBatch hands every message in (see forEachMessage's reuse). */
+  private readonly view: MessageView = { type: 0, flags: 0, seq: 0, pid: 0, buf: Buffer.alloc(0), start: 0, payload: 0, end: 0 };
+  private readonly onView = (m: MessageView): void => this.onMessage(m);
+
   private onMessage(m: MessageView): void {
     if (m.type === NLMSG_NOOP || m.type === NLMSG_OVERRUN) return;
     const mine = m.pid === this.portId;
@@ -689,7 +718,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
         if (idx < b.count) return this.onBatchReply(b, idx, m);
       }
     }
-    this.emit('message', m);
+    this.emit('message', copyView(m));
   }
 
   /**
@@ -729,7 +758,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     }
     if (p.dump) {
       try {
-        const v = p.parse!(m);
+        const v = p.parse!(p.transient ? m : copyView(m));
         if (v !== undefined) p.results.push(v);
       } catch (e) {
         p.reject(e as Error); // the dump goes on in the kernel; later replies find no pending entry
@@ -737,7 +766,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
         clearTimeout(p.timer);
       }
     } else {
-      p.replies.push(m);
+      p.replies.push(copyView(m));
     }
   }
 

@@ -97,6 +97,67 @@ describe('wire: NetlinkSocket logic (stand-in kernel)', function () {
     await assert.rejects(sock.request(dumpRequest), { code: 'EEXIST' });
   });
 
+  it('a dump with transientView hands every reply in one reused view; without it each reply is a view of its own', async function () {
+    fake.onSend = ([m], f) => {
+      f.reply([linkMsg(m.seq, m.pid, 1), linkMsg(m.seq, m.pid, 2), linkMsg(m.seq, m.pid, 3)]);
+      f.reply([done(m.seq, m.pid)]);
+    };
+    const kept = [];
+    const keep = (m) => {
+      kept.push(m);
+      return parseIndex(m);
+    };
+    assert.deepEqual(await sock.dump(dumpRequest, keep, { transientView: true }), [1, 2, 3]);
+    assert.equal(new Set(kept).size, 1, 'one object for every reply');
+    kept.length = 0;
+    assert.deepEqual(await sock.dump(dumpRequest, keep), [1, 2, 3]);
+    assert.equal(new Set(kept).size, 3);
+    // Views kept by a parse that did not promise anything still describe their own message.
+    assert.deepEqual(kept.map(parseIndex), [1, 2, 3]);
+    assert.deepEqual(kept.map((m) => m.type), [RTM_NEWLINK, RTM_NEWLINK, RTM_NEWLINK]);
+  });
+
+  it("a request's replies and events keep their own views when one datagram carries several messages", async function () {
+    const events = [];
+    sock.on('message', (m) => events.push(m));
+    fake.deliver([linkMsg(0, 0, 7), linkMsg(0, 0, 8)]);
+    assert.deepEqual(events.map(parseIndex), [7, 8]);
+    fake.onSend = ([m], f) => f.reply([linkMsg(m.seq, m.pid, 4, 0), linkMsg(m.seq, m.pid, 5, 0), ack(m.seq, m.pid)]);
+    const replies = await sock.request(dumpRequest);
+    assert.deepEqual(replies.map(parseIndex), [4, 5]);
+    assert.deepEqual(events.map(parseIndex), [7, 8]);
+  });
+
+  it('a transient parse that reads the socket again (a nested receive) still sees its own message', async function () {
+    // The nested request is answered inside the outer parse: its replies come through a
+    // receive nested in the one handing the dump's messages, which must not overwrite the view.
+    fake.onSend = ([m], f) => {
+      if (m.flags & wire.NLM_F_DUMP) {
+        f.reply([linkMsg(m.seq, m.pid, 1), linkMsg(m.seq, m.pid, 2)]);
+        f.reply([done(m.seq, m.pid)]);
+      } else f.reply([linkMsg(m.seq, m.pid, 99, 0), ack(m.seq, m.pid)]);
+    };
+    const nested = [];
+    const seen = [];
+    const got = await sock.dump(
+      dumpRequest,
+      (m) => {
+        const before = { seq: m.seq, index: parseIndex(m), start: m.start };
+        if (nested.length === 0) nested.push(sock.request((w) => {
+          w.begin(RTM_GETLINK, 0);
+          w.reserve(16);
+          w.end();
+        }));
+        seen.push(before.seq === m.seq && before.start === m.start && parseIndex(m) === before.index);
+        return parseIndex(m);
+      },
+      { transientView: true },
+    );
+    assert.deepEqual(got, [1, 2]);
+    assert.deepEqual(seen, [true, true]);
+    assert.deepEqual((await nested[0]).map(parseIndex), [99]);
+  });
+
   it('times out a request the kernel never answers', async function () {
     const t0 = Date.now();
     await assert.rejects(sock.request(dumpRequest, { timeoutMs: 50, what: 'links.get x' }), (e) => {

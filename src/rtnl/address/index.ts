@@ -178,7 +178,7 @@ export class Addresses {
     const index = dev === undefined ? 0 : await this.ctx.devices.index(dev, what);
     const f: IpFamily | undefined = familyOf(own(filter, 'family'));
     const family = f === 4 ? AF_INET : f === 6 ? AF_INET6 : AF_UNSPEC;
-    return this.ctx.socket.dump((w) => encodeAddressDump(w, family, index), parseAddressMessage, { what });
+    return this.ctx.socket.dump((w) => encodeAddressDump(w, family, index), parseAddressMessage, { what, transientView: true });
   }
 
   private async modify(op: string, a: AddressSpec, type: number, flags: number): Promise<void> {

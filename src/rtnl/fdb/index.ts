@@ -269,7 +269,7 @@ export class Fdb {
         const x = parseFdbMessage(m);
         return master && x.masterIndex !== master ? undefined : x;
       },
-      { what },
+      { what, transientView: true },
     );
   }
 

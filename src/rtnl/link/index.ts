@@ -298,7 +298,7 @@ export class Links {
     const links = await this.ctx.socket.dump(
       (w) => encodeLinkDump(w, { master, kind: f.kind }),
       (m) => (m.type === RTM_NEWLINK ? parseLinkMessage(m) : undefined),
-      { what },
+      { what, transientView: true },
     );
     return links.filter(keep);
   }

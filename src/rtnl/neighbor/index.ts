@@ -212,10 +212,11 @@ export class Neighbors {
     const index = dev === undefined ? 0 : await this.ctx.devices.index(dev, what);
     const f: IpFamily | undefined = familyOf(own(filter, 'family'));
     const family = f === 4 ? AF_INET : f === 6 ? AF_INET6 : AF_UNSPEC;
-    const out = await this.ctx.socket.dump((w) => encodeNeighborDump(w, family, index, false), parseKnown, { what });
+    const out = await this.ctx.socket.dump((w) => encodeNeighborDump(w, family, index, false), parseKnown, { what, transientView: true });
     if (own(filter, 'proxy') === true) {
       const proxies = await this.ctx.socket.dump((w) => encodeNeighborDump(w, family, index, true), parseKnown, {
         what: `${what} (proxy)`,
+        transientView: true,
       });
       for (const x of proxies) out.push(x);
     }

@@ -391,7 +391,7 @@ export class Routes {
       encodeRouteDump(w, req);
     };
     try {
-      return await this.ctx.socket.dump(encode, parse, { what });
+      return await this.ctx.socket.dump(encode, parse, { what, transientView: true });
     } catch (e) {
       // Asked for one family, the kernel answers ENOENT "FIB table does not exist".
       if (req.table && e instanceof NetlinkError && e.errno === ENOENT) return [];
