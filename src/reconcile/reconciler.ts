@@ -77,6 +77,17 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
   /** The last state prepared, when some of its kinds may be handed back (engine/prepare.ts). */
   private lastPrepared?: PreparedState;
   private lastScoped = false;
+  private settled = 0;
+
+  /**
+   * Kernel events a watch took as showing their key as desired, so read nothing for: a new
+   * object that is ours and equal to the desired one on its key, or ours deleted from a key
+   * nothing is desired on (the events of its own writes, mostly). Counted since the reconciler
+   * was made; only while cycles are scoped.
+   */
+  get settledEvents(): number {
+    return this.settled;
+  }
 
   constructor(
     private readonly nl: Rtnl,
@@ -193,7 +204,7 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     this.referenced = referenced;
   }
 
-  private relevant<E extends ObjectEvent>(event: E, object: EventObjects[E]): boolean {
+  private relevant<E extends ObjectEvent>(event: E, object: EventObjects[E], action: 'new' | 'del'): boolean {
     const w = this.watched;
     if (!w) return false;
     const view = this.lastView;
@@ -205,9 +216,21 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     let yes = false;
     for (const k of w.kinds) {
       if (!k.relevant(event, object, view, this.ctx)) continue;
-      yes = true;
       // Where the next cycle must look: the event's key, or everything when it has none.
       const key = view === undefined ? undefined : k.eventKey(event, object, view);
+      // An event that shows its key as a read would leave it (the echo of a write of ours,
+      // mostly): nothing to read there; and when it shows all the key holds, an earlier event's
+      // ask to read it is void too. Only when cycles are scoped.
+      const settles = key !== undefined && this.scoping ? k.settledBy(event, object, action, key, view!, this.ctx) : false;
+      if (settles !== false) {
+        this.settled++;
+        if (settles === 'key') {
+          const keys = this.dirty.get(k.kind.kind);
+          if (keys?.delete(key!) && keys.size === 0) this.dirty.delete(k.kind.kind);
+        }
+        continue;
+      }
+      yes = true;
       if (key === undefined) this.dirtyAll = true;
       else {
         let keys = this.dirty.get(k.kind.kind);
@@ -216,6 +239,12 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
       }
     }
     return yes;
+  }
+
+  /** Whether a cycle for events has nothing to look at: the last one left the kernel as the
+   * state being watched, and every event since settled its key (see relevant). */
+  private idle(reason: CycleReason): boolean {
+    return reason === 'event' && this.scoping && this.base !== undefined && this.base.state === this.watched && !this.dirtyAll && this.dirty.size === 0;
   }
 
   // ------------------------------------------------------------------ watch
@@ -248,7 +277,8 @@ export class Reconciler extends EventEmitter<ReconcilerEvents> {
     try {
       loop = new WatchLoop(this.nl, EVENTS, timing, {
         run: (reason) => this.cycle(reason),
-        relevant: (event, object) => this.relevant(event, object),
+        relevant: (event, object, action) => this.relevant(event, object, action),
+        idle: (reason) => this.idle(reason),
         failed: (error) => this.failed(error),
         starting: (reason) => this.report(() => this.emit('cycleStart', reason)),
         cycled: (cycle) => this.report(() => this.emit('cycle', { ...cycle, scoped: this.lastScoped })),

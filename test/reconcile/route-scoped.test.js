@@ -185,6 +185,49 @@ kernelDescribe('reconcile: the route kind reads and compares keys one by one (sc
     assert.ok(answered > 100 && refused > 10, `answered ${answered}, refused ${refused}`);
   });
 
+  it('settledBy: a route event taken as settling its route is one the full plan leaves alone (seeded)', async function () {
+    // What a watch's event would carry: each route the kernel has, as new; and ours on keys
+    // nothing is desired on, as deleted (then deleted, and the full plan read again).
+    this.timeout(180000);
+    host(ns());
+    vxlans(ns());
+    nl = await Rtnl.open({ netns: ns() });
+    let settled = 0;
+    let notSettled = 0;
+    let deletes = 0;
+    for (let seed = 1; seed <= 16; seed++) {
+      const rnd = seeded(seed * 104729);
+      flush(ns());
+      const { state } = scenario(ns(), rnd);
+      const { ctx, view, kind } = await routeKind(nl, state, rnd() < 0.3);
+      const full = await kind.plan(nl, view, ctx);
+      const planned = new Set([...full.ops, ...full.conflicts].map(keyOf));
+      const routes = await nl.routes.list({ table: 'all' });
+      const gone = [];
+      for (const r of routes) {
+        const k = keyOfRoute(r);
+        const s = kind.settledBy('route', r, 'new', k, view, ctx);
+        if (s === false) {
+          notSettled++;
+          if (r.protocol === PROTO && kind.settledBy('route', r, 'del', k, view, ctx) !== false) gone.push(r);
+          continue;
+        }
+        assert.equal(s, 'object', `seed ${seed}: ${k}`);
+        settled++;
+        assert.ok(!planned.has(k), `seed ${seed}: the event of ${k} settles it, but the full plan has ${[...full.ops, ...full.conflicts].filter((x) => keyOf(x) === k).map((x) => x.reason)}`);
+      }
+      // Ours on keys nothing is desired on, deleted: nothing is left to plan on their keys.
+      for (const r of gone.slice(0, 3)) {
+        ip(ns(), r.family === 6 ? '-6' : '-4', 'route', 'del', r.dst, ...(r.metric ? ['metric', String(r.metric)] : []), 'table', String(r.table), 'proto', String(PROTO));
+        const after = await kind.plan(nl, view, ctx);
+        const k = keyOfRoute(r);
+        assert.deepEqual([...after.ops, ...after.conflicts].filter((x) => keyOf(x) === k), [], `seed ${seed}: ${k} deleted`);
+        deletes++;
+      }
+    }
+    assert.ok(settled >= 20 && notSettled >= 40 && deletes >= 10, `${settled} settled, ${notSettled} not, ${deletes} deletions checked`);
+  });
+
   it('changedKeys: the keys added, removed and changed between two desired states of frozen specs, and no others; unfrozen specs handed again: cannot tell', async function () {
     host(ns());
     nl = await Rtnl.open({ netns: ns() });

@@ -94,9 +94,19 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
       ['fdb', new Set()],
       ['address', new Set()],
     ]);
+    // The last event on each key (what the kernel has there now, once the walk is quiet).
+    const lastOf = new Map();
     const monitor = (mon = nl.monitor({ groups: ['neigh', 'addr'] }));
-    monitor.on('neighbor', (e) => heard.get('neighbor').add(`${e.object.index} ${NEIGHBOR_RULES.idOf(e.object)}`));
-    monitor.on('fdb', (e) => heard.get('fdb').add(`${e.object.index} ${FDB_RULES.idOf(e.object)}`));
+    monitor.on('neighbor', (e) => {
+      const key = `${e.object.index} ${NEIGHBOR_RULES.idOf(e.object)}`;
+      heard.get('neighbor').add(key);
+      lastOf.set(`neighbor ${key}`, { kind: 'neighbor', key, ...e });
+    });
+    monitor.on('fdb', (e) => {
+      const key = `${e.object.index} ${FDB_RULES.idOf(e.object)}`;
+      heard.get('fdb').add(key);
+      lastOf.set(`fdb ${key}`, { kind: 'fdb', key, ...e });
+    });
     monitor.on('address', (e) => heard.get('address').add(`${e.object.index} ${ADDRESS_RULES.idOf(e.object)}`));
     // Which dumps the scoped plan makes (their `what`): a device's addresses, and nothing else.
     const dumps = [];
@@ -107,6 +117,28 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
     };
     let compared = 0;
     let opsSeen = 0;
+    // An event a watch takes as settling its key (settledBy: mostly the echoes of our own
+    // writes) must be one a read of that key would plan nothing for, with the kernel as the
+    // last event on each key left it. Checked after others' changes (what they wrote differs
+    // from the desired entry, or is a conflict) and after our writes (echoes).
+    let settled = 0;
+    let settledDeletes = 0;
+    let notSettled = 0;
+    const checkSettled = async (state, view, at) => {
+      for (const ev of lastOf.values()) {
+        const kind = state.kinds.find((k) => k.kind.kind === ev.kind);
+        if (!kind.settledBy(ev.kind, ev.object, ev.action, ev.key, view, ctx)) {
+          notSettled++;
+          continue;
+        }
+        settled++;
+        const d = await kind.planKeys(nl, new Set([ev.key]), view, ctx);
+        assert.ok(d !== undefined, `${at}: the read of ${ev.key} gave up`);
+        assert.deepEqual([...d.ops.map(opText), ...d.conflicts.map(conflictText)], [], `${at}: the ${ev.action} event on ${ev.key} was taken as settling it, but a read of it plans`);
+        if (ev.action === 'del') settledDeletes++;
+      }
+      lastOf.clear();
+    };
     for (let step = 0; step < 60; step++) {
       const at = `seed ${seed} step ${step}`;
       // Others change the kernel; the keys they touch are what the monitor would report.
@@ -186,6 +218,7 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
       }
       const next = prepareDesired(state(slots), owner);
       await new Promise((res) => setTimeout(res, 20 * slow)); // the events of the interference arrive
+      await checkSettled(next, full.view, `${at}, after others' changes`);
       for (const [kind, keys] of heard) {
         for (const key of keys) dirty.get(kind).add(key);
         keys.clear();
@@ -218,6 +251,7 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
       const out = await applyOps(nl, full.plan.ops, ctx);
       await new Promise((res) => setTimeout(res, 20 * slow));
       for (const keys of heard.values()) keys.clear(); // our own writes: a base read after them
+      await checkSettled(next, full.view, `${at}, after our writes`);
       // A failed op leaves the kernel other than planned: the next step has no base (as a watch).
       // Conflicts stay where they are (a Reconciler reads whole after one; the planner is held
       // to the full plan with them here too: the ops are the same, and a conflict it does not
@@ -228,6 +262,7 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
     // The walk compared most steps, and they were not all empty.
     assert.ok(compared >= 30, `only ${compared} of 60 steps had a base to compare from`);
     assert.ok(opsSeen >= 30, `only ${opsSeen} ops in ${compared} compared plans`);
+    assert.ok(settled >= 20 && settledDeletes >= 5 && notSettled >= 8, `${settled} events were taken as settling their key (${settledDeletes} deletions), ${notSettled} not`);
   });
 
   it('a watch plans a changed node and the repair of an entry someone deleted with targeted reads only; unfrozen specs get full cycles', async function () {
@@ -303,5 +338,75 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
     }
     const desiredCycles = c2.filter((c) => c.reason === 'desired');
     assert.ok(desiredCycles.length >= 1 && desiredCycles.every((c) => !c.scoped), JSON.stringify(c2));
+  });
+
+  it("a watch's own writes bring no cycle of their own (their events settle their keys); others' changes still do", async function () {
+    underlay(ns());
+    execFileSync('ip', ['netns', 'exec', ns(), 'sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+    nl = await Rtnl.open({ netns: ns() });
+    const neigh = (to) => {
+      try {
+        return ip(ns(), 'neigh', 'show', 'dev', 'vx0', 'to', to);
+      } catch {
+        return ''; // the device is not there yet
+      }
+    };
+    const route = (dst) => ip(ns(), 'route', 'show', dst);
+    /** The slot's specs with a route to its pod subnet (10.80.i.0 may be an address of vx0: not the gateway). */
+    const withRoute = (i, v) => ({ ...slotSpecs(i, v), under: undefined, route: Object.freeze({ dst: `10.90.${i}.0/24`, via: `10.82.${i}.1`, dev: 'vx0', onlink: true }) });
+    const desired = (slots) => ({ ...state(slots), routes: slots.filter((s) => s !== undefined).map((s) => s.route) });
+    const quiet = async (cycles) => {
+      let n = -1;
+      await pollUntil(async () => {
+        if (n === cycles.length) return true;
+        n = cycles.length;
+        await new Promise((res) => setTimeout(res, 300 * slow));
+        return false;
+      }, { ms: 10_000 * slow, every: 1 });
+    };
+    const r = new Reconciler(nl, { protocol: PROTO });
+    const cycles = [];
+    r.on('cycle', (c) => cycles.push(c));
+    try {
+      let slots = [];
+      for (let i = 0; i < 8; i++) slots.push(withRoute(i, 0));
+      r.watch(desired(slots), { debounceMs: 10, resyncIntervalMs: 3_600_000 });
+      await pollUntil(() => route('10.90.7.0/24').includes('10.82.7.1'), { ms: 5000 * slow });
+      await quiet(cycles);
+      // One node changes (a neighbour's MAC, an FDB entry's remote, a route's gateway) and one
+      // leaves: the events of those writes show what was just written (or its deletion from a
+      // key nothing is desired on), so one cycle and nothing after it.
+      let n0 = cycles.length;
+      let s0 = r.settledEvents;
+      slots = slots.slice();
+      // (A node's new IP: its FDB entry's remote is replaced, the MAC stays.)
+      slots[3] = {
+        ...withRoute(3, 0),
+        neighbor: slotSpecs(3, 1).neighbor,
+        fdb: Object.freeze({ ...slotSpecs(3, 0).fdb, dst: '10.57.4.140' }),
+        route: Object.freeze({ dst: '10.90.3.0/24', via: '10.82.9.1', dev: 'vx0', onlink: true }),
+      };
+      slots[6] = undefined;
+      r.setDesired(desired(slots));
+      await pollUntil(() => route('10.90.3.0/24').includes('10.82.9.1') && neigh('10.80.3.0').includes(slotSpecs(3, 1).neighbor.lladdr) && !route('10.90.6.0/24'), { ms: 5000 * slow });
+      await quiet(cycles);
+      assert.deepEqual(cycles.slice(n0).map((c) => `${c.reason} ${c.scoped} ${c.outcome}`), ['desired true done']);
+      assert.ok(r.settledEvents - s0 >= 6, `${r.settledEvents - s0} events settled their keys`);
+      assert.ok(!neigh('10.80.6.0').trim() && !bridge(ns(), 'fdb', 'show', 'dev', 'vx0').includes(slotSpecs(6, 0).fdb.mac));
+      n0 = cycles.length;
+      // Someone writes something else: read and repaired, each by a cycle.
+      ip(ns(), 'neigh', 'replace', '10.80.5.0', 'lladdr', mac(0x30000), 'dev', 'vx0', 'nud', 'permanent');
+      await pollUntil(() => neigh('10.80.5.0').includes(slotSpecs(5, 0).neighbor.lladdr), { ms: 5000 * slow });
+      ip(ns(), 'route', 'replace', '10.90.5.0/24', 'via', '10.82.6.1', 'dev', 'vx0', 'onlink', 'proto', String(PROTO));
+      await pollUntil(() => route('10.90.5.0/24').includes('10.82.5.1'), { ms: 5000 * slow });
+      // The same route from another protocol: a conflict, read (not settled) and left alone.
+      ip(ns(), 'route', 'replace', '10.90.2.0/24', 'via', '10.82.2.1', 'dev', 'vx0', 'onlink', 'proto', String(PROTO + 1));
+      await quiet(cycles);
+      const repairs = cycles.slice(n0);
+      assert.ok(repairs.length >= 3 && repairs.every((c) => c.reason === 'event' && c.scoped), JSON.stringify(repairs));
+      assert.ok(route('10.90.2.0/24').includes(`proto ${PROTO + 1}`), route('10.90.2.0/24'));
+    } finally {
+      await r.stop();
+    }
   });
 });

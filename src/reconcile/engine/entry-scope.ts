@@ -8,7 +8,7 @@
 import type { NetlinkError } from '../../wire/errors';
 import { sameFrozen } from '../../values/plain';
 import { EntryMatcher, diffEntriesAt, entryKey, type EntryRules, type KernelEntry, type PreparedEntries } from './entries';
-import type { KindContext, LinkView, ScopedDiff } from './kind';
+import type { EventSettles, KindContext, LinkView, ScopedDiff } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
 
 export { entryKey };
@@ -73,6 +73,26 @@ export function positionOf<S, A>(desired: PreparedEntries<S, A>, key: string, vi
   if (known !== undefined) return known;
   const all = positionsByKey(desired, view);
   return all === null ? undefined : (all.get(key) ?? -1);
+}
+
+/**
+ * ScopedKind.settledBy for entry kinds, of entry `a` on `key` (its eventKey). A new or changed
+ * entry settles when a read of the key would settle it (EntryMatcher.offer: considered, on a
+ * device neither another owner's nor going away, no difference from the desired entry on the
+ * key) and the diff then leave it alone (a desired entry on a link another owner holds is a
+ * conflict whatever the kernel has). A deleted one settles its key when nothing is desired
+ * there and the kernel keeps one entry per key (`single`): a read would find nothing to plan
+ * for. Without `single`, the event speaks for its own entry only, and deletions are read.
+ */
+export function entrySettles<K extends string, S, A extends KernelEntry>(desired: PreparedEntries<S, A>, key: string, a: A, action: 'new' | 'del', view: LinkView, rules: EntryRules<K, S, A>, single: boolean): EventSettles {
+  if (!rules.considered(a) || view.vanishing.has(a.index)) return false;
+  const pos = positionOf(desired, key, view);
+  if (pos === undefined) return false;
+  if (action === 'del') return single && pos < 0 ? 'key' : false;
+  if (pos < 0 || view.foreign.has(a.index)) return false;
+  const d = desired.list[pos];
+  if (view.status(d.dev) === 'foreign' || rules.differences(d.spec, a).length !== 0) return false;
+  return single ? 'key' : 'object';
 }
 
 /** How far apart (entries skipped in both lists together) two lists may meet again after a

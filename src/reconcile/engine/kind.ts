@@ -200,7 +200,25 @@ export interface ScopedKind<T extends KindTypes> {
   /** Reads only these keys (targeted requests) and compares them as diff() would, with the same
    * ops and conflicts; undefined when it cannot (then observe() and diff() run). */
   planKeys(nl: Rtnl, desired: T['prepared'], keys: ReadonlySet<string>, view: LinkView, ctx: KindContext): Promise<ScopedDiff<T['op'], T['conflict']> | undefined>;
+  /**
+   * What an event (on `key`, its eventKey) shows of its key without a read (EventSettles): a
+   * new object that is the desired one on the key, ours, by the very rule the diff compares
+   * with; or our object deleted from a key nothing is desired on. Such events (mostly the echoes
+   * of this reconciler's own writes) name no key to read: every later change of the key brings
+   * an event of its own, and a lost one an overflow. false whenever unsure (then the key is
+   * read). Kinds without it have every relevant event read.
+   */
+  settledBy?(object: EventObjects[T['event']], action: 'new' | 'del', desired: T['prepared'], key: string, view: LinkView, ctx: KindContext): EventSettles;
 }
+
+/**
+ * What an event shows of its key (ScopedKind.settledBy). 'key': everything the key holds (the
+ * kernel keeps one object per key of this kind), and a read would plan nothing there: the key
+ * need not be read, even if an earlier event asked for it (the last event on a key tells its
+ * state). 'object': this object is settled, but the key may hold others, whose own events name
+ * it. false: the key is read.
+ */
+export type EventSettles = 'key' | 'object' | false;
 
 /**
  * One kind that sits on links (address, neighbour, FDB, route, …): everything the engine needs

@@ -12,7 +12,7 @@ import { routeKind } from '../kinds/route';
 import { ruleKind } from '../kinds/rule';
 import { wireguardKind } from '../kinds/wireguard';
 import type { Conflict, Op } from '../types';
-import { isEventOf, type EventObjects, type KindContext, type KindModule, type KindTypes, type LinkView, type ObjectEvent, type Outcome, type PrepareContext, type Stages } from './kind';
+import { isEventOf, type EventObjects, type EventSettles, type KindContext, type KindModule, type KindTypes, type LinkView, type ObjectEvent, type Outcome, type PrepareContext, type Stages } from './kind';
 import type { Rtnl } from '../../rtnl/rtnl';
 import type { Problems } from '../../values/problems';
 
@@ -68,6 +68,8 @@ export interface PreparedKind {
   readonly scoped: boolean;
   /** The key of an event's object (the event must be this kind's); undefined: none. */
   eventKey<E extends ObjectEvent>(event: E, object: EventObjects[E], view: LinkView): string | undefined;
+  /** ScopedKind.settledBy for an event of this kind (false for other events and kinds without it). */
+  settledBy<E extends ObjectEvent>(event: E, object: EventObjects[E], action: 'new' | 'del', key: string, view: LinkView, ctx: KindContext): EventSettles;
   /** The keys that differ from prev (the same kind in an earlier state); undefined: cannot say. */
   changedKeys(prev: PreparedKind, view: LinkView): Iterable<string> | undefined;
   /** Reads and compares only these keys; undefined when the kind cannot (read it whole then). */
@@ -94,6 +96,9 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
         given: scoped === undefined ? given.slice() : [],
         eventKey(event, object, view) {
           return scoped !== undefined && isEventOf(m.event, event, object) ? scoped.eventKey(object, view) : undefined;
+        },
+        settledBy(event, object, action, key, view, kctx) {
+          return scoped?.settledBy !== undefined && isEventOf(m.event, event, object) ? scoped.settledBy(object, action, prepared, key, view, kctx) : false;
         },
         changedKeys(prev, view) {
           if (prev === out) return []; // handed back for the same specs (engine/prepare.ts)

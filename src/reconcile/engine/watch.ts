@@ -64,10 +64,13 @@ export interface WatchHooks {
   /** One reconcile. Resolves 'retry' when some op failed (backoff), 'done' otherwise; throws
    * when the cycle failed (the loop reports it through error() and retries). */
   run(reason: CycleReason): Promise<'retry' | 'done'>;
-  /** Whether a kernel event can matter. */
-  relevant<E extends ObjectEvent>(event: E, object: EventObjects[E]): boolean;
+  /** Whether a kernel event can matter (action: the object is new or changed, or deleted). */
+  relevant<E extends ObjectEvent>(event: E, object: EventObjects[E], action: 'new' | 'del'): boolean;
   /** A cycle or the monitor failed. Returns false when the watch cannot go on (the handle is closed): the loop then stops. */
   failed(error: Error): boolean;
+  /** Whether a cycle for this reason would have nothing to look at (then it does not run: the
+   * events that asked for it all turned out to settle their keys). */
+  idle?(reason: CycleReason): boolean;
   /** A cycle starts (for metrics and health: a cycle that never ends is a stuck reconciler). */
   starting?(reason: CycleReason): void;
   /** A cycle ended, with why it ran, how long it took and how it ended (scoped: as run() reported it). */
@@ -101,13 +104,13 @@ export class WatchLoop {
     this.monitor = m;
     const wanted = new Set(events);
     // Each event typed by MonitorEvents; the object is what list() would return.
-    if (wanted.has('link')) m.on('link', (e) => this.hooks.relevant('link', e.object) && this.trigger());
-    if (wanted.has('address')) m.on('address', (e) => this.hooks.relevant('address', e.object) && this.trigger());
-    if (wanted.has('route')) m.on('route', (e) => this.hooks.relevant('route', e.object) && this.trigger());
-    if (wanted.has('neighbor')) m.on('neighbor', (e) => this.hooks.relevant('neighbor', e.object) && this.trigger());
-    if (wanted.has('fdb')) m.on('fdb', (e) => this.hooks.relevant('fdb', e.object) && this.trigger());
-    if (wanted.has('nexthop')) m.on('nexthop', (e) => this.hooks.relevant('nexthop', e.object) && this.trigger());
-    if (wanted.has('rule')) m.on('rule', (e) => this.hooks.relevant('rule', e.object) && this.trigger());
+    if (wanted.has('link')) m.on('link', (e) => this.hooks.relevant('link', e.object, e.action) && this.trigger());
+    if (wanted.has('address')) m.on('address', (e) => this.hooks.relevant('address', e.object, e.action) && this.trigger());
+    if (wanted.has('route')) m.on('route', (e) => this.hooks.relevant('route', e.object, e.action) && this.trigger());
+    if (wanted.has('neighbor')) m.on('neighbor', (e) => this.hooks.relevant('neighbor', e.object, e.action) && this.trigger());
+    if (wanted.has('fdb')) m.on('fdb', (e) => this.hooks.relevant('fdb', e.object, e.action) && this.trigger());
+    if (wanted.has('nexthop')) m.on('nexthop', (e) => this.hooks.relevant('nexthop', e.object, e.action) && this.trigger());
+    if (wanted.has('rule')) m.on('rule', (e) => this.hooks.relevant('rule', e.object, e.action) && this.trigger());
     m.on('overflow', () => {
       this.hooks.overflowed?.();
       this.trigger(0, 'overflow'); // events were lost: re-read everything
@@ -151,11 +154,12 @@ export class WatchLoop {
       this.rerun = true;
       return;
     }
+    const reason = this.reason ?? timer ?? 'event';
+    this.reason = undefined;
+    if (this.hooks.idle?.(reason)) return;
     this.running = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    const reason = this.reason ?? timer ?? 'event';
-    this.reason = undefined;
     const started = performance.now();
     this.hooks.starting?.(reason);
     let outcome: 'retry' | 'done' | Error;

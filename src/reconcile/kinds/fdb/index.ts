@@ -20,7 +20,7 @@ import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
 import { isFrozenFlat } from '../../../values/plain';
 import { describeValue, isObject, own, type Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
-import { changedEntryKeys, entryKey, planEntryKeys, positionOf, type EntryReader } from '../../engine/entry-scope';
+import { changedEntryKeys, entryKey, planEntryKeys, positionOf, entrySettles, type EntryReader } from '../../engine/entry-scope';
 import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { NexthopIds } from '../nexthop/ids';
@@ -314,6 +314,12 @@ const fdbScoped: ScopedKind<FdbTypes> = {
     const d = await planEntryKeys(desired, keys, view, ctx, FDB_RULES, fdbReader(nl, desired));
     return d === undefined ? undefined : { ...d, ops: pairNhidChanges(d.ops, view) };
   },
+  // Not for entries with a vlan (a bridge's table holds one per vlan on a key that names none)
+  // nor with named nexthops (their ids come with each plan). A unicast MAC has one remote per
+  // device: its entry is all its key holds; the all-zero and multicast MACs take several remotes
+  // with one dst (other ports or VNIs), so such an event speaks for its own entry only.
+  settledBy: (e, action, desired, key, view) =>
+    e.vlan === undefined && desired.named.length === 0 ? entrySettles(desired, key, e, action, view, FDB_RULES, isUnicast(e.mac)) : false,
 };
 
 /** FDB entries: beside neighbours, before routes. */

@@ -13,7 +13,7 @@ import { canonicalMac } from '../../../values/mac';
 import { isFrozenFlat } from '../../../values/plain';
 import type { Problems } from '../../../values/problems';
 import { devicesToRead, diffEntries, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
-import { changedEntryKeys, entryKey, planEntryKeys, type EntryReader } from '../../engine/entry-scope';
+import { changedEntryKeys, entryKey, planEntryKeys, entrySettles, type EntryReader } from '../../engine/entry-scope';
 import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import { collect } from '../../engine/outcome';
@@ -187,6 +187,9 @@ const neighborScoped: ScopedKind<NeighborTypes> = {
   eventKey: (n) => entryKey(n.index, NEIGHBOR_RULES.idOf(n)),
   changedKeys: (prev, next, view) => changedEntryKeys(prev, next, view),
   planKeys: (nl, desired, keys, view, ctx) => planEntryKeys(desired, keys, view, ctx, NEIGHBOR_RULES, neighborReader(nl)),
+  // A device holds one neighbour per address (proxies, kept apart, are never considered): the
+  // event's entry is all there is on its key.
+  settledBy: (n, action, desired, key, view) => entrySettles(desired, key, n, action, view, NEIGHBOR_RULES, true),
 };
 
 /** Neighbours: after addresses, before routes (a route's gateway may be one); one batch per action. */

@@ -9,7 +9,7 @@
  * as they are (nothing on a foreign link is touched).
  */
 import type { DeviceRef, Route } from '../../../rtnl/types';
-import type { KindContext, KindDiff, LinkView } from '../../engine/kind';
+import type { EventSettles, KindContext, KindDiff, LinkView } from '../../engine/kind';
 import { keyOfRoute, routeKey } from './desired-index';
 import { goesWithLink, type ObservedRoutes } from './observe';
 import type { PreparedRoutes } from './prepare';
@@ -231,6 +231,25 @@ export function decideExtra(r: Route, view: LinkView, ids: NexthopIds, foreignLi
 export function decideHeld(op: RouteOp & { action: 'create' }, f: Route, adopt: boolean): RouteOp | RouteConflict {
   if (adopt) return { action: 'update', kind: 'route', key: op.key, reason: `adopt from protocol ${f.protocol}`, desired: op.desired, actual: f, adopt: true };
   return { kind: 'route', key: op.key, reason: `held by protocol ${f.protocol}`, desired: op.desired, actual: f };
+}
+
+/**
+ * ScopedKind.settledBy for routes, of our route `have`: new or changed, whether it is the
+ * desired route on its key by the diff's own comparison (decideFound: compareRoute makes no op,
+ * so no conflict either); deleted, whether nothing is desired on its key. On no link that goes
+ * away or another owner holds; not for routes on nexthop objects (their ids come with each
+ * plan) nor multipath ones. A key may hold a second route (added with NLM_F_APPEND), whose own
+ * events name it: the event speaks for its own route only ('object').
+ */
+export function routeSettles(desired: PreparedRoutes, have: Route, action: 'new' | 'del', view: LinkView, protocol: number): EventSettles {
+  if (have.protocol !== protocol || have.nhid !== undefined || have.nexthops !== undefined) return false;
+  if (have.dev !== undefined && (view.vanishing.has(have.dev) || view.foreign.has(have.dev))) return false;
+  const pos = desired.index.findRoute(have);
+  if (action === 'del') return pos < 0 ? 'object' : false;
+  if (pos < 0) return false;
+  const d = desired.list[pos];
+  if (d.spec.nhid !== undefined || d.nexthopName !== undefined) return false;
+  return compareRoute(d, have, view, protocol, desired.nexthopIds) === undefined ? 'object' : false;
 }
 
 /** Desired routes against what the read found: ops and conflicts. */

@@ -37,7 +37,7 @@ import type { Route } from '../../../rtnl/types';
 import { NetlinkError } from '../../../wire/errors';
 import type { KindContext, LinkView, ScopedDiff, ScopedKind } from '../../engine/kind';
 import { defaultMetric, keyOfRoute, routeKey } from './desired-index';
-import { decideExtra, decideFound, decideHeld, decideMissing } from './diff';
+import { decideExtra, decideFound, decideHeld, decideMissing, routeSettles } from './diff';
 import type { RouteTypes } from './index';
 import { isDeepFrozen, sameFrozen } from '../../../values/plain';
 import { ipv6ForwardingAll } from './netconf';
@@ -287,4 +287,5 @@ export const scopedRoutes: ScopedKind<RouteTypes> = {
   eventKey: (route) => keyOfRoute(route),
   changedKeys: (prev, next) => changedRouteKeys(prev, next),
   planKeys: planRouteKeys,
+  settledBy: (route, action, desired, _key, view, ctx) => routeSettles(desired, route, action, view, ctx.owner.protocol),
 };
