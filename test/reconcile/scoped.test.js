@@ -53,6 +53,17 @@ function state(slots) {
   return { links: [Object.freeze({ ...VX })], neighbors, fdb, addresses };
 }
 
+/** Resolves once no cycle has run for 300 ms (the links' own events have passed). */
+async function quiet(cycles) {
+  let n = -1;
+  await pollUntil(async () => {
+    if (n === cycles.length) return true;
+    n = cycles.length;
+    await new Promise((res) => setTimeout(res, 300 * slow));
+    return false;
+  }, { ms: 10_000 * slow, every: 1 });
+}
+
 /** An op or conflict as the plans are compared. */
 const opText = (o) => `${o.kind} ${o.action} ${o.key}: ${o.reason}`;
 const conflictText = (c) => `${c.kind} ${c.key}: ${c.reason}`;
@@ -278,16 +289,6 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
         return ''; // the device is not there yet
       }
     };
-    /** Resolves once no cycle has run for 300 ms (the links' own events have passed). */
-    const quiet = async (cycles) => {
-      let n = -1;
-      await pollUntil(async () => {
-        if (n === cycles.length) return true;
-        n = cycles.length;
-        await new Promise((res) => setTimeout(res, 300 * slow));
-        return false;
-      }, { ms: 10_000 * slow, every: 1 });
-    };
     const r = new Reconciler(nl, { protocol: PROTO });
     const cycles = [];
     r.on('cycle', (c) => cycles.push(c));
@@ -355,15 +356,6 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
     /** The slot's specs with a route to its pod subnet (10.80.i.0 may be an address of vx0: not the gateway). */
     const withRoute = (i, v) => ({ ...slotSpecs(i, v), under: undefined, route: Object.freeze({ dst: `10.90.${i}.0/24`, via: `10.82.${i}.1`, dev: 'vx0', onlink: true }) });
     const desired = (slots) => ({ ...state(slots), routes: slots.filter((s) => s !== undefined).map((s) => s.route) });
-    const quiet = async (cycles) => {
-      let n = -1;
-      await pollUntil(async () => {
-        if (n === cycles.length) return true;
-        n = cycles.length;
-        await new Promise((res) => setTimeout(res, 300 * slow));
-        return false;
-      }, { ms: 10_000 * slow, every: 1 });
-    };
     const r = new Reconciler(nl, { protocol: PROTO });
     const cycles = [];
     r.on('cycle', (c) => cycles.push(c));
