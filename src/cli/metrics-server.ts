@@ -110,6 +110,7 @@ function buildRegistry(o: MetricsServerOptions): Registry {
   gauge('reconcile_conflicts', 'Conflicts in the last plan.', [], (g, s) => g.set(s.reconcile.conflictsNow));
   counter('reconcile_errors_total', 'Failed watch cycles and monitor failures (retried).', [], (c, s) => c.inc(s.reconcile.errors));
   counter('monitor_overflows_total', 'Kernel event overflows (events lost, a full re-read followed).', [], (c, s) => c.inc(s.reconcile.overflows));
+  counter('reconcile_settled_events_total', 'Kernel events that showed their key as desired (mostly the echoes of the agent\'s own writes), so nothing was read for them.', [], (c, s) => c.inc(s.reconcile.settledEvents));
   counter('resyncs_total', 'Periodic full re-reads of the kernel (watch cycles with reason resync).', [], (c, s) => {
     c.inc(s.reconcile.cycles.filter((x) => x.reason === 'resync').reduce((n, x) => n + x.count, 0));
   });

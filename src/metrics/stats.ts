@@ -64,6 +64,9 @@ export interface StatsSnapshot {
     conflictsNow: number;
     /** Event monitor overflows (each followed by a full re-read). */
     overflows: number;
+    /** Kernel events that showed their key as desired, so were not read (Reconciler.settledEvents:
+     * mostly the echoes of the reconciler's own writes). */
+    settledEvents: number;
     /** The reconciler's 'error' events: failed watch cycles and monitors (it retries). */
     errors: number;
     /** Whether the last apply (or cycle) converged; undefined before the first. */
@@ -116,6 +119,10 @@ export class AgentStats extends EventEmitter<AgentStatsEvents> {
   private conflictsSeen = 0;
   private conflictsNow = 0;
   private overflows = 0;
+  /** Reconcilers observed now (their settledEvents are read at each snapshot), and what those
+   * no longer observed had counted. */
+  private readonly reconcilers = new Set<Reconciler>();
+  private settledBefore = 0;
   private errors = 0;
   private converged: boolean | undefined;
   private firstConverged: number | undefined;
@@ -173,7 +180,14 @@ export class AgentStats extends EventEmitter<AgentStatsEvents> {
     r.on('applied', onApplied);
     r.on('overflow', onOverflow);
     r.on('error', onError);
+    // Its settled events are counted from now on (read at each snapshot, kept when it is let go).
+    const added = !this.reconcilers.has(r);
+    if (added) {
+      this.reconcilers.add(r);
+      this.settledBefore -= r.settledEvents;
+    }
     return () => {
+      if (added && this.reconcilers.delete(r)) this.settledBefore += r.settledEvents;
       r.off('cycleStart', onStart);
       r.off('cycle', onCycle);
       r.off('plan', onPlan);
@@ -273,6 +287,7 @@ export class AgentStats extends EventEmitter<AgentStatsEvents> {
         conflictsSeen: this.conflictsSeen,
         conflictsNow: this.conflictsNow,
         overflows: this.overflows,
+        settledEvents: this.settledEventsNow(),
         errors: this.errors,
         converged: this.converged,
         firstConverged: this.firstConverged,
@@ -281,5 +296,11 @@ export class AgentStats extends EventEmitter<AgentStatsEvents> {
       membership: { state: this.membershipState, revision: this.revision, lastRead: this.lastRead, nodes: this.nodes, skipped: this.skipped },
       netlink: { readRequests, modifyingRequests, errors, dumps, dumpObjects },
     };
+  }
+
+  private settledEventsNow(): number {
+    let n = this.settledBefore;
+    for (const r of this.reconcilers) n += r.settledEvents;
+    return n;
   }
 }

@@ -70,6 +70,8 @@ kernelDescribe('cli ops: the overlay agent\'s metrics, probes, underlay detectio
     ip(ns(), 'route', 'del', '10.202.3.0/24');
     await until(async () => sample((await request(port, '/metrics')).body, 'netlink_agent_reconcile_drift_repairs_total') === 1, 10000, 'drift repair counted');
     assert.deepEqual(routes(ns()), ['10.202.2.0/24', '10.202.3.0/24']);
+    // The events of the agent's own writes (the repair's among them) show their keys as desired.
+    await until(async () => sample((await request(port, '/metrics')).body, 'netlink_agent_reconcile_settled_events_total') >= 1, 10000, 'settled events counted');
     const h = await request(port, '/healthz');
     assert.deepEqual([h.status, h.body], [200, 'ok\n']);
     // Only GET of /metrics, /healthz, /readyz.

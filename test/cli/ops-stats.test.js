@@ -101,10 +101,14 @@ describe('ops: AgentStats counts what a reconciler and its socket did (MemoryKer
     assert.equal(s.reconcile.cycleRunningSince, undefined);
     assert.ok(s.reconcile.lastCycleEnd >= first.reconcile.lastCycleEnd);
     // A new desired state is a change, not a drift repair.
+    const settled = stats.snapshot().reconcile.settledEvents;
+    assert.equal(settled, r.settledEvents, 'counted since observed: the reconciler was made here');
     r.setDesired(routesState(3));
     await until(() => stats.snapshot().reconcile.ops[0].applied === 4, 'the third route');
     assert.equal(stats.snapshot().reconcile.driftRepairs, 1);
     assert.ok(stats.snapshot().reconcile.cycles.some((c) => c.reason === 'desired'));
+    // The new route's own event shows it as desired: counted, not read.
+    await until(() => stats.snapshot().reconcile.settledEvents > settled, 'the echo of the third route settled');
   });
 
   it('watch: the periodic resync is a cycle of its own reason', async function () {
