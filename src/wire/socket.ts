@@ -641,14 +641,15 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     b.wake?.();
   }
 
-  /** Reads everything the kernel has queued for us, synchronously, in slices of at most
-   * DRAIN_SLICE_BYTES: each slice is a Buffer copied out of the addon and parsed at once, so
-   * small slices keep a 100k-route dump from holding megabytes of them until the next GC. */
   /**
-   * Reads and handles everything received. Not reentrant: a handler that sends (a parse or an
-   * event listener calling request()) calls pump() from inside onBatch, and a nested read
-   * would hand on later datagrams before the rest of the slice being handled (a dump's
-   * NLMSG_DONE before its last entries). The outer loop reads those when the handler returns.
+   * Reads everything the kernel has queued for us, synchronously, in slices of at most
+   * DRAIN_SLICE_BYTES: each slice is a Buffer copied out of the addon and parsed at once, so
+   * small slices keep a 100k-route dump from holding megabytes of them until the next GC.
+   *
+   * Not reentrant: a handler that sends (a parse or an event listener calling request()) calls
+   * pump() from inside onBatch, and a nested read would hand on later datagrams before the rest
+   * of the slice being handled (a dump's NLMSG_DONE before its last entries). The outer loop
+   * reads those when the handler returns.
    */
   private pump(): void {
     if (this.pumping) return;
