@@ -317,9 +317,11 @@ const fdbScoped: ScopedKind<FdbTypes> = {
   // Not for entries with a vlan (a bridge's table holds one per vlan on a key that names none)
   // nor with named nexthops (their ids come with each plan). A unicast MAC has one remote per
   // device: its entry is all its key holds; the all-zero and multicast MACs take several remotes
-  // with one dst (other ports or VNIs), so such an event speaks for its own entry only.
+  // with one dst (other ports or VNIs), so such an event speaks for its own entry only. A
+  // deletion without a dst names no remote (Linux 6.1 announces a MAC deleted whole so): the
+  // entry it removed was on another key, which is read.
   settledBy: (e, action, desired, key, view) =>
-    e.vlan === undefined && desired.named.length === 0 ? entrySettles(desired, key, e, action, view, FDB_RULES, isUnicast(e.mac)) : false,
+    e.vlan === undefined && desired.named.length === 0 && (action === 'new' || e.dst !== undefined) ? entrySettles(desired, key, e, action, view, FDB_RULES, isUnicast(e.mac)) : false,
 };
 
 /** FDB entries: beside neighbours, before routes. */
