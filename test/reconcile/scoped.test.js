@@ -379,10 +379,16 @@ kernelDescribe('reconcile: scoped cycles plan exactly what a full read plans', f
         route: Object.freeze({ dst: '10.90.3.0/24', via: '10.82.9.1', dev: 'vx0', onlink: true }),
       };
       slots[6] = undefined;
+      // Linux 6.1 announces the leaving node's FDB entry (a MAC's last remote) deleted without
+      // its dst: such an event names no key it settles, so it is read, in one more cycle.
+      const noDst = [];
+      mon = nl.monitor({ groups: ['neigh'] });
+      mon.on('fdb', (e) => e.action === 'del' && e.object.dst === undefined && noDst.push(e));
       r.setDesired(desired(slots));
       await pollUntil(() => route('10.90.3.0/24').includes('10.82.9.1') && neigh('10.80.3.0').includes(slotSpecs(3, 1).neighbor.lladdr) && !route('10.90.6.0/24'), { ms: 5000 * slow });
       await quiet(cycles);
-      assert.deepEqual(cycles.slice(n0).map((c) => `${c.reason} ${c.scoped} ${c.outcome}`), ['desired true done']);
+      const read = noDst.length > 0 ? ['event true done'] : [];
+      assert.deepEqual(cycles.slice(n0).map((c) => `${c.reason} ${c.scoped} ${c.outcome}`), ['desired true done', ...read]);
       assert.ok(r.settledEvents - s0 >= 6, `${r.settledEvents - s0} events settled their keys`);
       assert.ok(!neigh('10.80.6.0').trim() && !bridge(ns(), 'fdb', 'show', 'dev', 'vx0').includes(slotSpecs(6, 0).fdb.mac));
       n0 = cycles.length;
