@@ -6,7 +6,7 @@
  * Starting is all or nothing: the options are checked and the monitor opened before anything
  * is kept, so a watch that throws leaves nothing behind and the next one starts clean.
  */
-import type { Monitor, MonitorGroup } from '../../rtnl/monitor';
+import type { Monitor, MonitorEvent, MonitorGroup } from '../../rtnl/monitor';
 import type { Rtnl } from '../../rtnl/rtnl';
 import { Problems, ValidationError, checkInt, checkKeys, describeValue, isObject, own } from '../../values/problems';
 import type { CycleReason, WatchCycle, WatchOptions } from '../types';
@@ -102,15 +102,7 @@ export class WatchLoop {
     const groups = [...new Set(events.map((e) => GROUP_OF[e]))];
     const m = nl.monitor({ groups, receiveBufferBytes: timing.monitorReceiveBufferBytes });
     this.monitor = m;
-    const wanted = new Set(events);
-    // Each event typed by MonitorEvents; the object is what list() would return.
-    if (wanted.has('link')) m.on('link', (e) => this.hooks.relevant('link', e.object, e.action) && this.trigger());
-    if (wanted.has('address')) m.on('address', (e) => this.hooks.relevant('address', e.object, e.action) && this.trigger());
-    if (wanted.has('route')) m.on('route', (e) => this.hooks.relevant('route', e.object, e.action) && this.trigger());
-    if (wanted.has('neighbor')) m.on('neighbor', (e) => this.hooks.relevant('neighbor', e.object, e.action) && this.trigger());
-    if (wanted.has('fdb')) m.on('fdb', (e) => this.hooks.relevant('fdb', e.object, e.action) && this.trigger());
-    if (wanted.has('nexthop')) m.on('nexthop', (e) => this.hooks.relevant('nexthop', e.object, e.action) && this.trigger());
-    if (wanted.has('rule')) m.on('rule', (e) => this.hooks.relevant('rule', e.object, e.action) && this.trigger());
+    for (const event of new Set(events)) this.listen(event);
     m.on('overflow', () => {
       this.hooks.overflowed?.();
       this.trigger(0, 'overflow'); // events were lost: re-read everything
@@ -119,6 +111,16 @@ export class WatchLoop {
       if (!this.hooks.failed(err)) this.stop();
     });
     this.trigger(0, 'start');
+  }
+
+  /** Subscribes to one kind of object event: a relevant one triggers a cycle. */
+  private listen<E extends ObjectEvent>(event: E): void {
+    // The monitor's on() seen per object event: EventObjects is derived from MonitorEvents, so
+    // this is its own signature, which TypeScript cannot follow through a generic key.
+    const on = this.monitor.on.bind(this.monitor) as (event: E, listener: (e: MonitorEvent<EventObjects[E]>) => void) => unknown;
+    on(event, (e) => {
+      if (this.hooks.relevant(event, e.object, e.action)) this.trigger();
+    });
   }
 
   /** New timing for a running watch (watch() called again). */
