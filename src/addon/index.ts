@@ -127,8 +127,6 @@ const NATIVE_KERNEL: NetlinkKernel = {
   closeNetns: (fd) => native().netns.closeFd(fd),
 };
 
-export { errnoMessage, errnoName } from './errno';
-
 /** NETLINK_ROUTE, the protocol number of rtnetlink sockets (<linux/netlink.h>). */
 export const NETLINK_ROUTE = 0;
 

@@ -19,9 +19,6 @@ export function addressOf(v: unknown, family?: IpFamily): ParsedAddress | undefi
   return parseAddress(new Problems(), '', v, family);
 }
 
-/** Whether a node may have this underlay address (the overlay's rule: see overlay/stack). */
-export { isUsableNodeAddress } from '../overlay/stack';
-
 function fromBigInt(n: bigint, size: number): Buffer {
   const out = Buffer.alloc(size);
   for (let i = size - 1; i >= 0; i--) {

@@ -16,7 +16,8 @@ import { canonicalMac, checkMac, formatMac, isMulticastMac, ZERO_MAC } from '../
 import { parseIPv4 } from '../values/ip';
 import { V4PrefixParser, prefixContains, prefixCovers, prefixesOverlap, v4HostBits } from '../values/prefix';
 import { Problems, ValidationError, describeValue, own } from '../values/problems';
-import { addressOf, isUsableNodeAddress, prefixOf } from './cidr';
+import { addressOf, prefixOf } from './cidr';
+import { isUsableNodeAddress } from '../overlay/stack';
 import { isLinkLocal6, isV4Mapped } from '../values/address';
 
 /** What one host publishes about itself. */

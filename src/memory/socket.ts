@@ -7,7 +7,8 @@
  * (unless NETLINK_NO_ENOBUFS), as the kernel does.
  */
 import { constants as osConstants } from 'node:os';
-import { errnoMessage, errnoName, type NativeSocket, type ReceivedBatch } from '../addon';
+import { errnoMessage, errnoName } from '../addon/errno';
+import type { NativeSocket, ReceivedBatch } from '../addon';
 import {
   NETLINK_ADD_MEMBERSHIP,
   NETLINK_CAP_ACK,

@@ -5,7 +5,8 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { createNetns, deleteNetns, listNetns, netnsExists } from './lifecycle';
-import { NETNS_RUN_DIR, nsPath } from './path';
+import { nsPath } from './path';
+import { NETNS_RUN_DIR } from '../values/names';
 import { inode, run } from './run';
 import { readSysctl, setSysctl, type SysctlSettings, type SysctlValue } from './sysctl';
 import { netnsWorker, type NetnsWorkerOptions } from './worker';

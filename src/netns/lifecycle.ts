@@ -7,7 +7,8 @@
 import { readdirSync } from 'node:fs';
 import { native } from '../addon';
 import { netnsErrorFrom } from './errors';
-import { isNamespaceFile, namedPath, nsPath, NETNS_RUN_DIR } from './path';
+import { isNamespaceFile, namedPath, nsPath } from './path';
+import { NETNS_RUN_DIR } from '../values/names';
 
 /** Creates network namespace `name` at /run/netns/NAME. */
 export function createNetns(name: string): void {

@@ -4,10 +4,8 @@
  * absolute path (/proc/PID/ns/net, /proc/thread-self/ns/net, another bind mount) is accepted too.
  */
 import { readlinkSync, statSync } from 'node:fs';
-import { NETNS_RUN_DIR, netnsNameProblem, netnsPath, netnsProblem } from '../values/names';
+import { netnsNameProblem, netnsPath, netnsProblem } from '../values/names';
 import { Problems } from '../values/problems';
-
-export { NETNS_RUN_DIR };
 
 function refuse(field: string, problem: string, what: string): never {
   const p = new Problems();

@@ -20,8 +20,6 @@ export type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
 export type { RouteConflict, RouteOp } from './kinds/route/types';
 export type { DesiredNexthop, DesiredNexthopGroup, DesiredNexthopIdentity, DesiredNexthopMember, DesiredSingleNexthop, NexthopConflict, NexthopKey, NexthopOp } from './kinds/nexthop/types';
 export type { RuleConflict, RuleOp } from './kinds/rule/types';
-export { NAMED_NEXTHOP_ID_BASE, NAMED_NEXTHOP_ID_SPAN } from './kinds/nexthop/ids';
-
 /** A desired route on a named desired nexthop: everything a RouteSpec has but the path
  * (via, dev, onlink, nexthops, nhid), which is the nexthop's. */
 export type NamedNexthopRoute = Omit<RouteSpec, 'via' | 'dev' | 'onlink' | 'nexthops' | 'nhid'> & {
@@ -224,5 +222,3 @@ export interface WatchCycle {
   /** Whether the cycle read only the keys that changed (WatchOptions.scopedCycles): no dump of a whole kind. */
   scoped: boolean;
 }
-
-export { RTPROT_NETLINK_AGENT, DEFAULT_OWNER, RESERVED_PROTOCOLS } from './engine/owner';

@@ -9,56 +9,29 @@ export { DeviceResolver } from './resolve';
 export type { RtnlContext } from './context';
 export { Rtnl, type RtnlOptions } from './rtnl';
 export { FieldTable, COMMON_SYNONYMS, type FieldDef, type FieldCheck } from './spec';
-export {
-  Links,
-  parseLinkMessage,
-  validateLinkSpec,
-  validateLinkChanges,
-  encodeLinkAdd,
-  encodeLinkSet,
-  planLinkChange,
-  splitLinkChange,
-  VXLAN_CHANGEABLE,
-  VXLAN_IMMUTABLE,
-  IPIP_CHANGEABLE,
-  IPIP_IMMUTABLE,
-  type LinkChangePlan,
-  type LinkRefs,
-  type VxlanField,
-  type IpipField,
-  linkKind,
-  linkKindNames,
-  linkKinds,
-  LINK_KINDS,
-  type SpecOf,
-  type LinkOf,
-  type LinkKindModule,
-  type AnyLinkKind,
-  type KindData,
-  type KindLink,
-  type KindSpec,
-  type MtuBounds,
-} from './link';
+export { Links, parseLinkMessage } from './link';
+export { encodeLinkAdd, encodeLinkSet, planLinkChange, splitLinkChange, type LinkChangePlan, type LinkRefs } from './link/encode';
+export { validateLinkSpec, validateLinkChanges } from './link/validate';
+export { VXLAN_CHANGEABLE, VXLAN_IMMUTABLE, type VxlanField } from './link/vxlan';
+export { IPIP_CHANGEABLE, IPIP_IMMUTABLE, type IpipField } from './link/ipip';
+export { linkKind, linkKindNames, linkKinds, LINK_KINDS, type SpecOf, type LinkOf } from './link/kinds';
+export type { LinkKindModule, AnyLinkKind, KindData, KindLink, KindSpec, MtuBounds } from './link/kind';
 export { Addresses, parseAddressMessage, validateAddressSpec, encodeAddress } from './address';
-export { Routes, RouteFacts, ParsedDsts, RouteText, RouteEncoder, RouteValidator, RouteSpecReader, type SpecFields, type AddManyOptions, type DelManyOptions, parseRouteMessage, validateRouteSpec, encodeRoute, expectedRoute, describeRoute, type DevIndex } from './route';
+export { Routes, describeRoute, type AddManyOptions, type DelManyOptions } from './route';
+export { RouteFacts } from './route/facts';
+export { ParsedDsts, RouteEncoder, encodeRoute, type DevIndex } from './route/codec';
+export { RouteText } from './route/text';
+export { RouteValidator, validateRouteSpec } from './route/validate';
+export { RouteSpecReader, type SpecFields } from './route/fields';
+export { parseRouteMessage } from './route/decode';
+export { expectedRoute } from './route/expected';
 export { Neighbors, parseNeighborMessage, validateNeighborSpec, encodeNeighbor, encodeNeighborGet, type NeighborKey } from './neighbor';
 export { Fdb, parseFdbMessage, validateFdbSpec, encodeFdb, encodeFdbGet, type FdbKey } from './fdb';
 export { NeighFacts } from './neigh-facts';
 export type { ManyOptions } from './ndmsg';
-export {
-  Nexthops,
-  describeNexthop,
-  lookUpNexthops,
-  parseNexthopMessage,
-  parseNexthopBucketMessage,
-  encodeNexthop,
-  validateNexthopSpec,
-  checkNexthopRefs,
-  isGroupSpec,
-  USER_HZ,
-  type NexthopRef,
-  type NexthopAddManyOptions,
-  type NexthopDumpRequest,
-} from './nexthop';
+export { Nexthops, describeNexthop, lookUpNexthops, type NexthopAddManyOptions } from './nexthop';
+export { parseNexthopMessage, parseNexthopBucketMessage, encodeNexthop, type NexthopDumpRequest } from './nexthop/codec';
+export { validateNexthopSpec, checkNexthopRefs, isGroupSpec, type NexthopRef } from './nexthop/validate';
+export { USER_HZ } from './nexthop/table';
 export { Rules, ruleKey, describeRule, parseRuleMessage, encodeRule, validateRuleSpec } from './rule';
 export { Monitor, type MonitorGroup, type MonitorOptions, type MonitorEvent, type MonitorEvents } from './monitor';

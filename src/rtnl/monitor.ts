@@ -38,7 +38,7 @@ import type { RtnlContext } from './context';
 import { parseFdbMessage } from './fdb';
 import { parseLinkMessage } from './link';
 import { parseNeighborMessage } from './neighbor';
-import { parseRouteMessage } from './route';
+import { parseRouteMessage } from './route/decode';
 import { parseNexthopMessage } from './nexthop/codec';
 import { parseRuleMessage } from './rule';
 import type { Address, FdbEntry, Link, Neighbor, NexthopObject, Route, Rule } from './types';

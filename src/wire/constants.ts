@@ -3,9 +3,6 @@
  * rtnetlink-specific constants live in src/rtnl/constants.ts.
  */
 
-/** rtnetlink's protocol number, defined with the addon that opens such sockets. */
-export { NETLINK_ROUTE } from '../addon';
-
 /** Socket option level for netlink options (SOL_NETLINK). */
 export const SOL_NETLINK = 270;
 export const SOL_SOCKET = 1;

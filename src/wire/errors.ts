@@ -1,8 +1,5 @@
 import { errnoMessage, errnoName } from '../addon/errno';
 
-/** Re-exported: errno names and texts live with the addon (its calls fail with errnos). */
-export { errnoMessage, errnoName };
-
 const EPERM = 1;
 
 /** The sentence an EPERM for a request that changes rtnetlink state carries: which privilege is missing. */

@@ -6,6 +6,7 @@
  */
 export * from './constants';
 export * from './errors';
+export { errnoMessage, errnoName } from '../addon/errno';
 // Deprecated aliases (one release): the address codecs now live in the values layer.
 export * from '../values/ip';
 export { parseMacInto, formatMac } from '../values/mac';
@@ -14,7 +15,7 @@ export * from './writer';
 export * from './attrs';
 export * from './struct';
 export { parseAckError, type AckError } from './ack';
-export { native, nativeKernel, type NativeAddon, type NativeFlock, type NativeNetns, type NativeSocket, type NetlinkKernel, type ReceivedBatch } from '../addon';
+export { NETLINK_ROUTE, native, nativeKernel, type NativeAddon, type NativeFlock, type NativeNetns, type NativeSocket, type NetlinkKernel, type ReceivedBatch } from '../addon';
 export * from './socket';
 export * from './genl-constants';
 export * from './genl-codec';

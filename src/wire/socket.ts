@@ -7,7 +7,6 @@ import {
   NETLINK_EXT_ACK,
   NETLINK_GET_STRICT_CHK,
   NETLINK_NO_ENOBUFS,
-  NETLINK_ROUTE,
   NLMSG_DONE,
   NLMSG_ERROR,
   NLMSG_HDRLEN,
@@ -18,9 +17,10 @@ import {
   NLM_F_REQUEST,
   SOL_NETLINK,
 } from './constants';
-import { errnoMessage, errnoName, NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
+import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
 import { parseAckError, type AckError } from './ack';
-import { META_FLAG_TRUNC, nativeKernel, type NativeSocket, type NetlinkKernel } from '../addon';
+import { errnoMessage, errnoName } from '../addon/errno';
+import { META_FLAG_TRUNC, NETLINK_ROUTE, nativeKernel, type NativeSocket, type NetlinkKernel } from '../addon';
 import { copyView, forEachMessage, type MessageView } from './reader';
 import { MessageWriter } from './writer';
 

@@ -57,7 +57,7 @@ const DECODERS = {
     return [f.family, f.dstLen, f.dst4, f.dst6a, f.dst6b, f.dst6c, f.dst6d, f.table, f.protocol, f.scope, f.type, f.tos, f.flags, f.metric, f.oif, f.gateway4, f.hasGateway6, f.gateway6a, f.gateway6b, f.gateway6c, f.gateway6d, f.complete];
   },
 };
-const factsScratch = new (require('../../dist/rtnl/route').RouteFacts)();
+const factsScratch = new (require('../../dist/rtnl/route/facts').RouteFacts)();
 
 /**
  * The fast route reader and the full decoder, against each other on the same bytes (they are

@@ -4,7 +4,7 @@
 const wire = require('../../dist/wire');
 const C = require('../../dist/rtnl/constants');
 const rtnl = require('../../dist/rtnl');
-const route = require('../../dist/rtnl/route');
+const route = require('./codec-modules').route;
 const fs = require('node:fs');
 const path = require('node:path');
 const { FakeNative, done } = require('./fake-native');

@@ -11,8 +11,6 @@ import { EntryMatcher, diffEntriesAt, entryKey, type EntryRules, type KernelEntr
 import type { EventSettles, KindContext, LinkView, ScopedDiff } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
 
-export { entryKey };
-
 /** A key split back into its device and identity. */
 export interface EntryTarget {
   /** Interface index. */

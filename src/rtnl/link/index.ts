@@ -30,19 +30,14 @@ import { linkKind } from './kinds';
 import { LINK_FILTER_FIELDS } from './table';
 import { MAX_MTU, MIN_MTU, validateLinkChanges, validateLinkSpec } from './validate';
 
-export { encodeLinkAdd, encodeLinkChange, encodeLinkDel, encodeLinkDump, encodeLinkGet, encodeLinkSet, planLinkChange, splitLinkChange };
 export type { LinkChangePlan, LinkRefs, CommonField } from './encode';
 export type { LinkKindModule, AnyLinkKind, KindData, KindLink, KindSpec, MtuBounds } from './kind';
-export { linkKind, linkKindNames, linkKinds, LINK_KINDS, type SpecOf, type LinkOf } from './kinds';
-export { validateLinkChanges, validateLinkSpec, MIN_MTU, MAX_MTU, IPIP_MAX_MTU, MAX_VNI } from './validate';
-export { IFINFOMSG, LINK_ATTRS, LINKINFO_ATTRS, LINK_COMMON_FIELDS, LINK_CHANGE_FIELDS, LINK_FILTER_FIELDS } from './table';
-export { VXLAN_ATTRS, VXLAN_FIELDS, VXLAN_CHANGEABLE, VXLAN_IMMUTABLE, type VxlanField } from './vxlan';
-export { IPTUN_ATTRS, IPIP_FIELDS, IPIP_CHANGEABLE, IPIP_IMMUTABLE, type IpipField } from './ipip';
-export { BRIDGE_ATTRS, BRIDGE_FIELDS, BRIDGE_CHANGEABLE, BRIDGE_IMMUTABLE, type BridgeField } from './bridge';
-export { VETH_FIELDS, VETH_PEER_FIELDS, VETH_CHANGEABLE, VETH_IMMUTABLE } from './veth';
-export { WIREGUARD_FIELDS, WIREGUARD_CHANGEABLE, WIREGUARD_IMMUTABLE } from './wireguard';
-export { MACVLAN_ATTRS, MACVLAN_FIELDS, MACVLAN_CHANGEABLE, MACVLAN_IMMUTABLE, type MacvlanField } from './macvlan';
-export { IP6TNL_ATTRS, IP6TNL_FIELDS, IP6TNL_CHANGEABLE, IP6TNL_IMMUTABLE, type Ip6tnlField } from './ip6tnl';
+export type { SpecOf, LinkOf } from './kinds';
+export type { VxlanField } from './vxlan';
+export type { IpipField } from './ipip';
+export type { BridgeField } from './bridge';
+export type { MacvlanField } from './macvlan';
+export type { Ip6tnlField } from './ip6tnl';
 
 /**
  * Decodes one RTM_NEWLINK or RTM_DELLINK message (used by list() and by the monitor). A device

@@ -18,10 +18,6 @@ import type { AnyLinkKind } from './kind';
 import { linkKind, linkKindNames, linkKinds } from './kinds';
 import { LINK_CHANGE_FIELDS, LINK_COMMON_FIELDS } from './table';
 
-export { MAX_ALIAS_BYTES } from './table';
-export { MAX_VNI } from './vxlan';
-export { IPIP_MAX_MTU } from './ipip';
-
 /** ETH_MIN_MTU: the smallest MTU most kinds take (IPv4 needs 68). */
 export const MIN_MTU = 68;
 /** ETH_MAX_MTU: the largest MTU most kinds take. */

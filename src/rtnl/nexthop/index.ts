@@ -20,11 +20,10 @@ import { encodeNexthop, encodeNexthopBucketDump, encodeNexthopDump, encodeNextho
 import { NH_FILTER_FIELDS, NH_ID_MAX } from './table';
 import type { NexthopBucket, NexthopObject, NexthopObjectFilter, NexthopObjectSpec } from './types';
 import { checkNexthopRefs, idsToLookUp, isGroupSpec, refOf, validateNexthopSpec, type NexthopRef } from './validate';
+export type { NexthopDumpRequest } from './codec';
+export type { NexthopRef } from './validate';
 
 export * from './types';
-export { encodeNexthop, encodeNexthopId, encodeNexthopDump, encodeNexthopBucketDump, parseNexthopMessage, parseNexthopBucketMessage, type NexthopDumpRequest } from './codec';
-export { NHMSG, NHA_ATTRS, NHA_RES_GROUP_ATTRS, NHA_RES_BUCKET_ATTRS, NH_SINGLE_FIELDS, NH_GROUP_FIELDS, NH_GROUP_MEMBER_FIELDS, NH_FILTER_FIELDS, USER_HZ } from './table';
-export { validateNexthopSpec, checkNexthopRefs, isGroupSpec, type NexthopRef } from './validate';
 
 const { ENOENT, ENODEV } = osConstants.errno;
 

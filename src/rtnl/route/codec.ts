@@ -425,8 +425,3 @@ export function encodeRouteGet(w: MessageWriter, family: IpFamily, dst: string, 
   if (oif) w.u32(RTA_OIF, oif);
   w.end();
 }
-
-// ---------------------------------------------------------------- decoding
-
-// RouteDecoder's (decode.ts): its fast path for the common routes, RouteFacts for the rest.
-export { parseRouteMessage } from './decode';

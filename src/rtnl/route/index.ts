@@ -22,16 +22,9 @@ import { ParsedDsts, RouteEncoder, encodeRouteDump, encodeRouteGet, isRoute, rou
 import { RouteValidator } from './validate';
 import { RouteText } from './text';
 import { lookUpNexthops } from '../nexthop';
+export type { DevIndex, RouteDumpRequest } from './codec';
+export type { SpecFields } from './fields';
 
-export { encodeRoute, encodeRouteDump, encodeRouteGet, isRoute, parseRouteMessage, ParsedDsts, RouteEncoder, routeTypeOf, tableOf, scopeOf, protocolOf, specFamily, type DevIndex, type RouteDumpRequest } from './codec';
-export { canonicalAddress, canonicalDst, expectedRoute } from './expected';
-export { checkRouteSpecAt, RouteValidator } from './validate';
-export { RouteFacts } from './facts';
-export { RouteDecoder } from './decode';
-export { RouteText } from './text';
-export { readSpecFields, RouteSpecReader, type SpecFields } from './fields';
-export { validateRouteSpec } from './validate';
-export { ROUTE_ATTRS, METRICS_ATTRS, NEXTHOP_ATTRS, RTMSG, RTNEXTHOP, ROUTE_FIELDS, NEXTHOP_FIELDS, ROUTE_FILTER_FIELDS, ROUTE_LOOKUP_FIELDS } from './table';
 
 const { ENODEV, ENOENT, ENETUNREACH, ESRCH } = osConstants.errno;
 

@@ -22,7 +22,6 @@ import type { Rule, RuleAction, RuleFilter, RuleRange, RuleSpec } from './types'
 import { FIB_RULE_HDR, FRA_ATTRS, IP_PROTOS, RULE_ACTIONS, RULE_FIELDS, RULE_FILTER_FIELDS } from './table';
 
 export * from './types';
-export { FIB_RULE_HDR, FRA_ATTRS, RULE_ACTIONS, IP_PROTOS, RULE_FIELDS, RULE_FILTER_FIELDS } from './table';
 
 const ACTION_NAMES = new Map<number, RuleAction>(Object.entries(RULE_ACTIONS).map(([k, v]) => [v, k as RuleAction]));
 const at = (path: string, f: string): string => (path ? `${path}.${f}` : f);

@@ -4,7 +4,7 @@
 const assert = require('node:assert/strict');
 const { contract, links, routes, addresses, fdb } = require('./world');
 const raw = require('./raw');
-const L = require('../../../dist/rtnl/link');
+const L = require('../../support/codec-modules').link;
 const { C } = raw;
 
 const veth = (name = 'va', peer = 'vb', extra = {}) => ({ kind: 'veth', name, peer: { name: peer }, ...extra });

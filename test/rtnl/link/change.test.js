@@ -5,7 +5,7 @@ const assert = require('node:assert/strict');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
 const { Rtnl, ValidationError } = require('../../../dist/rtnl');
-const L = require('../../../dist/rtnl/link');
+const L = require('../../support/codec-modules').link;
 const { kernelDescribe, netnsPerTest, ipJson } = require('../../support/kernel');
 const S = require('./support');
 

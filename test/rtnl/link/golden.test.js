@@ -7,7 +7,7 @@ const path = require('node:path');
 const fc = require('fast-check');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
-const L = require('../../../dist/rtnl/link');
+const L = require('../../support/codec-modules').link;
 const { Links, DeviceResolver, Problems } = require('../../../dist/rtnl');
 const { FakeNative, ack, done } = require('../../support/fake-native');
 

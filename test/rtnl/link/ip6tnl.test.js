@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const { Rtnl, ValidationError } = require('../../../dist/rtnl');
-const L = require('../../../dist/rtnl/link');
+const L = require('../../support/codec-modules').link;
 const { withoutModuleTests } = require('./support');
 const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../../support/kernel');
 

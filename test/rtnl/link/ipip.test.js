@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const fc = require('fast-check');
 const { Rtnl, ValidationError } = require('../../../dist/rtnl');
-const L = require('../../../dist/rtnl/link');
+const L = require('../../support/codec-modules').link;
 const { kernelDescribe, netnsPerTest, ipJson } = require('../../support/kernel');
 const S = require('./support');
 

@@ -5,7 +5,7 @@
 const assert = require('node:assert/strict');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
-const L = require('../../../dist/rtnl/link');
+const L = require('../../support/codec-modules').link;
 const { Rtnl, ValidationError } = require('../../../dist/rtnl');
 const { fixture, masked, bytesOf } = require('../../support/golden');
 const { kernelDescribe, netnsPerTest, ip, ipJson } = require('../../support/kernel');

@@ -2,7 +2,7 @@
 // Link spec validation: every problem reported with its path, before anything is sent.
 const assert = require('node:assert/strict');
 const { Problems } = require('../../../dist/rtnl');
-const L = require('../../../dist/rtnl/link');
+const L = require('../../support/codec-modules').link;
 
 function problems(spec, fn = L.validateLinkSpec) {
   const p = new Problems();

@@ -129,7 +129,7 @@ describe('rtnl: nexthop requests are byte for byte what `ip nexthop` sends', fun
     // Deleting it as read back names only the nexthop object (the kernel refuses paths next to RTA_NH_ID).
     const w = new wire.MessageWriter();
     rtnl.encodeRoute(w, C.RTM_DELROUTE, 0, single, (x) => x);
-    const { values } = require('../../../dist/rtnl/route').ROUTE_ATTRS.decode(w.bytes(), 16 + 12, w.bytes().length);
+    const { values } = require('../../../dist/rtnl/route/table').ROUTE_ATTRS.decode(w.bytes(), 16 + 12, w.bytes().length);
     assert.deepEqual([values.nhid, values.gateway, values.oif], [1, undefined, undefined]);
   });
 

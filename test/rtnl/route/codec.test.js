@@ -8,7 +8,7 @@ const fc = require('fast-check');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
 const rtnl = require('../../../dist/rtnl');
-const route = require('../../../dist/rtnl/route');
+const route = require('../../support/codec-modules').route;
 
 const FIXTURES = path.join(__dirname, '..', '..', 'fixtures', 'iproute2');
 

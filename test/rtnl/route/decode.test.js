@@ -7,7 +7,7 @@
 const assert = require('node:assert/strict');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
-const route = require('../../../dist/rtnl/route');
+const route = require('../../support/codec-modules').route;
 const { routeView: view, fixtureRoutes: kernelRoutes } = require('../../support/route-replies');
 
 /** The message the kernel would send for a read-back Route (encodeRoute writes a Route with its own values). */

@@ -8,7 +8,7 @@ const path = require('node:path');
 const fc = require('fast-check');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
-const route = require('../../../dist/rtnl/route');
+const route = require('../../support/codec-modules').route;
 
 const FIXTURE = path.join(__dirname, '..', '..', 'fixtures', 'iproute2', 'dump-route-all.json');
 

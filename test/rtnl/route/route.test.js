@@ -7,7 +7,7 @@ const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
 const { Rtnl, Routes, DeviceResolver, ValidationError, PROTOCOLS, ROUTE_TYPES } = require('../../../dist/rtnl');
 const { Netns } = require('../../../dist/netns');
-const { expectedRoute } = require('../../../dist/rtnl/route');
+const { expectedRoute } = require('../../../dist/rtnl/route/expected');
 const { kernelDescribe, netnsPerTest, ip, ipJson, slow, NETNS_DIR } = require('../../support/kernel');
 const { pollUntil } = require('../../support/poll');
 

@@ -8,7 +8,7 @@ const fc = require('fast-check');
 const wire = require('../../../dist/wire');
 const C = require('../../../dist/rtnl/constants');
 const rtnl = require('../../../dist/rtnl');
-const route = require('../../../dist/rtnl/route');
+const route = require('../../support/codec-modules').route;
 const { routeView: view, fixtureRoutes: kernelRoutes } = require('../../support/route-replies');
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(rtnl.constants).filter(([k]) => k.startsWith('RTN_')).map(([k, v]) => [v, k.slice(4).toLowerCase()]));

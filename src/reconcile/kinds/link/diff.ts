@@ -8,7 +8,7 @@
  * whose alias someone changed is foreign from then on. Links with the alias that are no longer
  * desired are deleted, also after a restart.
  */
-import { planLinkChange, type LinkRefs } from '../../../rtnl/link';
+import { planLinkChange, type LinkRefs } from '../../../rtnl/link/encode';
 import type { Link, LinkChanges, LinkSpec } from '../../../rtnl/types';
 import type { KindContext, KindDiff, LinkView } from '../../engine/kind';
 import type { PreparedLinks } from './prepare';

@@ -1,5 +1,5 @@
 /** Validation of the desired links: each spec, the reconciler's own rules, duplicates, references. */
-import { validateLinkSpec } from '../../../rtnl/link';
+import { validateLinkSpec } from '../../../rtnl/link/validate';
 import type { LinkSpec } from '../../../rtnl/types';
 import { own, type Problems } from '../../../values/problems';
 import type { DesiredLinks, PrepareContext } from '../../engine/kind';
