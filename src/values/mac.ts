@@ -42,12 +42,16 @@ export function formatMac(buf: Uint8Array, off: number, len = 6): string {
 export function canonicalMac(s: unknown): string | undefined {
   if (typeof s !== 'string' || !parseMacInto(s, scratch, 0)) return undefined;
   // Most MACs are written canonically already: then the text itself, no new string.
-  let canonical = true;
-  for (let k = 0; k < 17 && canonical; k++) {
+  return isCanonicalMacText(s) ? s : formatMac(scratch, 0, 6);
+}
+
+/** Whether a MAC literal that parseMacInto accepted is in the canonical form already. */
+export function isCanonicalMacText(s: string): boolean {
+  for (let k = 0; k < 17; k++) {
     const c = s.charCodeAt(k);
-    canonical = k % 3 === 2 ? c === 58 : (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+    if (k % 3 === 2 ? c !== 58 : !((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
   }
-  return canonical ? s : formatMac(scratch, 0, 6);
+  return true;
 }
 
 /** canonicalMac()'s bytes (it never keeps them past the call). */

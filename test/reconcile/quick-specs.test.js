@@ -6,7 +6,9 @@ const assert = require('node:assert/strict');
 const fc = require('fast-check');
 const { Problems, validateNeighborSpec, validateFdbSpec } = require('../../dist/rtnl');
 const { quickNeighborSpec } = require('../../dist/rtnl/neighbor/quick');
-const { quickFdbSpec } = require('../../dist/reconcile/kinds/fdb/fast');
+const { QuickFdb, quickFdbSpec } = require('../../dist/reconcile/kinds/fdb/fast');
+const { canonicalMac, formatMac, parseMacInto } = require('../../dist/values/mac');
+const { parseIPv4 } = require('../../dist/values/ip');
 // About one random spec in 170 takes the quick path: 5,000 cases give 22-43 (seen over runs), so
 // the property is tried on the quick path; at least 5 is asked (a bound of 20 failed now and then).
 const RUNS = 5000;
@@ -61,5 +63,31 @@ describe('reconcile: the quick spec checks accept only what the full validation 
     assert.ok(quick >= 5, `only ${quick} of ${RUNS} random specs took the quick path`);
     assert.equal(quickFdbSpec({ dev: 'vxlan0', mac: '0a:58:00:00:00:02', dst: '10.57.0.2' }, OK_DEVS), true);
     assert.equal(quickFdbSpec({ dev: 'vxlan0', mac: '0a:58:00:00:00:02', dst: '10.57.0.2', vni: 5 }, OK_DEVS), false); // full check
+  });
+
+  it('FDB entries: what QuickFdb read is what the full path computes (canonical MAC, unicast, key words, dst)', function () {
+    const q = new QuickFdb();
+    const bytes = new Uint8Array(6);
+    let quick = 0;
+    const macs = fc.oneof(mac, fc.uint8Array({ minLength: 6, maxLength: 6 }).chain((b) => fc.constantFrom(formatMac(b, 0, 6), formatMac(b, 0, 6).toUpperCase(), formatMac(b, 0, 6).replace(/:/g, '-'))));
+    fc.assert(
+      fc.property(objectOf({ dev, mac: macs, dst: ip }, ['dev', 'mac']), (x) => {
+        if (!q.read(x, OK_DEVS)) return;
+        quick++;
+        const canonical = canonicalMac(x.mac);
+        assert.equal(q.mac, canonical, JSON.stringify(x));
+        assert.ok(parseMacInto(x.mac, bytes, 0));
+        assert.equal(q.macHi, (bytes[0] << 8) | bytes[1]);
+        assert.equal(q.macLo, (bytes[2] << 24) | (bytes[3] << 16) | (bytes[4] << 8) | bytes[5]);
+        assert.equal(q.unicast, canonical !== '00:00:00:00:00:00' && (bytes[0] & 1) === 0, JSON.stringify(x));
+        assert.equal(q.v4, x.dst === undefined ? -1 : parseIPv4(x.dst));
+      }),
+      { numRuns: RUNS },
+    );
+    assert.ok(quick >= 50, `only ${quick} of ${RUNS} random specs took the quick path`);
+    assert.ok(q.read({ dev: 'vxlan0', mac: '0A-58-00-00-00-02' }, OK_DEVS));
+    assert.deepEqual([q.mac, q.unicast, q.v4], ['0a:58:00:00:00:02', true, -1]);
+    assert.ok(q.read({ dev: 'vxlan0', mac: '01:00:5e:00:00:01', dst: '10.0.0.1' }, OK_DEVS));
+    assert.deepEqual([q.unicast, q.v4], [false, parseIPv4('10.0.0.1')]);
   });
 });

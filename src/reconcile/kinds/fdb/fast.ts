@@ -15,7 +15,7 @@ import { parseFdbMessage } from '../../../rtnl/fdb';
 import type { NeighFacts } from '../../../rtnl/neigh-facts';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { DeviceRef, FdbEntry, FdbSpec } from '../../../rtnl/types';
-import { parseMacInto } from '../../../values/mac';
+import { formatMac, isCanonicalMacText, parseMacInto } from '../../../values/mac';
 import { parseIPv4 } from '../../../values/ip';
 import { isPlainWithOnly } from '../../../values/plain';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
@@ -184,20 +184,56 @@ export async function scanFdb(nl: Rtnl, desired: PreparedFdb, devices: ReadonlyS
   return m.left;
 }
 
-const MAC_SCRATCH = new Uint8Array(6);
 /** The fields the quick check accepts (any other sends a spec to the full check). */
 const QUICK_FIELDS: readonly string[] = ['dev', 'mac', 'dst'];
 
 /**
- * Whether a spec is certainly one validateFdbSpec accepts, decided cheaply for the common shape
- * (own fields dev, mac, dst only; an IPv4 dst; a device whose name the full check accepted
- * before, in okDevs). False means "check it fully", not "invalid" (see quickNeighborSpec).
+ * A reusable reader of the common FDB spec (as QuickNeighbor is of the common neighbour): after
+ * read() says true, its fields hold what prepare needs of that spec, each parsed once (the MAC
+ * was parsed three times and the dst twice: by the check, canonicalMac and the key).
  */
+export class QuickFdb {
+  /** The MAC in canonical form (the spec's own text when it is canonical already). */
+  mac = '';
+  /** The MAC's first two bytes, big-endian. */
+  macHi = 0;
+  /** The MAC's last four bytes, big-endian, as a signed 32-bit number. */
+  macLo = 0;
+  /** Whether the MAC is unicast: neither all zeros nor multicast (one remote per device). */
+  unicast = false;
+  /** The IPv4 dst as parseIPv4 gives it, or -1 when the spec has none. */
+  v4 = -1;
+  private readonly bytes = new Uint8Array(6);
+
+  /**
+   * Whether x is certainly a spec validateFdbSpec accepts, decided cheaply for the common shape
+   * (own fields dev, mac, dst only; an IPv4 dst; a device whose name the full check accepted
+   * before, in okDevs). False means "check it fully", not "invalid".
+   */
+  read(x: unknown, okDevs: ReadonlySet<string>): x is FdbSpec {
+    if (!isPlainWithOnly(x, QUICK_FIELDS)) return false;
+    const { dev, mac, dst } = x;
+    if (typeof dev !== 'string' || !okDevs.has(dev)) return false;
+    const m = this.bytes;
+    if (typeof mac !== 'string' || !parseMacInto(mac, m, 0)) return false;
+    let v4 = -1;
+    if (dst !== undefined) {
+      if (typeof dst !== 'string') return false;
+      v4 = parseIPv4(dst);
+      if (v4 < 0) return false;
+    }
+    this.macHi = (m[0] << 8) | m[1];
+    this.macLo = (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5];
+    this.mac = isCanonicalMacText(mac) ? mac : formatMac(m, 0, 6);
+    this.unicast = (m[0] & 1) === 0 && (this.macHi | this.macLo) !== 0;
+    this.v4 = v4;
+    return true;
+  }
+}
+
+const SCRATCH = new QuickFdb();
+
+/** QuickFdb.read() on a shared reader: whether x is certainly a spec validateFdbSpec accepts. */
 export function quickFdbSpec(x: unknown, okDevs: ReadonlySet<string>): x is FdbSpec {
-  if (!isPlainWithOnly(x, QUICK_FIELDS)) return false;
-  const o = x;
-  const { dev, mac, dst } = o;
-  if (typeof dev !== 'string' || !okDevs.has(dev)) return false;
-  if (typeof mac !== 'string' || !parseMacInto(mac, MAC_SCRATCH, 0)) return false;
-  return dst === undefined || (typeof dst === 'string' && parseIPv4(dst) >= 0);
+  return SCRATCH.read(x, okDevs);
 }

@@ -25,7 +25,7 @@ import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../eng
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { NexthopIds } from '../nexthop/ids';
 import { collect, one } from '../../engine/outcome';
-import { FdbKeys, quickFdbSpec, scanFdb, type PreparedFdb } from './fast';
+import { FdbKeys, QuickFdb, scanFdb, type PreparedFdb } from './fast';
 import type { FdbConflict, FdbOp } from './types';
 
 function show(v: unknown): string {
@@ -126,6 +126,11 @@ interface FdbMemo {
 }
 const fdbMemo = new WeakMap<object, FdbMemo>();
 
+/** The quick check's reader (prepare reads its fields right after each read(); nothing nests). */
+const QUICK = new QuickFdb();
+/** The key words of an entry without dst (shared: never written). */
+const NO_DST: [number, number, number, number] = [0, 0, 0, 0];
+
 /** Validates the desired FDB entries: canonical MAC and dst, no key twice, one remote per unicast MAC. */
 function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedFdbEntries {
   // Sized once and filled by index (cut to length at the end): grown by push, a copy per growth.
@@ -136,7 +141,8 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
   const named: Array<{ at: number; name: string; base: FdbSpec }> = [];
   const keys = new FdbKeys(given.length);
   const referenced = new Set<FdbSpec['dev']>(); // 10k entries name one device: checked once
-  const okDevs = new Set<string>(); // device names the full check accepted (quickFdbSpec)
+  const okDevs = new Set<string>(); // device names the full check accepted (QuickFdb)
+  const q = QUICK;
   const pathOf = (i: number) => `fdb[${i}]`;
   given.forEach((x, i) => {
     const memo = typeof x === 'object' && x !== null ? fdbMemo.get(x) : undefined;
@@ -158,31 +164,42 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
         given_ = n.spec;
         name = n.name;
       }
-      if (!quickFdbSpec(given_, okDevs)) {
-        if (!isFdbSpec(p, path, given_)) return;
-        if (typeof given_.dev === 'string') okDevs.add(given_.dev);
-      }
-      spec = given_;
-      mac = canonicalMac(spec.mac) ?? spec.mac;
-      unicast = mac !== ZERO_MAC && !isMulticastMac(mac);
-      // An IPv4 literal that parses is canonical text already: no parsed object made for it.
-      const v4 = spec.dst === undefined ? -1 : parseIPv4(spec.dst);
       dst = '';
       let len = 0;
-      let d: [number, number, number, number] = [0, 0, 0, 0];
-      if (spec.dst !== undefined && v4 >= 0) {
-        dst = spec.dst;
-        len = 4;
-        d = [v4 | 0, 0, 0, 0];
-      } else if (spec.dst !== undefined) {
-        const parsed = parseAddress(p, `${path}.dst`, spec.dst);
-        if (parsed === undefined) return; // reported
-        dst = parsed.text;
-        const b = parsed.bytes;
-        len = 16;
-        d = [b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12)];
+      let d: [number, number, number, number] = NO_DST;
+      if (q.read(given_, okDevs)) {
+        // The common spec, parsed once by the quick check (an IPv4 literal that parses is
+        // canonical text already: no parsed object made for it).
+        spec = given_;
+        mac = q.mac;
+        unicast = q.unicast;
+        if (q.v4 >= 0) {
+          dst = spec.dst!;
+          len = 4;
+          d = [q.v4 | 0, 0, 0, 0];
+        }
+        keys.keyOfWords(spec.dev, q.macHi, q.macLo, len, d[0], 0, 0, 0);
+      } else {
+        if (!isFdbSpec(p, path, given_)) return;
+        if (typeof given_.dev === 'string') okDevs.add(given_.dev);
+        spec = given_;
+        mac = canonicalMac(spec.mac) ?? spec.mac;
+        unicast = mac !== ZERO_MAC && !isMulticastMac(mac);
+        const v4 = spec.dst === undefined ? -1 : parseIPv4(spec.dst);
+        if (spec.dst !== undefined && v4 >= 0) {
+          dst = spec.dst;
+          len = 4;
+          d = [v4 | 0, 0, 0, 0];
+        } else if (spec.dst !== undefined) {
+          const parsed = parseAddress(p, `${path}.dst`, spec.dst);
+          if (parsed === undefined) return; // reported
+          dst = parsed.text;
+          const b = parsed.bytes;
+          len = 16;
+          d = [b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12)];
+        }
+        keys.keyOf(spec.dev, mac, len, d[0], d[1], d[2], d[3]);
       }
-      keys.keyOf(spec.dev, mac, len, d[0], d[1], d[2], d[3]);
       const entry = { spec, dev: spec.dev, id: `${mac} ${dst}`, label: name !== undefined ? `${mac} nexthop ${name}` : label(mac, dst) };
       if (name === undefined && Object.isFrozen(x)) fdbMemo.set(x as object, { entry, mac, dst, macWords: keys.macWords(), len, d, unicast });
       return add(i, spec, name, mac, dst, unicast, entry);
