@@ -20,6 +20,7 @@ export type { NeighborConflict, NeighborOp } from './kinds/neighbor/types';
 export type { RouteConflict, RouteOp } from './kinds/route/types';
 export type { DesiredNexthop, DesiredNexthopGroup, DesiredNexthopIdentity, DesiredNexthopMember, DesiredSingleNexthop, NexthopConflict, NexthopKey, NexthopOp } from './kinds/nexthop/types';
 export type { RuleConflict, RuleOp } from './kinds/rule/types';
+
 /** A desired route on a named desired nexthop: everything a RouteSpec has but the path
  * (via, dev, onlink, nexthops, nhid), which is the nexthop's. */
 export type NamedNexthopRoute = Omit<RouteSpec, 'via' | 'dev' | 'onlink' | 'nexthops' | 'nhid'> & {

@@ -19,7 +19,6 @@ import { familyOf, parsePrefix, readAddress } from '../../values/address';
 import { Problems, describeValue, own } from '../../values/problems';
 import { ADDRESS_FIELDS, ADDRESS_FILTER_FIELDS, IFADDRMSG, IFA_ATTRS } from './table';
 
-
 /**
  * Checks an AddressSpec, appending every problem to p (under path). Returns whether it is valid.
  * The fields and their checks are ADDRESS_FIELDS'; the rules between them are here: IPv4-only

@@ -23,7 +23,6 @@ import { lookUpNexthops } from '../nexthop';
 import { scanNeighFacts, type NeighFacts } from '../neigh-facts';
 import { FDB_ATTRS, FDB_FIELDS, FDB_FILTER_FIELDS, FDB_GET_FIELDS } from './table';
 
-
 /**
  * ndm_state of a permanent entry, as `bridge fdb ... permanent` sends it. The kernel's vxlan
  * driver refuses entries with neither NUD_PERMANENT nor NUD_REACHABLE (EINVAL); NUD_NOARP keeps

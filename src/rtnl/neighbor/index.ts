@@ -24,7 +24,6 @@ import { Problems, own } from '../../values/problems';
 import { quickNeighborSpec } from './quick';
 import { NEIGHBOR_ATTRS, NEIGHBOR_FIELDS, NEIGHBOR_FILTER_FIELDS, NEIGHBOR_GET_FIELDS } from './table';
 
-
 /**
  * Checks a NeighborSpec, appending every problem to p (under path). Returns whether it is valid.
  * The fields and their checks are NEIGHBOR_FIELDS'; the rule between them is here: a proxy

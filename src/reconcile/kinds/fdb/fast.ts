@@ -15,7 +15,7 @@ import { parseFdbMessage } from '../../../rtnl/fdb';
 import type { NeighFacts } from '../../../rtnl/neigh-facts';
 import type { Rtnl } from '../../../rtnl/rtnl';
 import type { DeviceRef, FdbEntry, FdbSpec } from '../../../rtnl/types';
-import { formatMac, isCanonicalMacText, parseMacInto } from '../../../values/mac';
+import { ZERO_MAC, formatMac, isCanonicalMacText, isMulticastMac, parseMacInto } from '../../../values/mac';
 import { parseIPv4 } from '../../../values/ip';
 import { isPlainWithOnly } from '../../../values/plain';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
@@ -225,7 +225,7 @@ export class QuickFdb {
     this.macHi = (m[0] << 8) | m[1];
     this.macLo = (m[2] << 24) | (m[3] << 16) | (m[4] << 8) | m[5];
     this.mac = isCanonicalMacText(mac) ? mac : formatMac(m, 0, 6);
-    this.unicast = (m[0] & 1) === 0 && (this.macHi | this.macLo) !== 0;
+    this.unicast = this.mac !== ZERO_MAC && !isMulticastMac(this.mac);
     this.v4 = v4;
     return true;
   }
