@@ -40,6 +40,11 @@ export interface NativeSocket {
    * readAhead, a slice that filled up starts the read of the next on the socket's read thread,
    * and the next drain() returns that (reads stay in order). */
   drain(maxBytes?: number, readAhead?: boolean): ReceivedBatch | null;
+  /** drain() into the caller's buffers, which it keeps: null when nothing is ready, else
+   * `(errno << 16) | count` with count datagrams in data and their table (offset, length,
+   * sender port id, flags: u32 LE each) in meta; or drain()'s own result when the batch does
+   * not fit them. Optional for stand-ins (drain() is used without it). */
+  drainInto?(data: Buffer, meta: Buffer, maxBytes: number, readAhead: boolean): number | ReceivedBatch | null;
   /** Starts polling on the libuv loop: every ready batch goes to callback(data, meta, errno). */
   start(callback: (data: Buffer | null, meta: Buffer | null, errno: number) => void): void;
   /** Stops polling (the socket stays open). */

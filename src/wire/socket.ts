@@ -143,6 +143,9 @@ export class BatchResult {
 
 /** Bytes per drain() call (the addon's scratch is this big at least; see pump()). */
 const DRAIN_SLICE_BYTES = 256 * 1024;
+/** drainIntoRx()'s first datagram table: 1,024 datagrams (a dump's are ~32 KiB each; a slice
+ * of small acks can hold more, and the table then grows). */
+const RX_META_INITIAL = 1024 * 16;
 
 /** Writes one complete message (begin ... end) into the writer. */
 export type Encode = (w: MessageWriter) => void;
@@ -657,6 +660,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     try {
       for (;;) {
         if (this.closed) return;
+        if (this.sock.drainInto !== undefined) {
+          if (!this.drainIntoRx()) return;
+          continue;
+        }
         const r = this.sock.drain(DRAIN_SLICE_BYTES, this.readAhead);
         // A chunk's failed send is recorded before the next chunk is sent: collected after the
         // read and before its acks are handled, no ack of a later chunk can mark it answered.
@@ -670,9 +677,51 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   }
   private pumping = false;
 
-  private onBatch(data: Buffer | null, meta: Buffer | null, errno: number): void {
+  /**
+   * One drain() into this socket's own two buffers, kept from read to read (pump() does not
+   * nest and onMessage copies what it keeps, so nothing refers to them between reads). A
+   * Buffer per slice would leave a 100k-route dump's 6 MB of them dead on the external heap
+   * until a GC found them: W7's peak RSS. False when nothing was ready.
+   */
+  private drainIntoRx(): boolean {
+    if (this.rxData === undefined || this.rxKept) {
+      // A view kept from the last read (a request's replies, an event) owns that buffer now.
+      this.rxData = Buffer.allocUnsafeSlow(DRAIN_SLICE_BYTES);
+      this.rxKept = false;
+    }
+    if (this.rxMeta === undefined) this.rxMeta = Buffer.allocUnsafeSlow(RX_META_INITIAL);
+    const r = this.sock.drainInto!(this.rxData, this.rxMeta!, DRAIN_SLICE_BYTES, this.readAhead);
+    // As in the drain() path: send failures are collected before the read's acks are handled.
+    this.collectSendFailures();
+    if (r === null) return false;
+    if (typeof r === 'number') {
+      this.onBatch(this.rxData, this.rxMeta!, r >>> 16, (r & 0xffff) * 16);
+      return true;
+    }
+    // It did not fit (more datagrams than the table holds): handled as drain()'s, and the
+    // buffers grown so that the next such read fits.
+    const [data, meta, errno] = r;
+    if (data !== null && data.length > this.rxData.length) this.rxData = Buffer.allocUnsafeSlow(data.length);
+    if (meta !== null && meta.length > this.rxMeta!.length) this.rxMeta = Buffer.allocUnsafeSlow(Math.max(meta.length, this.rxMeta!.length * 2));
+    this.onBatch(data, meta, errno);
+    return true;
+  }
+  /** drainIntoRx()'s buffers, made at the first read (an idle socket holds none). */
+  private rxData: Buffer | undefined;
+  private rxMeta: Buffer | undefined;
+  /** Whether a view into rxData was kept: the next read then goes to a new one. */
+  private rxKept = false;
+
+  /** A view of m to keep past this read (copyView): marks the read's buffer as kept when it is
+   * drainIntoRx()'s, so that it is not read into again (a dump's transient views keep nothing). */
+  private keep(m: MessageView): MessageView {
+    if (m.buf === this.rxData) this.rxKept = true;
+    return copyView(m);
+  }
+
+  private onBatch(data: Buffer | null, meta: Buffer | null, errno: number, metaBytes = meta === null ? 0 : meta.length): void {
     if (data && meta) {
-      for (let k = 0; k + 16 <= meta.length; k += 16) {
+      for (let k = 0; k + 16 <= metaBytes; k += 16) {
         const off = meta.readUInt32LE(k);
         const len = meta.readUInt32LE(k + 4);
         const sender = meta.readUInt32LE(k + 8);
@@ -698,6 +747,9 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     if (this.wipeAfterBatch) {
       this.wipeAfterBatch = false;
       this.sock.wipeReceive?.();
+      // The secret's datagram was copied here too; its messages were zeroed where they lay, and
+      // the rest of the buffer goes too unless a caller still reads a reply kept in it.
+      if (data !== null && data === this.rxData && !this.rxKept) data.fill(0);
     }
     if (errno === ENOBUFS) this.onOverflow();
     else if (errno) this.emit('error', Object.assign(new Error(`netlink receive failed: errno ${errno}`), { errno }));
@@ -719,7 +771,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
         if (idx < b.count) return this.onBatchReply(b, idx, m);
       }
     }
-    this.emit('message', copyView(m));
+    this.emit('message', this.keep(m));
   }
 
   /**
@@ -759,7 +811,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     }
     if (p.dump) {
       try {
-        const v = p.parse!(p.transient ? m : copyView(m));
+        const v = p.parse!(p.transient ? m : this.keep(m));
         if (v !== undefined) p.results.push(v);
       } catch (e) {
         p.reject(e as Error); // the dump goes on in the kernel; later replies find no pending entry
@@ -767,7 +819,7 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
         clearTimeout(p.timer);
       }
     } else {
-      p.replies.push(copyView(m));
+      p.replies.push(this.keep(m));
     }
   }
 

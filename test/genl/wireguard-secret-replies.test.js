@@ -34,6 +34,15 @@ function recordingKernel() {
               return r;
             };
           }
+          if (key === 'drainInto') {
+            // The socket's own buffers, kept from read to read: the one handed in is where the bytes went.
+            return (...a) => {
+              const r = target.drainInto(...a);
+              if (r !== null && !seen.includes(a[0])) seen.push(a[0]);
+              if (Array.isArray(r) && r[0]) seen.push(r[0]);
+              return r;
+            };
+          }
           if (key === 'start') {
             return (cb) =>
               target.start((data, meta, errno) => {

@@ -137,6 +137,50 @@ kernelDescribe('wire: NetlinkSocket on the real kernel', function () {
     assert.equal(routes.length, N - expectedFail);
   });
 
+  it('drainInto() copies a read into the caller\'s buffers as drain() hands it out; a table too small gets drain()\'s own result', async function () {
+    sock = wire.NetlinkSocket.open({ netnsPath: `${NETNS_DIR}/${ns()}` });
+    await sock.request((w) => raw.newVeth(w, 'd0', 'd1'));
+    sock.close();
+    sock = undefined;
+    const { nativeKernel } = require('../../dist/addon');
+    const s = nativeKernel().openSocket(0, `${NETNS_DIR}/${ns()}`, -1);
+    try {
+      // RTM_GETLINK dump: nlmsghdr + ifinfomsg, seq 7. A quiet namespace answers the same bytes each time.
+      const req = Buffer.alloc(32);
+      req.writeUInt32LE(32, 0);
+      req.writeUInt16LE(C.RTM_GETLINK, 4);
+      req.writeUInt16LE(0x301, 6); // NLM_F_REQUEST | NLM_F_DUMP
+      req.writeUInt32LE(7, 8);
+      // The messages of a read, in order (the kernel may split them into datagrams differently each time).
+      const datagrams = (data, meta, metaBytes) => {
+        const out = [];
+        for (let k = 0; k < metaBytes; k += 16) out.push(data.subarray(meta.readUInt32LE(k), meta.readUInt32LE(k) + meta.readUInt32LE(k + 4)));
+        return Buffer.concat(out);
+      };
+      s.send(req, 0, 32);
+      const [d0, m0, e0] = s.drain(256 * 1024);
+      assert.equal(e0, 0);
+      const expected = datagrams(d0, m0, m0.length);
+      assert.ok(m0.length >= 32, 'the links and NLMSG_DONE: two datagrams at least');
+      const data = Buffer.alloc(256 * 1024);
+      const meta = Buffer.alloc(1024 * 16);
+      s.send(req, 0, 32);
+      const r = s.drainInto(data, meta, 256 * 1024, false);
+      assert.equal(typeof r, 'number');
+      assert.equal(r >>> 16, 0, 'no errno');
+      assert.deepEqual(datagrams(data, meta, (r & 0xffff) * 16), expected);
+      assert.equal(s.drainInto(data, meta, 256 * 1024, false), null, 'nothing left');
+      // A table of one datagram cannot hold them: the read is not lost, it comes back as drain()'s.
+      s.send(req, 0, 32);
+      const small = s.drainInto(data, Buffer.alloc(16), 256 * 1024, false);
+      assert.ok(Array.isArray(small));
+      assert.deepEqual(datagrams(small[0], small[1], small[1].length), expected);
+      assert.throws(() => s.drainInto('x', meta), TypeError);
+    } finally {
+      s.close();
+    }
+  });
+
   it('a datagram from another netlink port is ignored', async function () {
     const path = `${NETNS_DIR}/${ns()}`;
     sock = wire.NetlinkSocket.open({ netnsPath: path });

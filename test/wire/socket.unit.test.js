@@ -47,6 +47,78 @@ describe('wire: NetlinkSocket logic (stand-in kernel)', function () {
     assert.equal(b.seq, a.seq + 1);
   });
 
+  it('reads into its own buffers when the addon offers drainInto(); a read of more datagrams than the table holds is taken as drain()\'s, and the table grows', async function () {
+    /** The addon's drainInto(), played: the queued datagrams of one read copied into the
+     * caller's buffers when they fit, else handed out as drain() would. */
+    class IntoNative extends FakeNative {
+      constructor() {
+        super();
+        this.returned = [];
+        this.buffers = new Set();
+      }
+      drainInto(data, meta) {
+        if (!this.queue.length) return null;
+        const reads = this.queue.splice(0);
+        const datagrams = reads.map((r) => r[0]);
+        const table = Buffer.alloc(datagrams.length * 16);
+        let off = 0;
+        datagrams.forEach((d, k) => {
+          table.writeUInt32LE(off, k * 16);
+          table.writeUInt32LE(d.length, k * 16 + 4);
+          off += d.length;
+        });
+        const bytes = Buffer.concat(datagrams);
+        this.buffers.add(data);
+        if (bytes.length > data.length || table.length > meta.length) {
+          this.returned.push('array');
+          return [bytes, table, 0];
+        }
+        bytes.copy(data);
+        table.copy(meta);
+        this.returned.push('number');
+        return datagrams.length;
+      }
+    }
+    const into = new IntoNative();
+    const s = wire.NetlinkSocket.fromNative(into);
+    try {
+      const N = 1500; // more datagrams than the first table (1,024) holds
+      into.onSend = ([m], f) => {
+        for (let i = 1; i <= N; i++) f.reply([linkMsg(m.seq, m.pid, i)]);
+        f.reply([done(m.seq, m.pid)]);
+      };
+      const expected = Array.from({ length: N }, (_, i) => i + 1);
+      const transient = { transientView: true };
+      assert.deepEqual(await s.dump(dumpRequest, parseIndex, transient), expected);
+      assert.deepEqual(into.returned, ['array'], 'the first read did not fit');
+      assert.deepEqual(await s.dump(dumpRequest, parseIndex, transient), expected);
+      assert.deepEqual(await s.dump(dumpRequest, parseIndex, transient), expected);
+      assert.deepEqual(into.returned, ['array', 'number', 'number'], 'the grown table holds the others');
+      assert.equal(into.buffers.size, 1, 'one data buffer, read into again and again');
+      // A request's replies are views kept past their read: the next read goes to a new buffer,
+      // and the replies read the same afterwards.
+      into.onSend = ([m], f) => {
+        f.reply([linkMsg(m.seq, m.pid, 77, 0)]);
+        f.reply([ack(m.seq, m.pid)]);
+      };
+      const replies = await s.request((w) => {
+        w.begin(RTM_GETLINK, 0);
+        w.reserve(16);
+        w.end();
+      });
+      assert.equal(parseIndex(replies[0]), 77);
+      into.onSend = ([m], f) => {
+        for (let i = 1; i <= N; i++) f.reply([linkMsg(m.seq, m.pid, 1000 + i)]);
+        f.reply([done(m.seq, m.pid)]);
+      };
+      assert.equal((await s.dump(dumpRequest, parseIndex, transient)).length, N);
+      assert.equal(into.buffers.size, 2, 'a new buffer after the kept one');
+      assert.equal(parseIndex(replies[0]), 77, 'the kept reply was not read over');
+    } finally {
+      s.close();
+    }
+  });
+
   it('restarts a dump the kernel marked NLM_F_DUMP_INTR and returns only the clean attempt', async function () {
     let attempt = 0;
     fake.onSend = ([m], f) => {
