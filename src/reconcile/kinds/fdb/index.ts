@@ -167,6 +167,8 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
       dst = '';
       let len = 0;
       let d: [number, number, number, number] = NO_DST;
+      /** An IPv4 dst's word: d is made of it only for a memo (one array less per unfrozen spec). */
+      let v4word = 0;
       if (q.read(given_, okDevs)) {
         // The common spec, parsed once by the quick check (an IPv4 literal that parses is
         // canonical text already: no parsed object made for it).
@@ -176,9 +178,9 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
         if (q.v4 >= 0) {
           dst = spec.dst!;
           len = 4;
-          d = [q.v4 | 0, 0, 0, 0];
+          v4word = q.v4 | 0;
         }
-        keys.keyOfWords(spec.dev, q.macHi, q.macLo, len, d[0], 0, 0, 0);
+        keys.keyOfWords(spec.dev, q.macHi, q.macLo, len, v4word, 0, 0, 0);
       } else {
         if (!isFdbSpec(p, path, given_)) return;
         if (typeof given_.dev === 'string') okDevs.add(given_.dev);
@@ -201,7 +203,10 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
         keys.keyOf(spec.dev, mac, len, d[0], d[1], d[2], d[3]);
       }
       const entry = { spec, dev: spec.dev, id: `${mac} ${dst}`, label: name !== undefined ? `${mac} nexthop ${name}` : label(mac, dst) };
-      if (name === undefined && Object.isFrozen(x)) fdbMemo.set(x as object, { entry, mac, dst, macWords: keys.macWords(), len, d, unicast });
+      if (name === undefined && Object.isFrozen(x)) {
+        if (d === NO_DST && v4word !== 0) d = [v4word, 0, 0, 0];
+        fdbMemo.set(x as object, { entry, mac, dst, macWords: keys.macWords(), len, d, unicast });
+      }
       return add(i, spec, name, mac, dst, unicast, entry);
     }
     add(i, spec, name, mac, dst, unicast, memo.entry);
