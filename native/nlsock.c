@@ -425,7 +425,7 @@ static napi_value sock_send_failures(napi_env env, napi_callback_info info) {
 
 /* ---------- receive ---------- */
 
-static const nla_rx_t *read_batch(nlsock_t *s, size_t limit, bool ahead);
+static const nla_rx_t *read_batch(napi_env env, nlsock_t *s, size_t argc, napi_value *argv);
 
 /* Builds [data Buffer | null, meta Buffer (u32 LE: offset, length, portId, flags) | null, errno]. */
 static napi_value make_batch(napi_env env, const nla_rx_t *b) {
@@ -456,15 +456,8 @@ static napi_value sock_drain(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   nlsock_t *s = unwrap_open(env, info, &argc, argv);
   if (!s) return NULL;
-  int32_t max = DRAIN_DEFAULT_MAX;
-  bool ahead = false;
-  if (argc >= 1) {
-    napi_valuetype t;
-    napi_typeof(env, argv[0], &t);
-    if (t == napi_number && nla_get_int32(env, argv[0], &max) < 0) return NULL;
-  }
-  if (argc >= 2) napi_get_value_bool(env, argv[1], &ahead);
-  const nla_rx_t *b = read_batch(s, (size_t)(max > 0 ? max : DRAIN_DEFAULT_MAX), ahead);
+  const nla_rx_t *b = read_batch(env, s, argc, argv);
+  if (!b) return NULL;
   if (!b->count && !b->err) {
     napi_value nul;
     napi_get_null(env, &nul);
@@ -473,9 +466,19 @@ static napi_value sock_drain(napi_env env, napi_callback_info info) {
   return make_batch(env, b);
 }
 
-/* Reads one batch into b as drain() does (a pending read-ahead first); kicks the next
- * read-ahead when asked and the slice filled up. */
-static const nla_rx_t *read_batch(nlsock_t *s, size_t limit, bool ahead) {
+/* Reads one batch as drain(maxBytes?, readAhead?) does, those two taken from argv: a pending
+ * read-ahead first; kicks the next read-ahead when asked and the slice filled up. NULL with a
+ * JS exception pending when maxBytes is not an int32. */
+static const nla_rx_t *read_batch(napi_env env, nlsock_t *s, size_t argc, napi_value *argv) {
+  int32_t max = DRAIN_DEFAULT_MAX;
+  bool ahead = false;
+  if (argc >= 1) {
+    napi_valuetype t;
+    napi_typeof(env, argv[0], &t);
+    if (t == napi_number && nla_get_int32(env, argv[0], &max) < 0) return NULL;
+  }
+  if (argc >= 2) napi_get_value_bool(env, argv[1], &ahead);
+  size_t limit = (size_t)(max > 0 ? max : DRAIN_DEFAULT_MAX);
   const nla_rx_t *b;
   if (s->reader && nla_reader_pending(s->reader)) {
     b = nla_reader_take(s->reader);
@@ -509,15 +512,8 @@ static napi_value sock_drain_into(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "drainInto(data, meta, maxBytes?, readAhead?): data and meta must be Buffers");
     return NULL;
   }
-  int32_t max = DRAIN_DEFAULT_MAX;
-  bool ahead = false;
-  if (argc >= 3) {
-    napi_valuetype t;
-    napi_typeof(env, argv[2], &t);
-    if (t == napi_number && nla_get_int32(env, argv[2], &max) < 0) return NULL;
-  }
-  if (argc >= 4) napi_get_value_bool(env, argv[3], &ahead);
-  const nla_rx_t *b = read_batch(s, (size_t)(max > 0 ? max : DRAIN_DEFAULT_MAX), ahead);
+  const nla_rx_t *b = read_batch(env, s, argc - 2, argv + 2);
+  if (!b) return NULL;
   if (!b->count && !b->err) {
     napi_value nul;
     napi_get_null(env, &nul);
