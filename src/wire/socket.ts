@@ -684,12 +684,10 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
    * until a GC found them: W7's peak RSS. False when nothing was ready.
    */
   private drainIntoRx(): boolean {
-    if (this.rxData === undefined || this.rxKept) {
-      // A view kept from the last read (a request's replies, an event) owns that buffer now.
+    if (this.rxData === undefined) {
       this.rxData = Buffer.allocUnsafeSlow(DRAIN_SLICE_BYTES);
-      this.rxKept = false;
+      this.rxMeta = Buffer.allocUnsafeSlow(RX_META_INITIAL);
     }
-    if (this.rxMeta === undefined) this.rxMeta = Buffer.allocUnsafeSlow(RX_META_INITIAL);
     const r = this.sock.drainInto!(this.rxData, this.rxMeta!, DRAIN_SLICE_BYTES, this.readAhead);
     // As in the drain() path: send failures are collected before the read's acks are handled.
     this.collectSendFailures();
@@ -709,14 +707,18 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
   /** drainIntoRx()'s buffers, made at the first read (an idle socket holds none). */
   private rxData: Buffer | undefined;
   private rxMeta: Buffer | undefined;
-  /** Whether a view into rxData was kept: the next read then goes to a new one. */
-  private rxKept = false;
 
-  /** A view of m to keep past this read (copyView): marks the read's buffer as kept when it is
-   * drainIntoRx()'s, so that it is not read into again (a dump's transient views keep nothing). */
+  /**
+   * A view of m to keep past this read. In drainIntoRx()'s buffer, which the next read
+   * overwrites, its bytes are copied out: a kept reply is a few hundred bytes, while giving the
+   * whole 256 KiB buffer to its holder (and making another) cost each small read 256 KiB of
+   * external memory, and an agent's event loop its full GCs. Elsewhere a view of its own.
+   */
   private keep(m: MessageView): MessageView {
-    if (m.buf === this.rxData) this.rxKept = true;
-    return copyView(m);
+    if (m.buf !== this.rxData) return copyView(m);
+    const buf = Buffer.allocUnsafe(m.end - m.start);
+    m.buf.copy(buf, 0, m.start, m.end);
+    return { type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, buf, start: 0, payload: m.payload - m.start, end: m.end - m.start };
   }
 
   private onBatch(data: Buffer | null, meta: Buffer | null, errno: number, metaBytes = meta === null ? 0 : meta.length): void {
@@ -747,9 +749,8 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     if (this.wipeAfterBatch) {
       this.wipeAfterBatch = false;
       this.sock.wipeReceive?.();
-      // The secret's datagram was copied here too; its messages were zeroed where they lay, and
-      // the rest of the buffer goes too unless a caller still reads a reply kept in it.
-      if (data !== null && data === this.rxData && !this.rxKept) data.fill(0);
+      // The secret's datagram was copied here too (what is kept of it was copied out).
+      if (data !== null && data === this.rxData) data.fill(0);
     }
     if (errno === ENOBUFS) this.onOverflow();
     else if (errno) this.emit('error', Object.assign(new Error(`netlink receive failed: errno ${errno}`), { errno }));
@@ -810,13 +811,17 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
       return this.finish(p, m.seq, null, { results: p.results, interrupted: p.interrupted });
     }
     if (p.dump) {
+      const view = p.transient ? m : this.keep(m);
       try {
-        const v = p.parse!(p.transient ? m : this.keep(m));
+        const v = p.parse!(view);
         if (v !== undefined) p.results.push(v);
       } catch (e) {
         p.reject(e as Error); // the dump goes on in the kernel; later replies find no pending entry
         this.pending.delete(m.seq);
         clearTimeout(p.timer);
+      } finally {
+        // A secret dump's message is zeroed once parsed (onSecretReply): its copy too.
+        if (p.secret && view.buf !== m.buf) view.buf.fill(0, view.start, view.end);
       }
     } else {
       p.replies.push(this.keep(m));
