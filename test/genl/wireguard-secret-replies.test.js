@@ -86,6 +86,29 @@ describe('wire: replies to a request marked secret are zeroed once parsed (any k
     }
   });
 
+  it('the view a dump\'s parse is given (kept, so copied out of the receive buffer) is zeroed after the parse of a secret dump, and only then', async function () {
+    const { encodeGetFamily } = require('../../dist/wire/genl-codec');
+    for (const secret of [false, true]) {
+      const rec = recordingKernel();
+      const genl = wire.GenlSocket.open({ kernel: rec.kernel, followFamilies: false });
+      try {
+        const views = [];
+        const seenByParse = [];
+        const parse = (m) => {
+          views.push(m);
+          seenByParse.push(m.buf.subarray(m.start, m.end).includes(MARK));
+          return m.type;
+        };
+        await genl.socket.dump((w) => encodeGetFamily(w), parse, secret ? { secret: true } : {});
+        assert.ok(seenByParse.some(Boolean), 'the parse saw the reply whole');
+        const kept = views.some((v) => v.buf.subarray(v.start, v.end).includes(MARK));
+        assert.equal(kept, !secret, `secret=${secret}: the view given to the parse ${secret ? 'still holds' : 'lost'} the reply`);
+      } finally {
+        genl.close();
+      }
+    }
+  });
+
   it('a secret dump whose parse fails still has its later replies zeroed, and the socket goes on', async function () {
     const rec = recordingKernel();
     const genl = wire.GenlSocket.open({ kernel: rec.kernel, followFamilies: false });
