@@ -20,7 +20,7 @@ import {
 import { NetlinkClosedError, NetlinkError, NetlinkParseError, NetlinkTimeoutError, privilegeAdvice } from './errors';
 import { parseAckError, type AckError } from './ack';
 import { errnoMessage, errnoName } from '../addon/errno';
-import { META_FLAG_TRUNC, NETLINK_ROUTE, nativeKernel, type NativeSocket, type NetlinkKernel } from '../addon';
+import { META_FLAG_TRUNC, NETLINK_ROUTE, nativeKernel, type NativeSocket, type NetlinkKernel, type ReceivedBatch } from '../addon';
 import { copyView, forEachMessage, type MessageView } from './reader';
 import { MessageWriter } from './writer';
 
@@ -660,16 +660,13 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
     try {
       for (;;) {
         if (this.closed) return;
-        if (this.sock.drainInto !== undefined) {
-          if (!this.drainIntoRx()) return;
-          continue;
-        }
-        const r = this.sock.drain(DRAIN_SLICE_BYTES, this.readAhead);
+        const r = this.sock.drainInto !== undefined ? this.drainIntoRx() : this.sock.drain(DRAIN_SLICE_BYTES, this.readAhead);
         // A chunk's failed send is recorded before the next chunk is sent: collected after the
         // read and before its acks are handled, no ack of a later chunk can mark it answered.
         this.collectSendFailures();
         if (r === null) return;
-        this.onBatch(r[0], r[1], r[2]);
+        if (typeof r === 'number') this.onBatch(this.rxData!, this.rxMeta!, r >>> 16, (r & 0xffff) * 16);
+        else this.onBatch(r[0], r[1], r[2]);
       }
     } finally {
       this.pumping = false;
@@ -681,28 +678,19 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
    * One drain() into this socket's own two buffers, kept from read to read (pump() does not
    * nest and onMessage copies what it keeps, so nothing refers to them between reads). A
    * Buffer per slice would leave a 100k-route dump's 6 MB of them dead on the external heap
-   * until a GC found them: W7's peak RSS. False when nothing was ready.
+   * until a GC found them: W7's peak RSS. Returns drainInto()'s result; when the read did not
+   * fit (more datagrams than the table holds) the table is grown for the next such read.
    */
-  private drainIntoRx(): boolean {
+  private drainIntoRx(): number | ReceivedBatch | null {
     if (this.rxData === undefined) {
       this.rxData = Buffer.allocUnsafeSlow(DRAIN_SLICE_BYTES);
       this.rxMeta = Buffer.allocUnsafeSlow(RX_META_INITIAL);
     }
     const r = this.sock.drainInto!(this.rxData, this.rxMeta!, DRAIN_SLICE_BYTES, this.readAhead);
-    // As in the drain() path: send failures are collected before the read's acks are handled.
-    this.collectSendFailures();
-    if (r === null) return false;
-    if (typeof r === 'number') {
-      this.onBatch(this.rxData, this.rxMeta!, r >>> 16, (r & 0xffff) * 16);
-      return true;
-    }
-    // It did not fit (more datagrams than the table holds): handled as drain()'s, and the
-    // buffers grown so that the next such read fits.
-    const [data, meta, errno] = r;
-    if (data !== null && data.length > this.rxData.length) this.rxData = Buffer.allocUnsafeSlow(data.length);
+    // The data never outgrows the buffer: a read is at most DRAIN_SLICE_BYTES.
+    const meta = Array.isArray(r) ? r[1] : null;
     if (meta !== null && meta.length > this.rxMeta!.length) this.rxMeta = Buffer.allocUnsafeSlow(Math.max(meta.length, this.rxMeta!.length * 2));
-    this.onBatch(data, meta, errno);
-    return true;
+    return r;
   }
   /** drainIntoRx()'s buffers, made at the first read (an idle socket holds none). */
   private rxData: Buffer | undefined;
