@@ -402,6 +402,13 @@ static napi_value sock_flush_send(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* JS null (NULL with an exception pending when N-API fails). */
+static napi_value js_null(napi_env env) {
+  napi_value nul;
+  NAPI_CALL(env, napi_get_null(env, &nul));
+  return nul;
+}
+
 /* sendFailures() -> null, or [tag, errno, tag, errno, ...] of the queued chunks whose send
  * failed since the last call, oldest first. */
 static napi_value sock_send_failures(napi_env env, napi_callback_info info) {
@@ -411,10 +418,7 @@ static napi_value sock_send_failures(napi_env env, napi_callback_info info) {
   uint32_t pairs[2 * 64];
   size_t n = s->sender ? nla_sender_failures(s->sender, pairs, 64) : 0;
   napi_value out, v;
-  if (!n) {
-    NAPI_CALL(env, napi_get_null(env, &out));
-    return out;
-  }
+  if (!n) return js_null(env);
   NAPI_CALL(env, napi_create_array_with_length(env, 2 * n, &out));
   for (size_t i = 0; i < 2 * n; i++) {
     NAPI_CALL(env, napi_create_uint32(env, pairs[i], &v));
@@ -458,11 +462,7 @@ static napi_value sock_drain(napi_env env, napi_callback_info info) {
   if (!s) return NULL;
   const nla_rx_t *b = read_batch(env, s, argc, argv);
   if (!b) return NULL;
-  if (!b->count && !b->err) {
-    napi_value nul;
-    napi_get_null(env, &nul);
-    return nul;
-  }
+  if (!b->count && !b->err) return js_null(env); /* nothing ready */
   return make_batch(env, b);
 }
 
@@ -514,11 +514,7 @@ static napi_value sock_drain_into(napi_env env, napi_callback_info info) {
   }
   const nla_rx_t *b = read_batch(env, s, argc - 2, argv + 2);
   if (!b) return NULL;
-  if (!b->count && !b->err) {
-    napi_value nul;
-    napi_get_null(env, &nul);
-    return nul;
-  }
+  if (!b->count && !b->err) return js_null(env); /* nothing ready */
   size_t meta_bytes = b->count * NLA_META_FIELDS * sizeof(uint32_t);
   if (b->used > data_len || meta_bytes > meta_len || b->count > 0xffff || b->err < 0 || b->err > 0x7fff)
     return make_batch(env, b);
