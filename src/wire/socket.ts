@@ -703,10 +703,14 @@ export class NetlinkSocket extends EventEmitter<NetlinkSocketEvents> {
    * external memory, and an agent's event loop its full GCs. Elsewhere a view of its own.
    */
   private keep(m: MessageView): MessageView {
-    if (m.buf !== this.rxData) return copyView(m);
-    const buf = Buffer.allocUnsafe(m.end - m.start);
-    m.buf.copy(buf, 0, m.start, m.end);
-    return { type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, buf, start: 0, payload: m.payload - m.start, end: m.end - m.start };
+    const v = copyView(m);
+    if (m.buf !== this.rxData) return v;
+    v.buf = Buffer.allocUnsafe(m.end - m.start);
+    m.buf.copy(v.buf, 0, m.start, m.end);
+    v.start = 0;
+    v.payload = m.payload - m.start;
+    v.end = m.end - m.start;
+    return v;
   }
 
   private onBatch(data: Buffer | null, meta: Buffer | null, errno: number, metaBytes = meta === null ? 0 : meta.length): void {
