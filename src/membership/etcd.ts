@@ -77,6 +77,41 @@ function load(): { etcd3: typeof Etcd3Module; cockatiel: typeof CockatielModule 
 }
 const isLeaseInvalid = (e: unknown): boolean => libs !== undefined && e instanceof libs.etcd3.EtcdLeaseInvalidError;
 
+/**
+ * The etcd client's fault handling for several endpoints. It picks an endpoint per call at
+ * random and, on its own, does not try another when the call fails there: with one of two
+ * endpoints down, half the calls failed (the status flapping between connected and
+ * disconnected, a watch coming back at another revision and the copy read again) until chance
+ * picked the live one, 0.3-5.8 s in test/membership/grpc-proxy.test.js. Here an endpoint whose
+ * call failed on the network or server side is skipped for `pauseMs` (a breaker that opens on
+ * one failure; then one call tries it again), and the failed call is made again at once on
+ * the next endpoint, at most once per other endpoint. When every endpoint is skipped, the call
+ * fails at once and the membership's own loop backs off, as with one endpoint.
+ */
+function failover(
+  c: typeof CockatielModule,
+  recoverable: (e: Error) => boolean,
+  endpoints: number,
+  pauseMs: number,
+  failures: Map<string, string>,
+): { host: (endpoint: string) => CockatielModule.IPolicy; global: CockatielModule.IPolicy } {
+  const failed = c.handleWhen(recoverable);
+  return {
+    host: (endpoint) => {
+      const breaker = c.circuitBreaker(failed, { halfOpenAfter: pauseMs, breaker: new c.ConsecutiveBreaker(1) });
+      // Why each endpoint was paused, for the error of a call none could take (explain()).
+      breaker.onBreak((r) => failures.set(endpoint, 'error' in r ? firstLine(r.error.message) : 'failed'));
+      return breaker;
+    },
+    global: c.retry(failed, { maxAttempts: endpoints - 1 }),
+  };
+}
+
+/** A gRPC error's reason: its first line, without grpc-js's empty resolution note. */
+function firstLine(text: string): string {
+  return text.split('\n')[0].replace(/\.?\s*Resolution note:\s*$/, '').slice(0, 200);
+}
+
 /** This host, as EtcdMembership publishes it. */
 export interface EtcdSelf {
   name: string;
@@ -106,7 +141,10 @@ export interface EtcdSelf {
 export interface EtcdMembershipOptions {
   /**
    * etcd client URLs ("https://10.0.0.2:2379", "http://127.0.0.1:2379"); several for a
-   * cluster. http:// to a host other than this one is refused unless `insecure`.
+   * cluster (or a rack's gRPC proxy and another). http:// to a host other than this one is
+   * refused unless `insecure`. With several, each call goes to one of them; a call that fails
+   * there on the network or server side is made again at once on the next, and the one that
+   * failed is left out for maxBackoffMs.
    */
   endpoints: string | string[];
   /** TLS: the CA of etcd's certificate, and a client certificate and key (PEM). */
@@ -379,6 +417,8 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
   /** 'incremental': the copy of the store the list is computed from; undefined until read (again). */
   private mirror: MembershipMirror | undefined;
   private readonly screenCache = new ScreenCache();
+  /** With several endpoints, why each was last paused (failover), by endpoint. */
+  private readonly endpointFailures = new Map<string, string>();
   /** 'incremental': the screener following the copy, and its options (one object, kept). */
   private readonly screening: MirrorScreening;
   private followOptions: ScreenOptions = {};
@@ -451,14 +491,26 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       ...etcd3AccessOptions(options),
       hosts: this.o.endpoints,
       // Our own loop retries with backoff and keeps the last state; the client must fail fast
-      // rather than queue requests behind its circuit breaker.
+      // rather than queue requests behind its circuit breaker. With several endpoints (etcd
+      // members, or a rack's gRPC proxy and another), a call that fails on one goes on at
+      // once to the next (see failover below).
       faultHandling: {
-        host: () => noop,
-        global: noop,
+        ...(this.o.endpoints.length > 1 ? failover(cockatiel, etcd3.isRecoverableError, this.o.endpoints.length, this.o.maxBackoffMs, this.endpointFailures) : { host: () => noop, global: noop }),
         watchBackoff: new ExponentialBackoff({ initialDelay: this.o.minBackoffMs, maxDelay: this.o.maxBackoffMs }).next(),
       },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });
+  }
+
+  /**
+   * explainEtcdError, and for a call that no endpoint could take (with several, each paused
+   * after its last call failed: see failover) a sentence with each one's reason.
+   */
+  private explain(e: unknown, doing?: string): Error {
+    const err = asError(e);
+    if (!('isBrokenCircuitError' in err)) return explainEtcdError(err, this.who, doing);
+    const why = [...this.endpointFailures].map(([u, m]) => `${redactEndpoint(u)}: ${m}`).join('; ');
+    return new Error(`no etcd endpoint answers${doing ? ` ${doing}` : ''} (${why || 'each failed its last call'}); each is tried again ${this.o.maxBackoffMs} ms after it failed`, { cause: err });
   }
 
   private get nodesPrefix(): string {
@@ -577,7 +629,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       }
     } catch (e) {
       failed = true;
-      const err = explainEtcdError(asError(e), this.who);
+      const err = this.explain(e);
       // A refused write never succeeds by retrying: stop (the kernel stays as it is) rather
       // than hammer etcd with it.
       const refused = err instanceof EtcdAccessError && err.problem === 'permission';
@@ -684,7 +736,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     try {
       return await step();
     } catch (e) {
-      throw explainEtcdError(asError(e), this.who, what);
+      throw this.explain(e, what);
     }
   }
 

@@ -18,6 +18,7 @@ const path = require('node:path');
 const http = require('node:http');
 const { spawn } = require('node:child_process');
 const { Etcd3 } = require('etcd3');
+const { ConnectionPool } = require('etcd3/lib/connection-pool');
 const { EtcdMembership } = require('../../dist/membership');
 const { etcdDescribe, freePort } = require('../support/etcd');
 const { sleep } = require('../support/poll');
@@ -208,6 +209,80 @@ etcdDescribe('membership: EtcdMembership through etcd grpc-proxy', function (etc
     console.log(`      (etcd's cost of 6 members: through the proxy ${JSON.stringify(cost.proxied)}, direct ${JSON.stringify(cost.direct)}; events: of one peer's 3 writes)`);
     assert.deepEqual(cost.direct, { watchers: 6, streams: 6, events: 18 });
     assert.deepEqual(cost.proxied, { watchers: 1, streams: 1, events: 3 }, 'the proxy coalesced the six watches into one');
+  });
+
+  it('two proxies (one per rack): the members behind each list all of them, etcd carries one watch and one event per write per proxy; with one proxy gone, a member that also names the other goes on through it', async function () {
+    const rackB = new GrpcProxy(etcd().url);
+    try {
+      await rackB.start();
+      const base = await settled();
+      const prefix = newPrefix();
+      const a = [1, 2, 3].map((i) => member(prefix, host(i)));
+      const b = [4, 5, 6].map((i) => member(prefix, host(i), { endpoint: rackB.url }));
+      // A member that names both proxies, as a node would for when its own is down. The etcd3
+      // client picks an endpoint per call at random; in its deterministic order (a switch for
+      // tests) it tries the last one named first, here rack B's, for every call: its watch
+      // starts there, and without failover (EtcdMembership) it never got away from it.
+      ConnectionPool.deterministicOrder = true;
+      const both = member(prefix, host(7), { endpoint: [proxy.url, rackB.url] });
+      const all = [...a, ...b, both];
+      await Promise.all(all.map((m) => m.start()));
+      const seven = [1, 2, 3, 4, 5, 6, 7].map((i) => `host-${i}`);
+      await waitFor(() => allSee(all, seven), 10000, 'every member lists all seven');
+      noStoreChange(all);
+      const racks = await settled();
+      // The two-endpoint member may watch through either proxy: still one watch per proxy.
+      assert.deepEqual({ watchers: racks.watchers - base.watchers, streams: racks.streams - base.streams }, { watchers: 2, streams: 2 }, 'one watch on etcd per proxy');
+
+      // A peer's record (three writes): etcd sends each write once to each proxy.
+      const X = { name: 'x', nodeIP: '10.71.0.9', podCIDR: '10.244.29.0/24' };
+      const before = (await etcdWatch()).events;
+      const lease = await publishRecord(raw, prefix, X);
+      await waitFor(() => all.every((m) => m.nodes().some((n) => n.name === 'x')), 5000, 'x on every member');
+      assert.equal((await settled()).events - before, 6, 'three writes, once to each of the two proxies');
+      // A member behind one proxy leaves: the members behind the other see it go.
+      await a[2].stop({ leave: true });
+      await waitFor(() => [...b, both].every((m) => !m.nodes().some((n) => n.name === 'host-3')), 3000, 'host-3 gone from rack B');
+
+      // Rack B's proxy goes away: its single-endpoint members keep their lists; the member that
+      // names rack A's proxy too follows a change through it.
+      const listsB = b.map((m) => collect(m, 'nodes'));
+      const keptB = b.map((m) => names(m.nodes()));
+      assert.deepEqual(keptB[0], ['host-1', 'host-2', 'host-4', 'host-5', 'host-6', 'host-7', 'x']);
+      await rackB.kill();
+      await lease.put(`${prefix}nodes/x`).value(JSON.stringify({ ...X, nodeIP: '10.71.0.10' }));
+      const moved = (m) => m.nodes().find((n) => n.name === 'x')?.nodeIP === '10.71.0.10';
+      await waitFor(() => a.slice(0, 2).every(moved), 5000, 'x\'s new node IP behind rack A');
+      const tKill = Date.now();
+      await waitFor(() => moved(both), 5000, 'x\'s new node IP on the member that names both proxies').catch((e) => {
+        throw new Error(`${e.message}: ${JSON.stringify(both.nodes())}; statuses ${JSON.stringify(both.statuses.map((x) => x.state))}; warnings ${JSON.stringify(both.warnings)}`);
+      });
+      b.forEach((m, i) => assert.deepEqual(names(m.nodes()), keptB[i], `${m.self().name} keeps its list while its proxy is away`));
+      for (const l of listsB) assert.ok(l.every((x) => x.length >= 7), `never a shorter list: ${JSON.stringify(l.map(names))}`);
+      console.log(`      (the two-endpoint member followed the change ${Date.now() - tKill} ms after the kill: statuses ${JSON.stringify(both.statuses.map((x) => x.state))}, warnings ${JSON.stringify(both.warnings)})`);
+      noStoreChange(all);
+
+      // Both proxies away: the two-endpoint member reports etcd unreachable in a sentence and
+      // keeps its list; when rack A's proxy is back (same port), it follows changes again.
+      const keptBoth = names(both.nodes());
+      const seen = both.statuses.length;
+      await proxy.kill();
+      await waitFor(() => both.statuses.slice(seen).some((x) => x.state === 'disconnected'), 10000, 'the two-endpoint member noticed');
+      await sleep(1500); // its loop retries meanwhile (endpoints paused, then tried again)
+      const reasons = [...new Set(both.statuses.slice(seen).filter((x) => x.error).map((x) => x.error.message))];
+      console.log(`      (with both proxies away: ${JSON.stringify(reasons)})`);
+      // A call none of the paused endpoints could take says why each was paused.
+      assert.ok(reasons.length > 0, 'a reason');
+      for (const r of reasons) assert.match(r, /^no etcd endpoint answers \(http:\/\/127\.0\.0\.1:\d+: \d+ [A-Z_]+: [^;]+; http:\/\/127\.0\.0\.1:\d+: \d+ [A-Z_]+: [^;]+\); each is tried again 500 ms after it failed$|^\d+ [A-Z_]+: /);
+      assert.deepEqual(names(both.nodes()), keptBoth);
+      await proxy.start();
+      await lease.put(`${prefix}nodes/x`).value(JSON.stringify({ ...X, nodeIP: '10.71.0.11' }));
+      await waitFor(() => both.nodes().find((n) => n.name === 'x')?.nodeIP === '10.71.0.11', 10000, 'x\'s next node IP on the two-endpoint member once rack A\'s proxy is back');
+      await lease.revoke();
+    } finally {
+      ConnectionPool.deterministicOrder = false;
+      await rackB.stop();
+    }
   });
 
   it('through the proxy: a changed node IP reaches the others; a member that leaves or stops (lease expiry) drops out', async function () {
