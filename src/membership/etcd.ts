@@ -83,7 +83,7 @@ const isLeaseInvalid = (e: unknown): boolean => libs !== undefined && e instance
  * endpoints down, half the calls failed (the status flapping between connected and
  * disconnected, a watch coming back at another revision and the copy read again) until chance
  * picked the live one, 0.3-5.8 s in test/membership/grpc-proxy.test.js. Here an endpoint whose
- * call failed on the network or server side is skipped for `pauseMs` (a breaker that opens on
+ * call failed on the network or server side is skipped for a pause (a breaker that opens on
  * one failure; then one call tries it again), and the failed call is made again at once on
  * the next endpoint, at most once per other endpoint. When every endpoint is skipped, the call
  * fails at once and the membership's own loop backs off, as with one endpoint.
@@ -91,19 +91,22 @@ const isLeaseInvalid = (e: unknown): boolean => libs !== undefined && e instance
 function failover(
   c: typeof CockatielModule,
   recoverable: (e: Error) => boolean,
-  endpoints: number,
-  pauseMs: number,
+  o: { count: number; minBackoffMs: number; maxBackoffMs: number },
   failures: Map<string, string>,
 ): { host: (endpoint: string) => CockatielModule.IPolicy; global: CockatielModule.IPolicy } {
   const failed = c.handleWhen(recoverable);
   return {
     host: (endpoint) => {
-      const breaker = c.circuitBreaker(failed, { halfOpenAfter: pauseMs, breaker: new c.ConsecutiveBreaker(1) });
+      // Paused minBackoffMs after a first failure (a blip on every endpoint costs little), longer
+      // after each failed try, up to maxBackoffMs (a dead one, or one that lets calls time out,
+      // is tried seldom); a success resets it.
+      const pause = new c.ExponentialBackoff({ initialDelay: o.minBackoffMs, maxDelay: o.maxBackoffMs });
+      const breaker = c.circuitBreaker(failed, { halfOpenAfter: pause, breaker: new c.ConsecutiveBreaker(1) });
       // Why each endpoint was paused, for the error of a call none could take (explain()).
       breaker.onBreak((r) => failures.set(endpoint, 'error' in r ? firstLine(r.error.message) : 'failed'));
       return breaker;
     },
-    global: c.retry(failed, { maxAttempts: endpoints - 1 }),
+    global: c.retry(failed, { maxAttempts: o.count - 1 }),
   };
 }
 
@@ -144,7 +147,8 @@ export interface EtcdMembershipOptions {
    * cluster (or a rack's gRPC proxy and another). http:// to a host other than this one is
    * refused unless `insecure`. With several, each call goes to one of them; a call that fails
    * there on the network or server side is made again at once on the next, and the one that
-   * failed is left out for maxBackoffMs.
+   * failed is left out for a pause from minBackoffMs, growing while it keeps failing, up to
+   * maxBackoffMs.
    */
   endpoints: string | string[];
   /** TLS: the CA of etcd's certificate, and a client certificate and key (PEM). */
@@ -495,7 +499,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
       // members, or a rack's gRPC proxy and another), a call that fails on one goes on at
       // once to the next (see failover below).
       faultHandling: {
-        ...(this.o.endpoints.length > 1 ? failover(cockatiel, etcd3.isRecoverableError, this.o.endpoints.length, this.o.maxBackoffMs, this.endpointFailures) : { host: () => noop, global: noop }),
+        ...(this.o.endpoints.length > 1 ? failover(cockatiel, etcd3.isRecoverableError, { count: this.o.endpoints.length, minBackoffMs: this.o.minBackoffMs, maxBackoffMs: this.o.maxBackoffMs }, this.endpointFailures) : { host: () => noop, global: noop }),
         watchBackoff: new ExponentialBackoff({ initialDelay: this.o.minBackoffMs, maxDelay: this.o.maxBackoffMs }).next(),
       },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
@@ -510,7 +514,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const err = asError(e);
     if (!('isBrokenCircuitError' in err)) return explainEtcdError(err, this.who, doing);
     const why = [...this.endpointFailures].map(([u, m]) => `${redactEndpoint(u)}: ${m}`).join('; ');
-    return new Error(`no etcd endpoint answers${doing ? ` ${doing}` : ''} (${why || 'each failed its last call'}); each is tried again ${this.o.maxBackoffMs} ms after it failed`, { cause: err });
+    return new Error(`no etcd endpoint answers${doing ? ` ${doing}` : ''} (${why || 'each failed its last call'}); each is tried again within ${this.o.maxBackoffMs} ms`, { cause: err });
   }
 
   private get nodesPrefix(): string {
