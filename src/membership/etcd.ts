@@ -97,17 +97,34 @@ function failover(
   const failed = c.handleWhen(recoverable);
   return {
     host: (endpoint) => {
-      // Paused minBackoffMs after a first failure (a blip on every endpoint costs little), longer
-      // after each failed try, up to maxBackoffMs (a dead one, or one that lets calls time out,
-      // is tried seldom); a success resets it.
-      const pause = new c.ExponentialBackoff({ initialDelay: o.minBackoffMs, maxDelay: o.maxBackoffMs });
-      const breaker = c.circuitBreaker(failed, { halfOpenAfter: pause, breaker: new c.ConsecutiveBreaker(1) });
+      const breaker = c.circuitBreaker(failed, { halfOpenAfter: endpointPause(o.minBackoffMs, o.maxBackoffMs), breaker: new c.ConsecutiveBreaker(1) });
       // Why each endpoint was paused, for the error of a call none could take (explain()).
       breaker.onBreak((r) => failures.set(endpoint, 'error' in r ? firstLine(r.error.message) : 'failed'));
       return breaker;
     },
     global: c.retry(failed, { maxAttempts: o.count - 1 }),
   };
+}
+
+/**
+ * How long an endpoint is left out after a failure: minBackoffMs after a first one (a blip on
+ * every endpoint, an etcd election, costs little), doubling with each failure that follows
+ * within twice maxBackoffMs of the last, up to twice maxBackoffMs. It grows by time, not until a
+ * success: opening a watch stream on a dead endpoint succeeds (the stream fails a moment
+ * later), and resetting on that kept a watch going back to the dead endpoint. Capped above the
+ * watch's own retry delay (at most maxBackoffMs), so a retried watch finds the endpoint still
+ * left out and goes to another.
+ */
+function endpointPause(minMs: number, maxMs: number): CockatielModule.IBackoffFactory<unknown> {
+  let level = 0;
+  let last = -Infinity;
+  const next = (): CockatielModule.IBackoff<unknown> => {
+    const now = Date.now();
+    level = now - last > 2 * maxMs ? 0 : level + 1;
+    last = now;
+    return { duration: Math.min(minMs * 2 ** Math.min(level, 30), 2 * maxMs), next };
+  };
+  return { next };
 }
 
 /** A gRPC error's reason: its first line, without grpc-js's empty resolution note. */
@@ -148,7 +165,7 @@ export interface EtcdMembershipOptions {
    * refused unless `insecure`. With several, each call goes to one of them; a call that fails
    * there on the network or server side is made again at once on the next, and the one that
    * failed is left out for a pause from minBackoffMs, growing while it keeps failing, up to
-   * maxBackoffMs.
+   * twice maxBackoffMs.
    */
   endpoints: string | string[];
   /** TLS: the CA of etcd's certificate, and a client certificate and key (PEM). */
@@ -514,7 +531,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const err = asError(e);
     if (!('isBrokenCircuitError' in err)) return explainEtcdError(err, this.who, doing);
     const why = [...this.endpointFailures].map(([u, m]) => `${redactEndpoint(u)}: ${m}`).join('; ');
-    return new Error(`no etcd endpoint answers${doing ? ` ${doing}` : ''} (${why || 'each failed its last call'}); each is tried again within ${this.o.maxBackoffMs} ms`, { cause: err });
+    return new Error(`no etcd endpoint answers${doing ? ` ${doing}` : ''} (${why || 'each failed its last call'}); each is tried again within ${2 * this.o.maxBackoffMs} ms`, { cause: err });
   }
 
   private get nodesPrefix(): string {
