@@ -27,8 +27,17 @@ const { execFileSync, spawnSync } = require('node:child_process');
 const { Netns, Rtnl, Reconciler, overlay, deepFreeze } = require('..');
 const { cacheDir, prepareFloor, prepareGo, runPeer } = require('./lib/peers');
 const { interleave, report, setWarmup, summary } = require('./lib/report');
-/** The node flags of deploy/ (NODE_OPTIONS) plus the heap growing percent the CLI sets (src/cli/overlay.ts). */
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=4', '--heap-growing-percent=20'];
+/** The node flags the agent runs with: deploy/'s NODE_OPTIONS (read from the unit, which the
+ * DaemonSet repeats) and the heap growing percent the CLI sets on itself (src/cli/overlay.ts). */
+const AGENT_NODE_FLAGS = [...deployedNodeOptions(), `--heap-growing-percent=${require('../dist/cli/overlay').OVERLAY_HEAP_GROWING_PERCENT}`];
+
+/** NODE_OPTIONS of deploy/netlink-agent.service, as flags. */
+function deployedNodeOptions() {
+  const unit = fs.readFileSync(path.join(__dirname, '..', 'deploy', 'netlink-agent.service'), 'utf8');
+  const m = /^Environment=NODE_OPTIONS=(.+)$/m.exec(unit);
+  if (!m) throw new Error('deploy/netlink-agent.service has no Environment=NODE_OPTIONS= line');
+  return m[1].trim().split(/\s+/);
+}
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

@@ -319,7 +319,7 @@ function logMembership(m: Membership, log: Logger, source: string): void {
  * because the heap limits V8 reads at its start (e.g. the young generation's semi-space size)
  * cannot be: those belong on node's command line (NODE_OPTIONS in the unit or the pod spec).
  */
-const OVERLAY_HEAP_GROWING_PERCENT = 20;
+export const OVERLAY_HEAP_GROWING_PERCENT = 20;
 
 /** Applies OVERLAY_HEAP_GROWING_PERCENT, unless node was started with its own --heap-growing-percent. */
 function boundHeapGrowth(): void {

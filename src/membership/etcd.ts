@@ -116,15 +116,22 @@ function failover(
  * left out and goes to another.
  */
 function endpointPause(minMs: number, maxMs: number): CockatielModule.IBackoffFactory<unknown> {
+  const cap = longestEndpointPause(maxMs);
   let level = 0;
   let last = -Infinity;
   const next = (): CockatielModule.IBackoff<unknown> => {
     const now = Date.now();
-    level = now - last > 2 * maxMs ? 0 : level + 1;
+    level = now - last > cap ? 0 : level + 1;
     last = now;
-    return { duration: Math.min(minMs * 2 ** Math.min(level, 30), 2 * maxMs), next };
+    return { duration: Math.min(minMs * 2 ** Math.min(level, 30), cap), next };
   };
   return { next };
+}
+
+/** The longest an endpoint is left out (endpointPause), which explain() also names: twice
+ * maxBackoffMs, above the watch's own retry delay. */
+function longestEndpointPause(maxMs: number): number {
+  return 2 * maxMs;
 }
 
 /** A gRPC error's reason: its first line, without grpc-js's empty resolution note. */
@@ -531,7 +538,7 @@ export class EtcdMembership extends EventEmitter<MembershipEvents> implements Me
     const err = asError(e);
     if (!('isBrokenCircuitError' in err)) return explainEtcdError(err, this.who, doing);
     const why = [...this.endpointFailures].map(([u, m]) => `${redactEndpoint(u)}: ${m}`).join('; ');
-    return new Error(`no etcd endpoint answers${doing ? ` ${doing}` : ''} (${why || 'each failed its last call'}); each is tried again within ${2 * this.o.maxBackoffMs} ms`, { cause: err });
+    return new Error(`no etcd endpoint answers${doing ? ` ${doing}` : ''} (${why || 'each failed its last call'}); each is tried again within ${longestEndpointPause(this.o.maxBackoffMs)} ms`, { cause: err });
   }
 
   private get nodesPrefix(): string {
