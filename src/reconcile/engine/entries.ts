@@ -47,10 +47,11 @@ export interface PreparedEntries<S, A> {
 }
 
 /** Makes the prepared form of a validated list; `devs`: the devices its entries name, when the caller has collected them already. */
-export function preparedEntries<S, A>(list: PreparedEntry<S>[], devs?: Set<DeviceRef>): PreparedEntries<S, A> {
+export function preparedEntries<S, A>(list: PreparedEntry<S>[], devs?: ReadonlySet<DeviceRef>): PreparedEntries<S, A> {
   if (devs === undefined) {
-    devs = new Set<DeviceRef>();
-    for (const e of list) devs.add(e.dev);
+    const all = new Set<DeviceRef>();
+    for (const e of list) all.add(e.dev);
+    devs = all;
   }
   return { list, marks: new FoundMarks<A>(list.length), devs };
 }
@@ -211,6 +212,18 @@ export class DeviceSlots {
       this.slots.set(ref, s);
     }
     return s;
+  }
+
+  /** Each of this one's slots as a slot of `other` (Int32Array by slot); undefined when other
+   * has no slot for one of its devices. */
+  slotsIn(other: DeviceSlots): Int32Array | undefined {
+    const out = new Int32Array(this.refs.length);
+    for (let s = 0; s < this.refs.length; s++) {
+      const t = other.slots.get(this.refs[s]);
+      if (t === undefined) return undefined;
+      out[s] = t;
+    }
+    return out;
   }
 
   /**

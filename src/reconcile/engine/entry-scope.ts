@@ -7,7 +7,8 @@
  */
 import type { NetlinkError } from '../../wire/errors';
 import { sameFrozen } from '../../values/plain';
-import { EntryMatcher, diffEntriesAt, entryKey, type EntryRules, type KernelEntry, type PreparedEntries } from './entries';
+import { EntryMatcher, diffEntriesAt, entryKey, type EntryRules, type KernelEntry, type PreparedEntries, type PreparedEntry } from './entries';
+import type { Edit } from './edits';
 import type { EventSettles, KindContext, LinkView, ScopedDiff } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
 
@@ -110,8 +111,9 @@ const RESYNC_WINDOW = 8;
  * for what differs. A validated entry spec has only primitive fields, so Object.isFrozen is the
  * whole check that it cannot change.
  */
-export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntries<S, A>, view: LinkView): string[] | undefined {
+export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntries<S, A>, view: LinkView, edits?: readonly Edit[]): string[] | undefined {
   if (prev === next) return [];
+  if (edits !== undefined) return editedEntryKeys(prev, next, view, edits);
   const a = prev.list;
   const b = next.list;
   const gone: number[] = []; // positions in a whose entry b does not have (as walked)
@@ -159,7 +161,51 @@ export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: Prepar
     }
     for (let k = i; k < a.length; k++) if (!again.has(a[k].spec)) gone.push(k);
   }
+  return keysAt(a, b, gone, added, view, memoOf(next, view).touched);
+}
+
+/**
+ * changedEntryKeys of a list patched from prev (KindModule.patch): the keys of the entries the
+ * edits replaced and put in, and nothing else read. A key whose entry an edit replaced with an
+ * equal one (a spec made anew, the same values) is not changed.
+ */
+function editedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntries<S, A>, view: LinkView, edits: readonly Edit[]): string[] | undefined {
+  const a = prev.list;
+  const b = next.list;
+  const gone: number[] = [];
+  const added: number[] = [];
   const touched = memoOf(next, view).touched;
+  let shift = 0; // new position - old position past the edits so far
+  for (const e of edits) {
+    const at = e.oldStart + shift; // where the edit's new entries are in next
+    for (let k = e.oldStart; k < e.oldEnd; k++) gone.push(k);
+    for (let k = 0; k < e.newEnd - e.newStart; k++) added.push(at + k);
+    shift += e.newEnd - e.newStart - (e.oldEnd - e.oldStart);
+  }
+  // An equal spec made anew on a key the edits also took away: the same entry, not a change.
+  const was = new Map<string, number>();
+  for (const k of gone) {
+    const index = view.index(a[k].dev);
+    if (index === undefined) return undefined;
+    was.set(entryKey(index, a[k].id), k);
+  }
+  const same: string[] = [];
+  for (const k of added) {
+    const index = view.index(b[k].dev);
+    if (index === undefined) return undefined;
+    const key = entryKey(index, b[k].id);
+    const old = was.get(key);
+    if (old !== undefined && sameFrozen(a[old].spec, b[k].spec)) same.push(key);
+  }
+  if (same.length === 0) return keysAt(a, b, gone, added, view, touched);
+  const out = keysAt(a, b, gone, added, view, touched);
+  const skip = new Set(same);
+  return out?.filter((key) => !skip.has(key));
+}
+
+/** The keys of the entries at `added` in b and `gone` in a (each once), noted in `touched` with
+ * their position in b (-1: no longer desired). */
+function keysAt<S>(a: readonly PreparedEntry<S>[], b: readonly PreparedEntry<S>[], gone: readonly number[], added: readonly number[], view: LinkView, touched: Map<string, number>): string[] | undefined {
   const out: string[] = [];
   for (const k of added) {
     const index = view.index(b[k].dev);

@@ -1,3 +1,5 @@
+import { patchRuns, type Edit } from './edits';
+
 /**
  * Positions of desired objects by a key of a few 32-bit words (a device slot, an address, a
  * MAC...), open addressing over typed arrays: a lookup hashes the words and allocates nothing,
@@ -81,6 +83,101 @@ export class WordKeyIndex {
       if (v < 0 || this.holds(v, k)) return v;
       i = (i + 1) & this.mask;
     }
+  }
+
+  /**
+   * The index of a list patched from old's (engine/edits.ts): the keys of the unchanged runs
+   * copied from old and inserted's (the entries the edits put in, indexed as a list of their own)
+   * at the edits, each inserted key's word 0 (a device slot) mapped by `slotOf` (inserted was
+   * keyed with slots of its own); old's table without the positions the edits took out, the
+   * others moved to where they now are, and the inserted keys added. Costs a copy and a pass
+   * over the table, not a hash per key. Undefined when an inserted key is taken (the list is then
+   * prepared whole, which says by which). `only`: for an index that holds some positions of the
+   * list, the inserted and the patched list's positions indexed (1); the others' words are
+   * copied as they are (never read).
+   */
+  static patched(old: WordKeyIndex, inserted: WordKeyIndex, slotOf: Int32Array, edits: readonly Edit[], oldCount: number, count: number, only?: { readonly inserted: Uint8Array; readonly patched: Uint8Array }): WordKeyIndex | undefined {
+    const w = old.width;
+    const out = new WordKeyIndex(w, 0);
+    const words = (out.words = new Int32Array(Math.max(count, 1) * w));
+    patchRuns(old.words, inserted.words, words, edits, oldCount, w);
+    const to = new Int32Array(oldCount); // old position -> new, -1: taken out
+    const at: number[] = []; // the inserted positions that are indexed
+    out.values = old.values.slice();
+    out.mask = old.mask;
+    let removed = 0;
+    let o = 0;
+    let n = 0;
+    let k = 0;
+    for (const e of edits) {
+      while (o < e.oldStart) to[o++] = n++;
+      for (; o < e.oldEnd; o++) {
+        to[o] = -1;
+        if (out.removeAt(o, old.words)) removed++;
+      }
+      for (let x = e.newStart; x < e.newEnd; x++, k++, n++) {
+        if (only !== undefined && only.inserted[k] === 0) continue;
+        words[n * w] = slotOf[words[n * w]];
+        at.push(n);
+      }
+    }
+    while (o < oldCount) to[o++] = n++;
+    const values = out.values;
+    for (let i = 0; i < values.length; i++) if (values[i] >= 0) values[i] = to[values[i]];
+    out.count = old.count - removed;
+    for (const pos of at) if (out.insertAt(pos) >= 0) return undefined;
+    return out;
+  }
+
+  /** Takes position pos (its key in `words`) out of the table (linear probing's backward shift:
+   * no tombstones); whether it was in. */
+  private removeAt(pos: number, words: Int32Array): boolean {
+    const { values, mask, width } = this;
+    let i = this.slot(words, pos * width);
+    while (values[i] !== pos) {
+      if (values[i] < 0) return false;
+      i = (i + 1) & mask;
+    }
+    // Later keys of the probe run move back into the hole unless they hash between it and where they are.
+    for (let j = (i + 1) & mask; values[j] >= 0; j = (j + 1) & mask) {
+      const h = this.slot(words, values[j] * width);
+      if (i <= j ? i < h && h <= j : i < h || h <= j) continue;
+      values[i] = values[j];
+      i = j;
+    }
+    values[i] = -1;
+    return true;
+  }
+
+  /** Adds position pos, its key in this index's words, unless the key is there: the position
+   * that has it, or -1. */
+  private insertAt(pos: number): number {
+    if ((this.count + 1) * 2 > this.values.length) this.grow();
+    const w = this.width;
+    let i = this.slot(this.words, pos * w);
+    for (;;) {
+      const v = this.values[i];
+      if (v < 0) break;
+      if (this.sameKeys(v, pos)) return v;
+      i = (i + 1) & this.mask;
+    }
+    this.values[i] = pos;
+    this.count++;
+    return -1;
+  }
+
+  /** Word j of the key of position pos. */
+  wordAt(pos: number, j: number): number {
+    return this.words[pos * this.width + j];
+  }
+
+  /** Whether positions a and b have the same key. */
+  private sameKeys(a: number, b: number): boolean {
+    const w = this.words;
+    const x = a * this.width;
+    const y = b * this.width;
+    for (let j = 0; j < this.width; j++) if (w[x + j] !== w[y + j]) return false;
+    return true;
   }
 
   /** Room for the keys of positions below `positions` (a list longer than expected). */

@@ -17,6 +17,7 @@ import type { DeviceRef, Link } from '../../rtnl/types';
 import type { Problems } from '../../values/problems';
 import type { OwnerIdentity } from './owner';
 import type { NexthopIds } from '../kinds/nexthop/ids';
+import type { Edit } from './edits';
 
 /** What an op does to its object (see OpAction in types.ts). */
 export type Action = 'create' | 'update' | 'recreate' | 'delete';
@@ -195,8 +196,10 @@ export interface ScopedKind<T extends KindTypes> {
   /** The key of the object an event carries; undefined when it has none (a full cycle follows). */
   eventKey(object: EventObjects[T['event']], view: LinkView): string | undefined;
   /** The keys whose desired objects differ between prev and next (added, removed, changed);
-   * undefined when they cannot be told apart key by key (a full cycle follows). */
-  changedKeys(prev: T['prepared'], next: T['prepared'], view: LinkView): Iterable<string> | undefined;
+   * undefined when they cannot be told apart key by key (a full cycle follows). `edits`: when
+   * next was patched from prev (KindModule.patch), the edits that made it: the entries they
+   * replaced and put in are all that can differ. */
+  changedKeys(prev: T['prepared'], next: T['prepared'], view: LinkView, edits?: readonly Edit[]): Iterable<string> | undefined;
   /** Reads only these keys (targeted requests) and compares them as diff() would, with the same
    * ops and conflicts; undefined when it cannot (then observe() and diff() run). */
   planKeys(nl: Rtnl, desired: T['prepared'], keys: ReadonlySet<string>, view: LinkView, ctx: KindContext): Promise<ScopedDiff<T['op'], T['conflict']> | undefined>;
@@ -239,6 +242,15 @@ export interface KindModule<T extends KindTypes> {
    * ctx.references. Never throws, never reads the kernel.
    */
   prepare(p: Problems, given: readonly unknown[], ctx: PrepareContext): T['prepared'];
+  /**
+   * The prepared list of `given` made from `before`, this kind's prepared list of a list whose
+   * specs could never change (frozenSpec), and the edits that make given of that list (by
+   * identity, engine/edits.ts; the specs they put in could never change either): exactly what
+   * prepare() would make of given, with the references before's prepare made (it pushes none).
+   * Costs the edits, not the list. Undefined whenever unsure (the engine then prepares given
+   * whole). Kinds without it are prepared whole.
+   */
+  readonly patch?: (before: T['prepared'], edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext) => T['prepared'] | undefined;
   /** Reads what the kind may touch or must compare, filtered in the kernel wherever it can be. */
   observe(nl: Rtnl, desired: T['prepared'], view: LinkView, ctx: KindContext): Promise<T['observed']>;
   /** Desired against observed: the ops, and the conflicts (foreign objects on desired keys). */

@@ -6,7 +6,8 @@
 import { isDeepFrozen, sameFrozen } from '../../values/plain';
 import { Problems, checkKeys, isObject, own } from '../../values/problems';
 import type { DesiredState } from '../types';
-import type { Reference } from './kind';
+import type { PrepareContext, Reference } from './kind';
+import { editsBetween } from './edits';
 import type { OwnerIdentity } from './owner';
 import { LINKS, ON_LINKS, type PreparedKind, type RegisteredKind } from './registry';
 import type { PreparedLinks } from '../kinds/link/prepare';
@@ -56,6 +57,30 @@ function handBack(before: PreparedKind | undefined, given: readonly unknown[]): 
     if (++byValue > COMPARED_BY_VALUE || !sameFrozen(was.given[i], given[i])) return undefined;
   }
   return was;
+}
+
+/** At most this share of a list (old and new entries together) may differ for it to be patched
+ * (KindModule.patch) rather than prepared whole; and always this many. */
+const PATCHED_SHARE = 16;
+const PATCHED_ALWAYS = 16;
+
+/**
+ * A kind's list patched from `before` (kept for specs that could never change: see Kept) when
+ * `given` is that list with a few runs of entries inserted, removed or replaced (by identity,
+ * engine/edits.ts), each new one a spec that can never change either: the kind then prepares
+ * the edits, not the list. The patched list is kept in turn, with before's references (a patch
+ * leaves them as they were).
+ */
+function patchBack(k: RegisteredKind, before: PreparedKind | undefined, given: readonly unknown[], ctx: PrepareContext): PreparedKind | undefined {
+  const was = before === undefined || !k.patches ? undefined : kept.get(before);
+  const frozen = k.frozenSpec;
+  if (was === undefined || frozen === undefined) return undefined;
+  const edits = editsBetween(was.given, given, Math.max(PATCHED_ALWAYS, Math.floor(given.length / PATCHED_SHARE)));
+  if (edits === undefined || edits.length === 0) return undefined;
+  for (const e of edits) for (let j = e.newStart; j < e.newEnd; j++) if (!(j in given) || !frozen(given[j])) return undefined;
+  const patched = k.patch(before!, edits, given, ctx);
+  if (patched !== undefined) kept.set(patched, { given: given.slice(), references: was.references });
+  return patched;
 }
 
 /** Keeps a kind just prepared (whose references are those from `from` on) when every spec it was
@@ -130,6 +155,11 @@ export function prepareDesired(state: DesiredState, owner: OwnerIdentity, previo
     if (was !== undefined) {
       references.push(...was.references);
       return previous!.kinds[i];
+    }
+    const patched = ground ? patchBack(k, previous.kinds[i], given, ctx) : undefined;
+    if (patched !== undefined) {
+      references.push(...kept.get(patched)!.references);
+      return patched;
     }
     const from = references.length;
     const prepared = k.prepare(p, given, ctx);

@@ -15,6 +15,7 @@ import type { Conflict, Op } from '../types';
 import { isEventOf, type EventObjects, type EventSettles, type KindContext, type KindModule, type KindTypes, type LinkView, type ObjectEvent, type Outcome, type PrepareContext, type Stages } from './kind';
 import type { Rtnl } from '../../rtnl/rtnl';
 import type { Problems } from '../../values/problems';
+import type { Edit } from './edits';
 
 /** The link kind. */
 export const LINKS = linkKind;
@@ -45,6 +46,12 @@ export interface RegisteredKind {
   readonly event: ObjectEvent;
   /** Validates and indexes its list. */
   prepare(p: Problems, given: readonly unknown[], ctx: PrepareContext): PreparedKind;
+  /** KindModule.patch, for a list prepared by this kind (undefined when the kind has none or cannot). */
+  patch(before: PreparedKind, edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext): PreparedKind | undefined;
+  /** The kind's own prepared form of a list it prepared or patched (for tests and diagnostics). */
+  inner(prepared: PreparedKind): unknown;
+  /** Whether the kind has KindModule.patch. */
+  readonly patches: boolean;
   /** KindModule.frozenSpec: whether an accepted spec can never change (then a prepared list may be handed back). */
   readonly frozenSpec?: (spec: unknown) => boolean;
   /** Sends this kind's ops among ones of a stage (it picks its own); records each outcome. */
@@ -81,43 +88,26 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
   const mine = (o: Op): o is T['op'] => o.kind === m.kind;
   // Each prepared list, for changedKeys() of a later state of the same kind.
   const preparedOf = new WeakMap<PreparedKind, T['prepared']>();
+  // A patched list's edits, and the list they were made from (weakly: a chain of patched lists
+  // must not keep every earlier one).
+  const patchedFrom = new WeakMap<PreparedKind, { from: WeakRef<PreparedKind>; edits: readonly Edit[] }>();
   const registered: RegisteredKind = {
     kind: m.kind,
     field: m.field,
     stages: m.stages,
     event: m.event,
     frozenSpec: m.frozenSpec,
+    patches: m.patch !== undefined,
+    inner: (prepared) => preparedOf.get(prepared),
     prepare(p, given, ctx) {
-      const prepared = m.prepare(p, given, ctx);
-      const scoped = m.scoped;
-      const out: PreparedKind = {
-        kind: registered,
-        scoped: scoped !== undefined,
-        given: scoped === undefined ? given.slice() : [],
-        eventKey(event, object, view) {
-          return scoped !== undefined && isEventOf(m.event, event, object) ? scoped.eventKey(object, view) : undefined;
-        },
-        settledBy(event, object, action, key, view, kctx) {
-          return scoped?.settledBy !== undefined && isEventOf(m.event, event, object) ? scoped.settledBy(object, action, prepared, key, view, kctx) : false;
-        },
-        changedKeys(prev, view) {
-          if (prev === out) return []; // handed back for the same specs (engine/prepare.ts)
-          const before = preparedOf.get(prev);
-          return scoped === undefined || before === undefined ? undefined : scoped.changedKeys(before, prepared, view);
-        },
-        planKeys(nl, keys, view, kctx) {
-          return scoped === undefined ? Promise.resolve(undefined) : scoped.planKeys(nl, prepared, keys, view, kctx);
-        },
-        count: m.count(prepared),
-        async plan(nl, view, kctx) {
-          const observed = await m.observe(nl, prepared, view, kctx);
-          return m.diff(prepared, observed, view, kctx);
-        },
-        relevant(event, object, view, kctx) {
-          return isEventOf(m.event, event, object) && m.relevant(object, prepared, view, kctx);
-        },
-      };
-      preparedOf.set(out, prepared);
+      return wrap(m.prepare(p, given, ctx), given);
+    },
+    patch(before, edits, given, ctx) {
+      const was = preparedOf.get(before);
+      const prepared = was === undefined || m.patch === undefined ? undefined : m.patch(was, edits, given, ctx);
+      if (prepared === undefined) return undefined;
+      const out = wrap(prepared, given);
+      patchedFrom.set(out, { from: new WeakRef(before), edits });
       return out;
     },
     async apply(nl, ops, ctx, out) {
@@ -127,5 +117,40 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
       await m.apply(nl, own, ctx, out);
     },
   };
+  /** The engine's handle on a list this kind prepared (or patched) from `given`. */
+  function wrap(prepared: T['prepared'], given: readonly unknown[]): PreparedKind {
+    const scoped = m.scoped;
+    const out: PreparedKind = {
+      kind: registered,
+      scoped: scoped !== undefined,
+      given: scoped === undefined ? given.slice() : [],
+      eventKey(event, object, view) {
+        return scoped !== undefined && isEventOf(m.event, event, object) ? scoped.eventKey(object, view) : undefined;
+      },
+      settledBy(event, object, action, key, view, kctx) {
+        return scoped?.settledBy !== undefined && isEventOf(m.event, event, object) ? scoped.settledBy(object, action, prepared, key, view, kctx) : false;
+      },
+      changedKeys(prev, view) {
+        if (prev === out) return []; // handed back for the same specs (engine/prepare.ts)
+        const before = preparedOf.get(prev);
+        const patched = patchedFrom.get(out);
+        const edits = patched !== undefined && patched.from.deref() === prev ? patched.edits : undefined;
+        return scoped === undefined || before === undefined ? undefined : scoped.changedKeys(before, prepared, view, edits);
+      },
+      planKeys(nl, keys, view, kctx) {
+        return scoped === undefined ? Promise.resolve(undefined) : scoped.planKeys(nl, prepared, keys, view, kctx);
+      },
+      count: m.count(prepared),
+      async plan(nl, view, kctx) {
+        const observed = await m.observe(nl, prepared, view, kctx);
+        return m.diff(prepared, observed, view, kctx);
+      },
+      relevant(event, object, view, kctx) {
+        return isEventOf(m.event, event, object) && m.relevant(object, prepared, view, kctx);
+      },
+    };
+    preparedOf.set(out, prepared);
+    return out;
+  }
   return registered;
 }

@@ -21,6 +21,7 @@ import { isPlainWithOnly } from '../../../values/plain';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
+import { patchRuns, type Edit } from '../../engine/edits';
 
 /** Words of a key: device slot, MAC (2 + 4 bytes), dst length (0: none), dst in four words. */
 const KEY_WIDTH = 8;
@@ -41,11 +42,13 @@ function fastComparable(spec: FdbSpec): boolean {
 /** The desired FDB entries as numbers: positions by (device slot, MAC, dst), and what each wants. */
 export class FdbKeys {
   /** The devices desired entries name. */
-  readonly devs = new DeviceSlots();
+  readonly devs: DeviceSlots;
   /** Positions by key. */
   readonly index: WordKeyIndex;
   /** First positions by unicast key (one destination per unicast MAC and vlan on a device). */
   private readonly unicast: WordKeyIndex;
+  /** 1: the position is in unicast. */
+  private readonly isUnicast: Uint8Array;
   /** 1: compared here; 0: by the general path only. */
   private readonly fast: Uint8Array;
   private readonly permanent: Uint8Array;
@@ -55,9 +58,12 @@ export class FdbKeys {
   private readonly port: Int32Array;
   private readonly mac = Buffer.alloc(6);
 
-  constructor(expected: number) {
-    this.index = new WordKeyIndex(KEY_WIDTH, expected);
-    this.unicast = new WordKeyIndex(UNICAST_WIDTH, expected);
+  /** devs, indexes: a patched list's (see patched), whose devices are the list's before. */
+  constructor(expected: number, devs = new DeviceSlots(), indexes?: { index: WordKeyIndex; unicast: WordKeyIndex; isUnicast: Uint8Array }) {
+    this.devs = devs;
+    this.index = indexes?.index ?? new WordKeyIndex(KEY_WIDTH, expected);
+    this.unicast = indexes?.unicast ?? new WordKeyIndex(UNICAST_WIDTH, expected);
+    this.isUnicast = indexes?.isUnicast ?? new Uint8Array(expected);
     this.fast = new Uint8Array(expected);
     this.permanent = new Uint8Array(expected);
     this.vni = new Int32Array(expected);
@@ -109,7 +115,34 @@ export class FdbKeys {
     u[2] = k[2];
     u[3] = vlan ?? -1;
     const had = this.unicast.add(pos);
-    return had >= 0 ? had : pos;
+    if (had >= 0) return had;
+    if (pos >= this.isUnicast.length) return pos; // a list longer than expected: never patched (see patched)
+    this.isUnicast[pos] = 1;
+    return pos;
+  }
+
+  /**
+   * The keys of a list patched from old's (see engine/edits.ts): old's for its unchanged runs,
+   * inserted's (the entries the edits put in, prepared as a list of their own) at the edits;
+   * the same as recording the new list's entries one by one. Undefined when a key or a unicast
+   * MAC repeats, or an inserted entry is on a device old's entries do not name (the list is
+   * then prepared whole, which says why).
+   */
+  static patched(old: FdbKeys, inserted: FdbKeys, insertedCount: number, edits: readonly Edit[], oldCount: number, count: number): FdbKeys | undefined {
+    const slotOf = inserted.devs.slotsIn(old.devs);
+    if (slotOf === undefined || old.isUnicast.length < oldCount || inserted.isUnicast.length < insertedCount) return undefined;
+    const index = WordKeyIndex.patched(old.index, inserted.index, slotOf, edits, oldCount, count);
+    if (index === undefined) return undefined;
+    const isUnicast = new Uint8Array(count);
+    patchRuns(old.isUnicast, inserted.isUnicast, isUnicast, edits, oldCount);
+    const unicast = WordKeyIndex.patched(old.unicast, inserted.unicast, slotOf, edits, oldCount, count, { inserted: inserted.isUnicast, patched: isUnicast });
+    if (unicast === undefined) return undefined;
+    const out = new FdbKeys(count, old.devs, { index, unicast, isUnicast });
+    patchRuns(old.fast, inserted.fast, out.fast, edits, oldCount);
+    patchRuns(old.permanent, inserted.permanent, out.permanent, edits, oldCount);
+    patchRuns(old.vni, inserted.vni, out.vni, edits, oldCount);
+    patchRuns(old.port, inserted.port, out.port, edits, oldCount);
+    return out;
   }
 
   /** Records desired entry pos on the key last written. */

@@ -18,7 +18,8 @@ import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
 import { isFrozenFlat } from '../../../values/plain';
-import { describeValue, isObject, own, type Problems } from '../../../values/problems';
+import { Problems, describeValue, isObject, own } from '../../../values/problems';
+import { insertedBy, patchedLength, patchList, type Edit } from '../../engine/edits';
 import { devicesToRead, diffEntries, entryKey, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import { changedEntryKeys, planEntryKeys, positionOf, entrySettles, type EntryReader } from '../../engine/entry-scope';
 import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
@@ -71,6 +72,9 @@ function isFdbSpec(p: Problems, path: string, x: unknown): x is FdbSpec {
 
 /** The desired FDB entries, with those on named nexthop groups (their nhid given per plan). */
 export interface PreparedFdbEntries extends PreparedFdb {
+  /** The position of the last entry whose device no earlier entry names (-1: none): edits past
+   * it leave the references (one per device, at its first entry) as they are. */
+  readonly lastNewDevice: number;
   /** Positions in list of entries on a named nexthop, with the name and the spec without nhid. */
   readonly named: ReadonlyArray<{ readonly at: number; readonly name: string; readonly base: FdbSpec }>;
   /** The names' ids in the current plan. */
@@ -144,6 +148,7 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
   const okDevs = new Set<string>(); // device names the full check accepted (QuickFdb)
   const q = QUICK;
   const pathOf = (i: number) => `fdb[${i}]`;
+  let lastNewDevice = -1;
   given.forEach((x, i) => {
     const memo = typeof x === 'object' && x !== null ? fdbMemo.get(x) : undefined;
     let spec: FdbSpec;
@@ -232,14 +237,37 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
       const { nhid: _placeholder, ...base } = spec;
       named.push({ at: pos, name, base });
     }
-    list[count++] = entry;
     if (!referenced.has(spec.dev)) {
       referenced.add(spec.dev);
       ctx.references.push({ path: `${pathOf(i)}.dev`, dev: spec.dev });
+      lastNewDevice = count;
     }
+    list[count++] = entry;
   }
   list.length = count;
-  return { ...preparedEntries(list, referenced), keys, named, nexthopIds: ctx.nexthopIds };
+  return { ...preparedEntries(list, referenced), keys, named, nexthopIds: ctx.nexthopIds, lastNewDevice };
+}
+
+/**
+ * KindModule.patch: the list before with the edits' entries, made from before's keys and
+ * entries and a prepare of the inserted entries alone. Only when the edits leave every device's
+ * first entry where it was (the references are before's), no entry is on a named nexthop, and
+ * the inserted entries pass alone, name devices before's entries name and repeat no key or
+ * unicast MAC; otherwise undefined (prepared whole, which reports what is wrong with the paths of
+ * the whole list).
+ */
+function patchFdb(before: PreparedFdbEntries, edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext): PreparedFdbEntries | undefined {
+  if (edits.length === 0 || edits[0].oldStart <= before.lastNewDevice || before.named.length !== 0) return undefined;
+  const specs = insertedBy(given, edits);
+  const p = new Problems();
+  const inserted = prepareFdb(p, specs, { ...ctx, references: [] });
+  if (!p.ok || inserted.list.length !== specs.length || inserted.named.length !== 0) return undefined;
+  for (const dev of inserted.devs) if (!before.devs.has(dev)) return undefined;
+  const count = patchedLength(before.list.length, edits);
+  const keys = FdbKeys.patched(before.keys, inserted.keys, specs.length, edits, before.list.length, count);
+  if (keys === undefined) return undefined;
+  const list = patchList(before.list, inserted.list, edits, count);
+  return { ...preparedEntries(list, before.devs), keys, named: [], nexthopIds: ctx.nexthopIds, lastNewDevice: before.lastNewDevice };
 }
 
 /** Entries on named nexthops get this plan's ids (the nexthop kind has planned): new spec
@@ -329,7 +357,7 @@ function fdbReader(nl: Rtnl, desired: PreparedFdbEntries): EntryReader<FdbEntry>
 /** FDB entries key by key (engine/scope.ts): "<ifindex> <mac> <dst>"; see fdbReader. */
 const fdbScoped: ScopedKind<FdbTypes> = {
   eventKey: (e) => entryKey(e.index, FDB_RULES.idOf(e)),
-  changedKeys: (prev, next, view) => changedEntryKeys(prev, next, view),
+  changedKeys: (prev, next, view, edits) => changedEntryKeys(prev, next, view, edits),
   async planKeys(nl, desired, keys, view, ctx) {
     // Entries on named nexthop groups take this plan's ids from the nexthop kind's read.
     if (desired.named.length > 0) return undefined;
@@ -353,6 +381,7 @@ export const fdbKind: KindModule<FdbTypes> = {
   stages: { create: 30, update: 30, recreate: 30, delete: 70 },
   event: 'fdb',
   prepare: prepareFdb,
+  patch: patchFdb,
   async observe(nl, desired, view) {
     resolveNamed(desired);
     // Owned vxlan devices (their entries are ours) and the devices desired entries are on.

@@ -21,6 +21,7 @@ import { parseMacInto } from '../../../values/mac';
 import { DeviceSlots, EntryMatcher, scanDevices, type EntryRules, type PreparedEntries } from '../../engine/entries';
 import type { LinkView } from '../../engine/kind';
 import { WordKeyIndex } from '../../engine/key-index';
+import { patchRuns, type Edit } from '../../engine/edits';
 
 /** How a desired entry is compared on numbers. */
 const NO_MAC = 0; // the spec gives no MAC: the state alone
@@ -55,7 +56,7 @@ function setKey(k: Int32Array, slot: number, len: number, w0: number, w1: number
 /** The desired neighbours as numbers: positions by (device slot, address), and what each wants. */
 export class NeighborKeys {
   /** The devices desired entries name. */
-  readonly devs = new DeviceSlots();
+  readonly devs: DeviceSlots;
   /** Positions by key. */
   readonly index: WordKeyIndex;
   private readonly mode: Uint8Array;
@@ -67,8 +68,10 @@ export class NeighborKeys {
   /** The address families desired on each device slot: bit 1 IPv4, bit 2 IPv6. */
   private readonly slotFamilies: number[] = [];
 
-  constructor(expected: number) {
-    this.index = new WordKeyIndex(KEY_WIDTH, expected);
+  /** devs, index: a patched list's (see patched), whose devices are the list's before. */
+  constructor(expected: number, devs = new DeviceSlots(), index?: WordKeyIndex) {
+    this.devs = devs;
+    this.index = index ?? new WordKeyIndex(KEY_WIDTH, expected);
     this.mode = new Uint8Array(expected);
     this.macHi = new Int32Array(expected);
     this.macLo = new Int32Array(expected);
@@ -128,6 +131,31 @@ export class NeighborKeys {
     return -1;
   }
 
+  /**
+   * The keys of a list patched from old's (see engine/edits.ts): old's for its unchanged runs,
+   * inserted's (the entries the edits put in, prepared as a list of their own) at the edits;
+   * the same as adding the new list's entries one by one. Undefined when a key repeats or an
+   * inserted entry is on a device old's entries do not name (the list is then prepared whole,
+   * which says why).
+   */
+  static patched(old: NeighborKeys, inserted: NeighborKeys, edits: readonly Edit[], oldCount: number, count: number): NeighborKeys | undefined {
+    const slotOf = inserted.devs.slotsIn(old.devs);
+    if (slotOf === undefined) return undefined;
+    const index = WordKeyIndex.patched(old.index, inserted.index, slotOf, edits, oldCount, count);
+    if (index === undefined) return undefined;
+    const out = new NeighborKeys(count, old.devs, index);
+    patchRuns(old.mode, inserted.mode, out.mode, edits, oldCount);
+    patchRuns(old.macHi, inserted.macHi, out.macHi, edits, oldCount);
+    patchRuns(old.macLo, inserted.macLo, out.macLo, edits, oldCount);
+    patchRuns(old.stateBit, inserted.stateBit, out.stateBit, edits, oldCount);
+    const families = out.slotFamilies;
+    for (let pos = 0; pos < count; pos++) {
+      const slot = out.index.wordAt(pos, 0);
+      families[slot] = (families[slot] ?? 0) | (out.index.wordAt(pos, 1) === 4 ? 1 : 2);
+    }
+    return out;
+  }
+
   /** The one family desired entries on a slot have, or undefined when they have both. */
   familyOf(slot: number): 4 | 6 | undefined {
     const f = this.slotFamilies[slot];
@@ -146,6 +174,9 @@ export class NeighborKeys {
 export interface PreparedNeighbors extends PreparedEntries<NeighborSpec, Neighbor> {
   /** The same entries as numbers. */
   readonly keys: NeighborKeys;
+  /** The position of the last entry whose device no earlier entry names (-1: none): edits past
+   * it leave the references (one per device, at its first entry) as they are. */
+  readonly lastNewDevice: number;
 }
 
 /**

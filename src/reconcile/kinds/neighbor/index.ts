@@ -11,7 +11,8 @@ import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { canonicalMac } from '../../../values/mac';
 import { isFrozenFlat } from '../../../values/plain';
-import type { Problems } from '../../../values/problems';
+import { Problems } from '../../../values/problems';
+import { insertedBy, patchedLength, patchList, type Edit } from '../../engine/edits';
 import { devicesToRead, diffEntries, entryKey, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import { changedEntryKeys, planEntryKeys, entrySettles, type EntryReader } from '../../engine/entry-scope';
 import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
@@ -77,6 +78,7 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
   const q = QUICK;
   let lastDev: NeighborSpec['dev'] | undefined;
   let lastSlot = -1;
+  let lastNewDevice = -1;
   for (let i = 0; i < given.length; i++) {
     const spec = given[i];
     if (spec === undefined && !(i in given)) continue; // a hole: skipped, as forEach() did
@@ -95,11 +97,12 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
         continue;
       }
       from[count] = i;
-      list[count++] = entry;
       if (!referenced.has(entry.dev)) {
         referenced.add(entry.dev);
         ctx.references.push({ path: `neighbors[${i}].dev`, dev: entry.dev });
+        lastNewDevice = count;
       }
+      list[count++] = entry;
       continue;
     }
     if (q.read(spec, okDevs)) {
@@ -134,15 +137,37 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
     const entry: PreparedEntry<NeighborSpec> = { spec, dev: spec.dev, id: text, label: text };
     if (Object.isFrozen(spec)) neighborMemo.set(spec, { entry, words: keys.memoAt(count) });
     from[count] = i;
-    list[count++] = entry;
     if (!referenced.has(spec.dev)) {
       referenced.add(spec.dev);
       ctx.references.push({ path: `neighbors[${i}].dev`, dev: spec.dev });
+      lastNewDevice = count;
     }
+    list[count++] = entry;
   }
   list.length = count;
   // referenced is their devices already: no second pass over 10k entries for them.
-  return { ...preparedEntries<NeighborSpec, Neighbor>(list, referenced), keys };
+  return { ...preparedEntries<NeighborSpec, Neighbor>(list, referenced), keys, lastNewDevice };
+}
+
+/**
+ * KindModule.patch: the list before with the edits' entries, made from before's keys and
+ * entries and a prepare of the inserted entries alone. Only when the edits leave every device's
+ * first entry where it was (the references are before's) and the inserted entries pass alone,
+ * name devices before's entries name and repeat no key; otherwise undefined (prepared whole,
+ * which reports what is wrong with the paths of the whole list).
+ */
+function patchNeighbors(before: PreparedNeighbors, edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext): PreparedNeighbors | undefined {
+  if (edits.length === 0 || edits[0].oldStart <= before.lastNewDevice) return undefined;
+  const specs = insertedBy(given, edits);
+  const p = new Problems();
+  const inserted = prepareNeighbors(p, specs, { ...ctx, references: [] });
+  if (!p.ok || inserted.list.length !== specs.length) return undefined;
+  for (const dev of inserted.devs) if (!before.devs.has(dev)) return undefined;
+  const count = patchedLength(before.list.length, edits);
+  const keys = NeighborKeys.patched(before.keys, inserted.keys, edits, before.list.length, count);
+  if (keys === undefined) return undefined;
+  const list = patchList(before.list, inserted.list, edits, count);
+  return { ...preparedEntries<NeighborSpec, Neighbor>(list, before.devs), keys, lastNewDevice: before.lastNewDevice };
 }
 
 /** prepare()'s reader of the common spec (prepare runs to the end without yielding). */
@@ -185,7 +210,7 @@ function neighborReader(nl: Rtnl): EntryReader<Neighbor> {
 /** Neighbours key by key (engine/scope.ts): "<ifindex> <ip>". */
 const neighborScoped: ScopedKind<NeighborTypes> = {
   eventKey: (n) => entryKey(n.index, NEIGHBOR_RULES.idOf(n)),
-  changedKeys: (prev, next, view) => changedEntryKeys(prev, next, view),
+  changedKeys: (prev, next, view, edits) => changedEntryKeys(prev, next, view, edits),
   planKeys: (nl, desired, keys, view, ctx) => planEntryKeys(desired, keys, view, ctx, NEIGHBOR_RULES, neighborReader(nl)),
   // A device holds one neighbour per address (proxies, kept apart, are never considered): the
   // event's entry is all there is on its key.
@@ -199,6 +224,7 @@ export const neighborKind: KindModule<NeighborTypes> = {
   stages: { create: 30, update: 30, recreate: 30, delete: 70 },
   event: 'neighbor',
   prepare: prepareNeighbors,
+  patch: patchNeighbors,
   async observe(nl, desired, view) {
     const slots = fastEntryReads() ? desired.keys.devs.resolve(view) : undefined;
     if (slots !== undefined) {

@@ -93,6 +93,44 @@ export class V4PrefixIndex {
     }
   }
 
+  /** Takes (addr, len) out (linear probing's backward shift: no tombstones); whether it was in. */
+  remove(addr: number, len: number): boolean {
+    const a = addr | 0;
+    const { addrs, lens, values, mask } = this;
+    let i = this.slot(a, len);
+    for (;;) {
+      const l = lens[i];
+      if (l === 0) return false;
+      if (l === len && addrs[i] === a) break;
+      i = (i + 1) & mask;
+    }
+    // Later keys of the probe run move back into the hole unless they hash between it and where they are.
+    for (let j = (i + 1) & mask; lens[j] !== 0; j = (j + 1) & mask) {
+      const k = this.slot(addrs[j], lens[j]);
+      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
+      addrs[i] = addrs[j];
+      lens[i] = lens[j];
+      values[i] = values[j];
+      i = j;
+    }
+    lens[i] = 0;
+    this.count--;
+    return true;
+  }
+
+  /** A copy, its values mapped by `to` (old value -> new). */
+  mapped(to: Int32Array): V4PrefixIndex {
+    const out = Object.create(V4PrefixIndex.prototype) as V4PrefixIndex;
+    out.addrs = this.addrs.slice();
+    out.lens = this.lens.slice();
+    out.values = this.values.slice();
+    out.mask = this.mask;
+    out.count = this.count;
+    const { lens, values } = out;
+    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) values[i] = to[values[i]];
+    return out;
+  }
+
   private grow(): void {
     const { addrs, lens, values } = this;
     const size = lens.length * 2;
@@ -172,6 +210,42 @@ export class V6PrefixIndex {
     }
   }
 
+  /** Takes the key out (as V4PrefixIndex.remove); whether it was in. */
+  remove(w0: number, w1: number, w2: number, w3: number, len: number): boolean {
+    const { words, lens, values, mask } = this;
+    let i = this.slot(w0 | 0, w1 | 0, w2 | 0, w3 | 0, len);
+    for (;;) {
+      const l = lens[i];
+      if (l === 0) return false;
+      if (l === len && this.at(i, w0 | 0, w1 | 0, w2 | 0, w3 | 0)) break;
+      i = (i + 1) & mask;
+    }
+    for (let j = (i + 1) & mask; lens[j] !== 0; j = (j + 1) & mask) {
+      const k = this.slot(words[j * 4], words[j * 4 + 1], words[j * 4 + 2], words[j * 4 + 3], lens[j]);
+      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
+      words.copyWithin(i * 4, j * 4, j * 4 + 4);
+      lens[i] = lens[j];
+      values[i] = values[j];
+      i = j;
+    }
+    lens[i] = 0;
+    this.count--;
+    return true;
+  }
+
+  /** A copy, its values mapped by `to` (old value -> new). */
+  mapped(to: Int32Array): V6PrefixIndex {
+    const out = Object.create(V6PrefixIndex.prototype) as V6PrefixIndex;
+    out.words = this.words.slice();
+    out.lens = this.lens.slice();
+    out.values = this.values.slice();
+    out.mask = this.mask;
+    out.count = this.count;
+    const { lens, values } = out;
+    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) values[i] = to[values[i]];
+    return out;
+  }
+
   private grow(): void {
     const { words, lens, values } = this;
     const size = lens.length * 2;
@@ -186,6 +260,15 @@ export class V6PrefixIndex {
   }
 }
 
+/** What a route's identity key is made of. */
+export interface KeyOf {
+  readonly table: number;
+  readonly family: number;
+  readonly dst: string;
+  readonly tos: number;
+  readonly metric: number;
+}
+
 /**
  * Positions of desired routes by key. `add` refuses a second route on a key (returning the
  * first one's position); the finders return a position or -1.
@@ -197,8 +280,14 @@ export class DesiredRouteIndex {
   private readonly v4p = new V4PrefixParser();
   private readonly v6p = new V6PrefixParser();
 
-  constructor(private readonly expected: number) {
-    this.v4 = new V4PrefixIndex(expected);
+  /** v4, v6: a patched index's (see patched). */
+  constructor(
+    private readonly expected: number,
+    v4?: V4PrefixIndex,
+    v6?: V6PrefixIndex,
+  ) {
+    this.v4 = v4 ?? new V4PrefixIndex(expected);
+    this.v6 = v6;
   }
 
   private v6Index(): V6PrefixIndex {
@@ -220,6 +309,37 @@ export class DesiredRouteIndex {
     if (had !== undefined) return had;
     this.other.set(key, pos);
     return -1;
+  }
+
+  /**
+   * This index for a list patched from the one it was made for (engine/edits.ts): the keys of
+   * `removed` (routes of the old list the edits take out) taken out, every other position moved
+   * by `to` (old position -> new), and `inserted` (the routes the edits put in) added at `at`
+   * (their new positions). Undefined when an inserted route's key is taken (the list is then
+   * prepared whole, which says by which).
+   */
+  patched(removed: readonly KeyOf[], to: Int32Array, inserted: readonly KeyOf[], at: readonly number[]): DesiredRouteIndex | undefined {
+    const out = new DesiredRouteIndex(this.expected, this.v4.mapped(to), this.v6?.mapped(to));
+    for (const [key, pos] of this.other) out.other.set(key, to[pos]);
+    for (const r of removed) out.remove(r.table, r.family, r.dst, r.tos, r.metric);
+    for (let k = 0; k < inserted.length; k++) {
+      const r = inserted[k];
+      if (out.add(r.table, r.family, r.dst, r.tos, r.metric, at[k]) >= 0) return undefined;
+    }
+    return out;
+  }
+
+  /** Takes a route's key out. */
+  private remove(table: number, family: number, dst: string, tos: number, metric: number): void {
+    if (table === RT_TABLE_MAIN && family === 4 && tos === 0 && metric === 0) {
+      const v4 = this.v4p;
+      if (v4.parse(dst) && v4.length > 0) return void this.v4.remove(v4.address, v4.length);
+    }
+    const v6 = this.v6p;
+    if (table === RT_TABLE_MAIN && family === 6 && tos === 0 && metric === IP6_RT_PRIO_USER && v6.parse(dst) && v6.length > 0) {
+      return void this.v6?.remove(v6.w0, v6.w1, v6.w2, v6.w3, v6.length);
+    }
+    this.other.delete(routeKey(table, family, dst, tos, metric));
   }
 
   /** add() for an IPv4 main-table route with tos 0 and metric 0, given as numbers (len 1..32). */

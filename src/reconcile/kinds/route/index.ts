@@ -8,7 +8,7 @@ import type { KindModule } from '../../engine/kind';
 import { applyRoutes } from './apply';
 import { diffRoutes } from './diff';
 import { observeRoutes, type ObservedRoutes } from './observe';
-import { prepareRoutes, type PreparedRoutes } from './prepare';
+import { patchRoutes, prepareRoutes, type PreparedRoutes } from './prepare';
 import { isFrozenRouteSpec, scopedRoutes } from './scoped';
 import { isObject, own } from '../../../values/problems';
 import type { RouteConflict, RouteOp } from './types';
@@ -31,6 +31,7 @@ export const routeKind: KindModule<RouteTypes> = {
   stages: { create: 40, update: 40, recreate: 40, delete: 60 },
   event: 'route',
   prepare: prepareRoutes,
+  patch: patchRoutes,
   observe: (nl, desired, view, ctx) => observeRoutes(nl, desired, view, ctx.owner.protocol),
   diff: diffRoutes,
   apply: applyRoutes,

@@ -11,7 +11,8 @@ import { RouteValidator } from '../../../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../../values/ip';
 import type { DeviceRef, Route } from '../../../rtnl/types';
-import type { Problems } from '../../../values/problems';
+import { Problems } from '../../../values/problems';
+import { insertedBy, patchList, type Edit } from '../../engine/edits';
 import { PROTOCOLS, lookup } from '../../../rtnl/names';
 import type { PrepareContext } from '../../engine/kind';
 import { FoundMarks } from '../../engine/settle';
@@ -31,6 +32,11 @@ export interface PreparedRoutes {
   readonly marks: FoundMarks<Route>;
   /** The named nexthops' ids of the current plan (routes may name one). */
   readonly nexthopIds: NexthopIds;
+  /** The devices the routes name. */
+  readonly devs: ReadonlySet<DeviceRef>;
+  /** The position of the last route naming a device no earlier route names (-1: none): edits
+   * past it leave the references (one per device, at its first route) as they are. */
+  readonly lastNewDevice: number;
 }
 
 const v6scratch = Buffer.alloc(16);
@@ -103,6 +109,7 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
   let lastVia = '';
   let lastVia4 = -1;
   const routeDevs = new Set<DeviceRef>();
+  let lastNewDevice = -1;
   const oneDev = new Map<DeviceRef, DeviceRef[]>(); // shared [dev] arrays: 100k routes, few devices
   const sharedDevs = (dev: DeviceRef): DeviceRef[] => {
     let devs = oneDev.get(dev);
@@ -114,6 +121,7 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
     for (let k = 0; k < devs.length; k++) {
       if (routeDevs.has(devs[k])) continue;
       routeDevs.add(devs[k]);
+      lastNewDevice = out.list.length - 1; // the route is in the list already
       ctx.references.push({ path: `routes[${i}].dev`, dev: devs[k] });
       const dev = devs[k];
       if (typeof dev === 'string') checkRouteLinkUp(p, `routes[${i}].dev`, dev, ctx);
@@ -255,7 +263,45 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
     });
     checkDevsOnce(i, devs);
   });
-  return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length), nexthopIds: ctx.nexthopIds };
+  return { list: out.list, index: out.index, marks: new FoundMarks<Route>(out.list.length), nexthopIds: ctx.nexthopIds, devs: routeDevs, lastNewDevice };
+}
+
+/**
+ * KindModule.patch: the routes before with the edits' routes, made from before's list and index
+ * and a prepare of the inserted routes alone. Only when the edits leave every device's first
+ * route where it was (the references are before's), no route is on a named nexthop, and the
+ * inserted routes pass alone, name devices before's routes name and take no key another route
+ * has; otherwise undefined (prepared whole, which reports what is wrong with the paths of the
+ * whole list).
+ */
+export function patchRoutes(before: PreparedRoutes, edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext): PreparedRoutes | undefined {
+  if (edits.length === 0 || edits[0].oldStart <= before.lastNewDevice) return undefined;
+  const specs = insertedBy(given, edits);
+  const p = new Problems();
+  const inserted = prepareRoutes(p, specs, { ...ctx, references: [] });
+  if (!p.ok || inserted.list.length !== specs.length) return undefined;
+  for (const r of inserted.list) if (r.nexthopName !== undefined) return undefined;
+  for (const dev of inserted.devs) if (!before.devs.has(dev)) return undefined;
+  const old = before.list;
+  // Old position -> new (-1: taken out), the routes taken out, and where the inserted ones go.
+  const to = new Int32Array(old.length);
+  const removed: PreparedRoute[] = [];
+  const at: number[] = [];
+  let o = 0;
+  let n = 0;
+  for (const e of edits) {
+    while (o < e.oldStart) to[o++] = n++;
+    for (; o < e.oldEnd; o++) {
+      to[o] = -1;
+      removed.push(old[o]);
+    }
+    for (let k = e.newStart; k < e.newEnd; k++) at.push(n++);
+  }
+  while (o < old.length) to[o++] = n++;
+  const index = before.index.patched(removed, to, inserted.list, at);
+  if (index === undefined) return undefined;
+  const list = patchList(old, inserted.list, edits, n);
+  return { list, index, marks: new FoundMarks<Route>(n), nexthopIds: ctx.nexthopIds, devs: before.devs, lastNewDevice: before.lastNewDevice };
 }
 
 /** Whether a validated spec's fields are only dst (a string) and nhid. Anything else, a protocol

@@ -29,6 +29,7 @@
  * else). The full read deletes a second route of ours on a key; the lookup sees the first one
  * only. The reconciler itself never adds a second route on a key.
  */
+import type { Edit } from '../../engine/edits';
 import { constants as osConstants } from 'node:os';
 import { IFF_LOWER_UP, IFF_UP, RT_TABLE_LOCAL, RT_TABLE_MAIN } from '../../../rtnl/constants';
 import type { Rtnl } from '../../../rtnl/rtnl';
@@ -254,8 +255,9 @@ export function isFrozenRouteSpec(spec: { readonly nexthops?: unknown }): boolea
  * positions no route of next matched are removed keys. A key counted as changed when it is not
  * costs a lookup; one missed would be a wrong plan.
  */
-export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes): string[] | undefined {
+export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes, edits?: readonly Edit[]): string[] | undefined {
   if (prev === next) return [];
+  if (edits !== undefined) return editedRouteKeys(prev, next, edits);
   const before = prev.list;
   const after = next.list;
   const seen = new Uint8Array(before.length);
@@ -282,10 +284,34 @@ export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes): st
   return out;
 }
 
+/**
+ * changedRouteKeys of a list patched from prev (KindModule.patch): the keys of the routes the
+ * edits put in whose key prev had with another spec or not at all, and of those they took out
+ * whose key next does not have. A patch refuses an inserted route on the key of a route it keeps,
+ * so an inserted route's key in prev is one the edits took out.
+ */
+function editedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes, edits: readonly Edit[]): string[] {
+  const out: string[] = [];
+  let shift = 0; // new position - old position past the edits so far
+  for (const e of edits) {
+    for (let k = 0; k < e.newEnd - e.newStart; k++) {
+      const d = next.list[e.oldStart + shift + k];
+      const at = prev.index.find(d.table, d.family, d.dst, d.tos, d.metric);
+      if (at < 0 || prev.list[at].nexthopName !== d.nexthopName || !sameFrozen(prev.list[at].spec, d.spec)) out.push(keyOfPrepared(d));
+    }
+    for (let k = e.oldStart; k < e.oldEnd; k++) {
+      const r = prev.list[k];
+      if (next.index.find(r.table, r.family, r.dst, r.tos, r.metric) < 0) out.push(keyOfPrepared(r));
+    }
+    shift += e.newEnd - e.newStart - (e.oldEnd - e.oldStart);
+  }
+  return out;
+}
+
 /** The route kind's ScopedKind. */
 export const scopedRoutes: ScopedKind<RouteTypes> = {
   eventKey: (route) => keyOfRoute(route),
-  changedKeys: (prev, next) => changedRouteKeys(prev, next),
+  changedKeys: (prev, next, _view, edits) => changedRouteKeys(prev, next, edits),
   planKeys: planRouteKeys,
   settledBy: (route, action, desired, _key, view, ctx) => routeSettles(desired, route, action, view, ctx.owner.protocol),
 };
