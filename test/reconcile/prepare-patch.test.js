@@ -11,7 +11,7 @@ const assert = require('node:assert/strict');
 const { prepareDesired } = require('../../dist/reconcile/engine/prepare');
 const { ON_LINKS } = require('../../dist/reconcile/engine/registry');
 const { checkReconcilerOptions } = require('../../dist/reconcile/engine/owner');
-const { editsBetween } = require('../../dist/reconcile/engine/edits');
+const { editsBetween, insertedAt, movedTo, removedBy } = require('../../dist/reconcile/engine/edits');
 const { sameFrozen } = require('../../dist/values/plain');
 const { routeKey } = require('../../dist/reconcile/kinds/route/desired-index');
 const { seeded } = require('../support/random');
@@ -124,9 +124,9 @@ function both(state, before) {
   return { patched: run(before), whole: run(undefined) };
 }
 
-/** The keys (as the scoped cycles make them) whose desired entry differs between two whole prepares. */
-function exactChanges(a, b) {
-  const byKey = (list) => new Map(list.map((e) => [`${VIEW.index(e.dev)} ${e.id}`, e.spec]));
+/** The keys whose desired entry differs between two whole prepares; keyOf: an entry's key as the scoped cycles make it. */
+function exactChanges(a, b, keyOf = (e) => `${VIEW.index(e.dev)} ${e.id}`) {
+  const byKey = (list) => new Map(list.map((e) => [keyOf(e), e.spec]));
   const x = byKey(a.list);
   const y = byKey(b.list);
   const out = new Set();
@@ -134,17 +134,7 @@ function exactChanges(a, b) {
   for (const k of y.keys()) if (!x.has(k)) out.add(k);
   return out;
 }
-
-/** The route keys whose desired route differs between two whole prepares. */
-function exactRouteChanges(a, b) {
-  const byKey = (list) => new Map(list.map((r) => [routeKey(r.table, r.family, r.dst, r.tos, r.metric), r.spec]));
-  const x = byKey(a.list);
-  const y = byKey(b.list);
-  const out = new Set();
-  for (const [k, s] of x) if (!y.has(k) || !sameFrozen(s, y.get(k))) out.add(k);
-  for (const k of y.keys()) if (!x.has(k)) out.add(k);
-  return out;
-}
+const routeKeyOf = (r) => routeKey(r.table, r.family, r.dst, r.tos, r.metric);
 
 describe('reconcile: a few edits to a list of frozen specs are patched, not prepared whole', function () {
   it('finds the runs that differ by identity, and gives up on a list that is not an edit of the other', function () {
@@ -160,6 +150,16 @@ describe('reconcile: a few edits to a list of frozen specs are patched, not prep
     ]);
     assert.deepEqual(editsBetween([a, b], [a, b, x, y], 10), [{ oldStart: 2, oldEnd: 2, newStart: 2, newEnd: 4 }]);
     assert.equal(editsBetween([a, b, c, d], [a, x, y, c, d], 2), undefined); // more than `most` differ
+    // Where the positions go: b replaced by x, y appended.
+    const edits = editsBetween([a, b, c, d], [a, x, c, d, y], 10);
+    assert.deepEqual(edits, [
+      { oldStart: 1, oldEnd: 2, newStart: 1, newEnd: 2 },
+      { oldStart: 4, oldEnd: 4, newStart: 4, newEnd: 5 },
+    ]);
+    assert.deepEqual([...movedTo(edits, 4)], [0, -1, 2, 3]);
+    assert.deepEqual(insertedAt(edits), [1, 4]);
+    assert.deepEqual(removedBy(edits), [1]);
+    assert.deepEqual([...movedTo(editsBetween([a, b, c, d, e], [a, c, x, y, d, e], 10), 5)], [0, -1, 1, 4, 5]);
     const many = Array.from({ length: 40 }, () => ({}));
     assert.equal(editsBetween(many, many.slice().reverse(), 100), undefined); // no meeting point near
   });
@@ -213,7 +213,7 @@ describe('reconcile: a few edits to a list of frozen specs are patched, not prep
               for (const r of inner(last, 'route').list) if (b.index.find(r.table, r.family, r.dst, r.tos, r.metric) < 0) assert.equal(a.index.find(r.table, r.family, r.dst, r.tos, r.metric), -1, `route ${r.dst} taken out`);
               assert.deepEqual([...a.devs], [...b.devs]);
               assert.equal(a.lastNewDevice, b.lastNewDevice);
-              const exact = exactRouteChanges(inner(last, kind), b);
+              const exact = exactChanges(inner(last, kind), b, routeKeyOf);
               const keys = kindOf(p, kind).changedKeys(kindOf(last, kind), VIEW);
               if (keys === undefined) assert.ok(patchedBefore[kind] === spy.patched[kind] && b.list.some((r) => !Object.isFrozen(r.spec)), 'route: no changed keys');
               else if (spy.patched[kind] > patchedBefore[kind]) assert.deepEqual(new Set(keys), exact, 'route changed keys');

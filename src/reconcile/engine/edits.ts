@@ -113,3 +113,32 @@ export function patchedLength(oldLength: number, edits: readonly Edit[]): number
   for (const e of edits) n += e.newEnd - e.newStart - (e.oldEnd - e.oldStart);
   return n;
 }
+
+/** Where each old position goes in the list the edits make of one of `oldLength`: its new
+ * position, or -1 for an entry the edits take out. */
+export function movedTo(edits: readonly Edit[], oldLength: number): Int32Array {
+  const to = new Int32Array(oldLength);
+  let o = 0;
+  let n = 0;
+  for (const e of edits) {
+    while (o < e.oldStart) to[o++] = n++;
+    while (o < e.oldEnd) to[o++] = -1;
+    n += e.newEnd - e.newStart;
+  }
+  while (o < oldLength) to[o++] = n++;
+  return to;
+}
+
+/** The positions in the new list of the entries the edits put in (insertedBy's order). */
+export function insertedAt(edits: readonly Edit[]): number[] {
+  const at: number[] = [];
+  for (const e of edits) for (let k = e.newStart; k < e.newEnd; k++) at.push(k);
+  return at;
+}
+
+/** The old positions the edits take out, in order. */
+export function removedBy(edits: readonly Edit[]): number[] {
+  const out: number[] = [];
+  for (const e of edits) for (let k = e.oldStart; k < e.oldEnd; k++) out.push(k);
+  return out;
+}

@@ -8,7 +8,7 @@
 import type { NetlinkError } from '../../wire/errors';
 import { sameFrozen } from '../../values/plain';
 import { EntryMatcher, diffEntriesAt, entryKey, type EntryRules, type KernelEntry, type PreparedEntries, type PreparedEntry } from './entries';
-import type { Edit } from './edits';
+import { insertedAt, removedBy, type Edit } from './edits';
 import type { EventSettles, KindContext, LinkView, ScopedDiff } from './kind';
 import type { ConflictOf, EntryOp } from './ops';
 
@@ -172,16 +172,9 @@ export function changedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: Prepar
 function editedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntries<S, A>, view: LinkView, edits: readonly Edit[]): string[] | undefined {
   const a = prev.list;
   const b = next.list;
-  const gone: number[] = [];
-  const added: number[] = [];
+  const gone = removedBy(edits);
+  const added = insertedAt(edits);
   const touched = memoOf(next, view).touched;
-  let shift = 0; // new position - old position past the edits so far
-  for (const e of edits) {
-    const at = e.oldStart + shift; // where the edit's new entries are in next
-    for (let k = e.oldStart; k < e.oldEnd; k++) gone.push(k);
-    for (let k = 0; k < e.newEnd - e.newStart; k++) added.push(at + k);
-    shift += e.newEnd - e.newStart - (e.oldEnd - e.oldStart);
-  }
   // An equal spec made anew on a key the edits also took away: the same entry, not a change.
   const was = new Map<string, number>();
   for (const k of gone) {

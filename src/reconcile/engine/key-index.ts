@@ -1,4 +1,5 @@
-import { patchRuns, type Edit } from './edits';
+import { insertedAt, movedTo, patchRuns, removedBy, type Edit } from './edits';
+import { closeHole } from './probe';
 
 /**
  * Positions of desired objects by a key of a few 32-bit words (a device slot, an address, a
@@ -92,45 +93,33 @@ export class WordKeyIndex {
    * keyed with slots of its own); old's table without the positions the edits took out, the
    * others moved to where they now are, and the inserted keys added. Costs a copy and a pass
    * over the table, not a hash per key. Undefined when an inserted key is taken (the list is then
-   * prepared whole, which says by which). `only`: for an index that holds some positions of the
-   * list, the inserted and the patched list's positions indexed (1); the others' words are
-   * copied as they are (never read).
+   * prepared whole, which says by which). `onlyInserted`: for an index that holds some positions
+   * of the list, which of inserted's positions it holds (1); the others' words are copied as they
+   * are (never read).
    */
-  static patched(old: WordKeyIndex, inserted: WordKeyIndex, slotOf: Int32Array, edits: readonly Edit[], oldCount: number, count: number, only?: { readonly inserted: Uint8Array; readonly patched: Uint8Array }): WordKeyIndex | undefined {
+  static patched(old: WordKeyIndex, inserted: WordKeyIndex, slotOf: Int32Array, edits: readonly Edit[], oldCount: number, count: number, onlyInserted?: Uint8Array): WordKeyIndex | undefined {
     const w = old.width;
     const out = new WordKeyIndex(w, 0);
     const words = (out.words = new Int32Array(Math.max(count, 1) * w));
     patchRuns(old.words, inserted.words, words, edits, oldCount, w);
-    const to = new Int32Array(oldCount); // old position -> new, -1: taken out
-    const at: number[] = []; // the inserted positions that are indexed
     out.values = old.values.slice();
     out.mask = old.mask;
-    let removed = 0;
-    let o = 0;
-    let n = 0;
-    let k = 0;
-    for (const e of edits) {
-      while (o < e.oldStart) to[o++] = n++;
-      for (; o < e.oldEnd; o++) {
-        to[o] = -1;
-        if (out.removeAt(o, old.words)) removed++;
-      }
-      for (let x = e.newStart; x < e.newEnd; x++, k++, n++) {
-        if (only !== undefined && only.inserted[k] === 0) continue;
-        words[n * w] = slotOf[words[n * w]];
-        at.push(n);
-      }
-    }
-    while (o < oldCount) to[o++] = n++;
+    out.count = old.count;
+    for (const pos of removedBy(edits)) if (out.removeAt(pos, old.words)) out.count--;
+    const to = movedTo(edits, oldCount);
     const values = out.values;
     for (let i = 0; i < values.length; i++) if (values[i] >= 0) values[i] = to[values[i]];
-    out.count = old.count - removed;
-    for (const pos of at) if (out.insertAt(pos) >= 0) return undefined;
+    const at = insertedAt(edits);
+    for (let k = 0; k < at.length; k++) {
+      if (onlyInserted !== undefined && onlyInserted[k] === 0) continue;
+      const pos = at[k];
+      words[pos * w] = slotOf[words[pos * w]]; // inserted's device slot, as old's
+      if (out.insertAt(pos) >= 0) return undefined;
+    }
     return out;
   }
 
-  /** Takes position pos (its key in `words`) out of the table (linear probing's backward shift:
-   * no tombstones); whether it was in. */
+  /** Takes position pos (its key in `words`) out of the table; whether it was in. */
   private removeAt(pos: number, words: Int32Array): boolean {
     const { values, mask, width } = this;
     let i = this.slot(words, pos * width);
@@ -138,14 +127,10 @@ export class WordKeyIndex {
       if (values[i] < 0) return false;
       i = (i + 1) & mask;
     }
-    // Later keys of the probe run move back into the hole unless they hash between it and where they are.
-    for (let j = (i + 1) & mask; values[j] >= 0; j = (j + 1) & mask) {
-      const h = this.slot(words, values[j] * width);
-      if (i <= j ? i < h && h <= j : i < h || h <= j) continue;
-      values[i] = values[j];
-      i = j;
-    }
-    values[i] = -1;
+    const move = (to: number, from: number): void => {
+      values[to] = values[from];
+    };
+    values[closeHole(i, mask, (j) => values[j] >= 0, (j) => this.slot(words, values[j] * width), move)] = -1;
     return true;
   }
 

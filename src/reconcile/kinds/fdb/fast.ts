@@ -135,7 +135,7 @@ export class FdbKeys {
     if (index === undefined) return undefined;
     const isUnicast = new Uint8Array(count);
     patchRuns(old.isUnicast, inserted.isUnicast, isUnicast, edits, oldCount);
-    const unicast = WordKeyIndex.patched(old.unicast, inserted.unicast, slotOf, edits, oldCount, count, { inserted: inserted.isUnicast, patched: isUnicast });
+    const unicast = WordKeyIndex.patched(old.unicast, inserted.unicast, slotOf, edits, oldCount, count, inserted.isUnicast);
     if (unicast === undefined) return undefined;
     const out = new FdbKeys(count, old.devs, { index, unicast, isUnicast });
     patchRuns(old.fast, inserted.fast, out.fast, edits, oldCount);

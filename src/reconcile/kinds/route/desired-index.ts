@@ -11,6 +11,7 @@ import { IP6_RT_PRIO_USER } from '../../../rtnl/route/expected';
 import { V4PrefixParser, V6PrefixParser } from '../../../values/prefix';
 import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import type { Route } from '../../../rtnl/types';
+import { closeHole, movedValues } from '../../engine/probe';
 
 /** The identity key of a route as one string: "table family dst tos metric". */
 export function routeKey(table: number, family: number, dst: string, tos: number, metric: number): string {
@@ -93,7 +94,7 @@ export class V4PrefixIndex {
     }
   }
 
-  /** Takes (addr, len) out (linear probing's backward shift: no tombstones); whether it was in. */
+  /** Takes (addr, len) out; whether it was in. */
   remove(addr: number, len: number): boolean {
     const a = addr | 0;
     const { addrs, lens, values, mask } = this;
@@ -104,30 +105,24 @@ export class V4PrefixIndex {
       if (l === len && addrs[i] === a) break;
       i = (i + 1) & mask;
     }
-    // Later keys of the probe run move back into the hole unless they hash between it and where they are.
-    for (let j = (i + 1) & mask; lens[j] !== 0; j = (j + 1) & mask) {
-      const k = this.slot(addrs[j], lens[j]);
-      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
-      addrs[i] = addrs[j];
-      lens[i] = lens[j];
-      values[i] = values[j];
-      i = j;
-    }
-    lens[i] = 0;
+    const move = (to: number, from: number): void => {
+      addrs[to] = addrs[from];
+      lens[to] = lens[from];
+      values[to] = values[from];
+    };
+    lens[closeHole(i, mask, (j) => lens[j] !== 0, (j) => this.slot(addrs[j], lens[j]), move)] = 0;
     this.count--;
     return true;
   }
 
-  /** A copy, its values mapped by `to` (old value -> new). */
+  /** A copy, its values (positions) mapped by `to` (old position -> new). */
   mapped(to: Int32Array): V4PrefixIndex {
-    const out = Object.create(V4PrefixIndex.prototype) as V4PrefixIndex;
+    const out = new V4PrefixIndex(0);
     out.addrs = this.addrs.slice();
     out.lens = this.lens.slice();
-    out.values = this.values.slice();
+    out.values = movedValues(this.lens, this.values, to);
     out.mask = this.mask;
     out.count = this.count;
-    const { lens, values } = out;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) values[i] = to[values[i]];
     return out;
   }
 
@@ -210,7 +205,7 @@ export class V6PrefixIndex {
     }
   }
 
-  /** Takes the key out (as V4PrefixIndex.remove); whether it was in. */
+  /** Takes the key out; whether it was in. */
   remove(w0: number, w1: number, w2: number, w3: number, len: number): boolean {
     const { words, lens, values, mask } = this;
     let i = this.slot(w0 | 0, w1 | 0, w2 | 0, w3 | 0, len);
@@ -220,29 +215,25 @@ export class V6PrefixIndex {
       if (l === len && this.at(i, w0 | 0, w1 | 0, w2 | 0, w3 | 0)) break;
       i = (i + 1) & mask;
     }
-    for (let j = (i + 1) & mask; lens[j] !== 0; j = (j + 1) & mask) {
-      const k = this.slot(words[j * 4], words[j * 4 + 1], words[j * 4 + 2], words[j * 4 + 3], lens[j]);
-      if (i <= j ? i < k && k <= j : i < k || k <= j) continue;
-      words.copyWithin(i * 4, j * 4, j * 4 + 4);
-      lens[i] = lens[j];
-      values[i] = values[j];
-      i = j;
-    }
-    lens[i] = 0;
+    const home = (j: number): number => this.slot(words[j * 4], words[j * 4 + 1], words[j * 4 + 2], words[j * 4 + 3], lens[j]);
+    const move = (to: number, from: number): void => {
+      words.copyWithin(to * 4, from * 4, from * 4 + 4);
+      lens[to] = lens[from];
+      values[to] = values[from];
+    };
+    lens[closeHole(i, mask, (j) => lens[j] !== 0, home, move)] = 0;
     this.count--;
     return true;
   }
 
-  /** A copy, its values mapped by `to` (old value -> new). */
+  /** A copy, its values (positions) mapped by `to` (old position -> new). */
   mapped(to: Int32Array): V6PrefixIndex {
-    const out = Object.create(V6PrefixIndex.prototype) as V6PrefixIndex;
+    const out = new V6PrefixIndex(0);
     out.words = this.words.slice();
     out.lens = this.lens.slice();
-    out.values = this.values.slice();
+    out.values = movedValues(this.lens, this.values, to);
     out.mask = this.mask;
     out.count = this.count;
-    const { lens, values } = out;
-    for (let i = 0; i < lens.length; i++) if (lens[i] !== 0) values[i] = to[values[i]];
     return out;
   }
 

@@ -12,7 +12,7 @@ import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../../values/ip';
 import type { DeviceRef, Route } from '../../../rtnl/types';
 import { Problems } from '../../../values/problems';
-import { insertedBy, patchList, type Edit } from '../../engine/edits';
+import { insertedAt, insertedBy, movedTo, patchedLength, patchList, removedBy, type Edit } from '../../engine/edits';
 import { PROTOCOLS, lookup } from '../../../rtnl/names';
 import type { PrepareContext } from '../../engine/kind';
 import { FoundMarks } from '../../engine/settle';
@@ -283,22 +283,13 @@ export function patchRoutes(before: PreparedRoutes, edits: readonly Edit[], give
   for (const r of inserted.list) if (r.nexthopName !== undefined) return undefined;
   for (const dev of inserted.devs) if (!before.devs.has(dev)) return undefined;
   const old = before.list;
-  // Old position -> new (-1: taken out), the routes taken out, and where the inserted ones go.
-  const to = new Int32Array(old.length);
-  const removed: PreparedRoute[] = [];
-  const at: number[] = [];
-  let o = 0;
-  let n = 0;
-  for (const e of edits) {
-    while (o < e.oldStart) to[o++] = n++;
-    for (; o < e.oldEnd; o++) {
-      to[o] = -1;
-      removed.push(old[o]);
-    }
-    for (let k = e.newStart; k < e.newEnd; k++) at.push(n++);
-  }
-  while (o < old.length) to[o++] = n++;
-  const index = before.index.patched(removed, to, inserted.list, at);
+  const n = patchedLength(old.length, edits);
+  const index = before.index.patched(
+    removedBy(edits).map((k) => old[k]),
+    movedTo(edits, old.length),
+    inserted.list,
+    insertedAt(edits),
+  );
   if (index === undefined) return undefined;
   const list = patchList(old, inserted.list, edits, n);
   return { list, index, marks: new FoundMarks<Route>(n), nexthopIds: ctx.nexthopIds, devs: before.devs, lastNewDevice: before.lastNewDevice };

@@ -29,7 +29,7 @@
  * else). The full read deletes a second route of ours on a key; the lookup sees the first one
  * only. The reconciler itself never adds a second route on a key.
  */
-import type { Edit } from '../../engine/edits';
+import { insertedAt, removedBy, type Edit } from '../../engine/edits';
 import { constants as osConstants } from 'node:os';
 import { IFF_LOWER_UP, IFF_UP, RT_TABLE_LOCAL, RT_TABLE_MAIN } from '../../../rtnl/constants';
 import type { Rtnl } from '../../../rtnl/rtnl';
@@ -292,18 +292,14 @@ export function changedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes, edi
  */
 function editedRouteKeys(prev: PreparedRoutes, next: PreparedRoutes, edits: readonly Edit[]): string[] {
   const out: string[] = [];
-  let shift = 0; // new position - old position past the edits so far
-  for (const e of edits) {
-    for (let k = 0; k < e.newEnd - e.newStart; k++) {
-      const d = next.list[e.oldStart + shift + k];
-      const at = prev.index.find(d.table, d.family, d.dst, d.tos, d.metric);
-      if (at < 0 || prev.list[at].nexthopName !== d.nexthopName || !sameFrozen(prev.list[at].spec, d.spec)) out.push(keyOfPrepared(d));
-    }
-    for (let k = e.oldStart; k < e.oldEnd; k++) {
-      const r = prev.list[k];
-      if (next.index.find(r.table, r.family, r.dst, r.tos, r.metric) < 0) out.push(keyOfPrepared(r));
-    }
-    shift += e.newEnd - e.newStart - (e.oldEnd - e.oldStart);
+  for (const k of insertedAt(edits)) {
+    const d = next.list[k];
+    const at = prev.index.find(d.table, d.family, d.dst, d.tos, d.metric);
+    if (at < 0 || prev.list[at].nexthopName !== d.nexthopName || !sameFrozen(prev.list[at].spec, d.spec)) out.push(keyOfPrepared(d));
+  }
+  for (const k of removedBy(edits)) {
+    const r = prev.list[k];
+    if (next.index.find(r.table, r.family, r.dst, r.tos, r.metric) < 0) out.push(keyOfPrepared(r));
   }
   return out;
 }
