@@ -88,9 +88,12 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
   const mine = (o: Op): o is T['op'] => o.kind === m.kind;
   // Each prepared list, for changedKeys() of a later state of the same kind.
   const preparedOf = new WeakMap<PreparedKind, T['prepared']>();
-  // A patched list's edits, and the list they were made from (weakly: a chain of patched lists
-  // must not keep every earlier one).
-  const patchedFrom = new WeakMap<PreparedKind, { from: WeakRef<PreparedKind>; edits: readonly Edit[] }>();
+  // A patched list's edits, and the serial number of the list they were made from: a chain of
+  // patched lists must not keep every earlier one (a WeakRef would, until the end of the job: a
+  // caller calling setDesired() in a loop would hold every state it gave).
+  const patchedFrom = new WeakMap<PreparedKind, { from: number; edits: readonly Edit[] }>();
+  const serialOf = new WeakMap<PreparedKind, number>();
+  let serials = 0;
   const registered: RegisteredKind = {
     kind: m.kind,
     field: m.field,
@@ -107,7 +110,7 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
       const prepared = was === undefined || m.patch === undefined ? undefined : m.patch(was, edits, given, ctx);
       if (prepared === undefined) return undefined;
       const out = wrap(prepared, given);
-      patchedFrom.set(out, { from: new WeakRef(before), edits });
+      patchedFrom.set(out, { from: serialOf.get(before)!, edits });
       return out;
     },
     async apply(nl, ops, ctx, out) {
@@ -134,7 +137,7 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
         if (prev === out) return []; // handed back for the same specs (engine/prepare.ts)
         const before = preparedOf.get(prev);
         const patched = patchedFrom.get(out);
-        const edits = patched !== undefined && patched.from.deref() === prev ? patched.edits : undefined;
+        const edits = patched !== undefined && patched.from === serialOf.get(prev) ? patched.edits : undefined;
         return scoped === undefined || before === undefined ? undefined : scoped.changedKeys(before, prepared, view, edits);
       },
       planKeys(nl, keys, view, kctx) {
@@ -150,6 +153,7 @@ function bind<T extends Registrable>(m: KindModule<T>): RegisteredKind {
       },
     };
     preparedOf.set(out, prepared);
+    serialOf.set(out, ++serials);
     return out;
   }
   return registered;
