@@ -190,10 +190,10 @@ function editedEntryKeys<S, A>(prev: PreparedEntries<S, A>, next: PreparedEntrie
     const old = was.get(key);
     if (old !== undefined && sameFrozen(a[old].spec, b[k].spec)) same.push(key);
   }
-  if (same.length === 0) return keysAt(a, b, gone, added, view, touched);
   const out = keysAt(a, b, gone, added, view, touched);
+  if (out === undefined || same.length === 0) return out;
   const skip = new Set(same);
-  return out?.filter((key) => !skip.has(key));
+  return out.filter((key) => !skip.has(key));
 }
 
 /** The keys of the entries at `added` in b and `gone` in a (each once), noted in `touched` with

@@ -116,7 +116,6 @@ export class FdbKeys {
     u[3] = vlan ?? -1;
     const had = this.unicast.add(pos);
     if (had >= 0) return had;
-    if (pos >= this.isUnicast.length) return pos; // a list longer than expected: never patched (see patched)
     this.isUnicast[pos] = 1;
     return pos;
   }
@@ -128,9 +127,9 @@ export class FdbKeys {
    * MAC repeats, or an inserted entry is on a device old's entries do not name (the list is
    * then prepared whole, which says why).
    */
-  static patched(old: FdbKeys, inserted: FdbKeys, insertedCount: number, edits: readonly Edit[], oldCount: number, count: number): FdbKeys | undefined {
+  static patched(old: FdbKeys, inserted: FdbKeys, edits: readonly Edit[], oldCount: number, count: number): FdbKeys | undefined {
     const slotOf = inserted.devs.slotsIn(old.devs);
-    if (slotOf === undefined || old.isUnicast.length < oldCount || inserted.isUnicast.length < insertedCount) return undefined;
+    if (slotOf === undefined) return undefined;
     const index = WordKeyIndex.patched(old.index, inserted.index, slotOf, edits, oldCount, count);
     if (index === undefined) return undefined;
     const isUnicast = new Uint8Array(count);

@@ -18,8 +18,9 @@ import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { ZERO_MAC, canonicalMac, isMulticastMac } from '../../../values/mac';
 import { isFrozenFlat } from '../../../values/plain';
-import { Problems, describeValue, isObject, own } from '../../../values/problems';
-import { insertedBy, patchedLength, patchList, type Edit } from '../../engine/edits';
+import { describeValue, isObject, own, type Problems } from '../../../values/problems';
+import { patchList, type Edit } from '../../engine/edits';
+import { prepareInserted } from '../../engine/patch';
 import { devicesToRead, diffEntries, entryKey, fastEntryReads, matchEntries, preparedEntries, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import { changedEntryKeys, planEntryKeys, positionOf, entrySettles, type EntryReader } from '../../engine/entry-scope';
 import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
@@ -250,21 +251,16 @@ function prepareFdb(p: Problems, given: readonly unknown[], ctx: PrepareContext)
 
 /**
  * KindModule.patch: the list before with the edits' entries, made from before's keys and
- * entries and a prepare of the inserted entries alone. Only when the edits leave every device's
- * first entry where it was (the references are before's), no entry is on a named nexthop, and
- * the inserted entries pass alone, name devices before's entries name and repeat no key or
- * unicast MAC; otherwise undefined (prepared whole, which reports what is wrong with the paths of
- * the whole list).
+ * entries and a prepare of the inserted entries alone (prepareInserted says when it can be),
+ * unless an entry is on a named nexthop or a key or unicast MAC repeats; otherwise undefined
+ * (prepared whole, which reports what is wrong with the paths of the whole list).
  */
 function patchFdb(before: PreparedFdbEntries, edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext): PreparedFdbEntries | undefined {
-  if (edits.length === 0 || edits[0].oldStart <= before.lastNewDevice || before.named.length !== 0) return undefined;
-  const specs = insertedBy(given, edits);
-  const p = new Problems();
-  const inserted = prepareFdb(p, specs, { ...ctx, references: [] });
-  if (!p.ok || inserted.list.length !== specs.length || inserted.named.length !== 0) return undefined;
-  for (const dev of inserted.devs) if (!before.devs.has(dev)) return undefined;
-  const count = patchedLength(before.list.length, edits);
-  const keys = FdbKeys.patched(before.keys, inserted.keys, specs.length, edits, before.list.length, count);
+  if (before.named.length !== 0) return undefined;
+  const ready = prepareInserted(before, edits, given, ctx, prepareFdb);
+  if (ready === undefined || ready.inserted.named.length !== 0) return undefined;
+  const { inserted, count } = ready;
+  const keys = FdbKeys.patched(before.keys, inserted.keys, edits, before.list.length, count);
   if (keys === undefined) return undefined;
   const list = patchList(before.list, inserted.list, edits, count);
   return { ...preparedEntries(list, before.devs), keys, named: [], nexthopIds: ctx.nexthopIds, lastNewDevice: before.lastNewDevice };

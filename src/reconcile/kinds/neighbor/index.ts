@@ -11,8 +11,9 @@ import { parseAddress } from '../../../values/address';
 import { parseIPv4 } from '../../../values/ip';
 import { canonicalMac } from '../../../values/mac';
 import { isFrozenFlat } from '../../../values/plain';
-import { Problems } from '../../../values/problems';
-import { insertedBy, patchedLength, patchList, type Edit } from '../../engine/edits';
+import type { Problems } from '../../../values/problems';
+import { patchList, type Edit } from '../../engine/edits';
+import { prepareInserted } from '../../engine/patch';
 import { devicesToRead, diffEntries, entryKey, fastEntryReads, matchEntries, preparedEntries, readOnDevices, type EntryRules, type PreparedEntry } from '../../engine/entries';
 import { changedEntryKeys, planEntryKeys, entrySettles, type EntryReader } from '../../engine/entry-scope';
 import type { KindModule, LinkView, PrepareContext, ScopedKind } from '../../engine/kind';
@@ -151,19 +152,14 @@ function prepareNeighbors(p: Problems, given: readonly unknown[], ctx: PrepareCo
 
 /**
  * KindModule.patch: the list before with the edits' entries, made from before's keys and
- * entries and a prepare of the inserted entries alone. Only when the edits leave every device's
- * first entry where it was (the references are before's) and the inserted entries pass alone,
- * name devices before's entries name and repeat no key; otherwise undefined (prepared whole,
- * which reports what is wrong with the paths of the whole list).
+ * entries and a prepare of the inserted entries alone (prepareInserted says when it can be),
+ * unless a key repeats; otherwise undefined (prepared whole, which reports what is wrong with
+ * the paths of the whole list).
  */
 function patchNeighbors(before: PreparedNeighbors, edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext): PreparedNeighbors | undefined {
-  if (edits.length === 0 || edits[0].oldStart <= before.lastNewDevice) return undefined;
-  const specs = insertedBy(given, edits);
-  const p = new Problems();
-  const inserted = prepareNeighbors(p, specs, { ...ctx, references: [] });
-  if (!p.ok || inserted.list.length !== specs.length) return undefined;
-  for (const dev of inserted.devs) if (!before.devs.has(dev)) return undefined;
-  const count = patchedLength(before.list.length, edits);
+  const ready = prepareInserted(before, edits, given, ctx, prepareNeighbors);
+  if (ready === undefined) return undefined;
+  const { inserted, count } = ready;
   const keys = NeighborKeys.patched(before.keys, inserted.keys, edits, before.list.length, count);
   if (keys === undefined) return undefined;
   const list = patchList(before.list, inserted.list, edits, count);

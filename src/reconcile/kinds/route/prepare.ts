@@ -11,8 +11,9 @@ import { RouteValidator } from '../../../rtnl/route/validate';
 import { RT_TABLE_MAIN } from '../../../rtnl/constants';
 import { formatIPv6, parseIPv4, parseIPv6Into } from '../../../values/ip';
 import type { DeviceRef, Route } from '../../../rtnl/types';
-import { Problems } from '../../../values/problems';
-import { insertedAt, insertedBy, movedTo, patchedLength, patchList, removedBy, type Edit } from '../../engine/edits';
+import type { Problems } from '../../../values/problems';
+import { insertedAt, movedTo, patchList, removedBy, type Edit } from '../../engine/edits';
+import { prepareInserted } from '../../engine/patch';
 import { PROTOCOLS, lookup } from '../../../rtnl/names';
 import type { PrepareContext } from '../../engine/kind';
 import { FoundMarks } from '../../engine/settle';
@@ -268,22 +269,16 @@ export function prepareRoutes(p: Problems, given: readonly unknown[], ctx: Prepa
 
 /**
  * KindModule.patch: the routes before with the edits' routes, made from before's list and index
- * and a prepare of the inserted routes alone. Only when the edits leave every device's first
- * route where it was (the references are before's), no route is on a named nexthop, and the
- * inserted routes pass alone, name devices before's routes name and take no key another route
- * has; otherwise undefined (prepared whole, which reports what is wrong with the paths of the
- * whole list).
+ * and a prepare of the inserted routes alone (prepareInserted says when it can be), unless a
+ * route is on a named nexthop or takes a key another route has; otherwise undefined (prepared
+ * whole, which reports what is wrong with the paths of the whole list).
  */
 export function patchRoutes(before: PreparedRoutes, edits: readonly Edit[], given: readonly unknown[], ctx: PrepareContext): PreparedRoutes | undefined {
-  if (edits.length === 0 || edits[0].oldStart <= before.lastNewDevice) return undefined;
-  const specs = insertedBy(given, edits);
-  const p = new Problems();
-  const inserted = prepareRoutes(p, specs, { ...ctx, references: [] });
-  if (!p.ok || inserted.list.length !== specs.length) return undefined;
+  const ready = prepareInserted(before, edits, given, ctx, prepareRoutes);
+  if (ready === undefined) return undefined;
+  const { inserted, count: n } = ready;
   for (const r of inserted.list) if (r.nexthopName !== undefined) return undefined;
-  for (const dev of inserted.devs) if (!before.devs.has(dev)) return undefined;
   const old = before.list;
-  const n = patchedLength(old.length, edits);
   const index = before.index.patched(
     removedBy(edits).map((k) => old[k]),
     movedTo(edits, old.length),
